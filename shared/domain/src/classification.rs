@@ -1,0 +1,190 @@
+//! What the classifier decides about an inquiry.
+
+use crate::reservation::ReservationNumber;
+use serde::{Deserialize, Serialize};
+
+/// Languages Switchboard answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Ko,
+    En,
+}
+
+impl Language {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ko" | "ko-kr" | "kor" | "korean" => Some(Self::Ko),
+            "en" | "en-us" | "en-gb" | "eng" | "english" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ko => "ko",
+            Self::En => "en",
+        }
+    }
+
+    /// Korean when Hangul makes up a fair share of the letters; otherwise English.
+    /// Mixed messages ("Room decoration 추가 요청") are Korean customers writing.
+    pub fn detect(text: &str) -> Self {
+        let (mut hangul, mut latin) = (0usize, 0usize);
+        for c in text.chars() {
+            if ('\u{AC00}'..='\u{D7A3}').contains(&c) || ('\u{1100}'..='\u{11FF}').contains(&c) || ('\u{3130}'..='\u{318F}').contains(&c) {
+                hangul += 1;
+            } else if c.is_ascii_alphabetic() {
+                latin += 1;
+            }
+        }
+        // A Hangul syllable carries roughly three Latin letters' worth of text.
+        if hangul * 3 >= latin / 2 && hangul > 0 { Self::Ko } else { Self::En }
+    }
+}
+
+/// What the customer wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    ReservationChange,
+    TroubleReport,
+    AddonRequest,
+    GeneralQuestion,
+    Complaint,
+    Refund,
+}
+
+impl Intent {
+    pub const ALL: [Intent; 6] = [
+        Self::ReservationChange,
+        Self::TroubleReport,
+        Self::AddonRequest,
+        Self::GeneralQuestion,
+        Self::Complaint,
+        Self::Refund,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReservationChange => "reservation_change",
+            Self::TroubleReport => "trouble_report",
+            Self::AddonRequest => "addon_request",
+            Self::GeneralQuestion => "general_question",
+            Self::Complaint => "complaint",
+            Self::Refund => "refund",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+
+    /// Intents whose fulfilment depends on the partner who runs the reservation.
+    pub fn involves_partner(self) -> bool {
+        matches!(self, Self::ReservationChange | Self::TroubleReport | Self::AddonRequest)
+    }
+}
+
+/// How soon a human would need to act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Urgency {
+    Low,
+    Medium,
+    High,
+}
+
+impl Urgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "low" => Some(Self::Low),
+            "medium" => Some(Self::Medium),
+            "high" => Some(Self::High),
+            _ => None,
+        }
+    }
+}
+
+/// Overall tone, in Comprehend's four classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Sentiment {
+    Positive,
+    Negative,
+    Neutral,
+    Mixed,
+}
+
+impl Sentiment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Positive => "POSITIVE",
+            Self::Negative => "NEGATIVE",
+            Self::Neutral => "NEUTRAL",
+            Self::Mixed => "MIXED",
+        }
+    }
+}
+
+/// The classifier's verdict on one inquiry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    pub language: Language,
+    pub intent: Intent,
+    pub urgency: Urgency,
+    pub sentiment: Sentiment,
+    pub reservation_number: Option<ReservationNumber>,
+    #[serde(default)]
+    pub key_phrases: Vec<String>,
+    /// Which engine produced this (e.g. `local-rules`, `comprehend`).
+    pub engine: String,
+}
+
+impl Classification {
+    /// A partner must confirm exactly when the intent involves one and there
+    /// is a reservation to ask about.
+    pub fn needs_partner(&self) -> bool {
+        self.intent.involves_partner() && self.reservation_number.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hangul_text_is_korean_and_latin_text_is_english() {
+        assert_eq!(Language::detect("예약 변경하고 싶어요"), Language::Ko);
+        assert_eq!(Language::detect("I want to change my booking"), Language::En);
+        assert_eq!(Language::detect("Room decoration 추가 요청 부탁드려요"), Language::Ko);
+        assert_eq!(Language::detect("12345"), Language::En);
+    }
+
+    #[test]
+    fn partner_is_needed_only_for_partner_intents_with_a_reservation() {
+        let mut c = Classification {
+            language: Language::En,
+            intent: Intent::ReservationChange,
+            urgency: Urgency::Medium,
+            sentiment: Sentiment::Neutral,
+            reservation_number: ReservationNumber::parse("HT-20481123").ok(),
+            key_phrases: vec![],
+            engine: "test".into(),
+        };
+        assert!(c.needs_partner());
+        c.intent = Intent::Refund;
+        assert!(!c.needs_partner());
+        c.intent = Intent::TroubleReport;
+        c.reservation_number = None;
+        assert!(!c.needs_partner());
+    }
+}

@@ -1,0 +1,168 @@
+//! Customer and partner contact details: E.164 phone numbers and e-mail addresses.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a contact value was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContactError {
+    #[error("must be an E.164 number such as +821012345678 (or a Korean mobile number such as 010-1234-5678)")]
+    InvalidPhone,
+    #[error("must be an e-mail address such as name@example.com")]
+    InvalidEmail,
+}
+
+/// A phone number in E.164 form (`+` and 8 to 15 digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Parses E.164 input; Korean domestic mobile numbers (`010-1234-5678`)
+    /// are normalised to `+8210…`, since that is how customers type them.
+    pub fn parse(input: &str) -> Result<Self, ContactError> {
+        let compact: String =
+            input.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
+        if let Some(digits) = compact.strip_prefix('+') {
+            let ok = (8..=15).contains(&digits.len())
+                && digits.chars().all(|c| c.is_ascii_digit())
+                && !digits.starts_with('0');
+            return if ok { Ok(Self(compact)) } else { Err(ContactError::InvalidPhone) };
+        }
+        let korean_mobile = compact.len() >= 10
+            && compact.len() <= 11
+            && compact.chars().all(|c| c.is_ascii_digit())
+            && compact.starts_with("01");
+        if korean_mobile {
+            return Ok(Self(format!("+82{}", &compact[1..])));
+        }
+        Err(ContactError::InvalidPhone)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number with its middle digits hidden, safe for logs: `+8210****5678`.
+    pub fn masked(&self) -> String {
+        let n = self.0.len();
+        format!("{}{}{}", &self.0[..5.min(n)], "*".repeat(n.saturating_sub(9)), &self.0[n.saturating_sub(4)..])
+    }
+}
+
+impl TryFrom<String> for PhoneNumber {
+    type Error = ContactError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PhoneNumber> for String {
+    fn from(value: PhoneNumber) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An e-mail address, checked for shape (not deliverability).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(input: &str) -> Result<Self, ContactError> {
+        let s = input.trim();
+        let Some((local, domain)) = s.split_once('@') else {
+            return Err(ContactError::InvalidEmail);
+        };
+        let ok = !local.is_empty()
+            && s.len() <= 254
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        if ok { Ok(Self(s.to_owned())) } else { Err(ContactError::InvalidEmail) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The address with the local part hidden, safe for logs: `a***@example.com`.
+    pub fn masked(&self) -> String {
+        match self.0.split_once('@') {
+            Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+            None => "***".to_owned(),
+        }
+    }
+}
+
+impl TryFrom<String> for EmailAddress {
+    type Error = ContactError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(value: EmailAddress) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How to reach a customer: at least one of phone and e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerContact {
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<EmailAddress>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_numbers_are_accepted_as_given() {
+        assert_eq!(PhoneNumber::parse("+12135550149").unwrap().as_str(), "+12135550149");
+    }
+
+    #[test]
+    fn korean_mobile_numbers_are_normalised_to_e164() {
+        assert_eq!(PhoneNumber::parse("010-1234-5678").unwrap().as_str(), "+821012345678");
+        assert_eq!(PhoneNumber::parse("+82 10 1234 5678").unwrap().as_str(), "+821012345678");
+    }
+
+    #[test]
+    fn malformed_phone_numbers_are_rejected() {
+        for bad in ["", "12345", "+0123456789", "+12ab5550149", "+1234567890123456", "02-123-4567"] {
+            assert_eq!(PhoneNumber::parse(bad), Err(ContactError::InvalidPhone), "{bad}");
+        }
+    }
+
+    #[test]
+    fn masked_phone_hides_the_middle_digits() {
+        let masked = PhoneNumber::parse("+821012345678").unwrap().masked();
+        assert_eq!(masked, "+8210****5678");
+    }
+
+    #[test]
+    fn email_needs_a_local_part_and_a_dotted_domain() {
+        assert!(EmailAddress::parse("a@b.example").is_ok());
+        for bad in ["", "a@b", "@b.example", "a b@c.example", "a@@b.example", "a@.example"] {
+            assert_eq!(EmailAddress::parse(bad), Err(ContactError::InvalidEmail), "{bad}");
+        }
+        assert_eq!(EmailAddress::parse("alice@b.example").unwrap().masked(), "a***@b.example");
+    }
+}

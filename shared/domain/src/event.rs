@@ -1,0 +1,225 @@
+//! Domain events in the CloudEvents 1.0 envelope, with deterministic ids.
+
+use crate::inquiry::InquiryId;
+use crate::tenant::TenantId;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Namespace for deterministic event ids (UUIDv5).
+const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5b1c_7a3e_9d2f_4c11_8e6a_0f3b_2d4c_9a71);
+
+/// Every event type that travels between services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    /// An upstream system's submission, sent to the intake queue.
+    #[serde(rename = "inquiry.submitted")]
+    InquirySubmitted,
+    #[serde(rename = "inquiry.received")]
+    InquiryReceived,
+    #[serde(rename = "inquiry.attachments_analyzed")]
+    AttachmentsAnalyzed,
+    #[serde(rename = "inquiry.classified")]
+    InquiryClassified,
+    #[serde(rename = "partner.requested")]
+    PartnerRequested,
+    /// The dispatcher's own delayed message: the partner's time is up.
+    #[serde(rename = "partner.deadline")]
+    PartnerDeadline,
+    #[serde(rename = "partner.responded")]
+    PartnerResponded,
+    #[serde(rename = "partner.timed_out")]
+    PartnerTimedOut,
+    #[serde(rename = "inquiry.answered")]
+    InquiryAnswered,
+    #[serde(rename = "inquiry.escalated")]
+    InquiryEscalated,
+    #[serde(rename = "inquiry.resolved")]
+    InquiryResolved,
+    #[serde(rename = "inquiry.failed")]
+    InquiryFailed,
+    #[serde(rename = "notification.sent")]
+    NotificationSent,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 13] = [
+        Self::InquirySubmitted,
+        Self::InquiryReceived,
+        Self::AttachmentsAnalyzed,
+        Self::InquiryClassified,
+        Self::PartnerRequested,
+        Self::PartnerDeadline,
+        Self::PartnerResponded,
+        Self::PartnerTimedOut,
+        Self::InquiryAnswered,
+        Self::InquiryEscalated,
+        Self::InquiryResolved,
+        Self::InquiryFailed,
+        Self::NotificationSent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InquirySubmitted => "inquiry.submitted",
+            Self::InquiryReceived => "inquiry.received",
+            Self::AttachmentsAnalyzed => "inquiry.attachments_analyzed",
+            Self::InquiryClassified => "inquiry.classified",
+            Self::PartnerRequested => "partner.requested",
+            Self::PartnerDeadline => "partner.deadline",
+            Self::PartnerResponded => "partner.responded",
+            Self::PartnerTimedOut => "partner.timed_out",
+            Self::InquiryAnswered => "inquiry.answered",
+            Self::InquiryEscalated => "inquiry.escalated",
+            Self::InquiryResolved => "inquiry.resolved",
+            Self::InquiryFailed => "inquiry.failed",
+            Self::NotificationSent => "notification.sent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// A CloudEvents 1.0 event in JSON structured mode: the body of every SNS/SQS message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CloudEvent {
+    pub specversion: String,
+    pub id: String,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub time: Option<Timestamp>,
+    /// The inquiry id, for inquiry events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datacontenttype: Option<String>,
+    #[serde(default)]
+    pub data: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenantid: Option<String>,
+    /// W3C trace context of the producer (SNS has no trace attribute of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hasattachments: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needspartner: Option<bool>,
+}
+
+/// The message attributes SNS filter policies route on.
+pub type RoutingAttributes = BTreeMap<String, String>;
+
+impl CloudEvent {
+    /// An event about one inquiry. Its id is derived from (inquiry, type,
+    /// step), so a handler that runs again publishes the same id and
+    /// consumers can tell it is a repeat.
+    pub fn for_inquiry(
+        event_type: EventType,
+        inquiry_id: InquiryId,
+        tenant_id: &TenantId,
+        step: &str,
+        source: &str,
+        time: Timestamp,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            specversion: "1.0".to_owned(),
+            id: deterministic_id(&format!("{inquiry_id}/{}/{step}", event_type.as_str())),
+            source: source.to_owned(),
+            event_type: event_type.as_str().to_owned(),
+            time: Some(time),
+            subject: Some(inquiry_id.to_string()),
+            datacontenttype: Some("application/json".to_owned()),
+            data,
+            tenantid: Some(tenant_id.to_string()),
+            traceparent: None,
+            hasattachments: None,
+            needspartner: None,
+        }
+    }
+
+    pub fn with_has_attachments(mut self, value: bool) -> Self {
+        self.hasattachments = Some(value);
+        self
+    }
+
+    pub fn with_needs_partner(mut self, value: bool) -> Self {
+        self.needspartner = Some(value);
+        self
+    }
+
+    pub fn kind(&self) -> Option<EventType> {
+        EventType::parse(&self.event_type)
+    }
+
+    /// The inquiry this event is about, if its subject names one.
+    pub fn inquiry_id(&self) -> Option<InquiryId> {
+        self.subject.as_deref().and_then(|s| InquiryId::parse(s).ok())
+    }
+
+    /// Routing attributes for SNS/SQS, as String attributes (the emulator
+    /// mishandles Binary ones, and filter policies match strings).
+    pub fn routing_attributes(&self) -> RoutingAttributes {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("event_type".to_owned(), self.event_type.clone());
+        if let Some(t) = &self.tenantid {
+            attrs.insert("tenant_id".to_owned(), t.clone());
+        }
+        if let Some(v) = self.hasattachments {
+            attrs.insert("has_attachments".to_owned(), v.to_string());
+        }
+        if let Some(v) = self.needspartner {
+            attrs.insert("needs_partner".to_owned(), v.to_string());
+        }
+        attrs
+    }
+}
+
+/// A UUIDv5 of `name` in Switchboard's namespace.
+pub fn deterministic_id(name: &str) -> String {
+    Uuid::new_v5(&EVENT_ID_NAMESPACE, name.as_bytes()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inquiry() -> InquiryId {
+        InquiryId::parse("0190f5e2-7c3a-7b1e-8a4d-0123456789ab").unwrap()
+    }
+
+    #[test]
+    fn the_same_step_gets_the_same_id_and_other_steps_differ() {
+        let tenant = TenantId::parse("demo").unwrap();
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let later = Timestamp::from_second(1_700_000_100).unwrap();
+        let a = CloudEvent::for_inquiry(EventType::InquiryReceived, inquiry(), &tenant, "1", "intake", now, serde_json::Value::Null);
+        let b = CloudEvent::for_inquiry(EventType::InquiryReceived, inquiry(), &tenant, "1", "intake", later, serde_json::Value::Null);
+        let c = CloudEvent::for_inquiry(EventType::InquiryClassified, inquiry(), &tenant, "1", "classifier", now, serde_json::Value::Null);
+        assert_eq!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+    }
+
+    #[test]
+    fn envelope_serialises_as_structured_cloudevent_with_routing_attributes() {
+        let tenant = TenantId::parse("demo").unwrap();
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let e = CloudEvent::for_inquiry(EventType::InquiryClassified, inquiry(), &tenant, "1", "classifier", now, serde_json::json!({"x": 1}))
+            .with_needs_partner(true);
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["specversion"], "1.0");
+        assert_eq!(json["type"], "inquiry.classified");
+        assert_eq!(json["subject"], inquiry().to_string());
+        assert_eq!(json["tenantid"], "demo");
+        let attrs = e.routing_attributes();
+        assert_eq!(attrs["event_type"], "inquiry.classified");
+        assert_eq!(attrs["needs_partner"], "true");
+        assert!(!attrs.contains_key("has_attachments"));
+        let back: CloudEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+    }
+}

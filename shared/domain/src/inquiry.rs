@@ -1,0 +1,185 @@
+//! The inquiry record: what a customer asked and everything learned since.
+
+use crate::classification::{Classification, Language};
+use crate::contact::CustomerContact;
+use crate::partner::PartnerRequest;
+use crate::reservation::ReservationNumber;
+use crate::status::InquiryStatus;
+use crate::submission::NewInquiry;
+use crate::tenant::TenantId;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// An inquiry's id: a UUIDv7, so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InquiryId(Uuid);
+
+/// Why an inquiry id was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("is not an inquiry id (a UUID)")]
+pub struct InvalidInquiryId;
+
+impl InquiryId {
+    /// A new id whose leading bits are `now` (UUIDv7), with random low bits supplied by the caller.
+    pub fn new(now: Timestamp, random: [u8; 10]) -> Self {
+        let ms = now.as_millisecond().max(0) as u64;
+        let ts = uuid::Timestamp::from_unix_time(ms / 1000, ((ms % 1000) * 1_000_000) as u32, 0, 0);
+        let mut bytes = *Uuid::new_v7(ts).as_bytes();
+        // Keep the timestamp (6 bytes) and the version/variant bits; fill the rest.
+        bytes[6] = (bytes[6] & 0xF0) | (random[0] & 0x0F);
+        bytes[7] = random[1];
+        bytes[8] = (bytes[8] & 0xC0) | (random[2] & 0x3F);
+        bytes[9..16].copy_from_slice(&random[3..10]);
+        Self(Uuid::from_bytes(bytes))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, InvalidInquiryId> {
+        Uuid::parse_str(s.trim()).map(Self).map_err(|_| InvalidInquiryId)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl TryFrom<String> for InquiryId {
+    type Error = InvalidInquiryId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<InquiryId> for String {
+    fn from(value: InquiryId) -> Self {
+        value.0.to_string()
+    }
+}
+
+impl fmt::Display for InquiryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where an inquiry came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Web,
+    Api,
+    Chat,
+    Event,
+}
+
+impl Channel {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "web" => Some(Self::Web),
+            "api" => Some(Self::Api),
+            "chat" => Some(Self::Chat),
+            "event" => Some(Self::Event),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Api => "api",
+            Self::Chat => "chat",
+            Self::Event => "event",
+        }
+    }
+}
+
+/// Why an inquiry went to a human, and what the customer was told meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub reason: String,
+    pub customer_message: String,
+}
+
+/// One inquiry and everything the pipeline has learned about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inquiry {
+    pub id: InquiryId,
+    pub tenant_id: TenantId,
+    pub customer: CustomerContact,
+    pub channel: Channel,
+    pub title: Option<String>,
+    pub content: String,
+    /// As given by the client, or detected by the classifier.
+    pub language: Option<Language>,
+    pub reservation_number: Option<ReservationNumber>,
+    pub attachment_count: u32,
+    pub classification: Option<Classification>,
+    pub status: InquiryStatus,
+    /// Why the inquiry is `failed` (or any other note on its last transition).
+    pub status_reason: Option<String>,
+    /// Incremented by every write; conditional writes expect the version they read.
+    pub version: u64,
+    pub partner: Option<PartnerRequest>,
+    pub answer: Option<String>,
+    pub escalation: Option<Escalation>,
+    pub human_answer: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Inquiry {
+    /// A freshly received inquiry.
+    pub fn received(id: InquiryId, tenant_id: TenantId, new: &NewInquiry, now: Timestamp) -> Self {
+        Self {
+            id,
+            tenant_id,
+            customer: new.customer.clone(),
+            channel: new.channel,
+            title: new.title.clone(),
+            content: new.content.clone(),
+            language: new.language,
+            reservation_number: new.reservation_number.clone(),
+            attachment_count: new.attachments.len() as u32,
+            classification: None,
+            status: InquiryStatus::Received,
+            status_reason: None,
+            version: 1,
+            partner: None,
+            answer: None,
+            escalation: None,
+            human_answer: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn has_attachments(&self) -> bool {
+        self.attachment_count > 0
+    }
+
+    /// The language to answer in: the classifier's, else the client's, else detected.
+    pub fn reply_language(&self) -> Language {
+        self.classification
+            .as_ref()
+            .map(|c| c.language)
+            .or(self.language)
+            .unwrap_or_else(|| Language::detect(&self.content))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_sort_by_time() {
+        let early = InquiryId::new(Timestamp::from_second(1_700_000_000).unwrap(), [9; 10]);
+        let late = InquiryId::new(Timestamp::from_second(1_700_000_001).unwrap(), [0; 10]);
+        assert!(early < late);
+        assert_eq!(InquiryId::parse(&early.to_string()), Ok(early));
+        assert_eq!(early.as_uuid().get_version_num(), 7);
+        assert!(InquiryId::parse("not-an-id").is_err());
+    }
+}

@@ -1,0 +1,34 @@
+//! Switchboard's domain: the vocabulary every service shares.
+//!
+//! Everything here is pure: no async, no I/O, no clock. Callers pass the
+//! current time in. Input enters only through `parse` functions, so a value
+//! of a domain type is valid by construction.
+
+pub mod attachment;
+pub mod classification;
+pub mod contact;
+pub mod event;
+pub mod field_error;
+pub mod inquiry;
+pub mod partner;
+pub mod reservation;
+pub mod routing;
+pub mod status;
+pub mod submission;
+pub mod tenant;
+pub mod timeline;
+pub mod token;
+
+pub use attachment::{AttachmentUpload, MediaType};
+pub use classification::{Classification, Intent, Language, Sentiment, Urgency};
+pub use contact::{CustomerContact, EmailAddress, PhoneNumber};
+pub use event::{CloudEvent, EventType, RoutingAttributes};
+pub use field_error::{FieldError, ValidationErrors};
+pub use inquiry::{Channel, Escalation, Inquiry, InquiryId};
+pub use partner::{PartnerAnswer, PartnerOutcome, PartnerRequest};
+pub use reservation::{Reservation, ReservationNumber};
+pub use routing::{FilterPolicy, Service};
+pub use status::{InquiryStatus, TransitionError};
+pub use submission::{NewInquiry, SubmitInquiry};
+pub use tenant::{FaqEntry, Tenant, TenantId};
+pub use timeline::TimelineEvent;

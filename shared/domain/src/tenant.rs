@@ -1,0 +1,102 @@
+//! Tenants: the businesses whose customers send inquiries.
+
+use crate::classification::Language;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// A tenant's identifier: lowercase letters, digits and `-`, 1–64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantId(String);
+
+/// Why a tenant id was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1–64 characters of a-z, 0-9 and '-'")]
+pub struct InvalidTenantId;
+
+impl TenantId {
+    pub fn parse(s: &str) -> Result<Self, InvalidTenantId> {
+        let ok = !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok { Ok(Self(s.to_owned())) } else { Err(InvalidTenantId) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = InvalidTenantId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(value: TenantId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One question-and-answer pair of a tenant's FAQ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaqEntry {
+    pub language: Language,
+    pub question: String,
+    pub answer: String,
+}
+
+/// A business using Switchboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    /// SHA-256 of the API key, hex. The key itself is shown once and never stored.
+    pub api_key_hash: String,
+    /// What the business is and how it talks to customers; grounds AI answers.
+    #[serde(default)]
+    pub domain_context: String,
+    #[serde(default)]
+    pub faq: Vec<FaqEntry>,
+    #[serde(default = "default_tier")]
+    pub tier: String,
+}
+
+fn default_tier() -> String {
+    "standard".to_owned()
+}
+
+/// Hash under which an API key is stored and looked up. API keys are long
+/// random strings, so an unsalted SHA-256 is enough (no dictionary to guess from).
+pub fn hash_api_key(key: &str) -> String {
+    hex(&Sha256::digest(key.as_bytes()))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids_are_slugs() {
+        assert!(TenantId::parse("demo-hotel-1").is_ok());
+        for bad in ["", "Demo", "a b", "x/y", &"a".repeat(65)] {
+            assert!(TenantId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn api_keys_hash_to_stable_hex() {
+        assert_eq!(hash_api_key("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

@@ -1,0 +1,158 @@
+//! Signed, single-use confirmation tokens for partner links.
+//!
+//! Format: `base64url(payload JSON) "." base64url(HMAC-SHA256(payload))`.
+//! Single use is not a property of the token: the store enforces it with a
+//! conditional update on the token record, kept under [`token_hash`].
+
+use crate::tenant::hex;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The only scope tokens are issued for.
+pub const CONFIRM_SCOPE: &str = "confirm";
+
+/// What a token grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenClaims {
+    pub inquiry_id: String,
+    pub partner_id: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub scope: String,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the link is malformed")]
+    Malformed,
+    #[error("the link's signature is not valid")]
+    BadSignature,
+    #[error("the link has expired")]
+    Expired,
+    #[error("the link is not valid for this action")]
+    WrongScope,
+}
+
+/// HMAC keys, newest first: sign with the newest, accept any (key rotation).
+#[derive(Clone)]
+pub struct TokenKeys {
+    keys: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys never reach logs.
+        write!(f, "TokenKeys({} keys)", self.keys.len())
+    }
+}
+
+/// Why a key set was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at least one key of at least 32 bytes is required")]
+pub struct WeakKeys;
+
+impl TokenKeys {
+    pub fn new(keys: Vec<Vec<u8>>) -> Result<Self, WeakKeys> {
+        if keys.is_empty() || keys.iter().any(|k| k.len() < 32) {
+            return Err(WeakKeys);
+        }
+        Ok(Self { keys })
+    }
+
+    pub fn sign(&self, claims: &TokenClaims) -> String {
+        let payload = serde_json::to_vec(claims).unwrap_or_default();
+        let signature = mac(&self.keys[0], &payload).finalize().into_bytes();
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    /// Checks signature (in constant time), scope and expiry.
+    pub fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
+        let (payload_b64, signature_b64) = token.split_once('.').ok_or(TokenError::Malformed)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| TokenError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| TokenError::Malformed)?;
+        let genuine = self.keys.iter().any(|key| mac(key, &payload).verify_slice(&signature).is_ok());
+        if !genuine {
+            return Err(TokenError::BadSignature);
+        }
+        let claims: TokenClaims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+        if claims.scope != CONFIRM_SCOPE {
+            return Err(TokenError::WrongScope);
+        }
+        if now.as_second() >= claims.expires_at {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+fn mac(key: &[u8], payload: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(payload);
+    mac
+}
+
+/// The key a token's record is stored under: the raw token never is.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(seed: u8) -> TokenKeys {
+        TokenKeys::new(vec![vec![seed; 32]]).unwrap()
+    }
+
+    fn claims(expires_at: i64) -> TokenClaims {
+        TokenClaims { inquiry_id: "i".into(), partner_id: "p".into(), expires_at, scope: CONFIRM_SCOPE.into() }
+    }
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap()
+    }
+
+    #[test]
+    fn a_signed_token_verifies_until_it_expires() {
+        let token = keys(1).sign(&claims(1000));
+        assert_eq!(keys(1).verify(&token, at(999)).unwrap(), claims(1000));
+        assert_eq!(keys(1).verify(&token, at(1000)), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_rejected() {
+        let token = keys(1).sign(&claims(1000));
+        assert_eq!(keys(2).verify(&token, at(0)), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn a_tampered_payload_is_rejected() {
+        let token = keys(1).sign(&claims(1000));
+        let (_, sig) = token.split_once('.').unwrap();
+        let forged = format!("{}.{sig}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(9999)).unwrap()));
+        assert_eq!(keys(1).verify(&forged, at(0)), Err(TokenError::BadSignature));
+        assert_eq!(keys(1).verify("garbage", at(0)), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn rotated_keys_still_verify_old_tokens_and_sign_with_the_newest() {
+        let old = keys(1).sign(&claims(1000));
+        let rotated = TokenKeys::new(vec![vec![2; 32], vec![1; 32]]).unwrap();
+        assert!(rotated.verify(&old, at(0)).is_ok());
+        assert!(keys(2).verify(&rotated.sign(&claims(1000)), at(0)).is_ok());
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert_eq!(TokenKeys::new(vec![vec![0; 31]]).unwrap_err(), WeakKeys);
+        assert_eq!(TokenKeys::new(vec![]).unwrap_err(), WeakKeys);
+    }
+}
