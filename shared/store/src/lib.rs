@@ -1,0 +1,153 @@
+//! Storage ports for DESIGN.md's single table, and their adapters.
+//!
+//! Small traits, one per entity ([`InquiryStore`], [`TenantStore`],
+//! [`ReservationStore`], [`TokenStore`]), so a service names only what it
+//! uses; [`Store`] bundles them for the composition root. Every state
+//! change is conditional: a write that expects version `n` fails with
+//! [`StoreError::Conflict`] when someone else wrote first.
+
+pub mod blob;
+pub mod records;
+pub mod sqlite;
+pub mod transition;
+
+use async_trait::async_trait;
+pub use records::{AiResponseRecord, AttachmentRecord, TokenRecord};
+use switchboard_domain::{
+    Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+};
+pub use transition::{TransitionError, TransitionOutcome, transition};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: the item changed since it was read, or a
+    /// single-use item was already used.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("invalid page token")]
+    InvalidPageToken,
+    /// The backend is down; worth retrying later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// An item could not be decoded.
+    #[error("corrupt item {0}")]
+    Corrupt(String),
+}
+
+impl From<switchboard_sqlite::DbError> for StoreError {
+    fn from(e: switchboard_sqlite::DbError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+/// Which page of a listing to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    /// The `next` token of the previous page.
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    pub fn first(limit: u32) -> Self {
+        Self { limit, after: None }
+    }
+}
+
+/// One page of a listing, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque token for the next page; `None` on the last one.
+    pub next: Option<String>,
+}
+
+/// What creating an inquiry did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New(Inquiry),
+    /// The idempotency key was used before: this is the inquiry it created.
+    Existing(Inquiry),
+}
+
+/// Inquiries, their timelines, attachments and AI responses.
+#[async_trait]
+pub trait InquiryStore: Send + Sync {
+    /// Stores a new inquiry with its first timeline event, claiming
+    /// `idempotency_key` (scoped to the tenant) in the same transaction.
+    async fn create_inquiry(
+        &self,
+        inquiry: &Inquiry,
+        idempotency_key: Option<&str>,
+        event: &TimelineEvent,
+    ) -> Result<Created, StoreError>;
+
+    async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError>;
+
+    /// Replaces the inquiry if its stored version is still
+    /// `expected_version`, bumping the version and appending `event`
+    /// atomically. Returns the stored inquiry.
+    async fn update_inquiry(
+        &self,
+        next: &Inquiry,
+        expected_version: u64,
+        event: Option<&TimelineEvent>,
+    ) -> Result<Inquiry, StoreError>;
+
+    /// Appends an event unless one with the same key exists; `true` if appended.
+    async fn append_event(&self, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError>;
+
+    /// The inquiry's events, oldest first.
+    async fn timeline(&self, id: InquiryId) -> Result<Vec<TimelineEvent>, StoreError>;
+
+    /// A tenant's inquiries, newest first.
+    async fn list_by_tenant(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<Inquiry>, StoreError>;
+
+    /// Inquiries in one status, newest first.
+    async fn list_by_status(&self, status: InquiryStatus, page: &PageRequest) -> Result<Page<Inquiry>, StoreError>;
+
+    /// Stores (or replaces) an attachment record.
+    async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError>;
+
+    async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError>;
+
+    async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError>;
+
+    async fn ai_responses(&self, id: InquiryId) -> Result<Vec<AiResponseRecord>, StoreError>;
+}
+
+/// Tenants and their API keys.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<Tenant>, StoreError>;
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+}
+
+/// Reservations, by number.
+#[async_trait]
+pub trait ReservationStore: Send + Sync {
+    async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError>;
+    async fn get_reservation(&self, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError>;
+}
+
+/// Partner confirmation tokens, stored under their hash.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Stores the record unless one with the same hash exists (a redelivered
+    /// dispatcher issues the same token); returns the stored record.
+    async fn put_token(&self, record: &TokenRecord) -> Result<TokenRecord, StoreError>;
+    async fn get_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Records the first opening of the link; `true` if this was it.
+    async fn mark_token_opened(&self, hash: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;
+    /// Uses the token once: succeeds only if it is unused, else [`StoreError::Conflict`].
+    async fn consume_token(&self, hash: &str, outcome: &PartnerOutcome, at: jiff::Timestamp) -> Result<TokenRecord, StoreError>;
+}
+
+/// Everything the services store, as one handle.
+pub trait Store: InquiryStore + TenantStore + ReservationStore + TokenStore {}
+impl<T: InquiryStore + TenantStore + ReservationStore + TokenStore> Store for T {}

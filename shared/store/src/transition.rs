@@ -1,0 +1,70 @@
+//! Moving an inquiry through the status machine with a conditional write.
+
+use crate::{InquiryStore, StoreError};
+use jiff::Timestamp;
+use switchboard_domain::{Inquiry, InquiryId, InquiryStatus, TimelineEvent};
+
+/// What a [`transition`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransitionOutcome {
+    /// This call moved the inquiry.
+    Applied(Inquiry),
+    /// The inquiry was already in the target status: a redelivered message.
+    AlreadyDone(Inquiry),
+}
+
+impl TransitionOutcome {
+    pub fn inquiry(&self) -> &Inquiry {
+        match self {
+            Self::Applied(i) | Self::AlreadyDone(i) => i,
+        }
+    }
+}
+
+/// Why a transition did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("inquiry {0} does not exist")]
+    NotFound(InquiryId),
+    /// The inquiry is somewhere the status machine cannot go on from.
+    #[error("inquiry is {current}: {source}")]
+    Invalid { current: InquiryStatus, source: switchboard_domain::TransitionError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Lost races are retried this many times before giving up with a conflict.
+const ATTEMPTS: usize = 5;
+
+/// Moves inquiry `id` to `to`, applying `change` to the record, and appends
+/// a `status.{to}` timeline event by `actor` in the same write. Idempotent:
+/// if the inquiry is already in `to`, nothing is written.
+pub async fn transition(
+    store: &dyn InquiryStore,
+    id: InquiryId,
+    to: InquiryStatus,
+    actor: &str,
+    now: Timestamp,
+    details: serde_json::Value,
+    change: impl Fn(&mut Inquiry),
+) -> Result<TransitionOutcome, TransitionError> {
+    let mut last_conflict = None;
+    for _ in 0..ATTEMPTS {
+        let current = store.get_inquiry(id).await?.ok_or(TransitionError::NotFound(id))?;
+        if current.status == to {
+            return Ok(TransitionOutcome::AlreadyDone(current));
+        }
+        current.status.transition(to).map_err(|source| TransitionError::Invalid { current: current.status, source })?;
+        let mut next = current.clone();
+        change(&mut next);
+        next.status = to;
+        next.updated_at = now;
+        let event = TimelineEvent::once(format!("status.{}", to.as_str()), actor, now, details.clone());
+        match store.update_inquiry(&next, current.version, Some(&event)).await {
+            Ok(stored) => return Ok(TransitionOutcome::Applied(stored)),
+            Err(StoreError::Conflict(why)) => last_conflict = Some(why),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict(last_conflict.unwrap_or_default()).into())
+}
