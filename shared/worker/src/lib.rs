@@ -1,0 +1,302 @@
+//! The worker runtime shared by all services.
+//!
+//! A [`Worker`] long-polls one queue, runs a [`Handler`] on each message
+//! with bounded concurrency, and settles the message by the handler's
+//! [`Outcome`]: delete it, make it visible again after a backoff, or move it
+//! to the dead-letter queue. Slow handlers get their visibility extended
+//! (heartbeat); a panicking handler counts as a failed attempt. On shutdown
+//! the worker stops receiving, lets in-flight messages finish within a
+//! grace period and releases whatever it could not finish, so another
+//! process picks it up at once.
+
+use async_trait::async_trait;
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_messaging::{Queue, ReceiveOptions, ReceivedMessage};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, error, info_span, warn};
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handled (or nothing to do): delete it.
+    Done,
+    /// A transient failure: try again later, until the receive limit.
+    Retry { reason: String },
+    /// It can never succeed (malformed, unknown): dead-letter it now.
+    Reject { reason: String },
+}
+
+impl Outcome {
+    pub fn retry(reason: impl std::fmt::Display) -> Self {
+        Self::Retry { reason: reason.to_string() }
+    }
+
+    pub fn reject(reason: impl std::fmt::Display) -> Self {
+        Self::Reject { reason: reason.to_string() }
+    }
+}
+
+/// A service's message handler. Must be idempotent: delivery is at least once.
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn handle(&self, message: &ReceivedMessage) -> Outcome;
+
+    /// Called just before a message goes to the dead-letter queue, so the
+    /// service can record the failure on the inquiry.
+    async fn on_dead_letter(&self, _message: &ReceivedMessage, _reason: &str) {}
+}
+
+/// Tuning of one worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// Messages asked for per receive (1–10).
+    pub batch_size: usize,
+    /// Messages handled at once.
+    pub concurrency: usize,
+    /// Long-poll wait.
+    pub wait: Duration,
+    /// How long a received message stays hidden; extended while handling.
+    pub visibility: Duration,
+    /// A failing message is dead-lettered on this receive.
+    pub max_receives: u32,
+    /// First retry delay; doubles per receive up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long shutdown waits for in-flight messages.
+    pub grace: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 10,
+            concurrency: 16,
+            wait: Duration::from_secs(1),
+            visibility: Duration::from_secs(30),
+            max_receives: 5,
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Delay before the next attempt after the `receive_count`-th failed one.
+    pub fn backoff(&self, receive_count: u32) -> Duration {
+        let exp = receive_count.saturating_sub(1).min(16);
+        self.base_backoff.saturating_mul(1 << exp).min(self.max_backoff)
+    }
+}
+
+/// Runs one handler over one queue.
+#[derive(Clone)]
+pub struct Worker {
+    name: String,
+    queue: Arc<dyn Queue>,
+    handler: Arc<dyn Handler>,
+    config: WorkerConfig,
+}
+
+impl Worker {
+    pub fn new(name: impl Into<String>, queue: Arc<dyn Queue>, handler: Arc<dyn Handler>, config: WorkerConfig) -> Self {
+        Self { name: name.into(), queue, handler, config }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs until `shutdown` is cancelled, then drains as described in the crate docs.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        let mut failures = 0u32;
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let first = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+            };
+            let room = (1 + permits.available_permits()).min(self.config.batch_size);
+            let options = ReceiveOptions { max_messages: room, wait: self.config.wait, visibility: self.config.visibility };
+            // The receive runs to completion even when shutdown interrupts
+            // the wait, so messages it took are released, not stranded.
+            let queue = self.queue.clone();
+            let mut receive = tokio::spawn(async move { queue.receive(options).await });
+            let received = tokio::select! {
+                r = &mut receive => r,
+                _ = shutdown.cancelled() => {
+                    if let Ok(Ok(messages)) = receive.await {
+                        self.release(&messages).await;
+                    }
+                    break;
+                }
+            };
+            let messages = match received {
+                Ok(Ok(messages)) => {
+                    failures = 0;
+                    messages
+                }
+                Ok(Err(e)) => {
+                    failures += 1;
+                    let pause = self.config.backoff(failures);
+                    warn!(worker = %self.name, error = %e, ?pause, "receive failed");
+                    tokio::select! { _ = shutdown.cancelled() => break, _ = tokio::time::sleep(pause) => continue }
+                }
+                Err(e) => {
+                    error!(worker = %self.name, error = %e, "receive task failed");
+                    continue;
+                }
+            };
+            let mut first = Some(first);
+            for message in messages {
+                let permit = match first.take() {
+                    Some(p) => p,
+                    None => match permits.clone().try_acquire_owned() {
+                        Ok(p) => p,
+                        Err(_) => {
+                            self.release(std::slice::from_ref(&message)).await;
+                            continue;
+                        }
+                    },
+                };
+                let worker = self.clone();
+                tasks.spawn(async move {
+                    worker.process(&message).await;
+                    drop(permit);
+                });
+            }
+        }
+        self.drain(tasks).await;
+    }
+
+    async fn drain(&self, mut tasks: JoinSet<()>) {
+        let finished = tokio::time::timeout(self.config.grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if finished.is_err() {
+            // Aborted handlers' messages come back after their visibility
+            // timeout; their handlers are idempotent, so a rerun is safe.
+            warn!(worker = %self.name, unfinished = tasks.len(), "grace period over; aborting in-flight handlers");
+            tasks.shutdown().await;
+        }
+    }
+
+    /// Makes messages this worker will not handle visible again at once.
+    async fn release(&self, messages: &[ReceivedMessage]) {
+        for m in messages {
+            if let Err(e) = self.queue.change_visibility(&m.receipt, Duration::ZERO).await {
+                warn!(worker = %self.name, error = %e, "could not release a message; it returns after its visibility timeout");
+            }
+        }
+    }
+
+    /// Receives and handles whatever is visible now, one message at a time,
+    /// until the queue has nothing visible. Returns how many were handled.
+    /// Tests call this to drive a pipeline step by step.
+    pub async fn process_pending(&self) -> usize {
+        let mut handled = 0;
+        loop {
+            let options = ReceiveOptions { max_messages: 1, wait: Duration::ZERO, visibility: self.config.visibility };
+            match self.queue.receive(options).await {
+                Ok(messages) if !messages.is_empty() => {
+                    for m in &messages {
+                        self.process(m).await;
+                        handled += 1;
+                    }
+                }
+                Ok(_) => return handled,
+                Err(e) => {
+                    warn!(worker = %self.name, error = %e, "receive failed");
+                    return handled;
+                }
+            }
+        }
+    }
+
+    /// Handles one message and settles it.
+    pub async fn process(&self, message: &ReceivedMessage) {
+        let span = info_span!(
+            "process",
+            otel.kind = "consumer",
+            messaging.system = "switchboard",
+            messaging.destination.name = %self.queue.name(),
+            messaging.message.id = %message.message_id,
+            messaging.operation.type = "process",
+            receive_count = message.receive_count,
+            outcome = tracing::field::Empty,
+        );
+        async {
+            let outcome = self.handle_with_heartbeat(message).await;
+            tracing::Span::current().record("outcome", tracing::field::debug(&outcome));
+            self.settle(message, outcome).await;
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn handle_with_heartbeat(&self, message: &ReceivedMessage) -> Outcome {
+        let handling = AssertUnwindSafe(self.handler.handle(message)).catch_unwind();
+        tokio::pin!(handling);
+        let beat = (self.config.visibility / 2).max(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                result = &mut handling => {
+                    return result.unwrap_or_else(|panic| {
+                        let what = panic.downcast_ref::<&str>().map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".into());
+                        error!(panic = %what, "handler panicked");
+                        Outcome::retry(format!("handler panicked: {what}"))
+                    });
+                }
+                _ = tokio::time::sleep(beat) => {
+                    if let Err(e) = self.queue.change_visibility(&message.receipt, self.config.visibility).await {
+                        warn!(error = %e, "visibility heartbeat failed");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn settle(&self, message: &ReceivedMessage, outcome: Outcome) {
+        let result = match outcome {
+            Outcome::Done => match self.queue.delete_batch(std::slice::from_ref(&message.receipt)).await {
+                Ok(failed) if failed.is_empty() => Ok(()),
+                // The message was redelivered meanwhile; its new receiver settles it.
+                Ok(failed) => {
+                    debug!(reason = %failed[0].reason, "delete did not apply");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            Outcome::Retry { reason } if message.receive_count >= self.config.max_receives => {
+                let reason = format!("gave up after {} attempts: {reason}", message.receive_count);
+                self.dead_letter(message, &reason).await
+            }
+            Outcome::Retry { reason } => {
+                let delay = self.config.backoff(message.receive_count);
+                warn!(%reason, ?delay, "handler failed; will retry");
+                self.queue.change_visibility(&message.receipt, delay).await
+            }
+            Outcome::Reject { reason } => self.dead_letter(message, &reason).await,
+        };
+        if let Err(e) = result {
+            // The message comes back after its visibility timeout.
+            warn!(error = %e, "could not settle message");
+        }
+    }
+
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), switchboard_messaging::MessagingError> {
+        warn!(%reason, "dead-lettering message");
+        self.handler.on_dead_letter(message, reason).await;
+        self.queue.dead_letter(message, reason).await
+    }
+}
+
+#[cfg(test)]
+mod tests;
