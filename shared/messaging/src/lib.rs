@@ -4,6 +4,7 @@
 //! Services see only [`Queue`] and [`Topic`]; which backend stands behind
 //! them is decided once, in the composition root.
 
+pub mod events;
 pub mod sqlite;
 
 use async_trait::async_trait;

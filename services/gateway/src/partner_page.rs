@@ -1,0 +1,188 @@
+//! The partner's page at `/r/{token}`: server-rendered, no JavaScript,
+//! readable on a phone, in the partner's language. It shows the request
+//! but never the customer's contact details.
+
+use crate::Gateway;
+use crate::partner::parse_answer;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Html;
+use serde::Deserialize;
+use switchboard_domain::{Intent, Language};
+use switchboard_partner_dispatcher::{ConfirmError, ConfirmationView};
+
+/// The form the page posts back.
+#[derive(Debug, Deserialize)]
+pub struct AnswerForm {
+    pub answer: Option<String>,
+    pub reason: Option<String>,
+    pub proposed_time: Option<String>,
+}
+
+pub async fn show(State(gateway): State<Gateway>, Path(token): Path<String>) -> (StatusCode, Html<String>) {
+    match gateway.dispatcher.open(&token).await {
+        Ok(view) => (StatusCode::OK, Html(request_page(&view, &token, None))),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn answer(State(gateway): State<Gateway>, Path(token): Path<String>, Form(form): Form<AnswerForm>) -> (StatusCode, Html<String>) {
+    let answer = match parse_answer(form.answer.as_deref(), form.reason, form.proposed_time) {
+        Ok(a) => a,
+        Err(problem) => {
+            return match gateway.dispatcher.open(&token).await {
+                Ok(view) => (StatusCode::BAD_REQUEST, Html(request_page(&view, &token, Some(&problem.detail)))),
+                Err(e) => error_page(e),
+            };
+        }
+    };
+    match gateway.dispatcher.respond(&token, answer).await {
+        Ok(view) => (StatusCode::OK, Html(done_page(&view))),
+        Err(e) => error_page(e),
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn layout(lang: &str, title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1b1b1b}}
+h1{{font-size:1.3rem}} dl{{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}} dt{{font-weight:600}}
+blockquote{{margin:1rem 0;padding:.75rem;background:#f3f4f6;border-radius:.5rem;white-space:pre-wrap}}
+form{{margin:1rem 0;padding:.75rem;border:1px solid #d1d5db;border-radius:.5rem}}
+button{{font-size:1rem;padding:.6rem 1rem;border-radius:.4rem;border:0;background:#2563eb;color:#fff;width:100%}}
+input{{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0 .5rem}}
+.reject button{{background:#b91c1c}} .alt button{{background:#4b5563}} .error{{color:#b91c1c;font-weight:600}}
+</style></head><body>{body}</body></html>"#,
+        title = escape(title),
+    )
+}
+
+struct Words {
+    title: &'static str,
+    reservation: &'static str,
+    date: &'static str,
+    service: &'static str,
+    request: &'static str,
+    deadline: &'static str,
+    accept: &'static str,
+    reject: &'static str,
+    reason: &'static str,
+    alternative: &'static str,
+    proposed: &'static str,
+    done: &'static str,
+}
+
+fn words(language: Language) -> Words {
+    match language {
+        Language::Ko => Words {
+            title: "예약 요청 확인",
+            reservation: "예약번호",
+            date: "예약일",
+            service: "서비스",
+            request: "고객 요청",
+            deadline: "응답 기한",
+            accept: "수락",
+            reject: "거절",
+            reason: "사유 (선택)",
+            alternative: "다른 시간 제안",
+            proposed: "제안 일시",
+            done: "응답이 전달되었습니다. 감사합니다.",
+        },
+        Language::En => Words {
+            title: "Confirm a reservation request",
+            reservation: "Reservation",
+            date: "Date",
+            service: "Service",
+            request: "Customer's request",
+            deadline: "Answer by",
+            accept: "Accept",
+            reject: "Reject",
+            reason: "Reason (optional)",
+            alternative: "Propose another time",
+            proposed: "Proposed date and time",
+            done: "Your answer was sent. Thank you.",
+        },
+    }
+}
+
+fn intent_label(intent: Option<Intent>, language: Language) -> &'static str {
+    match (intent, language) {
+        (Some(Intent::TroubleReport), Language::Ko) => "문제 신고",
+        (Some(Intent::AddonRequest), Language::Ko) => "추가 요청",
+        (_, Language::Ko) => "예약 변경 요청",
+        (Some(Intent::TroubleReport), Language::En) => "Problem report",
+        (Some(Intent::AddonRequest), Language::En) => "Add-on request",
+        (_, Language::En) => "Reservation change request",
+    }
+}
+
+fn request_page(view: &ConfirmationView, token: &str, error: Option<&str>) -> String {
+    let w = words(view.language);
+    let action = format!("/r/{}", escape(token));
+    let row = |label: &str, value: Option<&String>| {
+        value.map(|v| format!("<dt>{}</dt><dd>{}</dd>", label, escape(v))).unwrap_or_default()
+    };
+    let deadline = view.deadline_at.to_string();
+    let body = format!(
+        r#"<h1>{heading}</h1>
+{error}
+<dl>{number}{date}{service}{deadline}</dl>
+<p><strong>{request_label}</strong></p>
+<blockquote>{question}</blockquote>
+<form method="post" action="{action}"><input type="hidden" name="answer" value="accept"><button type="submit">{accept}</button></form>
+<form method="post" action="{action}" class="reject"><input type="hidden" name="answer" value="reject">
+<label>{reason}<input name="reason" maxlength="500"></label><button type="submit">{reject}</button></form>
+<form method="post" action="{action}" class="alt"><input type="hidden" name="answer" value="alternative">
+<label>{proposed}<input type="datetime-local" name="proposed_time" required></label><button type="submit">{alternative}</button></form>"#,
+        heading = intent_label(view.intent, view.language),
+        error = error.map(|e| format!(r#"<p class="error">{}</p>"#, escape(e))).unwrap_or_default(),
+        number = row(w.reservation, view.reservation_number.as_ref()),
+        date = row(w.date, view.reservation_date.as_ref()),
+        service = row(w.service, view.service_type.as_ref()),
+        deadline = row(w.deadline, Some(&deadline)),
+        request_label = w.request,
+        question = escape(&view.question),
+        accept = w.accept,
+        reason = w.reason,
+        reject = w.reject,
+        proposed = w.proposed,
+        alternative = w.alternative,
+    );
+    layout(view.language.as_str(), w.title, &body)
+}
+
+fn done_page(view: &ConfirmationView) -> String {
+    let w = words(view.language);
+    layout(view.language.as_str(), w.title, &format!("<h1>{}</h1><p>{}</p>", w.title, w.done))
+}
+
+fn error_page(e: ConfirmError) -> (StatusCode, Html<String>) {
+    // The partner's language is unknown without a valid token: say it in both.
+    let (status, ko, en) = match e {
+        ConfirmError::Invalid => (StatusCode::UNAUTHORIZED, "유효하지 않은 링크입니다.", "This link is not valid."),
+        ConfirmError::Expired => (StatusCode::UNAUTHORIZED, "응답 기한이 지난 링크입니다.", "This link has expired."),
+        ConfirmError::AlreadyAnswered { .. } => (StatusCode::CONFLICT, "이미 응답한 요청입니다.", "This request was already answered."),
+        ConfirmError::BadAnswer(_) => (StatusCode::BAD_REQUEST, "응답을 처리할 수 없습니다.", "The answer could not be read."),
+        ConfirmError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "잠시 후 다시 시도해 주세요.", "Please try again in a moment."),
+    };
+    (status, Html(layout("ko", en, &format!("<h1>{ko}</h1><p>{en}</p>"))))
+}

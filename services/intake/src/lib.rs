@@ -1,0 +1,179 @@
+//! Intake: the front door of the pipeline.
+//!
+//! [`Intake::submit`] is called in-process by the gateway; [`Intake`] also
+//! handles the intake queue, where upstream systems put `inquiry.submitted`
+//! CloudEvents. Both paths validate, dedupe on an idempotency key (the
+//! client's `Idempotency-Key`, or the event id), store the inquiry as
+//! `received` and publish `inquiry.received`.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde_json::json;
+use std::sync::Arc;
+use switchboard_domain::{
+    Channel, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry, Service, SubmitInquiry, TenantId,
+    TimelineEvent, ValidationErrors,
+};
+use switchboard_messaging::{MessagingError, ReceivedMessage, Topic, events};
+use switchboard_store::blob::BlobStore;
+use switchboard_store::{AttachmentRecord, Created, InquiryStore, StoreError, TenantStore};
+use switchboard_worker::{Handler, Outcome};
+use tracing::{info, warn};
+
+const SOURCE: &str = "switchboard/intake";
+
+/// Why a submission was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error("unknown tenant {0}")]
+    UnknownTenant(String),
+    /// Storage or messaging is down; nothing was accepted.
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<MessagingError> for SubmitError {
+    fn from(e: MessagingError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+/// An accepted submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub inquiry: Inquiry,
+    /// The idempotency key had been used: this is the earlier inquiry.
+    pub duplicate: bool,
+}
+
+/// The intake service.
+#[derive(Clone)]
+pub struct Intake {
+    inquiries: Arc<dyn InquiryStore>,
+    tenants: Arc<dyn TenantStore>,
+    blobs: Arc<dyn BlobStore>,
+    topic: Arc<dyn Topic>,
+}
+
+impl Intake {
+    pub fn new(
+        inquiries: Arc<dyn InquiryStore>,
+        tenants: Arc<dyn TenantStore>,
+        blobs: Arc<dyn BlobStore>,
+        topic: Arc<dyn Topic>,
+    ) -> Self {
+        Self { inquiries, tenants, blobs, topic }
+    }
+
+    /// Validates and stores a submission, then announces it. Nothing is
+    /// written or published for invalid input. Safe to repeat with the
+    /// same idempotency key: the first inquiry is returned (and announced
+    /// again if it had not moved on, in case the first announcement was lost).
+    pub async fn submit(
+        &self,
+        tenant_id: &TenantId,
+        request: SubmitInquiry,
+        idempotency_key: Option<&str>,
+        default_channel: Channel,
+    ) -> Result<Accepted, SubmitError> {
+        let new = NewInquiry::parse(request, default_channel)?;
+        let now = Timestamp::now();
+        let inquiry = Inquiry::received(InquiryId::new(now, rand::random()), tenant_id.clone(), &new, now);
+
+        // Bodies first, keyed by the new id: if the inquiry is then not
+        // created (duplicate key, crash) they are unreferenced, never missing.
+        for (index, upload) in new.attachments.iter().enumerate() {
+            let object_key = format!("attachments/{}/{index}.{}", inquiry.id, upload.media_type.extension());
+            self.blobs.put(&object_key, &upload.bytes, upload.media_type.as_str()).await?;
+            let record = AttachmentRecord {
+                inquiry_id: inquiry.id,
+                index: index as u32,
+                object_key,
+                filename: upload.filename.clone(),
+                media_type: upload.media_type,
+                size: upload.bytes.len() as u64,
+                analysis: None,
+            };
+            self.inquiries.put_attachment(&record).await?;
+        }
+
+        let details = json!({ "channel": inquiry.channel.as_str(), "attachments": inquiry.attachment_count });
+        let event = TimelineEvent::once("status.received", Service::Intake.name(), now, details);
+        let (inquiry, duplicate) = match self.inquiries.create_inquiry(&inquiry, idempotency_key, &event).await? {
+            Created::New(i) => (i, false),
+            Created::Existing(i) => (i, true),
+        };
+        if !duplicate || inquiry.status == InquiryStatus::Received {
+            self.topic.publish(&[events::publication(&received_event(&inquiry))]).await?;
+        }
+        info!(inquiry_id = %inquiry.id, tenant_id = %tenant_id, duplicate, "inquiry accepted");
+        Ok(Accepted { inquiry, duplicate })
+    }
+}
+
+/// The `inquiry.received` event of an inquiry.
+pub fn received_event(inquiry: &Inquiry) -> CloudEvent {
+    CloudEvent::for_inquiry(
+        EventType::InquiryReceived,
+        inquiry.id,
+        &inquiry.tenant_id,
+        "1",
+        SOURCE,
+        inquiry.created_at,
+        json!({ "inquiry_id": inquiry.id, "tenant_id": inquiry.tenant_id }),
+    )
+    .with_has_attachments(inquiry.has_attachments())
+}
+
+/// Upstream `inquiry.submitted` events on the intake queue.
+#[async_trait]
+impl Handler for Intake {
+    async fn handle(&self, message: &ReceivedMessage) -> Outcome {
+        let event = match events::parse(message) {
+            Ok(e) => e,
+            Err(e) => return Outcome::reject(e),
+        };
+        if event.kind() != Some(EventType::InquirySubmitted) {
+            return Outcome::reject(format!("event type {:?} is not inquiry.submitted", event.event_type));
+        }
+        let tenant = event
+            .data
+            .get("tenant_id")
+            .and_then(|t| t.as_str())
+            .map(str::to_owned)
+            .or_else(|| event.tenantid.clone());
+        let Some(tenant) = tenant else {
+            return Outcome::reject("data.tenant_id is required");
+        };
+        let Ok(tenant_id) = TenantId::parse(&tenant) else {
+            return Outcome::reject("data.tenant_id is not a valid tenant id");
+        };
+        match self.tenants.get_tenant(&tenant_id).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Outcome::reject(format!("unknown tenant {tenant_id}")),
+            Err(e) => return Outcome::retry(e),
+        }
+        let request: SubmitInquiry = match serde_json::from_value(event.data.clone()) {
+            Ok(r) => r,
+            Err(e) => return Outcome::reject(format!("data is not an inquiry submission: {e}")),
+        };
+        let key = format!("event:{}", event.id);
+        match self.submit(&tenant_id, request, Some(&key), Channel::Event).await {
+            Ok(_) => Outcome::Done,
+            Err(SubmitError::Invalid(e)) => Outcome::reject(e),
+            Err(SubmitError::UnknownTenant(t)) => Outcome::reject(format!("unknown tenant {t}")),
+            Err(e @ SubmitError::Unavailable(_)) => {
+                warn!(error = %e, "upstream submission will be retried");
+                Outcome::retry(e)
+            }
+        }
+    }
+}

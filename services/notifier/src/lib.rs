@@ -1,0 +1,129 @@
+//! Notifier: on `inquiry.answered`, `.escalated`, `.resolved` and `.failed`
+//! it tells the customer by SMS (or e-mail when there is no phone) and, on
+//! escalation, the operators by e-mail. Every message id derives from the
+//! inquiry and the event, so a redelivered event never notifies twice.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde_json::json;
+use std::sync::Arc;
+use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
+use switchboard_domain::event::deterministic_id;
+use switchboard_domain::{EmailAddress, EventType, Inquiry, Language, TimelineEvent};
+use switchboard_messaging::ReceivedMessage;
+use switchboard_pipeline::Stage;
+use switchboard_worker::{Handler, Outcome};
+use tracing::info;
+
+/// The notifier service.
+#[derive(Clone)]
+pub struct Notifier {
+    stage: Stage,
+    sms: Arc<dyn SmsSender>,
+    email: Arc<dyn EmailSender>,
+    operators: EmailAddress,
+}
+
+impl Notifier {
+    pub fn new(stage: Stage, sms: Arc<dyn SmsSender>, email: Arc<dyn EmailSender>, operators: EmailAddress) -> Self {
+        Self { stage, sms, email, operators }
+    }
+
+    async fn tell_customer(&self, inquiry: &Inquiry, event_type: EventType, text: String) -> Result<Delivery, Outcome> {
+        let id = deterministic_id(&format!("{}/{}/customer", inquiry.id, event_type.as_str()));
+        let (channel, delivery) = if let Some(phone) = &inquiry.customer.phone {
+            let sms = SmsMessage { id, to: phone.clone(), body: text, inquiry_id: Some(inquiry.id) };
+            ("sms", self.sms.send_sms(&sms).await)
+        } else if let Some(email) = &inquiry.customer.email {
+            let subject = subject(inquiry.reply_language(), inquiry);
+            let mail = EmailMessage { id, to: email.clone(), subject, body: text, inquiry_id: Some(inquiry.id) };
+            ("email", self.email.send_email(&mail).await)
+        } else {
+            return Err(Outcome::reject("the inquiry has no customer contact"));
+        };
+        let delivery = delivery.map_err(Outcome::retry)?;
+        let sent = TimelineEvent::once(
+            format!("notification.customer.{}", event_type.as_str()),
+            self.stage.service.name(),
+            Timestamp::now(),
+            json!({ "channel": channel }),
+        );
+        self.stage.inquiries.append_event(inquiry.id, &sent).await.map_err(Outcome::retry)?;
+        Ok(delivery)
+    }
+
+    async fn tell_operators(&self, inquiry: &Inquiry) -> Result<(), Outcome> {
+        let reason = inquiry.escalation.as_ref().map(|e| e.reason.as_str()).unwrap_or("escalated");
+        let intent = inquiry.classification.as_ref().map(|c| c.intent.as_str()).unwrap_or("unclassified");
+        let urgency = inquiry.classification.as_ref().map(|c| c.urgency.as_str()).unwrap_or("unknown");
+        let mail = EmailMessage {
+            id: deterministic_id(&format!("{}/inquiry.escalated/operators", inquiry.id)),
+            to: self.operators.clone(),
+            subject: format!("[Switchboard] Escalated {urgency} {intent} inquiry {}", inquiry.id),
+            body: format!(
+                "Inquiry {id} of tenant {tenant} needs a person.\nReason: {reason}\nIntent: {intent}, urgency: {urgency}\n\n{content}\n\nResolve it with POST /api/inquiries/{id}/resolve.",
+                id = inquiry.id,
+                tenant = inquiry.tenant_id,
+                content = inquiry.content,
+            ),
+            inquiry_id: Some(inquiry.id),
+        };
+        self.email.send_email(&mail).await.map_err(Outcome::retry)?;
+        let sent = TimelineEvent::once("notification.operators", self.stage.service.name(), Timestamp::now(), json!({ "channel": "email" }));
+        self.stage.inquiries.append_event(inquiry.id, &sent).await.map_err(Outcome::retry)?;
+        Ok(())
+    }
+
+    async fn notify(&self, event_type: EventType, inquiry: &Inquiry) -> Result<(), Outcome> {
+        let language = inquiry.reply_language();
+        let text = match event_type {
+            EventType::InquiryAnswered => inquiry.answer.clone(),
+            EventType::InquiryEscalated => inquiry.escalation.as_ref().map(|e| e.customer_message.clone()),
+            EventType::InquiryResolved => inquiry.human_answer.clone(),
+            EventType::InquiryFailed => Some(failure_message(language)),
+            _ => return Err(Outcome::reject(format!("notifier does not handle {}", event_type.as_str()))),
+        };
+        let Some(text) = text else {
+            return Err(Outcome::retry(format!("inquiry has no text for {} yet", event_type.as_str())));
+        };
+        let delivery = self.tell_customer(inquiry, event_type, text).await?;
+        if event_type == EventType::InquiryEscalated {
+            self.tell_operators(inquiry).await?;
+        }
+        info!(inquiry_id = %inquiry.id, event = event_type.as_str(), ?delivery, "customer notified");
+        let sent = self.stage.event(EventType::NotificationSent, inquiry, event_type.as_str(), json!({ "for": event_type.as_str() }));
+        self.stage.publish(&[sent]).await
+    }
+}
+
+fn subject(language: Language, inquiry: &Inquiry) -> String {
+    let title = inquiry.title.clone().unwrap_or_default();
+    match language {
+        Language::Ko => format!("[문의 답변] {title}"),
+        Language::En => format!("[Your inquiry] {title}"),
+    }
+}
+
+fn failure_message(language: Language) -> String {
+    match language {
+        Language::Ko => "죄송합니다. 문의를 자동으로 처리하지 못했습니다. 예약번호와 연락처를 확인해 주시거나, 담당자의 연락을 기다려 주세요.".into(),
+        Language::En => "We're sorry: we could not process your inquiry automatically. Please check your reservation number and contact details, or wait for our team to contact you.".into(),
+    }
+}
+
+#[async_trait]
+impl Handler for Notifier {
+    async fn handle(&self, message: &ReceivedMessage) -> Outcome {
+        let (event, inquiry) = match self.stage.load(message).await {
+            Ok(loaded) => loaded,
+            Err(outcome) => return outcome,
+        };
+        let Some(event_type) = event.kind() else {
+            return Outcome::reject(format!("unknown event type {}", event.event_type));
+        };
+        match self.notify(event_type, &inquiry).await {
+            Ok(()) => Outcome::Done,
+            Err(outcome) => outcome,
+        }
+    }
+}

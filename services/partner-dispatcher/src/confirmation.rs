@@ -1,0 +1,139 @@
+//! The partner's side: opening the link and answering it.
+
+use crate::{PartnerDispatcher, record_outcome};
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::json;
+use switchboard_domain::token::{TokenError, token_hash};
+use switchboard_domain::{EventType, Intent, Language, PartnerAnswer, PartnerOutcome, TimelineEvent};
+use switchboard_store::{StoreError, TokenRecord};
+use tracing::info;
+
+/// Why a link cannot be shown or answered (seed 002's status codes).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    /// 401: forged, malformed or unknown.
+    #[error("this link is not valid")]
+    Invalid,
+    /// 401: past its validity or the answer deadline.
+    #[error("this link has expired")]
+    Expired,
+    /// 409: the partner already answered (or the deadline passed and was recorded).
+    #[error("this request was already answered")]
+    AlreadyAnswered { outcome: Option<PartnerOutcome> },
+    /// 400: the answer itself is unusable.
+    #[error("invalid answer: {0}")]
+    BadAnswer(String),
+    /// 503.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for ConfirmError {
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+/// What the partner sees: the request, never the customer's contact details.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfirmationView {
+    pub inquiry_id: String,
+    pub partner_name: String,
+    pub language: Language,
+    pub intent: Option<Intent>,
+    pub title: Option<String>,
+    pub question: String,
+    pub reservation_number: Option<String>,
+    pub reservation_date: Option<String>,
+    pub service_type: Option<String>,
+    pub deadline_at: Timestamp,
+    /// `pending`, or the recorded outcome.
+    pub status: String,
+}
+
+impl PartnerDispatcher {
+    async fn checked_record(&self, token: &str, now: Timestamp) -> Result<TokenRecord, ConfirmError> {
+        self.keys.verify(token, now).map_err(|e| match e {
+            TokenError::Expired => ConfirmError::Expired,
+            _ => ConfirmError::Invalid,
+        })?;
+        self.tokens.get_token(&token_hash(token)).await?.ok_or(ConfirmError::Invalid)
+    }
+
+    async fn view(&self, record: &TokenRecord) -> Result<ConfirmationView, ConfirmError> {
+        let inquiry = self.stage.inquiries.get_inquiry(record.inquiry_id).await?.ok_or(ConfirmError::Invalid)?;
+        let reservation = match &inquiry.reservation_number {
+            Some(n) => self.reservations.get_reservation(n).await?,
+            None => None,
+        };
+        Ok(ConfirmationView {
+            inquiry_id: inquiry.id.to_string(),
+            partner_name: inquiry.partner.as_ref().map(|p| p.partner_name.clone()).unwrap_or_default(),
+            language: reservation.as_ref().map(|r| r.partner_locale).unwrap_or(Language::Ko),
+            intent: inquiry.classification.as_ref().map(|c| c.intent),
+            title: inquiry.title.clone(),
+            question: inquiry.content.clone(),
+            reservation_number: inquiry.reservation_number.as_ref().map(|n| n.to_string()),
+            reservation_date: reservation.as_ref().map(|r| r.reservation_date.clone()),
+            service_type: reservation.as_ref().map(|r| r.service_type.clone()),
+            deadline_at: record.deadline_at,
+            status: record.outcome.as_ref().map(|o| o.as_str()).unwrap_or("pending").to_owned(),
+        })
+    }
+
+    /// Shows the request behind a link and records the first opening.
+    /// A used or expired link is an error, so the page can say which.
+    pub async fn open(&self, token: &str) -> Result<ConfirmationView, ConfirmError> {
+        let now = Timestamp::now();
+        let record = self.checked_record(token, now).await?;
+        if record.used {
+            return Err(ConfirmError::AlreadyAnswered { outcome: record.outcome });
+        }
+        if now >= record.deadline_at {
+            return Err(ConfirmError::Expired);
+        }
+        if self.tokens.mark_token_opened(&record.token_hash, now).await? {
+            let opened = TimelineEvent::once("partner.opened", "partner", now, json!({}));
+            self.stage.inquiries.append_event(record.inquiry_id, &opened).await?;
+        }
+        self.view(&record).await
+    }
+
+    /// Records the partner's answer, once. Returns the updated view.
+    pub async fn respond(&self, token: &str, answer: PartnerAnswer) -> Result<ConfirmationView, ConfirmError> {
+        if let PartnerAnswer::Alternative { proposed_time } = &answer {
+            if proposed_time.trim().is_empty() {
+                return Err(ConfirmError::BadAnswer("proposed_time is required for an alternative".into()));
+            }
+        }
+        let now = Timestamp::now();
+        let record = self.checked_record(token, now).await?;
+        if record.used {
+            return Err(ConfirmError::AlreadyAnswered { outcome: record.outcome });
+        }
+        if now >= record.deadline_at {
+            return Err(ConfirmError::Expired);
+        }
+        let outcome = PartnerOutcome::from(answer);
+        let record = match self.tokens.consume_token(&record.token_hash, &outcome, now).await {
+            Ok(r) => r,
+            Err(StoreError::Conflict(_)) => {
+                let outcome = self.tokens.get_token(&record.token_hash).await?.and_then(|r| r.outcome);
+                return Err(ConfirmError::AlreadyAnswered { outcome });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        info!(inquiry_id = %record.inquiry_id, outcome = outcome.as_str(), "partner answered");
+        let inquiry = self.stage.inquiries.get_inquiry(record.inquiry_id).await?.ok_or(ConfirmError::Invalid)?;
+        // If this fails after the token is used, the deadline message
+        // republishes the answer (see `on_deadline`), so it is not lost.
+        let event = TimelineEvent::once("partner.responded", "partner", now, json!({ "outcome": outcome }));
+        let inquiry = record_outcome(&self.stage, &inquiry, &outcome, now, &event)
+            .await
+            .map_err(|o| ConfirmError::Unavailable(format!("{o:?}")))?;
+        let published = self.stage.event(EventType::PartnerResponded, &inquiry, "1", json!({ "outcome": outcome }));
+        self.stage.publish(&[published]).await.map_err(|o| ConfirmError::Unavailable(format!("{o:?}")))?;
+        self.view(&record).await
+    }
+}

@@ -1,0 +1,209 @@
+//! One typed configuration: defaults, then `SWITCHBOARD_*` variables, then
+//! command-line flags. Validated at start, with errors naming the variable.
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Serialized};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where queues, topic and table live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Embedded,
+    Aws,
+}
+
+/// Which AI engines answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AiMode {
+    Local,
+    Aws,
+}
+
+/// How hard the embedded store tries to survive a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilityLevel {
+    /// Survives a process crash (WAL, synchronous=NORMAL).
+    Normal,
+    /// Survives power loss (every commit fsync'd).
+    Full,
+}
+
+/// The whole configuration. Field `x` is variable `SWITCHBOARD_X`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    /// Reserved for the gRPC API.
+    pub grpc_addr: SocketAddr,
+    pub backend: Backend,
+    pub ai: AiMode,
+    pub partner_deadline_secs: u64,
+    /// Comma-separated HMAC keys (hex or base64, ≥ 32 bytes), newest first.
+    pub token_keys: Option<String>,
+    pub public_base_url: Option<String>,
+    pub resource_prefix: String,
+    pub demo_api_key: Option<String>,
+    /// Where escalations are e-mailed.
+    pub operator_email: String,
+    pub durability: DurabilityLevel,
+    /// Receives before a failing message is dead-lettered.
+    pub max_receives: u32,
+    /// First retry delay after a handler failure, in milliseconds.
+    pub retry_base_ms: u64,
+    pub worker_concurrency: usize,
+    pub shutdown_grace_secs: u64,
+    /// The answer engine's time budget, in milliseconds.
+    pub answer_budget_ms: u64,
+    /// `json` or `text` log lines.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./switchboard-data"),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            backend: Backend::Embedded,
+            ai: AiMode::Local,
+            partner_deadline_secs: 300,
+            token_keys: None,
+            public_base_url: None,
+            resource_prefix: "switchboard".into(),
+            demo_api_key: None,
+            operator_email: "operators@switchboard.example".into(),
+            durability: DurabilityLevel::Normal,
+            max_receives: 5,
+            retry_base_ms: 1000,
+            worker_concurrency: 16,
+            shutdown_grace_secs: 10,
+            answer_budget_ms: 3000,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Flags that override variables (only those given).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_deadline_secs: Option<u64>,
+}
+
+impl Config {
+    /// Defaults, then the environment, then `overrides`; then validation.
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Env::prefixed("SWITCHBOARD_"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| anyhow::anyhow!(describe(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.partner_deadline_secs == 0 {
+            bail!("SWITCHBOARD_PARTNER_DEADLINE_SECS must be at least 1");
+        }
+        if self.max_receives == 0 {
+            bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
+        }
+        if self.worker_concurrency == 0 {
+            bail!("SWITCHBOARD_WORKER_CONCURRENCY must be at least 1");
+        }
+        if !matches!(self.log_format.as_str(), "json" | "text") {
+            bail!("SWITCHBOARD_LOG_FORMAT must be json or text");
+        }
+        switchboard_domain::EmailAddress::parse(&self.operator_email)
+            .context("SWITCHBOARD_OPERATOR_EMAIL must be an e-mail address")?;
+        if let Some(url) = &self.public_base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("SWITCHBOARD_PUBLIC_BASE_URL must start with http:// or https://");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn partner_deadline(&self) -> Duration {
+        Duration::from_secs(self.partner_deadline_secs)
+    }
+
+    /// Base of partner links: configured, or this process's HTTP address.
+    pub fn public_base_url(&self, bound: SocketAddr) -> String {
+        self.public_base_url.clone().unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("switchboard.db")
+    }
+}
+
+/// Figment names the key; say which variable that is.
+fn describe(error: figment::Error) -> String {
+    let mut lines = Vec::new();
+    for e in error {
+        let key = e.path.last().map(|k| format!("SWITCHBOARD_{}", k.to_ascii_uppercase()));
+        match key {
+            Some(var) => lines.push(format!("{var}: {}", e.kind)),
+            None => lines.push(e.to_string()),
+        }
+    }
+    format!("invalid configuration: {}", lines.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_design_table() {
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
+            assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:50051");
+            assert_eq!(c.partner_deadline_secs, 300);
+            assert_eq!(c.backend, Backend::Embedded);
+            assert_eq!(c.resource_prefix, "switchboard");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn flags_override_variables() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_PARTNER_DEADLINE_SECS", "30");
+            jail.set_env("SWITCHBOARD_HTTP_ADDR", "127.0.0.1:9000");
+            let flags = Overrides { partner_deadline_secs: Some(5), ..Default::default() };
+            let c = Config::load(&flags).unwrap();
+            assert_eq!((c.partner_deadline_secs, c.http_addr.port()), (5, 9000));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_variable_is_named_in_the_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_PARTNER_DEADLINE_SECS", "soon");
+            let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("SWITCHBOARD_PARTNER_DEADLINE_SECS"), "{err}");
+            jail.set_env("SWITCHBOARD_PARTNER_DEADLINE_SECS", "0");
+            let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("SWITCHBOARD_PARTNER_DEADLINE_SECS"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,12 @@
+//! The `switchboard` binary's library: configuration, the composition
+//! root, and the data tools, so tests build the same application the
+//! binary runs.
+
+pub mod config;
+pub mod demo;
+pub mod reservations_import;
+pub mod startup;
+pub mod token_keys;
+
+pub use config::{Config, Overrides};
+pub use startup::{App, Ports, Selection};

@@ -1,0 +1,286 @@
+//! `switchboard`: every Switchboard component in one binary.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use switchboard::config::{Config, Overrides};
+use switchboard::startup::{App, Ports, Selection};
+use switchboard_domain::Service;
+use switchboard_domain::tenant::hash_api_key;
+use switchboard_store::TenantStore;
+use tokio_util::sync::CancellationToken;
+
+/// Switchboard automates customer inquiries: intake, classification,
+/// partner confirmation over SMS links, FAQ-grounded answers or escalation,
+/// and notifications.
+///
+/// `switchboard up` runs every service and the HTTP gateway in one process
+/// on one SQLite file in the data directory: no cloud account, no config.
+/// `switchboard serve <service>...` runs only the named components, so
+/// each can be scaled on its own (several processes may share one data
+/// directory). Every flag can also be set as a SWITCHBOARD_* variable.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args, Default)]
+struct Common {
+    /// Data directory: the SQLite file, attachments, token keys [env: SWITCHBOARD_DATA_DIR] [default: ./switchboard-data]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// REST, partner page, health [env: SWITCHBOARD_HTTP_ADDR] [default: 127.0.0.1:8080]
+    #[arg(long, global = true)]
+    http_addr: Option<SocketAddr>,
+    /// Partner answer deadline in seconds [env: SWITCHBOARD_PARTNER_DEADLINE_SECS] [default: 300]
+    #[arg(long, global = true)]
+    partner_deadline_secs: Option<u64>,
+}
+
+impl Common {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            http_addr: self.http_addr,
+            grpc_addr: None,
+            partner_deadline_secs: self.partner_deadline_secs,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every service and the gateway in one process (embedded mode).
+    Up {
+        /// Seed a demo tenant (a small hotel with a Korean/English FAQ) and
+        /// reservations, and print its API key and a curl line to try.
+        #[arg(long)]
+        demo: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run only the named components: intake, image-analyzer, classifier,
+    /// partner-dispatcher, responder, notifier, gateway.
+    Serve {
+        #[arg(required = true, value_parser = parse_component)]
+        components: Vec<Component>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print every SMS and e-mail sent in embedded mode, as JSON lines.
+    Outbox {
+        /// Only this inquiry's messages.
+        #[arg(long)]
+        inquiry: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Reservation data.
+    Reservations {
+        #[command(subcommand)]
+        command: ReservationsCommand,
+    },
+    /// Tenants and their API keys.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReservationsCommand {
+    /// Import reservations from a JSON-lines file (reservation_number,
+    /// customer_name, customer_phone, partner_id, partner_name,
+    /// partner_phone, partner_locale, service_type, reservation_date, tenant_id).
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant; its API key is printed once, on the last line.
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Tenant id (lowercase letters, digits, '-'); derived from the name if absent.
+        #[arg(long)]
+        id: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List tenants (ids and names; never keys).
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Component {
+    Service(Service),
+    Gateway,
+}
+
+fn parse_component(s: &str) -> Result<Component, String> {
+    if s == "gateway" {
+        return Ok(Component::Gateway);
+    }
+    Service::parse(s).map(Component::Service).ok_or_else(|| {
+        let names: Vec<_> = Service::ALL.iter().map(|s| s.name()).chain(["gateway"]).collect();
+        format!("unknown component {s:?}; choose from {}", names.join(", "))
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Up { demo, common } => run(&common, Selection::all(), demo).await,
+        Command::Serve { components, common } => {
+            let selection = Selection {
+                services: components.iter().filter_map(|c| if let Component::Service(s) = c { Some(*s) } else { None }).collect(),
+                gateway: components.contains(&Component::Gateway),
+            };
+            run(&common, selection, false).await
+        }
+        Command::Outbox { inquiry, common } => {
+            let config = Config::load(&common.overrides())?;
+            let ports = Ports::embedded(&config).await?;
+            for entry in ports.outbox.entries(inquiry).await? {
+                println!("{}", serde_json::to_string(&entry)?);
+            }
+            Ok(())
+        }
+        Command::Reservations { command: ReservationsCommand::Import { file, common } } => {
+            let config = Config::load(&common.overrides())?;
+            let ports = Ports::embedded(&config).await?;
+            let reader = std::io::BufReader::new(std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?);
+            let report = switchboard::reservations_import::import(reader, ports.store.as_ref()).await?;
+            for rejected in &report.rejected {
+                eprintln!("skipped {rejected}");
+            }
+            println!("imported {} reservations, skipped {}", report.imported, report.rejected.len());
+            if report.imported == 0 && !report.rejected.is_empty() {
+                anyhow::bail!("no reservation could be imported");
+            }
+            Ok(())
+        }
+        Command::Tenant { command } => tenant(command).await,
+    }
+}
+
+async fn run(common: &Common, selection: Selection, demo: bool) -> anyhow::Result<()> {
+    let config = Config::load(&common.overrides())?;
+    switchboard_telemetry::init(if config.log_format == "json" {
+        switchboard_telemetry::LogFormat::Json
+    } else {
+        switchboard_telemetry::LogFormat::Text
+    });
+    let app = App::build(config.clone(), &selection).await?;
+    let addr = app.http_addr();
+    if demo {
+        let key = config.demo_api_key.clone().unwrap_or_else(new_api_key);
+        switchboard::demo::seed(app.ports.store.as_ref(), app.ports.store.as_ref(), &key).await?;
+        print_demo(addr, &key, &config);
+    }
+    let names: Vec<_> = selection.services.iter().map(|s| s.name()).collect();
+    if selection.gateway {
+        eprintln!("switchboard: gateway on http://{addr}");
+    }
+    eprintln!("switchboard: running {} (data in {})", names.join(", "), config.data_dir.display());
+
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("switchboard: shutting down (finishing in-flight work)");
+        signal.cancel();
+    });
+    app.run(shutdown).await
+}
+
+fn print_demo(addr: SocketAddr, key: &str, config: &Config) {
+    println!("Demo tenant \"demo\" (Hanbit Stay & Tours) is ready.");
+    println!("API key: {key}");
+    println!("Try:");
+    println!(
+        "  curl -s -X POST http://{addr}/api/inquiries -H 'x-api-key: {key}' -H 'content-type: application/json' \\\n    -d '{{\"content\":\"What time is check-in?\",\"customer_phone\":\"+12135550149\"}}'"
+    );
+    println!("  curl -s http://{addr}/api/inquiries/<inquiry_id> -H 'x-api-key: {key}'");
+    println!("  switchboard outbox --data-dir {}   # every SMS and e-mail sent", config.data_dir.display());
+}
+
+fn new_api_key() -> String {
+    let bytes: [u8; 24] = rand::random();
+    format!("sb_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Create { name, id, common } => {
+            let config = Config::load(&common.overrides())?;
+            let ports = Ports::embedded(&config).await?;
+            let id = id.unwrap_or_else(|| slug(&name));
+            let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+            if ports.store.get_tenant(&id).await?.is_some() {
+                anyhow::bail!("tenant {id} already exists");
+            }
+            let key = new_api_key();
+            let tenant = switchboard_domain::Tenant {
+                id: id.clone(),
+                name,
+                api_key_hash: hash_api_key(&key),
+                domain_context: String::new(),
+                faq: vec![],
+                tier: "standard".into(),
+            };
+            ports.store.put_tenant(&tenant).await?;
+            println!("created tenant {id}; its API key is shown once:");
+            println!("{key}");
+            Ok(())
+        }
+        TenantCommand::List { common } => {
+            let config = Config::load(&common.overrides())?;
+            let ports = Ports::embedded(&config).await?;
+            for t in ports.store.list_tenants().await? {
+                println!("{}", serde_json::json!({ "id": t.id, "name": t.name, "faq_entries": t.faq.len() }));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let s = s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
+    if s.is_empty() { "tenant".into() } else { s.chars().take(64).collect() }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,242 @@
+//! The composition root: the one place that picks backends and wires
+//! services to ports.
+
+use crate::config::{AiMode, Backend, Config, DurabilityLevel};
+use anyhow::{Context, bail};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_ai::local::{LocalAnswerDrafter, LocalAttachmentAnalyzer, LocalClassifier};
+use switchboard_channels::sqlite::SqliteOutbox;
+use switchboard_domain::{EmailAddress, Service};
+use switchboard_gateway::{Gateway, Readiness};
+use switchboard_intake::Intake;
+use switchboard_messaging::sqlite::SqliteBroker;
+use switchboard_messaging::{Queue, Topic};
+use switchboard_partner_dispatcher::{DispatcherConfig, PartnerDispatcher};
+use switchboard_pipeline::Stage;
+use switchboard_sqlite::{Database, Durability};
+use switchboard_store::blob::FilesystemBlobs;
+use switchboard_store::sqlite::SqliteStore;
+use switchboard_store::TenantStore;
+use switchboard_worker::{Handler, Worker, WorkerConfig};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// The backends, as ports.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<SqliteStore>,
+    pub outbox: Arc<SqliteOutbox>,
+    pub broker: SqliteBroker,
+    pub topic: Arc<dyn Topic>,
+    pub queues: BTreeMap<Service, Arc<dyn Queue>>,
+    pub blobs: Arc<FilesystemBlobs>,
+}
+
+impl Ports {
+    /// Opens the embedded backends in the data directory and provisions the
+    /// topology: a queue and dead-letter queue per service, subscribed to the
+    /// topic by the routing table.
+    pub async fn embedded(config: &Config) -> anyhow::Result<Self> {
+        if config.backend == Backend::Aws {
+            bail!("SWITCHBOARD_BACKEND=aws: the AWS adapters are not part of this build yet; use embedded");
+        }
+        if config.ai == AiMode::Aws {
+            bail!("SWITCHBOARD_AI=aws: the AWS AI engines are not part of this build yet; use local");
+        }
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create SWITCHBOARD_DATA_DIR {}", config.data_dir.display()))?;
+        let durability = match config.durability {
+            DurabilityLevel::Normal => Durability::Normal,
+            DurabilityLevel::Full => Durability::Full,
+        };
+        let db = Database::open(&config.database_path(), durability)?;
+        let store = Arc::new(SqliteStore::open(db.clone()).await?);
+        let outbox = Arc::new(SqliteOutbox::open(db.clone()).await?);
+        let broker = SqliteBroker::open(db).await?;
+        let prefix = &config.resource_prefix;
+        let mut queues: BTreeMap<Service, Arc<dyn Queue>> = BTreeMap::new();
+        let mut subscriptions = Vec::new();
+        for service in Service::ALL {
+            let (name, dlq) = (service.queue_name(prefix), service.dead_letter_queue_name(prefix));
+            // The worker dead-letters on the N-th failure itself; the queue's own
+            // redrive (one receive later) only catches handlers that crash the process.
+            let queue = broker.create_queue(&name, Some(&dlq), config.max_receives + 1).await?;
+            queues.insert(service, Arc::new(queue));
+            if let Some(policy) = service.subscription() {
+                subscriptions.push((name, policy));
+            }
+        }
+        let topic: Arc<dyn Topic> = Arc::new(broker.topic(subscriptions));
+        let blobs = Arc::new(FilesystemBlobs::new(&config.data_dir.join("blobs")));
+        Ok(Self { store, outbox, broker, topic, queues, blobs })
+    }
+
+    pub fn queue(&self, service: Service) -> anyhow::Result<Arc<dyn Queue>> {
+        self.queues.get(&service).cloned().with_context(|| format!("no queue for {}", service.name()))
+    }
+
+    /// A service's dead-letter queue.
+    pub fn dead_letter_queue(&self, service: Service, config: &Config) -> Arc<dyn Queue> {
+        Arc::new(self.broker.queue(&service.dead_letter_queue_name(&config.resource_prefix), None))
+    }
+}
+
+/// What `serve` runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub services: Vec<Service>,
+    pub gateway: bool,
+}
+
+impl Selection {
+    /// Everything: `switchboard up`.
+    pub fn all() -> Self {
+        Self { services: Service::ALL.to_vec(), gateway: true }
+    }
+}
+
+/// A built application, ready to run.
+pub struct App {
+    pub config: Config,
+    pub ports: Ports,
+    pub workers: Vec<Worker>,
+    pub gateway: Gateway,
+    listener: Option<TcpListener>,
+    http_addr: SocketAddr,
+}
+
+struct StoreAndQueues(Ports);
+
+#[async_trait]
+impl Readiness for StoreAndQueues {
+    async fn check(&self) -> Result<(), String> {
+        let probe = switchboard_domain::TenantId::parse("readiness-probe").map_err(|e| e.to_string())?;
+        self.0.store.get_tenant(&probe).await.map_err(|e| format!("store: {e}"))?;
+        for queue in self.0.queues.values() {
+            queue.stats().await.map_err(|e| format!("queue {}: {e}", queue.name()))?;
+        }
+        Ok(())
+    }
+}
+
+impl App {
+    /// Opens the backends, binds the HTTP port (when the gateway is
+    /// selected) and wires every selected service.
+    pub async fn build(config: Config, selection: &Selection) -> anyhow::Result<Self> {
+        let ports = Ports::embedded(&config).await?;
+        let keys = crate::token_keys::load(config.token_keys.as_deref(), &config.data_dir)?;
+
+        let (listener, http_addr) = if selection.gateway {
+            let listener = TcpListener::bind(config.http_addr)
+                .await
+                .with_context(|| format!("cannot listen on SWITCHBOARD_HTTP_ADDR {}", config.http_addr))?;
+            let addr = listener.local_addr()?;
+            (Some(listener), addr)
+        } else {
+            (None, config.http_addr)
+        };
+
+        let stage = |service| Stage::new(service, ports.store.clone(), ports.topic.clone());
+        let intake = Intake::new(ports.store.clone(), ports.store.clone(), ports.blobs.clone(), ports.topic.clone());
+        let dispatcher = PartnerDispatcher::new(
+            stage(Service::PartnerDispatcher),
+            ports.store.clone(),
+            ports.store.clone(),
+            ports.outbox.clone(),
+            ports.queue(Service::PartnerDispatcher)?,
+            keys,
+            DispatcherConfig {
+                deadline: config.partner_deadline(),
+                token_validity: Duration::from_secs(600),
+                public_base_url: config.public_base_url(http_addr),
+            },
+        );
+        let operators = EmailAddress::parse(&config.operator_email).context("SWITCHBOARD_OPERATOR_EMAIL")?;
+
+        let worker_config = WorkerConfig {
+            concurrency: config.worker_concurrency,
+            max_receives: config.max_receives,
+            base_backoff: Duration::from_millis(config.retry_base_ms),
+            max_backoff: Duration::from_millis(config.retry_base_ms.saturating_mul(60)),
+            grace: Duration::from_secs(config.shutdown_grace_secs),
+            ..WorkerConfig::default()
+        };
+        let mut workers = Vec::new();
+        for &service in &selection.services {
+            let handler: Arc<dyn Handler> = match service {
+                Service::Intake => Arc::new(intake.clone()),
+                Service::ImageAnalyzer => Arc::new(switchboard_image_analyzer::ImageAnalyzer::new(
+                    stage(service),
+                    ports.blobs.clone(),
+                    Arc::new(LocalAttachmentAnalyzer::new()),
+                )),
+                Service::Classifier => {
+                    Arc::new(switchboard_classifier::Classifier::new(stage(service), Arc::new(LocalClassifier::new())))
+                }
+                Service::PartnerDispatcher => Arc::new(dispatcher.clone()),
+                Service::Responder => Arc::new(switchboard_responder::Responder::new(
+                    stage(service),
+                    ports.store.clone(),
+                    Arc::new(LocalAnswerDrafter::new()),
+                    Duration::from_millis(config.answer_budget_ms),
+                )),
+                Service::Notifier => Arc::new(switchboard_notifier::Notifier::new(
+                    stage(service),
+                    ports.outbox.clone(),
+                    ports.outbox.clone(),
+                    operators.clone(),
+                )),
+            };
+            workers.push(Worker::new(service.name(), ports.queue(service)?, handler, worker_config));
+        }
+
+        let gateway = Gateway {
+            intake,
+            dispatcher,
+            inquiries: ports.store.clone(),
+            tenants: ports.store.clone(),
+            readiness: Arc::new(StoreAndQueues(ports.clone())),
+        };
+        Ok(Self { config, ports, workers, gateway, listener, http_addr })
+    }
+
+    /// The address the HTTP server listens on (the real port when configured as 0).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Runs workers and gateway until `shutdown`, then stops accepting,
+    /// drains in-flight work within the grace period and returns.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for worker in self.workers {
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                let name = worker.name().to_owned();
+                worker.run(token).await;
+                info!(worker = %name, "worker stopped");
+            });
+        }
+        if let Some(listener) = self.listener {
+            let app = switchboard_gateway::router(self.gateway);
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                let served = axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await;
+                if let Err(e) = served {
+                    warn!(error = %e, "HTTP server stopped with an error");
+                }
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                warn!(error = %e, "a task ended abnormally");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,86 @@
+//! The part of every pipeline stage that is the same: read the inquiry an
+//! event is about, publish the stage's event, and when a message is given
+//! up on, mark its inquiry `failed` and say so with `inquiry.failed`.
+
+use jiff::Timestamp;
+use serde_json::json;
+use std::sync::Arc;
+use switchboard_domain::{CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Service};
+use switchboard_messaging::{ReceivedMessage, Topic, events};
+use switchboard_store::{InquiryStore, TransitionError, transition};
+use switchboard_worker::Outcome;
+use tracing::{info, warn};
+
+/// A stage's view of the pipeline: which service it is, the inquiries, the topic.
+#[derive(Clone)]
+pub struct Stage {
+    pub service: Service,
+    pub inquiries: Arc<dyn InquiryStore>,
+    pub topic: Arc<dyn Topic>,
+}
+
+impl Stage {
+    pub fn new(service: Service, inquiries: Arc<dyn InquiryStore>, topic: Arc<dyn Topic>) -> Self {
+        Self { service, inquiries, topic }
+    }
+
+    /// `switchboard/{service}`: the CloudEvents `source` of this stage's events.
+    pub fn source(&self) -> String {
+        format!("switchboard/{}", self.service.name())
+    }
+
+    /// An event of this stage about `inquiry`.
+    pub fn event(&self, event_type: EventType, inquiry: &Inquiry, step: &str, data: serde_json::Value) -> CloudEvent {
+        CloudEvent::for_inquiry(event_type, inquiry.id, &inquiry.tenant_id, step, &self.source(), Timestamp::now(), data)
+    }
+
+    /// Parses the message and loads its inquiry. Messages that can never be
+    /// handled (malformed, unknown inquiry) are rejected; store outages retried.
+    pub async fn load(&self, message: &ReceivedMessage) -> Result<(CloudEvent, Inquiry), Outcome> {
+        let event = events::parse(message).map_err(Outcome::reject)?;
+        let id = event.inquiry_id().ok_or_else(|| Outcome::reject("event subject is not an inquiry id"))?;
+        match self.inquiries.get_inquiry(id).await {
+            Ok(Some(inquiry)) => Ok((event, inquiry)),
+            Ok(None) => Err(Outcome::reject(format!("inquiry {id} does not exist"))),
+            Err(e) => Err(Outcome::retry(e)),
+        }
+    }
+
+    /// Publishes events; a failure means "try the message again".
+    pub async fn publish(&self, events: &[CloudEvent]) -> Result<(), Outcome> {
+        let publications: Vec<_> = events.iter().map(events::publication).collect();
+        self.topic.publish(&publications).await.map_err(Outcome::retry)
+    }
+
+    /// Marks the message's inquiry `failed` with `reason` and publishes
+    /// `inquiry.failed`, so the customer hears of it. Used when a message is
+    /// dead-lettered: the inquiry must not sit in a working status forever.
+    pub async fn fail_inquiry(&self, message: &ReceivedMessage, reason: &str) {
+        let Ok(event) = events::parse(message) else { return };
+        let Some(id) = event.inquiry_id() else { return };
+        if let Err(e) = self.fail(id, reason).await {
+            warn!(inquiry_id = %id, outcome = ?e, "could not mark inquiry failed");
+        }
+    }
+
+    /// Moves inquiry `id` to `failed` with `reason` and publishes
+    /// `inquiry.failed`. An inquiry already finished is left alone.
+    pub async fn fail(&self, id: InquiryId, reason: &str) -> Result<(), Outcome> {
+        let details = json!({ "reason": reason, "service": self.service.name() });
+        let failed = transition(self.inquiries.as_ref(), id, InquiryStatus::Failed, self.service.name(), Timestamp::now(), details, |i| {
+            i.status_reason = Some(reason.to_owned());
+        })
+        .await;
+        match failed {
+            Ok(outcome) => {
+                let inquiry = outcome.inquiry();
+                info!(inquiry_id = %id, service = self.service.name(), "inquiry failed");
+                let failed_event = self.event(EventType::InquiryFailed, inquiry, "1", json!({ "reason": inquiry.status_reason }));
+                self.publish(&[failed_event]).await
+            }
+            // Already terminal: someone else finished it; nothing to fail.
+            Err(TransitionError::Invalid { .. }) | Err(TransitionError::NotFound(_)) => Ok(()),
+            Err(e) => Err(Outcome::retry(e)),
+        }
+    }
+}
