@@ -134,12 +134,27 @@ fn sum(cues: &[Cue], text: &str) -> f32 {
 /// "추가요금"/"extra fee" is a price, not a request to add something, and
 /// "not happy"/"안 좋" is negative although it contains a positive word.
 const REWRITES: &[(&str, &str)] = &[
+    // Chat spelling: contractions without apostrophes, "u", "pls".
+    (r"\b(hasn|haven|isn|aren|wasn|weren|doesn|don|didn|couldn|wouldn|shouldn|won)t\b", "${1}'t"),
+    (r"\bcant\b", "can't"),
+    (r"\b(i|we|you|they)(ve|re|ll|d)\b", "${1}'${2}"),
+    (r"\b(what|it|that|there)s\b", "${1}'s"),
+    (r"\bu\b", "you"),
+    (r"\bur\b", "your"),
+    (r"\b(pls|plz)\b", "please"),
     (r"추가\s?(요금|금액|금|결제|비용|차지)|(extra|additional)\s+(fees?|costs?|charges?|payments?)", " 요금 "),
     (
         r"\b(not|never|isn't|wasn't|weren't|aren't|no longer|don't|didn't)\s+(very\s+|so\s+|really\s+|too\s+|that\s+)?(good|great|happy|nice|pleasant|satisfied|satisfactory|ok|okay|fine|clean|friendly|like|enjoy|love)\b",
         " unhappy ",
     ),
     (r"(좋지|만족스럽지|친절하지|깨끗하지)\s?(않|못)|안\s?좋", " 불만 "),
+    // "Not urgent" must not read as "urgent".
+    (
+        r"\b(not|isn't|is not|nothing) (that |very |too |super )?urgent|\bno (rush|hurry)\b|급하지\s?(는\s?)?않|안\s?급|급한\s?(건|거|것은?|게)\s?아니",
+        " noturgent ",
+    ),
+    // Politeness, not delight.
+    (r"\b(i'd|we'd|i would|we would) love to\b", " we would like to "),
 ];
 
 static REWRITERS: LazyLock<Vec<(Regex, &'static str)>> =
@@ -175,6 +190,7 @@ struct Rules {
     tomorrow: Vec<Cue>,
     far_off: Vec<Cue>,
     this_week: Vec<Cue>,
+    relaxed: Vec<Cue>,
     anger: Vec<Cue>,
     shouting: Vec<Cue>,
     mild: Vec<Cue>,
@@ -206,6 +222,7 @@ impl Rules {
             tomorrow: compile(TOMORROW),
             far_off: compile(FAR_OFF),
             this_week: compile(THIS_WEEK),
+            relaxed: compile(RELAXED),
             anger: compile(ANGER),
             shouting: compile(SHOUTING),
             mild: compile(MILD),
@@ -266,9 +283,11 @@ impl Rules {
         if any(&self.safety, text) {
             return Urgency::High;
         }
-        let now = any(&self.immediate, text);
-        let demand = any(&self.demand, text);
-        let tomorrow = any(&self.tomorrow, text);
+        // When the customer says it can wait, only safety makes it urgent.
+        let relaxed = any(&self.relaxed, text);
+        let now = !relaxed && any(&self.immediate, text);
+        let demand = !relaxed && any(&self.demand, text);
+        let tomorrow = !relaxed && any(&self.tomorrow, text);
         let this_week = any(&self.this_week, text);
         match intent {
             Intent::TroubleReport => {
@@ -281,7 +300,7 @@ impl Rules {
             // A bare "now" in a change request rarely means the service is
             // under way ("we are now 9 people"); the day it concerns does.
             Intent::ReservationChange => {
-                let same_day = any(&self.same_day, text);
+                let same_day = !relaxed && any(&self.same_day, text);
                 if (same_day || demand || tomorrow) && !(any(&self.far_off, text) && !same_day && !tomorrow) {
                     Urgency::High
                 } else {
@@ -351,7 +370,9 @@ const REFUND: &[(&str, f32)] = &[
         3.0,
     ),
     (r"\bdeposit\b", 1.5),
-    (r"compensat", 2.0),
+    (r"(two|2|duplicate|identical|double) (identical )?(charges|payments|transactions)|\breverse (the|one|a|this|that)\b", 3.0),
+    (r"\bcharges?\b|\bbilled\b|billing", 0.5),
+    (r"compensat", 3.0),
     (r"환불|환급", 3.0),
     (r"돌려\s?(받|주|줘|드)", 3.0),
     (r"(중복|이중)\s?(결제|승인|청구|출금)|두\s?번\s?(결제|승인|청구|빠져|나갔|출금)|결제(가|된|됐)?\s?두\s?번", 3.0),
@@ -371,7 +392,16 @@ const TROUBLE: &[(&str, f32)] = &[
         r"not working|isn't working|aren't working|doesn't work|does not work|don't work|didn't work|won't work|stopped working|not functioning|out of order",
         3.0,
     ),
-    (r"\bbroken\b|\bbroke\b|snapped|\bcracked|malfunction", 2.5),
+    (r"\bbroken\b|\bbroke\b|snapped|\bcracked|malfunction|out of service|flicker|overflow|clogged|blocked", 2.5),
+    (r"nowhere to (sleep|stay|go)|given away|overbooked|no record of (our|my) (booking|reservation)", 2.5),
+    (r"\b(is|are|went|seems?|has gone) dead\b|\bdied\b", 2.5),
+    (r"(can't|cannot|couldn't) (find|locate|get (in|into|to))", 2.0),
+    (r"\binjur|\bhurt\b|\bfell\b|bleeding|다쳤|다치|부상|넘어져|넘어졌|피가\s?(나|났)", 2.5),
+    (r"\bmove us\b|another room|different room", 1.0),
+    (
+        r"(doesn't|does not|don't|won't|isn't|can't|cannot|didn't) (seem to |even )?(cool|heat|warm|work|flush|drain|lock|unlock|open|close|charge|connect|turn on|switch on|start|load|respond)\b",
+        2.5,
+    ),
     (r"\bleak", 3.0),
     (r"flat tire|flat tyre|dead battery|won't start|wouldn't start|broke down|broken down|breakdown|warning light|puncture", 3.0),
     (
@@ -398,14 +428,17 @@ const TROUBLE: &[(&str, f32)] = &[
         r"can (someone|you|somebody) (come|bring|send|check|fix|help)|could (someone|you|somebody) (come|bring|send|check|fix)|send (someone|somebody|a technician)|please (fix|send|come)",
         1.5,
     ),
-    (r"\bbugs?\b|cockroach|insects?|\bmou?ld\b|\bpests?\b", 1.0),
-    (r"no answer|not answering|(can't|cannot|couldn't) reach|unreachable|nobody (answers|picks up)|no one (answers|picks up)", 1.0),
-    ("고장", 3.0),
+    (r"\bbugs?\b|cockroach|insects?|\bmou?ld\b|\bpests?\b", 1.5),
+    (
+        r"no answer|not answering|(can't|cannot|couldn't) reach|unreachable|(nobody|no one) (is )?(answers|answering|picks up|picking up|responding)",
+        1.0,
+    ),
+    (r"고장|펑크|빵꾸|방전|시동이?\s?(안|꺼)|퍼졌|사고가?\s?(났|나)", 3.0),
     (r"안\s?(돼요|됩니다|되네|되요|돼서|되고|되는데|돼$|돼[.!;~ ])", 2.5),
     (r"작동(이|을|하지)?\s?(안|않|못)|안\s?움직", 3.0),
     (r"안\s?(나와|나오|나옴)", 3.0),
     (r"안\s?(열려|열리|열림)|(문|도어락|현관)\S{0,2}\s?(안|못)\s?열", 3.0),
-    (r"안\s?(켜|잡혀|잡히|잡힙|들어와|들어옴)", 2.5),
+    (r"안\s?(켜|닫|잠기|잠겨|꺼|잡혀|잡히|잡힙|들어와|들어옴|내려가|움직)", 2.5),
     (r"(비번|비밀번호|키|카드키|번호)\S{0,2}\s?(안\s?맞|틀리|틀려)", 2.0),
     (r"끊(겨|기|깁|김|어져|어지)", 2.5),
     (r"(물이|물)\s?(새|샌|샙)|누수|새요|새서|새는데", 3.0),
@@ -424,6 +457,7 @@ const TROUBLE: &[(&str, f32)] = &[
     (r"벌레|바퀴벌레|곰팡이", 1.0),
     (r"(와|봐|고쳐|갖다|가져다|보내)\s?주(실|세|시|셔)", 1.5),
     (r"갇혔|갇혀|못\s?들어가|들어갈\s?수(가)?\s?없", 3.0),
+    (r"잠겨|잠겼|잠김|(키|열쇠|카드키)를?\s?(안에|두고|잃어|분실)|분실", 2.0),
 ];
 
 const TROUBLE_NOW: &[(&str, f32)] = &[
@@ -438,9 +472,17 @@ const CHANGE: &[(&str, f32)] = &[
         2.0,
     ),
     (r"reschedul|postpone|\brebook|re-book", 3.0),
-    (r"\bmove (it|my|our|the|this|to|us)\b|\bmoving (it|my|our|the|to)\b", 2.5),
+    (
+        r"\bmov(e|ing) (it|my|our|the|this|to|booking|reservation|appointment|table|date|time|check-?in|pick-?up)\b|\bmove (it )?(up|forward)\b",
+        2.5,
+    ),
+    (r"\bbring (it |the [a-z-]+ |my [a-z-]+ |our [a-z-]+ )?forward", 2.5),
+    (r"\bfrom (the )?\d+(st|nd|rd|th)? to (the )?\d+(st|nd|rd|th)?\b", 1.0),
     (r"\bpush (it|my|our|the|this)\b.{0,30}\b(to|back|later)\b|push back", 2.5),
-    (r"\bswitch (to|our|my|the|it)\b|\bswap\b", 2.0),
+    (r"\bswitch (to|our|my|the|it)\b|\bswap\b|\bshift", 2.0),
+    (r"(a|one|two|\d+) days? (later|earlier|sooner)|by (a|one|two|\d+) days?\b", 2.0),
+    (r"\b(fix|correct) (the|my|our) (date|time|name|booking|reservation)", 2.5),
+    (r"\bdelay|running late|late arrival|arriv(e|ing) late|연착|지연|늦게\s?(입실|체크\s?인|도착)", 1.5),
     (
         r"\bextend|extension|keep (the |it |our |my )?(car |room |vehicle )?(until|till|for)|one more (night|day)|(stay|keep) (an )?extra (night|day)",
         2.5,
@@ -457,7 +499,7 @@ const CHANGE: &[(&str, f32)] = &[
     ),
     (r"\bcancel", 1.5),
     (r"\bmodify|\bamend|\bupdate (my|our|the) (booking|reservation)", 2.5),
-    (r"\bupgrade", 1.0),
+    (r"\bupgrade", 0.5),
     ("변경", 3.0),
     (r"바꾸|바꿔|바꿀|바뀌", 2.5),
     (r"옮기|옮겨|옮길", 2.5),
@@ -473,7 +515,7 @@ const CHANGE: &[(&str, f32)] = &[
     ("취소", 1.0),
     ("대신", 1.5),
     (r"(오전|오후|저녁|아침|점심|타임|\d\s?시|시\s?반)\s?(으로|로)", 1.5),
-    ("업그레이드", 1.0),
+    ("업그레이드", 0.5),
 ];
 
 const ADDON: &[(&str, f32)] = &[
@@ -484,7 +526,8 @@ const ADDON: &[(&str, f32)] = &[
     (r"early check-?in|late check-?out|early arrival|late departure|early (pick-?up|access)", 3.0),
     (r"(car|baby|infant|child|booster|kid'?s?) seat|\bcrib\b|\bcot\b|high ?chair", 2.0),
     (r"breakfast|lunch (option|set)|dinner (option|set)|meal (plan|option)", 1.5),
-    (r"\bcakes?\b|flowers?|bouquet|decorat|balloons?|champagne|\bwine\b|\bgifts?\b|surprise|\bpropos", 2.0),
+    (r"\bcakes?\b|flowers?|bouquet|decorat|balloons?", 2.0),
+    (r"champagne|\bwine\b|\bgifts?\b|surprise|\bpropos|picnic", 1.5),
     (
         r"pick-?up service|airport (pick-?up|transfer|shuttle)|shuttle service|transfer service|arrange (a |an )?(pick-?up|transfer|taxi|car|ride)",
         2.5,
@@ -492,6 +535,13 @@ const ADDON: &[(&str, f32)] = &[
     (r"(could|can|would) you (also )?(prepare|arrange|provide|set up|include|reserve)", 1.5),
     (r"add-?on|\boption\b|\bpackage\b", 1.5),
     (r"\b(rent|hire|borrow)\b", 1.5),
+    (r"\bupgrade|업그레이드", 2.0),
+    (r"pay the difference|차액\S{0,2}\s?(내|낼|지불|결제)", 1.5),
+    (
+        r"\b(need|want|like|get|have) (a|an|one|two|some|extra) [a-z -]{1,25}\b(with|for|in) (the|our|my) (car|room|booking|reservation|stay|tour|rental)",
+        2.0,
+    ),
+    (r"\bgps\b|navigation|snow chains|stroller|\bpram\b|adapter", 1.0),
     (r"projector|flip ?charts?|microphone|speakers?|equipment|\bgear\b", 1.0),
     (r"\bquote\b", 1.0),
     (r"pay for (it|that|this|the extra)|happy to pay|gladly pay|willing to pay|(don't|do not) mind paying", 1.5),
@@ -538,7 +588,8 @@ const COMPLAINT: &[(&str, f32)] = &[
     (r"\bpushy\b|pressured|pressuring|forced (me|us)", 2.5),
     (r"(nobody|no one) (mentioned|told)|(wasn't|weren't|was not|were not) (told|informed|warned)", 1.5),
     (r"\bignored\b|no (response|reply)|haven't heard|never (heard|got a reply)|no one (got back|replied)", 2.0),
-    (r"\bsenior\b|\bmanager\b|supervisor", 1.0),
+    (r"\bsenior\b|\bmanager\b|supervisor|책임자|관리자|매니저", 1.0),
+    (r"말이\s?(되나요|됩니까|돼요|안\s?되)", 2.0),
     (r"unhappy|upset", 2.0),
     (r"불쾌|불친절|무례|반말|무시", 3.0),
     ("실망", 2.5),
@@ -549,7 +600,8 @@ const COMPLAINT: &[(&str, f32)] = &[
     ("별로", 1.5),
     (r"강매|강요|겁(을|주)", 2.5),
     (r"다시(는)?\s?(이용|오|방문|예약)\S{0,4}\s?(안|않|어렵|없|못)", 2.5),
-    (r"다음부터는|앞으로는", 1.5),
+    (r"다음부터는|앞으로는|다음에는", 1.5),
+    ("아쉬", 2.0),
     (r"신경\s?(써|좀|을)", 1.5),
     (r"(답|답변|연락|회신)(이|은|도)?\s?(없|늦|안\s?와)|대기\s?중", 2.0),
     (r"리뷰|후기", 1.0),
@@ -557,7 +609,9 @@ const COMPLAINT: &[(&str, f32)] = &[
     (r"청소\s?상태|위생", 1.5),
     (r"응대|태도", 1.5),
     (r"늦게\s?(와|오|도착)|지각|늦었|늦어", 1.5),
-    (r"소음|시끄", 2.0),
+    (r"소음|시끄|방음|잠을?\s?(설쳤|못\s?잤)|한숨도\s?못", 2.0),
+    // Praise followed by criticism is feedback on a finished experience.
+    (r"(좋았|괜찮았|만족했|즐거웠)\S{0,2}\s?(는데|지만)|\b(was|were) (fun|great|lovely|nice|good|fine)\b,? but\b", 1.5),
     (r"좋겠(습니다|네요|어요)", 0.5),
 ];
 
@@ -567,6 +621,7 @@ const COMPLAINT_PAST: &[(&str, f32)] = &[
         1.5,
     ),
     (r"다녀왔|다녀온|지난\s?(주|주말|번|달)|묵었|이용했", 1.5),
+    (r"\b(was|were) (broken|dirty|late|cold|noisy|not working)|the whole (day|trip|stay|time|night)|entire (trip|stay|day)|all (day|night) long", 1.5),
 ];
 
 const GENERAL: &[(&str, f32)] = &[
@@ -617,10 +672,10 @@ const POSITIVE: &[(&str, f32)] = &[
     (r"\blov(e|ed|ing)\b|wonderful|amazing|excellent|fantastic|\bperfect|awesome|lovely|delighted", 2.0),
     (r"\bgreat\b", 1.5),
     (
-        r"\bhappy\b|\benjoy|\bglad\b|excited|\bnice\b|\bgood\b|\bfine\b|pleasant|beautiful|\bkind\b|friendly|helpful|appreciate|surprise|celebrat|birthday|anniversary|\bpropos|remembered",
+        r"\bhappy\b|\benjoy|\bglad\b|excited|\bnice\b|\bgood\b|\bfine\b|pleasant|beautiful|\bkind\b|friendly|\bfun\b|helpful|appreciate|surprise|celebrat|birthday|anniversary|\bpropos|remembered",
         1.0,
     ),
-    (r"최고|감동|행복|너무\s?좋|정말\s?좋|친절하|만족|훌륭", 2.0),
+    (r"최고|감동|행복|너무\s?좋|정말\s?좋|(^|[^불])친절하|만족|훌륭", 2.0),
     (
         r"좋아|좋았|좋은|괜찮았|잘\s?(쓰|되|된|해\s?주|했|받|먹|지내|고쳐)|생일|프로포즈|서프라이즈|축하|기대|설레|ㅎㅎ|\^\^|😊|🙏|❤|♥|😍|🥰|기뻐|즐거|즐겁",
         1.0,
@@ -638,31 +693,39 @@ const NEGATIVE: &[(&str, f32)] = &[
     ),
     (r"불쾌|최악|짜증|화가|화나|어이없|황당|실망|불친절|엉망|민망|과장\s?광고|불만|무례|반말|강매", 2.0),
     (
-        r"고장|안\s?(돼|되네|나와|나오|열|잡|받|들어)|없어요|없네|없다고|없습니다|아직도|냄새|곰팡이|깨져|추워|추위|춥|떨어져|새서|새요|끊|불편|별로|겁|두\s?번|중복|늦|ㅡㅡ|답답|힘들|걱정",
+        r"고장|안\s?(돼|되네|나와|나오|열|잡|받|들어)|없어요|없네|없다고|없습니다|아직도|냄새|곰팡이|깨져|추워|추위|춥|떨어져|새서|새요|끊|불편|별로|겁(을|주|이\s?나)|두\s?번|중복|너무\s?늦|늦게\s?(와|오)|안\s?(오셔|오셨|와요|왔)|ㅡㅡ|답답|힘들|걱정|아쉬|잘못",
         1.0,
     ),
+    (r"overcharg|incorrect|mistake|\berror\b|charged twice|identical charges|for no reason|\?{3,}|!{3,}", 1.0),
+    (r"it's been (\d+|two|three|a few|several) (days|weeks|months)|(일|주|달|열흘|일주일|한\s?달)\S{0,2}\s?(넘었|지났|됐는데)", 1.0),
     (r"\bdemand|당장|못\s?(바꿔|해\s?준|한다고)|안\s?된다고|아니라", 1.0),
     (r"ㅠ|ㅜ", 0.5),
 ];
 
-const CONTRAST: &[(&str, f32)] = &[(r"\bbut\b|however|although|\bthough\b|지만|긴\s?(했는데|한데|했지만)|으나", 1.0)];
+const CONTRAST: &[(&str, f32)] = &[(
+    r"\bbut\b|however|although|\bthough\b|지만|긴\s?(했는데|한데|했지만)|으나|다만|는데\s?(조금|좀)|(좋았|괜찮았|만족했|친절했|깨끗했)는데",
+    1.0,
+)];
 
 const SAFETY: &[(&str, f32)] = &[
     (
-        r"gas (smell|leak)|smell(s|ing)? (of |like )?gas|\bsmoke\b|\bfire\b|\binjur|\bhurt\b|bleeding|\bblood\b|ambulance|electric shock|\bsparks?\b|unsafe|dangerous|carbon monoxide|allergic reaction|fainted|unconscious|below zero|\d+ degrees outside",
+        r"gas (smell|leak)|smell(s|ing)? (of |like )?gas|\bsmoke\b|\bfire\b|\binjur|\bhurt\b|bleeding|\bblood\b|ambulance|electric shock|\bsparks?\b|unsafe|dangerous|carbon monoxide|allergic reaction|asthma|can't breathe|food poisoning|vomit|fainted|unconscious|below zero|\d+ degrees outside|accident|\bcrash",
         1.0,
     ),
-    (r"가스\s?(냄새|누출|새)|연기가|불이\s?(났|나)|화재|다쳤|다치|부상|피가|응급|구급차|위험|감전|누전|쓰러|알레르기|너무\s?추워|얼어", 1.0),
+    (r"가스\s?(냄새|누출|새)|연기가|불이\s?(났|나)|화재|다쳤|다치|부상|피가|응급|구급차|위험|감전|누전|쓰러|알레르기|천식|호흡|식중독|구토|너무\s?추워|얼어|사고가?\s?(났|나)", 1.0),
 ];
 
 /// Happening now or today.
 const IMMEDIATE: &[(&str, f32)] = &[
     (
-        r"\bnow\b|right away|immediately|\basap\b|as soon as possible|\burgent|tonight|\btoday\b|this (morning|afternoon|evening)|in (an|one|two|half an|\d+) (hours?|minutes|mins)\b|(minutes?|mins?|hours?) ago|just (started|arrived|landed|checked in|got here)|we('re| are) (waiting|stuck|stranded|standing|outside)|stranded|locked out|still waiting",
+        r"\bnow\b|right away|immediately|\basap\b|as soon as possible|\burgent|tonight|\btoday\b|this (morning|afternoon|evening)|in (an|one|two|half an|\d+) (hours?|minutes|mins?)\b|(minutes?|mins?|hours?) ago|been (outside|waiting|standing|here) for|just (started|arrived|landed|checked in|got here)|we('re| are) (waiting|stuck|stranded|standing|outside)|stranded|locked out|still waiting|(won't|wouldn't) start|broke down|broken down|dead battery|\bleak|flood|overflow",
         1.0,
     ),
-    (r"지금|당장|오늘|빨리|급해|급합|급하|긴급|즉시|방금|당일|\d+\s?분\s?째|밖에서?\s?(기다|서\s?있|있)|바로\s?(처리|와|봐|해\s?주|연락)|막\s?도착", 1.0),
+    (r"지금|당장|오늘|빨리|급해|급합|급하|긴급|즉시|방금|당일|\d+\s?분\s?째|밖에서?\s?(기다|서\s?있|있)|바로\s?(처리|와|봐|해\s?주|연락)|막\s?도착|펑크|방전|시동이?\s?(안|꺼)|퍼졌|물이\s?(새|샌|샙)|누수|침수|넘쳐", 1.0),
 ];
+
+/// The customer says it can wait.
+const RELAXED: &[(&str, f32)] = &[(r"noturgent", 1.0)];
 
 /// A demand for action right away, whatever the intent.
 const DEMAND: &[(&str, f32)] = &[
@@ -673,7 +736,7 @@ const DEMAND: &[(&str, f32)] = &[
 /// The day itself: what a change request must name to be urgent.
 const SAME_DAY: &[(&str, f32)] = &[
     (
-        r"tonight|today|this (morning|afternoon|evening)|in (an|one|two|half an|\d+) (hours?|minutes|mins)\b|right now|\basap\b|as soon as possible|\burgent",
+        r"tonight|\btoday\b|this (morning|afternoon|evening)|in (an|one|two|half an|\d+) (hours?|minutes|mins?)\b|right now|\basap\b|as soon as possible|\burgent",
         1.0,
     ),
     (r"오늘|당장|빨리|급해|급합|급하|긴급|방금|당일|지금\s?(바로|당장|출발|가는)", 1.0),
@@ -702,8 +765,8 @@ const ANGER: &[(&str, f32)] = &[
 
 /// Mild feedback: a complaint that can wait.
 const MILD: &[(&str, f32)] = &[
-    (r"minor|small thing|not a big deal|just (a )?(heads up|suggestion)|for what it's worth|otherwise (fine|great|good)", 1.0),
-    (r"좀\s?별로|조금만|괜찮았|잘\s?된\s?것\s?같", 1.0),
+    (r"minor|small thing|one (small )?(note|thing)|not a big deal|just (a )?(heads up|suggestion)|for what it's worth|otherwise (fine|great|good)", 1.0),
+    (r"좀\s?별로|조금만|(조금|좀)\s?아쉬|괜찮았|잘\s?된\s?것\s?같", 1.0),
 ];
 
 #[cfg(test)]
@@ -728,7 +791,7 @@ mod tests {
     fn every_cue_compiles() {
         let tables: &[&[(&str, f32)]] = &[
             REFUND, REFUND_WAITING, TROUBLE, TROUBLE_NOW, CHANGE, ADDON, COMPLAINT, COMPLAINT_PAST, GENERAL, POSITIVE,
-            NEGATIVE, CONTRAST, SAFETY, IMMEDIATE, DEMAND, SAME_DAY, TOMORROW, FAR_OFF, THIS_WEEK, SHOUTING, ANGER, MILD,
+            NEGATIVE, CONTRAST, SAFETY, IMMEDIATE, DEMAND, SAME_DAY, TOMORROW, FAR_OFF, THIS_WEEK, RELAXED, SHOUTING, ANGER, MILD,
         ];
         for table in tables {
             assert_eq!(compile(table).len(), table.len(), "a pattern in {table:?} does not compile");

@@ -1,0 +1,148 @@
+//! The test harness: a whole Switchboard on a temporary data directory.
+//!
+//! [`TestApp::spawn`] builds the same application the binary runs, in this
+//! process, on port 0 with its own data directory (zero-to-production's
+//! `spawn_app`). [`Process`] runs the real `switchboard` binary instead, for
+//! tests that kill or signal it.
+
+pub mod process;
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard::{App, Config, Ports, Selection};
+use switchboard_channels::sqlite::OutboxEntry;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The demo tenant's key in tests.
+pub const API_KEY: &str = "test-key-0123456789";
+
+/// How long a test waits for the pipeline before it gives up (a bound on
+/// waiting, not a speed claim: the pipeline takes milliseconds).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Knobs a test may turn.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub partner_deadline_secs: u64,
+    pub max_receives: u32,
+    pub selection: Selection,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { partner_deadline_secs: 300, max_receives: 3, selection: Selection::all() }
+    }
+}
+
+/// A running in-process Switchboard with the demo tenant seeded.
+pub struct TestApp {
+    pub base_url: String,
+    pub http: reqwest::Client,
+    pub ports: Ports,
+    pub config: Config,
+    shutdown: CancellationToken,
+    running: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// The configuration tests run with: a temporary data directory, any free
+/// port, fast retries.
+pub fn test_config(dir: &std::path::Path, options: &Options) -> Config {
+    Config {
+        data_dir: dir.to_owned(),
+        http_addr: "127.0.0.1:0".parse().expect("static address"),
+        partner_deadline_secs: options.partner_deadline_secs,
+        max_receives: options.max_receives,
+        retry_base_ms: 20,
+        shutdown_grace_secs: 5,
+        ..Config::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = test_config(dir.path(), &options);
+        let app = App::build(config.clone(), &options.selection).await.expect("app builds");
+        switchboard::demo::seed(app.ports.store.as_ref(), app.ports.store.as_ref(), API_KEY).await.expect("demo seeds");
+        let base_url = format!("http://{}", app.http_addr());
+        let ports = app.ports.clone();
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let running = tokio::spawn(async move {
+            app.run(token).await.expect("app runs");
+        });
+        Self { base_url, http: reqwest::Client::new(), ports, config, shutdown, running: Some(running), _dir: dir }
+    }
+
+    /// Stops the application and waits for it to drain.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(running) = self.running.take() {
+            running.await.expect("app stopped cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// `POST /api/inquiries` with the demo key.
+    pub async fn submit(&self, body: &Value) -> reqwest::Response {
+        self.http.post(self.url("/api/inquiries")).header("x-api-key", API_KEY).json(body).send().await.expect("request sent")
+    }
+
+    /// Submits and returns the new inquiry id, asserting 202.
+    pub async fn submit_ok(&self, body: &Value) -> String {
+        let response = self.submit(body).await;
+        assert_eq!(response.status(), 202, "submit failed: {}", response.text().await.unwrap_or_default());
+        let body: Value = response.json().await.expect("json body");
+        body["inquiry_id"].as_str().expect("inquiry_id").to_owned()
+    }
+
+    /// `GET /api/inquiries/{id}` with the demo key.
+    pub async fn inquiry(&self, id: &str) -> Value {
+        let response = self.http.get(self.url(&format!("/api/inquiries/{id}"))).header("x-api-key", API_KEY).send().await.expect("sent");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("json body")
+    }
+
+    /// Polls until the inquiry's status satisfies `done`; panics after [`PATIENCE`].
+    pub async fn wait_for(&self, id: &str, done: impl Fn(&str) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let inquiry = self.inquiry(id).await;
+            if done(inquiry["status"].as_str().unwrap_or_default()) {
+                return inquiry;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "inquiry {id} stuck in {}", inquiry["status"]);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for a status the pipeline leaves alone (answered, escalated, resolved, failed).
+    pub async fn wait_terminal(&self, id: &str) -> Value {
+        self.wait_for(id, |s| matches!(s, "answered" | "escalated" | "resolved" | "failed")).await
+    }
+
+    /// Messages recorded for one inquiry.
+    pub async fn outbox(&self, inquiry_id: &str) -> Vec<OutboxEntry> {
+        self.ports.outbox.entries(Some(inquiry_id.to_owned())).await.expect("outbox readable")
+    }
+}
+
+/// A minimal inquiry body.
+pub fn inquiry_body(content: &str, phone: &str) -> Value {
+    json!({ "content": content, "customer_phone": phone })
+}
+
+/// The token in a partner SMS (`…/r/{token}`).
+pub fn token_in(sms: &str) -> String {
+    let start = sms.find("/r/").expect("a partner link in the SMS") + 3;
+    sms[start..].split_whitespace().next().unwrap_or_default().to_owned()
+}

@@ -1,0 +1,101 @@
+//! The real `switchboard` binary as a child process, for kill and signal tests.
+
+use crate::API_KEY;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+/// A running `switchboard up --demo`.
+pub struct Process {
+    child: Child,
+    pub base_url: String,
+}
+
+/// `target/<profile>/switchboard`, next to this test binary's `deps/` folder.
+/// The test command builds it first (`cargo build -p switchboard`).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let binary = profile_dir.join("switchboard");
+    assert!(binary.exists(), "{} is missing: run `cargo build -p switchboard` first (tests/run does)", binary.display());
+    binary
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+impl Process {
+    /// Starts the binary on `data_dir` and waits until it answers `/healthz`.
+    pub async fn start(data_dir: &Path, port: u16, extra_env: &[(&str, &str)]) -> Self {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("process.log")).expect("log file");
+        let mut command = Command::new(binary());
+        command
+            .args(["up", "--demo", "--data-dir"])
+            .arg(data_dir)
+            .args(["--http-addr", &format!("127.0.0.1:{port}")])
+            .env("SWITCHBOARD_DEMO_API_KEY", API_KEY)
+            .env("SWITCHBOARD_RETRY_BASE_MS", "20")
+            .env("SWITCHBOARD_MAX_RECEIVES", "5")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log);
+        for (k, v) in extra_env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("switchboard starts");
+        let process = Self { child, base_url: format!("http://127.0.0.1:{port}") };
+        process.wait_until_healthy().await;
+        process
+    }
+
+    async fn wait_until_healthy(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = client.get(format!("{}/readyz", self.base_url)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("switchboard did not become ready");
+    }
+
+    pub fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(&mut self) {
+        nix::sys::signal::kill(self.pid(), nix::sys::signal::Signal::SIGKILL).expect("SIGKILL sent");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM: the graceful path.
+    pub fn terminate(&self) {
+        nix::sys::signal::kill(self.pid(), nix::sys::signal::Signal::SIGTERM).expect("SIGTERM sent");
+    }
+
+    /// Waits for the process to exit by itself, up to `bound`.
+    pub async fn wait_exit(&mut self, bound: Duration) -> Option<ExitStatus> {
+        let deadline = tokio::time::Instant::now() + bound;
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,58 @@
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard::Selection;
+use switchboard_ai::{AiError, ClassifyRequest, Classifier};
+use switchboard_domain::Classification;
+use switchboard_domain::Service;
+use switchboard_messaging::{FAILURE_REASON_ATTRIBUTE, ReceiveOptions};
+use switchboard_pipeline::Stage;
+use switchboard_tests::{Options, TestApp, inquiry_body};
+use switchboard_worker::{Worker, WorkerConfig};
+use tokio_util::sync::CancellationToken;
+
+/// A classifier engine that is always down.
+struct AlwaysFailing;
+
+#[async_trait::async_trait]
+impl Classifier for AlwaysFailing {
+    async fn classify(&self, _request: &ClassifyRequest) -> Result<Classification, AiError> {
+        Err(AiError::Unavailable("engine down".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_handler_that_always_fails_dead_letters_the_message_and_fails_the_inquiry() {
+    let mut selection = Selection::all();
+    selection.services.retain(|s| *s != Service::Classifier);
+    let app = TestApp::spawn_with(Options { selection, max_receives: 3, ..Options::default() }).await;
+
+    // The real classifier service, with its engine broken.
+    let stage = Stage::new(Service::Classifier, app.ports.store.clone(), app.ports.topic.clone());
+    let classifier = switchboard_classifier::Classifier::new(stage, Arc::new(AlwaysFailing));
+    let config = WorkerConfig { max_receives: 3, base_backoff: Duration::from_millis(10), max_backoff: Duration::from_millis(50), ..WorkerConfig::default() };
+    let worker = Worker::new("classifier", app.ports.queue(Service::Classifier).unwrap(), Arc::new(classifier), config);
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(worker.run(stop.clone()));
+
+    let id = app.submit_ok(&inquiry_body("What time is check-in?", "+12135550149")).await;
+    let inquiry = app.wait_terminal(&id).await;
+    assert_eq!(inquiry["status"], "failed");
+    let reason = inquiry["status_reason"].as_str().unwrap();
+    assert!(reason.contains("gave up after 3 attempts") && reason.contains("engine down"), "{reason}");
+
+    let dlq = app.ports.dead_letter_queue(Service::Classifier, &app.config);
+    let options = ReceiveOptions { max_messages: 10, wait: Duration::from_secs(1), visibility: Duration::from_secs(60) };
+    let dead = dlq.receive(options).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].attributes[FAILURE_REASON_ATTRIBUTE].contains("engine down"));
+
+    // The customer hears of the failure.
+    let deadline = tokio::time::Instant::now() + switchboard_tests::PATIENCE;
+    while app.outbox(&id).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "customer never told of the failure");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    running.await.unwrap();
+    app.stop().await;
+}

@@ -1,0 +1,104 @@
+use serde_json::json;
+use switchboard_tests::{Options, TestApp, token_in};
+
+const PARTNER_PHONE: &str = "+821098765432";
+const CUSTOMER_PHONE: &str = "+821012345678";
+
+fn change_request() -> serde_json::Value {
+    json!({
+        "content": "예약 날짜를 12월 25일로 변경하고 싶습니다. 예약번호 HT-20481123 입니다.",
+        "customer_phone": "010-1234-5678",
+    })
+}
+
+async fn partner_sms(app: &TestApp, id: &str) -> String {
+    app.wait_for(id, |s| s != "received" && s != "classified").await;
+    let sent = app.outbox(id).await;
+    let to_partner: Vec<_> = sent.iter().filter(|m| m.to == PARTNER_PHONE).collect();
+    assert_eq!(to_partner.len(), 1, "exactly one SMS to the partner: {sent:?}");
+    to_partner[0].body.clone()
+}
+
+#[tokio::test]
+async fn a_reservation_change_is_confirmed_by_the_partner_and_the_customer_is_told_once() {
+    let app = TestApp::spawn().await;
+    let id = app.submit_ok(&change_request()).await;
+    let inquiry = app.wait_for(&id, |s| s == "awaiting_partner").await;
+    assert_eq!(inquiry["classification"]["intent"], "reservation_change");
+
+    let sms = partner_sms(&app, &id).await;
+    assert!(sms.contains("HT-20481123"));
+    let token = token_in(&sms);
+    // The link in the SMS opens the partner's page.
+    let page = app.http.get(app.url(&format!("/r/{token}"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("HT-20481123") && html.contains("12월 25일"));
+    assert!(!html.contains("1234-5678") && !html.contains(CUSTOMER_PHONE), "the page must not show the customer's phone");
+
+    let answered = app.http.post(app.url("/respond")).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    assert_eq!(answered.status(), 200);
+    let inquiry = app.wait_terminal(&id).await;
+    assert_eq!(inquiry["status"], "answered");
+    assert_eq!(inquiry["partner"]["outcome"]["outcome"], "accepted");
+
+    let to_customer: Vec<_> = app.outbox(&id).await.into_iter().filter(|m| m.to == CUSTOMER_PHONE).collect();
+    assert_eq!(to_customer.len(), 1, "customer notified exactly once");
+    assert!(to_customer[0].body.contains("HT-20481123"));
+
+    let kinds: Vec<String> = inquiry["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect();
+    for expected in ["partner.sms_sent", "partner.opened", "partner.responded", "status.answered"] {
+        assert!(kinds.iter().any(|k| k == expected), "timeline lacks {expected}: {kinds:?}");
+    }
+
+    let again = app.http.post(app.url("/respond")).json(&json!({ "token": token, "answer": "reject" })).send().await.unwrap();
+    assert_eq!(again.status(), 409, "a used token is rejected");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_partner_who_never_answers_times_out_and_the_customer_is_told() {
+    let app = TestApp::spawn_with(Options { partner_deadline_secs: 2, ..Options::default() }).await;
+    let id = app.submit_ok(&change_request()).await;
+    let token = token_in(&partner_sms(&app, &id).await);
+    let inquiry = app.wait_terminal(&id).await;
+    assert_eq!(inquiry["status"], "escalated");
+    assert_eq!(inquiry["partner"]["outcome"]["outcome"], "timed_out");
+    let kinds: Vec<&str> = inquiry["timeline"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"partner.timed_out"));
+
+    let to_customer: Vec<_> = app.outbox(&id).await.into_iter().filter(|m| m.to == CUSTOMER_PHONE).collect();
+    assert_eq!(to_customer.len(), 1);
+    assert!(to_customer[0].body.contains("파트너") && to_customer[0].body.contains("HT-20481123"), "customer told of the timeout: {}", to_customer[0].body);
+
+    let late = app.http.post(app.url("/respond")).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    assert!(matches!(late.status().as_u16(), 401 | 409), "a late answer is refused, got {}", late.status());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reservation_that_is_not_the_customers_fails_without_revealing_it() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "content": "Please move my booking HT-20481123 to next week.", "customer_phone": "+12135550149" });
+    let id = app.submit_ok(&body).await;
+    let inquiry = app.wait_terminal(&id).await;
+    assert_eq!(inquiry["status"], "failed");
+    assert_eq!(inquiry["status_reason"], "the reservation could not be verified for this customer");
+    let sent = app.outbox(&id).await;
+    assert!(sent.iter().all(|m| m.to != PARTNER_PHONE), "no SMS to the partner");
+    assert_eq!(sent.iter().filter(|m| m.to == "+12135550149").count(), 1, "the customer is told");
+    assert!(!sent[0].body.contains("김민지"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_forged_token_is_rejected_with_401() {
+    let app = TestApp::spawn().await;
+    let r = app.http.post(app.url("/respond")).json(&json!({ "token": "eyJ4IjoxfQ.AAAA", "answer": "accept" })).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app.http.post(app.url("/respond")).json(&json!({ "token": "eyJ4IjoxfQ.AAAA", "answer": "maybe" })).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "answer");
+    app.stop().await;
+}

@@ -1,0 +1,91 @@
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard_domain::{Service, TenantId};
+use switchboard_messaging::{Attributes, FAILURE_REASON_ATTRIBUTE, OutgoingMessage, ReceiveOptions};
+use switchboard_store::{InquiryStore, PageRequest};
+use switchboard_tests::{PATIENCE, TestApp};
+
+fn submitted(id: &str, content: &str) -> Value {
+    json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": "upstream/crm",
+        "type": "inquiry.submitted",
+        "time": "2026-11-22T00:00:00Z",
+        "datacontenttype": "application/json",
+        "data": { "tenant_id": "demo", "content": content, "customer_phone": "+12135550149" },
+    })
+}
+
+async fn put_on_intake_queue(app: &TestApp, body: String) {
+    let queue = app.ports.queue(Service::Intake).unwrap();
+    queue.send(OutgoingMessage::new(body, Attributes::new())).await.unwrap();
+}
+
+async fn demo_inquiries(app: &TestApp) -> Vec<switchboard_domain::Inquiry> {
+    let tenant = TenantId::parse("demo").unwrap();
+    app.ports.store.list_by_tenant(&tenant, &PageRequest::first(100)).await.unwrap().items
+}
+
+/// Waits until the tenant has `n` inquiries, all terminal.
+async fn wait_for_inquiries(app: &TestApp, n: usize) -> Vec<switchboard_domain::Inquiry> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let items = demo_inquiries(app).await;
+        if items.len() >= n && items.iter().all(|i| i.status.is_terminal()) {
+            return items;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "upstream inquiries not processed: {}", items.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_event_is_processed_like_an_api_submission_and_only_once() {
+    let app = TestApp::spawn().await;
+    let event = submitted("crm-7781", "What time is check-out?").to_string();
+    put_on_intake_queue(&app, event.clone()).await;
+    put_on_intake_queue(&app, event).await;
+    let items = wait_for_inquiries(&app, 1).await;
+    // Let the second copy be handled too before counting.
+    let queue = app.ports.queue(Service::Intake).unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while queue.stats().await.unwrap().visible + queue.stats().await.unwrap().in_flight > 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let items_after = demo_inquiries(&app).await;
+    assert_eq!(items_after.len(), 1, "the same event twice makes one inquiry");
+    assert_eq!(items[0].status.as_str(), "answered");
+    assert_eq!(items[0].channel.as_str(), "event");
+    assert!(items[0].answer.as_deref().unwrap().contains("11 am"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_malformed_event_goes_to_the_dead_letter_queue_with_its_reason_and_the_queue_keeps_flowing() {
+    let app = TestApp::spawn().await;
+    put_on_intake_queue(&app, "this is not json".into()).await;
+    let missing_content = json!({
+        "specversion": "1.0", "id": "crm-1", "source": "upstream/crm", "type": "inquiry.submitted",
+        "data": { "tenant_id": "demo", "customer_phone": "+12135550149" },
+    });
+    put_on_intake_queue(&app, missing_content.to_string()).await;
+    put_on_intake_queue(&app, submitted("crm-2", "Is there Wi-Fi in the rooms?").to_string()).await;
+
+    let items = wait_for_inquiries(&app, 1).await;
+    assert_eq!(items.len(), 1, "the valid event behind the bad ones is processed");
+
+    let dlq = app.ports.dead_letter_queue(Service::Intake, &app.config);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut dead = Vec::new();
+    while dead.len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "dead letters missing: {dead:?}");
+        let options = ReceiveOptions { max_messages: 10, wait: Duration::from_millis(100), visibility: Duration::from_secs(60) };
+        dead.extend(dlq.receive(options).await.unwrap());
+    }
+    let reasons: Vec<&str> = dead.iter().map(|m| m.attributes[FAILURE_REASON_ATTRIBUTE].as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("not a CloudEvents")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("content")), "{reasons:?}");
+    app.stop().await;
+}
