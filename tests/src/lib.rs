@@ -130,6 +130,31 @@ impl TestApp {
         self.wait_for(id, |s| matches!(s, "answered" | "escalated" | "resolved" | "failed")).await
     }
 
+    /// Polls until the inquiry's timeline has an event whose kind starts
+    /// with `prefix`; returns the inquiry. The notifier records
+    /// `notification.customer.*` after it sent, so this waits for sending.
+    pub async fn wait_for_timeline(&self, id: &str, prefix: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let inquiry = self.inquiry(id).await;
+            let found = inquiry["timeline"]
+                .as_array()
+                .is_some_and(|events| events.iter().any(|e| e["kind"].as_str().is_some_and(|k| k.starts_with(prefix))));
+            if found {
+                return inquiry;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "inquiry {id} never recorded {prefix}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the customer has been notified, then returns the
+    /// inquiry's recorded messages.
+    pub async fn notified(&self, id: &str) -> Vec<OutboxEntry> {
+        self.wait_for_timeline(id, "notification.customer.").await;
+        self.outbox(id).await
+    }
+
     /// Messages recorded for one inquiry.
     pub async fn outbox(&self, inquiry_id: &str) -> Vec<OutboxEntry> {
         self.ports.outbox.entries(Some(inquiry_id.to_owned())).await.expect("outbox readable")

@@ -13,7 +13,7 @@ async fn a_korean_general_question_is_answered_from_the_faq_in_korean() {
     assert_eq!(inquiry["status"], "answered");
     let answer = inquiry["answer"].as_str().unwrap();
     assert!(answer.contains("오전 7시부터 10시까지"), "answer not from the breakfast FAQ: {answer}");
-    let sent = app.outbox(&id).await;
+    let sent = app.notified(&id).await;
     assert_eq!(sent.len(), 1);
     assert_eq!((sent[0].channel.as_str(), sent[0].to.as_str()), ("sms", "+821022223333"));
     assert!(has_hangul(&sent[0].body));
@@ -29,7 +29,7 @@ async fn an_english_general_question_is_answered_in_english() {
     let answer = inquiry["answer"].as_str().unwrap();
     assert!(answer.contains("car park"), "answer not from the parking FAQ: {answer}");
     assert!(!has_hangul(answer));
-    let sent = app.outbox(&id).await;
+    let sent = app.notified(&id).await;
     assert_eq!(sent.len(), 1);
     assert_eq!((sent[0].channel.as_str(), sent[0].to.as_str()), ("email", "guest@example.com"));
     app.stop().await;

@@ -15,7 +15,8 @@ async fn an_angry_urgent_complaint_is_escalated_and_operators_are_notified() {
     assert_eq!(inquiry["classification"]["intent"], "complaint");
     assert!(inquiry["escalation"]["reason"].as_str().unwrap().contains("complaint"));
 
-    let sent = app.outbox(&id).await;
+    app.wait_for_timeline(&id, "notification.operators").await;
+    let sent = app.notified(&id).await;
     let operators: Vec<_> = sent.iter().filter(|m| m.to == app.config.operator_email).collect();
     assert_eq!(operators.len(), 1, "operators get one e-mail: {sent:?}");
     assert_eq!(operators[0].channel, "email");

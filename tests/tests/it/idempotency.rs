@@ -34,6 +34,6 @@ async fn the_same_idempotency_key_twice_makes_one_inquiry_and_one_pipeline_run()
     let inquiry = app.inquiry(&ids[0]).await;
     let answered = inquiry["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] == "status.answered").count();
     assert_eq!(answered, 1);
-    assert_eq!(app.outbox(&ids[0]).await.len(), 1, "one notification");
+    assert_eq!(app.notified(&ids[0]).await.len(), 1, "one notification");
     app.stop().await;
 }

@@ -42,7 +42,7 @@ async fn a_reservation_change_is_confirmed_by_the_partner_and_the_customer_is_to
     assert_eq!(inquiry["status"], "answered");
     assert_eq!(inquiry["partner"]["outcome"]["outcome"], "accepted");
 
-    let to_customer: Vec<_> = app.outbox(&id).await.into_iter().filter(|m| m.to == CUSTOMER_PHONE).collect();
+    let to_customer: Vec<_> = app.notified(&id).await.into_iter().filter(|m| m.to == CUSTOMER_PHONE).collect();
     assert_eq!(to_customer.len(), 1, "customer notified exactly once");
     assert!(to_customer[0].body.contains("HT-20481123"));
 
@@ -67,7 +67,7 @@ async fn a_partner_who_never_answers_times_out_and_the_customer_is_told() {
     let kinds: Vec<&str> = inquiry["timeline"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
     assert!(kinds.contains(&"partner.timed_out"));
 
-    let to_customer: Vec<_> = app.outbox(&id).await.into_iter().filter(|m| m.to == CUSTOMER_PHONE).collect();
+    let to_customer: Vec<_> = app.notified(&id).await.into_iter().filter(|m| m.to == CUSTOMER_PHONE).collect();
     assert_eq!(to_customer.len(), 1);
     assert!(to_customer[0].body.contains("파트너") && to_customer[0].body.contains("HT-20481123"), "customer told of the timeout: {}", to_customer[0].body);
 
@@ -84,7 +84,7 @@ async fn a_reservation_that_is_not_the_customers_fails_without_revealing_it() {
     let inquiry = app.wait_terminal(&id).await;
     assert_eq!(inquiry["status"], "failed");
     assert_eq!(inquiry["status_reason"], "the reservation could not be verified for this customer");
-    let sent = app.outbox(&id).await;
+    let sent = app.notified(&id).await;
     assert!(sent.iter().all(|m| m.to != PARTNER_PHONE), "no SMS to the partner");
     assert_eq!(sent.iter().filter(|m| m.to == "+12135550149").count(), 1, "the customer is told");
     assert!(!sent[0].body.contains("김민지"));

@@ -42,9 +42,10 @@ impl LocalAttachmentAnalyzer {
         let detected = MediaType::detect(bytes);
         if detected != Some(media_type) {
             let looks_like = detected.map_or("an unknown format", |t| t.as_str());
-            analysis
-                .problems
-                .push(format!("the content does not match its type {} (it looks like {looks_like})", media_type.as_str()));
+            analysis.problems.push(format!(
+                "the content does not match its type {} (it looks like {looks_like})",
+                media_type.as_str()
+            ));
         }
         match media_type {
             MediaType::Jpeg | MediaType::Png => check_image(media_type, bytes, &mut analysis),
@@ -56,7 +57,12 @@ impl LocalAttachmentAnalyzer {
 
 #[async_trait]
 impl AttachmentAnalyzer for LocalAttachmentAnalyzer {
-    async fn analyze(&self, media_type: MediaType, bytes: &[u8], _context: &str) -> Result<AttachmentAnalysis, AiError> {
+    async fn analyze(
+        &self,
+        media_type: MediaType,
+        bytes: &[u8],
+        _context: &str,
+    ) -> Result<AttachmentAnalysis, AiError> {
         Ok(self.analyze_now(media_type, bytes))
     }
 }
@@ -72,7 +78,9 @@ fn check_image(media_type: MediaType, bytes: &[u8], analysis: &mut AttachmentAna
             if width == 0 || height == 0 {
                 analysis.problems.push(format!("the image has no pixels ({width}×{height})"));
             } else if width.min(height) < MIN_IMAGE_SIDE {
-                analysis.problems.push(format!("the image is tiny ({width}×{height} px) and unlikely to show anything useful"));
+                analysis
+                    .problems
+                    .push(format!("the image is tiny ({width}×{height} px) and unlikely to show anything useful"));
             }
         }
         Err(error) => {
@@ -270,7 +278,8 @@ mod tests {
             }
             let content = Content { operations };
             let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
-            let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id });
+            let page_id =
+                doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id });
             kids.push(Object::from(page_id));
         }
         let count = kids.len() as i64;
@@ -361,7 +370,11 @@ mod tests {
         let text = a.extracted_text.unwrap_or_default();
         assert!(text.contains("HT-20481123") && text.contains("Total paid"), "{text}");
         assert!(a.problems.is_empty(), "{:?}", a.problems);
-        assert!(a.labels.contains(&"document".to_owned()) && a.labels.contains(&"booking_confirmation".to_owned()), "{:?}", a.labels);
+        assert!(
+            a.labels.contains(&"document".to_owned()) && a.labels.contains(&"booking_confirmation".to_owned()),
+            "{:?}",
+            a.labels
+        );
     }
 
     #[test]

@@ -153,6 +153,10 @@ const REWRITES: &[(&str, &str)] = &[
         r"\b(not|isn't|is not|nothing) (that |very |too |super )?urgent|\bno (rush|hurry)\b|급하지\s?(는\s?)?않|안\s?급|급한\s?(건|거|것은?|게)\s?아니",
         " noturgent ",
     ),
+    // The customer's own delay, not a trouble with the service.
+    (r"stuck in traffic|traffic jam", " traffic delay "),
+    // "당장은" is "for the moment", the opposite of "당장" (right now).
+    (r"당장은", " 일단 "),
     // Politeness, not delight.
     (r"\b(i'd|we'd|i would|we would) love to\b", " we would like to "),
 ];
@@ -180,6 +184,7 @@ struct Rules {
     complaint_past: Vec<Cue>,
     /// Money still missing: sharpens a refund.
     refund_waiting: Vec<Cue>,
+    question_form: Vec<Cue>,
     positive: Vec<Cue>,
     negative: Vec<Cue>,
     contrast: Vec<Cue>,
@@ -212,6 +217,7 @@ impl Rules {
             trouble_now: compile(TROUBLE_NOW),
             complaint_past: compile(COMPLAINT_PAST),
             refund_waiting: compile(REFUND_WAITING),
+            question_form: compile(QUESTION_FORM),
             positive: compile(POSITIVE),
             negative: compile(NEGATIVE),
             contrast: compile(CONTRAST),
@@ -248,11 +254,16 @@ impl Rules {
                 best = Some((*intent, total, found));
             }
         }
-        match best {
-            Some((intent, total, found)) if total >= MIN_INTENT_EVIDENCE => (intent, key_phrases(found)),
-            Some((Intent::GeneralQuestion, _, found)) => (Intent::GeneralQuestion, key_phrases(found)),
+        let (intent, found) = match best {
+            Some((intent, total, found)) if total >= MIN_INTENT_EVIDENCE => (intent, found),
+            Some((Intent::GeneralQuestion, _, found)) => (Intent::GeneralQuestion, found),
             _ => (Intent::GeneralQuestion, Vec::new()),
+        };
+        // Unhappy text that asks nothing is feedback on the service.
+        if intent == Intent::GeneralQuestion && !any(&self.question_form, text) && sum(&self.negative, text) >= 1.0 {
+            return (Intent::Complaint, key_phrases(found));
         }
+        (intent, key_phrases(found))
     }
 
     /// Lexicon balance, with problem reports leaning negative: a customer
@@ -299,9 +310,10 @@ impl Rules {
             }
             // A bare "now" in a change request rarely means the service is
             // under way ("we are now 9 people"); the day it concerns does.
+            // "Please reply now" about a date next month is not urgent.
             Intent::ReservationChange => {
                 let same_day = !relaxed && any(&self.same_day, text);
-                if (same_day || demand || tomorrow) && !(any(&self.far_off, text) && !same_day && !tomorrow) {
+                if same_day || tomorrow || demand && !any(&self.far_off, text) {
                     Urgency::High
                 } else {
                     Urgency::Medium
@@ -370,7 +382,10 @@ const REFUND: &[(&str, f32)] = &[
         3.0,
     ),
     (r"\bdeposit\b", 1.5),
-    (r"(two|2|duplicate|identical|double) (identical )?(charges|payments|transactions)|\breverse (the|one|a|this|that)\b", 3.0),
+    (
+        r"(two|2|duplicate|identical|double) (identical )?(charges|payments|transactions)|\breverse (the|one|a|this|that)\b",
+        3.0,
+    ),
     (r"\bcharges?\b|\bbilled\b|billing", 0.5),
     (r"compensat", 3.0),
     (r"환불|환급", 3.0),
@@ -383,7 +398,10 @@ const REFUND: &[(&str, f32)] = &[
 ];
 
 const REFUND_WAITING: &[(&str, f32)] = &[
-    (r"\bstill\b|\bafter \d+|\bweeks?\b|business days|hasn't (been )?|haven't (been )?|not (yet )?(been )?(released|returned|credited)", 1.0),
+    (
+        r"\bstill\b|\bafter \d+|\bweeks?\b|business days|hasn't (been )?|haven't (been )?|not (yet )?(been )?(released|returned|credited)",
+        1.0,
+    ),
     (r"아직|일주일|영업일|안\s?들어|입금|처리", 1.0),
 ];
 
@@ -403,16 +421,20 @@ const TROUBLE: &[(&str, f32)] = &[
         2.5,
     ),
     (r"\bleak", 3.0),
-    (r"flat tire|flat tyre|dead battery|won't start|wouldn't start|broke down|broken down|breakdown|warning light|puncture", 3.0),
+    (
+        r"flat tire|flat tyre|dead battery|won't start|wouldn't start|broke down|broken down|breakdown|warning light|puncture",
+        3.0,
+    ),
     (
         r"no (hot )?water|only cold water|cold water|no heat|no heating|no power|no electricity|power (is )?out|blackout|no internet|no wi-?fi|no signal",
         3.0,
     ),
     (r"blowing cold|cold air|freezing|too cold|too hot", 1.5),
     (
-        r"wrong (car|room|vehicle|model|size|item|order|address|bed|key)|(brought|gave|given|delivered|sent) (us |me )?(a |the )?wrong",
+        r"wrong (car|room|vehicle|model|size|item|order|address|bed|key)|(brought|gave|given|delivered|sent|prepared|served) (us |me )?(a |the )?wrong",
         2.5,
     ),
+    (r"\bwrong [a-z]+", 1.0),
     (
         r"never (showed|arrived|came|turned up)|didn't (show|arrive|come|turn up)|hasn't (shown|arrived|come)|no[- ]show|(isn't|is not|wasn't|not) (here|there)\b|nobody (is )?(here|there|came|showed)|no one (is )?(here|there|came|showed)|with nobody|still waiting|no sign of",
         2.5,
@@ -423,7 +445,10 @@ const TROUBLE: &[(&str, f32)] = &[
     ),
     (r"\bsmell|\bsmoke\b|gas leak|\bstuck\b|stranded", 2.5),
     (r"keeps (dropping|disconnecting|cutting|turning off|beeping|stopping)|disconnect|drops out", 2.5),
-    (r"\bmissing\b|no (towels?|soap|shampoo|toilet paper|blankets?|sheets|spare|key)\b|there (is|are|was|were) no\b", 1.5),
+    (
+        r"\bmissing\b|no (towels?|soap|shampoo|toilet paper|blankets?|sheets|spare|key)\b|there (is|are|was|were) no\b",
+        1.5,
+    ),
     (
         r"can (someone|you|somebody) (come|bring|send|check|fix|help)|could (someone|you|somebody) (come|bring|send|check|fix)|send (someone|somebody|a technician)|please (fix|send|come)",
         1.5,
@@ -466,7 +491,11 @@ const TROUBLE_NOW: &[(&str, f32)] = &[
 ];
 
 const CHANGE: &[(&str, f32)] = &[
-    (r"\bchange\b|\bchanging\b", 1.5),
+    (r"\bchang(e|ed|ing)\b", 1.5),
+    (
+        r"(will|we'll|i'll|we're going to|i'm going to) be (about |around |roughly )?(\d+|an|a|half an)? ?(hours?|minutes|mins)? ?late\b",
+        2.0,
+    ),
     (
         r"change (my |our |the |of )?(booking|reservation|date|dates|time|day|pick-?up|drop-?off|room|tour|slot|appointment|table|check-?in|check-?out|schedule)",
         2.0,
@@ -477,11 +506,14 @@ const CHANGE: &[(&str, f32)] = &[
         2.5,
     ),
     (r"\bbring (it |the [a-z-]+ |my [a-z-]+ |our [a-z-]+ )?forward", 2.5),
-    (r"\bfrom (the )?\d+(st|nd|rd|th)? to (the )?\d+(st|nd|rd|th)?\b", 1.0),
+    (
+        r"\bfrom (the )?\d+(st|nd|rd|th)? to (the )?\d+(st|nd|rd|th)?\b|\d+(st|nd|rd|th)\b.{0,25}\bto (the )?\d+(st|nd|rd|th)\b",
+        1.0,
+    ),
     (r"\bpush (it|my|our|the|this)\b.{0,30}\b(to|back|later)\b|push back", 2.5),
     (r"\bswitch (to|our|my|the|it)\b|\bswap\b|\bshift", 2.0),
     (r"(a|one|two|\d+) days? (later|earlier|sooner)|by (a|one|two|\d+) days?\b", 2.0),
-    (r"\b(fix|correct) (the|my|our) (date|time|name|booking|reservation)", 2.5),
+    (r"\b(fix|correct) (the|my|our) (date|time|name|booking|reservation)|wrong (date|dates|time|day|name)", 2.5),
     (r"\bdelay|running late|late arrival|arriv(e|ing) late|연착|지연|늦게\s?(입실|체크\s?인|도착)", 1.5),
     (
         r"\bextend|extension|keep (the |it |our |my )?(car |room |vehicle )?(until|till|for)|one more (night|day)|(stay|keep) (an )?extra (night|day)",
@@ -567,11 +599,17 @@ const COMPLAINT: &[(&str, f32)] = &[
     (r"unacceptable|outrageous|ridiculous|disgusting|appalling|shameful|disgraceful", 3.0),
     (r"disappoint", 2.5),
     (r"\brude\b|impolite|unprofessional|yell(ed|ing)|shout(ed|ing)|insult|disrespect|condescending|\battitude\b", 3.0),
-    (r"terrible|awful|horrible|\bworst\b|poor (service|experience|quality|cleaning|communication)|bad (service|experience)", 2.0),
+    (
+        r"terrible|awful|horrible|\bworst\b|poor (service|experience|quality|cleaning|communication)|bad (service|experience)",
+        2.0,
+    ),
     (r"complain", 3.0),
     (r"apolog", 1.5),
     (r"acknowledg", 2.0),
-    (r"(should|must|need to) be (warned|told|informed)|future (guests|customers)|for the record|\bfeedback\b|heads up", 2.0),
+    (
+        r"(should|must|need to) be (warned|told|informed)|future (guests|customers)|for the record|\bfeedback\b|heads up",
+        2.0,
+    ),
     (r"expected (a lot |much |so )?(more|better)|not worth|waste of (money|time)|overpriced", 2.0),
     (
         r"(minutes?|mins?|hours?|hrs?) late\b|(showed up|arrived|came) late\b|kept us waiting|waited (for )?(over |almost |nearly )?(an hour|\d+)",
@@ -596,7 +634,9 @@ const COMPLAINT: &[(&str, f32)] = &[
     ("사과", 2.0),
     (r"최악|엉망|어이(가)?\s?없|황당|짜증|화가\s?(나|납)|화나|기분(이)?\s?(나쁘|나빴|상했|별로)|불만", 2.5),
     (r"민망|창피|망신", 1.5),
-    (r"과장\s?광고|허위|(사진|설명)(이랑|과|하고)(은|는)?\s?(너무|완전|많이|전혀)?\s?달|다르잖|딴판", 3.0),
+    (r"과장\s?광고|허위|다르잖|딴판", 3.0),
+    (r"(사진|설명|안내|내용|광고|홈페이지)\S{0,3}\s?(너무|완전|많이|전혀|좀)?\s?(달라|달랐|다르|틀려|틀렸)", 2.5),
+    (r"아깝|당황|직원\s?교육|참고\s?(해|하|부탁)", 2.0),
     ("별로", 1.5),
     (r"강매|강요|겁(을|주)", 2.5),
     (r"다시(는)?\s?(이용|오|방문|예약)\S{0,4}\s?(안|않|어렵|없|못)", 2.5),
@@ -611,8 +651,25 @@ const COMPLAINT: &[(&str, f32)] = &[
     (r"늦게\s?(와|오|도착)|지각|늦었|늦어", 1.5),
     (r"소음|시끄|방음|잠을?\s?(설쳤|못\s?잤)|한숨도\s?못", 2.0),
     // Praise followed by criticism is feedback on a finished experience.
-    (r"(좋았|괜찮았|만족했|즐거웠)\S{0,2}\s?(는데|지만)|\b(was|were) (fun|great|lovely|nice|good|fine)\b,? but\b", 1.5),
+    (
+        r"(좋았|괜찮았|만족했|즐거웠)\S{0,2}\s?(는데|지만)|\b(good|great|nice|lovely|fine|fun|friendly|helpful)\b[^.!?]{0,40}\bbut\b",
+        1.5,
+    ),
+    (
+        r"\bremind (your|the) (staff|team|employees)|train (your|the) (staff|team)|(tell|ask) your (staff|team|driver|guide)",
+        2.0,
+    ),
     (r"좋겠(습니다|네요|어요)", 0.5),
+];
+
+/// Signs that the text asks something. An information question looks like
+/// one; without these, unhappy text is a complaint, not a question.
+const QUESTION_FORM: &[(&str, f32)] = &[
+    (
+        r"\?|^(do|does|is|are|can|could|what|where|when|how|which|will|would)\b|\b(wondering|curious|let me know|tell me)\b",
+        1.0,
+    ),
+    (r"나요|까요|가요|인지|는지|ㄴ가|습니까|어떻게|궁금|문의|알려|여쭤|있을까|될까", 1.0),
 ];
 
 const COMPLAINT_PAST: &[(&str, f32)] = &[
@@ -621,7 +678,10 @@ const COMPLAINT_PAST: &[(&str, f32)] = &[
         1.5,
     ),
     (r"다녀왔|다녀온|지난\s?(주|주말|번|달)|묵었|이용했", 1.5),
-    (r"\b(was|were) (broken|dirty|late|cold|noisy|not working)|the whole (day|trip|stay|time|night)|entire (trip|stay|day)|all (day|night) long", 1.5),
+    (
+        r"\b(was|were) (broken|dirty|late|cold|noisy|not working)|the whole (day|trip|stay|time|night)|entire (trip|stay|day)|all (day|night) long",
+        1.5,
+    ),
 ];
 
 const GENERAL: &[(&str, f32)] = &[
@@ -696,8 +756,14 @@ const NEGATIVE: &[(&str, f32)] = &[
         r"고장|안\s?(돼|되네|나와|나오|열|잡|받|들어)|없어요|없네|없다고|없습니다|아직도|냄새|곰팡이|깨져|추워|추위|춥|떨어져|새서|새요|끊|불편|별로|겁(을|주|이\s?나)|두\s?번|중복|너무\s?늦|늦게\s?(와|오)|안\s?(오셔|오셨|와요|왔)|ㅡㅡ|답답|힘들|걱정|아쉬|잘못",
         1.0,
     ),
-    (r"overcharg|incorrect|mistake|\berror\b|charged twice|identical charges|for no reason|\?{3,}|!{3,}", 1.0),
-    (r"it's been (\d+|two|three|a few|several) (days|weeks|months)|(일|주|달|열흘|일주일|한\s?달)\S{0,2}\s?(넘었|지났|됐는데)", 1.0),
+    (
+        r"overcharg|incorrect|mistake|\berror\b|charged twice|identical charges|for no reason|\?{3,}|!{3,}|skipped|still charged|cancelled on us|이중|아깝|당황",
+        1.0,
+    ),
+    (
+        r"it's been (\d+|two|three|a few|several) (days|weeks|months)|(일|주|달|열흘|일주일|한\s?달)\S{0,2}\s?(넘었|지났|됐는데)",
+        1.0,
+    ),
     (r"\bdemand|당장|못\s?(바꿔|해\s?준|한다고)|안\s?된다고|아니라", 1.0),
     (r"ㅠ|ㅜ", 0.5),
 ];
@@ -709,10 +775,13 @@ const CONTRAST: &[(&str, f32)] = &[(
 
 const SAFETY: &[(&str, f32)] = &[
     (
-        r"gas (smell|leak)|smell(s|ing)? (of |like )?gas|\bsmoke\b|\bfire\b|\binjur|\bhurt\b|bleeding|\bblood\b|ambulance|electric shock|\bsparks?\b|unsafe|dangerous|carbon monoxide|allergic reaction|asthma|can't breathe|food poisoning|vomit|fainted|unconscious|below zero|\d+ degrees outside|accident|\bcrash",
+        r"gas (smell|leak)|smell(s|ing)? (of |like )?(gas|burning)|burning smell|\bsmoke\b|\bfire\b|\binjur|\bhurt\b|bleeding|\bblood\b|ambulance|electric shock|\bsparks?\b|unsafe|dangerous|carbon monoxide|allergic reaction|asthma|can't breathe|food poisoning|vomit|fainted|unconscious|below zero|\d+ degrees outside|accident|\bcrash",
         1.0,
     ),
-    (r"가스\s?(냄새|누출|새)|연기가|불이\s?(났|나)|화재|다쳤|다치|부상|피가|응급|구급차|위험|감전|누전|쓰러|알레르기|천식|호흡|식중독|구토|너무\s?추워|얼어|사고가?\s?(났|나)", 1.0),
+    (
+        r"가스\s?(냄새|누출|새)|타는\s?냄새|탄\s?냄새|연기가|불이\s?(났|나)|화재|다쳤|다치|부상|피가|응급|구급차|위험|감전|누전|쓰러|알레르기|천식|호흡|식중독|구토|너무\s?추워|얼어|사고가?\s?(났|나)",
+        1.0,
+    ),
 ];
 
 /// Happening now or today.
@@ -721,7 +790,10 @@ const IMMEDIATE: &[(&str, f32)] = &[
         r"\bnow\b|right away|immediately|\basap\b|as soon as possible|\burgent|tonight|\btoday\b|this (morning|afternoon|evening)|in (an|one|two|half an|\d+) (hours?|minutes|mins?)\b|(minutes?|mins?|hours?) ago|been (outside|waiting|standing|here) for|just (started|arrived|landed|checked in|got here)|we('re| are) (waiting|stuck|stranded|standing|outside)|stranded|locked out|still waiting|(won't|wouldn't) start|broke down|broken down|dead battery|\bleak|flood|overflow",
         1.0,
     ),
-    (r"지금|당장|오늘|빨리|급해|급합|급하|긴급|즉시|방금|당일|\d+\s?분\s?째|밖에서?\s?(기다|서\s?있|있)|바로\s?(처리|와|봐|해\s?주|연락)|막\s?도착|펑크|방전|시동이?\s?(안|꺼)|퍼졌|물이\s?(새|샌|샙)|누수|침수|넘쳐", 1.0),
+    (
+        r"지금|당장|오늘|빨리|급해|급합|급하|긴급|즉시|방금|당일|\d+\s?분\s?째|밖에서?\s?(기다|서\s?있|있)|바로\s?(처리|와|봐|해\s?주|연락)|막\s?도착|펑크|방전|시동이?\s?(안|꺼)|퍼졌|물이\s?(새|샌|샙)|누수|침수|넘쳐",
+        1.0,
+    ),
 ];
 
 /// The customer says it can wait.
@@ -729,7 +801,10 @@ const RELAXED: &[(&str, f32)] = &[(r"noturgent", 1.0)];
 
 /// A demand for action right away, whatever the intent.
 const DEMAND: &[(&str, f32)] = &[
-    (r"right now|immediately|\basap\b|as soon as possible|\burgent|\btoday\b.{0,20}!|call me today|someone .{0,20}today", 1.0),
+    (
+        r"right now|immediately|\basap\b|as soon as possible|\burgent|\btoday\b.{0,20}!|call me today|someone .{0,20}today",
+        1.0,
+    ),
     (r"당장|지금\s?(바로|당장)|즉시|긴급|급합니다|오늘\s?(중|안)", 1.0),
 ];
 
@@ -746,7 +821,10 @@ const TOMORROW: &[(&str, f32)] = &[(r"tomorrow|내일|명일", 1.0)];
 
 /// More than a few days away.
 const FAR_OFF: &[(&str, f32)] = &[
-    (r"next (week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|in (two|three|four|\d+) (weeks|months)", 1.0),
+    (
+        r"next (week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|in (two|three|four|\d+) (weeks|months)",
+        1.0,
+    ),
     (r"다음\s?(주|달)|다다음|내년|\d+\s?(주|달|개월)\s?(뒤|후)", 1.0),
 ];
 
@@ -765,8 +843,11 @@ const ANGER: &[(&str, f32)] = &[
 
 /// Mild feedback: a complaint that can wait.
 const MILD: &[(&str, f32)] = &[
-    (r"minor|small thing|one (small )?(note|thing)|not a big deal|just (a )?(heads up|suggestion)|for what it's worth|otherwise (fine|great|good)", 1.0),
-    (r"좀\s?별로|조금만|(조금|좀)\s?아쉬|괜찮았|잘\s?된\s?것\s?같", 1.0),
+    (
+        r"minor|small thing|one (small )?(note|thing)|not a big deal|\bfyi\b|just so you know|\bremind (your|the) (staff|team)|just (a )?(heads up|suggestion)|for what it's worth|otherwise (fine|great|good)",
+        1.0,
+    ),
+    (r"좀\s?별로|조금만|(조금|좀)\s?아쉬|괜찮았|잘\s?된\s?것\s?같|참고\s?(해|하|부탁)", 1.0),
 ];
 
 #[cfg(test)]
@@ -790,8 +871,30 @@ mod tests {
     #[test]
     fn every_cue_compiles() {
         let tables: &[&[(&str, f32)]] = &[
-            REFUND, REFUND_WAITING, TROUBLE, TROUBLE_NOW, CHANGE, ADDON, COMPLAINT, COMPLAINT_PAST, GENERAL, POSITIVE,
-            NEGATIVE, CONTRAST, SAFETY, IMMEDIATE, DEMAND, SAME_DAY, TOMORROW, FAR_OFF, THIS_WEEK, RELAXED, SHOUTING, ANGER, MILD,
+            REFUND,
+            REFUND_WAITING,
+            TROUBLE,
+            TROUBLE_NOW,
+            CHANGE,
+            ADDON,
+            COMPLAINT,
+            COMPLAINT_PAST,
+            GENERAL,
+            QUESTION_FORM,
+            POSITIVE,
+            NEGATIVE,
+            CONTRAST,
+            SAFETY,
+            IMMEDIATE,
+            DEMAND,
+            SAME_DAY,
+            TOMORROW,
+            FAR_OFF,
+            THIS_WEEK,
+            RELAXED,
+            SHOUTING,
+            ANGER,
+            MILD,
         ];
         for table in tables {
             assert_eq!(compile(table).len(), table.len(), "a pattern in {table:?} does not compile");
@@ -801,7 +904,10 @@ mod tests {
 
     #[test]
     fn a_korean_refund_request_is_classified_as_refund() {
-        let c = classify("환불 부탁드립니다", "숙소 사정으로 일정을 못 가게 됐는데 결제한 금액 환불 받을 수 있을까요? 예약번호 AB-12345678");
+        let c = classify(
+            "환불 부탁드립니다",
+            "숙소 사정으로 일정을 못 가게 됐는데 결제한 금액 환불 받을 수 있을까요? 예약번호 AB-12345678",
+        );
         assert_eq!(c.intent, Intent::Refund);
         assert_eq!(c.language, Language::Ko);
         assert_eq!(c.urgency, Urgency::Medium);
@@ -819,7 +925,10 @@ mod tests {
 
     #[test]
     fn something_broken_right_now_is_an_urgent_trouble_report() {
-        let c = classify("Shower not working", "We just checked in and the shower is not working at all. Booking XY-99887766.");
+        let c = classify(
+            "Shower not working",
+            "We just checked in and the shower is not working at all. Booking XY-99887766.",
+        );
         assert_eq!(c.intent, Intent::TroubleReport);
         assert_eq!(c.urgency, Urgency::High);
         assert_eq!(c.sentiment, Sentiment::Negative);
@@ -858,7 +967,10 @@ mod tests {
 
     #[test]
     fn an_extra_bed_far_off_is_a_low_urgency_addon() {
-        let c = classify("", "For our stay in August, could you add a rollaway bed for our son? We're happy to pay the fee.");
+        let c = classify(
+            "",
+            "For our stay in August, could you add a rollaway bed for our son? We're happy to pay the fee.",
+        );
         assert_eq!(c.intent, Intent::AddonRequest);
         assert_eq!(c.urgency, Urgency::Low);
     }
@@ -893,7 +1005,8 @@ mod tests {
 
     #[test]
     fn rude_staff_after_the_stay_is_a_complaint() {
-        let c = classify("", "We stayed last weekend and the front desk clerk was rude and dismissive. I expected better.");
+        let c =
+            classify("", "We stayed last weekend and the front desk clerk was rude and dismissive. I expected better.");
         assert_eq!(c.intent, Intent::Complaint);
         assert_eq!(c.urgency, Urgency::Medium);
         assert_eq!(c.sentiment, Sentiment::Negative);
@@ -901,14 +1014,18 @@ mod tests {
 
     #[test]
     fn an_angry_complaint_demanding_action_today_is_high() {
-        let c = classify("", "This is UNACCEPTABLE. Your driver insulted my father. I want a call from a manager today!");
+        let c =
+            classify("", "This is UNACCEPTABLE. Your driver insulted my father. I want a call from a manager today!");
         assert_eq!(c.intent, Intent::Complaint);
         assert_eq!(c.urgency, Urgency::High);
     }
 
     #[test]
     fn mild_mixed_feedback_is_a_low_complaint() {
-        let c = classify("", "숙소는 깨끗하고 좋았는데 체크인 안내가 좀 별로였어요. 다음부터는 문자로 미리 알려주시면 좋겠어요.");
+        let c = classify(
+            "",
+            "숙소는 깨끗하고 좋았는데 체크인 안내가 좀 별로였어요. 다음부터는 문자로 미리 알려주시면 좋겠어요.",
+        );
         assert_eq!(c.intent, Intent::Complaint);
         assert_eq!(c.urgency, Urgency::Low);
         assert_eq!(c.sentiment, Sentiment::Mixed);

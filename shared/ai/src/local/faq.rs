@@ -1,10 +1,18 @@
-//! Answers grounded in the tenant's FAQ, found by BM25 retrieval, and
+//! Answers grounded in the tenant's FAQ, found by lexical retrieval, and
 //! notifications of a partner's answer, from templates.
 //!
-//! English is tokenised into lowercase, lightly stemmed words; Korean into
-//! the character bigrams of each Hangul run plus the run itself (minus a
-//! trailing particle), because Korean glues particles and endings to words
-//! and bigrams still match across those ("체크인은" and "체크인 시간").
+//! Texts become words. English words are lowercased, lightly stemmed and
+//! stripped of stopwords. A Korean run (a word with its particles glued on)
+//! loses its trailing ending and particle ("체크인은" → "체크인", "주차할" →
+//! "주차") and also gives its character bigrams, which still match compounds
+//! and odd spacing ("한옥마을투어"). A small synonym table maps common
+//! customer words onto FAQ words ("강아지" → "반려동물", "when" → "time").
+//!
+//! An entry's confidence is how much of its question the inquiry mentions
+//! and how much of the inquiry the entry mentions, each weighted by the
+//! words' BM25 idf squared, so the words that tell entries apart decide.
+//! That is calibrated (a clearly answered question reaches 0.5, an
+//! unrelated one stays below) where a raw BM25 score is not; BM25 ranks ties.
 
 use crate::{AiError, AnswerDrafter, Draft, DraftRequest};
 use async_trait::async_trait;
@@ -30,9 +38,9 @@ const QUESTION_REPEAT: usize = 2;
 
 /// Confidence is `doc_coverage^DOC_WEIGHT × query_coverage^(1-DOC_WEIGHT)`:
 /// mostly "does the inquiry ask what this entry answers", tempered by "is
-/// the inquiry mostly about something else". Long inquiries carry context
-/// words no FAQ has, so query coverage only weighs a quarter.
-const DOC_WEIGHT: f32 = 0.75;
+/// the inquiry mostly about something else". Inquiries carry context words
+/// no FAQ has ("we arrive Saturday"), so query coverage weighs less.
+const DOC_WEIGHT: f32 = 0.7;
 
 /// Drafts answers from the tenant's FAQ (BM25 retrieval) and the customer's
 /// notification of a partner's answer (templates). No network.
@@ -68,6 +76,7 @@ impl AnswerDrafter for LocalAnswerDrafter {
 struct Hit<'a> {
     entry: &'a FaqEntry,
     confidence: f32,
+    bm25: f32,
 }
 
 fn faq_draft(request: &DraftRequest) -> Draft {
@@ -80,7 +89,8 @@ fn faq_draft(request: &DraftRequest) -> Draft {
     // customer's language and this engine cannot translate.
     let entries: Vec<&FaqEntry> = request.tenant.faq.iter().filter(|e| e.language == request.language).collect();
     let hits = search(&entries, &query);
-    let prompt_tokens = word_count(&query) + entries.iter().map(|e| word_count(&e.question) + word_count(&e.answer)).sum::<u32>();
+    let prompt_tokens =
+        word_count(&query) + entries.iter().map(|e| word_count(&e.question) + word_count(&e.answer)).sum::<u32>();
 
     let best = hits.first().copied();
     let confidence = best.map_or(0.0, |h| h.confidence);
@@ -96,41 +106,97 @@ fn faq_draft(request: &DraftRequest) -> Draft {
         }
         _ => (holding_text(&request.tenant, request.language), Some(NO_FAQ_MATCH.to_owned())),
     };
-    Draft {
-        completion_tokens: word_count(&text),
-        text,
-        confidence,
-        escalate,
-        model: MODEL.to_owned(),
-        prompt_tokens,
-    }
+    Draft { completion_tokens: word_count(&text), text, confidence, escalate, model: MODEL.to_owned(), prompt_tokens }
 }
 
-/// The entries that share terms with the query, best first.
+/// The entries that share terms with the query, most confident first
+/// (BM25 breaks ties).
 fn search<'a>(entries: &[&'a FaqEntry], query: &str) -> Vec<Hit<'a>> {
     if entries.is_empty() {
         return Vec::new();
     }
     let index = Index::new(entries);
-    let query_terms = unique(tokenize(query));
+    let query_words = unique_words(words(query));
+    let query_text = Terms::of(&query_words);
     let mut hits: Vec<Hit<'a>> = index
         .docs
         .iter()
         .filter_map(|doc| {
-            let confidence = index.confidence(&query_terms, doc);
-            (confidence > 0.0).then_some(Hit { entry: doc.entry, confidence })
+            let bm25 = index.bm25(&query_text, doc);
+            let confidence = index.confidence(&query_words, &query_text, doc);
+            (confidence > 0.0).then_some(Hit { entry: doc.entry, confidence, bm25 })
         })
         .collect();
-    hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(b.bm25.total_cmp(&a.bm25)));
     hits
+}
+
+/// One word of a text, as terms.
+#[derive(Debug, Clone, PartialEq)]
+struct Word {
+    /// The concept it stands for (its synonym group's head) and its stem.
+    /// Words are merged by the first, so "요금은 얼마" is one concept
+    /// (price), not two words.
+    heads: Vec<String>,
+    /// The bigrams of a Korean stem of three or more syllables.
+    bigrams: Vec<String>,
+}
+
+impl Word {
+    fn new(heads: Vec<String>, bigrams: Vec<String>) -> Self {
+        let bigrams = bigrams.into_iter().filter(|b| !heads.contains(b)).collect();
+        Self { heads, bigrams }
+    }
+
+    fn key(&self) -> Option<&String> {
+        self.heads.first()
+    }
+
+    fn terms(&self) -> impl Iterator<Item = &String> {
+        self.heads.iter().chain(&self.bigrams)
+    }
+
+    /// Whether a text mentions this word: the text has one of its heads,
+    /// or most of its bigrams ("한옥마을투어" mentions "한옥마을"), or names
+    /// one of its parts as a word of its own ("공항" for "제주공항"). One
+    /// shared bigram is not enough: "체크인" does not mention "체크아웃".
+    fn is_in(&self, text: &Terms<'_>) -> bool {
+        self.heads.iter().any(|t| text.terms.contains(t.as_str()))
+            || self.bigrams.iter().any(|t| text.heads.contains(t.as_str()))
+            || {
+                let shared = self.bigrams.iter().filter(|t| text.terms.contains(t.as_str())).count();
+                self.bigrams.len() >= 2 && shared * 2 > self.bigrams.len()
+            }
+    }
+}
+
+/// What a text (an inquiry, an entry, an entry's question) contains.
+#[derive(Default)]
+struct Terms<'a> {
+    terms: HashSet<&'a str>,
+    heads: HashSet<&'a str>,
+}
+
+impl<'a> Terms<'a> {
+    fn of(words: impl IntoIterator<Item = &'a Word>) -> Self {
+        let mut out = Self::default();
+        for word in words {
+            out.terms.extend(word.terms().map(String::as_str));
+            out.heads.extend(word.heads.iter().map(String::as_str));
+        }
+        out
+    }
 }
 
 struct Doc<'a> {
     entry: &'a FaqEntry,
     tf: HashMap<String, u32>,
     len: f32,
-    /// The entry's own question, deduplicated: the query that fits it best.
-    question_terms: Vec<String>,
+    /// The words of the entry's question: what an inquiry must mention
+    /// for the entry to answer it.
+    question: Vec<Word>,
+    /// The words of the entry's answer.
+    answer: Vec<Word>,
 }
 
 struct Index<'a> {
@@ -144,17 +210,18 @@ impl<'a> Index<'a> {
         let docs: Vec<Doc<'a>> = entries
             .iter()
             .map(|entry| {
-                let question = tokenize(&entry.question);
+                let question = unique_words(words(&entry.question));
+                let answer = words(&entry.answer);
                 let mut terms: Vec<String> = Vec::new();
                 for _ in 0..QUESTION_REPEAT {
-                    terms.extend(question.iter().cloned());
+                    terms.extend(question.iter().flat_map(Word::terms).cloned());
                 }
-                terms.extend(tokenize(&entry.answer));
+                terms.extend(answer.iter().flat_map(Word::terms).cloned());
                 let mut tf = HashMap::new();
                 for t in &terms {
                     *tf.entry(t.clone()).or_insert(0) += 1;
                 }
-                Doc { entry, tf, len: terms.len() as f32, question_terms: unique(question) }
+                Doc { entry, tf, len: terms.len() as f32, question, answer }
             })
             .collect();
         let mut df: HashMap<String, u32> = HashMap::new();
@@ -167,51 +234,127 @@ impl<'a> Index<'a> {
         Self { docs, df, avg_len }
     }
 
-    /// Lucene's non-negative BM25 idf. A term no entry has gets the
-    /// highest idf: an unknown word is as telling as the rarest known one.
+    /// Lucene's non-negative BM25 idf. A term no entry has counts as if
+    /// one entry had it: as telling as the rarest known word, no more, so
+    /// a little context in the inquiry does not sink the match.
     fn idf(&self, term: &str) -> f32 {
         let n = self.docs.len() as f32;
-        let df = self.df.get(term).copied().unwrap_or(0) as f32;
+        let df = self.df.get(term).copied().unwrap_or(1).max(1) as f32;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
-    fn bm25(&self, terms: &[String], doc: &Doc<'_>) -> f32 {
-        terms
+    fn bm25(&self, query: &Terms<'_>, doc: &Doc<'_>) -> f32 {
+        query
+            .terms
             .iter()
-            .filter_map(|t| doc.tf.get(t).map(|&tf| (t, tf as f32)))
+            .filter_map(|t| doc.tf.get(*t).map(|&tf| (t, tf as f32)))
             .map(|(t, tf)| self.idf(t) * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * doc.len / self.avg_len)))
             .sum()
     }
 
-    /// 0–1: how much of the entry's question the query covers (BM25 relative
-    /// to the entry's own question), tempered by how much of the query
-    /// (idf-weighted) the entry covers.
-    fn confidence(&self, query_terms: &[String], doc: &Doc<'_>) -> f32 {
-        let score = self.bm25(query_terms, doc);
-        let reference = self.bm25(&doc.question_terms, doc);
-        if score <= 0.0 || reference <= 0.0 {
-            return 0.0;
-        }
-        let doc_coverage = (score / reference).min(1.0);
-        let total: f32 = query_terms.iter().map(|t| self.idf(t)).sum();
-        let covered: f32 = query_terms.iter().filter(|t| doc.tf.contains_key(*t)).map(|t| self.idf(t)).sum();
-        let query_coverage = if total > 0.0 { covered / total } else { 0.0 };
+    /// A word weighs its most telling term's idf, squared: the words that
+    /// set an entry apart from the others ("documents" in "what documents
+    /// do I need to rent a car") must decide, not the words every entry of
+    /// a car-rental FAQ shares ("rent", "car").
+    fn weight(&self, word: &Word) -> f32 {
+        word.heads.iter().map(|t| self.idf(t)).fold(0.0, f32::max).powi(2)
+    }
+
+    /// 0–1: the idf-weighted share of the entry's question words the query
+    /// mentions, tempered by the share of the query's words the entry
+    /// (question or answer) mentions. Words rather than terms, so that a
+    /// conjugated verb ("채워서" against "채워야") counts once, as covered.
+    ///
+    /// Query words that only the answer mentions count on both sides of the
+    /// first share: "전주역 픽업 되나요?" is answered by "airport or train
+    /// station pick-up?" whose answer, not question, names 전주역.
+    fn confidence(&self, query_words: &[Word], query: &Terms<'_>, doc: &Doc<'_>) -> f32 {
+        let weigh = |words: &mut dyn Iterator<Item = &Word>| words.map(|w| self.weight(w)).sum::<f32>();
+        let ratio = |hit: f32, total: f32| if total > 0.0 { hit / total } else { 0.0 };
+        let question = Terms::of(&doc.question);
+        let entry = Terms::of(doc.question.iter().chain(&doc.answer));
+        let in_question = |w: &Word| w.is_in(&question);
+        let in_doc = |w: &Word| w.is_in(&entry);
+        let asked = |w: &Word| w.is_in(query);
+
+        let answer_only = weigh(&mut query_words.iter().filter(|w| in_doc(w) && !in_question(w)));
+        let doc_coverage = ratio(
+            weigh(&mut doc.question.iter().filter(|w| asked(w))) + answer_only,
+            weigh(&mut doc.question.iter()) + answer_only,
+        );
+        // A query word another entry names but this one lacks says the
+        // inquiry is about that other entry ("투어 가격" is not a parking
+        // question because 가격 matches 요금): it weighs double.
+        let missing = |w: &Word| !in_doc(w) && w.terms().any(|t| self.df.contains_key(t));
+        let query_coverage = ratio(
+            weigh(&mut query_words.iter().filter(|w| in_doc(w))),
+            weigh(&mut query_words.iter()) + weigh(&mut query_words.iter().filter(|w| missing(w))),
+        );
         (doc_coverage.powf(DOC_WEIGHT) * query_coverage.powf(1.0 - DOC_WEIGHT)).clamp(0.0, 1.0)
     }
 }
 
-fn unique(terms: Vec<String>) -> Vec<String> {
-    let mut seen = HashSet::new();
-    terms.into_iter().filter(|t| seen.insert(t.clone())).collect()
+/// Words merged by their concept: "강아지 … 소형견" is one word about pets
+/// that mentions either.
+fn unique_words(words: Vec<Word>) -> Vec<Word> {
+    let mut out: Vec<Word> = Vec::new();
+    for word in words {
+        match out.iter_mut().find(|w| w.key() == word.key()) {
+            Some(same) => {
+                for head in word.heads {
+                    if !same.heads.contains(&head) {
+                        same.heads.push(head);
+                    }
+                }
+                for bigram in word.bigrams {
+                    if !same.bigrams.contains(&bigram) && !same.heads.contains(&bigram) {
+                        same.bigrams.push(bigram);
+                    }
+                }
+            }
+            None => out.push(word),
+        }
+    }
+    out
 }
 
 fn is_hangul(c: char) -> bool {
     ('\u{AC00}'..='\u{D7A3}').contains(&c)
 }
 
-/// Terms of a text: English words (lowercase, stemmed, no stopwords) and
-/// Korean runs (the run minus a trailing particle, and its bigrams).
+/// All terms of a text, flattened.
+#[cfg(test)]
 fn tokenize(text: &str) -> Vec<String> {
+    words(text).iter().flat_map(Word::terms).cloned().collect()
+}
+
+/// Compounds written several ways, joined so each is one word whatever
+/// the spelling ("check-in", "check in", "checkin"; "몇 시", "몇시").
+const COMPOUNDS: &[(&str, &str)] = &[
+    ("check-in", "checkin"),
+    ("check in", "checkin"),
+    ("check-out", "checkout"),
+    ("check out", "checkout"),
+    ("pick-up", "pickup"),
+    ("pick up", "pickup"),
+    ("drop-off", "dropoff"),
+    ("drop off", "dropoff"),
+    ("wi-fi", "wifi"),
+    ("e-mail", "email"),
+    ("몇 시", "몇시"),
+    ("체크 인", "체크인"),
+    ("체크 아웃", "체크아웃"),
+];
+
+/// The words of a text: English words (lowercase, stemmed, no stopwords)
+/// and Korean runs (stemmed, with bigrams).
+fn words(text: &str) -> Vec<Word> {
+    let mut text = text.to_lowercase();
+    for (from, to) in COMPOUNDS {
+        if text.contains(from) {
+            text = text.replace(from, to);
+        }
+    }
     let mut out = Vec::new();
     let mut word = String::new();
     let mut hangul: Vec<char> = Vec::new();
@@ -230,44 +373,75 @@ fn tokenize(text: &str) -> Vec<String> {
     out
 }
 
-fn flush_word(word: &mut String, out: &mut Vec<String>) {
+fn flush_word(word: &mut String, out: &mut Vec<Word>) {
     let w = std::mem::take(word);
     let w = w.trim_end_matches('\'').trim_end_matches("'s");
+    if w.is_empty() {
+        return;
+    }
+    let stemmed = stem(w);
+    let synonym = synonym_of(&stemmed, EN_SYNONYMS, stem);
     // Numbers (dates, prices, room numbers) say nothing about the topic.
-    if w.len() < 2 || w.chars().all(|c| c.is_ascii_digit()) || EN_STOPWORDS.contains(&w) {
-        return;
-    }
-    out.push(stem(w));
-}
-
-fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<String>) {
-    let chars = std::mem::take(run);
-    if chars.is_empty() {
-        return;
-    }
-    let whole: String = chars.iter().collect();
-    let base = strip_particle(&whole);
-    if !KO_STOPWORDS.contains(&base) {
-        out.push(base.to_owned());
-    }
-    for pair in chars.windows(2) {
-        let bigram: String = pair.iter().collect();
-        if !KO_STOPWORDS.contains(&bigram.as_str()) {
-            out.push(bigram);
-        }
+    let noise = w.len() < 2 || w.chars().all(|c| c.is_ascii_digit()) || EN_STOPWORDS.contains(&w);
+    match (noise, synonym) {
+        (false, Some(canonical)) => out.push(Word::new(vec![canonical, stemmed], vec![])),
+        (false, None) => out.push(Word::new(vec![stemmed], vec![])),
+        // "when" is a stopword, but also means "time".
+        (true, Some(canonical)) => out.push(Word::new(vec![canonical], vec![])),
+        (true, None) => {}
     }
 }
 
-/// The word without one trailing particle, when enough is left to mean something.
-fn strip_particle(word: &str) -> &str {
-    for particle in KO_PARTICLES {
-        if let Some(stem) = word.strip_suffix(particle)
-            && stem.chars().count() >= 2
-        {
-            return stem;
+/// The group's first word (as a term) when `term` is another word of a
+/// synonym group.
+fn synonym_of(term: &str, groups: &[&[&str]], normalize: impl Fn(&str) -> String) -> Option<String> {
+    groups
+        .iter()
+        .find(|group| group.iter().skip(1).any(|w| normalize(w) == term))
+        .and_then(|group| group.first())
+        .map(|first| normalize(first))
+}
+
+fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
+    let whole: String = std::mem::take(run).into_iter().collect();
+    if whole.is_empty() {
+        return;
+    }
+    let stem: Vec<char> = korean_stem(&whole).chars().collect();
+    let word: String = stem.iter().collect();
+    if KO_STOPWORDS.contains(&word.as_str()) {
+        return;
+    }
+    // Single syllables are mostly verb stems ("가", "있"); a few are the
+    // nouns a question is about ("방", "차", "물").
+    if stem.len() == 1 && !KO_SINGLE_NOUNS.contains(&word.as_str()) {
+        return;
+    }
+    let mut heads: Vec<String> = synonym_of(&word, KO_SYNONYMS, |w| korean_stem(w).to_owned()).into_iter().collect();
+    if !heads.contains(&word) {
+        heads.push(word);
+    }
+    let bigrams = if stem.len() > 2 { stem.windows(2).map(|pair| pair.iter().collect()).collect() } else { Vec::new() };
+    out.push(Word::new(heads, bigrams));
+}
+
+/// The run without its trailing ending and particle ("주차할" → "주차",
+/// "체크인과" → "체크인", "포함되어" → "포함"), so that the same noun in
+/// differently inflected sentences gives the same terms.
+fn korean_stem(word: &str) -> &str {
+    let mut stem = word;
+    for suffixes in [KO_ENDINGS, KO_PARTICLES] {
+        // A one-syllable suffix is often the noun's own last syllable ("아이",
+        // "마을"), so it is only stripped from longer words.
+        let stripped = suffixes.iter().find_map(|s| {
+            let min_rest = if s.chars().count() == 1 { 2 } else { 1 };
+            stem.strip_suffix(s).filter(|rest| rest.chars().count() >= min_rest)
+        });
+        if let Some(shorter) = stripped {
+            stem = shorter;
         }
     }
-    word
+    stem
 }
 
 /// A light English stemmer: enough to make "parking", "parked" and "park"
@@ -291,27 +465,84 @@ fn stem(word: &str) -> String {
     w
 }
 
+/// Verb and copula endings, longest first.
+#[rustfmt::skip]
+const KO_ENDINGS: &[&str] = &[
+    "드립니다", "하세요", "합니다", "한가요", "하나요", "할까요", "됩니다", "되나요", "되어요", "인가요", "입니다", "이에요", "했어요", "해요",
+    "하면", "하고", "하는", "한지", "되어", "돼요", "되는", "되면", "인지", "이요", "예요", "에요", "나요", "가요",
+    "까요", "세요", "어요", "아요", "는데", "은데", "해야", "해서", "하여", "해도", "어야", "어서", "아야", "아서",
+    "면서", "된", "할", "한", "해", "하", "되", "돼", "요", "서", "야", "고", "면", "며",
+    "니", "게", "지",
+];
+
+/// Particles, longest first.
+#[rustfmt::skip]
 const KO_PARTICLES: &[&str] = &[
-    "에서는", "으로는", "에서", "으로", "까지", "부터", "에는", "이나", "은", "는", "이", "가", "을", "를", "에", "도", "로", "의", "요",
+    "에서는", "으로는", "이랑", "에서", "으로", "까지", "부터", "에는", "이나", "하고", "에게", "한테", "처럼", "은",
+    "는", "이", "가", "을", "를", "에", "도", "로", "의", "과", "와", "랑", "만",
+];
+
+/// Words customers use for what FAQ entries name otherwise: every word of
+/// a group also counts as its first word. Kept to common hospitality topics.
+const KO_SYNONYMS: &[&[&str]] = &[
+    &["반려동물", "강아지", "애견", "반려견", "소형견", "중형견", "대형견", "고양이", "반려묘", "펫"],
+    &["시간", "몇시", "언제"],
+    &["주차", "주차장"],
+    &["조식", "아침", "아침식사"],
+    &["요금", "가격", "비용", "얼마"],
+    &["대여", "렌트", "빌릴", "빌려", "렌탈"],
+    &["서류", "면허증", "운전면허", "여권", "준비물", "가져가"],
+    &["나이", "만", "세", "연령"],
+    &["기름", "연료", "주유"],
+    &["인수", "픽업", "받아"],
+    &["와이파이", "인터넷", "wifi"],
+    &["비밀번호", "비번", "패스워드", "password"],
+    &["동반", "데리고", "데려가", "데려오", "데려"],
+    &["위치", "오시는길", "찾아가는"],
+];
+
+const EN_SYNONYMS: &[&[&str]] = &[
+    &["pet", "dog", "cat", "puppy", "animal"],
+    &["time", "when", "hour"],
+    &["price", "cost", "fee", "rate", "charge"],
+    &["wifi", "internet", "wireless"],
+    &["password", "pw", "passcode", "code"],
+    &["cancellation", "cancel", "cancelling", "canceling"],
+    &["rent", "rental", "hire", "renting"],
+    &["document", "paper", "paperwork", "license", "licence", "permit"],
+    &["age", "old", "year-old"],
+    &["fuel", "gas", "petrol", "tank", "refuel"],
+];
+
+/// One-syllable nouns customers ask about.
+#[rustfmt::skip]
+const KO_SINGLE_NOUNS: &[&str] = &[
+    "방", "차", "물", "짐", "돈", "밥", "불", "문", "키", "책", "술", "빵", "꽃", "펜", "표",
 ];
 
 /// Words that say nothing about the topic of a question.
+#[rustfmt::skip]
 const EN_STOPWORDS: &[&str] = &[
-    "a", "about", "also", "am", "an", "and", "any", "anything", "are", "as", "at", "be", "been", "but", "by", "can", "could", "do",
-    "does", "dear", "for", "from", "get", "got", "had", "has", "have", "hello", "hey", "hi", "how", "i", "i'd", "i'm", "if", "in",
-    "is", "it", "it's", "just", "know", "let", "like", "me", "much", "my", "of", "on", "or", "our", "please", "possible", "regards",
-    "should", "so", "some", "thank", "thanks", "that", "the", "there", "this", "to", "us", "want", "was", "we", "we're", "what",
-    "when", "where", "which", "will", "with", "would", "you", "your", "yes", "no", "not", "one", "here", "ask", "wondering", "question",
+    "a", "about", "also", "am", "an", "and", "any", "anything", "are", "as", "at", "be", "been", "but",
+    "by", "can", "could", "do", "does", "dear", "for", "from", "get", "got", "had", "has", "have", "hello",
+    "hey", "hi", "how", "i", "i'd", "i'm", "if", "in", "is", "it", "it's", "just", "know", "let",
+    "like", "me", "much", "my", "of", "on", "or", "our", "please", "possible", "regards", "should", "so", "some",
+    "thank", "thanks", "that", "the", "there", "this", "to", "us", "want", "was", "we", "we're", "what", "when",
+    "where", "which", "will", "with", "would", "you", "your", "yes", "no", "not", "one", "here", "ask", "wondering",
+    "question", "we'd", "we'll", "i'll", "ok", "okay", "that's", "there's", "they", "them", "then", "than", "into", "out",
+    "up", "all", "too", "very", "need", "still", "who", "why", "available", "offer", "provide", "use", "stay", "service",
+    "served", "serve",
 ];
 
-/// Korean bigrams and words of politeness and question endings, common to
-/// every inquiry and so useless for telling FAQ entries apart.
+/// Korean politeness, fillers and question words, common to every inquiry
+/// and so useless for telling FAQ entries apart; and the verbs every FAQ
+/// question uses, which say how something is asked, not what about.
+#[rustfmt::skip]
 const KO_STOPWORDS: &[&str] = &[
-    "안녕", "녕하", "하세", "세요", "습니", "니다", "합니", "입니", "해주", "주세", "있나", "나요", "가요", "까요", "할까", "인가",
-    "되나", "는데", "은데", "부탁", "드립", "립니", "감사", "사합", "하고", "어요", "아요", "해요", "궁금", "금합", "금해", "문의",
-    "의드", "드려", "려요", "가능", "능한", "한가", "한지", "싶어", "싶습", "있을", "있는", "있어", "하는", "하면", "되는", "어떻",
-    "떻게", "혹시", "인지", "알려", "려주", "주시", "시면", "겠습", "안녕하세요", "감사합니다", "문의드립니다", "궁금합니다", "가능한가요",
-    "있나요", "되나요", "혹시", "부탁드립니다",
+    "안녕", "감사", "궁금", "문의", "가능", "부탁", "혹시", "그리고", "그런데", "근데", "혹은", "그럼",
+    "저희", "제가", "우리", "이번", "정말", "너무", "조금", "같이", "있는지", "없는지", "어떻게", "얼마나",
+    "알려", "여쭤", "주세", "주실", "있을까", "될까", "어디", "어디서", "어디에서", "무엇", "뭐", "뭔가",
+    "뭔지", "제공", "이용", "사용", "필요", "함께", "투숙", "서비스", "받을",
 ];
 
 fn word_count(text: &str) -> u32 {
@@ -342,7 +573,9 @@ fn answer_text(tenant: &Tenant, language: Language, answers: &[&str]) -> String 
 /// What the customer reads while a human prepares the answer.
 fn holding_text(tenant: &Tenant, language: Language) -> String {
     let body = match language {
-        Language::Ko => "문의 내용을 잘 받았습니다. 담당 직원이 확인한 뒤 빠르게 답변드리겠습니다. 조금만 기다려 주세요.",
+        Language::Ko => {
+            "문의 내용을 잘 받았습니다. 담당 직원이 확인한 뒤 빠르게 답변드리겠습니다. 조금만 기다려 주세요."
+        }
         Language::En => "We have received your inquiry, and a member of our team will get back to you shortly.",
     };
     format!("{}\n\n{body}", greeting(tenant, language))
@@ -378,11 +611,17 @@ fn outcome_text(tenant: &Tenant, inquiry: &Inquiry, outcome: &PartnerOutcome, la
     match language {
         Language::Ko => {
             let res = number.map(|n| format!("(예약번호 {n})")).unwrap_or_default();
-            let hello = if name.is_empty() { "안녕하세요.".to_owned() } else { format!("안녕하세요, {name}입니다.") };
+            let hello = if name.is_empty() {
+                "안녕하세요.".to_owned()
+            } else {
+                format!("안녕하세요, {name}입니다.")
+            };
             let body = match outcome {
                 PartnerOutcome::Accepted => {
                     let what = match intent {
-                        Some(Intent::ReservationChange) => format!("요청하신 예약 변경{res}이 파트너사에서 확정되었습니다."),
+                        Some(Intent::ReservationChange) => {
+                            format!("요청하신 예약 변경{res}이 파트너사에서 확정되었습니다.")
+                        }
                         Some(Intent::AddonRequest) => format!("요청하신 추가 사항{res}이 파트너사에서 확정되었습니다."),
                         Some(Intent::TroubleReport) => {
                             format!("말씀하신 불편 사항{res}에 대해 파트너사에서 조치하기로 확인했습니다.")
@@ -413,14 +652,22 @@ fn outcome_text(tenant: &Tenant, inquiry: &Inquiry, outcome: &PartnerOutcome, la
             let body = match outcome {
                 PartnerOutcome::Accepted => {
                     let what = match intent {
-                        Some(Intent::ReservationChange) => format!("Good news: the partner has confirmed your reservation change{res}."),
-                        Some(Intent::AddonRequest) => format!("Good news: the partner has confirmed your request{res}."),
+                        Some(Intent::ReservationChange) => {
+                            format!("Good news: the partner has confirmed your reservation change{res}.")
+                        }
+                        Some(Intent::AddonRequest) => {
+                            format!("Good news: the partner has confirmed your request{res}.")
+                        }
                         Some(Intent::TroubleReport) => {
-                            format!("Good news: the partner has confirmed they are taking care of the issue you reported{res}.")
+                            format!(
+                                "Good news: the partner has confirmed they are taking care of the issue you reported{res}."
+                            )
                         }
                         _ => format!("Good news: the partner has confirmed your request{res}."),
                     };
-                    format!("{what} There is nothing more you need to do.\n\nThank you for your patience, and enjoy your visit!")
+                    format!(
+                        "{what} There is nothing more you need to do.\n\nThank you for your patience, and enjoy your visit!"
+                    )
                 }
                 PartnerOutcome::Rejected { reason } => {
                     let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
@@ -447,7 +694,9 @@ fn outcome_text(tenant: &Tenant, inquiry: &Inquiry, outcome: &PartnerOutcome, la
 mod tests {
     use super::*;
     use jiff::Timestamp;
-    use switchboard_domain::{Channel, Classification, CustomerContact, InquiryId, InquiryStatus, Sentiment, TenantId, Urgency};
+    use switchboard_domain::{
+        Channel, Classification, CustomerContact, InquiryId, InquiryStatus, Sentiment, TenantId, Urgency,
+    };
 
     fn entry(language: Language, question: &str, answer: &str) -> FaqEntry {
         FaqEntry { language, question: question.to_owned(), answer: answer.to_owned() }
@@ -461,17 +710,57 @@ mod tests {
             api_key_hash: String::new(),
             domain_context: "A family pension by the sea with a barbecue terrace.".to_owned(),
             faq: vec![
-                entry(En, "What time is check-in and check-out?", "Check-in is from 3 pm and check-out is by 11 am. You may leave your luggage at the front desk before check-in."),
-                entry(En, "Is parking available?", "Yes, free parking for one car per room is available in the lot behind the building."),
-                entry(En, "Can I bring my pet?", "Small dogs under 10 kg are welcome in our ground-floor rooms for a cleaning fee of 20,000 won per night."),
-                entry(En, "What is your cancellation policy?", "Cancellations made 7 days or more before arrival are fully refunded; after that the first night is charged."),
-                entry(En, "Is breakfast included?", "Breakfast is not included, but a continental breakfast can be added for 12,000 won per person."),
-                entry(En, "How do I get there by public transport?", "Take the airport limousine bus 3002 to Sea Breeze stop; the pension is a 5-minute walk from there."),
-                entry(Ko, "체크인과 체크아웃 시간은 언제인가요?", "체크인은 오후 3시부터, 체크아웃은 오전 11시까지입니다. 체크인 전에는 프런트에 짐을 맡기실 수 있습니다."),
+                entry(
+                    En,
+                    "What time is check-in and check-out?",
+                    "Check-in is from 3 pm and check-out is by 11 am. You may leave your luggage at the front desk before check-in.",
+                ),
+                entry(
+                    En,
+                    "Is parking available?",
+                    "Yes, free parking for one car per room is available in the lot behind the building.",
+                ),
+                entry(
+                    En,
+                    "Can I bring my pet?",
+                    "Small dogs under 10 kg are welcome in our ground-floor rooms for a cleaning fee of 20,000 won per night.",
+                ),
+                entry(
+                    En,
+                    "What is your cancellation policy?",
+                    "Cancellations made 7 days or more before arrival are fully refunded; after that the first night is charged.",
+                ),
+                entry(
+                    En,
+                    "Is breakfast included?",
+                    "Breakfast is not included, but a continental breakfast can be added for 12,000 won per person.",
+                ),
+                entry(
+                    En,
+                    "How do I get there by public transport?",
+                    "Take the airport limousine bus 3002 to Sea Breeze stop; the pension is a 5-minute walk from there.",
+                ),
+                entry(
+                    Ko,
+                    "체크인과 체크아웃 시간은 언제인가요?",
+                    "체크인은 오후 3시부터, 체크아웃은 오전 11시까지입니다. 체크인 전에는 프런트에 짐을 맡기실 수 있습니다.",
+                ),
                 entry(Ko, "주차할 수 있나요?", "네, 건물 뒤편 주차장에 객실당 1대 무료 주차가 가능합니다."),
-                entry(Ko, "반려동물 동반이 가능한가요?", "10kg 미만 소형견은 1층 객실에 한해 동반 가능하며, 1박당 청소비 20,000원이 추가됩니다."),
-                entry(Ko, "취소 규정이 어떻게 되나요?", "입실 7일 전까지 취소하시면 전액 환불되며, 이후에는 첫날 숙박 요금이 부과됩니다."),
-                entry(Ko, "조식이 포함되어 있나요?", "조식은 포함되어 있지 않으며, 1인 12,000원에 추가하실 수 있습니다."),
+                entry(
+                    Ko,
+                    "반려동물 동반이 가능한가요?",
+                    "10kg 미만 소형견은 1층 객실에 한해 동반 가능하며, 1박당 청소비 20,000원이 추가됩니다.",
+                ),
+                entry(
+                    Ko,
+                    "취소 규정이 어떻게 되나요?",
+                    "입실 7일 전까지 취소하시면 전액 환불되며, 이후에는 첫날 숙박 요금이 부과됩니다.",
+                ),
+                entry(
+                    Ko,
+                    "조식이 포함되어 있나요?",
+                    "조식은 포함되어 있지 않으며, 1인 12,000원에 추가하실 수 있습니다.",
+                ),
             ],
             tier: "standard".to_owned(),
         }
@@ -503,7 +792,8 @@ mod tests {
     }
 
     fn draft(content: &str, language: Language) -> Draft {
-        let request = DraftRequest { tenant: tenant(), inquiry: inquiry(None, content), partner_outcome: None, language };
+        let request =
+            DraftRequest { tenant: tenant(), inquiry: inquiry(None, content), partner_outcome: None, language };
         LocalAnswerDrafter::new().draft_now(&request)
     }
 
@@ -552,9 +842,11 @@ mod tests {
     fn an_unrelated_question_is_escalated() {
         for question in [
             "Can you recommend a good seafood restaurant in town?",
+            "Can I bring my own food and drinks?",
             "My invoice shows the wrong company name, can you reissue it?",
             "Is the swimming pool heated in winter?",
             "The heater in room 203 is broken.",
+            "Can I pay by card at check-in?",
         ] {
             let d = draft(question, Language::En);
             assert!(d.confidence < CONFIDENCE_THRESHOLD, "{question}: {}", d.confidence);
@@ -577,7 +869,7 @@ mod tests {
     fn korean_questions_match_korean_faq_entries_despite_particles() {
         for (question, expected) in [
             ("펜션에 주차 가능한지 궁금합니다", "무료 주차"),
-            ("강아지랑 같이 가도 되나요? 소형견입니다", "소형견"),
+            ("강아지 데리고 가도 되나요? 소형견입니다", "소형견"),
             ("예약 취소하면 환불 규정이 어떻게 돼요?", "전액 환불"),
             ("조식 포함인가요?", "조식은 포함되어"),
         ] {
@@ -589,7 +881,13 @@ mod tests {
 
     #[test]
     fn an_unrelated_korean_question_is_escalated() {
-        for question in ["근처에 맛집 추천해 주실 수 있나요?", "수영장은 몇 시까지 이용할 수 있나요?", "세금계산서 발행해 주세요"] {
+        for question in [
+            "근처에 맛집 추천해 주실 수 있나요?",
+            "수영장은 몇 시까지 이용할 수 있나요?",
+            "세금계산서 발행해 주세요",
+            "객실에 드라이기 있나요?",
+            "체크인할 때 신분증 필요한가요?",
+        ] {
             let d = draft(question, Language::Ko);
             assert!(d.confidence < CONFIDENCE_THRESHOLD, "{question}: {}", d.confidence);
             assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH));
@@ -607,7 +905,12 @@ mod tests {
     fn entries_in_another_language_do_not_answer() {
         let mut t = tenant();
         t.faq.retain(|e| e.language == Language::En);
-        let request = DraftRequest { tenant: t, inquiry: inquiry(None, "parking 가능한가요?"), partner_outcome: None, language: Language::Ko };
+        let request = DraftRequest {
+            tenant: t,
+            inquiry: inquiry(None, "parking 가능한가요?"),
+            partner_outcome: None,
+            language: Language::Ko,
+        };
         let d = LocalAnswerDrafter::new().draft_now(&request);
         assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH));
         assert!(d.text.starts_with("안녕하세요"));
@@ -617,7 +920,12 @@ mod tests {
     fn a_tenant_without_faq_escalates() {
         let mut t = tenant();
         t.faq.clear();
-        let request = DraftRequest { tenant: t, inquiry: inquiry(None, "What time is check-in?"), partner_outcome: None, language: Language::En };
+        let request = DraftRequest {
+            tenant: t,
+            inquiry: inquiry(None, "What time is check-in?"),
+            partner_outcome: None,
+            language: Language::En,
+        };
         let d = LocalAnswerDrafter::new().draft_now(&request);
         assert_eq!(d.confidence, 0.0);
         assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH));
@@ -676,14 +984,38 @@ mod tests {
     #[test]
     fn korean_and_english_words_tokenise_as_intended() {
         assert_eq!(tokenize("Parking included?"), vec!["park", "includ"]);
-        let ko = tokenize("체크인은 몇시");
-        assert!(ko.contains(&"체크인".to_owned()) && ko.contains(&"체크".to_owned()) && ko.contains(&"크인".to_owned()), "{ko:?}");
+        assert_eq!(tokenize("체크인은 몇시"), vec!["체크인", "체크", "크인", "시간", "몇시"], "몇시 also means 시간");
+        assert_eq!(tokenize("주차할 수 있나요?"), tokenize("주차 가능한가요"));
+        assert_eq!(tokenize("조식이 포함되어 있나요"), vec!["조식", "포함"]);
         assert!(tokenize("").is_empty());
+    }
+
+    #[test]
+    fn conjugations_and_spellings_of_one_word_give_the_same_terms() {
+        assert_eq!(tokenize("기름 채워야"), tokenize("기름을 채워서"));
+        assert_eq!(tokenize("check-in"), tokenize("check in"));
+        assert_eq!(tokenize("Wi-Fi"), tokenize("wifi"));
+        assert_eq!(tokenize("몇 시"), tokenize("몇시"));
+        assert_eq!(tokenize("아이"), vec!["아이"], "a one-syllable particle is not cut from a two-syllable noun");
+    }
+
+    #[test]
+    fn a_shared_prefix_is_not_a_shared_word() {
+        let w = |s: &str| words(s).remove(0);
+        let checkout = w("체크아웃");
+        assert!(!checkout.is_in(&Terms::of(&words("체크인"))), "one shared bigram does not make a match");
+        assert!(w("제주공항").is_in(&Terms::of(&words("공항"))), "a part named as a word of its own does");
+        assert!(w("한옥마을").is_in(&Terms::of(&words("한옥마을투어"))), "most bigrams do");
     }
 
     #[tokio::test]
     async fn the_port_returns_the_same_draft() {
-        let request = DraftRequest { tenant: tenant(), inquiry: inquiry(None, "parking?"), partner_outcome: None, language: Language::En };
+        let request = DraftRequest {
+            tenant: tenant(),
+            inquiry: inquiry(None, "parking?"),
+            partner_outcome: None,
+            language: Language::En,
+        };
         let via_port = LocalAnswerDrafter::new().draft(&request).await.ok();
         assert_eq!(via_port, Some(LocalAnswerDrafter::new().draft_now(&request)));
     }
