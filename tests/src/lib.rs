@@ -5,6 +5,7 @@
 //! `spawn_app`). [`Process`] runs the real `switchboard` binary instead, for
 //! tests that kill or signal it.
 
+pub mod emulator;
 pub mod process;
 
 use serde_json::{Value, json};

@@ -1,0 +1,96 @@
+//! The local AWS emulator (moto server) the AWS-backend tests talk to over
+//! real HTTP with the real SDK clients.
+//!
+//! `tests/run` installs moto into the project's `.venv` and starts it,
+//! passing its address in `SWITCHBOARD_TEST_AWS_ENDPOINT`. When that is not
+//! set (a plain `cargo test`), the first test that needs the emulator starts
+//! `.venv/bin/moto_server` itself; it dies with the test process.
+
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use switchboard_aws::{AwsOptions, Credentials};
+
+/// Where the emulator listens.
+#[derive(Debug)]
+pub struct Emulator {
+    pub endpoint: String,
+}
+
+static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+
+/// The shared emulator, started on first use.
+pub fn emulator() -> &'static Emulator {
+    EMULATOR.get_or_init(|| {
+        if let Ok(endpoint) = std::env::var("SWITCHBOARD_TEST_AWS_ENDPOINT") {
+            return Emulator { endpoint };
+        }
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_owned();
+        let server = repo.join(".venv/bin/moto_server");
+        assert!(
+            server.exists(),
+            "{} is missing: run `bash tests/run`, which installs the AWS emulator (moto) into .venv",
+            server.display()
+        );
+        let port = crate::process::free_port();
+        let mut command = Command::new(server);
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(|| {
+                    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from)
+                });
+            }
+        }
+        command.spawn().expect("moto_server starts");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Emulator { endpoint };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("moto_server did not start on port {port}");
+    })
+}
+
+impl Emulator {
+    /// SDK options aimed at the emulator: dummy keys, one region, few retries
+    /// (unimplemented calls answer 500 and should fail fast).
+    pub fn aws_options(&self) -> AwsOptions {
+        AwsOptions {
+            endpoint_url: Some(self.endpoint.clone()),
+            max_attempts: 2,
+            region: Some("us-east-1".into()),
+            credentials: Some(Credentials::new("testing", "testing", None, None, "emulator")),
+        }
+    }
+
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        switchboard_aws::sdk_config(&self.aws_options()).await
+    }
+
+    /// Variables that point a child `switchboard` process at the emulator.
+    pub fn process_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_MAX_ATTEMPTS", "2".into()),
+        ]
+    }
+}
+
+/// A resource-name prefix no other test uses (names of queues, topic,
+/// table and bucket derive from it), so tests run in parallel.
+pub fn unique_prefix(test: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let test: String = test.chars().filter(|c| c.is_ascii_alphanumeric()).take(12).collect::<String>().to_ascii_lowercase();
+    format!("sb{}-{n}-{test}", std::process::id())
+}
