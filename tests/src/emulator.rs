@@ -46,7 +46,25 @@ pub fn emulator() -> &'static Emulator {
                 });
             }
         }
-        command.spawn().expect("moto_server starts");
+        // PR_SET_PDEATHSIG fires when the *thread* that forked the child
+        // ends, not the process. Tests run on short-lived threads, so the
+        // emulator is forked from a thread that stays parked for the rest of
+        // the test process's life.
+        let (started, outcome) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("moto-parent".into())
+            .spawn(move || {
+                let spawned = command.spawn().map(drop);
+                let alive = spawned.is_ok();
+                let _ = started.send(spawned);
+                if alive {
+                    loop {
+                        std::thread::park();
+                    }
+                }
+            })
+            .expect("emulator parent thread starts");
+        outcome.recv().expect("emulator parent thread reports").expect("moto_server starts");
         let endpoint = format!("http://127.0.0.1:{port}");
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

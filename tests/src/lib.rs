@@ -158,7 +158,7 @@ impl TestApp {
 
     /// Messages recorded for one inquiry.
     pub async fn outbox(&self, inquiry_id: &str) -> Vec<OutboxEntry> {
-        self.ports.outbox.entries(Some(inquiry_id.to_owned())).await.expect("outbox readable")
+        self.ports.outbox.as_ref().expect("embedded mode").entries(Some(inquiry_id.to_owned())).await.expect("outbox readable")
     }
 }
 

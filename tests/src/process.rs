@@ -27,40 +27,55 @@ pub fn free_port() -> u16 {
 }
 
 impl Process {
-    /// Starts the binary on `data_dir` and waits until it answers `/healthz`.
+    /// Starts `switchboard up --demo` on `data_dir` and waits until it is ready.
     pub async fn start(data_dir: &Path, port: u16, extra_env: &[(&str, &str)]) -> Self {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("process.log")).expect("log file");
-        let mut command = Command::new(binary());
-        command
-            .args(["up", "--demo", "--data-dir"])
-            .arg(data_dir)
-            .args(["--http-addr", &format!("127.0.0.1:{port}")])
-            .env("SWITCHBOARD_DEMO_API_KEY", API_KEY)
-            .env("SWITCHBOARD_RETRY_BASE_MS", "20")
-            .env("SWITCHBOARD_MAX_RECEIVES", "5")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log);
-        for (k, v) in extra_env {
-            command.env(k, v);
-        }
-        let child = command.spawn().expect("switchboard starts");
-        let process = Self { child, base_url: format!("http://127.0.0.1:{port}") };
-        process.wait_until_healthy().await;
+        let http = format!("127.0.0.1:{port}");
+        let args = ["up", "--demo", "--http-addr", &http];
+        let mut env: Vec<(&str, &str)> =
+            vec![("SWITCHBOARD_DEMO_API_KEY", API_KEY), ("SWITCHBOARD_RETRY_BASE_MS", "20"), ("SWITCHBOARD_MAX_RECEIVES", "5")];
+        env.extend_from_slice(extra_env);
+        let mut process = Self::spawn(&args, data_dir, &env, "up");
+        process.base_url = format!("http://127.0.0.1:{port}");
+        process.wait_until_ready(port).await;
         process
     }
 
-    async fn wait_until_healthy(&self) {
+    /// Starts `switchboard` with `args` on `data_dir`; output goes to
+    /// `{data_dir}/{log}.log`. Does not wait for anything.
+    pub fn spawn(args: &[&str], data_dir: &Path, env: &[(&str, &str)], log: &str) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join(format!("{log}.log")))
+            .expect("log file");
+        let mut command = Command::new(binary());
+        command
+            .args(args)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("switchboard starts");
+        Self { child, base_url: String::new() }
+    }
+
+    /// Waits until the gateway on `port` answers `/readyz`.
+    pub async fn wait_until_ready(&self, port: u16) -> &Self {
+        let url = format!("http://127.0.0.1:{port}/readyz");
         let client = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(r) = client.get(format!("{}/readyz", self.base_url)).send().await {
+        for _ in 0..600 {
+            if let Ok(r) = client.get(&url).send().await {
                 if r.status().is_success() {
-                    return;
+                    return self;
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("switchboard did not become ready");
+        panic!("switchboard did not become ready on {url}");
     }
 
     pub fn pid(&self) -> nix::unistd::Pid {
@@ -69,7 +84,9 @@ impl Process {
 
     /// SIGKILL: no chance to clean up.
     pub fn kill(&mut self) {
-        nix::sys::signal::kill(self.pid(), nix::sys::signal::Signal::SIGKILL).expect("SIGKILL sent");
+        if let Ok(None) = self.child.try_wait() {
+            nix::sys::signal::kill(self.pid(), nix::sys::signal::Signal::SIGKILL).expect("SIGKILL sent");
+        }
         let _ = self.child.wait();
     }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where queues, topic and table live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     Embedded,
@@ -63,6 +63,13 @@ pub struct Config {
     pub answer_budget_ms: u64,
     /// `json` or `text` log lines.
     pub log_format: String,
+    /// Sender of customer and operator e-mail (AWS mode: an SES identity).
+    pub email_from: String,
+    /// The events topic's ARN (AWS mode); found by name when absent.
+    pub events_topic_arn: Option<String>,
+    /// How long a received message stays hidden before it is redelivered
+    /// (extended while a handler runs); also the SQS queues' setting.
+    pub visibility_secs: u64,
 }
 
 impl Default for Config {
@@ -86,6 +93,9 @@ impl Default for Config {
             shutdown_grace_secs: 10,
             answer_budget_ms: 3000,
             log_format: "text".into(),
+            email_from: "switchboard@switchboard.example".into(),
+            events_topic_arn: None,
+            visibility_secs: 30,
         }
     }
 }
@@ -101,6 +111,8 @@ pub struct Overrides {
     pub grpc_addr: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_deadline_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
 }
 
 impl Config {
@@ -122,6 +134,12 @@ impl Config {
         if self.max_receives == 0 {
             bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
         }
+        if !(1..=43_200).contains(&self.visibility_secs) {
+            bail!("SWITCHBOARD_VISIBILITY_SECS must be 1 to 43200");
+        }
+        if self.backend == Backend::Aws && self.token_keys.is_none() {
+            bail!("SWITCHBOARD_TOKEN_KEYS is required with SWITCHBOARD_BACKEND=aws: every process must sign and verify partner links with the same keys");
+        }
         if self.worker_concurrency == 0 {
             bail!("SWITCHBOARD_WORKER_CONCURRENCY must be at least 1");
         }
@@ -130,12 +148,23 @@ impl Config {
         }
         switchboard_domain::EmailAddress::parse(&self.operator_email)
             .context("SWITCHBOARD_OPERATOR_EMAIL must be an e-mail address")?;
+        switchboard_domain::EmailAddress::parse(&self.email_from).context("SWITCHBOARD_EMAIL_FROM must be an e-mail address")?;
+        let prefix_ok = !self.resource_prefix.is_empty()
+            && self.resource_prefix.len() <= 40
+            && self.resource_prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !prefix_ok {
+            bail!("SWITCHBOARD_RESOURCE_PREFIX must be 1–40 characters of a-z, 0-9 and '-' (it names queues, a table and a bucket)");
+        }
         if let Some(url) = &self.public_base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 bail!("SWITCHBOARD_PUBLIC_BASE_URL must start with http:// or https://");
             }
         }
         Ok(())
+    }
+
+    pub fn visibility(&self) -> Duration {
+        Duration::from_secs(self.visibility_secs)
     }
 
     pub fn partner_deadline(&self) -> Duration {

@@ -2,8 +2,10 @@
 //! root, and the data tools, so tests build the same application the
 //! binary runs.
 
+pub mod aws;
 pub mod config;
 pub mod demo;
+pub mod provision;
 pub mod reservations_import;
 pub mod startup;
 pub mod token_keys;

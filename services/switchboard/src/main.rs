@@ -4,11 +4,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use switchboard::config::{Config, Overrides};
+use switchboard::config::{Backend, Config, Overrides};
 use switchboard::startup::{App, Ports, Selection};
 use switchboard_domain::Service;
 use switchboard_domain::tenant::hash_api_key;
-use switchboard_store::TenantStore;
 use tokio_util::sync::CancellationToken;
 
 /// Switchboard automates customer inquiries: intake, classification,
@@ -38,6 +37,9 @@ struct Common {
     /// Partner answer deadline in seconds [env: SWITCHBOARD_PARTNER_DEADLINE_SECS] [default: 300]
     #[arg(long, global = true)]
     partner_deadline_secs: Option<u64>,
+    /// embedded (one SQLite file) or aws (SQS, SNS, DynamoDB, S3, SES; standard AWS_* configuration) [env: SWITCHBOARD_BACKEND] [default: embedded]
+    #[arg(long, global = true, value_enum)]
+    backend: Option<Backend>,
 }
 
 impl Common {
@@ -47,6 +49,7 @@ impl Common {
             http_addr: self.http_addr,
             grpc_addr: None,
             partner_deadline_secs: self.partner_deadline_secs,
+            backend: self.backend,
         }
     }
 }
@@ -67,6 +70,16 @@ enum Command {
     Serve {
         #[arg(required = true, value_parser = parse_component)]
         components: Vec<Component>,
+        /// With the gateway: seed the demo tenant, as `up --demo` does.
+        #[arg(long)]
+        demo: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Create or update, idempotently, the AWS resources the aws backend
+    /// needs (topic, queues and dead-letter queues, subscriptions, table,
+    /// bucket, e-mail sender) under SWITCHBOARD_RESOURCE_PREFIX.
+    Provision {
         #[command(flatten)]
         common: Common,
     },
@@ -143,24 +156,41 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up { demo, common } => run(&common, Selection::all(), demo).await,
-        Command::Serve { components, common } => {
+        Command::Serve { components, demo, common } => {
             let selection = Selection {
                 services: components.iter().filter_map(|c| if let Component::Service(s) = c { Some(*s) } else { None }).collect(),
                 gateway: components.contains(&Component::Gateway),
+                provision: false,
             };
-            run(&common, selection, false).await
+            run(&common, selection, demo).await
+        }
+        Command::Provision { common } => {
+            let config = Config::load(&Overrides { backend: Some(Backend::Aws), ..common.overrides() })?;
+            let clients = switchboard::aws::Clients::from_env().await;
+            let report = switchboard::provision::run(&clients, &config).await?;
+            if report.changes.is_empty() {
+                println!("no changes: everything under prefix {} is in place", config.resource_prefix);
+            }
+            for change in &report.changes {
+                println!("created or updated {change}");
+            }
+            Ok(())
         }
         Command::Outbox { inquiry, common } => {
             let config = Config::load(&common.overrides())?;
+            if config.backend != Backend::Embedded {
+                anyhow::bail!("the outbox exists in embedded mode only; in AWS mode messages go out through SNS and SES");
+            }
             let ports = Ports::embedded(&config).await?;
-            for entry in ports.outbox.entries(inquiry).await? {
+            let outbox = ports.outbox.context("embedded mode has an outbox")?;
+            for entry in outbox.entries(inquiry).await? {
                 println!("{}", serde_json::to_string(&entry)?);
             }
             Ok(())
         }
         Command::Reservations { command: ReservationsCommand::Import { file, common } } => {
             let config = Config::load(&common.overrides())?;
-            let ports = Ports::embedded(&config).await?;
+            let ports = Ports::open(&config, false).await?;
             let reader = std::io::BufReader::new(std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?);
             let report = switchboard::reservations_import::import(reader, ports.store.as_ref()).await?;
             for rejected in &report.rejected {
@@ -185,7 +215,7 @@ async fn run(common: &Common, selection: Selection, demo: bool) -> anyhow::Resul
     });
     let app = App::build(config.clone(), &selection).await?;
     let addr = app.http_addr();
-    if demo {
+    if demo && selection.gateway {
         let key = config.demo_api_key.clone().unwrap_or_else(new_api_key);
         switchboard::demo::seed(app.ports.store.as_ref(), app.ports.store.as_ref(), &key).await?;
         print_demo(addr, &key, &config);
@@ -226,7 +256,7 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
     match command {
         TenantCommand::Create { name, id, common } => {
             let config = Config::load(&common.overrides())?;
-            let ports = Ports::embedded(&config).await?;
+            let ports = Ports::open(&config, false).await?;
             let id = id.unwrap_or_else(|| slug(&name));
             let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
             if ports.store.get_tenant(&id).await?.is_some() {
@@ -248,7 +278,7 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
         }
         TenantCommand::List { common } => {
             let config = Config::load(&common.overrides())?;
-            let ports = Ports::embedded(&config).await?;
+            let ports = Ports::open(&config, false).await?;
             for t in ports.store.list_tenants().await? {
                 println!("{}", serde_json::json!({ "id": t.id, "name": t.name, "faq_entries": t.faq.len() }));
             }

@@ -2,6 +2,9 @@
 //! services to ports.
 
 use crate::config::{AiMode, Backend, Config, DurabilityLevel};
+use switchboard_channels::{EmailSender, SmsSender};
+use switchboard_store::blob::BlobStore;
+use switchboard_store::Store;
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -20,34 +23,41 @@ use switchboard_pipeline::Stage;
 use switchboard_sqlite::{Database, Durability};
 use switchboard_store::blob::FilesystemBlobs;
 use switchboard_store::sqlite::SqliteStore;
-use switchboard_store::TenantStore;
 use switchboard_worker::{Handler, Worker, WorkerConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-/// The backends, as ports.
+/// The backends, as ports. Services see only these traits.
 #[derive(Clone)]
 pub struct Ports {
-    pub store: Arc<SqliteStore>,
-    pub outbox: Arc<SqliteOutbox>,
-    pub broker: SqliteBroker,
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub sms: Arc<dyn SmsSender>,
+    pub email: Arc<dyn EmailSender>,
     pub topic: Arc<dyn Topic>,
     pub queues: BTreeMap<Service, Arc<dyn Queue>>,
-    pub blobs: Arc<FilesystemBlobs>,
+    pub dead_letter_queues: BTreeMap<Service, Arc<dyn Queue>>,
+    /// The embedded outbox (`switchboard outbox`); `None` in AWS mode.
+    pub outbox: Option<Arc<SqliteOutbox>>,
 }
 
 impl Ports {
+    /// The backends the configuration names.
+    pub async fn open(config: &Config, provision: bool) -> anyhow::Result<Self> {
+        if config.ai == AiMode::Aws {
+            bail!("SWITCHBOARD_AI=aws: the AWS AI engines are not part of this build yet; use local");
+        }
+        match config.backend {
+            Backend::Embedded => Self::embedded(config).await,
+            Backend::Aws => crate::aws::ports(config, provision).await,
+        }
+    }
+
     /// Opens the embedded backends in the data directory and provisions the
     /// topology: a queue and dead-letter queue per service, subscribed to the
     /// topic by the routing table.
     pub async fn embedded(config: &Config) -> anyhow::Result<Self> {
-        if config.backend == Backend::Aws {
-            bail!("SWITCHBOARD_BACKEND=aws: the AWS adapters are not part of this build yet; use embedded");
-        }
-        if config.ai == AiMode::Aws {
-            bail!("SWITCHBOARD_AI=aws: the AWS AI engines are not part of this build yet; use local");
-        }
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create SWITCHBOARD_DATA_DIR {}", config.data_dir.display()))?;
         let durability = match config.durability {
@@ -60,6 +70,7 @@ impl Ports {
         let broker = SqliteBroker::open(db).await?;
         let prefix = &config.resource_prefix;
         let mut queues: BTreeMap<Service, Arc<dyn Queue>> = BTreeMap::new();
+        let mut dead_letter_queues: BTreeMap<Service, Arc<dyn Queue>> = BTreeMap::new();
         let mut subscriptions = Vec::new();
         for service in Service::ALL {
             let (name, dlq) = (service.queue_name(prefix), service.dead_letter_queue_name(prefix));
@@ -67,13 +78,23 @@ impl Ports {
             // redrive (one receive later) only catches handlers that crash the process.
             let queue = broker.create_queue(&name, Some(&dlq), config.max_receives + 1).await?;
             queues.insert(service, Arc::new(queue));
+            dead_letter_queues.insert(service, Arc::new(broker.queue(&dlq, None)));
             if let Some(policy) = service.subscription() {
                 subscriptions.push((name, policy));
             }
         }
         let topic: Arc<dyn Topic> = Arc::new(broker.topic(subscriptions));
         let blobs = Arc::new(FilesystemBlobs::new(&config.data_dir.join("blobs")));
-        Ok(Self { store, outbox, broker, topic, queues, blobs })
+        Ok(Self {
+            store,
+            blobs,
+            sms: outbox.clone(),
+            email: outbox.clone(),
+            topic,
+            queues,
+            dead_letter_queues,
+            outbox: Some(outbox),
+        })
     }
 
     pub fn queue(&self, service: Service) -> anyhow::Result<Arc<dyn Queue>> {
@@ -81,8 +102,8 @@ impl Ports {
     }
 
     /// A service's dead-letter queue.
-    pub fn dead_letter_queue(&self, service: Service, config: &Config) -> Arc<dyn Queue> {
-        Arc::new(self.broker.queue(&service.dead_letter_queue_name(&config.resource_prefix), None))
+    pub fn dead_letter_queue(&self, service: Service) -> anyhow::Result<Arc<dyn Queue>> {
+        self.dead_letter_queues.get(&service).cloned().with_context(|| format!("no dead-letter queue for {}", service.name()))
     }
 }
 
@@ -91,12 +112,14 @@ impl Ports {
 pub struct Selection {
     pub services: Vec<Service>,
     pub gateway: bool,
+    /// Create missing AWS resources first (`up`); `serve` expects them provisioned.
+    pub provision: bool,
 }
 
 impl Selection {
     /// Everything: `switchboard up`.
     pub fn all() -> Self {
-        Self { services: Service::ALL.to_vec(), gateway: true }
+        Self { services: Service::ALL.to_vec(), gateway: true, provision: true }
     }
 }
 
@@ -128,7 +151,12 @@ impl App {
     /// Opens the backends, binds the HTTP port (when the gateway is
     /// selected) and wires every selected service.
     pub async fn build(config: Config, selection: &Selection) -> anyhow::Result<Self> {
-        let ports = Ports::embedded(&config).await?;
+        let ports = Ports::open(&config, selection.provision).await?;
+        Self::build_with(config, selection, ports).await
+    }
+
+    /// As [`Self::build`], on ports the caller opened (tests count AWS requests this way).
+    pub async fn build_with(config: Config, selection: &Selection, ports: Ports) -> anyhow::Result<Self> {
         let keys = crate::token_keys::load(config.token_keys.as_deref(), &config.data_dir)?;
 
         let (listener, http_addr) = if selection.gateway {
@@ -147,7 +175,7 @@ impl App {
             stage(Service::PartnerDispatcher),
             ports.store.clone(),
             ports.store.clone(),
-            ports.outbox.clone(),
+            ports.sms.clone(),
             ports.queue(Service::PartnerDispatcher)?,
             keys,
             DispatcherConfig {
@@ -164,6 +192,12 @@ impl App {
             base_backoff: Duration::from_millis(config.retry_base_ms),
             max_backoff: Duration::from_millis(config.retry_base_ms.saturating_mul(60)),
             grace: Duration::from_secs(config.shutdown_grace_secs),
+            // Local polls are free; SQS bills each one, so wait longer there.
+            wait: match config.backend {
+                Backend::Embedded => Duration::from_secs(1),
+                Backend::Aws => Duration::from_secs(10),
+            },
+            visibility: config.visibility(),
             ..WorkerConfig::default()
         };
         let mut workers = Vec::new();
@@ -187,8 +221,8 @@ impl App {
                 )),
                 Service::Notifier => Arc::new(switchboard_notifier::Notifier::new(
                     stage(service),
-                    ports.outbox.clone(),
-                    ports.outbox.clone(),
+                    ports.sms.clone(),
+                    ports.email.clone(),
                     operators.clone(),
                 )),
             };

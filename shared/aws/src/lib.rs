@@ -12,6 +12,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 pub use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+mod request_counter;
+
+pub use request_counter::RequestCounter;
 use std::time::Duration;
 
 /// Longest SQS long poll (20 s) plus slack: no single attempt may take longer.

@@ -1,8 +1,14 @@
-//! Outbound channels: SMS and e-mail ports, and the embedded outbox ([`sqlite`]).
+//! Outbound channels: SMS and e-mail ports, the embedded outbox ([`sqlite`]),
+//! and the AWS senders ([`sns`], [`ses`]).
 //!
 //! Every message has a deterministic id (derived from the event it
 //! announces), so a sender that is asked twice can tell.
 
+mod sent;
+/// E-mail through SES v2, deduplicated by message id (AWS mode).
+pub mod ses;
+/// SMS through SNS, deduplicated by message id (AWS mode).
+pub mod sns;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -1,10 +1,16 @@
 //! Messaging ports: queues with SQS semantics and a topic with SNS-style
-//! fan-out, plus the embedded implementation ([`sqlite`]).
+//! fan-out, plus the embedded implementation ([`sqlite`]) and the AWS one
+//! ([`sqs`], [`sns`]).
 //!
 //! Services see only [`Queue`] and [`Topic`]; which backend stands behind
 //! them is decided once, in the composition root.
 
+mod aws;
 pub mod events;
+/// Amazon SNS: the events topic, and provisioning of the topic and its queue subscriptions.
+pub mod sns;
+/// Amazon SQS: the queue port, and provisioning of a queue with its dead-letter queue.
+pub mod sqs;
 pub mod sqlite;
 
 use async_trait::async_trait;

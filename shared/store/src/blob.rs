@@ -13,6 +13,16 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
 }
 
+/// Refuses keys Switchboard would never make. Keys are made from ids; a key
+/// that could climb out of a directory (or name an odd S3 object) is a bug
+/// or an attack, and every adapter refuses it the same way.
+pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
+    let safe = !key.is_empty()
+        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
+    if safe { Ok(()) } else { Err(StoreError::NotFound(format!("invalid blob key {key:?}"))) }
+}
+
 /// Blobs as files under one directory (embedded mode).
 #[derive(Debug, Clone)]
 pub struct FilesystemBlobs {
@@ -25,14 +35,7 @@ impl FilesystemBlobs {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
-        // Keys are made by Switchboard from ids; refuse anything that could
-        // climb out of the root anyway.
-        let safe = !key.is_empty()
-            && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
-        if !safe {
-            return Err(StoreError::NotFound(format!("invalid blob key {key:?}")));
-        }
+        check_key(key)?;
         Ok(self.root.join(key))
     }
 }

@@ -7,7 +7,11 @@
 //! [`StoreError::Conflict`] when someone else wrote first.
 
 pub mod blob;
+/// The single table in DynamoDB (AWS mode), and its provisioning.
+pub mod dynamodb;
 pub mod records;
+/// Attachment bodies in S3 (AWS mode), and their bucket's provisioning.
+pub mod s3;
 pub mod sqlite;
 pub mod transition;
 

@@ -53,12 +53,12 @@ impl SqliteStore {
     }
 }
 
-fn inquiry_pk(id: InquiryId) -> String {
+pub(crate) fn inquiry_pk(id: InquiryId) -> String {
     format!("INQUIRY#{id}")
 }
 
 /// Zero-padded milliseconds: sorts as text in time order.
-fn sort_time(t: Timestamp) -> String {
+pub(crate) fn sort_time(t: Timestamp) -> String {
     format!("{:015}", t.as_millisecond().max(0))
 }
 

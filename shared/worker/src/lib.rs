@@ -132,8 +132,13 @@ impl Worker {
             let received = tokio::select! {
                 r = &mut receive => r,
                 _ = shutdown.cancelled() => {
-                    if let Ok(Ok(messages)) = receive.await {
+                    // A long poll may still be waiting; give it the grace
+                    // period, then drop it (what it took comes back after
+                    // its visibility timeout).
+                    if let Ok(Ok(Ok(messages))) = tokio::time::timeout(self.config.grace, &mut receive).await {
                         self.release(&messages).await;
+                    } else {
+                        receive.abort();
                     }
                     break;
                 }

@@ -40,7 +40,7 @@ async fn a_handler_that_always_fails_dead_letters_the_message_and_fails_the_inqu
     let reason = inquiry["status_reason"].as_str().unwrap();
     assert!(reason.contains("gave up after 3 attempts") && reason.contains("engine down"), "{reason}");
 
-    let dlq = app.ports.dead_letter_queue(Service::Classifier, &app.config);
+    let dlq = app.ports.dead_letter_queue(Service::Classifier).unwrap();
     let options = ReceiveOptions { max_messages: 10, wait: Duration::from_secs(1), visibility: Duration::from_secs(60) };
     let dead = dlq.receive(options).await.unwrap();
     assert_eq!(dead.len(), 1);

@@ -1,5 +1,5 @@
 use switchboard_domain::TenantId;
-use switchboard_store::{InquiryStore, PageRequest};
+use switchboard_store::PageRequest;
 use switchboard_tests::{API_KEY, TestApp, inquiry_body};
 
 #[tokio::test]

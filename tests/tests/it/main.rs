@@ -1,6 +1,10 @@
-//! End-to-end acceptance tests of the embedded pipeline.
+//! End-to-end acceptance tests: the embedded pipeline, and the AWS mode on the emulator.
 
 mod answers;
+mod aws_costs;
+mod aws_pipeline;
+mod conformance_messaging;
+mod conformance_store;
 mod crash;
 mod dead_letter;
 mod escalation;

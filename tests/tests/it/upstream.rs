@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_domain::{Service, TenantId};
 use switchboard_messaging::{Attributes, FAILURE_REASON_ATTRIBUTE, OutgoingMessage, ReceiveOptions};
-use switchboard_store::{InquiryStore, PageRequest};
+use switchboard_store::PageRequest;
 use switchboard_tests::{PATIENCE, TestApp};
 
 fn submitted(id: &str, content: &str) -> Value {
@@ -76,7 +76,7 @@ async fn a_malformed_event_goes_to_the_dead_letter_queue_with_its_reason_and_the
     let items = wait_for_inquiries(&app, 1).await;
     assert_eq!(items.len(), 1, "the valid event behind the bad ones is processed");
 
-    let dlq = app.ports.dead_letter_queue(Service::Intake, &app.config);
+    let dlq = app.ports.dead_letter_queue(Service::Intake).unwrap();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let mut dead = Vec::new();
     while dead.len() < 2 {

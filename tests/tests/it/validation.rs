@@ -1,7 +1,7 @@
 use base64::Engine;
 use serde_json::{Value, json};
 use switchboard_domain::{Service, TenantId};
-use switchboard_store::{InquiryStore, PageRequest};
+use switchboard_store::PageRequest;
 use switchboard_tests::{API_KEY, TestApp, inquiry_body};
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {

@@ -1,0 +1,932 @@
+//! The single table of DESIGN.md §4 in DynamoDB.
+//!
+//! Keys and index values are exactly those the SQLite adapter writes
+//! ([`crate::sqlite`]); the entity itself is the `body` attribute, a map
+//! written with serde_dynamo (native attributes, readable in the console):
+//!
+//! | item | `pk` | `sk` | other attributes |
+//! |---|---|---|---|
+//! | tenant | `TENANT#{id}` | `METADATA` | `gsi1pk=APIKEY#{hash}`, `gsi1sk=TENANT`, `body` |
+//! | inquiry | `INQUIRY#{id}` | `METADATA` | `gsi1pk=TENANT#{tenant}`, `gsi1sk=INQUIRY#{created ms, 15 digits}#{id}`, `gsi2pk=STATUS#{status}`, `gsi2sk={created ms}#{id}`, `body` |
+//! | timeline event | `INQUIRY#{id}` | `EVENT#{at ms}#{seq, 6 digits}` | `body` |
+//! | event key marker | `INQUIRY#{id}` | `EVENTKEY#{event key}` | `event_sk`: makes appends idempotent |
+//! | AI response | `INQUIRY#{id}` | `AI_RESPONSE#{at ms}` | `body` |
+//! | attachment | `INQUIRY#{id}` | `ATTACHMENT#{n, 2 digits}` | `body` |
+//! | reservation | `RES#{number}` | `METADATA` | `body` |
+//! | token | `TOKEN#{hash}` | `METADATA` | `expires_at` (TTL), `body` |
+//! | idempotency key | `IDEM#{tenant}#{key}` | `METADATA` | `expires_at` (TTL), `body={inquiry_id}` |
+//! | sent message | `SENT#{message id}` | `METADATA` | written by the SNS/SES senders of `switchboard-channels`; `expires_at` (TTL) |
+//!
+//! GSI1 (`gsi1pk`/`gsi1sk`) and GSI2 (`gsi2pk`/`gsi2sk`) project everything.
+//!
+//! Differences from the SQLite adapter, all forced by DynamoDB:
+//! - Index reads (`list_by_tenant`, `list_by_status`,
+//!   `tenant_by_api_key_hash`) are eventually consistent: a write may take
+//!   a moment to show there. Reads by key and timelines are consistent.
+//! - A timeline event's sequence number is counted with a query before the
+//!   transaction; two concurrent appends that pick the same sort key are
+//!   retried, so the result is the same, at the price of one read.
+//! - Numbers inside free-form JSON (`details`, `analysis`) come back by
+//!   value: DynamoDB has one number type, so `1.0` reads back as `1`.
+//! - DynamoDB's TTL deletes expired tokens and idempotency keys (within
+//!   days of `expires_at`); SQLite keeps them.
+
+use crate::sqlite::{inquiry_pk, sort_time};
+use crate::{
+    AiResponseRecord, AttachmentRecord, Created, InquiryStore, Page, PageRequest, ReservationStore, StoreError,
+    TenantStore, TokenRecord, TokenStore,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
+    Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, Select, SseSpecification, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use switchboard_domain::{
+    Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+};
+
+/// Name of the tenant-listing index (`gsi1pk`, `gsi1sk`).
+pub const GSI1: &str = "GSI1";
+/// Name of the status-listing index (`gsi2pk`, `gsi2sk`).
+pub const GSI2: &str = "GSI2";
+/// The TTL attribute (epoch seconds) of tokens and idempotency keys.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+const METADATA: &str = "METADATA";
+/// Idempotency keys are honoured for a day, as in the SQLite adapter.
+const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+/// Sort-key races between concurrent appends are retried this often.
+const APPEND_ATTEMPTS: usize = 5;
+/// Largest page a listing returns, as in the SQLite adapter.
+const MAX_PAGE: u32 = 1000;
+/// How long `ensure_table` waits for a new table and its indexes.
+const ACTIVE_PATIENCE: Duration = Duration::from_secs(600);
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The single table in DynamoDB (AWS mode).
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table`, which must exist with the layout [`ensure_table`] creates.
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    /// The table this store writes.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+fn failed<E, R>(op: &str, e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    // Throttling, 5xx, timeouts and dispatch failures all land here: the
+    // SDK has already retried them, so the caller should back off.
+    StoreError::Unavailable(format!("DynamoDB {op}: {}", DisplayErrorContext(&e)))
+}
+
+fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
+}
+
+fn request(e: impl std::fmt::Display) -> StoreError {
+    // Only a missing required field makes an SDK builder fail: a bug here.
+    StoreError::Corrupt(format!("malformed DynamoDB request: {e}"))
+}
+
+/// What a transaction did, with each item's cancellation code when it did not.
+enum Tx {
+    Done,
+    Cancelled(Vec<String>),
+}
+
+impl Tx {
+    fn failed_at(codes: &[String], index: usize) -> bool {
+        codes.get(index).is_some_and(|c| c == "ConditionalCheckFailed")
+    }
+}
+
+/// A cancellation that no condition explains.
+fn cancelled(codes: &[String]) -> StoreError {
+    if codes.iter().any(|c| c == "TransactionConflict") {
+        // Another transaction held one of the items: a lost race, like a stale version.
+        StoreError::Conflict("a concurrent transaction touched the same items".into())
+    } else {
+        StoreError::Unavailable(format!("DynamoDB transaction cancelled: {}", codes.join(", ")))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Items
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn to_av<T: Serialize>(what: &str, value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn item<T: Serialize>(pk: impl Into<String>, sk: impl Into<String>, body: &T) -> Result<Item, StoreError> {
+    let pk = pk.into();
+    let mut item = key(pk.clone(), sk);
+    item.insert("body".into(), to_av(&pk, body)?);
+    Ok(item)
+}
+
+fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
+    let what = match item.get("pk") {
+        Some(AttributeValue::S(pk)) => pk.clone(),
+        _ => "an item".into(),
+    };
+    let body = item.remove("body").ok_or_else(|| StoreError::Corrupt(format!("{what} has no body")))?;
+    serde_dynamo::aws_sdk_dynamodb_1::from_attribute_value(body).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn inquiry_item(inquiry: &Inquiry) -> Result<Item, StoreError> {
+    let created = sort_time(inquiry.created_at);
+    let mut item = item(inquiry_pk(inquiry.id), METADATA, inquiry)?;
+    item.insert("gsi1pk".into(), s(format!("TENANT#{}", inquiry.tenant_id)));
+    item.insert("gsi1sk".into(), s(format!("INQUIRY#{created}#{}", inquiry.id)));
+    item.insert("gsi2pk".into(), s(format!("STATUS#{}", inquiry.status.as_str())));
+    item.insert("gsi2sk".into(), s(format!("{created}#{}", inquiry.id)));
+    Ok(item)
+}
+
+fn event_items(id: InquiryId, sk: &str, event: &TimelineEvent) -> Result<(Item, Item), StoreError> {
+    let mut marker = key(inquiry_pk(id), format!("EVENTKEY#{}", event.key));
+    marker.insert("event_sk".into(), s(sk));
+    Ok((marker, item(inquiry_pk(id), sk, event)?))
+}
+
+/// The body of an `IDEM#` item.
+#[derive(Debug, Serialize, Deserialize)]
+struct IdempotencyBody {
+    inquiry_id: InquiryId,
+}
+
+/// Conditions a write can carry.
+enum Condition {
+    /// The item must not exist yet.
+    New,
+    /// The inquiry must still be at this version.
+    Version(u64),
+}
+
+impl Condition {
+    fn apply(self, put: aws_sdk_dynamodb::types::builders::PutBuilder) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+        match self {
+            Self::New => put.condition_expression("attribute_not_exists(pk)"),
+            Self::Version(v) => put
+                .condition_expression("#body.#version = :expected")
+                .expression_attribute_names("#body", "body")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":expected", n(v)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Page tokens
+
+#[derive(Debug, Clone, Copy)]
+enum Index {
+    Gsi1,
+    Gsi2,
+}
+
+impl Index {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Gsi1 => GSI1,
+            Self::Gsi2 => GSI2,
+        }
+    }
+
+    fn keys(self) -> [&'static str; 2] {
+        match self {
+            Self::Gsi1 => ["gsi1pk", "gsi1sk"],
+            Self::Gsi2 => ["gsi2pk", "gsi2sk"],
+        }
+    }
+
+    /// The attributes of an index query's `LastEvaluatedKey`.
+    fn start_key_attributes(self) -> [&'static str; 4] {
+        let [p, s] = self.keys();
+        ["pk", "sk", p, s]
+    }
+}
+
+/// base64url of the next page's `ExclusiveStartKey` as a JSON object of strings.
+fn page_token(item: &Item, index: Index) -> Result<String, StoreError> {
+    let mut key = BTreeMap::new();
+    for name in index.start_key_attributes() {
+        match item.get(name) {
+            Some(AttributeValue::S(v)) => key.insert(name, v.as_str()),
+            _ => return Err(StoreError::Corrupt(format!("an indexed item lacks {name}"))),
+        };
+    }
+    let json = serde_json::to_vec(&key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+/// The start key in `token`, if it is one this listing could have issued.
+fn start_key(token: &str, index: Index, partition: &str) -> Result<Item, StoreError> {
+    let json = URL_SAFE_NO_PAD.decode(token).map_err(|_| StoreError::InvalidPageToken)?;
+    let key: BTreeMap<String, String> = serde_json::from_slice(&json).map_err(|_| StoreError::InvalidPageToken)?;
+    let expected = index.start_key_attributes();
+    let shaped = key.len() == expected.len() && expected.iter().all(|k| key.contains_key(*k));
+    // A token from another tenant's (or status's) listing would start a
+    // query in the wrong place; refuse it instead.
+    if !shaped || key.get(index.keys()[0]).map(String::as_str) != Some(partition) {
+        return Err(StoreError::InvalidPageToken);
+    }
+    Ok(key.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+// ---------------------------------------------------------------------------
+// Shared operations
+
+impl DynamoStore {
+    fn put(&self, item: Item, condition: Condition) -> Result<TransactWriteItem, StoreError> {
+        let put = condition.apply(Put::builder().table_name(&self.table).set_item(Some(item))).build().map_err(request)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Runs one transaction. The SDK gives each call a fresh
+    /// `ClientRequestToken` and keeps it across its retries, so a retry of
+    /// a transaction that did apply succeeds instead of failing its conditions.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Tx, StoreError> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(Tx::Done),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => Ok(Tx::Cancelled(
+                    c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect(),
+                )),
+                _ => Err(failed("TransactWriteItems", e)),
+            },
+        }
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    async fn get_body<T: DeserializeOwned>(&self, pk: &str) -> Result<Option<T>, StoreError> {
+        self.get(pk, METADATA).await?.map(decode).transpose()
+    }
+
+    /// Writes `item` unconditionally (an upsert).
+    async fn upsert(&self, item: Item) -> Result<(), StoreError> {
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(|e| failed("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Items of one partition whose sort key starts with `prefix`, in key order.
+    async fn partition<T: DeserializeOwned>(&self, pk: &str, prefix: &str) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                found.push(decode(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// The sort key a new event of inquiry `id` gets: its time, then how
+    /// many events precede it (the SQLite adapter's tie-breaker).
+    async fn next_event_sk(&self, id: InquiryId, at: Timestamp) -> Result<String, StoreError> {
+        let pk = inquiry_pk(id);
+        let mut count = 0i64;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":prefix", s("EVENT#"))
+                .select(Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed("Query", e))?;
+            count += i64::from(out.count);
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(format!("EVENT#{}#{count:06}", sort_time(at)))
+    }
+
+    /// The inquiry an idempotency key already points at.
+    async fn claimed_by(&self, idem_pk: &str) -> Result<Option<Inquiry>, StoreError> {
+        let Some(claim) = self.get_body::<IdempotencyBody>(idem_pk).await? else {
+            return Ok(None);
+        };
+        let inquiry = self
+            .get_inquiry(claim.inquiry_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("{idem_pk} points at a missing inquiry")))?;
+        Ok(Some(inquiry))
+    }
+
+    /// Replaces an inquiry if it is still at `expected` (no event).
+    async fn put_inquiry_at(&self, item: Item, id: InquiryId, expected: u64) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#body.#version = :expected")
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", n(expected));
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(stale(id, expected)),
+            Err(e) => Err(failed("PutItem", e)),
+        }
+    }
+
+    /// Newest-first page over one index partition. Reads one item past the
+    /// page so the last page says so (no empty trailing page), as in SQLite.
+    async fn index_page(&self, index: Index, partition: String, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+        let mut start = page.after.as_deref().map(|t| start_key(t, index, &partition)).transpose()?;
+        let limit = page.limit.clamp(1, MAX_PAGE) as usize;
+        let mut items: Vec<Item> = Vec::new();
+        loop {
+            let want = i32::try_from(limit + 1 - items.len()).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index.name())
+                .key_condition_expression("#p = :p")
+                .expression_attribute_names("#p", index.keys()[0])
+                .expression_attribute_values(":p", s(&partition))
+                .scan_index_forward(false)
+                .limit(want)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                // A 1 MB response can stop short of `want`: keep reading.
+                Some(k) if !k.is_empty() && items.len() <= limit => start = Some(k),
+                _ => break,
+            }
+        }
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|i| page_token(i, index)).transpose()?
+        } else {
+            None
+        };
+        let items = items.into_iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, next })
+    }
+}
+
+fn stale(id: InquiryId, expected: u64) -> StoreError {
+    StoreError::Conflict(format!("inquiry {id} is no longer at version {expected}"))
+}
+
+// ---------------------------------------------------------------------------
+// Ports
+
+#[async_trait]
+impl InquiryStore for DynamoStore {
+    async fn create_inquiry(
+        &self,
+        inquiry: &Inquiry,
+        idempotency_key: Option<&str>,
+        event: &TimelineEvent,
+    ) -> Result<Created, StoreError> {
+        let idem_pk = idempotency_key.map(|k| format!("IDEM#{}#{k}", inquiry.tenant_id));
+        // The common replay answers from one read, without a failed transaction.
+        if let Some(pk) = &idem_pk
+            && let Some(existing) = self.claimed_by(pk).await?
+        {
+            return Ok(Created::Existing(existing));
+        }
+        let sk = self.next_event_sk(inquiry.id, event.at).await?;
+        let (marker, event_item) = event_items(inquiry.id, &sk, event)?;
+        let mut writes = Vec::with_capacity(4);
+        if let Some(pk) = &idem_pk {
+            let mut claim = item(pk.clone(), METADATA, &IdempotencyBody { inquiry_id: inquiry.id })?;
+            claim.insert(TTL_ATTRIBUTE.into(), n(inquiry.created_at.as_second() + IDEMPOTENCY_TTL_SECS));
+            writes.push(self.put(claim, Condition::New)?);
+        }
+        let offset = writes.len();
+        writes.push(self.put(inquiry_item(inquiry)?, Condition::New)?);
+        writes.push(self.put(marker, Condition::New)?);
+        writes.push(self.put(event_item, Condition::New)?);
+        match self.transact(writes).await? {
+            Tx::Done => Ok(Created::New(inquiry.clone())),
+            Tx::Cancelled(codes) => {
+                if let Some(pk) = &idem_pk
+                    && Tx::failed_at(&codes, 0)
+                {
+                    // A concurrent submission with the same key won the race.
+                    return match self.claimed_by(pk).await? {
+                        Some(existing) => Ok(Created::Existing(existing)),
+                        None => Err(StoreError::Conflict(format!("{pk} changed while it was claimed"))),
+                    };
+                }
+                if Tx::failed_at(&codes, offset) {
+                    return Err(StoreError::Conflict(format!("inquiry {} exists", inquiry.id)));
+                }
+                if Tx::failed_at(&codes, offset + 1) || Tx::failed_at(&codes, offset + 2) {
+                    return Err(StoreError::Conflict(format!("inquiry {} already has timeline events", inquiry.id)));
+                }
+                Err(cancelled(&codes))
+            }
+        }
+    }
+
+    async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
+        self.get_body(&inquiry_pk(id)).await
+    }
+
+    async fn update_inquiry(
+        &self,
+        next: &Inquiry,
+        expected_version: u64,
+        event: Option<&TimelineEvent>,
+    ) -> Result<Inquiry, StoreError> {
+        let mut next = next.clone();
+        next.version = expected_version + 1;
+        let item = inquiry_item(&next)?;
+        let Some(event) = event else {
+            self.put_inquiry_at(item, next.id, expected_version).await?;
+            return Ok(next);
+        };
+        for _ in 0..APPEND_ATTEMPTS {
+            let sk = self.next_event_sk(next.id, event.at).await?;
+            let (marker, event_item) = event_items(next.id, &sk, event)?;
+            let writes = vec![
+                self.put(item.clone(), Condition::Version(expected_version))?,
+                self.put(marker, Condition::New)?,
+                self.put(event_item, Condition::New)?,
+            ];
+            match self.transact(writes).await? {
+                Tx::Done => return Ok(next),
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => return Err(stale(next.id, expected_version)),
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => {
+                    // The event's key is already on the timeline. SQLite keeps
+                    // the update and drops the duplicate event: do the same.
+                    self.put_inquiry_at(item, next.id, expected_version).await?;
+                    return Ok(next);
+                }
+                // A concurrent append took this sort key: count again.
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 2) => continue,
+                Tx::Cancelled(codes) => return Err(cancelled(&codes)),
+            }
+        }
+        Err(StoreError::Conflict(format!("inquiry {}: concurrent timeline appends kept winning", next.id)))
+    }
+
+    async fn append_event(&self, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {
+        for _ in 0..APPEND_ATTEMPTS {
+            let sk = self.next_event_sk(id, event.at).await?;
+            let (marker, event_item) = event_items(id, &sk, event)?;
+            match self.transact(vec![self.put(marker, Condition::New)?, self.put(event_item, Condition::New)?]).await? {
+                Tx::Done => return Ok(true),
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => return Ok(false),
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => continue,
+                Tx::Cancelled(codes) => return Err(cancelled(&codes)),
+            }
+        }
+        Err(StoreError::Conflict(format!("inquiry {id}: concurrent timeline appends kept winning")))
+    }
+
+    async fn timeline(&self, id: InquiryId) -> Result<Vec<TimelineEvent>, StoreError> {
+        self.partition(&inquiry_pk(id), "EVENT#").await
+    }
+
+    async fn list_by_tenant(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+        self.index_page(Index::Gsi1, format!("TENANT#{tenant}"), page).await
+    }
+
+    async fn list_by_status(&self, status: InquiryStatus, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+        self.index_page(Index::Gsi2, format!("STATUS#{}", status.as_str()), page).await
+    }
+
+    async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError> {
+        self.upsert(item(inquiry_pk(record.inquiry_id), format!("ATTACHMENT#{:02}", record.index), record)?).await
+    }
+
+    async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError> {
+        self.partition(&inquiry_pk(id), "ATTACHMENT#").await
+    }
+
+    async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError> {
+        let item = item(inquiry_pk(record.inquiry_id), format!("AI_RESPONSE#{}", sort_time(record.at)), record)?;
+        // First write wins, like SQLite's ON CONFLICT DO NOTHING.
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)");
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(failed("PutItem", e)),
+        }
+    }
+
+    async fn ai_responses(&self, id: InquiryId) -> Result<Vec<AiResponseRecord>, StoreError> {
+        self.partition(&inquiry_pk(id), "AI_RESPONSE#").await
+    }
+}
+
+#[async_trait]
+impl TenantStore for DynamoStore {
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut item = item(format!("TENANT#{}", tenant.id), METADATA, tenant)?;
+        item.insert("gsi1pk".into(), s(format!("APIKEY#{}", tenant.api_key_hash)));
+        item.insert("gsi1sk".into(), s("TENANT"));
+        self.upsert(item).await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.get_body(&format!("TENANT#{id}")).await
+    }
+
+    async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<Tenant>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :p AND gsi1sk = :s")
+            .expression_attribute_values(":p", s(format!("APIKEY#{hash}")))
+            .expression_attribute_values(":s", s("TENANT"))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| failed("Query", e))?;
+        out.items.unwrap_or_default().into_iter().next().map(decode).transpose()
+    }
+
+    /// Scans the whole table with a filter: every item is read (and paid
+    /// for) to find the tenants. Fine for start-up and admin commands on a
+    /// table of this size; a hot path would need its own index partition.
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let mut tenants: Vec<Tenant> = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :prefix) AND sk = :meta")
+                .expression_attribute_values(":prefix", s("TENANT#"))
+                .expression_attribute_values(":meta", s(METADATA))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed("Scan", e))?;
+            for item in out.items.unwrap_or_default() {
+                tenants.push(decode(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        // The SQLite adapter orders by pk (`TENANT#{id}`): the same as by id.
+        tenants.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(tenants)
+    }
+}
+
+#[async_trait]
+impl ReservationStore for DynamoStore {
+    async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError> {
+        self.upsert(item(format!("RES#{}", reservation.reservation_number), METADATA, reservation)?).await
+    }
+
+    async fn get_reservation(&self, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
+        self.get_body(&format!("RES#{number}")).await
+    }
+}
+
+#[async_trait]
+impl TokenStore for DynamoStore {
+    async fn put_token(&self, record: &TokenRecord) -> Result<TokenRecord, StoreError> {
+        let pk = format!("TOKEN#{}", record.token_hash);
+        let mut item = item(pk.clone(), METADATA, record)?;
+        item.insert(TTL_ATTRIBUTE.into(), n(record.expires_at.as_second()));
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)");
+        match put.send().await {
+            Ok(_) => Ok(record.clone()),
+            // A redelivered dispatcher: the stored record (maybe used) wins.
+            Err(e) if condition_failed(&e) => self.get_body(&pk).await?.ok_or(StoreError::Corrupt(pk)),
+            Err(e) => Err(failed("PutItem", e)),
+        }
+    }
+
+    async fn get_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.get_body(&format!("TOKEN#{hash}")).await
+    }
+
+    async fn mark_token_opened(&self, hash: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let pk = format!("TOKEN#{hash}");
+        // Only this field changes, so a concurrent consume is never overwritten.
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), METADATA)))
+            .update_expression("SET #body.#opened = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(#body.#opened) OR attribute_type(#body.#opened, :null))",
+            )
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_names("#opened", "opened_at")
+            .expression_attribute_values(":at", to_av(&pk, &at)?)
+            .expression_attribute_values(":null", s("NULL"));
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => match self.get(&pk, METADATA).await? {
+                Some(_) => Ok(false),
+                None => Err(StoreError::NotFound(pk)),
+            },
+            Err(e) => Err(failed("UpdateItem", e)),
+        }
+    }
+
+    async fn consume_token(&self, hash: &str, outcome: &PartnerOutcome, at: Timestamp) -> Result<TokenRecord, StoreError> {
+        let pk = format!("TOKEN#{hash}");
+        // The condition is the single-use guarantee.
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), METADATA)))
+            .update_expression("SET #body.#used = :true, #body.#outcome = :outcome, #body.#used_at = :at")
+            .condition_expression("#body.#used = :false")
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_names("#used", "used")
+            .expression_attribute_names("#outcome", "outcome")
+            .expression_attribute_names("#used_at", "used_at")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":outcome", to_av(&pk, outcome)?)
+            .expression_attribute_values(":at", to_av(&pk, &at)?)
+            .return_values(ReturnValue::AllNew);
+        match update.send().await {
+            Ok(out) => decode(out.attributes.ok_or_else(|| StoreError::Corrupt(format!("{pk}: no attributes returned")))?),
+            Err(e) if condition_failed(&e) => match self.get(&pk, METADATA).await? {
+                Some(_) => Err(StoreError::Conflict("the token was already used".into())),
+                None => Err(StoreError::NotFound(pk)),
+            },
+            Err(e) => Err(failed("UpdateItem", e)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Provisioning
+
+fn attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(request)
+}
+
+fn key_schema(partition: &str, sort: &str) -> Result<Vec<KeySchemaElement>, StoreError> {
+    Ok(vec![
+        KeySchemaElement::builder().attribute_name(partition).key_type(KeyType::Hash).build().map_err(request)?,
+        KeySchemaElement::builder().attribute_name(sort).key_type(KeyType::Range).build().map_err(request)?,
+    ])
+}
+
+fn index(index: Index) -> Result<GlobalSecondaryIndex, StoreError> {
+    let [p, s] = index.keys();
+    GlobalSecondaryIndex::builder()
+        .index_name(index.name())
+        .set_key_schema(Some(key_schema(p, s)?))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .map_err(request)
+}
+
+/// Creates the table if it is missing (on-demand billing, `pk`/`sk` keys,
+/// GSI1 and GSI2 projecting everything, encryption at rest with the
+/// AWS-managed key) and turns TTL on for `expires_at`. Waits until the
+/// table and its indexes are active. Returns whether anything changed, so
+/// a second call returns `false`.
+///
+/// An existing table without the two indexes is an error: adding indexes
+/// to a live table is a migration, not something to do at start-up.
+pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreError> {
+    let mut changed = false;
+    match client.describe_table().table_name(table).send().await {
+        Ok(out) => {
+            let names: Vec<&str> =
+                out.table().map(|t| t.global_secondary_indexes().iter().filter_map(|i| i.index_name()).collect()).unwrap_or_default();
+            if let Some(missing) = [GSI1, GSI2].into_iter().find(|i| !names.contains(i)) {
+                return Err(StoreError::Unavailable(format!("table {table} exists without index {missing}: migrate it or pick another prefix")));
+            }
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            let created = client
+                .create_table()
+                .table_name(table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .set_attribute_definitions(Some(
+                    ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].into_iter().map(attribute).collect::<Result<_, _>>()?,
+                ))
+                .set_key_schema(Some(key_schema("pk", "sk")?))
+                .global_secondary_indexes(index(Index::Gsi1)?)
+                .global_secondary_indexes(index(Index::Gsi2)?)
+                .sse_specification(SseSpecification::builder().enabled(true).build())
+                .send()
+                .await;
+            match created {
+                Ok(_) => changed = true,
+                // Another process created it a moment ago: wait for it like ours.
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
+                Err(e) => return Err(failed("CreateTable", e)),
+            }
+        }
+        Err(e) => return Err(failed("DescribeTable", e)),
+    }
+    wait_until_active(client, table).await?;
+    if ensure_ttl(client, table).await? {
+        changed = true;
+    }
+    Ok(changed)
+}
+
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreError> {
+    let deadline = tokio::time::Instant::now() + ACTIVE_PATIENCE;
+    loop {
+        let out = client.describe_table().table_name(table).send().await.map_err(|e| failed("DescribeTable", e))?;
+        let ready = out.table().is_some_and(|t| {
+            t.table_status() == Some(&TableStatus::Active)
+                && t.global_secondary_indexes().iter().all(|i| i.index_status() == Some(&IndexStatus::Active))
+        });
+        if ready {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(StoreError::Unavailable(format!("table {table} did not become active within {ACTIVE_PATIENCE:?}")));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn ensure_ttl(client: &Client, table: &str) -> Result<bool, StoreError> {
+    let out = client.describe_time_to_live().table_name(table).send().await.map_err(|e| failed("DescribeTimeToLive", e))?;
+    let current = out.time_to_live_description();
+    let status = current.and_then(|d| d.time_to_live_status());
+    let attribute = current.and_then(|d| d.attribute_name());
+    match status {
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling) if attribute == Some(TTL_ATTRIBUTE) => return Ok(false),
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling) => {
+            return Err(StoreError::Unavailable(format!(
+                "table {table} expires items by {:?}, not {TTL_ATTRIBUTE}",
+                attribute.unwrap_or_default()
+            )));
+        }
+        Some(TimeToLiveStatus::Disabling) => {
+            return Err(StoreError::Unavailable(format!("table {table} is still turning TTL off; try again later")));
+        }
+        _ => {}
+    }
+    let spec = TimeToLiveSpecification::builder().enabled(true).attribute_name(TTL_ATTRIBUTE).build().map_err(request)?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(spec)
+        .send()
+        .await
+        .map_err(|e| failed("UpdateTimeToLive", e))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn indexed_item() -> Item {
+        HashMap::from([
+            ("pk".to_owned(), s("INQUIRY#1")),
+            ("sk".to_owned(), s("METADATA")),
+            ("gsi1pk".to_owned(), s("TENANT#t")),
+            ("gsi1sk".to_owned(), s("INQUIRY#000001700000000000#1")),
+        ])
+    }
+
+    #[test]
+    fn page_tokens_round_trip_into_the_start_key() {
+        let token = page_token(&indexed_item(), Index::Gsi1).unwrap();
+        let key = start_key(&token, Index::Gsi1, "TENANT#t").unwrap();
+        assert_eq!(key, indexed_item());
+    }
+
+    #[test]
+    fn page_tokens_of_another_listing_or_garbage_are_refused() {
+        let token = page_token(&indexed_item(), Index::Gsi1).unwrap();
+        for (token, index, partition) in [
+            (token.as_str(), Index::Gsi1, "TENANT#u"),
+            (token.as_str(), Index::Gsi2, "TENANT#t"),
+            ("!!", Index::Gsi1, "TENANT#t"),
+            ("e30", Index::Gsi1, "TENANT#t"),
+        ] {
+            assert!(matches!(start_key(token, index, partition), Err(StoreError::InvalidPageToken)), "{token}");
+        }
+    }
+
+    #[test]
+    fn inquiry_items_carry_the_index_keys_the_sqlite_adapter_writes() {
+        use switchboard_domain::{Channel, CustomerContact, PhoneNumber};
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let inquiry = Inquiry {
+            id: InquiryId::new(now, [1; 10]),
+            tenant_id: TenantId::parse("t").unwrap(),
+            customer: CustomerContact { phone: PhoneNumber::parse("+821012345678").ok(), email: None },
+            channel: Channel::Api,
+            title: None,
+            content: "hello".into(),
+            language: None,
+            reservation_number: None,
+            attachment_count: 0,
+            classification: None,
+            status: InquiryStatus::Received,
+            status_reason: None,
+            version: 1,
+            partner: None,
+            answer: None,
+            escalation: None,
+            human_answer: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let item = inquiry_item(&inquiry).unwrap();
+        let id = inquiry.id;
+        assert_eq!(item["gsi1pk"], s("TENANT#t"));
+        assert_eq!(item["gsi1sk"], s(format!("INQUIRY#001700000000000#{id}")));
+        assert_eq!(item["gsi2pk"], s("STATUS#received"));
+        assert_eq!(item["gsi2sk"], s(format!("001700000000000#{id}")));
+        assert_eq!(decode::<Inquiry>(item).unwrap(), inquiry);
+    }
+}

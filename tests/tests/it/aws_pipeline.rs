@@ -1,0 +1,285 @@
+//! The pipeline in AWS mode: every service as its own `switchboard serve`
+//! process against the local AWS emulator (SQS, SNS, DynamoDB, S3, SES over
+//! real HTTP with the real SDK clients).
+
+use base64::Engine;
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard_tests::emulator::{Emulator, emulator, unique_prefix};
+use switchboard_tests::process::{Process, binary, free_port};
+use switchboard_tests::{API_KEY, PATIENCE, inquiry_body};
+
+const SERVICES: [&str; 6] = ["intake", "image-analyzer", "classifier", "partner-dispatcher", "responder", "notifier"];
+const PARTNER_PHONE: &str = "+821098765432";
+
+/// Six service processes and a gateway on one resource prefix.
+struct Cluster {
+    dir: tempfile::TempDir,
+    env: Vec<(&'static str, String)>,
+    services: Vec<(String, Process)>,
+    _gateway: Process,
+    base_url: String,
+    http: reqwest::Client,
+}
+
+fn cluster_env(emulator: &Emulator, prefix: &str, deadline_secs: u64) -> Vec<(&'static str, String)> {
+    let mut env = emulator.process_env();
+    env.extend([
+        ("SWITCHBOARD_BACKEND", "aws".to_owned()),
+        ("SWITCHBOARD_RESOURCE_PREFIX", prefix.to_owned()),
+        ("SWITCHBOARD_TOKEN_KEYS", "6b6579206f66207468652061777320636c7573746572207465737420303030303030".to_owned()),
+        ("SWITCHBOARD_PARTNER_DEADLINE_SECS", deadline_secs.to_string()),
+        ("SWITCHBOARD_VISIBILITY_SECS", "4".to_owned()),
+        ("SWITCHBOARD_RETRY_BASE_MS", "200".to_owned()),
+        ("SWITCHBOARD_MAX_RECEIVES", "3".to_owned()),
+        ("SWITCHBOARD_DEMO_API_KEY", API_KEY.to_owned()),
+        ("SWITCHBOARD_SHUTDOWN_GRACE_SECS", "2".to_owned()),
+    ]);
+    env
+}
+
+fn as_pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Runs `switchboard provision` and returns its output.
+fn provision(dir: &std::path::Path, env: &[(&'static str, String)]) -> String {
+    let output = std::process::Command::new(binary())
+        .arg("provision")
+        .arg("--data-dir")
+        .arg(dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("provision runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "provision failed: {text}");
+    text
+}
+
+impl Cluster {
+    async fn start(name: &str, deadline_secs: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let env = cluster_env(emulator(), &unique_prefix(name), deadline_secs);
+        provision(dir.path(), &env);
+        let pairs = as_pairs(&env);
+        let services = SERVICES.iter().map(|s| (s.to_string(), Process::spawn(&["serve", s], dir.path(), &pairs, s))).collect();
+        let port = free_port();
+        let http_addr = format!("127.0.0.1:{port}");
+        let gateway = Process::spawn(&["serve", "gateway", "--demo", "--http-addr", &http_addr], dir.path(), &pairs, "gateway");
+        gateway.wait_until_ready(port).await;
+        Self { dir, env, services, _gateway: gateway, base_url: format!("http://{http_addr}"), http: reqwest::Client::new() }
+    }
+
+    fn restart(&mut self, service: &str) {
+        let pairs = as_pairs(&self.env);
+        let slot = self.services.iter_mut().find(|(name, _)| name == service).expect("known service");
+        slot.1.kill();
+        slot.1 = Process::spawn(&["serve", service], self.dir.path(), &pairs, service);
+    }
+
+    fn kill(&mut self, service: &str) {
+        let slot = self.services.iter_mut().find(|(name, _)| name == service).expect("known service");
+        slot.1.kill();
+    }
+
+    async fn submit(&self, body: &Value) -> String {
+        let r = self.http.post(format!("{}/api/inquiries", self.base_url)).header("x-api-key", API_KEY).json(body).send().await.unwrap();
+        assert_eq!(r.status(), 202);
+        r.json::<Value>().await.unwrap()["inquiry_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn inquiry(&self, id: &str) -> Value {
+        let r = self.http.get(format!("{}/api/inquiries/{id}", self.base_url)).header("x-api-key", API_KEY).send().await.unwrap();
+        r.json().await.unwrap()
+    }
+
+    async fn wait_for(&self, id: &str, done: impl Fn(&str) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let v = self.inquiry(id).await;
+            if done(v["status"].as_str().unwrap_or_default()) {
+                return v;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "inquiry {id} stuck in {}", v["status"]);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn wait_terminal(&self, id: &str) -> Value {
+        self.wait_for(id, |s| matches!(s, "answered" | "escalated" | "failed")).await
+    }
+
+    /// Waits until the notifier recorded telling the customer.
+    async fn wait_notified(&self, id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let v = self.inquiry(id).await;
+            let told = v["timeline"].as_array().is_some_and(|t| t.iter().any(|e| e["kind"].as_str().is_some_and(|k| k.starts_with("notification.customer."))));
+            if told {
+                return v;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "customer of {id} never notified");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// What the emulator recorded as sent: SMS `(phone, text)` and e-mail `(to, subject, body)`.
+async fn emulator_sent() -> (Vec<(String, String)>, Vec<(String, String, String)>) {
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", emulator().endpoint)).await.unwrap().json().await.unwrap();
+    let sms = data["sns"]["SMS"]
+        .as_array()
+        .map(|a| a.iter().map(|m| (m["phone_number"].as_str().unwrap_or_default().to_owned(), m["message"].as_str().unwrap_or_default().to_owned())).collect())
+        .unwrap_or_default();
+    let mail = data["ses"]["Message"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .flat_map(|m| {
+                    let subject = m["subject"].as_str().unwrap_or_default().to_owned();
+                    let body = m["body"].as_str().unwrap_or_default().to_owned();
+                    m["destinations"]["ToAddresses"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(move |to| (to.as_str().unwrap_or_default().to_owned(), subject.clone(), body.clone()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (sms, mail)
+}
+
+/// The partner link's token texted to `partner_phone` for `inquiry_id`
+/// (tokens carry the inquiry id).
+async fn partner_token(partner_phone: &str, inquiry_id: &str) -> String {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (sms, _) = emulator_sent().await;
+        let token = sms.iter().filter(|(to, _)| to == partner_phone).find_map(|(_, text)| {
+            let token = switchboard_tests::token_in(text);
+            let payload = token.split('.').next()?;
+            let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+            (claims["inquiry_id"] == inquiry_id).then_some(token)
+        });
+        if let Some(token) = token {
+            return token;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no partner SMS for {inquiry_id}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn six_service_processes_on_the_emulator_answer_confirm_time_out_escalate_and_dead_letter() {
+    let cluster = Cluster::start("pipeline", 300).await;
+
+    // A general question is answered from the FAQ.
+    let question = cluster.submit(&inquiry_body("Is there parking at the hotel, and what does it cost?", "+12135550149")).await;
+    // A reservation change goes to the partner, who accepts.
+    let change = cluster
+        .submit(&json!({ "content": "예약번호 HT-20481123 날짜를 12월 25일로 변경하고 싶어요", "customer_phone": "010-1234-5678" }))
+        .await;
+    // An angry complaint is escalated.
+    let complaint = cluster.submit(&inquiry_body("The staff were rude and I am furious. Call me right now!", "+12135550149")).await;
+
+    let answered = cluster.wait_terminal(&question).await;
+    assert_eq!(answered["status"], "answered");
+    assert!(answered["answer"].as_str().unwrap().contains("car park"));
+
+    let token = partner_token(PARTNER_PHONE, &change).await;
+    let r = cluster.http.post(format!("{}/respond", cluster.base_url)).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let confirmed = cluster.wait_terminal(&change).await;
+    assert_eq!(confirmed["status"], "answered");
+    assert_eq!(confirmed["partner"]["outcome"]["outcome"], "accepted");
+    let again = cluster.http.post(format!("{}/respond", cluster.base_url)).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    assert_eq!(again.status(), 409);
+
+    let escalated = cluster.wait_terminal(&complaint).await;
+    assert_eq!(escalated["status"], "escalated");
+
+    for id in [&question, &change, &complaint] {
+        cluster.wait_notified(id).await;
+    }
+    let (sms, mail) = emulator_sent().await;
+    let to_change_customer = sms.iter().filter(|(to, text)| to == "+821012345678" && text.contains("HT-20481123")).count();
+    assert_eq!(to_change_customer, 1, "the customer hears the partner's answer once");
+    let operators = mail.iter().filter(|(to, _, body)| to == "operators@switchboard.example" && body.contains(&complaint)).count();
+    assert_eq!(operators, 1, "operators get one e-mail for the escalation");
+
+    // A malformed upstream event is dead-lettered with its reason; the queue keeps flowing.
+    let sdk = emulator().sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let prefix = cluster.env.iter().find(|(k, _)| *k == "SWITCHBOARD_RESOURCE_PREFIX").unwrap().1.clone();
+    let intake = sqs.get_queue_url().queue_name(format!("{prefix}-intake")).send().await.unwrap().queue_url.unwrap();
+    sqs.send_message().queue_url(&intake).message_body("not an event").send().await.unwrap();
+    let upstream = json!({
+        "specversion": "1.0", "id": "crm-aws-1", "source": "upstream/crm", "type": "inquiry.submitted",
+        "data": { "tenant_id": "demo", "content": "Is there Wi-Fi in the rooms?", "customer_phone": "+12135550149" },
+    });
+    sqs.send_message().queue_url(&intake).message_body(upstream.to_string()).send().await.unwrap();
+    let dlq = sqs.get_queue_url().queue_name(format!("{prefix}-intake-dlq")).send().await.unwrap().queue_url.unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let dead = loop {
+        let got = sqs.receive_message().queue_url(&dlq).message_attribute_names("All").wait_time_seconds(1).send().await.unwrap();
+        if let Some(m) = got.messages().first() {
+            break m.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "malformed event never dead-lettered");
+    };
+    let reason = dead.message_attributes().and_then(|a| a.get("failure_reason")).and_then(|v| v.string_value()).unwrap_or_default();
+    assert!(reason.contains("not a CloudEvents"), "{reason}");
+    // The upstream inquiry has no id the test knows: find it in the table.
+    let store = switchboard_store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), prefix.clone());
+    let tenant = switchboard_domain::TenantId::parse("demo").unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let page = switchboard_store::InquiryStore::list_by_tenant(&store, &tenant, &switchboard_store::PageRequest::first(20)).await.unwrap();
+        if page.items.iter().any(|i| i.channel.as_str() == "event" && i.status.is_terminal()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the valid upstream event behind the bad one was not processed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_partner_who_never_answers_times_out_with_separate_processes() {
+    let cluster = Cluster::start("timeout", 3).await;
+    let id = cluster.submit(&json!({ "content": "Please move my booking TR-55501234 to the afternoon", "customer_phone": "+12135550149" })).await;
+    // TR-55501234's partner is Jeonju Day Tours.
+    partner_token("+821055501234", &id).await;
+    let v = cluster.wait_terminal(&id).await;
+    assert_eq!(v["status"], "escalated");
+    assert_eq!(v["partner"]["outcome"]["outcome"], "timed_out");
+    cluster.wait_notified(&id).await;
+}
+
+#[tokio::test]
+async fn a_service_process_killed_mid_run_loses_no_inquiry() {
+    let mut cluster = Cluster::start("kill", 300).await;
+    cluster.kill("classifier");
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        ids.push(cluster.submit(&inquiry_body(&format!("What time is check-in? ({n})"), "+12135550149")).await);
+    }
+    // A classifier starts, takes messages, and dies holding them.
+    cluster.restart("classifier");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.restart("classifier");
+    for id in &ids {
+        assert_eq!(cluster.wait_terminal(id).await["status"], "answered");
+    }
+}
+
+#[tokio::test]
+async fn provisioning_twice_reports_no_changes_the_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = cluster_env(emulator(), &unique_prefix("provision"), 300);
+    let first = provision(dir.path(), &env);
+    assert!(first.contains("created or updated queue"), "{first}");
+    let second = provision(dir.path(), &env);
+    assert!(second.contains("no changes"), "{second}");
+}

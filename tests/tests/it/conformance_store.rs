@@ -1,0 +1,619 @@
+//! One conformance suite for both storage and channel backends: the same
+//! property functions run against the embedded adapters (SQLite store,
+//! files for blobs, the SQLite outbox) and against the AWS adapters
+//! (DynamoDB, S3, SNS, SES on the local emulator, moto), so services can
+//! rely on the same semantics whichever backend the composition root picks.
+//!
+//! Each property is one `async fn` taking a fresh [`Fixture`] (its own
+//! temporary directory, or its own table, bucket and sender under a unique
+//! prefix); the `conformance!` macro turns each into `on_embedded::<property>`
+//! and `on_aws::<property>` tests. What was really sent is read back from
+//! the outbox, or from moto's `/moto-api/data.json`.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use switchboard_channels::ses::{SesEmail, ensure_sender};
+use switchboard_channels::sns::SnsSms;
+use switchboard_channels::sqlite::SqliteOutbox;
+use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
+use switchboard_domain::{
+    Channel, Classification, CustomerContact, EmailAddress, Escalation, FaqEntry, Inquiry, InquiryId, InquiryStatus,
+    Intent, Language, MediaType, PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber,
+    Sentiment, Tenant, TenantId, TimelineEvent, Urgency,
+};
+use switchboard_sqlite::{Database, Durability};
+use switchboard_store::blob::{BlobStore, FilesystemBlobs};
+use switchboard_store::dynamodb::{DynamoStore, ensure_table};
+use switchboard_store::s3::{S3Blobs, ensure_bucket};
+use switchboard_store::sqlite::SqliteStore;
+use switchboard_store::{
+    AiResponseRecord, AttachmentRecord, Created, Page, PageRequest, Store, StoreError, TokenRecord, TransitionError,
+    TransitionOutcome, transition,
+};
+use switchboard_tests::emulator::{emulator, unique_prefix};
+
+/// Which backend a fixture stands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Embedded,
+    Aws,
+}
+
+/// A fresh set of storage and channel adapters, as the services see them.
+struct Fixture {
+    backend: Backend,
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    sms: Arc<dyn SmsSender>,
+    email: Arc<dyn EmailSender>,
+    /// Embedded: where "sent" messages are recorded.
+    outbox: Option<Arc<SqliteOutbox>>,
+    /// Makes message bodies unique to this fixture, so counting what moto
+    /// received ignores other tests sharing the emulator.
+    marker: String,
+    /// Keeps the embedded database's directory alive.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    async fn provision(self, test: &str) -> Fixture {
+        let prefix = unique_prefix(test);
+        match self {
+            Backend::Embedded => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let db = Database::open(&dir.path().join("sb.db"), Durability::Normal).expect("database opens");
+                let store = SqliteStore::open(db.clone()).await.expect("store opens");
+                let outbox = Arc::new(SqliteOutbox::open(db).await.expect("outbox opens"));
+                Fixture {
+                    backend: self,
+                    store: Arc::new(store),
+                    blobs: Arc::new(FilesystemBlobs::new(&dir.path().join("blobs"))),
+                    sms: outbox.clone(),
+                    email: outbox.clone(),
+                    outbox: Some(outbox),
+                    marker: prefix,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Aws => {
+                let config = emulator().sdk_config().await;
+                let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+                // Emulators serve buckets by path, not by host name.
+                let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+                let sns = aws_sdk_sns::Client::new(&config);
+                let ses = aws_sdk_sesv2::Client::new(&config);
+                let (table, bucket, from) = (prefix.clone(), format!("{prefix}-attachments"), format!("noreply@{prefix}.example"));
+                assert!(ensure_table(&dynamodb, &table).await.expect("table ensured"), "a new table is a change");
+                assert!(ensure_bucket(&s3, &bucket).await.expect("bucket ensured"), "a new bucket is a change");
+                assert!(ensure_sender(&ses, &from).await.expect("sender ensured"), "a new sender is a change");
+                Fixture {
+                    backend: self,
+                    store: Arc::new(DynamoStore::new(dynamodb.clone(), table.clone())),
+                    blobs: Arc::new(S3Blobs::new(s3, bucket)),
+                    sms: Arc::new(SnsSms::new(sns, dynamodb.clone(), table.clone())),
+                    email: Arc::new(SesEmail::new(ses, dynamodb, table, from)),
+                    outbox: None,
+                    marker: prefix,
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+impl Fixture {
+    /// Texts really sent whose body contains `needle`.
+    async fn sms_sent(&self, needle: &str) -> Vec<String> {
+        match &self.outbox {
+            Some(outbox) => outbox_bodies(outbox, "sms", needle).await,
+            None => moto_bodies(&["sns", "SMS"], "message", needle).await,
+        }
+    }
+
+    /// E-mails really sent whose body contains `needle`.
+    async fn emails_sent(&self, needle: &str) -> Vec<String> {
+        match &self.outbox {
+            Some(outbox) => outbox_bodies(outbox, "email", needle).await,
+            None => moto_bodies(&["ses", "Message"], "body", needle).await,
+        }
+    }
+}
+
+async fn outbox_bodies(outbox: &SqliteOutbox, channel: &str, needle: &str) -> Vec<String> {
+    let entries = outbox.entries(None).await.expect("outbox readable");
+    entries.into_iter().filter(|e| e.channel == channel && e.body.contains(needle)).map(|e| e.body).collect()
+}
+
+/// Bodies of what moto recorded under `path` (e.g. `sns.SMS`) containing `needle`.
+async fn moto_bodies(path: &[&str], field: &str, needle: &str) -> Vec<String> {
+    let url = format!("{}/moto-api/data.json", emulator().endpoint);
+    let data: Value = reqwest::get(&url).await.expect("moto answers").json().await.expect("moto's data is JSON");
+    let records = path.iter().fold(&data, |v, key| &v[*key]);
+    records
+        .as_array()
+        .map(|all| all.iter().filter_map(|r| r[field].as_str()).filter(|b| b.contains(needle)).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Generates `on_embedded::<property>` and `on_aws::<property>` for each property.
+macro_rules! conformance {
+    ($($property:ident),* $(,)?) => {
+        mod on_embedded {
+            $(
+                #[tokio::test]
+                async fn $property() {
+                    super::$property(super::Backend::Embedded.provision(stringify!($property)).await).await;
+                }
+            )*
+        }
+        mod on_aws {
+            $(
+                #[tokio::test]
+                async fn $property() {
+                    super::$property(super::Backend::Aws.provision(stringify!($property)).await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    an_inquiry_round_trips_with_every_field,
+    the_same_idempotency_key_returns_the_first_inquiry_per_tenant,
+    a_write_with_a_stale_version_is_a_conflict,
+    a_transition_writes_status_and_timeline_together_and_only_once,
+    timeline_events_are_deduplicated_by_key_and_read_oldest_first,
+    tenant_listings_are_newest_first_across_pages_and_bad_tokens_are_rejected,
+    status_listing_follows_transitions,
+    a_token_is_consumed_once,
+    tenants_are_found_by_api_key_hash,
+    reservations_round_trip,
+    attachments_and_ai_responses_round_trip,
+    blobs_round_trip_and_a_missing_blob_is_not_found,
+    an_sms_id_is_sent_once_however_often_it_is_asked,
+    an_email_id_is_sent_once_however_often_it_is_asked,
+);
+
+// ---------------------------------------------------------------------------
+// Builders
+
+fn at(second: i64) -> Timestamp {
+    Timestamp::from_second(1_700_000_000 + second).expect("valid time")
+}
+
+fn tenant_id(id: &str) -> TenantId {
+    TenantId::parse(id).expect("valid tenant id")
+}
+
+/// A freshly received inquiry of `tenant`, created at `second`.
+fn inquiry(tenant: &str, second: i64) -> Inquiry {
+    let now = at(second);
+    Inquiry {
+        id: InquiryId::new(now, [second as u8; 10]),
+        tenant_id: tenant_id(tenant),
+        customer: CustomerContact { phone: PhoneNumber::parse("+821012345678").ok(), email: None },
+        channel: Channel::Api,
+        title: None,
+        content: "hello".into(),
+        language: None,
+        reservation_number: None,
+        attachment_count: 0,
+        classification: None,
+        status: InquiryStatus::Received,
+        status_reason: None,
+        version: 1,
+        partner: None,
+        answer: None,
+        escalation: None,
+        human_answer: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn received_event(i: &Inquiry) -> TimelineEvent {
+    TimelineEvent::once("status.received", "intake", i.created_at, Value::Null)
+}
+
+async fn create(store: &dyn Store, i: &Inquiry) {
+    let created = store.create_inquiry(i, None, &received_event(i)).await.expect("created");
+    assert!(matches!(created, Created::New(_)));
+}
+
+fn kinds(events: &[TimelineEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.kind.as_str()).collect()
+}
+
+fn token(hash: &str, inquiry_id: InquiryId) -> TokenRecord {
+    TokenRecord {
+        token_hash: hash.into(),
+        inquiry_id,
+        partner_id: "partner-1".into(),
+        expires_at: at(600),
+        deadline_at: at(300),
+        used: false,
+        outcome: None,
+        used_at: None,
+        opened_at: None,
+    }
+}
+
+fn tenant(id: &str, key_hash: &str) -> Tenant {
+    Tenant {
+        id: tenant_id(id),
+        name: format!("Tenant {id}"),
+        api_key_hash: key_hash.into(),
+        domain_context: "A hotel in Seoul.".into(),
+        faq: vec![FaqEntry { language: Language::En, question: "Check-in?".into(), answer: "From 3 pm.".into() }],
+        tier: "standard".into(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Store properties
+
+async fn an_inquiry_round_trips_with_every_field(f: Fixture) {
+    let mut i = inquiry("t", 1);
+    i.customer.email = EmailAddress::parse("guest@example.com").ok();
+    i.channel = Channel::Web;
+    i.title = Some("객실 변경".into());
+    i.content = "다음주 금요일 객실 데코 추가 가능할까요? 예약번호 HS-330192847".into();
+    i.language = Some(Language::Ko);
+    i.reservation_number = ReservationNumber::parse("HS-330192847").ok();
+    i.attachment_count = 2;
+    i.classification = Some(Classification {
+        language: Language::Ko,
+        intent: Intent::AddonRequest,
+        urgency: Urgency::Medium,
+        sentiment: Sentiment::Neutral,
+        reservation_number: ReservationNumber::parse("HS-330192847").ok(),
+        key_phrases: vec!["객실 데코".into(), String::new()],
+        engine: "local".into(),
+    });
+    i.status_reason = Some(String::new());
+    i.partner = Some(PartnerRequest {
+        partner_id: "p-1".into(),
+        partner_name: "Hotel".into(),
+        requested_at: at(2),
+        deadline_at: at(302),
+        outcome: Some(PartnerOutcome::Rejected { reason: None }),
+        responded_at: Some(at(3)),
+    });
+    i.answer = Some("네, 가능합니다.".into());
+    i.escalation = Some(Escalation { reason: "low confidence".into(), customer_message: "곧 답변드리겠습니다.".into() });
+    i.human_answer = None;
+    i.updated_at = Timestamp::from_millisecond(1_700_000_003_456).expect("valid time");
+    create(f.store.as_ref(), &i).await;
+    assert_eq!(f.store.get_inquiry(i.id).await.unwrap(), Some(i.clone()));
+    assert_eq!(f.store.get_inquiry(inquiry("t", 2).id).await.unwrap(), None);
+    // Creating the same inquiry again is a conflict, not a silent overwrite.
+    let again = f.store.create_inquiry(&i, None, &received_event(&i)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+}
+
+async fn the_same_idempotency_key_returns_the_first_inquiry_per_tenant(f: Fixture) {
+    let s = f.store.as_ref();
+    let (first, second) = (inquiry("t", 1), inquiry("t", 2));
+    assert!(matches!(s.create_inquiry(&first, Some("k"), &received_event(&first)).await.unwrap(), Created::New(_)));
+    match s.create_inquiry(&second, Some("k"), &received_event(&second)).await.unwrap() {
+        Created::Existing(i) => assert_eq!(i, first),
+        other => panic!("expected Existing, got {other:?}"),
+    }
+    assert!(s.get_inquiry(second.id).await.unwrap().is_none());
+    assert_eq!(kinds(&s.timeline(second.id).await.unwrap()), Vec::<&str>::new());
+    // Keys are per tenant.
+    let other = inquiry("u", 3);
+    assert!(matches!(s.create_inquiry(&other, Some("k"), &received_event(&other)).await.unwrap(), Created::New(_)));
+    // Without a key nothing is deduplicated.
+    assert!(matches!(s.create_inquiry(&second, None, &received_event(&second)).await.unwrap(), Created::New(_)));
+}
+
+async fn a_write_with_a_stale_version_is_a_conflict(f: Fixture) {
+    let s = f.store.as_ref();
+    let i = inquiry("t", 1);
+    create(s, &i).await;
+    let mut next = i.clone();
+    next.status = InquiryStatus::Classified;
+    let stored = s.update_inquiry(&next, 1, None).await.unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(s.get_inquiry(i.id).await.unwrap(), Some(stored.clone()));
+    let event = TimelineEvent::once("status.escalated", "responder", at(5), Value::Null);
+    assert!(matches!(s.update_inquiry(&next, 1, Some(&event)).await, Err(StoreError::Conflict(_))));
+    // The losing write left nothing behind: neither the record nor the event.
+    assert_eq!(s.get_inquiry(i.id).await.unwrap(), Some(stored));
+    assert_eq!(kinds(&s.timeline(i.id).await.unwrap()), ["status.received"]);
+    // An inquiry that does not exist cannot be updated either.
+    let ghost = inquiry("t", 9);
+    assert!(matches!(s.update_inquiry(&ghost, 1, None).await, Err(StoreError::Conflict(_))));
+}
+
+async fn a_transition_writes_status_and_timeline_together_and_only_once(f: Fixture) {
+    let s = f.store.as_ref();
+    let i = inquiry("t", 1);
+    create(s, &i).await;
+    let now = at(100);
+    let out = transition(s, i.id, InquiryStatus::Classified, "classifier", now, json!({"intent": "refund"}), |n| {
+        n.language = Some(Language::En);
+    })
+    .await
+    .unwrap();
+    let TransitionOutcome::Applied(applied) = out else { panic!("expected Applied, got {out:?}") };
+    assert_eq!((applied.status, applied.version, applied.language), (InquiryStatus::Classified, 2, Some(Language::En)));
+    assert_eq!(s.get_inquiry(i.id).await.unwrap(), Some(applied));
+    let again = transition(s, i.id, InquiryStatus::Classified, "classifier", now, Value::Null, |_| {}).await.unwrap();
+    assert!(matches!(again, TransitionOutcome::AlreadyDone(_)));
+    let timeline = s.timeline(i.id).await.unwrap();
+    assert_eq!(kinds(&timeline), ["status.received", "status.classified"]);
+    assert_eq!((timeline[1].actor.as_str(), &timeline[1].details), ("classifier", &json!({"intent": "refund"})));
+    let back = transition(s, i.id, InquiryStatus::Received, "x", now, Value::Null, |_| {}).await;
+    assert!(matches!(back, Err(TransitionError::Invalid { current: InquiryStatus::Classified, .. })), "{back:?}");
+    let missing = transition(s, inquiry("t", 2).id, InquiryStatus::Classified, "x", now, Value::Null, |_| {}).await;
+    assert!(matches!(missing, Err(TransitionError::NotFound(_))));
+}
+
+async fn timeline_events_are_deduplicated_by_key_and_read_oldest_first(f: Fixture) {
+    let s = f.store.as_ref();
+    let i = inquiry("t", 1);
+    create(s, &i).await;
+    let sms = TimelineEvent {
+        at: at(10),
+        kind: "partner.sms_sent".into(),
+        actor: "partner-dispatcher".into(),
+        details: json!({"attempt": 1, "score": 0.75, "tags": ["a", "b"], "nested": {"ok": true, "none": null}}),
+        trace_id: Some("1-5759e988-bd862e3fe1be46a994272793".into()),
+        key: "partner.sms_sent#1".into(),
+    };
+    assert!(s.append_event(i.id, &sms).await.unwrap());
+    assert!(!s.append_event(i.id, &sms).await.unwrap(), "the same key twice");
+    // Two events in the same millisecond keep the order they were written in.
+    let opened = TimelineEvent::once("partner.opened", "partner", at(20), Value::Null);
+    let answered = TimelineEvent::once("partner.answered", "partner", at(20), Value::Null);
+    assert!(s.append_event(i.id, &opened).await.unwrap());
+    assert!(s.append_event(i.id, &answered).await.unwrap());
+    // Written earlier in time after the others: sorted in by its time.
+    let late_write = TimelineEvent::once("intake.note", "intake", at(5), Value::Null);
+    assert!(s.append_event(i.id, &late_write).await.unwrap());
+    // An update whose event key is already on the timeline still applies,
+    // and the duplicate event is dropped.
+    let mut next = i.clone();
+    next.answer = Some("hi".into());
+    let stored = s.update_inquiry(&next, 1, Some(&received_event(&i))).await.unwrap();
+    assert_eq!(s.get_inquiry(i.id).await.unwrap(), Some(stored));
+    let timeline = s.timeline(i.id).await.unwrap();
+    assert_eq!(kinds(&timeline), ["status.received", "intake.note", "partner.sms_sent", "partner.opened", "partner.answered"]);
+    assert_eq!(timeline[2], sms, "an event round-trips exactly");
+}
+
+async fn tenant_listings_are_newest_first_across_pages_and_bad_tokens_are_rejected(f: Fixture) {
+    let s = f.store.as_ref();
+    for n in 0..5 {
+        create(s, &inquiry("t", n)).await;
+    }
+    create(s, &inquiry("u", 9)).await;
+    let t = tenant_id("t");
+    let first = s.list_by_tenant(&t, &PageRequest::first(2)).await.unwrap();
+    let second = s.list_by_tenant(&t, &PageRequest { limit: 2, after: first.next.clone() }).await.unwrap();
+    let third = s.list_by_tenant(&t, &PageRequest { limit: 2, after: second.next.clone() }).await.unwrap();
+    let secs = |p: &Page<Inquiry>| p.items.iter().map(|i| i.created_at.as_second() - 1_700_000_000).collect::<Vec<_>>();
+    assert_eq!((secs(&first), secs(&second), secs(&third)), (vec![4, 3], vec![2, 1], vec![0]));
+    assert!(first.next.is_some() && second.next.is_some());
+    assert!(third.next.is_none(), "the last page says so");
+    let exact = s.list_by_tenant(&t, &PageRequest::first(5)).await.unwrap();
+    assert_eq!((exact.items.len(), exact.next), (5, None), "a page that ends the listing has no token");
+    assert_eq!(secs(&s.list_by_tenant(&tenant_id("u"), &PageRequest::first(10)).await.unwrap()), vec![9]);
+    assert!(s.list_by_tenant(&tenant_id("nobody"), &PageRequest::first(10)).await.unwrap().items.is_empty());
+    // Not base64url, and base64url of bytes that are not text. (The DynamoDB
+    // adapter also refuses well-formed tokens of another listing; SQLite
+    // reads any text as a position, so that is not a shared property.)
+    for bad in ["!!", "_w"] {
+        let request = PageRequest { limit: 2, after: Some(bad.into()) };
+        assert!(matches!(s.list_by_tenant(&t, &request).await, Err(StoreError::InvalidPageToken)), "{bad}");
+    }
+}
+
+async fn status_listing_follows_transitions(f: Fixture) {
+    let s = f.store.as_ref();
+    let (a, b) = (inquiry("t", 1), inquiry("u", 2));
+    create(s, &a).await;
+    create(s, &b).await;
+    let received = s.list_by_status(InquiryStatus::Received, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(received.items.iter().map(|i| i.id).collect::<Vec<_>>(), [b.id, a.id], "newest first, every tenant");
+    transition(s, a.id, InquiryStatus::Escalated, "responder", at(100), Value::Null, |_| {}).await.unwrap();
+    let received = s.list_by_status(InquiryStatus::Received, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(received.items.iter().map(|i| i.id).collect::<Vec<_>>(), [b.id]);
+    let escalated = s.list_by_status(InquiryStatus::Escalated, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(escalated.items.len(), 1);
+    assert_eq!((escalated.items[0].id, escalated.items[0].status), (a.id, InquiryStatus::Escalated));
+    let first = s.list_by_status(InquiryStatus::Received, &PageRequest::first(1)).await.unwrap();
+    assert!(first.next.is_none(), "one received inquiry is one page");
+}
+
+async fn a_token_is_consumed_once(f: Fixture) {
+    let s = f.store.as_ref();
+    let record = token("h", inquiry("t", 1).id);
+    assert_eq!(s.put_token(&record).await.unwrap(), record);
+    assert_eq!(s.get_token("h").await.unwrap(), Some(record.clone()));
+    assert!(s.mark_token_opened("h", at(10)).await.unwrap());
+    assert!(!s.mark_token_opened("h", at(11)).await.unwrap(), "only the first opening counts");
+    let outcome = PartnerOutcome::Alternative { proposed_time: "2024-11-23T15:00".into() };
+    let used = s.consume_token("h", &outcome, at(20)).await.unwrap();
+    let expected = TokenRecord { used: true, outcome: Some(outcome), used_at: Some(at(20)), opened_at: Some(at(10)), ..record.clone() };
+    assert_eq!(used, expected);
+    assert!(matches!(s.consume_token("h", &PartnerOutcome::TimedOut, at(30)).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.get_token("h").await.unwrap(), Some(expected.clone()));
+    // Storing again (a redelivered dispatcher) keeps the used record.
+    assert_eq!(s.put_token(&record).await.unwrap(), expected);
+    assert_eq!(s.get_token("nope").await.unwrap(), None);
+    assert!(matches!(s.consume_token("nope", &PartnerOutcome::Accepted, at(30)).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(s.mark_token_opened("nope", at(30)).await, Err(StoreError::NotFound(_))));
+}
+
+async fn tenants_are_found_by_api_key_hash(f: Fixture) {
+    let s = f.store.as_ref();
+    let (b, a) = (tenant("b-hotel", "hash-b"), tenant("a-shop", "hash-a"));
+    s.put_tenant(&b).await.unwrap();
+    s.put_tenant(&a).await.unwrap();
+    assert_eq!(s.tenant_by_api_key_hash("hash-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(s.tenant_by_api_key_hash("nope").await.unwrap(), None);
+    assert_eq!(s.get_tenant(&b.id).await.unwrap(), Some(b.clone()));
+    assert_eq!(s.get_tenant(&tenant_id("nobody")).await.unwrap(), None);
+    // Inquiries share the table and must not show up as tenants.
+    create(s, &inquiry("a-shop", 1)).await;
+    assert_eq!(s.list_tenants().await.unwrap(), vec![a.clone(), b.clone()]);
+    // A rotated key: the old hash finds nothing, the new one the tenant.
+    let rotated = Tenant { api_key_hash: "hash-b2".into(), ..b };
+    s.put_tenant(&rotated).await.unwrap();
+    assert_eq!(s.tenant_by_api_key_hash("hash-b").await.unwrap(), None);
+    assert_eq!(s.tenant_by_api_key_hash("hash-b2").await.unwrap(), Some(rotated));
+}
+
+async fn reservations_round_trip(f: Fixture) {
+    let s = f.store.as_ref();
+    let mut reservation = Reservation {
+        reservation_number: ReservationNumber::parse("HT-20481123").unwrap(),
+        tenant_id: tenant_id("t"),
+        customer_name: "김민수".into(),
+        customer_phone: PhoneNumber::parse("+821012345678").unwrap(),
+        partner_id: "p-1".into(),
+        partner_name: "Hotel".into(),
+        partner_phone: PhoneNumber::parse("+821098765432").unwrap(),
+        partner_locale: Language::Ko,
+        service_type: "room".into(),
+        reservation_date: "2024-11-23".into(),
+    };
+    s.put_reservation(&reservation).await.unwrap();
+    assert_eq!(s.get_reservation(&reservation.reservation_number).await.unwrap(), Some(reservation.clone()));
+    reservation.reservation_date = "2024-11-24T15:00".into();
+    s.put_reservation(&reservation).await.unwrap();
+    assert_eq!(s.get_reservation(&reservation.reservation_number).await.unwrap(), Some(reservation));
+    assert_eq!(s.get_reservation(&ReservationNumber::parse("HT-99999999").unwrap()).await.unwrap(), None);
+}
+
+async fn attachments_and_ai_responses_round_trip(f: Fixture) {
+    let s = f.store.as_ref();
+    let i = inquiry("t", 1);
+    create(s, &i).await;
+    let mut records: Vec<_> = [2u32, 0, 10, 1]
+        .into_iter()
+        .map(|index| AttachmentRecord {
+            inquiry_id: i.id,
+            index,
+            object_key: format!("attachments/{}/{index}.png", i.id),
+            filename: format!("사진 {index}.png"),
+            media_type: MediaType::Png,
+            size: 1_048_576 + u64::from(index),
+            analysis: None,
+        })
+        .collect();
+    for r in &records {
+        s.put_attachment(r).await.unwrap();
+    }
+    // Replacing one keeps a single record for its index.
+    records[0].analysis = Some(json!({"text": "영수증", "labels": ["receipt"], "confidence": 0.5, "problems": []}));
+    s.put_attachment(&records[0]).await.unwrap();
+    records.sort_by_key(|r| r.index);
+    assert_eq!(s.attachments(i.id).await.unwrap(), records);
+
+    let response = |second, score, fallback| AiResponseRecord {
+        inquiry_id: i.id,
+        at: at(second),
+        model: "local-faq".into(),
+        prompt_tokens: 120,
+        completion_tokens: 48,
+        latency_ms: 37,
+        quality_score: score,
+        fallback_used: fallback,
+    };
+    let (late, early) = (response(20, 0.83, false), response(10, 0.1, true));
+    s.put_ai_response(&late).await.unwrap();
+    s.put_ai_response(&early).await.unwrap();
+    // The first record at an instant wins.
+    s.put_ai_response(&response(20, 0.0, true)).await.unwrap();
+    assert_eq!(s.ai_responses(i.id).await.unwrap(), [early, late]);
+    // Neither kind leaks into the timeline.
+    assert_eq!(kinds(&s.timeline(i.id).await.unwrap()), ["status.received"]);
+    assert!(s.attachments(inquiry("t", 2).id).await.unwrap().is_empty());
+}
+
+async fn blobs_round_trip_and_a_missing_blob_is_not_found(f: Fixture) {
+    let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 255, 7];
+    f.blobs.put("attachments/1/0.png", &png, "image/png").await.unwrap();
+    assert_eq!(f.blobs.get("attachments/1/0.png").await.unwrap(), png);
+    f.blobs.put("attachments/1/0.png", b"%PDF-1.7", "application/pdf").await.unwrap();
+    assert_eq!(f.blobs.get("attachments/1/0.png").await.unwrap(), b"%PDF-1.7", "a put replaces");
+    f.blobs.put("attachments/1/empty", b"", "application/octet-stream").await.unwrap();
+    assert_eq!(f.blobs.get("attachments/1/empty").await.unwrap(), b"");
+    assert!(matches!(f.blobs.get("attachments/2/0.png").await, Err(StoreError::NotFound(_))));
+    assert!(f.blobs.put("../evil", b"x", "text/plain").await.is_err(), "keys that climb out are refused");
+}
+
+// ---------------------------------------------------------------------------
+// Channel properties
+
+async fn an_sms_id_is_sent_once_however_often_it_is_asked(f: Fixture) {
+    let body = format!("Your answer is ready ({})", f.marker);
+    let sms = SmsMessage { id: format!("{}-sms-1", f.marker), to: PhoneNumber::parse("+821012345678").unwrap(), body: body.clone(), inquiry_id: Some(inquiry("t", 1).id) };
+    assert_eq!(f.sms.send_sms(&sms).await.unwrap(), Delivery::Sent);
+    for _ in 0..3 {
+        assert_eq!(f.sms.send_sms(&sms).await.unwrap(), Delivery::AlreadySent);
+    }
+    assert_eq!(f.sms_sent(&f.marker).await, [body], "{:?}: one text went out", f.backend);
+    // Deduplication is by id, not by content.
+    let another = SmsMessage { id: format!("{}-sms-2", f.marker), inquiry_id: None, ..sms };
+    assert_eq!(f.sms.send_sms(&another).await.unwrap(), Delivery::Sent);
+    assert_eq!(f.sms_sent(&f.marker).await.len(), 2);
+}
+
+async fn an_email_id_is_sent_once_however_often_it_is_asked(f: Fixture) {
+    let body = format!("안녕하세요. Your answer is ready ({})", f.marker);
+    let email = EmailMessage {
+        id: format!("{}-email-1", f.marker),
+        to: EmailAddress::parse("guest@example.com").unwrap(),
+        subject: "문의 답변 / Your inquiry".into(),
+        body: body.clone(),
+        inquiry_id: Some(inquiry("t", 1).id),
+    };
+    assert_eq!(f.email.send_email(&email).await.unwrap(), Delivery::Sent);
+    for _ in 0..3 {
+        assert_eq!(f.email.send_email(&email).await.unwrap(), Delivery::AlreadySent);
+    }
+    assert_eq!(f.emails_sent(&f.marker).await, [body], "{:?}: one e-mail went out", f.backend);
+    let another = EmailMessage { id: format!("{}-email-2", f.marker), ..email };
+    assert_eq!(f.email.send_email(&another).await.unwrap(), Delivery::Sent);
+    assert_eq!(f.emails_sent(&f.marker).await.len(), 2);
+}
+
+// ---------------------------------------------------------------------------
+// AWS-only: provisioning
+
+/// `ensure_*` report a change only when they made one.
+#[tokio::test]
+async fn provisioning_the_aws_resources_twice_changes_nothing_the_second_time() {
+    let prefix = unique_prefix("provisioning");
+    let config = emulator().sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    let (bucket, from) = (format!("{prefix}-attachments"), format!("noreply@{prefix}.example"));
+    assert!(ensure_table(&dynamodb, &prefix).await.unwrap());
+    assert!(!ensure_table(&dynamodb, &prefix).await.unwrap());
+    assert!(ensure_bucket(&s3, &bucket).await.unwrap());
+    assert!(!ensure_bucket(&s3, &bucket).await.unwrap());
+    assert!(ensure_sender(&ses, &from).await.unwrap());
+    assert!(!ensure_sender(&ses, &from).await.unwrap());
+
+    let table = dynamodb.describe_table().table_name(&prefix).send().await.unwrap();
+    let table = table.table().unwrap();
+    let mut indexes: Vec<_> = table.global_secondary_indexes().iter().filter_map(|i| i.index_name()).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, ["GSI1", "GSI2"]);
+    assert_eq!(table.billing_mode_summary().and_then(|b| b.billing_mode()).map(|m| m.as_str()), Some("PAY_PER_REQUEST"));
+    assert!(table.sse_description().is_some(), "encrypted at rest");
+    let ttl = dynamodb.describe_time_to_live().table_name(&prefix).send().await.unwrap();
+    assert_eq!(ttl.time_to_live_description().and_then(|d| d.attribute_name()), Some("expires_at"));
+    let block = s3.get_public_access_block().bucket(&bucket).send().await.unwrap();
+    assert_eq!(block.public_access_block_configuration().and_then(|c| c.restrict_public_buckets()), Some(true));
+    let encryption = s3.get_bucket_encryption().bucket(&bucket).send().await.unwrap();
+    assert!(encryption.server_side_encryption_configuration().is_some_and(|c| !c.rules().is_empty()));
+}
