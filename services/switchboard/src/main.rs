@@ -224,7 +224,11 @@ async fn run(common: &Common, selection: Selection, demo: bool) -> anyhow::Resul
     if selection.gateway {
         eprintln!("switchboard: gateway on http://{addr}");
     }
-    eprintln!("switchboard: running {} (data in {})", names.join(", "), config.data_dir.display());
+    let place = match config.backend {
+        Backend::Embedded => format!("embedded, data in {}", config.data_dir.display()),
+        Backend::Aws => format!("aws, resources prefixed {}", config.resource_prefix),
+    };
+    eprintln!("switchboard: running {} ({place})", names.join(", "));
 
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
@@ -244,7 +248,9 @@ fn print_demo(addr: SocketAddr, key: &str, config: &Config) {
         "  curl -s -X POST http://{addr}/api/inquiries -H 'x-api-key: {key}' -H 'content-type: application/json' \\\n    -d '{{\"content\":\"What time is check-in?\",\"customer_phone\":\"+12135550149\"}}'"
     );
     println!("  curl -s http://{addr}/api/inquiries/<inquiry_id> -H 'x-api-key: {key}'");
-    println!("  switchboard outbox --data-dir {}   # every SMS and e-mail sent", config.data_dir.display());
+    if config.backend == Backend::Embedded {
+        println!("  switchboard outbox --data-dir {}   # every SMS and e-mail sent", config.data_dir.display());
+    }
 }
 
 fn new_api_key() -> String {
