@@ -28,11 +28,18 @@ pub struct Options {
     pub partner_deadline_secs: u64,
     pub max_receives: u32,
     pub selection: Selection,
+    /// Requests a minute per client address on the partner endpoints.
+    pub partner_rate_per_minute: u32,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { partner_deadline_secs: 300, max_receives: 3, selection: Selection::all() }
+        Self {
+            partner_deadline_secs: 300,
+            max_receives: 3,
+            selection: Selection::all(),
+            partner_rate_per_minute: Config::default().partner_rate_per_minute,
+        }
     }
 }
 
@@ -55,6 +62,7 @@ pub fn test_config(dir: &std::path::Path, options: &Options) -> Config {
         http_addr: "127.0.0.1:0".parse().expect("static address"),
         partner_deadline_secs: options.partner_deadline_secs,
         max_receives: options.max_receives,
+        partner_rate_per_minute: options.partner_rate_per_minute,
         retry_base_ms: 20,
         shutdown_grace_secs: 5,
         ..Config::default()
@@ -67,9 +75,17 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: Options) -> Self {
+        Self::spawn_with_ports(options, |_| {}).await
+    }
+
+    /// As [`Self::spawn_with`], letting the test swap ports first (a
+    /// failing SMS sender, a counting one).
+    pub async fn spawn_with_ports(options: Options, adapt: impl FnOnce(&mut Ports)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = test_config(dir.path(), &options);
-        let app = App::build(config.clone(), &options.selection).await.expect("app builds");
+        let mut ports = Ports::open(&config, options.selection.provision).await.expect("ports open");
+        adapt(&mut ports);
+        let app = App::build_with(config.clone(), &options.selection, ports).await.expect("app builds");
         switchboard::demo::seed(app.ports.store.as_ref(), app.ports.store.as_ref(), API_KEY).await.expect("demo seeds");
         let base_url = format!("http://{}", app.http_addr());
         let ports = app.ports.clone();
@@ -87,6 +103,12 @@ impl TestApp {
         if let Some(running) = self.running.take() {
             running.await.expect("app stopped cleanly");
         }
+    }
+
+    /// The keys this application signs partner links with (tests forge
+    /// tokens with them to prove the checks beyond the signature).
+    pub fn token_keys(&self) -> switchboard_domain::token::TokenKeys {
+        switchboard::token_keys::load(self.config.token_keys.as_deref(), &self.config.data_dir).expect("token keys")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
-use switchboard_domain::{Channel, Inquiry, InquiryId, InquiryStatus, SubmitInquiry, Tenant};
+use switchboard_domain::{Channel, Inquiry, InquiryId, InquiryStatus, PartnerStep, SubmitInquiry, Tenant, TimelineEvent};
 use switchboard_intake::SubmitError;
 
 /// Longest accepted `Idempotency-Key`.
@@ -68,6 +68,7 @@ pub async fn get(State(gateway): State<Gateway>, headers: HeaderMap, Path(id): P
     let tenant = auth::tenant(&gateway, &headers).await?;
     let inquiry = owned_inquiry(&gateway, &tenant, &id).await?;
     let timeline = gateway.inquiries.timeline(inquiry.id).await.map_err(|e| Problem::unavailable(e.to_string()))?;
+    let partner_steps = inquiry.classification.as_ref().is_some_and(|c| c.needs_partner()).then(|| partner_steps(&timeline));
     let timeline: Vec<Value> = timeline
         .into_iter()
         .map(|e| json!({ "at": e.at, "kind": e.kind, "actor": e.actor, "details": e.details }))
@@ -100,9 +101,20 @@ pub async fn get(State(gateway): State<Gateway>, headers: HeaderMap, Path(id): P
             "responded_at": p.responded_at,
         })),
         "timeline": timeline,
+        "partner_steps": partner_steps,
         "created_at": inquiry.created_at,
         "updated_at": inquiry.updated_at,
     })))
+}
+
+/// The partner part of the timeline in seed 002's words (`Created`,
+/// `SMSSent`, `Opened`, `Responded` or `Timeout`, `Failed`), in order, each
+/// with its time.
+fn partner_steps(timeline: &[TimelineEvent]) -> Vec<Value> {
+    timeline
+        .iter()
+        .filter_map(|e| PartnerStep::from_timeline_kind(&e.kind).map(|step| json!({ "step": step, "at": e.at, "kind": e.kind })))
+        .collect()
 }
 
 /// `GET /api/inquiries/{id}/status`.

@@ -8,9 +8,11 @@ mod inquiries;
 mod partner;
 mod partner_page;
 mod problem;
+mod rate_limit;
 
 pub use health::Readiness;
 pub use problem::Problem;
+pub use rate_limit::PartnerRateLimit;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -32,17 +34,27 @@ pub struct Gateway {
     pub inquiries: Arc<dyn InquiryStore>,
     pub tenants: Arc<dyn TenantStore>,
     pub readiness: Arc<dyn Readiness>,
+    /// Requests a minute each client address may make to the partner
+    /// endpoints (`SWITCHBOARD_PARTNER_RATE_PER_MINUTE`).
+    pub partner_rate_per_minute: u32,
 }
 
-/// The HTTP application.
+/// The HTTP application. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so the partner
+/// endpoints are rate limited per client address (without it, all clients
+/// share one limit).
 pub fn router(gateway: Gateway) -> Router {
+    let limit = Arc::new(PartnerRateLimit::per_minute(gateway.partner_rate_per_minute));
+    let partner = Router::new()
+        .route("/confirm/{token}", get(partner::confirm))
+        .route("/respond", post(partner::respond))
+        .route("/r/{token}", get(partner_page::show).post(partner_page::answer))
+        .route_layer(axum::middleware::from_fn_with_state(limit, rate_limit::limit));
     Router::new()
         .route("/api/inquiries", post(inquiries::submit))
         .route("/api/inquiries/{id}", get(inquiries::get))
         .route("/api/inquiries/{id}/status", get(inquiries::status))
-        .route("/confirm/{token}", get(partner::confirm))
-        .route("/respond", post(partner::respond))
-        .route("/r/{token}", get(partner_page::show).post(partner_page::answer))
+        .merge(partner)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(problem::not_found)

@@ -3,7 +3,7 @@
 use crate::problem::from_json_rejection;
 use crate::{Gateway, Problem};
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -35,13 +35,24 @@ pub fn parse_answer(answer: Option<&str>, reason: Option<String>, proposed_time:
                 .map(|t| t.trim().to_owned())
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| Problem::field("proposed_time", "is required when proposing an alternative"))?;
-            if proposed_time.len() > 100 {
+            if proposed_time.chars().count() > 100 {
                 return Err(Problem::field("proposed_time", "must be at most 100 characters"));
             }
-            Ok(PartnerAnswer::Alternative { proposed_time })
+            Ok(PartnerAnswer::Alternative { proposed_time: readable_time(proposed_time) })
         }
         Some(_) => Err(Problem::field("answer", "must be accept, reject or alternative")),
         None => Err(Problem::field("answer", "is required")),
+    }
+}
+
+/// A date-time input's value (`2026-12-26T15:00`) as people write it
+/// (`2026-12-26 15:00`), since the customer reads it in a text message.
+/// Anything else (free text from a JSON client) is kept as written.
+fn readable_time(proposed: String) -> String {
+    match proposed.parse::<jiff::civil::DateTime>() {
+        Ok(t) if t.second() == 0 && t.subsec_nanosecond() == 0 => t.strftime("%Y-%m-%d %H:%M").to_string(),
+        Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => proposed,
     }
 }
 
@@ -59,7 +70,17 @@ pub fn confirm_problem(e: ConfirmError) -> Problem {
     }
 }
 
-pub async fn confirm(State(gateway): State<Gateway>, Path(token): Path<String>) -> Result<Json<ConfirmationView>, Problem> {
+/// The token in the path. A path that does not even decode (bytes that are
+/// not UTF-8) is an invalid link like any other, not a malformed request.
+pub fn path_token(path: Result<Path<String>, PathRejection>) -> Result<String, ConfirmError> {
+    path.map(|Path(token)| token).map_err(|_| ConfirmError::Invalid)
+}
+
+pub async fn confirm(
+    State(gateway): State<Gateway>,
+    token: Result<Path<String>, PathRejection>,
+) -> Result<Json<ConfirmationView>, Problem> {
+    let token = path_token(token).map_err(confirm_problem)?;
     gateway.dispatcher.open(&token).await.map(Json).map_err(confirm_problem)
 }
 
@@ -72,4 +93,34 @@ pub async fn respond(
     let answer = parse_answer(request.answer.as_deref(), request.reason, request.proposed_time)?;
     let view = gateway.dispatcher.respond(token.trim(), answer).await.map_err(confirm_problem)?;
     Ok((StatusCode::OK, Json(view)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alternative(time: &str) -> Result<PartnerAnswer, Problem> {
+        parse_answer(Some("alternative"), None, Some(time.into()))
+    }
+
+    #[test]
+    fn a_date_time_input_value_is_made_readable() {
+        assert_eq!(alternative("2026-12-26T15:00").unwrap(), PartnerAnswer::Alternative { proposed_time: "2026-12-26 15:00".into() });
+        assert_eq!(alternative("2026-12-26T15:00:30").unwrap(), PartnerAnswer::Alternative { proposed_time: "2026-12-26 15:00:30".into() });
+        assert_eq!(alternative(" 내일 오후 3시 ").unwrap(), PartnerAnswer::Alternative { proposed_time: "내일 오후 3시".into() });
+    }
+
+    #[test]
+    fn an_alternative_needs_a_short_proposed_time() {
+        assert_eq!(alternative("  ").unwrap_err().errors[0].field, "proposed_time");
+        assert_eq!(alternative(&"가".repeat(101)).unwrap_err().errors[0].field, "proposed_time");
+        assert!(alternative(&"가".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn unknown_answers_are_named() {
+        assert_eq!(parse_answer(Some("maybe"), None, None).unwrap_err().errors[0].field, "answer");
+        assert_eq!(parse_answer(None, None, None).unwrap_err().errors[0].field, "answer");
+        assert_eq!(parse_answer(Some("reject"), Some("  ".into()), None).unwrap(), PartnerAnswer::Reject { reason: None });
+    }
 }

@@ -3,8 +3,9 @@
 //! but never the customer's contact details.
 
 use crate::Gateway;
-use crate::partner::parse_answer;
+use crate::partner::{parse_answer, path_token};
 use axum::Form;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Html;
@@ -20,14 +21,26 @@ pub struct AnswerForm {
     pub proposed_time: Option<String>,
 }
 
-pub async fn show(State(gateway): State<Gateway>, Path(token): Path<String>) -> (StatusCode, Html<String>) {
+pub async fn show(State(gateway): State<Gateway>, token: Result<Path<String>, PathRejection>) -> (StatusCode, Html<String>) {
+    let token = match path_token(token) {
+        Ok(t) => t,
+        Err(e) => return error_page(e),
+    };
     match gateway.dispatcher.open(&token).await {
         Ok(view) => (StatusCode::OK, Html(request_page(&view, &token, None))),
         Err(e) => error_page(e),
     }
 }
 
-pub async fn answer(State(gateway): State<Gateway>, Path(token): Path<String>, Form(form): Form<AnswerForm>) -> (StatusCode, Html<String>) {
+pub async fn answer(
+    State(gateway): State<Gateway>,
+    token: Result<Path<String>, PathRejection>,
+    Form(form): Form<AnswerForm>,
+) -> (StatusCode, Html<String>) {
+    let token = match path_token(token) {
+        Ok(t) => t,
+        Err(e) => return error_page(e),
+    };
     let answer = match parse_answer(form.answer.as_deref(), form.reason, form.proposed_time) {
         Ok(a) => a,
         Err(problem) => {
@@ -141,14 +154,14 @@ fn request_page(view: &ConfirmationView, token: &str, error: Option<&str>) -> St
     let row = |label: &str, value: Option<&String>| {
         value.map(|v| format!("<dt>{}</dt><dd>{}</dd>", label, escape(v))).unwrap_or_default()
     };
-    let deadline = view.deadline_at.to_string();
+    let deadline = view.deadline_at.strftime("%Y-%m-%d %H:%M UTC").to_string();
     let body = format!(
         r#"<h1>{heading}</h1>
 {error}
 <dl>{number}{date}{service}{deadline}</dl>
 <p><strong>{request_label}</strong></p>
 <blockquote>{question}</blockquote>
-<form method="post" action="{action}"><input type="hidden" name="answer" value="accept"><button type="submit">{accept}</button></form>
+<form method="post" action="{action}" class="accept"><input type="hidden" name="answer" value="accept"><button type="submit">{accept}</button></form>
 <form method="post" action="{action}" class="reject"><input type="hidden" name="answer" value="reject">
 <label>{reason}<input name="reason" maxlength="500"></label><button type="submit">{reject}</button></form>
 <form method="post" action="{action}" class="alt"><input type="hidden" name="answer" value="alternative">
@@ -172,7 +185,27 @@ fn request_page(view: &ConfirmationView, token: &str, error: Option<&str>) -> St
 
 fn done_page(view: &ConfirmationView) -> String {
     let w = words(view.language);
-    layout(view.language.as_str(), w.title, &format!("<h1>{}</h1><p>{}</p>", w.title, w.done))
+    let answered = match (view.status.as_str(), view.language) {
+        ("accepted", Language::Ko) => "요청을 수락하셨습니다.",
+        ("rejected", Language::Ko) => "요청을 거절하셨습니다.",
+        ("alternative", Language::Ko) => "다른 시간을 제안하셨습니다.",
+        ("accepted", Language::En) => "You accepted the request.",
+        ("rejected", Language::En) => "You declined the request.",
+        ("alternative", Language::En) => "You proposed another time.",
+        _ => "",
+    };
+    let number = view.reservation_number.as_deref().map(|n| format!("<p>{} {}</p>", w.reservation, escape(n))).unwrap_or_default();
+    layout(
+        view.language.as_str(),
+        w.title,
+        &format!(r#"<h1 class="done">{}</h1><p>{answered}</p>{number}"#, w.done),
+    )
+}
+
+/// A page with a title and one message in Korean and English: for states
+/// where the partner's language is unknown (no valid token).
+pub(crate) fn message_page(title: &str, ko: &str, en: &str) -> String {
+    layout("ko", title, &format!("<h1>{}</h1><p>{}</p>", escape(ko), escape(en)))
 }
 
 fn error_page(e: ConfirmError) -> (StatusCode, Html<String>) {
@@ -184,5 +217,5 @@ fn error_page(e: ConfirmError) -> (StatusCode, Html<String>) {
         ConfirmError::BadAnswer(_) => (StatusCode::BAD_REQUEST, "응답을 처리할 수 없습니다.", "The answer could not be read."),
         ConfirmError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "잠시 후 다시 시도해 주세요.", "Please try again in a moment."),
     };
-    (status, Html(layout("ko", en, &format!("<h1>{ko}</h1><p>{en}</p>"))))
+    (status, Html(message_page(en, ko, en)))
 }

@@ -68,7 +68,7 @@ impl Handler for ImageAnalyzer {
             };
             // An engine failure is a finding, not a reason to stall the inquiry.
             let analysis = self.analyzer.analyze(record.media_type, &bytes, &inquiry.content).await.unwrap_or_else(|e| {
-                warn!(inquiry_id = %inquiry.id, error = %e, "attachment analysis failed");
+                warn!(inquiry_id = %inquiry.id, error = %switchboard_ai::pii::redact(&e.to_string()), "attachment analysis failed");
                 AttachmentAnalysis { problems: vec![format!("analysis failed: {e}")], engine: "none".into(), ..Default::default() }
             });
             record.analysis = serde_json::to_value(&analysis).ok();

@@ -18,7 +18,7 @@ pub enum ConfirmError {
     /// 401: past its validity or the answer deadline.
     #[error("this link has expired")]
     Expired,
-    /// 409: the partner already answered (or the deadline passed and was recorded).
+    /// 409: the partner already answered. (A link the deadline used up is `Expired`.)
     #[error("this request was already answered")]
     AlreadyAnswered { outcome: Option<PartnerOutcome> },
     /// 400: the answer itself is unusable.
@@ -53,12 +53,28 @@ pub struct ConfirmationView {
 }
 
 impl PartnerDispatcher {
+    /// Verifies the token and loads its record. A genuine signature is not
+    /// enough: the link must also have been issued (a record under its
+    /// hash) for exactly the inquiry and partner it names.
     async fn checked_record(&self, token: &str, now: Timestamp) -> Result<TokenRecord, ConfirmError> {
-        self.keys.verify(token, now).map_err(|e| match e {
+        let claims = self.keys.verify(token, now).map_err(|e| match e {
             TokenError::Expired => ConfirmError::Expired,
             _ => ConfirmError::Invalid,
         })?;
-        self.tokens.get_token(&token_hash(token)).await?.ok_or(ConfirmError::Invalid)
+        let record = self.tokens.get_token(&token_hash(token)).await?.ok_or(ConfirmError::Invalid)?;
+        if record.inquiry_id.to_string() != claims.inquiry_id || record.partner_id != claims.partner_id {
+            return Err(ConfirmError::Invalid);
+        }
+        Ok(record)
+    }
+
+    /// Why a used token cannot be answered: the deadline consumed it
+    /// (expired, as seed 002 wants for a late answer) or the partner did.
+    fn used(outcome: Option<PartnerOutcome>) -> ConfirmError {
+        match outcome {
+            Some(PartnerOutcome::TimedOut) => ConfirmError::Expired,
+            outcome => ConfirmError::AlreadyAnswered { outcome },
+        }
     }
 
     async fn view(&self, record: &TokenRecord) -> Result<ConfirmationView, ConfirmError> {
@@ -88,7 +104,7 @@ impl PartnerDispatcher {
         let now = Timestamp::now();
         let record = self.checked_record(token, now).await?;
         if record.used {
-            return Err(ConfirmError::AlreadyAnswered { outcome: record.outcome });
+            return Err(Self::used(record.outcome));
         }
         if now >= record.deadline_at {
             return Err(ConfirmError::Expired);
@@ -110,7 +126,7 @@ impl PartnerDispatcher {
         let now = Timestamp::now();
         let record = self.checked_record(token, now).await?;
         if record.used {
-            return Err(ConfirmError::AlreadyAnswered { outcome: record.outcome });
+            return Err(Self::used(record.outcome));
         }
         if now >= record.deadline_at {
             return Err(ConfirmError::Expired);
@@ -120,7 +136,7 @@ impl PartnerDispatcher {
             Ok(r) => r,
             Err(StoreError::Conflict(_)) => {
                 let outcome = self.tokens.get_token(&record.token_hash).await?.and_then(|r| r.outcome);
-                return Err(ConfirmError::AlreadyAnswered { outcome });
+                return Err(Self::used(outcome));
             }
             Err(e) => return Err(e.into()),
         };

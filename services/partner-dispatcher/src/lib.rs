@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_channels::{SmsMessage, SmsSender};
+use switchboard_channels::{ChannelError, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, TokenKeys, token_hash};
 use switchboard_domain::{
@@ -29,6 +29,13 @@ use switchboard_pipeline::Stage;
 use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore, TransitionError, transition};
 use switchboard_worker::{Handler, Outcome};
 use tracing::{debug, info};
+
+/// Attempts at texting the partner before the inquiry fails: seed 002's
+/// "retries ×2, then `failed`". The composition root gives the
+/// dispatcher's worker this receive limit (other services keep theirs);
+/// on the last failed attempt the message is dead-lettered and
+/// [`Handler::on_dead_letter`] fails the inquiry, which tells the customer.
+pub const SMS_ATTEMPTS: u32 = 3;
 
 /// Settings of the dispatcher.
 #[derive(Debug, Clone)]
@@ -134,8 +141,13 @@ impl PartnerDispatcher {
             body: sms_text::partner_request(&reservation, &inquiry, self.config.deadline, &link),
             inquiry_id: Some(inquiry.id),
         };
-        if let Err(e) = self.sms.send_sms(&sms).await {
-            return Outcome::retry(e);
+        // The id is derived from the inquiry, so a redelivered message (or a
+        // send whose success was lost) never texts the partner twice.
+        match self.sms.send_sms(&sms).await {
+            Ok(_) => {}
+            // A refused number will be refused again: fail now, not after the retries.
+            Err(e @ ChannelError::Rejected(_)) => return Outcome::reject(format!("the partner's SMS was refused: {e}")),
+            Err(e) => return Outcome::retry(format!("the partner's SMS could not be sent: {e}")),
         }
         let sent = TimelineEvent::once(
             "partner.sms_sent",

@@ -89,6 +89,7 @@ mod tests {
             sentiment,
             reservation_number: ReservationNumber::parse("HT-20481123").ok(),
             key_phrases: vec![],
+            pii: vec![],
             engine: "t".into(),
         }
     }

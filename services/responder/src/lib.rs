@@ -77,7 +77,9 @@ impl Handler for Responder {
         };
         let latency_ms = started.elapsed().as_millis() as u64;
         if let Err(why) = &drafted {
-            warn!(inquiry_id = %inquiry.id, error = %why, "answer engine failed; using the fallback");
+            // Engine errors carry no content by design; redacting is the
+            // safety net for any that picked up a phone number or address.
+            warn!(inquiry_id = %inquiry.id, error = %switchboard_ai::pii::redact(why), "answer engine failed; using the fallback");
         }
         let decision = decision::decide(inquiry.classification.as_ref(), partner_outcome.as_ref(), drafted.as_ref().map_err(|e| e.as_str()), language);
 

@@ -108,6 +108,7 @@ pub async fn ports_with(clients: &Clients, config: &Config, provision: bool) -> 
         queues,
         dead_letter_queues,
         outbox: None,
+        ai: switchboard_ai::Engines::local(),
     })
 }
 

@@ -59,8 +59,21 @@ pub struct Config {
     pub retry_base_ms: u64,
     pub worker_concurrency: usize,
     pub shutdown_grace_secs: u64,
-    /// The answer engine's time budget, in milliseconds.
+    /// The answer engine's time budget, in milliseconds (with
+    /// `SWITCHBOARD_AI=aws`: one Bedrock answer, its one retry included).
     pub answer_budget_ms: u64,
+    /// Bedrock model (Converse) for answers and customer notifications,
+    /// with `SWITCHBOARD_AI=aws`.
+    pub bedrock_model_id: String,
+    /// Bedrock model that describes photos; empty: no descriptions.
+    pub bedrock_vision_model_id: String,
+    /// Bedrock model deciding intent, urgency and reservation number as
+    /// strict JSON; unset: the local rules decide, enriched by Comprehend.
+    pub bedrock_classifier_model_id: Option<String>,
+    /// Budget of each classification call (Comprehend, Bedrock intent), in milliseconds.
+    pub ai_classify_timeout_ms: u64,
+    /// Budget of each attachment call (Textract, Bedrock vision), in milliseconds.
+    pub ai_attachment_timeout_ms: u64,
     /// `json` or `text` log lines.
     pub log_format: String,
     /// Sender of customer and operator e-mail (AWS mode: an SES identity).
@@ -70,6 +83,9 @@ pub struct Config {
     /// How long a received message stays hidden before it is redelivered
     /// (extended while a handler runs); also the SQS queues' setting.
     pub visibility_secs: u64,
+    /// Requests a minute one client address may make to the partner
+    /// endpoints (`/r/`, `/confirm/`, `/respond`); seed 002 says 100.
+    pub partner_rate_per_minute: u32,
 }
 
 impl Default for Config {
@@ -92,10 +108,16 @@ impl Default for Config {
             worker_concurrency: 16,
             shutdown_grace_secs: 10,
             answer_budget_ms: 3000,
+            bedrock_model_id: switchboard_ai::bedrock::DEFAULT_MODEL_ID.into(),
+            bedrock_vision_model_id: switchboard_ai::bedrock::DEFAULT_MODEL_ID.into(),
+            bedrock_classifier_model_id: None,
+            ai_classify_timeout_ms: 3000,
+            ai_attachment_timeout_ms: 10_000,
             log_format: "text".into(),
             email_from: "switchboard@switchboard.example".into(),
             events_topic_arn: None,
             visibility_secs: 30,
+            partner_rate_per_minute: 100,
         }
     }
 }
@@ -134,11 +156,26 @@ impl Config {
         if self.max_receives == 0 {
             bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
         }
+        if self.partner_rate_per_minute == 0 {
+            bail!("SWITCHBOARD_PARTNER_RATE_PER_MINUTE must be at least 1");
+        }
         if !(1..=43_200).contains(&self.visibility_secs) {
             bail!("SWITCHBOARD_VISIBILITY_SECS must be 1 to 43200");
         }
         if self.backend == Backend::Aws && self.token_keys.is_none() {
             bail!("SWITCHBOARD_TOKEN_KEYS is required with SWITCHBOARD_BACKEND=aws: every process must sign and verify partner links with the same keys");
+        }
+        for (value, variable) in [
+            (self.answer_budget_ms, "SWITCHBOARD_ANSWER_BUDGET_MS"),
+            (self.ai_classify_timeout_ms, "SWITCHBOARD_AI_CLASSIFY_TIMEOUT_MS"),
+            (self.ai_attachment_timeout_ms, "SWITCHBOARD_AI_ATTACHMENT_TIMEOUT_MS"),
+        ] {
+            if value == 0 {
+                bail!("{variable} must be at least 1");
+            }
+        }
+        if self.ai == AiMode::Aws && self.bedrock_model_id.trim().is_empty() {
+            bail!("SWITCHBOARD_BEDROCK_MODEL_ID must name a Bedrock model with SWITCHBOARD_AI=aws");
         }
         if self.worker_concurrency == 0 {
             bail!("SWITCHBOARD_WORKER_CONCURRENCY must be at least 1");
@@ -212,6 +249,32 @@ mod tests {
     }
 
     #[test]
+    fn the_ai_engines_are_chosen_by_variables_with_a_claude_model_and_a_3_s_answer_budget_by_default() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert_eq!((c.ai, c.answer_budget_ms), (AiMode::Local, 3000));
+            assert!(c.bedrock_model_id.starts_with("anthropic.claude"), "{}", c.bedrock_model_id);
+            assert_eq!(c.bedrock_classifier_model_id, None);
+            jail.set_env("SWITCHBOARD_AI", "aws");
+            jail.set_env("SWITCHBOARD_BEDROCK_MODEL_ID", "anthropic.claude-3-5-sonnet-20240620-v1:0");
+            jail.set_env("SWITCHBOARD_BEDROCK_CLASSIFIER_MODEL_ID", "anthropic.claude-3-haiku-20240307-v1:0");
+            jail.set_env("SWITCHBOARD_AI_CLASSIFY_TIMEOUT_MS", "1500");
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert_eq!(c.ai, AiMode::Aws);
+            assert_eq!(c.bedrock_model_id, "anthropic.claude-3-5-sonnet-20240620-v1:0");
+            assert_eq!(c.bedrock_classifier_model_id.as_deref(), Some("anthropic.claude-3-haiku-20240307-v1:0"));
+            assert_eq!(c.ai_classify_timeout_ms, 1500);
+            jail.set_env("SWITCHBOARD_BEDROCK_MODEL_ID", "");
+            let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("SWITCHBOARD_BEDROCK_MODEL_ID"), "{err}");
+            jail.set_env("SWITCHBOARD_AI", "openai");
+            let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("SWITCHBOARD_AI"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn flags_override_variables() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SWITCHBOARD_PARTNER_DEADLINE_SECS", "30");
@@ -219,6 +282,19 @@ mod tests {
             let flags = Overrides { partner_deadline_secs: Some(5), ..Default::default() };
             let c = Config::load(&flags).unwrap();
             assert_eq!((c.partner_deadline_secs, c.http_addr.port()), (5, 9000));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_partner_rate_limit_is_configurable_and_never_zero() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(&Overrides::default()).unwrap().partner_rate_per_minute, 100);
+            jail.set_env("SWITCHBOARD_PARTNER_RATE_PER_MINUTE", "20");
+            assert_eq!(Config::load(&Overrides::default()).unwrap().partner_rate_per_minute, 20);
+            jail.set_env("SWITCHBOARD_PARTNER_RATE_PER_MINUTE", "0");
+            let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("SWITCHBOARD_PARTNER_RATE_PER_MINUTE"), "{err}");
             Ok(())
         });
     }

@@ -2,9 +2,12 @@
 //! root, and the data tools, so tests build the same application the
 //! binary runs.
 
+pub mod ai;
 pub mod aws;
+pub mod cloudformation;
 pub mod config;
 pub mod demo;
+pub mod permissions;
 pub mod provision;
 pub mod reservations_import;
 pub mod startup;

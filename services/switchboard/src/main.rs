@@ -101,18 +101,50 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// The routing table: which service's queue receives which events.
+    Routing {
+        /// `json` (service → SNS filter policy) or `cloudformation` (subscription resources).
+        #[arg(long, default_value = "json")]
+        format: RoutingFormat,
+    },
+    /// Deployment artefacts generated from the code.
+    Deploy {
+        #[command(subcommand)]
+        command: DeployCommand,
+    },
+    /// Open-loop load against a running gateway, with a JSON report and an SVG chart.
+    Loadtest(switchboard_loadtest::cli::LoadtestArgs),
+    /// Micro-benchmarks (`bench sqlite`: the embedded store's durable-write floor).
+    Bench {
+        #[command(subcommand)]
+        command: switchboard_loadtest::cli::BenchCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum ReservationsCommand {
-    /// Import reservations from a JSON-lines file (reservation_number,
+    /// Import reservations from a JSON-lines or CSV file (reservation_number,
     /// customer_name, customer_phone, partner_id, partner_name,
     /// partner_phone, partner_locale, service_type, reservation_date, tenant_id).
+    /// CSV is read from a `.csv` file, or any file whose first line is a
+    /// header rather than a JSON object; bad lines are reported by number.
     Import {
         file: PathBuf,
         #[command(flatten)]
         common: Common,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RoutingFormat {
+    Json,
+    Cloudformation,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeployCommand {
+    /// Print the CloudFormation template (deploy/cloudformation/switchboard.json).
+    Template,
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,8 +223,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Reservations { command: ReservationsCommand::Import { file, common } } => {
             let config = Config::load(&common.overrides())?;
             let ports = Ports::open(&config, false).await?;
-            let reader = std::io::BufReader::new(std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?);
-            let report = switchboard::reservations_import::import(reader, ports.store.as_ref()).await?;
+            let report = switchboard::reservations_import::import_path(&file, ports.store.as_ref()).await?;
             for rejected in &report.rejected {
                 eprintln!("skipped {rejected}");
             }
@@ -203,6 +234,31 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant { command } => tenant(command).await,
+        Command::Routing { format } => {
+            let out = match format {
+                RoutingFormat::Json => serde_json::Value::Object(
+                    Service::ALL
+                        .iter()
+                        .filter_map(|s| s.subscription().map(|p| (s.name().to_owned(), p.to_sns_json())))
+                        .collect(),
+                ),
+                RoutingFormat::Cloudformation => serde_json::Value::Object(switchboard::cloudformation::subscriptions()),
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Deploy { command: DeployCommand::Template } => {
+            print!("{}", switchboard::cloudformation::template_text());
+            Ok(())
+        }
+        Command::Loadtest(args) => {
+            switchboard_loadtest::cli::loadtest(args).await?;
+            Ok(())
+        }
+        Command::Bench { command } => {
+            switchboard_loadtest::cli::bench(command).await?;
+            Ok(())
+        }
     }
 }
 

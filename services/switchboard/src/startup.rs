@@ -1,17 +1,17 @@
 //! The composition root: the one place that picks backends and wires
 //! services to ports.
 
-use crate::config::{AiMode, Backend, Config, DurabilityLevel};
+use crate::config::{Backend, Config, DurabilityLevel};
 use switchboard_channels::{EmailSender, SmsSender};
 use switchboard_store::blob::BlobStore;
 use switchboard_store::Store;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_ai::local::{LocalAnswerDrafter, LocalAttachmentAnalyzer, LocalClassifier};
+use switchboard_ai::Engines;
 use switchboard_channels::sqlite::SqliteOutbox;
 use switchboard_domain::{EmailAddress, Service};
 use switchboard_gateway::{Gateway, Readiness};
@@ -40,18 +40,21 @@ pub struct Ports {
     pub dead_letter_queues: BTreeMap<Service, Arc<dyn Queue>>,
     /// The embedded outbox (`switchboard outbox`); `None` in AWS mode.
     pub outbox: Option<Arc<SqliteOutbox>>,
+    /// The AI engines (`SWITCHBOARD_AI`): local, or Comprehend, Bedrock and Textract.
+    pub ai: Engines,
 }
 
 impl Ports {
     /// The backends the configuration names.
     pub async fn open(config: &Config, provision: bool) -> anyhow::Result<Self> {
-        if config.ai == AiMode::Aws {
-            bail!("SWITCHBOARD_AI=aws: the AWS AI engines are not part of this build yet; use local");
-        }
-        match config.backend {
-            Backend::Embedded => Self::embedded(config).await,
-            Backend::Aws => crate::aws::ports(config, provision).await,
-        }
+        let mut ports = match config.backend {
+            Backend::Embedded => Self::embedded(config).await?,
+            Backend::Aws => crate::aws::ports(config, provision).await?,
+        };
+        // The AI engines are chosen apart from the backend: local engines on
+        // AWS queues, or AWS engines on the embedded store, are both valid.
+        ports.ai = crate::ai::engines(config, &switchboard_aws::AwsOptions::default(), None).await;
+        Ok(ports)
     }
 
     /// Opens the embedded backends in the data directory and provisions the
@@ -94,6 +97,7 @@ impl Ports {
             queues,
             dead_letter_queues,
             outbox: Some(outbox),
+            ai: Engines::local(),
         })
     }
 
@@ -207,16 +211,16 @@ impl App {
                 Service::ImageAnalyzer => Arc::new(switchboard_image_analyzer::ImageAnalyzer::new(
                     stage(service),
                     ports.blobs.clone(),
-                    Arc::new(LocalAttachmentAnalyzer::new()),
+                    ports.ai.analyzer.clone(),
                 )),
                 Service::Classifier => {
-                    Arc::new(switchboard_classifier::Classifier::new(stage(service), Arc::new(LocalClassifier::new())))
+                    Arc::new(switchboard_classifier::Classifier::new(stage(service), ports.ai.classifier.clone()))
                 }
                 Service::PartnerDispatcher => Arc::new(dispatcher.clone()),
                 Service::Responder => Arc::new(switchboard_responder::Responder::new(
                     stage(service),
                     ports.store.clone(),
-                    Arc::new(LocalAnswerDrafter::new()),
+                    ports.ai.drafter.clone(),
                     Duration::from_millis(config.answer_budget_ms),
                 )),
                 Service::Notifier => Arc::new(switchboard_notifier::Notifier::new(
@@ -225,6 +229,15 @@ impl App {
                     ports.email.clone(),
                     operators.clone(),
                 )),
+            };
+            let worker_config = match service {
+                // Seed 002: the partner's SMS is retried twice, then the
+                // inquiry fails. Only this worker's limit changes.
+                Service::PartnerDispatcher => WorkerConfig {
+                    max_receives: worker_config.max_receives.min(switchboard_partner_dispatcher::SMS_ATTEMPTS),
+                    ..worker_config
+                },
+                _ => worker_config,
             };
             workers.push(Worker::new(service.name(), ports.queue(service)?, handler, worker_config));
         }
@@ -235,6 +248,7 @@ impl App {
             inquiries: ports.store.clone(),
             tenants: ports.store.clone(),
             readiness: Arc::new(StoreAndQueues(ports.clone())),
+            partner_rate_per_minute: config.partner_rate_per_minute,
         };
         Ok(Self { config, ports, workers, gateway, listener, http_addr })
     }
@@ -260,6 +274,8 @@ impl App {
             let app = switchboard_gateway::router(self.gateway);
             let token = shutdown.clone();
             tasks.spawn(async move {
+                // Connection info gives the partner endpoints' rate limit the client's address.
+                let app = app.into_make_service_with_connect_info::<SocketAddr>();
                 let served = axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await;
                 if let Err(e) = served {
                     warn!(error = %e, "HTTP server stopped with an error");

@@ -1,10 +1,26 @@
 //! AI ports and the local engines that make Switchboard work with no cloud
 //! account. The AWS engines (Comprehend, Bedrock, Textract) implement the
-//! same traits.
+//! same traits; [`aws::engines`] builds them, [`Engines::local`] the
+//! default. Which one runs is configuration, chosen in the composition root.
+//!
+//! What falls back to what:
+//! - classifier: Comprehend (+ optional Bedrock intent model) → the local
+//!   rules, per inquiry, logged without content;
+//! - answer drafter: Bedrock errors (timeout, throttled twice, 5xx,
+//!   invalid JSON, wrong language) → the responder's fallback message and
+//!   an escalation to a person;
+//! - attachment analyzer: Textract and Bedrock vision failures → problems
+//!   recorded on the analysis, the local checks kept.
 
+pub mod aws;
+pub mod bedrock;
+pub mod comprehend;
 pub mod local;
+pub mod pii;
+pub mod textract;
 
 use async_trait::async_trait;
+use std::sync::Arc;
 use std::time::Duration;
 use switchboard_domain::{Classification, Inquiry, Language, MediaType, PartnerOutcome, Tenant};
 
@@ -40,7 +56,18 @@ pub struct ClassifyRequest {
 /// Language, sentiment, intent, urgency and reservation number of an inquiry.
 #[async_trait]
 pub trait Classifier: Send + Sync {
+    /// The verdict on one inquiry.
     async fn classify(&self, request: &ClassifyRequest) -> Result<Classification, AiError>;
+
+    /// Verdicts on several inquiries, in order. Engines with batch APIs
+    /// override this to make fewer calls; by default, one at a time.
+    async fn classify_batch(&self, requests: &[ClassifyRequest]) -> Vec<Result<Classification, AiError>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for request in requests {
+            out.push(self.classify(request).await);
+        }
+        out
+    }
 }
 
 /// What the answer drafter is given.
@@ -96,4 +123,29 @@ pub struct AttachmentAnalysis {
 pub trait AttachmentAnalyzer: Send + Sync {
     /// `context` is the inquiry's text, so a description can say what matters to it.
     async fn analyze(&self, media_type: MediaType, bytes: &[u8], context: &str) -> Result<AttachmentAnalysis, AiError>;
+}
+
+/// The three AI ports the services use, as the composition root wires them.
+#[derive(Clone)]
+pub struct Engines {
+    pub classifier: Arc<dyn Classifier>,
+    pub drafter: Arc<dyn AnswerDrafter>,
+    pub analyzer: Arc<dyn AttachmentAnalyzer>,
+}
+
+impl Engines {
+    /// The local engines: no network, no account (the default).
+    pub fn local() -> Self {
+        Self {
+            classifier: Arc::new(local::LocalClassifier::new()),
+            drafter: Arc::new(local::LocalAnswerDrafter::new()),
+            analyzer: Arc::new(local::LocalAttachmentAnalyzer::new()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Engines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engines").finish_non_exhaustive()
+    }
 }

@@ -135,6 +135,28 @@ impl Sentiment {
     }
 }
 
+/// Which text of an inquiry a [`PiiSpan`] points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextField {
+    Title,
+    Content,
+}
+
+/// Where personal data (a name, phone number, e-mail address, card number…)
+/// sits in an inquiry: its kind and byte range, never the data itself. The
+/// spans are kept with the classification so that anything derived from the
+/// text (key phrases, log lines, traces) can be masked with them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PiiSpan {
+    pub field: TextField,
+    /// The detector's type, e.g. `PHONE`, `EMAIL`, `NAME` (Comprehend's names).
+    pub kind: String,
+    /// Byte offsets into the field, on character boundaries, end exclusive.
+    pub start: usize,
+    pub end: usize,
+}
+
 /// The classifier's verdict on one inquiry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
@@ -145,6 +167,9 @@ pub struct Classification {
     pub reservation_number: Option<ReservationNumber>,
     #[serde(default)]
     pub key_phrases: Vec<String>,
+    /// Personal data found in the title and content (positions only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pii: Vec<PiiSpan>,
     /// Which engine produced this (e.g. `local-rules`, `comprehend`).
     pub engine: String,
 }
@@ -178,6 +203,7 @@ mod tests {
             sentiment: Sentiment::Neutral,
             reservation_number: ReservationNumber::parse("HT-20481123").ok(),
             key_phrases: vec![],
+            pii: vec![],
             engine: "test".into(),
         };
         assert!(c.needs_partner());

@@ -20,12 +20,12 @@ pub mod timeline;
 pub mod token;
 
 pub use attachment::{AttachmentUpload, MediaType};
-pub use classification::{Classification, Intent, Language, Sentiment, Urgency};
+pub use classification::{Classification, Intent, Language, PiiSpan, Sentiment, TextField, Urgency};
 pub use contact::{CustomerContact, EmailAddress, PhoneNumber};
 pub use event::{CloudEvent, EventType, RoutingAttributes};
 pub use field_error::{FieldError, ValidationErrors};
 pub use inquiry::{Channel, Escalation, Inquiry, InquiryId};
-pub use partner::{PartnerAnswer, PartnerOutcome, PartnerRequest};
+pub use partner::{PartnerAnswer, PartnerOutcome, PartnerRequest, PartnerStep};
 pub use reservation::{Reservation, ReservationNumber};
 pub use routing::{FilterPolicy, Service};
 pub use status::{InquiryStatus, TransitionError};

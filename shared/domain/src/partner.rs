@@ -64,3 +64,83 @@ pub struct PartnerRequest {
     pub outcome: Option<PartnerOutcome>,
     pub responded_at: Option<Timestamp>,
 }
+
+/// Seed 002's names for the steps of a partner confirmation, so the
+/// timeline reads as `Created, SMSSent, Opened, Responded | Timeout, Failed`.
+///
+/// The timeline keeps its own event kinds (`partner.sms_sent`, ...); this
+/// maps them to the seed's vocabulary instead of storing a second copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PartnerStep {
+    /// The customer's request was taken in (`status.received`).
+    Created,
+    /// The partner's text message went out (`partner.sms_sent`).
+    #[serde(rename = "SMSSent")]
+    SmsSent,
+    /// The partner opened the link (`partner.opened`).
+    Opened,
+    /// The partner answered (`partner.responded`).
+    Responded,
+    /// The deadline passed without an answer (`partner.timed_out`).
+    Timeout,
+    /// The request could not be carried out (`status.failed`).
+    Failed,
+}
+
+impl PartnerStep {
+    /// Every step, in the order they can happen.
+    pub const ALL: [Self; 6] = [Self::Created, Self::SmsSent, Self::Opened, Self::Responded, Self::Timeout, Self::Failed];
+
+    /// The seed's name: `Created`, `SMSSent`, `Opened`, `Responded`, `Timeout`, `Failed`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Created => "Created",
+            Self::SmsSent => "SMSSent",
+            Self::Opened => "Opened",
+            Self::Responded => "Responded",
+            Self::Timeout => "Timeout",
+            Self::Failed => "Failed",
+        }
+    }
+
+    /// The step a timeline event kind stands for, if it is one.
+    pub fn from_timeline_kind(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "status.received" => Self::Created,
+            "partner.sms_sent" => Self::SmsSent,
+            "partner.opened" => Self::Opened,
+            "partner.responded" => Self::Responded,
+            "partner.timed_out" => Self::Timeout,
+            "status.failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for PartnerStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_has_the_seeds_name_and_one_timeline_kind() {
+        let kinds = ["status.received", "partner.sms_sent", "partner.opened", "partner.responded", "partner.timed_out", "status.failed"];
+        let labels: Vec<_> = kinds.iter().map(|k| PartnerStep::from_timeline_kind(k).map(PartnerStep::label)).collect();
+        assert_eq!(labels, ["Created", "SMSSent", "Opened", "Responded", "Timeout", "Failed"].map(Some));
+        for step in PartnerStep::ALL {
+            assert_eq!(serde_json::to_value(step).unwrap(), step.label());
+        }
+    }
+
+    #[test]
+    fn other_timeline_kinds_are_not_partner_steps() {
+        for kind in ["status.classified", "status.awaiting_partner", "notification.customer.inquiry.answered", ""] {
+            assert_eq!(PartnerStep::from_timeline_kind(kind), None, "{kind}");
+        }
+    }
+}

@@ -151,6 +151,62 @@ mod tests {
     }
 
     #[test]
+    fn a_tampered_signature_is_rejected() {
+        let token = keys(1).sign(&claims(1000));
+        let (payload, sig) = token.split_once('.').unwrap();
+        let mut raw = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        raw[0] ^= 0x01;
+        let forged = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&raw));
+        assert_eq!(keys(1).verify(&forged, at(0)), Err(TokenError::BadSignature));
+        // A truncated signature is no shortcut either.
+        let short = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&raw[..16]));
+        assert_eq!(keys(1).verify(&short, at(0)), Err(TokenError::BadSignature));
+        assert_eq!(keys(1).verify(&format!("{payload}."), at(0)), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn a_genuine_token_of_another_scope_is_rejected() {
+        let other = TokenClaims { scope: "admin".into(), ..claims(1000) };
+        assert_eq!(keys(1).verify(&keys(1).sign(&other), at(0)), Err(TokenError::WrongScope));
+    }
+
+    #[test]
+    fn a_signed_payload_that_is_not_claims_is_malformed() {
+        let payload = br#"{"inquiry_id":"i"}"#;
+        let signature = mac(&[1; 32], payload).finalize().into_bytes();
+        let token = format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(signature));
+        assert_eq!(keys(1).verify(&token, at(0)), Err(TokenError::Malformed));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn verifying_arbitrary_text_never_panics_and_never_succeeds(text in "\\PC{0,300}") {
+            proptest::prop_assert!(keys(1).verify(&text, at(0)).is_err());
+        }
+
+        #[test]
+        fn verifying_arbitrary_bytes_in_token_shape_never_succeeds(
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            signature in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let token = format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&signature));
+            proptest::prop_assert!(keys(1).verify(&token, at(0)).is_err());
+        }
+
+        #[test]
+        fn changing_any_one_character_of_a_genuine_token_breaks_it(index in 0usize..1000, replacement in "[A-Za-z0-9_.=+/-]") {
+            let token = keys(1).sign(&claims(1000));
+            let index = index % token.len();
+            let replacement = replacement.chars().next().unwrap();
+            proptest::prop_assume!(token.as_bytes()[index] as char != replacement);
+            let mut forged = token.clone().into_bytes();
+            forged[index] = replacement as u8;
+            let forged = String::from_utf8(forged).unwrap();
+            proptest::prop_assert!(keys(1).verify(&forged, at(0)).is_err(), "{forged} verified");
+        }
+    }
+
+    #[test]
     fn short_keys_are_refused() {
         assert_eq!(TokenKeys::new(vec![vec![0; 31]]).unwrap_err(), WeakKeys);
         assert_eq!(TokenKeys::new(vec![]).unwrap_err(), WeakKeys);

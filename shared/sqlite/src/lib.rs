@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod floor;
+
 pub use rusqlite;
 
 /// How hard a commit tries to survive a crash.
@@ -22,6 +24,16 @@ pub enum Durability {
     Normal,
     /// WAL with `synchronous=FULL`: every commit is fsync'd.
     Full,
+}
+
+impl Durability {
+    /// The `synchronous` pragma value this level sets.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Self::Normal => "NORMAL",
+            Self::Full => "FULL",
+        }
+    }
 }
 
 /// A database failure.
@@ -139,11 +151,7 @@ fn open_connection(path: &Path, durability: Durability) -> Result<Connection, Db
     let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
     // Other processes (`switchboard serve …` on the same data dir) may hold the write lock briefly.
     conn.busy_timeout(Duration::from_secs(10)).map_err(open_err)?;
-    let synchronous = match durability {
-        Durability::Normal => "NORMAL",
-        Durability::Full => "FULL",
-    };
-    conn.pragma_update(None, "synchronous", synchronous).map_err(open_err)?;
+    conn.pragma_update(None, "synchronous", durability.pragma()).map_err(open_err)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
     Ok(conn)
 }

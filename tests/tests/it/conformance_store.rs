@@ -269,6 +269,7 @@ async fn an_inquiry_round_trips_with_every_field(f: Fixture) {
         sentiment: Sentiment::Neutral,
         reservation_number: ReservationNumber::parse("HS-330192847").ok(),
         key_phrases: vec!["객실 데코".into(), String::new()],
+        pii: vec![],
         engine: "local".into(),
     });
     i.status_reason = Some(String::new());

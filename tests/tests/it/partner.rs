@@ -1,20 +1,26 @@
 use serde_json::json;
 use switchboard_tests::{Options, TestApp, token_in};
 
-const PARTNER_PHONE: &str = "+821098765432";
-const CUSTOMER_PHONE: &str = "+821012345678";
+pub(crate) const PARTNER_PHONE: &str = "+821098765432";
+pub(crate) const CUSTOMER_PHONE: &str = "+821012345678";
 
-fn change_request() -> serde_json::Value {
+pub(crate) fn change_request() -> serde_json::Value {
     json!({
         "content": "예약 날짜를 12월 25일로 변경하고 싶습니다. 예약번호 HT-20481123 입니다.",
         "customer_phone": "010-1234-5678",
     })
 }
 
-async fn partner_sms(app: &TestApp, id: &str) -> String {
-    app.wait_for(id, |s| s != "received" && s != "classified").await;
+/// Waits for the dispatcher and returns the one SMS it sent the partner.
+pub(crate) async fn partner_sms(app: &TestApp, id: &str) -> String {
+    sms_to(app, id, PARTNER_PHONE).await
+}
+
+/// Waits for the dispatcher and returns the one SMS it sent to `partner_phone`.
+pub(crate) async fn sms_to(app: &TestApp, id: &str, partner_phone: &str) -> String {
+    app.wait_for(id, |s| s != "received" && s != "analyzing" && s != "classified").await;
     let sent = app.outbox(id).await;
-    let to_partner: Vec<_> = sent.iter().filter(|m| m.to == PARTNER_PHONE).collect();
+    let to_partner: Vec<_> = sent.iter().filter(|m| m.to == partner_phone).collect();
     assert_eq!(to_partner.len(), 1, "exactly one SMS to the partner: {sent:?}");
     to_partner[0].body.clone()
 }
@@ -50,6 +56,7 @@ async fn a_reservation_change_is_confirmed_by_the_partner_and_the_customer_is_to
     for expected in ["partner.sms_sent", "partner.opened", "partner.responded", "status.answered"] {
         assert!(kinds.iter().any(|k| k == expected), "timeline lacks {expected}: {kinds:?}");
     }
+    assert_eq!(partner_steps(&inquiry), ["Created", "SMSSent", "Opened", "Responded"]);
 
     let again = app.http.post(app.url("/respond")).json(&json!({ "token": token, "answer": "reject" })).send().await.unwrap();
     assert_eq!(again.status(), 409, "a used token is rejected");
@@ -60,7 +67,7 @@ async fn a_reservation_change_is_confirmed_by_the_partner_and_the_customer_is_to
 async fn a_partner_who_never_answers_times_out_and_the_customer_is_told() {
     let app = TestApp::spawn_with(Options { partner_deadline_secs: 2, ..Options::default() }).await;
     let id = app.submit_ok(&change_request()).await;
-    let token = token_in(&partner_sms(&app, &id).await);
+    assert!(partner_sms(&app, &id).await.contains("/r/"));
     let inquiry = app.wait_terminal(&id).await;
     assert_eq!(inquiry["status"], "escalated");
     assert_eq!(inquiry["partner"]["outcome"]["outcome"], "timed_out");
@@ -71,8 +78,46 @@ async fn a_partner_who_never_answers_times_out_and_the_customer_is_told() {
     assert_eq!(to_customer.len(), 1);
     assert!(to_customer[0].body.contains("파트너") && to_customer[0].body.contains("HT-20481123"), "customer told of the timeout: {}", to_customer[0].body);
 
+    assert_eq!(partner_steps(&inquiry), ["Created", "SMSSent", "Timeout"]);
+    app.stop().await;
+}
+
+/// The partner part of the timeline, in seed 002's words; asserts each
+/// step has a time and the times never go backwards.
+pub(crate) fn partner_steps(inquiry: &serde_json::Value) -> Vec<String> {
+    let steps = inquiry["partner_steps"].as_array().unwrap_or_else(|| panic!("no partner_steps: {inquiry}"));
+    let times: Vec<jiff::Timestamp> =
+        steps.iter().map(|s| s["at"].as_str().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("step without a time: {s}"))).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "steps out of order: {steps:?}");
+    steps.iter().map(|s| s["step"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_late_answer_after_the_deadline_gets_the_expired_page_and_401() {
+    let app = TestApp::spawn_with(Options { partner_deadline_secs: 1, ..Options::default() }).await;
+    let id = app.submit_ok(&change_request()).await;
+    let token = token_in(&partner_sms(&app, &id).await);
+    let inquiry = app.wait_for_timeline(&id, "partner.timed_out").await;
+    assert_eq!(inquiry["partner"]["outcome"]["outcome"], "timed_out");
+
     let late = app.http.post(app.url("/respond")).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
-    assert!(matches!(late.status().as_u16(), 401 | 409), "a late answer is refused, got {}", late.status());
+    assert_eq!(late.status(), 401, "a late answer is expired, not 'already answered'");
+    assert_eq!(late.headers()["content-type"], "application/problem+json");
+    let problem: serde_json::Value = late.json().await.unwrap();
+    assert_eq!(problem["detail"], "the link has expired");
+    let confirm = app.http.get(app.url(&format!("/confirm/{token}"))).send().await.unwrap();
+    assert_eq!(confirm.status(), 401);
+
+    for page in [
+        app.http.get(app.url(&format!("/r/{token}"))).send().await.unwrap(),
+        app.http.post(app.url(&format!("/r/{token}"))).form(&[("answer", "accept")]).send().await.unwrap(),
+    ] {
+        assert_eq!(page.status(), 401);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("응답 기한이 지난 링크입니다.") && html.contains("This link has expired."), "{html}");
+    }
+    let inquiry = app.inquiry(&id).await;
+    assert_eq!(inquiry["partner"]["outcome"]["outcome"], "timed_out", "the late answer changed nothing");
     app.stop().await;
 }
 
@@ -88,6 +133,7 @@ async fn a_reservation_that_is_not_the_customers_fails_without_revealing_it() {
     assert!(sent.iter().all(|m| m.to != PARTNER_PHONE), "no SMS to the partner");
     assert_eq!(sent.iter().filter(|m| m.to == "+12135550149").count(), 1, "the customer is told");
     assert!(!sent[0].body.contains("김민지"));
+    assert_eq!(partner_steps(&inquiry), ["Created", "Failed"]);
     app.stop().await;
 }
 

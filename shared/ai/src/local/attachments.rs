@@ -20,7 +20,11 @@ const MAX_PAGES_READ: u32 = 50;
 
 /// Extracted text kept, in characters: enough for the classifier, small
 /// enough for an event or a store item.
-const MAX_TEXT_CHARS: usize = 20_000;
+pub(crate) const MAX_TEXT_CHARS: usize = 20_000;
+
+/// The problem reported for a PDF without a text layer; an OCR engine that
+/// reads the page after all withdraws it.
+pub(crate) const NO_TEXT_LAYER: &str = "the PDF has no text layer (a scan or a photo?); its text could not be read";
 
 /// Checks JPEG, PNG and PDF attachments locally.
 #[derive(Debug, Clone, Copy, Default)]
@@ -138,7 +142,7 @@ fn check_pdf(bytes: &[u8], analysis: &mut AttachmentAnalysis) {
     }
     let text = facts.text.trim();
     if text.is_empty() {
-        analysis.problems.push("the PDF has no text layer (a scan or a photo?); its text could not be read".to_owned());
+        analysis.problems.push(NO_TEXT_LAYER.to_owned());
     } else {
         analysis.labels.extend(text_labels(text));
         analysis.extracted_text = Some(text.to_owned());
@@ -172,7 +176,7 @@ fn collapse_blank_lines(text: &str) -> String {
 }
 
 /// Labels a document by the words on it.
-fn text_labels(text: &str) -> Vec<String> {
+pub(crate) fn text_labels(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();
     let kinds: [(&str, &[&str]); 3] = [
         ("receipt", &["receipt", "영수증", "승인번호", "paid", "payment"]),

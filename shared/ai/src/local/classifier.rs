@@ -11,7 +11,7 @@ use crate::{AiError, Classifier, ClassifyRequest};
 use async_trait::async_trait;
 use regex::Regex;
 use std::sync::LazyLock;
-use switchboard_domain::{Classification, Intent, Language, ReservationNumber, Sentiment, Urgency};
+use switchboard_domain::{Classification, Intent, Language, PiiSpan, ReservationNumber, Sentiment, TextField, Urgency};
 
 /// The `engine` recorded on every classification this module makes.
 pub const ENGINE: &str = "local-rules";
@@ -25,7 +25,25 @@ const MIN_INTENT_EVIDENCE: f32 = 1.5;
 const TITLE_BONUS: f32 = 0.5;
 
 /// Most key phrases reported.
-const MAX_KEY_PHRASES: usize = 5;
+pub const MAX_KEY_PHRASES: usize = 5;
+
+/// A cloud engine this sure that a text is negative counts as the
+/// lexicon's evidence of unhappiness (see [`Signals`]).
+const CONFIDENT_NEGATIVE: f32 = 0.8;
+
+/// What a cloud engine (Comprehend) read in the customer's text, used by
+/// the rules in place of their own guesses. The rules stay in charge of
+/// intent, urgency and the reservation number, which Comprehend does not
+/// know about; these signals only sharpen them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Signals {
+    /// The dominant language (a client's hint still wins).
+    pub language: Option<Language>,
+    /// The overall tone, replacing the lexicon's.
+    pub sentiment: Option<Sentiment>,
+    /// 0–1: how sure the engine is that the text is negative.
+    pub negative_score: f32,
+}
 
 /// Classifies inquiries with keyword rules and a small sentiment lexicon,
 /// for Korean and English, with no network and no model.
@@ -40,6 +58,15 @@ impl LocalClassifier {
     /// The classification of one request. Pure and infallible: any text,
     /// even empty, gets a verdict (a general question, low, neutral).
     pub fn classify_now(&self, request: &ClassifyRequest) -> Classification {
+        self.classify_with(request, &Signals::default())
+    }
+
+    /// As [`Self::classify_now`], with what a cloud engine read in the text:
+    /// its language and sentiment are taken as they are; a confidently
+    /// negative text that asks nothing is a complaint even without the
+    /// lexicon's words, and a confidently negative complaint is never
+    /// waved through as mild feedback.
+    pub fn classify_with(&self, request: &ClassifyRequest, signals: &Signals) -> Classification {
         let rules = &*RULES;
         let title = normalize(request.title.as_deref().unwrap_or_default());
         let mut parts: Vec<&str> = Vec::with_capacity(2 + request.attachment_texts.len());
@@ -54,12 +81,19 @@ impl LocalClassifier {
 
         // Attachments are often in another language (an English receipt for a
         // Korean customer), so only what the customer wrote decides the language.
-        let language = request.language_hint.unwrap_or_else(|| Language::detect(&customer_text));
+        let language =
+            request.language_hint.or(signals.language).unwrap_or_else(|| Language::detect(&customer_text));
 
-        let (intent, key_phrases) = rules.intent(&text, &title);
-        let sentiment = rules.sentiment(&text, intent);
-        let urgency = rules.urgency(&text, &raw, intent);
+        let unhappy = signals.negative_score >= CONFIDENT_NEGATIVE;
+        let (intent, key_phrases) = rules.intent(&text, &title, unhappy);
+        let sentiment = signals.sentiment.unwrap_or_else(|| rules.sentiment(&text, intent));
+        let urgency = rules.urgency(&text, &raw, intent, unhappy);
         let reservation_number = request.reservation_hint.clone().or_else(|| ReservationNumber::extract(&raw));
+        let mut pii: Vec<PiiSpan> = Vec::new();
+        if let Some(title) = request.title.as_deref() {
+            pii.extend(crate::pii::detect(TextField::Title, title));
+        }
+        pii.extend(crate::pii::detect(TextField::Content, &request.content));
 
         Classification {
             language,
@@ -68,6 +102,7 @@ impl LocalClassifier {
             sentiment,
             reservation_number,
             key_phrases,
+            pii,
             engine: ENGINE.to_owned(),
         }
     }
@@ -236,7 +271,8 @@ impl Rules {
     }
 
     /// The best-scoring intent and the phrases that decided it.
-    fn intent(&self, text: &str, title: &str) -> (Intent, Vec<String>) {
+    /// `unhappy`: a cloud engine is confident the text is negative.
+    fn intent(&self, text: &str, title: &str, unhappy: bool) -> (Intent, Vec<String>) {
         let mut best: Option<(Intent, f32, Vec<String>)> = None;
         for (intent, cues) in &self.intents {
             let mut found = Vec::new();
@@ -260,7 +296,8 @@ impl Rules {
             _ => (Intent::GeneralQuestion, Vec::new()),
         };
         // Unhappy text that asks nothing is feedback on the service.
-        if intent == Intent::GeneralQuestion && !any(&self.question_form, text) && sum(&self.negative, text) >= 1.0 {
+        let negative = unhappy || sum(&self.negative, text) >= 1.0;
+        if intent == Intent::GeneralQuestion && !any(&self.question_form, text) && negative {
             return (Intent::Complaint, key_phrases(found));
         }
         (intent, key_phrases(found))
@@ -290,7 +327,8 @@ impl Rules {
     /// How soon a human must act, per the labelling rules: safety first;
     /// then what is wrong or changing now or within a day; then the intent's
     /// usual pace (billing and complaints need a reply, questions can wait).
-    fn urgency(&self, text: &str, raw: &str, intent: Intent) -> Urgency {
+    /// `unhappy`: a cloud engine is confident the text is negative.
+    fn urgency(&self, text: &str, raw: &str, intent: Intent, unhappy: bool) -> Urgency {
         if any(&self.safety, text) {
             return Urgency::High;
         }
@@ -339,7 +377,7 @@ impl Rules {
                 let angry = any(&self.anger, text) || any(&self.shouting, raw);
                 if demand || (angry && now) {
                     Urgency::High
-                } else if !angry && any(&self.mild, text) {
+                } else if !angry && !unhappy && any(&self.mild, text) {
                     Urgency::Low
                 } else {
                     Urgency::Medium

@@ -109,6 +109,17 @@ fn faq_draft(request: &DraftRequest) -> Draft {
     Draft { completion_tokens: word_count(&text), text, confidence, escalate, model: MODEL.to_owned(), prompt_tokens }
 }
 
+/// The tenant's FAQ entries in `language` that share words with `query`,
+/// most relevant first, each with its confidence (0–1; at or above
+/// [`CONFIDENCE_THRESHOLD`] an entry clearly answers), at most `limit`.
+///
+/// This is the retrieval the local drafter answers from; the Bedrock
+/// drafter grounds the model in the same entries.
+pub fn retrieve<'a>(tenant: &'a Tenant, language: Language, query: &str, limit: usize) -> Vec<(&'a FaqEntry, f32)> {
+    let entries: Vec<&FaqEntry> = tenant.faq.iter().filter(|e| e.language == language).collect();
+    search(&entries, query).into_iter().take(limit).map(|h| (h.entry, h.confidence)).collect()
+}
+
 /// The entries that share terms with the query, most confident first
 /// (BM25 breaks ties).
 fn search<'a>(entries: &[&'a FaqEntry], query: &str) -> Vec<Hit<'a>> {
@@ -807,6 +818,7 @@ mod tests {
             sentiment: Sentiment::Neutral,
             reservation_number: inq.reservation_number.clone(),
             key_phrases: vec![],
+            pii: vec![],
             engine: "test".to_owned(),
         });
         let request = DraftRequest { tenant: tenant(), inquiry: inq, partner_outcome: Some(outcome), language };

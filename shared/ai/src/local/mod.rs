@@ -10,10 +10,10 @@
 //! - [`LocalAttachmentAnalyzer`]: image dimensions, PDF pages and text layer,
 //!   and the problems a human should know about (corrupt, tiny, scanned).
 
-mod attachments;
+pub(crate) mod attachments;
 mod classifier;
 mod faq;
 
 pub use attachments::LocalAttachmentAnalyzer;
-pub use classifier::LocalClassifier;
-pub use faq::LocalAnswerDrafter;
+pub use classifier::{ENGINE as CLASSIFIER_ENGINE, LocalClassifier, MAX_KEY_PHRASES, Signals};
+pub use faq::{CONFIDENCE_THRESHOLD, LocalAnswerDrafter, MODEL as DRAFTER_MODEL, NO_FAQ_MATCH, retrieve as retrieve_faq};

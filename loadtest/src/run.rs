@@ -1,0 +1,399 @@
+//! The engine: sends on the timetable, follows every accepted inquiry to a
+//! terminal status, plays the partner, and collects the measurements.
+
+use crate::links::OutboxLinks;
+use crate::mix::{Mix, MixConfig, PartnerPlan, Plan};
+use crate::procstat;
+use crate::report::{ProcessReport, Recorder, Report, RunSettings};
+use crate::schedule::{Schedule, ScheduleError};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// First status poll after acceptance; later ones back off to [`MAX_POLL_GAP`].
+const FIRST_POLL: Duration = Duration::from_millis(50);
+/// Longest gap between two status polls of one inquiry.
+const MAX_POLL_GAP: Duration = Duration::from_secs(1);
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// Base URL of the gateway, e.g. `http://127.0.0.1:8080`.
+    pub target: String,
+    pub api_key: String,
+    /// Requests per second.
+    pub rate: f64,
+    /// How long to send.
+    pub duration: Duration,
+    /// After sending, how long to wait for accepted inquiries to finish.
+    pub drain: Duration,
+    /// The server's data directory (embedded mode): partner links are read from its outbox.
+    pub data_dir: Option<PathBuf>,
+    pub mix: MixConfig,
+    pub seed: u64,
+    /// The server's process id, to report its memory and CPU.
+    pub server_pid: Option<u32>,
+    /// Draw a progress bar on the terminal.
+    pub progress: bool,
+    pub request_timeout: Duration,
+    /// Allow a target that is not this machine.
+    pub allow_remote: bool,
+}
+
+impl LoadConfig {
+    /// A run of `rate` requests per second for `duration` against `target`, with defaults for the rest.
+    pub fn new(target: impl Into<String>, api_key: impl Into<String>, rate: f64, duration: Duration) -> Self {
+        Self {
+            target: target.into(),
+            api_key: api_key.into(),
+            rate,
+            duration,
+            drain: Duration::from_secs(60),
+            data_dir: None,
+            mix: MixConfig::default(),
+            seed: 1,
+            server_pid: None,
+            progress: false,
+            request_timeout: Duration::from_secs(30),
+            allow_remote: false,
+        }
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("--target {0}")]
+    BadTarget(String),
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    #[error("the target is not ready: {0}")]
+    NotReady(String),
+    #[error("--data-dir: {0}")]
+    Links(#[from] crate::links::LinkError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// `GET /api/inquiries/{id}/status`, the fields the generator needs.
+#[derive(Debug, Deserialize)]
+struct StatusView {
+    status: String,
+    terminal: bool,
+    updated_at: jiff::Timestamp,
+}
+
+struct Shared {
+    http: reqwest::Client,
+    base: String,
+    api_key: String,
+    start: Instant,
+    start_wall: jiff::Timestamp,
+    links: Option<OutboxLinks>,
+    recorder: Mutex<Recorder>,
+}
+
+impl Shared {
+    fn rec(&self) -> MutexGuard<'_, Recorder> {
+        self.recorder.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Time from the start of the run to `at` on the wall clock (zero if before).
+    fn since_start(&self, at: jiff::Timestamp) -> Duration {
+        Duration::try_from(at.duration_since(self.start_wall)).unwrap_or(Duration::ZERO)
+    }
+}
+
+/// Checks the target is a loopback URL (unless remote targets are allowed)
+/// and returns it without a trailing slash.
+pub fn checked_target(target: &str, allow_remote: bool) -> Result<String, LoadError> {
+    let url = reqwest::Url::parse(target).map_err(|e| LoadError::BadTarget(format!("{target:?} is not a URL: {e}")))?;
+    if url.scheme() != "http" {
+        return Err(LoadError::BadTarget(format!("{target}: only http:// targets are supported")));
+    }
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback && !allow_remote {
+        return Err(LoadError::BadTarget(format!(
+            "{target} is not this machine; load goes to loopback addresses unless --allow-remote is given"
+        )));
+    }
+    Ok(target.trim_end_matches('/').to_owned())
+}
+
+/// Runs the load and returns the report.
+pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
+    let base = checked_target(&config.target, config.allow_remote)?;
+    let schedule = Schedule::new(config.rate, config.duration)?;
+    let http = reqwest::Client::builder()
+        .timeout(config.request_timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| LoadError::Client(e.to_string()))?;
+    match http.get(format!("{base}/readyz")).send().await {
+        Ok(r) if r.status().is_success() => {}
+        Ok(r) => return Err(LoadError::NotReady(format!("GET /readyz answered {}", r.status()))),
+        Err(e) => return Err(LoadError::NotReady(e.to_string())),
+    }
+    let links = config.data_dir.as_deref().map(OutboxLinks::open).transpose()?;
+
+    let mut notes = vec![
+        "submit latency runs from each request's due time (open loop, no coordinated omission)".to_owned(),
+        "end-to-end time runs from the due time to the server's updated_at of the terminal transition".to_owned(),
+    ];
+    notes.push(match &links {
+        Some(_) => "the simulated partner read its links from the embedded outbox, read-only".to_owned(),
+        None => "no --data-dir: partner requests were left unanswered and ended at the server's deadline".to_owned(),
+    });
+
+    let server_before = config.server_pid.map(|pid| procstat::read(Some(pid)));
+    let client_before = procstat::read(None);
+    let shared = Arc::new(Shared {
+        http,
+        base: base.clone(),
+        api_key: config.api_key.clone(),
+        start: Instant::now(),
+        start_wall: jiff::Timestamp::now(),
+        links,
+        recorder: Mutex::new(Recorder::new()),
+    });
+
+    let progress = if config.progress { ProgressBar::new(schedule.count()) } else { ProgressBar::hidden() };
+    if let Ok(style) = ProgressStyle::with_template("{elapsed:>4} [{bar:30.cyan/blue}] {pos}/{len} sent · {msg}") {
+        progress.set_style(style.progress_chars("=> "));
+    }
+    let watcher = tokio::spawn(watch(shared.clone(), progress.clone(), config.server_pid));
+
+    let mut mix = Mix::new(config.mix.clone(), config.seed);
+    let mut tasks = JoinSet::new();
+    let mut cut_short = false;
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
+    for i in 0..schedule.count() {
+        let due = schedule.offset(i);
+        tokio::select! {
+            _ = tokio::time::sleep_until(shared.start + due) => {}
+            _ = &mut interrupt => { cut_short = true; break; }
+        }
+        let plan = mix.plan(i);
+        tasks.spawn(inquiry(shared.clone(), due, plan));
+        while tasks.try_join_next().is_some() {}
+    }
+    let drain_until = Instant::now() + config.drain;
+    if !cut_short {
+        progress.set_message("sending done; waiting for accepted inquiries to finish");
+        tokio::select! {
+            _ = tokio::time::sleep_until(drain_until) => {}
+            _ = async { while tasks.join_next().await.is_some() {} } => {}
+            _ = &mut interrupt => { cut_short = true; }
+        }
+    }
+    tasks.shutdown().await;
+    watcher.abort();
+    progress.finish_and_clear();
+
+    let settings = RunSettings {
+        target: base,
+        rate: config.rate,
+        duration: config.duration,
+        started_at: shared.start_wall.to_string(),
+        scheduled: schedule.count(),
+        send_span: schedule.span(),
+    };
+    let mut report = shared.rec().report(&settings);
+    if cut_short {
+        notes.push("interrupted: the run was cut short".to_owned());
+    }
+    if report.in_flight > 0 {
+        notes.push(format!("{} accepted inquiries were not terminal after the {:?} drain", report.in_flight, config.drain));
+    }
+    report.notes = notes;
+    let client_after = procstat::read(None);
+    report.client = ProcessReport {
+        pid: std::process::id(),
+        peak_rss_mb: client_after.peak_rss_mb,
+        cpu_seconds: cpu_delta(client_before.cpu_seconds, client_after.cpu_seconds),
+    };
+    if let (Some(pid), Some(before)) = (config.server_pid, server_before) {
+        let after = procstat::read(Some(pid));
+        report.server = Some(ProcessReport {
+            pid,
+            peak_rss_mb: after.peak_rss_mb,
+            cpu_seconds: cpu_delta(before.cpu_seconds, after.cpu_seconds),
+        });
+    }
+    Ok(report)
+}
+
+fn cpu_delta(before: Option<f64>, after: Option<f64>) -> Option<f64> {
+    Some(((after? - before?) * 100.0).round() / 100.0)
+}
+
+/// Updates the progress bar and samples the server's memory once a second.
+async fn watch(shared: Arc<Shared>, progress: ProgressBar, server_pid: Option<u32>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut n = 0u64;
+    loop {
+        tick.tick().await;
+        n += 1;
+        let (sent, accepted, completed, errors) = {
+            let r = shared.rec();
+            (r.sent_count(), r.accepted_count(), r.completed_count(), r.error_count())
+        };
+        progress.set_position(sent);
+        progress.set_message(format!(
+            "accepted {accepted} · completed {completed} · in flight {} · errors {errors}",
+            accepted.saturating_sub(completed)
+        ));
+        if n % 4 == 0 {
+            if let Some(rss) = server_pid.and_then(|pid| procstat::read(Some(pid)).rss_mb) {
+                let at = shared.start.elapsed();
+                shared.rec().server_rss(at, (rss * 10.0).round() / 10.0);
+            }
+        }
+    }
+}
+
+/// One inquiry: submit on time, then follow it to a terminal status.
+async fn inquiry(shared: Arc<Shared>, due: Duration, plan: Plan) {
+    let due_at = shared.start + due;
+    shared.rec().sent(due);
+    let mut request = shared
+        .http
+        .post(format!("{}/api/inquiries", shared.base))
+        .header("x-api-key", &shared.api_key)
+        .json(&plan.body);
+    if let Some(key) = &plan.idempotency_key {
+        request = request.header("idempotency-key", key);
+    }
+    let answer = match request.send().await {
+        Ok(response) if response.status() == reqwest::StatusCode::ACCEPTED => response.json::<Value>().await.map_err(|_| "bad_body".to_owned()),
+        Ok(response) => Err(format!("http_{}", response.status().as_u16())),
+        Err(e) if e.is_timeout() => Err("timeout".to_owned()),
+        Err(e) if e.is_connect() => Err("connect".to_owned()),
+        Err(_) => Err("transport".to_owned()),
+    };
+    let latency = Instant::now().saturating_duration_since(due_at);
+    let id = match answer.map(|v| v["inquiry_id"].as_str().map(str::to_owned)) {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            shared.rec().error(due, "bad_body");
+            return;
+        }
+        Err(kind) => {
+            shared.rec().error(due, &kind);
+            return;
+        }
+    };
+    shared.rec().accepted(due, latency);
+    follow(&shared, due, &id, &plan.partner).await;
+}
+
+/// Polls the inquiry's status, backing off, until it is terminal; plays the
+/// partner when it waits for one.
+async fn follow(shared: &Shared, due: Duration, id: &str, partner: &PartnerPlan) {
+    let due_wall = shared.start_wall + jiff::SignedDuration::try_from(due).unwrap_or(jiff::SignedDuration::ZERO);
+    let url = format!("{}/api/inquiries/{id}/status", shared.base);
+    let mut gap = FIRST_POLL;
+    let mut waited_for_partner = false;
+    loop {
+        tokio::time::sleep(gap).await;
+        gap = (gap * 2).min(MAX_POLL_GAP);
+        shared.rec().status_polls += 1;
+        let view = match shared.http.get(&url).header("x-api-key", &shared.api_key).send().await {
+            Ok(r) if r.status().is_success() => r.json::<StatusView>().await.ok(),
+            _ => None,
+        };
+        let Some(view) = view else {
+            shared.rec().poll_errors += 1;
+            continue;
+        };
+        if view.terminal {
+            let e2e = Duration::try_from(view.updated_at.duration_since(due_wall)).unwrap_or(Duration::ZERO);
+            let at = shared.since_start(view.updated_at);
+            shared.rec().completed(at, e2e, &view.status, waited_for_partner);
+            return;
+        }
+        if view.status == "awaiting_partner" && !waited_for_partner {
+            waited_for_partner = true;
+            shared.rec().partner.requested += 1;
+            play_partner(shared, id, partner).await;
+            gap = FIRST_POLL;
+        }
+    }
+}
+
+/// The simulated partner: finds the link texted about `id`, waits, opens it and answers.
+async fn play_partner(shared: &Shared, id: &str, plan: &PartnerPlan) {
+    let (after, answer) = match plan {
+        PartnerPlan::Silent => {
+            shared.rec().partner.silent += 1;
+            return;
+        }
+        PartnerPlan::Answer { after, answer } => (*after, *answer),
+    };
+    let Some(links) = &shared.links else {
+        shared.rec().partner.links_missing += 1;
+        return;
+    };
+    // The SMS is recorded before the status moves, so one look normally
+    // finds it; a few more cover a reader that lags a commit.
+    let mut token = None;
+    for _ in 0..20 {
+        if let Ok(Some(t)) = links.token(id).await {
+            token = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let Some(token) = token else {
+        shared.rec().partner.links_missing += 1;
+        return;
+    };
+    tokio::time::sleep(after).await;
+    let opened = shared.http.get(format!("{}/confirm/{token}", shared.base)).send().await;
+    match opened.map(|r| r.status().as_u16()) {
+        Ok(200) => {}
+        Ok(401 | 409) => {
+            shared.rec().partner.late += 1;
+            return;
+        }
+        _ => {
+            shared.rec().partner.errors += 1;
+            return;
+        }
+    }
+    let mut body = json!({ "token": token, "answer": answer });
+    if answer == "alternative" {
+        body["proposed_time"] = json!("2026-12-29 10:00");
+    }
+    let answered = shared.http.post(format!("{}/respond", shared.base)).json(&body).send().await;
+    let mut r = shared.rec();
+    match answered.map(|r| r.status().as_u16()) {
+        Ok(200) => r.partner.answered += 1,
+        Ok(401 | 409) => r.partner.late += 1,
+        _ => r.partner.errors += 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_targets_are_accepted_by_default() {
+        assert_eq!(checked_target("http://127.0.0.1:8080/", false).unwrap(), "http://127.0.0.1:8080");
+        assert!(checked_target("http://localhost:8080", false).is_ok());
+        assert!(checked_target("http://[::1]:8080", false).is_ok());
+        assert!(checked_target("http://example.com", false).is_err());
+        assert!(checked_target("http://10.0.0.1:8080", false).is_err());
+        assert!(checked_target("http://10.0.0.1:8080", true).is_ok());
+        assert!(checked_target("ftp://127.0.0.1", false).is_err());
+        assert!(checked_target("not a url", false).is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! The AWS engines' real SDK clients against local stubs of Comprehend,
+//! Textract and Bedrock Runtime: what is sent, what is parsed, and what
+//! happens on throttling, timeouts, server errors and malformed answers.
+
+mod bedrock;
+mod comprehend;
+mod stub;
+mod textract;
+
+/// Character offsets of `needle` in `text`, as Comprehend reports them.
+pub fn char_offsets(text: &str, needle: &str) -> Option<(usize, usize)> {
+    let at = text.find(needle)?;
+    let begin = text[..at].chars().count();
+    Some((begin, begin + needle.chars().count()))
+}
+
+/// Whether the text has Hangul.
+pub fn has_hangul(text: &str) -> bool {
+    text.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c))
+}

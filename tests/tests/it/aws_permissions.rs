@@ -1,0 +1,126 @@
+//! Least privilege, checked against behaviour: each component runs alone on
+//! the emulator with its own request counter, the pipeline's paths are
+//! driven through them, and every AWS operation a component performed must
+//! be granted to it by the permission table the deployment's IAM roles are
+//! generated from (`services/switchboard/src/permissions.rs`).
+
+use base64::Engine;
+use serde_json::json;
+use std::time::Duration;
+use switchboard::aws::{Clients, ports_with};
+use switchboard::permissions::{COMPONENTS, actions_for_operation, granted_actions};
+use switchboard::{App, Selection};
+use switchboard_aws::RequestCounter;
+use switchboard_domain::{InquiryId, Service};
+use switchboard_store::InquiryStore;
+use switchboard_store::dynamodb::DynamoStore;
+use switchboard_tests::emulator::{emulator, unique_prefix};
+use switchboard_tests::{API_KEY, Options, PATIENCE, test_config};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test]
+async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path(), &Options { partner_deadline_secs: 3, ..Options::default() });
+    config.backend = switchboard::config::Backend::Aws;
+    config.resource_prefix = unique_prefix("iam");
+    config.token_keys = Some("69616d207465737420686d6163206b6579206f662033322062797465732e2e2e".into());
+    // Provisioning and seeding are an operator's work, not a component's: uncounted.
+    let admin = Clients::new(&emulator().aws_options(), None).await;
+    switchboard::provision::run(&admin, &config).await.unwrap();
+    let (topic, _) = switchboard_messaging::sns::ensure_topic(&admin.sns, &format!("{}-events", config.resource_prefix)).await.unwrap();
+    config.events_topic_arn = Some(topic);
+    let admin_store = DynamoStore::new(admin.dynamodb.clone(), config.resource_prefix.clone());
+    switchboard::demo::seed(&admin_store, &admin_store, API_KEY).await.unwrap();
+
+    let stop = CancellationToken::new();
+    let mut counters = Vec::new();
+    let mut gateway_url = String::new();
+    let mut running = Vec::new();
+    for component in COMPONENTS {
+        let counter = RequestCounter::new();
+        let clients = Clients::new(&emulator().aws_options(), Some(counter.clone())).await;
+        let ports = ports_with(&clients, &config, false).await.unwrap();
+        let selection = match Service::parse(component) {
+            Some(service) => Selection { services: vec![service], gateway: false, provision: false },
+            None => Selection { services: vec![], gateway: true, provision: false },
+        };
+        let app = App::build_with(config.clone(), &selection, ports).await.unwrap();
+        if selection.gateway {
+            gateway_url = format!("http://{}", app.http_addr());
+        }
+        counters.push((component, counter));
+        running.push(tokio::spawn(app.run(stop.clone())));
+    }
+
+    // Every path: FAQ answer (with a photo, so the analyzer reads S3),
+    // escalation (operators' e-mail), partner request that times out (SMS,
+    // deadline message), and a partner answer through the gateway.
+    let http = reqwest::Client::new();
+    let png = base64::engine::general_purpose::STANDARD.encode([
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 2, 0, 0, 0, 3, 8, 2, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    let bodies = [
+        json!({ "content": "What time is check-in?", "customer_phone": "+12135550149", "attachments": [{ "filename": "a.png", "content_base64": png }] }),
+        json!({ "content": "The staff were rude and I am furious, call me now!", "customer_email": "guest@example.com" }),
+        json!({ "content": "Please move my booking TR-55501234 to the afternoon", "customer_phone": "+12135550149" }),
+        json!({ "content": "예약번호 HT-20481123 날짜를 변경하고 싶어요", "customer_phone": "010-1234-5678" }),
+    ];
+    let mut ids = Vec::new();
+    for body in &bodies {
+        let r = http.post(format!("{gateway_url}/api/inquiries")).header("x-api-key", API_KEY).json(body).send().await.unwrap();
+        assert_eq!(r.status(), 202);
+        ids.push(InquiryId::parse(r.json::<serde_json::Value>().await.unwrap()["inquiry_id"].as_str().unwrap()).unwrap());
+    }
+    // Answer the Korean partner request through the gateway before its deadline.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let token = loop {
+        let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", emulator().endpoint)).await.unwrap().json().await.unwrap();
+        let found = data["sns"]["SMS"].as_array().into_iter().flatten().find_map(|m| {
+            let text = m["message"].as_str().filter(|t| t.contains("/r/"))?;
+            let token = switchboard_tests::token_in(text);
+            let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
+            let claims: serde_json::Value = serde_json::from_slice(&claims).ok()?;
+            (claims["inquiry_id"] == ids[3].to_string()).then_some(token)
+        });
+        if let Some(token) = found {
+            break token;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no partner SMS");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let r = http.post(format!("{gateway_url}/respond")).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http.get(format!("{gateway_url}/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    for id in &ids {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !admin_store.timeline(*id).await.unwrap().iter().any(|e| e.kind.starts_with("notification.customer.")) {
+            assert!(tokio::time::Instant::now() < deadline, "inquiry {id} never finished");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    stop.cancel();
+    for r in running {
+        r.await.unwrap().unwrap();
+    }
+
+    let mut report = Vec::new();
+    for (component, counter) in &counters {
+        let granted = granted_actions(component);
+        for (service, operation) in counter.snapshot().keys() {
+            for action in actions_for_operation(service, operation) {
+                assert!(
+                    granted.contains(&action.as_str()),
+                    "{component} called {service}.{operation}, which needs {action}, but its role does not grant it"
+                );
+            }
+            report.push(format!("{component}: {service}.{operation}"));
+        }
+    }
+    // Each component did real work through its own clients.
+    for component in COMPONENTS {
+        assert!(report.iter().any(|r| r.starts_with(&format!("{component}:"))), "{component} made no AWS call");
+    }
+}
