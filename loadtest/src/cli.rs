@@ -15,13 +15,15 @@ use switchboard_sqlite::floor::{self, FloorReport};
 /// timetable, measuring each from the moment it was due; follows each
 /// accepted inquiry to a terminal status; plays the partner for
 /// reservation changes (reading its SMS link from the embedded outbox in
-/// `--data-dir`, read-only). There is no gRPC mode: the gRPC API does not
-/// exist yet.
+/// `--data-dir`, read-only). Over REST by default, over gRPC with `--grpc`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoadtestArgs {
     /// Base URL of the gateway (loopback only unless --allow-remote).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub target: String,
+    /// Talk gRPC (switchboard.v1) to this address, e.g. 127.0.0.1:50051, instead of REST to --target.
+    #[arg(long, value_name = "ADDR")]
+    pub grpc: Option<String>,
     /// API key of the tenant to load (the demo tenant's under `up --demo`).
     #[arg(long, env = "SWITCHBOARD_DEMO_API_KEY", hide_env_values = true)]
     pub api_key: String,
@@ -69,6 +71,11 @@ pub struct LoadtestArgs {
     /// Allow a target that is not a loopback address.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Most status polls per second over all followed inquiries (default:
+    /// twice --rate, at least 100). End-to-end times come from the server's
+    /// timestamps, so pacing the polls delays only when completions are seen.
+    #[arg(long)]
+    pub max_poll_rate: Option<f64>,
 }
 
 /// A `LOW..HIGH` range of delays.
@@ -111,6 +118,7 @@ impl LoadtestArgs {
         }
         Ok(LoadConfig {
             target: self.target.clone(),
+            grpc: self.grpc.clone(),
             api_key: self.api_key.clone(),
             rate: self.rate,
             duration: self.duration,
@@ -128,6 +136,7 @@ impl LoadtestArgs {
             progress: !self.no_progress,
             request_timeout: Duration::from_secs(30),
             allow_remote: self.allow_remote,
+            max_poll_rate: self.max_poll_rate,
         })
     }
 }
@@ -162,8 +171,8 @@ fn line(name: &str, p: &Percentiles) -> String {
 pub fn summary(r: &Report) -> String {
     let mut out = vec![
         format!(
-            "{} req/s for {:.0} s against {}: sent {} · accepted {} · completed {} · in flight {} · errors {}",
-            r.rate, r.duration_secs, r.target, r.sent, r.accepted, r.completed, r.in_flight, r.errors
+            "{} req/s for {:.0} s against {} ({}): sent {} · accepted {} · completed {} · in flight {} · errors {}",
+            r.rate, r.duration_secs, r.target, r.protocol, r.sent, r.accepted, r.completed, r.in_flight, r.errors
         ),
         format!(
             "throughput: accepted {:.1}/s, end-to-end {:.1}/s at steady state ({:.1}/s including the drain)",

@@ -107,6 +107,8 @@ pub struct ProcessReport {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub target: String,
+    /// `rest` or `grpc`.
+    pub protocol: String,
     /// Offered load, requests per second.
     pub rate: f64,
     pub duration_secs: f64,
@@ -377,6 +379,7 @@ impl Recorder {
         }
         Report {
             target: settings.target.clone(),
+            protocol: String::new(),
             rate: settings.rate,
             duration_secs: settings.duration.as_secs_f64(),
             started_at: settings.started_at.clone(),

@@ -1,14 +1,13 @@
 //! The engine: sends on the timetable, follows every accepted inquiry to a
 //! terminal status, plays the partner, and collects the measurements.
 
+use crate::api::{Api, PartnerStep};
 use crate::links::OutboxLinks;
 use crate::mix::{Mix, MixConfig, PartnerPlan, Plan};
 use crate::procstat;
 use crate::report::{ProcessReport, Recorder, Report, RunSettings};
 use crate::schedule::{Schedule, ScheduleError};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -25,6 +24,8 @@ const MAX_POLL_GAP: Duration = Duration::from_secs(1);
 pub struct LoadConfig {
     /// Base URL of the gateway, e.g. `http://127.0.0.1:8080`.
     pub target: String,
+    /// Talk gRPC to this address (`host:port`) instead of REST to `target`.
+    pub grpc: Option<String>,
     pub api_key: String,
     /// Requests per second.
     pub rate: f64,
@@ -43,6 +44,10 @@ pub struct LoadConfig {
     pub request_timeout: Duration,
     /// Allow a target that is not this machine.
     pub allow_remote: bool,
+    /// Most status polls per second, over all inquiries followed (`None`:
+    /// twice the rate, at least 100). Keeps a backlog from turning the
+    /// generator's own polling into the server's main load.
+    pub max_poll_rate: Option<f64>,
 }
 
 impl LoadConfig {
@@ -50,6 +55,7 @@ impl LoadConfig {
     pub fn new(target: impl Into<String>, api_key: impl Into<String>, rate: f64, duration: Duration) -> Self {
         Self {
             target: target.into(),
+            grpc: None,
             api_key: api_key.into(),
             rate,
             duration,
@@ -61,6 +67,7 @@ impl LoadConfig {
             progress: false,
             request_timeout: Duration::from_secs(30),
             allow_remote: false,
+            max_poll_rate: None,
         }
     }
 }
@@ -80,22 +87,13 @@ pub enum LoadError {
     Client(String),
 }
 
-/// `GET /api/inquiries/{id}/status`, the fields the generator needs.
-#[derive(Debug, Deserialize)]
-struct StatusView {
-    status: String,
-    terminal: bool,
-    updated_at: jiff::Timestamp,
-}
-
 struct Shared {
-    http: reqwest::Client,
-    base: String,
-    api_key: String,
+    api: Api,
     start: Instant,
     start_wall: jiff::Timestamp,
     links: Option<OutboxLinks>,
     recorder: Mutex<Recorder>,
+    polls: Pacer,
 }
 
 impl Shared {
@@ -106,6 +104,35 @@ impl Shared {
     /// Time from the start of the run to `at` on the wall clock (zero if before).
     fn since_start(&self, at: jiff::Timestamp) -> Duration {
         Duration::try_from(at.duration_since(self.start_wall)).unwrap_or(Duration::ZERO)
+    }
+}
+
+/// Spaces events evenly at no more than a given rate, first come first
+/// served: each caller takes the next free slot and sleeps until it.
+pub struct Pacer {
+    gap: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    /// At most `rate` events per second (a non-positive rate means no limit).
+    pub fn per_second(rate: f64) -> Self {
+        let gap = if rate.is_finite() && rate > 0.0 { Duration::from_secs_f64(1.0 / rate) } else { Duration::ZERO };
+        Self { gap, next: Mutex::new(Instant::now()) }
+    }
+
+    /// The slot of the next event: now if the last one is at least a gap ago.
+    pub fn reserve(&self, now: Instant) -> Instant {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = (*next).max(now);
+        *next = slot + self.gap;
+        slot
+    }
+
+    /// Waits for the next slot.
+    pub async fn wait(&self) {
+        let slot = self.reserve(Instant::now());
+        tokio::time::sleep_until(slot).await;
     }
 }
 
@@ -128,18 +155,19 @@ pub fn checked_target(target: &str, allow_remote: bool) -> Result<String, LoadEr
 
 /// Runs the load and returns the report.
 pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
-    let base = checked_target(&config.target, config.allow_remote)?;
     let schedule = Schedule::new(config.rate, config.duration)?;
-    let http = reqwest::Client::builder()
-        .timeout(config.request_timeout)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| LoadError::Client(e.to_string()))?;
-    match http.get(format!("{base}/readyz")).send().await {
-        Ok(r) if r.status().is_success() => {}
-        Ok(r) => return Err(LoadError::NotReady(format!("GET /readyz answered {}", r.status()))),
-        Err(e) => return Err(LoadError::NotReady(e.to_string())),
-    }
+    let (api, base) = match &config.grpc {
+        Some(address) => {
+            let uri = if address.contains("://") { address.clone() } else { format!("http://{address}") };
+            let uri = checked_target(&uri, config.allow_remote)?;
+            (Api::grpc(&uri, &config.api_key, config.request_timeout).await.map_err(LoadError::NotReady)?, uri)
+        }
+        None => {
+            let base = checked_target(&config.target, config.allow_remote)?;
+            (Api::rest(&base, &config.api_key, config.request_timeout).map_err(LoadError::Client)?, base)
+        }
+    };
+    api.ready().await.map_err(LoadError::NotReady)?;
     let links = config.data_dir.as_deref().map(OutboxLinks::open).transpose()?;
 
     let mut notes = vec![
@@ -154,13 +182,12 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     let server_before = config.server_pid.map(|pid| procstat::read(Some(pid)));
     let client_before = procstat::read(None);
     let shared = Arc::new(Shared {
-        http,
-        base: base.clone(),
-        api_key: config.api_key.clone(),
+        api,
         start: Instant::now(),
         start_wall: jiff::Timestamp::now(),
         links,
         recorder: Mutex::new(Recorder::new()),
+        polls: Pacer::per_second(config.max_poll_rate.unwrap_or((config.rate * 2.0).max(100.0))),
     });
 
     let progress = if config.progress { ProgressBar::new(schedule.count()) } else { ProgressBar::hidden() };
@@ -206,6 +233,7 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         send_span: schedule.span(),
     };
     let mut report = shared.rec().report(&settings);
+    report.protocol = shared.api.protocol().to_owned();
     if cut_short {
         notes.push("interrupted: the run was cut short".to_owned());
     }
@@ -263,28 +291,10 @@ async fn watch(shared: Arc<Shared>, progress: ProgressBar, server_pid: Option<u3
 async fn inquiry(shared: Arc<Shared>, due: Duration, plan: Plan) {
     let due_at = shared.start + due;
     shared.rec().sent(due);
-    let mut request = shared
-        .http
-        .post(format!("{}/api/inquiries", shared.base))
-        .header("x-api-key", &shared.api_key)
-        .json(&plan.body);
-    if let Some(key) = &plan.idempotency_key {
-        request = request.header("idempotency-key", key);
-    }
-    let answer = match request.send().await {
-        Ok(response) if response.status() == reqwest::StatusCode::ACCEPTED => response.json::<Value>().await.map_err(|_| "bad_body".to_owned()),
-        Ok(response) => Err(format!("http_{}", response.status().as_u16())),
-        Err(e) if e.is_timeout() => Err("timeout".to_owned()),
-        Err(e) if e.is_connect() => Err("connect".to_owned()),
-        Err(_) => Err("transport".to_owned()),
-    };
+    let answer = shared.api.submit(&plan).await;
     let latency = Instant::now().saturating_duration_since(due_at);
-    let id = match answer.map(|v| v["inquiry_id"].as_str().map(str::to_owned)) {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            shared.rec().error(due, "bad_body");
-            return;
-        }
+    let id = match answer {
+        Ok(id) => id,
         Err(kind) => {
             shared.rec().error(due, &kind);
             return;
@@ -298,18 +308,14 @@ async fn inquiry(shared: Arc<Shared>, due: Duration, plan: Plan) {
 /// partner when it waits for one.
 async fn follow(shared: &Shared, due: Duration, id: &str, partner: &PartnerPlan) {
     let due_wall = shared.start_wall + jiff::SignedDuration::try_from(due).unwrap_or(jiff::SignedDuration::ZERO);
-    let url = format!("{}/api/inquiries/{id}/status", shared.base);
     let mut gap = FIRST_POLL;
     let mut waited_for_partner = false;
     loop {
         tokio::time::sleep(gap).await;
         gap = (gap * 2).min(MAX_POLL_GAP);
+        shared.polls.wait().await;
         shared.rec().status_polls += 1;
-        let view = match shared.http.get(&url).header("x-api-key", &shared.api_key).send().await {
-            Ok(r) if r.status().is_success() => r.json::<StatusView>().await.ok(),
-            _ => None,
-        };
-        let Some(view) = view else {
+        let Some(view) = shared.api.status(id).await else {
             shared.rec().poll_errors += 1;
             continue;
         };
@@ -356,34 +362,36 @@ async fn play_partner(shared: &Shared, id: &str, plan: &PartnerPlan) {
         return;
     };
     tokio::time::sleep(after).await;
-    let opened = shared.http.get(format!("{}/confirm/{token}", shared.base)).send().await;
-    match opened.map(|r| r.status().as_u16()) {
-        Ok(200) => {}
-        Ok(401 | 409) => {
-            shared.rec().partner.late += 1;
-            return;
-        }
-        _ => {
-            shared.rec().partner.errors += 1;
-            return;
-        }
-    }
-    let mut body = json!({ "token": token, "answer": answer });
-    if answer == "alternative" {
-        body["proposed_time"] = json!("2026-12-29 10:00");
-    }
-    let answered = shared.http.post(format!("{}/respond", shared.base)).json(&body).send().await;
+    let step = match shared.api.open(&token).await {
+        PartnerStep::Done => shared.api.respond(&token, answer).await,
+        other => other,
+    };
     let mut r = shared.rec();
-    match answered.map(|r| r.status().as_u16()) {
-        Ok(200) => r.partner.answered += 1,
-        Ok(401 | 409) => r.partner.late += 1,
-        _ => r.partner.errors += 1,
+    match step {
+        PartnerStep::Done => r.partner.answered += 1,
+        PartnerStep::Late => r.partner.late += 1,
+        PartnerStep::Failed => r.partner.errors += 1,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pacer_spaces_events_at_the_rate_and_lets_idle_time_go() {
+        let pacer = Pacer::per_second(100.0);
+        let unlimited = Pacer::per_second(0.0);
+        let t0 = Instant::now();
+        let slots: Vec<Duration> = (0..3).map(|_| pacer.reserve(t0) - t0).collect();
+        assert_eq!(slots, [Duration::ZERO, Duration::from_millis(10), Duration::from_millis(20)]);
+        // After a quiet second the next event goes at once; no burst is saved up.
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(pacer.reserve(later), later);
+        assert_eq!(pacer.reserve(later), later + Duration::from_millis(10));
+        assert_eq!(unlimited.reserve(t0), t0);
+        assert_eq!(unlimited.reserve(t0), t0);
+    }
 
     #[test]
     fn only_loopback_targets_are_accepted_by_default() {

@@ -92,6 +92,26 @@ impl Emulator {
         switchboard_aws::sdk_config(&self.aws_options()).await
     }
 
+    /// Everything the emulator recorded (`/moto-api/data.json`: sent SMS
+    /// under `sns.SMS`, sent mail under `ses.Message`). Moto serialises its
+    /// state while other requests change it and then answers 500 now and
+    /// again under parallel tests, so a failed read is tried again.
+    pub async fn recorded(&self) -> serde_json::Value {
+        let url = format!("{}/moto-api/data.json", self.endpoint);
+        let mut last_error = String::new();
+        for _ in 0..20 {
+            match reqwest::get(&url).await {
+                Ok(r) => match r.json::<serde_json::Value>().await {
+                    Ok(data) => return data,
+                    Err(e) => last_error = e.to_string(),
+                },
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the emulator's recorded data could not be read: {last_error}");
+    }
+
     /// Variables that point a child `switchboard` process at the emulator.
     pub fn process_env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -103,6 +123,12 @@ impl Emulator {
         ]
     }
 }
+
+/// Held by the emulator tests that text the demo reservation's customer
+/// (`HT-20481123`, +821012345678) and count those texts: the emulator's
+/// record of sent SMS is shared by every test, and the phone number is the
+/// reservation's, so two such tests at once would count each other's.
+pub static DEMO_RESERVATION_TEXTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A resource-name prefix no other test uses (names of queues, topic,
 /// table and bucket derive from it), so tests run in parallel.

@@ -6,6 +6,7 @@
 //! tests that kill or signal it.
 
 pub mod emulator;
+pub mod grpc;
 pub mod process;
 
 use serde_json::{Value, json};
@@ -17,6 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 /// The demo tenant's key in tests.
 pub const API_KEY: &str = "test-key-0123456789";
+
+/// The demo operator's key in tests.
+pub const OPERATOR_KEY: &str = "operator-key-0123456789";
 
 /// How long a test waits for the pipeline before it gives up (a bound on
 /// waiting, not a speed claim: the pipeline takes milliseconds).
@@ -30,6 +34,11 @@ pub struct Options {
     pub selection: Selection,
     /// Requests a minute per client address on the partner endpoints.
     pub partner_rate_per_minute: u32,
+    /// API requests a second per key and per client address.
+    pub api_rate_per_key: u32,
+    pub api_rate_per_ip: u32,
+    /// `SWITCHBOARD_CORS_ORIGINS`.
+    pub cors_origins: String,
 }
 
 impl Default for Options {
@@ -39,6 +48,9 @@ impl Default for Options {
             max_receives: 3,
             selection: Selection::all(),
             partner_rate_per_minute: Config::default().partner_rate_per_minute,
+            api_rate_per_key: Config::default().api_rate_per_key,
+            api_rate_per_ip: Config::default().api_rate_per_ip,
+            cors_origins: String::new(),
         }
     }
 }
@@ -46,6 +58,8 @@ impl Default for Options {
 /// A running in-process Switchboard with the demo tenant seeded.
 pub struct TestApp {
     pub base_url: String,
+    /// `http://{gRPC address}`.
+    pub grpc_url: String,
     pub http: reqwest::Client,
     pub ports: Ports,
     pub config: Config,
@@ -60,9 +74,14 @@ pub fn test_config(dir: &std::path::Path, options: &Options) -> Config {
     Config {
         data_dir: dir.to_owned(),
         http_addr: "127.0.0.1:0".parse().expect("static address"),
+        grpc_addr: "127.0.0.1:0".parse().expect("static address"),
+        demo_operator_key: Some(OPERATOR_KEY.to_owned()),
         partner_deadline_secs: options.partner_deadline_secs,
         max_receives: options.max_receives,
         partner_rate_per_minute: options.partner_rate_per_minute,
+        api_rate_per_key: options.api_rate_per_key,
+        api_rate_per_ip: options.api_rate_per_ip,
+        cors_origins: options.cors_origins.clone(),
         retry_base_ms: 20,
         shutdown_grace_secs: 5,
         ..Config::default()
@@ -88,13 +107,14 @@ impl TestApp {
         let app = App::build_with(config.clone(), &options.selection, ports).await.expect("app builds");
         switchboard::demo::seed(app.ports.store.as_ref(), app.ports.store.as_ref(), API_KEY).await.expect("demo seeds");
         let base_url = format!("http://{}", app.http_addr());
+        let grpc_url = format!("http://{}", app.grpc_addr());
         let ports = app.ports.clone();
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let running = tokio::spawn(async move {
             app.run(token).await.expect("app runs");
         });
-        Self { base_url, http: reqwest::Client::new(), ports, config, shutdown, running: Some(running), _dir: dir }
+        Self { base_url, grpc_url, http: reqwest::Client::new(), ports, config, shutdown, running: Some(running), _dir: dir }
     }
 
     /// Stops the application and waits for it to drain.

@@ -55,7 +55,9 @@ impl Process {
             .arg(data_dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
-            .stderr(log);
+            .stderr(log)
+            // Any free port: several gateways run at once in the tests (a test may override it).
+            .env("SWITCHBOARD_GRPC_ADDR", "127.0.0.1:0");
         for (k, v) in env {
             command.env(k, v);
         }

@@ -10,6 +10,10 @@ use serde_json::{Value, json};
 #[async_trait]
 pub trait Readiness: Send + Sync {
     async fn check(&self) -> Result<(), String>;
+
+    /// Samples the queues' depths, ages and dead-letter counts into the
+    /// metrics (`/metrics` calls it on every scrape). Nothing by default.
+    async fn sample_queues(&self) {}
 }
 
 /// Alive: the process answers.

@@ -1,164 +1,351 @@
-//! `/api/inquiries`: submit, read, status.
+//! `/api/inquiries`: submit, read, status, list, escalate, resolve, and the
+//! server-sent timeline. Each handler authenticates, parses, calls
+//! [`crate::ops`] and renders; errors are problem+json.
 
+use crate::error::ApiError;
+use crate::listing::{self, ListQuery};
+use crate::ops::{self, Principal};
 use crate::problem::from_json_rejection;
-use crate::{Gateway, Problem, auth};
+use crate::views::{InquiryView, ListResponse, StatusView, SubmitResponse, WatchedEvent};
+use crate::{Gateway, Problem};
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use jiff::Timestamp;
-use serde::Serialize;
-use serde_json::{Value, json};
-use switchboard_domain::{Channel, Inquiry, InquiryId, InquiryStatus, PartnerStep, SubmitInquiry, Tenant, TimelineEvent};
-use switchboard_intake::SubmitError;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use std::convert::Infallible;
+use switchboard_domain::{Channel, InquiryStatus, SubmitInquiry, TenantId, Urgency};
+use utoipa::{IntoParams, ToSchema};
 
-/// Longest accepted `Idempotency-Key`.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
+/// The caller behind the request's `x-api-key`.
+pub async fn caller(gateway: &Gateway, headers: &HeaderMap) -> Result<Principal, Problem> {
+    let key = match headers.get("x-api-key") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| Problem::from(ApiError::Unauthenticated("the API key is not valid".into())))?),
+    };
+    Ok(ops::authenticate(gateway, key).await?)
+}
 
-/// `POST /api/inquiries` → 202 with the new inquiry's id and status URL.
+/// The `Idempotency-Key` header, checked.
+pub fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    let raw = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| Problem::field("Idempotency-Key", "must be visible ASCII"))?),
+    };
+    Ok(ops::idempotency_key(raw, "Idempotency-Key")?)
+}
+
+/// Takes in a customer's inquiry (tenant key). The pipeline starts at once.
+#[utoipa::path(
+    post, path = "/api/inquiries", tag = "inquiries",
+    request_body = crate::openapi::SubmitInquiryDoc,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the call safe to retry: the same key returns the first inquiry")),
+    responses(
+        (status = 202, description = "Accepted", body = SubmitResponse),
+        (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An operator key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 40 MB", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A dependency is down", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn submit(
     State(gateway): State<Gateway>,
     headers: HeaderMap,
     body: Result<Json<SubmitInquiry>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
-    let tenant = auth::tenant(&gateway, &headers).await?;
+) -> Result<(StatusCode, Json<SubmitResponse>), Problem> {
+    let principal = caller(&gateway, &headers).await?;
     let Json(request) = body.map_err(from_json_rejection)?;
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let key = v.to_str().map_err(|_| Problem::field("Idempotency-Key", "must be visible ASCII"))?.trim();
-            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
-                return Err(Problem::field("Idempotency-Key", "must be 1 to 255 characters"));
-            }
-            Some(key.to_owned())
-        }
-    };
-    let accepted = gateway.intake.submit(&tenant.id, request, key.as_deref(), Channel::Api).await.map_err(|e| match e {
-        SubmitError::Invalid(errors) => Problem::invalid(errors),
-        SubmitError::UnknownTenant(t) => Problem::unauthorized(format!("unknown tenant {t}")),
-        SubmitError::Unavailable(why) => Problem::unavailable(why),
-    })?;
+    let key = idempotency_header(&headers)?;
+    let accepted = ops::submit(&gateway, &principal, request, key.as_deref(), Channel::Api).await?;
     let id = accepted.inquiry.id;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "inquiry_id": id,
-            "status": accepted.inquiry.status,
-            "status_url": format!("/api/inquiries/{id}/status"),
-            "duplicate": accepted.duplicate,
-        })),
+        Json(SubmitResponse {
+            inquiry_id: id.to_string(),
+            status: accepted.inquiry.status,
+            status_url: format!("/api/inquiries/{id}/status"),
+            duplicate: accepted.duplicate,
+        }),
     ))
 }
 
-/// Loads an inquiry the tenant may see. Another tenant's inquiry is "not
-/// found": its existence is not theirs to learn.
-async fn owned_inquiry(gateway: &Gateway, tenant: &Tenant, id: &str) -> Result<Inquiry, Problem> {
-    let id = InquiryId::parse(id).map_err(|e| Problem::field("id", &e.to_string()))?;
-    gateway
-        .inquiries
-        .get_inquiry(id)
-        .await
-        .map_err(|e| Problem::unavailable(e.to_string()))?
-        .filter(|i| i.tenant_id == tenant.id)
-        .ok_or_else(|| Problem::not_found(format!("inquiry {id} not found")))
+/// Everything known about one inquiry, with its timeline.
+#[utoipa::path(
+    get, path = "/api/inquiries/{id}", tag = "inquiries",
+    params(("id" = String, Path, description = "The inquiry id")),
+    responses(
+        (status = 200, description = "The inquiry", body = InquiryView),
+        (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or another tenant's", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get(State(gateway): State<Gateway>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Json<InquiryView>, Problem> {
+    let principal = caller(&gateway, &headers).await?;
+    let id = path_id(id)?;
+    let (inquiry, timeline) = ops::detail(&gateway, &principal, &id, "id").await?;
+    Ok(Json(InquiryView::detail(inquiry, timeline)))
 }
 
-/// `GET /api/inquiries/{id}`: everything known, with the timeline.
-pub async fn get(State(gateway): State<Gateway>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
-    let tenant = auth::tenant(&gateway, &headers).await?;
-    let inquiry = owned_inquiry(&gateway, &tenant, &id).await?;
-    let timeline = gateway.inquiries.timeline(inquiry.id).await.map_err(|e| Problem::unavailable(e.to_string()))?;
-    let partner_steps = inquiry.classification.as_ref().is_some_and(|c| c.needs_partner()).then(|| partner_steps(&timeline));
-    let timeline: Vec<Value> = timeline
-        .into_iter()
-        .map(|e| json!({ "at": e.at, "kind": e.kind, "actor": e.actor, "details": e.details }))
-        .collect();
-    Ok(Json(json!({
-        "inquiry_id": inquiry.id,
-        "tenant_id": inquiry.tenant_id,
-        "status": inquiry.status,
-        "status_reason": inquiry.status_reason,
-        "channel": inquiry.channel,
-        "title": inquiry.title,
-        "content": inquiry.content,
-        "language": inquiry.language,
-        "reservation_number": inquiry.reservation_number,
-        // Masked: the tenant knows its customer; responses travel through logs and proxies.
-        "customer": {
-            "phone": inquiry.customer.phone.as_ref().map(|p| p.masked()),
-            "email": inquiry.customer.email.as_ref().map(|e| e.masked()),
-        },
-        "attachment_count": inquiry.attachment_count,
-        "classification": inquiry.classification,
-        "answer": inquiry.answer,
-        "escalation": inquiry.escalation,
-        "human_answer": inquiry.human_answer,
-        "partner": inquiry.partner.as_ref().map(|p| json!({
-            "partner_name": p.partner_name,
-            "requested_at": p.requested_at,
-            "deadline_at": p.deadline_at,
-            "outcome": p.outcome,
-            "responded_at": p.responded_at,
-        })),
-        "timeline": timeline,
-        "partner_steps": partner_steps,
-        "created_at": inquiry.created_at,
-        "updated_at": inquiry.updated_at,
-    })))
+/// Status, progress and the estimated time to answer.
+#[utoipa::path(
+    get, path = "/api/inquiries/{id}/status", tag = "inquiries",
+    params(("id" = String, Path, description = "The inquiry id")),
+    responses(
+        (status = 200, description = "Where it stands", body = StatusView),
+        (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or another tenant's", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn status(State(gateway): State<Gateway>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Json<StatusView>, Problem> {
+    let principal = caller(&gateway, &headers).await?;
+    let id = path_id(id)?;
+    Ok(Json(ops::status(&gateway, &principal, &id, "id").await?.into()))
 }
 
-/// The partner part of the timeline in seed 002's words (`Created`,
-/// `SMSSent`, `Opened`, `Responded` or `Timeout`, `Failed`), in order, each
-/// with its time.
-fn partner_steps(timeline: &[TimelineEvent]) -> Vec<Value> {
-    timeline
-        .iter()
-        .filter_map(|e| PartnerStep::from_timeline_kind(&e.kind).map(|step| json!({ "step": step, "at": e.at, "kind": e.kind })))
-        .collect()
+/// Query of `GET /api/inquiries`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only this status (`received`, …, `escalated`, `resolved`, `failed`).
+    pub status: Option<String>,
+    /// Only inquiries created at or after this RFC 3339 time.
+    pub created_after: Option<String>,
+    /// Only inquiries created before this RFC 3339 time.
+    pub created_before: Option<String>,
+    /// Only this urgency: `high`, `medium` or `low`.
+    pub urgency: Option<String>,
+    /// Operators: one tenant's inquiries.
+    pub tenant_id: Option<String>,
+    /// 1–100, default 20.
+    pub page_size: Option<String>,
+    /// `next_page_token` of the previous page, with the same filters.
+    pub page_token: Option<String>,
 }
 
-/// `GET /api/inquiries/{id}/status`.
-#[derive(Debug, Serialize)]
-pub struct StatusView {
-    pub inquiry_id: InquiryId,
-    pub status: InquiryStatus,
-    /// Stage `stage` of `stages` (1-based).
-    pub stage: u32,
-    pub stages: u32,
-    /// `stage / stages`, 0.0–1.0.
-    pub progress: f32,
-    pub estimated_seconds_remaining: u64,
-    pub terminal: bool,
-    pub updated_at: Timestamp,
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-pub async fn status(State(gateway): State<Gateway>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<StatusView>, Problem> {
-    let tenant = auth::tenant(&gateway, &headers).await?;
-    let inquiry = owned_inquiry(&gateway, &tenant, &id).await?;
-    let stage = inquiry.status.stage();
-    Ok(Json(StatusView {
-        inquiry_id: inquiry.id,
-        status: inquiry.status,
-        stage,
-        stages: InquiryStatus::STAGES,
-        progress: stage as f32 / InquiryStatus::STAGES as f32,
-        estimated_seconds_remaining: estimate_remaining(&inquiry, Timestamp::now()),
-        terminal: inquiry.status.is_terminal(),
-        updated_at: inquiry.updated_at,
+impl ListParams {
+    fn parse(self) -> Result<ListQuery, ApiError> {
+        let mut errors = Vec::new();
+        let status = non_empty(self.status).and_then(|s| {
+            let parsed = InquiryStatus::parse(&s);
+            if parsed.is_none() {
+                errors.push(switchboard_domain::FieldError::new("status", "must be an inquiry status, e.g. escalated"));
+            }
+            parsed
+        });
+        let mut time = |field: &str, v: Option<String>| {
+            non_empty(v).and_then(|t| match t.parse::<jiff::Timestamp>() {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    errors.push(switchboard_domain::FieldError::new(field, "must be an RFC 3339 time, e.g. 2026-11-22T09:00:00Z"));
+                    None
+                }
+            })
+        };
+        let created_after = time("created_after", self.created_after);
+        let created_before = time("created_before", self.created_before);
+        let urgency = non_empty(self.urgency).and_then(|u| {
+            let parsed = Urgency::parse(&u);
+            if parsed.is_none() {
+                errors.push(switchboard_domain::FieldError::new("urgency", "must be high, medium or low"));
+            }
+            parsed
+        });
+        let tenant_id = non_empty(self.tenant_id).and_then(|t| match TenantId::parse(&t) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                errors.push(switchboard_domain::FieldError::new("tenant_id", e.to_string()));
+                None
+            }
+        });
+        let page_size = match non_empty(self.page_size) {
+            None => 0,
+            Some(n) => match n.parse::<u32>() {
+                Ok(n) if (1..=listing::MAX_PAGE_SIZE).contains(&n) => n,
+                _ => {
+                    errors.push(switchboard_domain::FieldError::new("page_size", "must be a number from 1 to 100"));
+                    0
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid(switchboard_domain::ValidationErrors(errors)));
+        }
+        Ok(ListQuery { status, created_after, created_before, urgency, tenant_id, page_size, page_token: non_empty(self.page_token) })
+    }
+}
+
+/// Inquiries newest first. A tenant key lists its own; an operator key lists
+/// by `status` (the escalation queue: `status=escalated`) or `tenant_id`.
+#[utoipa::path(
+    get, path = "/api/inquiries", tag = "inquiries",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page", body = ListResponse),
+        (status = 400, description = "A filter or the page token is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A tenant key asking for another tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    query: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<ListResponse>, Problem> {
+    let principal = caller(&gateway, &headers).await?;
+    let Query(params) = query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "The query string is invalid", e.body_text()))?;
+    let page = listing::list(gateway.inquiries.as_ref(), &principal, params.parse()?).await?;
+    Ok(Json(ListResponse {
+        inquiries: page.inquiries.into_iter().map(InquiryView::summary).collect(),
+        next_page_token: page.next_page_token,
     }))
 }
 
-/// Seconds until the inquiry is likely to reach a terminal status. While a
-/// partner is asked, the deadline bounds it; the automatic stages take about
-/// a second each.
-fn estimate_remaining(inquiry: &Inquiry, now: Timestamp) -> u64 {
-    match inquiry.status {
-        s if s.is_terminal() => 0,
-        InquiryStatus::AwaitingPartner => inquiry
-            .partner
-            .as_ref()
-            .map(|p| p.deadline_at.duration_since(now).as_secs().max(0) as u64 + 1)
-            .unwrap_or(1),
-        s => (InquiryStatus::STAGES - s.stage()) as u64,
+/// Body of `POST /api/inquiries/{id}/escalate` (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct EscalateRequest {
+    /// Why a person should look at it, at most 500 characters.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Body of `POST /api/inquiries/{id}/resolve`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ResolveRequest {
+    /// The operator's answer, sent to the customer as written (1–10,000 characters).
+    #[serde(default)]
+    pub human_answer: Option<String>,
+}
+
+/// The id in the path; one that does not even decode is a bad id.
+fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    id.map(|Path(id)| id).map_err(|_| Problem::field("id", "is not an inquiry id (a UUID)"))
+}
+
+/// A JSON body that may be empty.
+fn optional_json<T: serde::de::DeserializeOwned + Default>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::from(ApiError::TooLarge(format!("the limit is {} bytes", crate::rest::MAX_SMALL_BODY_BYTES)))
+        } else {
+            Problem::new(StatusCode::BAD_REQUEST, "invalid-body", "The body could not be read", rejection.body_text())
+        }
+    })?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
     }
+    serde_json::from_slice(&body)
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-json", "The body is not valid JSON for this request", e.to_string()))
+}
+
+/// Hands the inquiry to a person (tenant: its own; operator: any).
+#[utoipa::path(
+    post, path = "/api/inquiries/{id}/escalate", tag = "inquiries",
+    params(("id" = String, Path, description = "The inquiry id")),
+    request_body(content = Option<EscalateRequest>, description = "Optional reason"),
+    responses(
+        (status = 200, description = "Escalated (or already was)", body = InquiryView),
+        (status = 400, description = "Bad id or reason", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or another tenant's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Resolved or failed: cannot be escalated", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn escalate(State(gateway): State<Gateway>, headers: HeaderMap, id: Result<Path<String>, PathRejection>, body: Result<Bytes, BytesRejection>) -> Result<Json<InquiryView>, Problem> {
+    let principal = caller(&gateway, &headers).await?;
+    let id = path_id(id)?;
+    let request: EscalateRequest = optional_json(body)?;
+    let inquiry = ops::escalate(&gateway, &principal, &id, request.reason.as_deref(), "id").await?;
+    Ok(Json(InquiryView::summary(inquiry)))
+}
+
+/// An operator's answer: resolves the inquiry; the customer is sent `human_answer`.
+#[utoipa::path(
+    post, path = "/api/inquiries/{id}/resolve", tag = "operators",
+    params(("id" = String, Path, description = "The inquiry id")),
+    request_body = ResolveRequest,
+    responses(
+        (status = 200, description = "Resolved", body = InquiryView),
+        (status = 400, description = "Bad id or missing human_answer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not answered or escalated, or resolved with another answer", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn resolve(State(gateway): State<Gateway>, headers: HeaderMap, id: Result<Path<String>, PathRejection>, body: Result<Bytes, BytesRejection>) -> Result<Json<InquiryView>, Problem> {
+    let principal = caller(&gateway, &headers).await?;
+    let id = path_id(id)?;
+    let request: ResolveRequest = optional_json(body)?;
+    let inquiry = ops::resolve(&gateway, &principal, &id, request.human_answer.as_deref(), "id").await?;
+    Ok(Json(InquiryView::summary(inquiry)))
+}
+
+/// The timeline as server-sent events: `event: timeline` per event (data:
+/// [`WatchedEvent`] JSON), oldest first, then `event: end` after the event
+/// that made the inquiry terminal, and the stream closes. `event: error`
+/// (data: a problem) ends it early (shutdown, store down).
+#[utoipa::path(
+    get, path = "/api/inquiries/{id}/events", tag = "inquiries",
+    params(("id" = String, Path, description = "The inquiry id")),
+    responses(
+        (status = 200, description = "text/event-stream of timeline events", body = WatchedEvent, content_type = "text/event-stream"),
+        (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or another tenant's", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn events(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+    let principal = caller(&gateway, &headers).await?;
+    let id = path_id(id)?;
+    let inquiry = ops::load(&gateway, &principal, &id, "id").await?;
+    let stream = crate::watch::watch(gateway.clone(), inquiry.id, None);
+    let stream = stream.flat_map(|item| {
+        let events: Vec<Result<Event, Infallible>> = match item {
+            Ok(watched) => {
+                let terminal = watched.terminal;
+                // An SSE id may not hold line breaks or NULs; keys never should, but a panic is no answer.
+                let key: String = watched.event.key.chars().filter(|c| !c.is_control()).collect();
+                let data = serde_json::to_string(&WatchedEvent::from(watched)).unwrap_or_default();
+                let mut out = vec![Ok(Event::default().event("timeline").id(key).data(data))];
+                if terminal {
+                    out.push(Ok(Event::default().event("end").data("{}")));
+                }
+                out
+            }
+            Err(e) => {
+                let problem = Problem::from(e);
+                vec![Ok(Event::default().event("error").data(serde_json::to_string(&problem).unwrap_or_default()))]
+            }
+        };
+        futures::stream::iter(events)
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

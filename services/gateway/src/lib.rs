@@ -1,18 +1,37 @@
-//! The gateway: REST API for tenants, the partner's confirmation page,
-//! health and readiness. It reads the store and calls the intake and
-//! partner-dispatcher libraries in-process; it never talks to workers.
+//! The gateway: the gRPC API (`grpc`) and its REST twin for tenants and
+//! operators, the partner's confirmation page, health and readiness. It
+//! reads the store and calls the intake and partner-dispatcher libraries
+//! in-process; it never talks to workers.
 
-mod auth;
+mod api;
+mod api_limits;
+mod chat;
+mod error;
+pub mod eta;
+pub mod grpc;
 mod health;
 mod inquiries;
+pub mod listing;
+pub mod openapi;
+pub mod operators;
+pub mod ops;
 mod partner;
 mod partner_page;
 mod problem;
 mod rate_limit;
+mod rest;
+mod serve;
+pub mod telemetry;
+mod views;
+mod watch;
 
 pub use health::Readiness;
 pub use problem::Problem;
 pub use rate_limit::PartnerRateLimit;
+pub use api::{Api, ApiParts, ApiSettings};
+pub use error::ApiError;
+pub use operators::OperatorKeys;
+pub use serve::{Listeners, serve};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -21,7 +40,6 @@ use std::sync::Arc;
 use switchboard_intake::Intake;
 use switchboard_partner_dispatcher::PartnerDispatcher;
 use switchboard_store::{InquiryStore, TenantStore};
-use tower_http::trace::TraceLayer;
 
 /// Largest request body: five 5 MB attachments in base64 plus the text.
 pub const MAX_BODY_BYTES: usize = 40 * 1024 * 1024;
@@ -37,6 +55,8 @@ pub struct Gateway {
     /// Requests a minute each client address may make to the partner
     /// endpoints (`SWITCHBOARD_PARTNER_RATE_PER_MINUTE`).
     pub partner_rate_per_minute: u32,
+    /// The tenant and operator API's shared state (REST and gRPC).
+    pub api: Api,
 }
 
 /// The HTTP application. Serve it with
@@ -51,14 +71,16 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/r/{token}", get(partner_page::show).post(partner_page::answer))
         .route_layer(axum::middleware::from_fn_with_state(limit, rate_limit::limit));
     Router::new()
-        .route("/api/inquiries", post(inquiries::submit))
-        .route("/api/inquiries/{id}", get(inquiries::get))
-        .route("/api/inquiries/{id}/status", get(inquiries::status))
+        .merge(rest::routes(&gateway))
         .merge(partner)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(telemetry::prometheus))
         .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(telemetry::record_metrics))
+        .layer(telemetry::trace_layer())
+        .layer(tower::util::option_layer(rest::cors(&gateway.api.settings().cors_origins)))
         .with_state(gateway)
 }

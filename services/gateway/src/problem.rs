@@ -4,10 +4,11 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use crate::error::{ApiError, retry_after_secs};
 use switchboard_domain::{FieldError, ValidationErrors};
 
 /// An error response (`application/problem+json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
@@ -16,12 +17,23 @@ pub struct Problem {
     pub detail: String,
     /// The fields at fault, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<crate::openapi::FieldErrorDoc>)]
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before retrying (sent as `Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
-        Self { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail: detail.into(), errors: vec![] }
+        Self {
+            kind: format!("/problems/{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: vec![],
+            retry_after: None,
+        }
     }
 
     pub fn invalid(errors: ValidationErrors) -> Self {
@@ -53,10 +65,35 @@ impl Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
+        let self_retry_after = self.retry_after;
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(self)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self_retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
+    }
+}
+
+impl From<ApiError> for Problem {
+    fn from(e: ApiError) -> Self {
+        let retry_after = e.retry_after().map(retry_after_secs);
+        let status = e.http_status();
+        let mut problem = match e {
+            ApiError::Invalid(errors) => Self::invalid(errors),
+            ApiError::Unauthenticated(d) => Self::unauthorized(d),
+            ApiError::PermissionDenied(d) => Self::new(status, "forbidden", "Not allowed with this key", d),
+            ApiError::NotFound(d) => Self::not_found(d),
+            ApiError::FailedPrecondition { detail, .. } => Self::new(status, "invalid-transition", "The inquiry's status does not allow this", detail),
+            ApiError::AlreadyExists(d) => Self::conflict(d),
+            ApiError::TooLarge(d) => Self::new(status, "too-large", "The request is too large", d),
+            ApiError::RateLimited { detail, .. } => Self::new(status, "rate-limited", "Too many requests", detail),
+            ApiError::DeadlineExceeded(d) => Self::new(status, "timeout", "The request took too long", d),
+            ApiError::Unavailable(d) => Self::unavailable(d),
+        };
+        problem.retry_after = retry_after;
+        problem
     }
 }
 
@@ -64,7 +101,11 @@ impl IntoResponse for Problem {
 pub fn from_json_rejection(rejection: axum::extract::rejection::JsonRejection) -> Problem {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return Problem::new(status, "too-large", "The request body is too large", format!("the limit is {} bytes", crate::MAX_BODY_BYTES));
+        return Problem::new(status, "too-large", "The request body is too large", format!(
+            "the body is larger than this endpoint accepts: {} bytes for inquiries (attachments included), {} for other calls",
+            crate::MAX_BODY_BYTES,
+            crate::rest::MAX_SMALL_BODY_BYTES
+        ));
     }
     if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return Problem::new(status, "unsupported-media-type", "Send JSON", "set Content-Type: application/json");
@@ -74,4 +115,9 @@ pub fn from_json_rejection(rejection: axum::extract::rejection::JsonRejection) -
 
 pub async fn not_found() -> Problem {
     Problem::not_found("no such route")
+}
+
+/// A known path with a method it does not serve.
+pub async fn method_not_allowed() -> Problem {
+    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this path does not serve this method")
 }

@@ -18,7 +18,7 @@ use switchboard_messaging::{MessagingError, ReceivedMessage, Topic, events};
 use switchboard_store::blob::BlobStore;
 use switchboard_store::{AttachmentRecord, Created, InquiryStore, StoreError, TenantStore};
 use switchboard_worker::{Handler, Outcome};
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 const SOURCE: &str = "switchboard/intake";
 
@@ -77,7 +77,43 @@ impl Intake {
     /// written or published for invalid input. Safe to repeat with the
     /// same idempotency key: the first inquiry is returned (and announced
     /// again if it had not moved on, in case the first announcement was lost).
+    ///
+    /// Runs in a span of the intake service: the gateway calls this
+    /// in-process, and the trace shows intake as its own step.
     pub async fn submit(
+        &self,
+        tenant_id: &TenantId,
+        request: SubmitInquiry,
+        idempotency_key: Option<&str>,
+        default_channel: Channel,
+    ) -> Result<Accepted, SubmitError> {
+        let span = tracing::info_span!(
+            "intake submit",
+            otel.kind = "internal",
+            otel.status_code = tracing::field::Empty,
+            switchboard.inquiry_id = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        switchboard_telemetry::in_service(&span, Service::Intake.name(), None);
+        let submitted = self.submit_in_span(tenant_id, request, idempotency_key, default_channel).instrument(span.clone()).await;
+        match &submitted {
+            Ok(accepted) => {
+                span.record(switchboard_telemetry::INQUIRY_ATTRIBUTE, tracing::field::display(accepted.inquiry.id));
+            }
+            Err(e) => {
+                let kind = match e {
+                    SubmitError::Invalid(_) => "invalid",
+                    SubmitError::UnknownTenant(_) => "unknown_tenant",
+                    SubmitError::Unavailable(_) => "unavailable",
+                };
+                span.record("error.type", kind);
+                span.record("otel.status_code", "error");
+            }
+        }
+        submitted
+    }
+
+    async fn submit_in_span(
         &self,
         tenant_id: &TenantId,
         request: SubmitInquiry,
@@ -112,7 +148,7 @@ impl Intake {
             Created::Existing(i) => (i, true),
         };
         if !duplicate || inquiry.status == InquiryStatus::Received {
-            self.topic.publish(&[events::publication(&received_event(&inquiry))]).await?;
+            events::publish(self.topic.as_ref(), &[received_event(&inquiry)]).await?;
         }
         info!(inquiry_id = %inquiry.id, tenant_id = %tenant_id, duplicate, "inquiry accepted");
         Ok(Accepted { inquiry, duplicate })

@@ -7,7 +7,8 @@ use serde_json::json;
 use switchboard_domain::token::{TokenError, token_hash};
 use switchboard_domain::{EventType, Intent, Language, PartnerAnswer, PartnerOutcome, TimelineEvent};
 use switchboard_store::{StoreError, TokenRecord};
-use tracing::info;
+use switchboard_telemetry::propagation;
+use tracing::{Instrument, info};
 
 /// Why a link cannot be shown or answered (seed 002's status codes).
 #[derive(Debug, thiserror::Error)]
@@ -141,15 +142,40 @@ impl PartnerDispatcher {
             Err(e) => return Err(e.into()),
         };
         info!(inquiry_id = %record.inquiry_id, outcome = outcome.as_str(), "partner answered");
-        let inquiry = self.stage.inquiries.get_inquiry(record.inquiry_id).await?.ok_or(ConfirmError::Invalid)?;
-        // If this fails after the token is used, the deadline message
-        // republishes the answer (see `on_deadline`), so it is not lost.
-        let event = TimelineEvent::once("partner.responded", "partner", now, json!({ "outcome": outcome }));
-        let inquiry = record_outcome(&self.stage, &inquiry, &outcome, now, &event)
-            .await
-            .map_err(|o| ConfirmError::Unavailable(format!("{o:?}")))?;
-        let published = self.stage.event(EventType::PartnerResponded, &inquiry, "1", json!({ "outcome": outcome }));
-        self.stage.publish(&[published]).await.map_err(|o| ConfirmError::Unavailable(format!("{o:?}")))?;
+        // The answer arrives on the partner's own HTTP request, a trace of
+        // its own; recording and publishing it continue the inquiry's
+        // trace instead (from the context the dispatcher kept when it
+        // texted the partner), linked to the request.
+        let span = tracing::info_span!(
+            "partner respond",
+            otel.kind = "internal",
+            switchboard.inquiry_id = %record.inquiry_id,
+            partner.outcome = outcome.as_str(),
+        );
+        propagation::add_link(&span, &propagation::current_context());
+        let inquiry_trace = self.inquiry_trace(record.inquiry_id).await;
+        switchboard_telemetry::in_service(&span, self.stage.service.name(), inquiry_trace);
+        async {
+            let inquiry = self.stage.inquiries.get_inquiry(record.inquiry_id).await?.ok_or(ConfirmError::Invalid)?;
+            // If this fails after the token is used, the deadline message
+            // republishes the answer (see `on_deadline`), so it is not lost.
+            let event = TimelineEvent::once("partner.responded", "partner", now, json!({ "outcome": outcome }));
+            let inquiry = record_outcome(&self.stage, &inquiry, &outcome, now, &event)
+                .await
+                .map_err(|o| ConfirmError::Unavailable(format!("{o:?}")))?;
+            let published = self.stage.event(EventType::PartnerResponded, &inquiry, "1", json!({ "outcome": outcome }));
+            self.stage.publish(&[published]).await.map_err(|o| ConfirmError::Unavailable(format!("{o:?}")))
+        }
+        .instrument(span)
+        .await?;
         self.view(&record).await
+    }
+
+    /// The inquiry's trace context as the dispatcher recorded it on the
+    /// `partner.sms_sent` timeline event, if it can be read.
+    async fn inquiry_trace(&self, inquiry_id: switchboard_domain::InquiryId) -> Option<propagation::Context> {
+        let timeline = self.stage.inquiries.timeline(inquiry_id).await.ok()?;
+        let sent = timeline.iter().rev().find(|e| e.kind == "partner.sms_sent")?;
+        propagation::from_traceparent(sent.details.get("traceparent")?.as_str()?)
     }
 }

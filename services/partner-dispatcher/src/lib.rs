@@ -153,7 +153,13 @@ impl PartnerDispatcher {
             "partner.sms_sent",
             self.stage.service.name(),
             Timestamp::now(),
-            json!({ "partner_id": reservation.partner_id, "to": reservation.partner_phone.masked() }),
+            // The trace context lets the partner's answer, which arrives on
+            // a request of its own, continue the inquiry's trace.
+            json!({
+                "partner_id": reservation.partner_id,
+                "to": reservation.partner_phone.masked(),
+                "traceparent": switchboard_telemetry::propagation::current_traceparent(),
+            }),
         );
         if let Err(e) = self.stage.inquiries.append_event(inquiry.id, &sent).await {
             return Outcome::retry(e);
@@ -213,7 +219,7 @@ impl PartnerDispatcher {
             Timestamp::now(),
             json!({ "token_hash": hash, "deadline_at": deadline_at }),
         );
-        self.own_queue.send(events::outgoing(&event).delayed(delay)).await.map(|_| ()).map_err(Outcome::retry)
+        events::send(self.own_queue.as_ref(), &event, delay).await.map(|_| ()).map_err(Outcome::retry)
     }
 
     async fn on_deadline(&self, event: CloudEvent, inquiry: Inquiry) -> Outcome {
@@ -283,7 +289,14 @@ async fn record_outcome(
         }
         next.updated_at = Timestamp::now();
         match stage.inquiries.update_inquiry(&next, current.version, Some(event)).await {
-            Ok(stored) => return Ok(stored),
+            Ok(stored) => {
+                // Time-outs count, but their wait is the deadline, not a response time.
+                let waited = (*outcome != PartnerOutcome::TimedOut)
+                    .then(|| current.partner.as_ref().and_then(|p| Duration::try_from(at.duration_since(p.requested_at)).ok()))
+                    .flatten();
+                switchboard_telemetry::metrics().partner_outcome(outcome.as_str(), waited);
+                return Ok(stored);
+            }
             Err(StoreError::Conflict(_)) => {
                 current = match stage.inquiries.get_inquiry(inquiry.id).await {
                     Ok(Some(i)) => i,

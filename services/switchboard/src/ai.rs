@@ -31,12 +31,23 @@ pub fn settings(config: &Config) -> AwsAiSettings {
 
 /// The engines `config.ai` names; AWS clients are built with `options`
 /// (the standard sources by default) and report to `counter` when given.
-pub async fn engines(config: &Config, options: &AwsOptions, counter: Option<RequestCounter>) -> Engines {
+///
+/// A missing region is refused at start: every AWS engine falls back on
+/// failure, so without this check a misconfigured deployment would look
+/// healthy while answering nothing with Bedrock.
+pub async fn engines(
+    config: &Config,
+    options: &AwsOptions,
+    counter: Option<RequestCounter>,
+) -> anyhow::Result<Engines> {
     match config.ai {
-        AiMode::Local => Engines::local(),
+        AiMode::Local => Ok(Engines::local()),
         AiMode::Aws => {
             let sdk = switchboard_aws::sdk_config(options).await;
-            switchboard_ai::aws::engines(&AwsAiClients::new(&sdk, counter), &settings(config))
+            if sdk.region().is_none() {
+                anyhow::bail!("SWITCHBOARD_AI=aws needs an AWS region: set AWS_REGION (or a profile with one)");
+            }
+            Ok(switchboard_ai::aws::engines(&AwsAiClients::new(&sdk, counter), &settings(config)))
         }
     }
 }
@@ -44,6 +55,21 @@ pub async fn engines(config: &Config, options: &AwsOptions, counter: Option<Requ
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn aws_engines_need_a_region_and_local_engines_need_nothing() {
+        let config = Config { ai: AiMode::Aws, ..Config::default() };
+        let without = AwsOptions { region: None, ..AwsOptions::default() };
+        // The refusal shows only where the environment has no region
+        // either (a developer's shell may set one).
+        if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+            let error = engines(&config, &without, None).await.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("AWS_REGION"), "{error}");
+        }
+        let with = AwsOptions { region: Some("ap-northeast-2".into()), ..AwsOptions::default() };
+        assert!(engines(&config, &with, None).await.is_ok());
+        assert!(engines(&Config::default(), &without, None).await.is_ok());
+    }
 
     #[test]
     fn an_empty_vision_model_turns_photo_descriptions_off() {

@@ -51,7 +51,8 @@ impl Clients {
         let sdk = switchboard_aws::sdk_config(options).await;
         macro_rules! client {
             ($sdk_crate:ident $(, $extra:ident($arg:expr))*) => {{
-                let mut builder = $sdk_crate::config::Builder::from(&sdk);
+                // Every call is a client span of the trace it runs in.
+                let mut builder = $sdk_crate::config::Builder::from(&sdk).interceptor(switchboard_aws::ClientSpans);
                 if let Some(counter) = &counter {
                     builder = builder.interceptor(counter.clone());
                 }

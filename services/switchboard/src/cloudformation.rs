@@ -125,6 +125,8 @@ fn component_resources(component: &str, resources: &mut Map<String, Value>) {
                 "Version": "2012-10-17",
                 "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ecs-tasks.amazonaws.com" }, "Action": "sts:AssumeRole" }],
             },
+            // The ADOT sidecar sends the task's traces to X-Ray with the task role.
+            "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess")],
             "Policies": [{
                 "PolicyName": format!("switchboard-{component}"),
                 "PolicyDocument": {

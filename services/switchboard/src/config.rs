@@ -40,7 +40,7 @@ pub enum DurabilityLevel {
 pub struct Config {
     pub data_dir: PathBuf,
     pub http_addr: SocketAddr,
-    /// Reserved for the gRPC API.
+    /// The gRPC API (`switchboard.v1`, health, reflection).
     pub grpc_addr: SocketAddr,
     pub backend: Backend,
     pub ai: AiMode,
@@ -86,6 +86,19 @@ pub struct Config {
     /// Requests a minute one client address may make to the partner
     /// endpoints (`/r/`, `/confirm/`, `/respond`); seed 002 says 100.
     pub partner_rate_per_minute: u32,
+    /// Operator keys, as `name=sha256hex` entries separated by commas (only
+    /// hashes: `switchboard operator create` prints the entry for a new key).
+    pub operator_key_hashes: Option<String>,
+    /// The demo operator's key under `up --demo` (random and printed when unset).
+    pub demo_operator_key: Option<String>,
+    /// API requests a second per API key (REST and gRPC together).
+    pub api_rate_per_key: u32,
+    /// API requests a second per client address.
+    pub api_rate_per_ip: u32,
+    /// Comma-separated origins browsers may call the API from (`*` for any); empty: no CORS.
+    pub cors_origins: String,
+    /// Longest an API request may take, in seconds (streams excepted).
+    pub request_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -118,6 +131,12 @@ impl Default for Config {
             events_topic_arn: None,
             visibility_secs: 30,
             partner_rate_per_minute: 100,
+            operator_key_hashes: None,
+            demo_operator_key: None,
+            api_rate_per_key: 1000,
+            api_rate_per_ip: 2000,
+            cors_origins: String::new(),
+            request_timeout_secs: 30,
         }
     }
 }
@@ -158,6 +177,20 @@ impl Config {
         }
         if self.partner_rate_per_minute == 0 {
             bail!("SWITCHBOARD_PARTNER_RATE_PER_MINUTE must be at least 1");
+        }
+        for (value, variable) in [
+            (self.api_rate_per_key, "SWITCHBOARD_API_RATE_PER_KEY"),
+            (self.api_rate_per_ip, "SWITCHBOARD_API_RATE_PER_IP"),
+        ] {
+            if value == 0 {
+                bail!("{variable} must be at least 1");
+            }
+        }
+        if self.request_timeout_secs == 0 {
+            bail!("SWITCHBOARD_REQUEST_TIMEOUT_SECS must be at least 1");
+        }
+        if let Some(hashes) = &self.operator_key_hashes {
+            switchboard_gateway::OperatorKeys::parse(hashes).map_err(|e| anyhow::anyhow!("SWITCHBOARD_OPERATOR_KEY_HASHES: {e}"))?;
         }
         if !(1..=43_200).contains(&self.visibility_secs) {
             bail!("SWITCHBOARD_VISIBILITY_SECS must be 1 to 43200");
@@ -215,6 +248,44 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("switchboard.db")
+    }
+
+    /// The file of operator key hashes `switchboard operator create` writes.
+    pub fn operator_keys_path(&self) -> PathBuf {
+        self.data_dir.join("operator-keys")
+    }
+
+    /// The operator keys the gateway accepts: the variable's entries and the
+    /// data directory's file (the demo operator is added by `up --demo`).
+    pub fn operator_keys(&self) -> anyhow::Result<switchboard_gateway::OperatorKeys> {
+        let mut keys = match &self.operator_key_hashes {
+            Some(h) => switchboard_gateway::OperatorKeys::parse(h).map_err(|e| anyhow::anyhow!("SWITCHBOARD_OPERATOR_KEY_HASHES: {e}"))?,
+            None => switchboard_gateway::OperatorKeys::default(),
+        };
+        let path = self.operator_keys_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => keys.extend(
+                switchboard_gateway::OperatorKeys::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        }
+        if let Some(key) = &self.demo_operator_key {
+            keys.add_key("demo-operator", key);
+        }
+        Ok(keys)
+    }
+
+    /// The API's settings.
+    pub fn api_settings(&self) -> switchboard_gateway::ApiSettings {
+        switchboard_gateway::ApiSettings {
+            rate_per_key_per_second: self.api_rate_per_key,
+            rate_per_ip_per_second: self.api_rate_per_ip,
+            cors_origins: self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect(),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            worker_concurrency: self.worker_concurrency,
+            ..switchboard_gateway::ApiSettings::default()
+        }
     }
 }
 
@@ -295,6 +366,28 @@ mod tests {
             jail.set_env("SWITCHBOARD_PARTNER_RATE_PER_MINUTE", "0");
             let err = Config::load(&Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("SWITCHBOARD_PARTNER_RATE_PER_MINUTE"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn api_limits_cors_and_operator_keys_come_from_variables_and_bad_ones_are_named() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert_eq!((c.api_rate_per_key, c.api_rate_per_ip, c.request_timeout_secs), (1000, 2000, 30));
+            assert!(c.api_settings().cors_origins.is_empty());
+            jail.set_env("SWITCHBOARD_CORS_ORIGINS", "https://a.example, https://b.example");
+            jail.set_env("SWITCHBOARD_OPERATOR_KEY_HASHES", switchboard_gateway::operators::entry_line("alice", "k"));
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert_eq!(c.api_settings().cors_origins, ["https://a.example", "https://b.example"]);
+            assert_eq!(c.operator_keys().unwrap().find("k"), Some("alice"));
+            jail.set_env("SWITCHBOARD_OPERATOR_KEY_HASHES", "alice=not-a-hash");
+            let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("SWITCHBOARD_OPERATOR_KEY_HASHES"), "{err}");
+            jail.set_env("SWITCHBOARD_OPERATOR_KEY_HASHES", "");
+            jail.set_env("SWITCHBOARD_API_RATE_PER_KEY", "0");
+            let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("SWITCHBOARD_API_RATE_PER_KEY"), "{err}");
             Ok(())
         });
     }

@@ -34,6 +34,9 @@ struct Common {
     /// REST, partner page, health [env: SWITCHBOARD_HTTP_ADDR] [default: 127.0.0.1:8080]
     #[arg(long, global = true)]
     http_addr: Option<SocketAddr>,
+    /// gRPC API, health and reflection [env: SWITCHBOARD_GRPC_ADDR] [default: 127.0.0.1:50051]
+    #[arg(long, global = true)]
+    grpc_addr: Option<SocketAddr>,
     /// Partner answer deadline in seconds [env: SWITCHBOARD_PARTNER_DEADLINE_SECS] [default: 300]
     #[arg(long, global = true)]
     partner_deadline_secs: Option<u64>,
@@ -47,7 +50,7 @@ impl Common {
         Overrides {
             data_dir: self.data_dir.clone(),
             http_addr: self.http_addr,
-            grpc_addr: None,
+            grpc_addr: self.grpc_addr,
             partner_deadline_secs: self.partner_deadline_secs,
             backend: self.backend,
         }
@@ -100,6 +103,20 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
+    },
+    /// Operator keys: the escalation queue, resolving inquiries, reservations.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Print an inquiry's trace as a tree of spans with their durations,
+    /// from the spans this data directory's processes recorded (embedded
+    /// mode; in AWS mode traces go to X-Ray through the collector).
+    Trace {
+        /// The inquiry id.
+        inquiry: String,
+        #[command(flatten)]
+        common: Common,
     },
     /// The routing table: which service's queue receives which events.
     Routing {
@@ -161,6 +178,35 @@ enum TenantCommand {
         common: Common,
     },
     /// List tenants (ids and names; never keys).
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Give a tenant a new API key (printed once, on the last line); the old
+    /// key stops working at once.
+    RotateKey {
+        /// The tenant's id.
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Create an operator key: its hash is added to the data directory's
+    /// `operator-keys` file (read by gateways at start) and the key is
+    /// printed once, on the last line. For gateways on other machines, add
+    /// the printed `name=hash` entry to SWITCHBOARD_OPERATOR_KEY_HASHES.
+    Create {
+        /// The operator's name (letters, digits, '-', '_', '.'), recorded as `operator:{name}` on what they do.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List operators (names; never keys or hashes).
     List {
         #[command(flatten)]
         common: Common,
@@ -234,6 +280,20 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant { command } => tenant(command).await,
+        Command::Trace { inquiry, common } => {
+            let config = Config::load(&common.overrides())?;
+            if config.backend != Backend::Embedded {
+                anyhow::bail!("the local trace view exists in embedded mode only; in AWS mode open the trace in X-Ray");
+            }
+            let path = config.database_path();
+            let spans = switchboard_telemetry::local::inquiry_spans(&path, &inquiry)?;
+            if spans.is_empty() {
+                anyhow::bail!("no spans recorded for inquiry {inquiry} in {}", path.display());
+            }
+            print!("{}", switchboard_telemetry::local::render_tree(&spans));
+            Ok(())
+        }
+        Command::Operator { command } => operator(command),
         Command::Routing { format } => {
             let out = match format {
                 RoutingFormat::Json => serde_json::Value::Object(
@@ -263,22 +323,29 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(common: &Common, selection: Selection, demo: bool) -> anyhow::Result<()> {
-    let config = Config::load(&common.overrides())?;
-    switchboard_telemetry::init(if config.log_format == "json" {
-        switchboard_telemetry::LogFormat::Json
+    let mut config = Config::load(&common.overrides())?;
+    // The demo operator exists only under --demo.
+    config.demo_operator_key = if demo && selection.gateway {
+        Some(config.demo_operator_key.clone().unwrap_or_else(new_api_key))
     } else {
-        switchboard_telemetry::LogFormat::Text
-    });
+        None
+    };
+    let telemetry = init_telemetry(&config)?;
     let app = App::build(config.clone(), &selection).await?;
     let addr = app.http_addr();
     if demo && selection.gateway {
         let key = config.demo_api_key.clone().unwrap_or_else(new_api_key);
         switchboard::demo::seed(app.ports.store.as_ref(), app.ports.store.as_ref(), &key).await?;
         print_demo(addr, &key, &config);
+        if let Some(operator) = &config.demo_operator_key {
+            println!("Operator key (escalation queue, resolve, reservations): {operator}");
+            println!("  curl -s 'http://{addr}/api/inquiries?status=escalated' -H 'x-api-key: {operator}'");
+        }
+        println!("gRPC (reflection on): grpcurl -plaintext -H 'x-api-key: {key}' {} list", app.grpc_addr());
     }
     let names: Vec<_> = selection.services.iter().map(|s| s.name()).collect();
     if selection.gateway {
-        eprintln!("switchboard: gateway on http://{addr}");
+        eprintln!("switchboard: gateway on http://{addr}, gRPC on {}", app.grpc_addr());
     }
     let place = match config.backend {
         Backend::Embedded => format!("embedded, data in {}", config.data_dir.display()),
@@ -293,7 +360,30 @@ async fn run(common: &Common, selection: Selection, demo: bool) -> anyhow::Resul
         eprintln!("switchboard: shutting down (finishing in-flight work)");
         signal.cancel();
     });
-    app.run(shutdown).await
+    let ran = app.run(shutdown).await;
+    // Flushing waits on the exporters, which the runtime drives meanwhile.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    ran
+}
+
+/// Traces, logs and metrics for this process (see `switchboard-telemetry`).
+/// Every component gets its own `service.name` unless OTEL_SERVICE_NAME
+/// names the process; in embedded mode spans are also recorded in the
+/// data directory's SQLite file for `switchboard trace`.
+fn init_telemetry(config: &Config) -> anyhow::Result<switchboard_telemetry::TelemetryGuard> {
+    let format = if config.log_format == "json" {
+        switchboard_telemetry::LogFormat::Json
+    } else {
+        switchboard_telemetry::LogFormat::Text
+    };
+    let components = Service::ALL.iter().map(|s| s.name()).chain(["gateway"]);
+    let mut settings = switchboard_telemetry::Settings::from_env(format, env!("CARGO_PKG_VERSION"))?.with_components(components);
+    if config.backend == Backend::Embedded {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create SWITCHBOARD_DATA_DIR {}", config.data_dir.display()))?;
+        settings = settings.with_local_spans(config.database_path());
+    }
+    Ok(switchboard_telemetry::init(settings)?)
 }
 
 fn print_demo(addr: SocketAddr, key: &str, config: &Config) {
@@ -338,11 +428,59 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
             println!("{key}");
             Ok(())
         }
+        TenantCommand::RotateKey { id, common } => {
+            let config = Config::load(&common.overrides())?;
+            let ports = Ports::open(&config, false).await?;
+            let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+            let mut tenant = ports.store.get_tenant(&id).await?.with_context(|| format!("no tenant {id}"))?;
+            let key = new_api_key();
+            tenant.api_key_hash = hash_api_key(&key);
+            ports.store.put_tenant(&tenant).await?;
+            println!("tenant {id} has a new API key; the old one no longer works. It is shown once:");
+            println!("{key}");
+            Ok(())
+        }
         TenantCommand::List { common } => {
             let config = Config::load(&common.overrides())?;
             let ports = Ports::open(&config, false).await?;
             for t in ports.store.list_tenants().await? {
                 println!("{}", serde_json::json!({ "id": t.id, "name": t.name, "faq_entries": t.faq.len() }));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn operator(command: OperatorCommand) -> anyhow::Result<()> {
+    match command {
+        OperatorCommand::Create { name, common } => {
+            let config = Config::load(&common.overrides())?;
+            if config.operator_keys()?.names().contains(&name.as_str()) {
+                anyhow::bail!("operator {name} already exists");
+            }
+            let key = new_api_key();
+            let entry = switchboard_gateway::operators::entry_line(&name, &key);
+            // Checked like every entry the gateway reads (the name's characters).
+            switchboard_gateway::OperatorKeys::parse(&entry).map_err(|_| anyhow::anyhow!("--name must be 1-64 letters, digits, '-', '_' or '.'"))?;
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("cannot create SWITCHBOARD_DATA_DIR {}", config.data_dir.display()))?;
+            let path = config.operator_keys_path();
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            std::io::Write::write_all(&mut file, format!("{entry}\n").as_bytes())?;
+            println!("created operator {name}; gateways on this data directory accept the key after a restart.");
+            println!("elsewhere, add this entry to SWITCHBOARD_OPERATOR_KEY_HASHES: {entry}");
+            println!("the key is shown once:");
+            println!("{key}");
+            Ok(())
+        }
+        OperatorCommand::List { common } => {
+            let config = Config::load(&common.overrides())?;
+            for name in config.operator_keys()?.names() {
+                println!("{}", serde_json::json!({ "name": name }));
             }
             Ok(())
         }

@@ -53,7 +53,9 @@ impl Ports {
         };
         // The AI engines are chosen apart from the backend: local engines on
         // AWS queues, or AWS engines on the embedded store, are both valid.
-        ports.ai = crate::ai::engines(config, &switchboard_aws::AwsOptions::default(), None).await;
+        ports.ai = crate::ai::engines(config, &switchboard_aws::AwsOptions::default(), None).await?;
+        // Every AI call a client span with latency and tokens, whichever engine.
+        ports.ai = crate::observability::traced(ports.ai);
         Ok(ports)
     }
 
@@ -135,6 +137,8 @@ pub struct App {
     pub gateway: Gateway,
     listener: Option<TcpListener>,
     http_addr: SocketAddr,
+    grpc_listener: Option<TcpListener>,
+    grpc_addr: SocketAddr,
 }
 
 struct StoreAndQueues(Ports);
@@ -148,6 +152,22 @@ impl Readiness for StoreAndQueues {
             queue.stats().await.map_err(|e| format!("queue {}: {e}", queue.name()))?;
         }
         Ok(())
+    }
+
+    async fn sample_queues(&self) {
+        for (service, queue) in &self.0.queues {
+            match queue.stats().await {
+                Ok(s) => switchboard_telemetry::metrics().queue_depth(
+                    service.name(),
+                    s.visible,
+                    s.in_flight,
+                    s.delayed,
+                    s.dead_lettered,
+                    s.oldest_age,
+                ),
+                Err(e) => warn!(queue = %queue.name(), error = %e, "queue depth not sampled"),
+            }
+        }
     }
 }
 
@@ -171,6 +191,15 @@ impl App {
             (Some(listener), addr)
         } else {
             (None, config.http_addr)
+        };
+        let (grpc_listener, grpc_addr) = if selection.gateway {
+            let listener = TcpListener::bind(config.grpc_addr)
+                .await
+                .with_context(|| format!("cannot listen on SWITCHBOARD_GRPC_ADDR {}", config.grpc_addr))?;
+            let addr = listener.local_addr()?;
+            (Some(listener), addr)
+        } else {
+            (None, config.grpc_addr)
         };
 
         let stage = |service| Stage::new(service, ports.store.clone(), ports.topic.clone());
@@ -249,13 +278,25 @@ impl App {
             tenants: ports.store.clone(),
             readiness: Arc::new(StoreAndQueues(ports.clone())),
             partner_rate_per_minute: config.partner_rate_per_minute,
+            api: switchboard_gateway::Api::new(switchboard_gateway::ApiParts {
+                topic: ports.topic.clone(),
+                reservations: ports.store.clone(),
+                queues: ports.queues.clone().into_iter().collect(),
+                operators: config.operator_keys()?,
+                settings: config.api_settings(),
+            }),
         };
-        Ok(Self { config, ports, workers, gateway, listener, http_addr })
+        Ok(Self { config, ports, workers, gateway, listener, http_addr, grpc_listener, grpc_addr })
     }
 
     /// The address the HTTP server listens on (the real port when configured as 0).
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// The address the gRPC server listens on (the real port when configured as 0).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
     }
 
     /// Runs workers and gateway until `shutdown`, then stops accepting,
@@ -270,17 +311,11 @@ impl App {
                 info!(worker = %name, "worker stopped");
             });
         }
-        if let Some(listener) = self.listener {
-            let app = switchboard_gateway::router(self.gateway);
+        if self.listener.is_some() || self.grpc_listener.is_some() {
+            let listeners = switchboard_gateway::Listeners { http: self.listener, grpc: self.grpc_listener };
+            let gateway = self.gateway;
             let token = shutdown.clone();
-            tasks.spawn(async move {
-                // Connection info gives the partner endpoints' rate limit the client's address.
-                let app = app.into_make_service_with_connect_info::<SocketAddr>();
-                let served = axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await;
-                if let Err(e) = served {
-                    warn!(error = %e, "HTTP server stopped with an error");
-                }
-            });
+            tasks.spawn(async move { switchboard_gateway::serve(gateway, listeners, token).await });
         }
         while let Some(joined) = tasks.join_next().await {
             if let Err(e) = joined {

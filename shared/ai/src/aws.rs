@@ -40,12 +40,16 @@ pub struct AwsAiSettings {
 /// `counter`, when given, seeing every request (what an inquiry costs).
 #[derive(Debug, Clone)]
 pub struct AwsAiClients {
+    /// Amazon Comprehend (AWS JSON 1.1).
     pub comprehend: aws_sdk_comprehend::Client,
+    /// Amazon Textract (AWS JSON 1.1).
     pub textract: aws_sdk_textract::Client,
+    /// Amazon Bedrock Runtime (REST-JSON Converse).
     pub bedrock: aws_sdk_bedrockruntime::Client,
 }
 
 impl AwsAiClients {
+    /// The three clients from one SDK configuration.
     pub fn new(sdk: &SdkConfig, counter: Option<RequestCounter>) -> Self {
         macro_rules! client {
             ($sdk_crate:ident) => {{
@@ -150,9 +154,10 @@ pub(crate) fn sdk_failure<E: ProvideErrorMetadata>(
         SdkError::ResponseError(_) => {
             AiError::InvalidOutput(format!("{service} {operation}: the response cannot be read"))
         }
-        SdkError::ConstructionFailure(_) => {
-            AiError::UnsupportedInput(format!("{service} {operation}: the request cannot be built"))
-        }
+        // Missing credentials or region surface here, before anything is sent.
+        SdkError::ConstructionFailure(_) => AiError::Unavailable(format!(
+            "{service} {operation}: the request cannot be built or signed (credentials? region?)"
+        )),
         _ => AiError::Unavailable(format!("{service} {operation}: the call failed")),
     }
 }

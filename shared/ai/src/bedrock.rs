@@ -166,6 +166,7 @@ struct AnswerJson {
 const ANSWER_SHAPE: &str = r#"{"answer": "<text for the customer; empty when escalating>", "confidence": <0.0 to 1.0: how fully the material above supports the answer>, "escalate": <true or false>, "reason": "<why a person must answer; null when not escalating>"}"#;
 
 impl BedrockAnswerDrafter {
+    /// Drafts with `model_id` through `converse` (whose budget is the answer's).
     pub fn new(converse: Converse, model_id: String) -> Self {
         Self { converse, model_id }
     }
@@ -391,7 +392,9 @@ fn parse_answer(reply: &str, language: Language, notification: bool) -> Result<A
 /// Intent, urgency and reservation number decided by a Bedrock model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntentVerdict {
+    /// One of [`Intent::ALL`].
     pub intent: Intent,
+    /// How soon a person must act.
     pub urgency: Urgency,
     /// Only a number written in the inquiry: a model's invention is refused.
     pub reservation_number: Option<ReservationNumber>,
@@ -433,10 +436,12 @@ Reply with one JSON object and nothing else:\n\
 {\"intent\": \"<one of the intents>\", \"urgency\": \"high|medium|low\", \"reservation_number\": \"<as written>\" or null}";
 
 impl BedrockIntentClassifier {
+    /// Asks `model_id` through `converse` (whose budget is the classification call's).
     pub fn new(converse: Converse, model_id: String) -> Self {
         Self { converse, model_id }
     }
 
+    /// The model asked.
     pub fn model_id(&self) -> &str {
         &self.model_id
     }
@@ -499,7 +504,9 @@ pub struct BedrockVision {
 /// What a photo shows, as far as the inquiry is concerned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageDescription {
+    /// One to three sentences, in the inquiry's language.
     pub description: String,
+    /// Short lowercase English tags (at most 8).
     pub labels: Vec<String>,
 }
 
@@ -511,10 +518,12 @@ struct VisionJson {
 }
 
 impl BedrockVision {
+    /// Describes with `model_id` through `converse` (whose budget is the attachment call's).
     pub fn new(converse: Converse, model_id: String) -> Self {
         Self { converse, model_id }
     }
 
+    /// The model asked.
     pub fn model_id(&self) -> &str {
         &self.model_id
     }

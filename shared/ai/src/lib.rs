@@ -128,8 +128,11 @@ pub trait AttachmentAnalyzer: Send + Sync {
 /// The three AI ports the services use, as the composition root wires them.
 #[derive(Clone)]
 pub struct Engines {
+    /// The classifier service's engine.
     pub classifier: Arc<dyn Classifier>,
+    /// The responder's engine (answers and partner-outcome notifications).
     pub drafter: Arc<dyn AnswerDrafter>,
+    /// The image-analyzer's engine.
     pub analyzer: Arc<dyn AttachmentAnalyzer>,
 }
 

@@ -12,8 +12,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 pub use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+mod client_spans;
 mod request_counter;
 
+pub use client_spans::ClientSpans;
 pub use request_counter::RequestCounter;
 use std::time::Duration;
 

@@ -51,11 +51,13 @@ impl SqliteOutbox {
         let inserted = self
             .db
             .write(move |tx| {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO outbox (id, channel, recipient, subject, body, inquiry_id, sent_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO NOTHING",
-                    params![entry.id, entry.channel, entry.to, entry.subject, entry.body, entry.inquiry_id, entry.sent_at],
                 )
+                .and_then(|mut insert| {
+                    insert.execute(params![entry.id, entry.channel, entry.to, entry.subject, entry.body, entry.inquiry_id, entry.sent_at])
+                })
                 .map_err(DbError::from)
             })
             .await?;

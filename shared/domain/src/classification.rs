@@ -139,7 +139,9 @@ impl Sentiment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TextField {
+    /// The inquiry's title.
     Title,
+    /// The inquiry's content.
     Content,
 }
 

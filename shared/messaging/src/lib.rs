@@ -37,15 +37,24 @@ pub struct OutgoingMessage {
     pub attributes: Attributes,
     /// Invisible until this much time has passed (at most [`MAX_DELAY`]).
     pub delay: Duration,
+    /// The producer's X-Ray trace header, sent as SQS's `AWSTraceHeader`
+    /// system attribute (the embedded broker keeps it too).
+    pub trace_header: Option<String>,
 }
 
 impl OutgoingMessage {
     pub fn new(body: impl Into<String>, attributes: Attributes) -> Self {
-        Self { body: body.into(), attributes, delay: Duration::ZERO }
+        Self { body: body.into(), attributes, delay: Duration::ZERO, trace_header: None }
     }
 
     pub fn delayed(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Carries `header` (X-Ray form) as the message's trace header.
+    pub fn with_trace_header(mut self, header: Option<String>) -> Self {
+        self.trace_header = header;
         self
     }
 }
@@ -122,6 +131,11 @@ impl From<switchboard_sqlite::DbError> for MessagingError {
 pub trait Queue: Send + Sync {
     fn name(&self) -> &str;
 
+    /// The `messaging.system` of spans about this queue.
+    fn system(&self) -> &'static str {
+        "switchboard"
+    }
+
     /// Sends one message; returns its id.
     async fn send(&self, message: OutgoingMessage) -> Result<String, MessagingError>;
 
@@ -152,6 +166,16 @@ pub struct Publication {
 /// publication's attributes gets a copy.
 #[async_trait]
 pub trait Topic: Send + Sync {
+    /// The topic's name, for spans (`messaging.destination.name`).
+    fn name(&self) -> &str {
+        "events"
+    }
+
+    /// The `messaging.system` of spans about this topic.
+    fn system(&self) -> &'static str {
+        "switchboard"
+    }
+
     /// Publishes all of `publications`; on error none may have been, or some
     /// may (callers republish: event ids are deterministic).
     async fn publish(&self, publications: &[Publication]) -> Result<(), MessagingError>;

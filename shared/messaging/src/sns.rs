@@ -122,6 +122,14 @@ fn describe(failures: &[(PublishBatchRequestEntry, String, bool)]) -> String {
 
 #[async_trait]
 impl Topic for SnsTopic {
+    fn name(&self) -> &str {
+        self.topic_arn.rsplit(':').next().unwrap_or(&self.topic_arn)
+    }
+
+    fn system(&self) -> &'static str {
+        "aws_sns"
+    }
+
     /// Publishes in batches; entries SNS fails through no fault of the
     /// request are published once more, and anything still failing is an
     /// error ([`MessagingError::Invalid`] when SNS blames the request,

@@ -116,17 +116,30 @@ impl SqliteBroker {
     }
 }
 
+/// Where a message's trace header is kept (SQS's system attribute name).
+const TRACE_HEADER_KEY: &str = "AWSTraceHeader";
+
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
 fn insert_message(tx: &Transaction<'_>, queue: &str, message: &OutgoingMessage, now: i64) -> Result<String, DbError> {
     let id = uuid::Uuid::new_v4().to_string();
-    let attributes = serde_json::to_string(&message.attributes).unwrap_or_else(|_| "{}".into());
-    tx.execute(
-        "INSERT INTO queue_messages (id, queue, body, attributes, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![id, queue, message.body, attributes, now, now + message.delay.as_millis() as i64],
-    )?;
+    // The trace header is SQS's system attribute, not a message attribute:
+    // it rides in the same column under a name no routing attribute uses,
+    // and is taken out again on receive.
+    let attributes = match &message.trace_header {
+        Some(header) => {
+            let mut with_trace = message.attributes.clone();
+            with_trace.insert(TRACE_HEADER_KEY.to_owned(), header.clone());
+            serde_json::to_string(&with_trace)
+        }
+        None => serde_json::to_string(&message.attributes),
+    }
+    .unwrap_or_else(|_| "{}".into());
+    // Cached: the hottest statement of the broker (parsing it each time cost more than running it).
+    tx.prepare_cached("INSERT INTO queue_messages (id, queue, body, attributes, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![id, queue, message.body, attributes, now, now + message.delay.as_millis() as i64])?;
     Ok(id)
 }
 
@@ -157,9 +170,8 @@ impl SqliteQueue {
             .write(move |tx| {
                 let now = now_ms();
                 let (dlq, max_receives): (Option<String>, u32) = tx
-                    .query_row("SELECT dead_letter_queue, max_receives FROM queues WHERE name = ?1", [&name], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
+                    .prepare_cached("SELECT dead_letter_queue, max_receives FROM queues WHERE name = ?1")?
+                    .query_row([&name], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?
                     .unwrap_or((None, u32::MAX));
                 let mut select = tx.prepare_cached(
@@ -192,11 +204,11 @@ impl SqliteQueue {
                         }
                     }
                     let receipt = uuid::Uuid::new_v4().to_string();
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE queue_messages SET receive_count = receive_count + 1, visible_at = ?2, receipt = ?3 WHERE seq = ?1",
-                        params![seq, now + visibility, receipt],
-                    )?;
-                    let trace_header = attributes.get("AWSTraceHeader").cloned();
+                    )?
+                    .execute(params![seq, now + visibility, receipt])?;
+                    let trace_header = attributes.remove(TRACE_HEADER_KEY);
                     received.push(ReceivedMessage { message_id: id, receipt, body, attributes, receive_count: count + 1, trace_header });
                 }
                 Ok::<_, DbError>((received, moved_to))
@@ -256,9 +268,9 @@ impl Queue for SqliteQueue {
             .db
             .write(move |tx| {
                 let mut failures = Vec::new();
+                let mut delete = tx.prepare_cached("DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2")?;
                 for receipt in receipts {
-                    let deleted =
-                        tx.execute("DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2", params![name, receipt])?;
+                    let deleted = delete.execute(params![name, receipt])?;
                     if deleted == 0 {
                         failures.push(BatchFailure { receipt, reason: "receipt handle is stale or unknown".into() });
                     }
@@ -278,11 +290,9 @@ impl Queue for SqliteQueue {
             .broker
             .db
             .write(move |tx| {
-                tx.execute(
-                    "UPDATE queue_messages SET visible_at = ?3 WHERE queue = ?1 AND receipt = ?2",
-                    params![name, receipt, now_ms() + timeout.as_millis() as i64],
-                )
-                .map_err(DbError::from)
+                tx.prepare_cached("UPDATE queue_messages SET visible_at = ?3 WHERE queue = ?1 AND receipt = ?2")
+                    .and_then(|mut update| update.execute(params![name, receipt, now_ms() + timeout.as_millis() as i64]))
+                    .map_err(DbError::from)
             })
             .await?;
         if changed == 0 {
@@ -300,7 +310,7 @@ impl Queue for SqliteQueue {
         };
         let mut attributes = message.attributes.clone();
         attributes.insert(FAILURE_REASON_ATTRIBUTE.into(), reason.to_owned());
-        let copy = OutgoingMessage::new(message.body.clone(), attributes);
+        let copy = OutgoingMessage::new(message.body.clone(), attributes).with_trace_header(message.trace_header.clone());
         let (name, receipt, target) = (self.name.clone(), message.receipt.clone(), dlq.clone());
         // Move and delete in one transaction: the message is in exactly one place.
         self.broker
@@ -501,6 +511,20 @@ mod tests {
         q.send(msg("ping")).await.unwrap();
         let got = poller.await.unwrap().unwrap();
         assert_eq!(got[0].body, "ping");
+    }
+
+    #[tokio::test]
+    async fn a_trace_header_travels_beside_the_attributes_not_among_them() {
+        let f = fixture().await;
+        let q = f.broker.create_queue("q", Some("q-dlq"), 5).await.unwrap();
+        let header = "Root=1-6761a2b3-aabbccddeeff001122334455;Parent=0102030405060708;Sampled=1";
+        q.send(msg("traced").with_trace_header(Some(header.into()))).await.unwrap();
+        let got = q.receive(opts(1000)).await.unwrap();
+        assert_eq!(got[0].trace_header.as_deref(), Some(header));
+        assert!(got[0].attributes.is_empty());
+        q.dead_letter(&got[0], "why").await.unwrap();
+        let dead = f.broker.queue("q-dlq", None).receive(opts(1000)).await.unwrap();
+        assert_eq!(dead[0].trace_header.as_deref(), Some(header));
     }
 
     #[tokio::test]

@@ -157,8 +157,12 @@ impl Queue for SqsQueue {
         &self.name
     }
 
+    fn system(&self) -> &'static str {
+        "aws_sqs"
+    }
+
     async fn send(&self, message: OutgoingMessage) -> Result<String, MessagingError> {
-        self.send_to(&self.url, &message.body, &message.attributes, message.delay, None).await
+        self.send_to(&self.url, &message.body, &message.attributes, message.delay, message.trace_header.as_deref()).await
     }
 
     async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, MessagingError> {

@@ -46,10 +46,10 @@ impl Stage {
         }
     }
 
-    /// Publishes events; a failure means "try the message again".
+    /// Publishes events under a producer span (each envelope carries its
+    /// `traceparent`); a failure means "try the message again".
     pub async fn publish(&self, events: &[CloudEvent]) -> Result<(), Outcome> {
-        let publications: Vec<_> = events.iter().map(events::publication).collect();
-        self.topic.publish(&publications).await.map_err(Outcome::retry)
+        events::publish(self.topic.as_ref(), events).await.map_err(Outcome::retry)
     }
 
     /// Marks the message's inquiry `failed` with `reason` and publishes

@@ -74,6 +74,23 @@ fn db(e: rusqlite::Error) -> StoreError {
     StoreError::from(DbError::from(e))
 }
 
+/// Runs one statement through the connection's statement cache: the
+/// pipeline runs the same few statements thousands of times a second, and
+/// parsing each one every time cost more than running it.
+fn exec(conn: &rusqlite::Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// [`exec`] for a statement that returns one row.
+fn row<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 fn write_inquiry(tx: &Transaction<'_>, inquiry: &Inquiry, insert: bool) -> Result<usize, StoreError> {
     let body = encode(inquiry)?;
     let (gsi1pk, gsi1sk) = (format!("TENANT#{}", inquiry.tenant_id), format!("INQUIRY#{}#{}", sort_time(inquiry.created_at), inquiry.id));
@@ -86,29 +103,28 @@ fn write_inquiry(tx: &Transaction<'_>, inquiry: &Inquiry, insert: bool) -> Resul
     };
     let pk = inquiry_pk(inquiry.id);
     let changed = if insert {
-        tx.execute(sql, params![pk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, body])
+        exec(tx, sql, params![pk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, body])
     } else {
-        tx.execute(sql, params![pk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, body, inquiry.version as i64 - 1])
+        exec(tx, sql, params![pk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, body, inquiry.version as i64 - 1])
     };
     changed.map_err(db)
 }
 
 fn insert_event(tx: &Transaction<'_>, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {
-    let seq: i64 = tx
-        .query_row("SELECT COUNT(*) FROM items WHERE pk = ?1 AND sk LIKE 'EVENT#%'", [inquiry_pk(id)], |r| r.get(0))
-        .map_err(db)?;
+    let seq: i64 =
+        row(tx, "SELECT COUNT(*) FROM items WHERE pk = ?1 AND sk LIKE 'EVENT#%'", [inquiry_pk(id)], |r| r.get(0)).map_err(db)?;
     let sk = format!("EVENT#{}#{:06}", sort_time(event.at), seq);
-    let changed = tx
-        .execute(
-            "INSERT INTO items (pk, sk, dedupe, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-            params![inquiry_pk(id), sk, format!("EVENT#{}", event.key), encode(event)?],
-        )
-        .map_err(db)?;
+    let changed = exec(
+        tx,
+        "INSERT INTO items (pk, sk, dedupe, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        params![inquiry_pk(id), sk, format!("EVENT#{}", event.key), encode(event)?],
+    )
+    .map_err(db)?;
     Ok(changed == 1)
 }
 
 fn get_body(conn: &rusqlite::Connection, pk: &str, sk: &str) -> Result<Option<String>, StoreError> {
-    conn.query_row("SELECT body FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk], |r| r.get(0)).optional().map_err(db)
+    row(conn, "SELECT body FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk], |r| r.get(0)).optional().map_err(db)
 }
 
 fn get_item<T: DeserializeOwned>(conn: &rusqlite::Connection, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
@@ -180,17 +196,22 @@ impl InquiryStore for SqliteStore {
         self.db
             .write(move |tx| {
                 if let Some(pk) = &idem_pk {
-                    let existing: Option<String> = tx
-                        .query_row("SELECT json_extract(body, '$.inquiry_id') FROM items WHERE pk = ?1 AND sk = 'METADATA'", [pk], |r| r.get(0))
-                        .optional()
-                        .map_err(db)?;
+                    let existing: Option<String> = row(
+                        tx,
+                        "SELECT json_extract(body, '$.inquiry_id') FROM items WHERE pk = ?1 AND sk = 'METADATA'",
+                        [pk],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db)?;
                     if let Some(existing) = existing {
                         let body = get_body(tx, &format!("INQUIRY#{existing}"), "METADATA")?
                             .ok_or_else(|| StoreError::Corrupt(format!("{pk} points at a missing inquiry")))?;
                         return Ok(Created::Existing(decode(pk, &body)?));
                     }
                     let expires = inquiry.created_at.as_second() + 24 * 3600;
-                    tx.execute(
+                    exec(
+                        tx,
                         "INSERT INTO items (pk, sk, expires_at, body) VALUES (?1, 'METADATA', ?2, ?3)",
                         params![pk, expires, serde_json::json!({ "inquiry_id": inquiry.id }).to_string()],
                     )
@@ -255,7 +276,8 @@ impl InquiryStore for SqliteStore {
         let (pk, sk, body) = (inquiry_pk(record.inquiry_id), format!("ATTACHMENT#{:02}", record.index), encode(record)?);
         self.db
             .write(move |tx| {
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT(pk, sk) DO UPDATE SET body = excluded.body",
                     params![pk, sk, body],
                 )
@@ -273,7 +295,7 @@ impl InquiryStore for SqliteStore {
         let (pk, sk, body) = (inquiry_pk(record.inquiry_id), format!("AI_RESPONSE#{}", sort_time(record.at)), encode(record)?);
         self.db
             .write(move |tx| {
-                tx.execute("INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![pk, sk, body])
+                exec(tx, "INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![pk, sk, body])
                     .map(|_| ())
                     .map_err(db)
             })
@@ -291,7 +313,8 @@ impl TenantStore for SqliteStore {
         let (pk, key, body) = (format!("TENANT#{}", tenant.id), format!("APIKEY#{}", tenant.api_key_hash), encode(tenant)?);
         self.db
             .write(move |tx| {
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, body) VALUES (?1, 'METADATA', ?2, 'TENANT', ?3)
                      ON CONFLICT(pk, sk) DO UPDATE SET gsi1pk = excluded.gsi1pk, body = excluded.body",
                     params![pk, key, body],
@@ -311,10 +334,10 @@ impl TenantStore for SqliteStore {
         let key = format!("APIKEY#{hash}");
         self.db
             .read(move |c| {
-                let body: Option<String> = c
-                    .query_row("SELECT body FROM items WHERE gsi1pk = ?1 AND gsi1sk = 'TENANT'", [&key], |r| r.get(0))
-                    .optional()
-                    .map_err(db)?;
+                let body: Option<String> =
+                    row(c, "SELECT body FROM items WHERE gsi1pk = ?1 AND gsi1sk = 'TENANT'", [&key], |r| r.get(0))
+                        .optional()
+                        .map_err(db)?;
                 body.map(|b| decode(&key, &b)).transpose()
             })
             .await
@@ -343,7 +366,8 @@ impl ReservationStore for SqliteStore {
         let (pk, body) = (format!("RES#{}", reservation.reservation_number), encode(reservation)?);
         self.db
             .write(move |tx| {
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO items (pk, sk, body) VALUES (?1, 'METADATA', ?2) ON CONFLICT(pk, sk) DO UPDATE SET body = excluded.body",
                     params![pk, body],
                 )
@@ -366,7 +390,8 @@ impl TokenStore for SqliteStore {
         self.db
             .write(move |tx| {
                 let pk = format!("TOKEN#{}", record.token_hash);
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO items (pk, sk, expires_at, body) VALUES (?1, 'METADATA', ?2, ?3) ON CONFLICT DO NOTHING",
                     params![pk, record.expires_at.as_second(), encode(&record)?],
                 )
@@ -392,7 +417,7 @@ impl TokenStore for SqliteStore {
                     return Ok(false);
                 }
                 record.opened_at = Some(at);
-                tx.execute("UPDATE items SET body = ?2 WHERE pk = ?1 AND sk = 'METADATA'", params![pk, encode(&record)?])
+                exec(tx, "UPDATE items SET body = ?2 WHERE pk = ?1 AND sk = 'METADATA'", params![pk, encode(&record)?])
                     .map_err(db)?;
                 Ok(true)
             })
@@ -410,12 +435,12 @@ impl TokenStore for SqliteStore {
                 record.outcome = Some(outcome);
                 record.used_at = Some(at);
                 // The condition is the single-use guarantee.
-                let changed = tx
-                    .execute(
-                        "UPDATE items SET body = ?2 WHERE pk = ?1 AND sk = 'METADATA' AND json_extract(body, '$.used') = 0",
-                        params![pk, encode(&record)?],
-                    )
-                    .map_err(db)?;
+                let changed = exec(
+                    tx,
+                    "UPDATE items SET body = ?2 WHERE pk = ?1 AND sk = 'METADATA' AND json_extract(body, '$.used') = 0",
+                    params![pk, encode(&record)?],
+                )
+                .map_err(db)?;
                 if changed == 0 {
                     return Err(StoreError::Conflict("the token was already used".into()));
                 }

@@ -14,8 +14,8 @@ use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_messaging::{Queue, ReceiveOptions, ReceivedMessage};
-use tokio::sync::Semaphore;
+use switchboard_messaging::{BatchFailure, MAX_BATCH, MessagingError, Queue, ReceiveOptions, ReceivedMessage};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info_span, warn};
@@ -101,11 +101,20 @@ pub struct Worker {
     queue: Arc<dyn Queue>,
     handler: Arc<dyn Handler>,
     config: WorkerConfig,
+    /// The batching deleter while [`Worker::run`] runs; `None` otherwise
+    /// (`process_pending` deletes one message at a time).
+    deletes: Option<mpsc::UnboundedSender<DeleteRequest>>,
+}
+
+/// A handled message's receipt, waiting to be deleted with others.
+struct DeleteRequest {
+    receipt: String,
+    reply: oneshot::Sender<Result<Vec<BatchFailure>, MessagingError>>,
 }
 
 impl Worker {
     pub fn new(name: impl Into<String>, queue: Arc<dyn Queue>, handler: Arc<dyn Handler>, config: WorkerConfig) -> Self {
-        Self { name: name.into(), queue, handler, config }
+        Self { name: name.into(), queue, handler, config, deletes: None }
     }
 
     pub fn name(&self) -> &str {
@@ -113,7 +122,12 @@ impl Worker {
     }
 
     /// Runs until `shutdown` is cancelled, then drains as described in the crate docs.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        // Handled messages are deleted in batches: one call (one write in
+        // the embedded broker, one request to SQS) for up to ten messages.
+        let (deletes, requests) = mpsc::unbounded_channel();
+        let deleter = tokio::spawn(delete_in_batches(self.queue.clone(), requests));
+        self.deletes = Some(deletes);
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         let mut failures = 0u32;
@@ -179,6 +193,12 @@ impl Worker {
             }
         }
         self.drain(tasks).await;
+        // Every handler has settled or been aborted; the deleter finishes
+        // what it holds once the last sender is gone.
+        self.deletes = None;
+        if let Err(e) = deleter.await {
+            warn!(worker = %self.name, error = %e, "the deleter failed; undeleted messages come back after their visibility timeout");
+        }
     }
 
     async fn drain(&self, mut tasks: JoinSet<()>) {
@@ -223,21 +243,53 @@ impl Worker {
         }
     }
 
-    /// Handles one message and settles it.
+    /// Handles one message and settles it, in a consumer span of this
+    /// worker's service that continues the producer's trace: its parent is
+    /// the envelope's `traceparent` (or SQS's `AWSTraceHeader`), and it
+    /// links to that context too, as the messaging conventions ask of
+    /// consumers that may receive in batches.
     pub async fn process(&self, message: &ReceivedMessage) {
+        let envelope = switchboard_messaging::events::envelope_trace(&message.body);
         let span = info_span!(
             "process",
+            otel.name = %format!("process {}", self.queue.name()),
             otel.kind = "consumer",
-            messaging.system = "switchboard",
+            otel.status_code = tracing::field::Empty,
+            messaging.system = self.queue.system(),
             messaging.destination.name = %self.queue.name(),
             messaging.message.id = %message.message_id,
             messaging.operation.type = "process",
-            receive_count = message.receive_count,
+            messaging.operation.name = "process",
+            messaging.message.delivery_count = message.receive_count,
+            cloudevents.event_type = envelope.event_type.as_deref().unwrap_or_default(),
+            switchboard.inquiry_id = tracing::field::Empty,
             outcome = tracing::field::Empty,
+            error.type = tracing::field::Empty,
         );
+        // Only an id goes on the span: an upstream system's subject could be anything.
+        if let Some(inquiry) = envelope.subject.as_deref().filter(|s| is_uuid(s)) {
+            span.record(switchboard_telemetry::INQUIRY_ATTRIBUTE, inquiry);
+        }
+        let producer = switchboard_telemetry::propagation::message_parent(envelope.traceparent.as_deref(), message.trace_header.as_deref());
+        if let Some(producer) = &producer {
+            switchboard_telemetry::propagation::add_link(&span, producer);
+        }
+        switchboard_telemetry::in_service(&span, &self.name, producer);
+        let started = std::time::Instant::now();
         async {
             let outcome = self.handle_with_heartbeat(message).await;
-            tracing::Span::current().record("outcome", tracing::field::debug(&outcome));
+            let current = tracing::Span::current();
+            current.record("outcome", tracing::field::debug(&outcome));
+            let label = match &outcome {
+                Outcome::Done => "done",
+                Outcome::Retry { .. } => "retry",
+                Outcome::Reject { .. } => "reject",
+            };
+            if label != "done" {
+                current.record("error.type", label);
+                current.record("otel.status_code", "error");
+            }
+            switchboard_telemetry::metrics().stage_message(&self.name, label, started.elapsed());
             self.settle(message, outcome).await;
         }
         .instrument(span)
@@ -270,7 +322,7 @@ impl Worker {
 
     async fn settle(&self, message: &ReceivedMessage, outcome: Outcome) {
         let result = match outcome {
-            Outcome::Done => match self.queue.delete_batch(std::slice::from_ref(&message.receipt)).await {
+            Outcome::Done => match self.delete(&message.receipt).await {
                 Ok(failed) if failed.is_empty() => Ok(()),
                 // The message was redelivered meanwhile; its new receiver settles it.
                 Ok(failed) => {
@@ -300,6 +352,58 @@ impl Worker {
         warn!(%reason, "dead-lettering message");
         self.handler.on_dead_letter(message, reason).await;
         self.queue.dead_letter(message, reason).await
+    }
+}
+
+/// Whether `s` is a UUID in its usual text form (the inquiry ids).
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
+impl Worker {
+    /// Deletes a handled message: through the batching deleter while the
+    /// worker runs, directly otherwise.
+    async fn delete(&self, receipt: &str) -> Result<Vec<BatchFailure>, MessagingError> {
+        if let Some(deletes) = &self.deletes {
+            let (reply, answer) = oneshot::channel();
+            if deletes.send(DeleteRequest { receipt: receipt.to_owned(), reply }).is_ok() {
+                if let Ok(result) = answer.await {
+                    return result;
+                }
+            }
+        }
+        self.queue.delete_batch(std::slice::from_ref(&receipt.to_owned())).await
+    }
+}
+
+/// Deletes handled messages in batches: every request waiting when a call
+/// goes out (up to [`MAX_BATCH`]) shares it, so batches grow with the load
+/// and a lone message is not held back.
+async fn delete_in_batches(queue: Arc<dyn Queue>, mut requests: mpsc::UnboundedReceiver<DeleteRequest>) {
+    while let Some(first) = requests.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match requests.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        let receipts: Vec<String> = batch.iter().map(|r| r.receipt.clone()).collect();
+        match queue.delete_batch(&receipts).await {
+            Ok(failures) => {
+                for request in batch {
+                    let mine = failures.iter().filter(|f| f.receipt == request.receipt).cloned().collect();
+                    let _ = request.reply.send(Ok(mine));
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                for request in batch {
+                    let _ = request.reply.send(Err(MessagingError::Unavailable(why.clone())));
+                }
+            }
+        }
     }
 }
 

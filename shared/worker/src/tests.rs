@@ -167,3 +167,58 @@ async fn shutdown_finishes_in_flight_messages_and_leaves_the_rest_queued() {
     assert_eq!(stats.in_flight, 0);
     assert_eq!(stats.visible + handled, 20);
 }
+
+/// Counts `delete_batch` calls of the queue it wraps.
+struct CountingDeletes {
+    inner: SqliteQueue,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Queue for CountingDeletes {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    async fn send(&self, message: OutgoingMessage) -> Result<String, switchboard_messaging::MessagingError> {
+        self.inner.send(message).await
+    }
+    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, switchboard_messaging::MessagingError> {
+        self.inner.receive(options).await
+    }
+    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<BatchFailure>, switchboard_messaging::MessagingError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete_batch(receipts).await
+    }
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), switchboard_messaging::MessagingError> {
+        self.inner.change_visibility(receipt, timeout).await
+    }
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), switchboard_messaging::MessagingError> {
+        self.inner.dead_letter(message, reason).await
+    }
+    async fn stats(&self) -> Result<switchboard_messaging::QueueStats, switchboard_messaging::MessagingError> {
+        self.inner.stats().await
+    }
+}
+
+#[tokio::test]
+async fn messages_handled_together_are_deleted_together() {
+    let f = fixture(3).await;
+    for n in 0..30 {
+        send(&f.queue, &format!("m{n}")).await;
+    }
+    let queue = Arc::new(CountingDeletes { inner: f.queue.clone(), calls: AtomicUsize::new(0) });
+    let handler = Scripted::new(Some(Outcome::Done));
+    let worker = Worker::new("t", queue.clone(), handler.clone(), config(3));
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(worker.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while f.queue.stats().await.unwrap() != Default::default() {
+        assert!(tokio::time::Instant::now() < deadline, "messages left: {:?}", f.queue.stats().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    running.await.unwrap();
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 30, "each message handled once");
+    let calls = queue.calls.load(Ordering::SeqCst);
+    assert!(calls < 30, "30 messages took {calls} delete calls");
+}

@@ -170,7 +170,7 @@ impl AwsAiApp {
         config.ai = AiMode::Aws;
         config.bedrock_model_id = MODEL.into();
         let mut ports = Ports::embedded(&config).await.unwrap();
-        ports.ai = switchboard::ai::engines(&config, &stub.options(), None).await;
+        ports.ai = switchboard::ai::engines(&config, &stub.options(), None).await.unwrap();
         let app = App::build_with(config, &Selection::all(), ports).await.unwrap();
         switchboard::demo::seed(app.ports.store.as_ref(), app.ports.store.as_ref(), API_KEY).await.unwrap();
         let base_url = format!("http://{}", app.http_addr());

@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
+    // Another test texts the same demo customer; this one counts those texts.
+    let _texts = switchboard_tests::emulator::DEMO_RESERVATION_TEXTS.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path(), &Options { partner_deadline_secs: 3, ..Options::default() });
     config.backend = switchboard::config::Backend::Aws;
@@ -64,7 +66,9 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
         json!({ "content": "What time is check-in?", "customer_phone": "+12135550149", "attachments": [{ "filename": "a.png", "content_base64": png }] }),
         json!({ "content": "The staff were rude and I am furious, call me now!", "customer_email": "guest@example.com" }),
         json!({ "content": "Please move my booking TR-55501234 to the afternoon", "customer_phone": "+12135550149" }),
-        json!({ "content": "예약번호 HT-20481123 날짜를 변경하고 싶어요", "customer_phone": "010-1234-5678" }),
+        // Not HT-20481123's customer: aws_pipeline counts the SMS that
+        // customer gets on the shared emulator.
+        json!({ "content": "예약번호 CR-31092847 날짜를 변경하고 싶어요", "customer_phone": "010-7777-8888" }),
     ];
     let mut ids = Vec::new();
     for body in &bodies {
@@ -75,7 +79,7 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
     // Answer the Korean partner request through the gateway before its deadline.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let token = loop {
-        let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", emulator().endpoint)).await.unwrap().json().await.unwrap();
+        let data = emulator().recorded().await;
         let found = data["sns"]["SMS"].as_array().into_iter().flatten().find_map(|m| {
             let text = m["message"].as_str().filter(|t| t.contains("/r/"))?;
             let token = switchboard_tests::token_in(text);

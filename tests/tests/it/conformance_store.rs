@@ -127,8 +127,7 @@ async fn outbox_bodies(outbox: &SqliteOutbox, channel: &str, needle: &str) -> Ve
 
 /// Bodies of what moto recorded under `path` (e.g. `sns.SMS`) containing `needle`.
 async fn moto_bodies(path: &[&str], field: &str, needle: &str) -> Vec<String> {
-    let url = format!("{}/moto-api/data.json", emulator().endpoint);
-    let data: Value = reqwest::get(&url).await.expect("moto answers").json().await.expect("moto's data is JSON");
+    let data: Value = emulator().recorded().await;
     let records = path.iter().fold(&data, |v, key| &v[*key]);
     records
         .as_array()

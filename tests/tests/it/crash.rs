@@ -89,9 +89,20 @@ pub async fn assert_all_finished_without_duplicates(base_url: &str, data_dir: &s
 
 #[tokio::test]
 async fn a_killed_process_loses_no_accepted_inquiry_and_sends_nothing_twice() {
+    killed_mid_flight_then_restarted("normal").await;
+}
+
+/// The same at `synchronous=FULL`, where writes are group-committed behind
+/// fsyncs: no caller may hear "done" before its batch is durable.
+#[tokio::test]
+async fn a_killed_process_loses_nothing_with_full_durability_either() {
+    killed_mid_flight_then_restarted("full").await;
+}
+
+async fn killed_mid_flight_then_restarted(durability: &str) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let env = [("SWITCHBOARD_PARTNER_DEADLINE_SECS", "2")];
+    let env = [("SWITCHBOARD_PARTNER_DEADLINE_SECS", "2"), ("SWITCHBOARD_DURABILITY", durability)];
     let mut first = Process::start(dir.path(), port, &env).await;
     let accepted = submit_many(&first.base_url, 200).await;
     assert_eq!(accepted.len(), 200, "every submission accepted before the kill");

@@ -131,10 +131,8 @@ async fn wait_until_ready(status_url: &str) {
     let http = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        if let Ok(r) = http.get(status_url).send().await {
-            if r.status().is_success() {
-                return;
-            }
+        if http.get(status_url).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
         }
         assert!(tokio::time::Instant::now() < deadline, "chromedriver did not answer on {status_url}");
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,0 +1,137 @@
+//! The API's shared state: what REST and gRPC both use beyond the stores
+//! (rate limits, the ETA estimator, operator keys, settings, the signal
+//! that ends open streams at shutdown).
+
+use crate::api_limits::ApiRateLimits;
+use crate::eta::Eta;
+use crate::operators::OperatorKeys;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_domain::Service;
+use switchboard_messaging::{Queue, Topic};
+use switchboard_store::ReservationStore;
+use tokio_util::sync::CancellationToken;
+
+/// Settings of the tenant and operator API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiSettings {
+    /// Requests a second per API key (`SWITCHBOARD_API_RATE_PER_KEY`).
+    pub rate_per_key_per_second: u32,
+    /// Requests a second per client address (`SWITCHBOARD_API_RATE_PER_IP`).
+    pub rate_per_ip_per_second: u32,
+    /// Origins browsers may call the API from (`SWITCHBOARD_CORS_ORIGINS`);
+    /// empty: no CORS headers; `*`: any origin.
+    pub cors_origins: Vec<String>,
+    /// Longest a request may take (`SWITCHBOARD_REQUEST_TIMEOUT_SECS`);
+    /// streams are bounded by the client instead.
+    pub request_timeout: Duration,
+    /// Messages each worker handles at once: the ETA's queue wait divides by it.
+    pub worker_concurrency: usize,
+    /// How often the ETA re-reads finished inquiries and queue depths, at most.
+    pub eta_refresh: Duration,
+    /// First pause between two reads of a watched timeline.
+    pub watch_poll: Duration,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            rate_per_key_per_second: 1000,
+            rate_per_ip_per_second: 2000,
+            cors_origins: vec![],
+            request_timeout: Duration::from_secs(30),
+            worker_concurrency: 16,
+            eta_refresh: Duration::from_secs(1),
+            watch_poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What the composition root hands the API.
+pub struct ApiParts {
+    /// Where escalations and resolutions are announced (the notifier tells the customer).
+    pub topic: Arc<dyn Topic>,
+    /// Reservations operators add.
+    pub reservations: Arc<dyn ReservationStore>,
+    /// The pipeline's queues, for the ETA's queue depths (may be empty).
+    pub queues: BTreeMap<Service, Arc<dyn Queue>>,
+    pub operators: OperatorKeys,
+    pub settings: ApiSettings,
+}
+
+struct Inner {
+    topic: Arc<dyn Topic>,
+    reservations: Arc<dyn ReservationStore>,
+    queues: BTreeMap<Service, Arc<dyn Queue>>,
+    operators: OperatorKeys,
+    settings: ApiSettings,
+    limits: ApiRateLimits,
+    eta: Eta,
+    streams: CancellationToken,
+}
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct Api {
+    inner: Arc<Inner>,
+}
+
+impl Api {
+    pub fn new(parts: ApiParts) -> Self {
+        let s = &parts.settings;
+        let limits = ApiRateLimits::per_second(s.rate_per_key_per_second, s.rate_per_ip_per_second);
+        let eta = Eta::new(s.eta_refresh, s.worker_concurrency);
+        Self {
+            inner: Arc::new(Inner {
+                topic: parts.topic,
+                reservations: parts.reservations,
+                queues: parts.queues,
+                operators: parts.operators,
+                settings: parts.settings,
+                limits,
+                eta,
+                streams: CancellationToken::new(),
+            }),
+        }
+    }
+
+    pub fn topic(&self) -> &Arc<dyn Topic> {
+        &self.inner.topic
+    }
+
+    pub fn reservations(&self) -> &Arc<dyn ReservationStore> {
+        &self.inner.reservations
+    }
+
+    pub fn queues(&self) -> &BTreeMap<Service, Arc<dyn Queue>> {
+        &self.inner.queues
+    }
+
+    pub fn operators(&self) -> &OperatorKeys {
+        &self.inner.operators
+    }
+
+    pub fn settings(&self) -> &ApiSettings {
+        &self.inner.settings
+    }
+
+    pub fn limits(&self) -> &ApiRateLimits {
+        &self.inner.limits
+    }
+
+    pub fn eta(&self) -> &Eta {
+        &self.inner.eta
+    }
+
+    /// Cancelled when the server shuts down: open streams end, so graceful
+    /// shutdown does not wait for watchers.
+    pub fn streams_stopping(&self) -> CancellationToken {
+        self.inner.streams.clone()
+    }
+
+    /// Ends every open stream (watchers are told to reconnect).
+    pub fn stop_streams(&self) {
+        self.inner.streams.cancel();
+    }
+}

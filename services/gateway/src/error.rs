@@ -1,0 +1,110 @@
+//! One error type for every API operation, mapped to problem+json for REST
+//! ([`crate::Problem`]) and to gRPC status codes (`grpc::status`), so both
+//! protocols fail the same way for the same reason.
+
+use axum::http::StatusCode;
+use std::time::Duration;
+use switchboard_domain::{InquiryStatus, ValidationErrors};
+use switchboard_store::StoreError;
+
+/// Why an API call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// 400 / INVALID_ARGUMENT: the fields at fault, each with a reason.
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    /// 401 / UNAUTHENTICATED: no key, an unknown key, a bad or expired link.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// 403 / PERMISSION_DENIED: the key's role may not make this call.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// 404 / NOT_FOUND: unknown, or another tenant's (indistinguishable on purpose).
+    #[error("{0}")]
+    NotFound(String),
+    /// 409 / FAILED_PRECONDITION: the inquiry's status does not allow the change.
+    #[error("{detail}")]
+    FailedPrecondition { detail: String, current: Option<InquiryStatus> },
+    /// 409 / ALREADY_EXISTS: a single-use thing (a partner link) was used.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// 413 / RESOURCE_EXHAUSTED: the request is larger than allowed.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 429 / RESOURCE_EXHAUSTED with a retry delay.
+    #[error("{detail}")]
+    RateLimited { detail: String, retry_after: Duration },
+    /// 503 / DEADLINE_EXCEEDED: the request's deadline passed first.
+    #[error("{0}")]
+    DeadlineExceeded(String),
+    /// 503 / UNAVAILABLE: a dependency (store, queues) is down; worth retrying.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// One wrong field.
+    pub fn field(field: &str, reason: &str) -> Self {
+        Self::Invalid(ValidationErrors::single(field, reason))
+    }
+
+    /// The HTTP status of this error.
+    pub fn http_status(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::PermissionDenied(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::FailedPrecondition { .. } | Self::AlreadyExists(_) => StatusCode::CONFLICT,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::DeadlineExceeded(_) | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// A stable machine-readable reason (gRPC `ErrorInfo.reason`, problem `type`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "INVALID_REQUEST",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::PermissionDenied(_) => "PERMISSION_DENIED",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::FailedPrecondition { .. } => "INVALID_TRANSITION",
+            Self::AlreadyExists(_) => "ALREADY_USED",
+            Self::TooLarge(_) => "TOO_LARGE",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::DeadlineExceeded(_) => "DEADLINE_EXCEEDED",
+            Self::Unavailable(_) => "UNAVAILABLE",
+        }
+    }
+
+    /// How long a client should wait before retrying, when retrying helps.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::Unavailable(_) | Self::DeadlineExceeded(_) => Some(Duration::from_secs(1)),
+            _ => None,
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidPageToken => Self::field("page_token", "is not a token this API issued"),
+            StoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Whole seconds to wait, rounded up and never zero (`Retry-After`).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}

@@ -1,0 +1,227 @@
+//! The gRPC API, `switchboard.v1`: `InquiryService`, `ReservationService`,
+//! `PartnerService`, plus the standard health service and reflection (so
+//! `grpcurl` works without the protos).
+//!
+//! Every call does what its REST twin does ([`crate::ops`]): the caller's
+//! key comes from the `x-api-key` metadata entry, the per-address and
+//! per-key rate limits apply, and errors carry the standard status codes
+//! and `google.rpc` details (`status.rs`). Unary calls are bounded by the
+//! client's deadline (`grpc-timeout`) and the server's request timeout;
+//! `WatchInquiry` ends with DEADLINE_EXCEEDED when the client's deadline
+//! passes, and with UNAVAILABLE when the server shuts down.
+
+pub mod convert;
+pub mod status;
+
+use crate::error::ApiError;
+use crate::ops::{self, Principal};
+use crate::partner::{confirm_problem, parse_answer};
+use crate::{Gateway, PartnerRateLimit};
+use futures::{Stream, StreamExt};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_domain::Channel;
+use switchboard_proto::v1 as pb;
+use switchboard_proto::v1::inquiry_service_server::{InquiryService, InquiryServiceServer};
+use switchboard_proto::v1::partner_service_server::{PartnerService, PartnerServiceServer};
+use switchboard_proto::v1::reservation_service_server::{ReservationService, ReservationServiceServer};
+use tonic::{Request, Response, Status};
+
+/// Largest SubmitInquiry message: five 5 MB attachments and the text.
+pub const MAX_SUBMIT_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+/// Largest message of every other call.
+pub const MAX_SMALL_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The services, sharing the gateway.
+#[derive(Clone)]
+pub struct Services {
+    gateway: Gateway,
+    partner_limit: Arc<PartnerRateLimit>,
+}
+
+impl Services {
+    pub fn new(gateway: Gateway) -> Self {
+        let partner_limit = Arc::new(PartnerRateLimit::per_minute(gateway.partner_rate_per_minute));
+        Self { gateway, partner_limit }
+    }
+
+    /// The caller of `request`, after the rate limits.
+    async fn caller<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+        ops::check_client(&self.gateway.api, request.remote_addr().map(|a| a.ip()))?;
+        let key = match request.metadata().get("x-api-key") {
+            None => None,
+            Some(v) => Some(v.to_str().map_err(|_| ApiError::Unauthenticated("the API key is not valid".into()))?),
+        };
+        Ok(ops::authenticate(&self.gateway, key).await?)
+    }
+
+    /// `InquiryService` with its message size limit.
+    pub fn inquiry_service(&self) -> InquiryServiceServer<Self> {
+        InquiryServiceServer::new(self.clone()).max_decoding_message_size(MAX_SUBMIT_MESSAGE_BYTES)
+    }
+
+    pub fn reservation_service(&self) -> ReservationServiceServer<Self> {
+        ReservationServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES)
+    }
+
+    pub fn partner_service(&self) -> PartnerServiceServer<Self> {
+        PartnerServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES)
+    }
+}
+
+/// The client's deadline, from the `grpc-timeout` header (e.g. `5S`, `250m`).
+pub fn client_timeout(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
+    let text = metadata.get("grpc-timeout")?.to_str().ok()?;
+    if text.len() < 2 || text.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = text.split_at(text.len() - 1);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::TimelineEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl InquiryService for Services {
+    async fn submit_inquiry(&self, request: Request<pb::SubmitInquiryRequest>) -> Result<Response<pb::SubmitInquiryResponse>, Status> {
+        let principal = self.caller(&request).await?;
+        let header_key = request.metadata().get("idempotency-key").map(|v| v.to_str().map(str::to_owned));
+        let (submission, key) = convert::submit_request(request.into_inner())?;
+        let key = match (key, header_key) {
+            (Some(k), _) => Some(k),
+            (None, Some(Ok(k))) => Some(k),
+            (None, Some(Err(_))) => return Err(ApiError::field("idempotency_key", "must be visible ASCII").into()),
+            (None, None) => None,
+        };
+        let key = ops::idempotency_key(key.as_deref(), "idempotency_key")?;
+        let accepted = ops::submit(&self.gateway, &principal, submission, key.as_deref(), Channel::Api).await?;
+        let id = accepted.inquiry.id;
+        Ok(Response::new(pb::SubmitInquiryResponse {
+            inquiry_id: id.to_string(),
+            status: convert::status(accepted.inquiry.status) as i32,
+            status_url: format!("/api/inquiries/{id}/status"),
+            duplicate: accepted.duplicate,
+        }))
+    }
+
+    async fn get_inquiry(&self, request: Request<pb::GetInquiryRequest>) -> Result<Response<pb::Inquiry>, Status> {
+        let principal = self.caller(&request).await?;
+        let (inquiry, timeline) = ops::detail(&self.gateway, &principal, &request.get_ref().inquiry_id, "inquiry_id").await?;
+        Ok(Response::new(convert::inquiry(inquiry, timeline)))
+    }
+
+    async fn get_inquiry_status(&self, request: Request<pb::GetInquiryStatusRequest>) -> Result<Response<pb::InquiryStatusView>, Status> {
+        let principal = self.caller(&request).await?;
+        let report = ops::status(&self.gateway, &principal, &request.get_ref().inquiry_id, "inquiry_id").await?;
+        Ok(Response::new(convert::status_view(report)))
+    }
+
+    async fn list_inquiries(&self, request: Request<pb::ListInquiriesRequest>) -> Result<Response<pb::ListInquiriesResponse>, Status> {
+        let principal = self.caller(&request).await?;
+        let query = convert::list_query(request.into_inner())?;
+        let page = crate::listing::list(self.gateway.inquiries.as_ref(), &principal, query).await?;
+        Ok(Response::new(pb::ListInquiriesResponse {
+            inquiries: page.inquiries.into_iter().map(|i| convert::inquiry(i, vec![])).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    type WatchInquiryStream = WatchStream;
+
+    async fn watch_inquiry(&self, request: Request<pb::WatchInquiryRequest>) -> Result<Response<Self::WatchInquiryStream>, Status> {
+        let principal = self.caller(&request).await?;
+        let deadline = client_timeout(request.metadata()).map(|d| tokio::time::Instant::now() + d);
+        let inquiry = ops::load(&self.gateway, &principal, &request.get_ref().inquiry_id, "inquiry_id").await?;
+        let stream = crate::watch::watch(self.gateway.clone(), inquiry.id, deadline)
+            .map(|item| item.map(convert::watched).map_err(Status::from));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn escalate_inquiry(&self, request: Request<pb::EscalateInquiryRequest>) -> Result<Response<pb::Inquiry>, Status> {
+        let principal = self.caller(&request).await?;
+        let r = request.into_inner();
+        let reason = (!r.reason.trim().is_empty()).then_some(r.reason.as_str());
+        let inquiry = ops::escalate(&self.gateway, &principal, &r.inquiry_id, reason, "inquiry_id").await?;
+        Ok(Response::new(convert::inquiry(inquiry, vec![])))
+    }
+
+    async fn resolve_inquiry(&self, request: Request<pb::ResolveInquiryRequest>) -> Result<Response<pb::Inquiry>, Status> {
+        let principal = self.caller(&request).await?;
+        let r = request.into_inner();
+        let inquiry = ops::resolve(&self.gateway, &principal, &r.inquiry_id, Some(&r.human_answer), "inquiry_id").await?;
+        Ok(Response::new(convert::inquiry(inquiry, vec![])))
+    }
+}
+
+#[tonic::async_trait]
+impl ReservationService for Services {
+    async fn put_reservation(&self, request: Request<pb::PutReservationRequest>) -> Result<Response<pb::Reservation>, Status> {
+        let principal = self.caller(&request).await?;
+        let input = convert::reservation_input(request.into_inner().reservation);
+        let stored = ops::put_reservation(&self.gateway, &principal, input).await?;
+        Ok(Response::new(convert::reservation(stored)))
+    }
+}
+
+/// A problem from the partner code as a status (the partner code speaks HTTP).
+fn partner_status(problem: crate::Problem) -> Status {
+    let e = match problem.status {
+        400 => ApiError::Invalid(switchboard_domain::ValidationErrors(problem.errors)),
+        401 => ApiError::Unauthenticated(problem.detail),
+        409 => ApiError::AlreadyExists(problem.detail),
+        _ => ApiError::Unavailable(problem.detail),
+    };
+    e.into()
+}
+
+impl Services {
+    fn partner_limit<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let client = request.remote_addr().map(|a| a.ip()).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        self.partner_limit.check(client).map_err(|wait| {
+            ApiError::RateLimited { detail: "too many requests from this address".into(), retry_after: wait }.into()
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl PartnerService for Services {
+    async fn get_confirmation(&self, request: Request<pb::GetConfirmationRequest>) -> Result<Response<pb::Confirmation>, Status> {
+        self.partner_limit(&request)?;
+        let token = request.into_inner().token;
+        if token.trim().is_empty() {
+            return Err(ApiError::field("token", "is required").into());
+        }
+        let view = self.gateway.dispatcher.open(token.trim()).await.map_err(|e| partner_status(confirm_problem(e)))?;
+        Ok(Response::new(convert::confirmation(view)))
+    }
+
+    async fn respond_confirmation(&self, request: Request<pb::RespondConfirmationRequest>) -> Result<Response<pb::Confirmation>, Status> {
+        self.partner_limit(&request)?;
+        let r = request.into_inner();
+        if r.token.trim().is_empty() {
+            return Err(ApiError::field("token", "is required").into());
+        }
+        let answer = match pb::PartnerAnswer::try_from(r.answer) {
+            Ok(pb::PartnerAnswer::Accept) => Some("accept"),
+            Ok(pb::PartnerAnswer::Reject) => Some("reject"),
+            Ok(pb::PartnerAnswer::Alternative) => Some("alternative"),
+            Ok(pb::PartnerAnswer::Unspecified) => None,
+            Err(_) => Some("unknown"),
+        };
+        let reason = (!r.reason.trim().is_empty()).then_some(r.reason);
+        let proposed = (!r.proposed_time.trim().is_empty()).then_some(r.proposed_time);
+        let answer = parse_answer(answer, reason, proposed).map_err(partner_status)?;
+        let view = self.gateway.dispatcher.respond(r.token.trim(), answer).await.map_err(|e| partner_status(confirm_problem(e)))?;
+        Ok(Response::new(convert::confirmation(view)))
+    }
+}

@@ -1,0 +1,138 @@
+//! The writer's contract: each caller's write is all or nothing, whatever
+//! the other writes committed in the same transaction do.
+
+use super::*;
+use std::sync::mpsc as std_mpsc;
+
+async fn database() -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+    db.migrate("CREATE TABLE IF NOT EXISTS t (v INTEGER)").await.unwrap();
+    (dir, db)
+}
+
+async fn values(db: &Database) -> Vec<i64> {
+    db.read(|c| {
+        let mut stmt = c.prepare("SELECT v FROM t ORDER BY v")?;
+        let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+        Ok::<_, DbError>(rows)
+    })
+    .await
+    .unwrap()
+}
+
+/// Occupies the writer thread until the returned sender is used (or
+/// dropped), so that writes made meanwhile queue up and share one batch.
+async fn hold_writer(db: &Database) -> (std_mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (release, wait) = std_mpsc::channel::<()>();
+    let (started, is_started) = tokio::sync::oneshot::channel();
+    let db = db.clone();
+    let holder = tokio::spawn(async move {
+        db.write(move |_| {
+            let _ = started.send(());
+            let _ = wait.recv();
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+    });
+    is_started.await.unwrap();
+    (release, holder)
+}
+
+fn insert(v: i64) -> impl FnOnce(&Transaction<'_>) -> Result<(), DbError> + Send + 'static {
+    move |tx| tx.execute("INSERT INTO t VALUES (?1)", [v]).map(|_| ()).map_err(DbError::from)
+}
+
+#[tokio::test]
+async fn a_failed_write_rolls_back() {
+    let (_dir, db) = database().await;
+    let failed: Result<(), DbError> = db
+        .write(|tx| {
+            tx.execute("INSERT INTO t VALUES (1)", [])?;
+            Err(DbError::Worker("boom".into()))
+        })
+        .await;
+    assert!(failed.is_err());
+    assert!(values(&db).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_queued_together_share_one_commit_and_fail_only_alone() {
+    let (_dir, db) = database().await;
+    let (release, holder) = hold_writer(&db).await;
+    let before = db.writer_stats();
+    let writes = (0..40i64).map(|v| {
+        let db = db.clone();
+        async move {
+            db.write(move |tx| {
+                insert(v)(tx)?;
+                // Odd writes fail after writing: only their own row may go.
+                if v % 2 == 1 { Err(DbError::Worker(format!("write {v} refuses"))) } else { Ok(v) }
+            })
+            .await
+        }
+    });
+    let mut all = Box::pin(futures::future::join_all(writes));
+    // One poll sends every write to the (busy) writer.
+    assert!(futures::poll!(all.as_mut()).is_pending());
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let results = all.await;
+    for (v, result) in results.iter().enumerate() {
+        assert_eq!(result.is_ok(), v % 2 == 0, "write {v}: {result:?}");
+    }
+    assert_eq!(values(&db).await, (0..40).filter(|v| v % 2 == 0).collect::<Vec<_>>());
+    let after = db.writer_stats();
+    assert_eq!(after.writes - before.writes, 40, "the held write was taken before `before`");
+    assert_eq!(after.commits - before.commits, 2, "the held write's commit, then the 40 queued behind it in one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_write_fails_alone_and_the_writer_keeps_working() {
+    let (_dir, db) = database().await;
+    let (release, holder) = hold_writer(&db).await;
+    let first = db.write(insert(1));
+    let panicking = db.write(|tx| -> Result<(), DbError> {
+        insert(2)(tx)?;
+        panic!("a bug in a caller");
+    });
+    let third = db.write(insert(3));
+    let mut all = Box::pin(async { tokio::join!(first, panicking, third) });
+    assert!(futures::poll!(all.as_mut()).is_pending());
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let (a, b, c) = all.await;
+    assert!(a.is_ok() && c.is_ok());
+    assert!(matches!(b, Err(DbError::Worker(_))), "{b:?}");
+    db.write(insert(4)).await.unwrap();
+    assert_eq!(values(&db).await, [1, 3, 4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_sqlite_aborts_the_transaction_the_writes_before_fail_and_the_rest_commit() {
+    let (_dir, db) = database().await;
+    let (release, holder) = hold_writer(&db).await;
+    let before = db.write(insert(1));
+    // Stands for a statement after which SQLite rolls the whole transaction back (I/O error, full disk).
+    let aborting = db.write(|tx| tx.execute_batch("ROLLBACK").map_err(DbError::from));
+    let after = db.write(insert(3));
+    let mut all = Box::pin(async { tokio::join!(before, aborting, after) });
+    assert!(futures::poll!(all.as_mut()).is_pending());
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let (a, b, c) = all.await;
+    assert!(matches!(a, Err(DbError::Batch(_))), "{a:?}");
+    assert!(matches!(b, Err(DbError::Batch(_))), "{b:?}");
+    assert!(c.is_ok(), "{c:?}");
+    assert_eq!(values(&db).await, [3]);
+}
+
+#[tokio::test]
+async fn a_write_is_visible_to_readers_once_it_returns() {
+    let (_dir, db) = database().await;
+    for v in 0..20 {
+        db.write(insert(v)).await.unwrap();
+        assert_eq!(values(&db).await.len() as i64, v + 1);
+    }
+}

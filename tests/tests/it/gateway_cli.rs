@@ -1,0 +1,46 @@
+//! `switchboard tenant create|list|rotate-key` and `switchboard operator
+//! create|list`: new keys are printed once, on the last line, and only
+//! their hashes are kept.
+
+use std::process::Command;
+use switchboard_tests::process::binary;
+
+fn run(data_dir: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(binary()).args(args).arg("--data-dir").arg(data_dir).output().expect("switchboard runs");
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+fn last_line(text: &str) -> String {
+    text.lines().last().unwrap_or_default().trim().to_owned()
+}
+
+#[test]
+fn tenant_keys_are_shown_once_on_the_last_line_and_rotating_gives_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = last_line(&run(dir.path(), &["tenant", "create", "--name", "Seoul Bikes"]));
+    assert!(created.starts_with("sb_") && created.len() > 40, "{created}");
+    let listed = run(dir.path(), &["tenant", "list"]);
+    assert!(listed.contains("\"seoul-bikes\"") && !listed.contains(&created), "{listed}");
+    let rotated = last_line(&run(dir.path(), &["tenant", "rotate-key", "--id", "seoul-bikes"]));
+    assert!(rotated.starts_with("sb_") && rotated != created);
+    let failed = Command::new(binary()).args(["tenant", "rotate-key", "--id", "nobody", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("no tenant nobody"));
+}
+
+#[test]
+fn operator_keys_are_shown_once_and_only_their_hashes_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["operator", "create", "--name", "alice"]);
+    let key = last_line(&out);
+    assert!(key.starts_with("sb_"), "{out}");
+    assert!(out.contains("SWITCHBOARD_OPERATOR_KEY_HASHES: alice="), "{out}");
+    let stored = std::fs::read_to_string(dir.path().join("operator-keys")).unwrap();
+    assert!(stored.starts_with("alice=") && !stored.contains(&key), "{stored}");
+    let keys = switchboard_gateway::OperatorKeys::parse(&stored).unwrap();
+    assert_eq!(keys.find(&key), Some("alice"));
+    assert!(run(dir.path(), &["operator", "list"]).contains("\"alice\""));
+    let twice = Command::new(binary()).args(["operator", "create", "--name", "alice", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(!twice.status.success(), "a name is used once");
+}
