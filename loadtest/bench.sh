@@ -8,14 +8,16 @@
 #   loadtest/bench.sh DURABILITY RATE DURATION OUTDIR [extra loadtest flags]
 #   e.g. loadtest/bench.sh full 300 30s bench/full-300
 #
-# SWITCHBOARD_BIN picks the binary (default: target/release/switchboard;
-# build it with `cargo build --release -p switchboard`). Partner requests
+# SWITCHBOARD_BIN picks the server binary (default: target/release/switchboard;
+# build it with `cargo build --release -p switchboard`), SWITCHBOARD_LOADGEN
+# the one that runs `loadtest` (default: the same). Partner requests
 # that nobody answers time out after 5 s here, not 300, so that a run ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 durability=$1 rate=$2 duration=$3 out=$4
 shift 4
 bin=${SWITCHBOARD_BIN:-target/release/switchboard}
+loadgen=${SWITCHBOARD_LOADGEN:-$bin}
 [ -x "$bin" ] || { echo "missing $bin: cargo build --release -p switchboard" >&2; exit 1; }
 mkdir -p "$out"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -39,7 +41,7 @@ done
     echo "durability: $durability, rate: $rate/s, duration: $duration"
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out/conditions.txt"
-"$bin" loadtest --target "http://127.0.0.1:$port" --api-key bench-key --rate "$rate" --duration "$duration" \
+"$loadgen" loadtest --target "http://127.0.0.1:$port" --api-key bench-key --rate "$rate" --duration "$duration" \
     --drain 120s --data-dir "$data" --server-pid "$server" --no-progress \
     --report "$out/report.json" --chart "$out/chart.svg" "$@" | tee "$out/summary.txt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/conditions.txt"

@@ -89,6 +89,7 @@ fn environment(component: &str) -> Value {
     ];
     if component == "gateway" {
         env.push(json!({ "Name": "SWITCHBOARD_HTTP_ADDR", "Value": "0.0.0.0:8080" }));
+        env.push(json!({ "Name": "SWITCHBOARD_GRPC_ADDR", "Value": "0.0.0.0:50051" }));
     }
     Value::Array(env)
 }
@@ -163,7 +164,7 @@ fn component_resources(component: &str, resources: &mut Map<String, Value>) {
         "MountPoints": [{ "SourceVolume": "data", "ContainerPath": "/data" }],
     });
     if !is_worker {
-        app["PortMappings"] = json!([{ "ContainerPort": 8080, "Protocol": "tcp" }]);
+        app["PortMappings"] = json!([{ "ContainerPort": 8080, "Protocol": "tcp" }, { "ContainerPort": 50051, "Protocol": "tcp" }]);
     }
     resources.insert(format!("{id}TaskDefinition"), json!({
         "Type": "AWS::ECS::TaskDefinition",
@@ -209,9 +210,12 @@ fn component_resources(component: &str, resources: &mut Map<String, Value>) {
         }
     });
     if !is_worker {
-        service["DependsOn"] = json!(["HttpsListener"]);
+        service["DependsOn"] = json!(["HttpsListener", "GrpcListener"]);
         service["Properties"]["LoadBalancers"] =
-            json!([{ "ContainerName": "switchboard", "ContainerPort": 8080, "TargetGroupArn": { "Ref": "GatewayTargetGroup" } }]);
+            json!([
+                { "ContainerName": "switchboard", "ContainerPort": 8080, "TargetGroupArn": { "Ref": "GatewayTargetGroup" } },
+                { "ContainerName": "switchboard", "ContainerPort": 50051, "TargetGroupArn": { "Ref": "GrpcTargetGroup" } },
+            ]);
         service["Properties"]["HealthCheckGracePeriodSeconds"] = json!(30);
     }
     resources.insert(format!("{id}Service"), service);
@@ -386,10 +390,13 @@ fn shared_resources(resources: &mut Map<String, Value>) {
         "GroupDescription": "Switchboard gateway load balancer", "VpcId": { "Ref": "VpcId" },
         "SecurityGroupIngress": [
             { "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0" },
-            { "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0" }] } }));
+            { "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0" },
+            { "IpProtocol": "tcp", "FromPort": 50051, "ToPort": 50051, "CidrIp": "0.0.0.0/0" }] } }));
     add("TaskSecurityGroup", json!({ "Type": "AWS::EC2::SecurityGroup", "Properties": {
         "GroupDescription": "Switchboard tasks: only the load balancer reaches the gateway", "VpcId": { "Ref": "VpcId" },
-        "SecurityGroupIngress": [{ "IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "SourceSecurityGroupId": { "Ref": "LoadBalancerSecurityGroup" } }] } }));
+        "SecurityGroupIngress": [
+            { "IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "SourceSecurityGroupId": { "Ref": "LoadBalancerSecurityGroup" } },
+            { "IpProtocol": "tcp", "FromPort": 50051, "ToPort": 50051, "SourceSecurityGroupId": { "Ref": "LoadBalancerSecurityGroup" } }] } }));
     add("LoadBalancer", json!({ "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
         "Scheme": "internet-facing", "Subnets": { "Ref": "PublicSubnets" }, "SecurityGroups": [{ "Ref": "LoadBalancerSecurityGroup" }],
         "LoadBalancerAttributes": [{ "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" }] } }));
@@ -402,6 +409,16 @@ fn shared_resources(resources: &mut Map<String, Value>) {
         "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
         "Certificates": [{ "CertificateArn": { "Ref": "CertificateArn" } }],
         "DefaultActions": [{ "Type": "forward", "TargetGroupArn": { "Ref": "GatewayTargetGroup" } }] } }));
+    // gRPC needs HTTP/2 end to end: its own target group and TLS listener.
+    add("GrpcTargetGroup", json!({ "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+        "VpcId": { "Ref": "VpcId" }, "TargetType": "ip", "Protocol": "HTTP", "ProtocolVersion": "GRPC", "Port": 50051,
+        "HealthCheckPath": "/grpc.health.v1.Health/Check", "Matcher": { "GrpcCode": "0" },
+        "TargetGroupAttributes": [{ "Key": "deregistration_delay.timeout_seconds", "Value": "15" }] } }));
+    add("GrpcListener", json!({ "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+        "LoadBalancerArn": { "Ref": "LoadBalancer" }, "Port": 50051, "Protocol": "HTTPS",
+        "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "Certificates": [{ "CertificateArn": { "Ref": "CertificateArn" } }],
+        "DefaultActions": [{ "Type": "forward", "TargetGroupArn": { "Ref": "GrpcTargetGroup" } }] } }));
     add("HttpRedirectListener", json!({ "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
         "LoadBalancerArn": { "Ref": "LoadBalancer" }, "Port": 80, "Protocol": "HTTP",
         "DefaultActions": [{ "Type": "redirect", "RedirectConfig": { "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301" } }] } }));

@@ -61,6 +61,9 @@ pub enum DbError {
     Batch(String),
 }
 
+/// Read connections, and so reads running at once. Reads wait for a free
+/// connection rather than open another: opening one (and re-parsing every
+/// statement on it) costs far more than waiting for a point query.
 const READERS: usize = 4;
 
 /// Most writes committed together. Bounds how long one batch holds the
@@ -80,6 +83,10 @@ struct Inner {
     path: PathBuf,
     writer: mpsc::Sender<Box<dyn Job>>,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per read connection.
+    reading: Arc<tokio::sync::Semaphore>,
+    /// Read connections opened so far.
+    opened_readers: AtomicU64,
     durability: Durability,
     writes: Arc<AtomicU64>,
     commits: Arc<AtomicU64>,
@@ -118,6 +125,8 @@ impl Database {
                 path: path.to_owned(),
                 writer: sender,
                 readers: Mutex::new(Vec::new()),
+                reading: Arc::new(tokio::sync::Semaphore::new(READERS)),
+                opened_readers: AtomicU64::new(0),
                 durability,
                 writes,
                 commits,
@@ -166,6 +175,11 @@ impl Database {
         }
     }
 
+    /// Read connections opened so far (at most [`READERS`] at a time).
+    pub fn read_connections_opened(&self) -> u64 {
+        self.inner.opened_readers.load(Ordering::Relaxed)
+    }
+
     /// Runs `f` on a read connection (a consistent snapshot for its duration
     /// if `f` opens a transaction; single statements are atomic anyway).
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
@@ -175,11 +189,23 @@ impl Database {
         E: From<DbError> + Send + 'static,
     {
         let inner = self.inner.clone();
+        let permit = inner
+            .reading
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| E::from(DbError::Worker("the read pool is closed".into())))?;
         tokio::task::spawn_blocking(move || {
+            // Holding a permit, this read finds a pooled connection unless
+            // fewer than READERS have been opened so far.
+            let _permit = permit;
             let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match pooled {
                 Some(c) => c,
-                None => open_connection(&inner.path, inner.durability)?,
+                None => {
+                    inner.opened_readers.fetch_add(1, Ordering::Relaxed);
+                    open_connection(&inner.path, inner.durability)?
+                }
             };
             let result = f(&conn);
             let mut pool = inner.readers.lock().unwrap_or_else(|p| p.into_inner());

@@ -136,3 +136,18 @@ async fn a_write_is_visible_to_readers_once_it_returns() {
         assert_eq!(values(&db).await.len() as i64, v + 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_more() {
+    let (_dir, db) = database().await;
+    let reads = (0..64).map(|_| {
+        db.read(|c| {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(DbError::from)
+        })
+    });
+    for result in futures::future::join_all(reads).await {
+        assert_eq!(result.unwrap(), 0);
+    }
+    assert!(db.read_connections_opened() <= READERS as u64, "opened {}", db.read_connections_opened());
+}

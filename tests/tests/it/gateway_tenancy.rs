@@ -22,7 +22,9 @@ async fn another_tenants_inquiry_is_not_found_on_every_rest_path_and_is_left_unc
     let app = TestApp::spawn().await;
     add_tenant(&app, "other", OTHER_KEY).await;
     let id = app.submit_ok(&inquiry_body("What time is check-in?", "+12135550149")).await;
-    let before = app.wait_terminal(&id).await;
+    app.wait_terminal(&id).await;
+    // Settled: answered and the customer told, so nothing else will append.
+    let before = app.wait_for_timeline(&id, "notification.customer.").await;
 
     for (method, path) in [
         ("GET", format!("/api/inquiries/{id}")),
@@ -57,7 +59,9 @@ async fn another_tenants_inquiry_is_not_found_on_every_grpc_call_and_is_left_unc
     let app = TestApp::spawn().await;
     add_tenant(&app, "other", OTHER_KEY).await;
     let id = app.submit_ok(&inquiry_body("What time is check-in?", "+12135550149")).await;
-    let before = app.wait_terminal(&id).await;
+    app.wait_terminal(&id).await;
+    // Settled: answered and the customer told, so nothing else will append.
+    let before = app.wait_for_timeline(&id, "notification.customer.").await;
     let mut client = inquiries(&app).await;
 
     for inquiry_id in [id.clone(), UNKNOWN.to_owned()] {

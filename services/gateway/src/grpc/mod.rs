@@ -6,7 +6,8 @@
 //! key comes from the `x-api-key` metadata entry, the per-address and
 //! per-key rate limits apply, and errors carry the standard status codes
 //! and `google.rpc` details (`status.rs`). Unary calls are bounded by the
-//! client's deadline (`grpc-timeout`) and the server's request timeout;
+//! client's deadline (`grpc-timeout`) and the server's request timeout
+//! (tonic drops the work and answers CANCELLED);
 //! `WatchInquiry` ends with DEADLINE_EXCEEDED when the client's deadline
 //! passes, and with UNAVAILABLE when the server shuts down.
 
