@@ -53,6 +53,9 @@ pub struct Config {
     /// Where escalations are e-mailed.
     pub operator_email: String,
     pub durability: DurabilityLevel,
+    /// Most writes the embedded store commits in one transaction (group
+    /// commit); 1 commits each on its own.
+    pub write_batch: usize,
     /// Receives before a failing message is dead-lettered.
     pub max_receives: u32,
     /// First retry delay after a handler failure, in milliseconds.
@@ -116,6 +119,7 @@ impl Default for Config {
             demo_api_key: None,
             operator_email: "operators@switchboard.example".into(),
             durability: DurabilityLevel::Normal,
+            write_batch: switchboard_sqlite::DEFAULT_WRITE_BATCH,
             max_receives: 5,
             retry_base_ms: 1000,
             worker_concurrency: 16,
@@ -209,6 +213,9 @@ impl Config {
         }
         if self.ai == AiMode::Aws && self.bedrock_model_id.trim().is_empty() {
             bail!("SWITCHBOARD_BEDROCK_MODEL_ID must name a Bedrock model with SWITCHBOARD_AI=aws");
+        }
+        if self.write_batch == 0 {
+            bail!("SWITCHBOARD_WRITE_BATCH must be at least 1");
         }
         if self.worker_concurrency == 0 {
             bail!("SWITCHBOARD_WORKER_CONCURRENCY must be at least 1");

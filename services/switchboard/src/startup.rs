@@ -69,7 +69,7 @@ impl Ports {
             DurabilityLevel::Normal => Durability::Normal,
             DurabilityLevel::Full => Durability::Full,
         };
-        let db = Database::open(&config.database_path(), durability)?;
+        let db = Database::open_with_batch(&config.database_path(), durability, config.write_batch)?;
         let store = Arc::new(SqliteStore::open(db.clone()).await?);
         let outbox = Arc::new(SqliteOutbox::open(db.clone()).await?);
         let broker = SqliteBroker::open(db).await?;

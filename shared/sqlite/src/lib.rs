@@ -66,9 +66,9 @@ pub enum DbError {
 /// statement on it) costs far more than waiting for a point query.
 const READERS: usize = 4;
 
-/// Most writes committed together. Bounds how long one batch holds the
-/// writer (and so the latency of the writes queued behind it).
-const MAX_BATCH: usize = 256;
+/// Most writes committed together by default. Bounds how long one batch
+/// holds the writer (and so the latency of the writes queued behind it).
+pub const DEFAULT_WRITE_BATCH: usize = 256;
 
 /// Counters of the writer, for benchmarks and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,8 +105,17 @@ impl std::fmt::Debug for Database {
 }
 
 impl Database {
-    /// Opens (creating if needed) the database file and starts its writer thread.
+    /// Opens (creating if needed) the database file and starts its writer
+    /// thread, which commits up to [`DEFAULT_WRITE_BATCH`] writes together.
     pub fn open(path: &Path, durability: Durability) -> Result<Self, DbError> {
+        Self::open_with_batch(path, durability, DEFAULT_WRITE_BATCH)
+    }
+
+    /// [`Database::open`] with the most writes one transaction may hold:
+    /// `1` commits every write on its own (no group commit), which is how
+    /// the benchmarks measure what group commit buys.
+    pub fn open_with_batch(path: &Path, durability: Durability, write_batch: usize) -> Result<Self, DbError> {
+        let max_batch = write_batch.max(1);
         let writer = open_connection(path, durability)?;
         writer
             .pragma_update(None, "journal_mode", "WAL")
@@ -118,7 +127,7 @@ impl Database {
         // dropped, after finishing the writes already queued.
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(writer, jobs, counters))
+            .spawn(move || write_loop(writer, jobs, counters, max_batch))
             .map_err(|e| DbError::Worker(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -276,11 +285,11 @@ const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// The writer thread: waits for a write, takes everything queued behind
 /// it, and commits the lot together.
-fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, counters: Counters) {
-    let mut reported = (std::time::Instant::now(), 0u64, 0u64);
+fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, counters: Counters, max_batch: usize) {
+    let mut reported = (std::time::Instant::now(), 0u64, 0u64, 0u64);
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while batch.len() < max_batch {
             match jobs.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
@@ -291,14 +300,16 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, counters: Co
         if reported.0.elapsed() >= REPORT_EVERY {
             let (writes, commits) = (counters.writes.load(Ordering::Relaxed), counters.commits.load(Ordering::Relaxed));
             let seconds = reported.0.elapsed().as_secs_f64();
+            let busy = BUSY_WAITS.load(Ordering::Relaxed);
             let (w, c) = (writes - reported.1, commits - reported.2);
             tracing::debug!(
                 writes_per_second = (w as f64 / seconds).round(),
                 commits_per_second = (c as f64 / seconds).round(),
                 writes_per_commit = (w as f64 / c.max(1) as f64 * 10.0).round() / 10.0,
+                busy_waits = busy - reported.3,
                 "database writer"
             );
-            reported = (std::time::Instant::now(), writes, commits);
+            reported = (std::time::Instant::now(), writes, commits, busy);
         }
     }
 }
@@ -369,6 +380,25 @@ fn commit_batch(conn: &Connection, batch: Vec<Box<dyn Job>>, counters: &Counters
     }
 }
 
+/// Times SQLite's busy handler was called (a connection found the file
+/// locked by another), for the writer's debug report.
+static BUSY_WAITS: AtomicU64 = AtomicU64::new(0);
+
+/// The busy handler: waits for another connection's lock for up to about
+/// ten seconds, in short sleeps. SQLite's own `busy_timeout` sleeps up to
+/// 100 ms at a time, so a writer could keep waiting long after a lock held
+/// for a millisecond was released, stalling every write queued behind it.
+fn wait_while_busy(attempt: i32) -> bool {
+    BUSY_WAITS.fetch_add(1, Ordering::Relaxed);
+    let sleep = match attempt {
+        0..20 => Duration::from_micros(100),
+        20..10_018 => Duration::from_millis(1),
+        _ => return false,
+    };
+    std::thread::sleep(sleep);
+    true
+}
+
 fn savepoint(tx: &Transaction<'_>, sql: &str) -> Result<(), rusqlite::Error> {
     tx.prepare_cached(sql)?.execute([]).map(|_| ())
 }
@@ -377,8 +407,9 @@ fn open_connection(path: &Path, durability: Durability) -> Result<Connection, Db
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let open_err = |source| DbError::Open { path: path.to_owned(), source };
     let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-    // Other processes (`switchboard serve …` on the same data dir) may hold the write lock briefly.
-    conn.busy_timeout(Duration::from_secs(10)).map_err(open_err)?;
+    // Other connections (`switchboard serve …` processes on the same data
+    // dir, the local span store) may hold the write lock briefly.
+    conn.busy_handler(Some(wait_while_busy)).map_err(open_err)?;
     conn.pragma_update(None, "synchronous", durability.pragma()).map_err(open_err)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
     // The writer runs some thirty distinct statements (queues, table,

@@ -151,3 +151,21 @@ async fn reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_more() {
     }
     assert!(db.read_connections_opened() <= READERS as u64, "opened {}", db.read_connections_opened());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waits_while_another_connection_holds_the_file_then_goes_through() {
+    let (dir, db) = database().await;
+    // A second handle on the same file stands for another process.
+    let other = Database::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+    let (release, holder) = hold_writer(&db).await;
+    let waiting = tokio::spawn({
+        let other = other.clone();
+        async move { other.write(insert(7)).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!waiting.is_finished(), "the file is locked by the other writer");
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    waiting.await.unwrap().unwrap();
+    assert_eq!(values(&db).await, [7]);
+}
