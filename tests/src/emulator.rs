@@ -1,10 +1,12 @@
 //! The local AWS emulator (moto server) the AWS-backend tests talk to over
 //! real HTTP with the real SDK clients.
 //!
-//! `tests/run` installs moto into the project's `.venv` and starts it,
+//! `tests/run` installs moto into the project's `.venv` and starts it
+//! (through `tests/moto_server.py`, which makes its DynamoDB transactions
+//! atomic under concurrent requests),
 //! passing its address in `SWITCHBOARD_TEST_AWS_ENDPOINT`. When that is not
 //! set (a plain `cargo test`), the first test that needs the emulator starts
-//! `.venv/bin/moto_server` itself; it dies with the test process.
+//! the emulator the same way itself; it dies with the test process.
 
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -27,15 +29,16 @@ pub fn emulator() -> &'static Emulator {
             return Emulator { endpoint };
         }
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_owned();
-        let server = repo.join(".venv/bin/moto_server");
+        let python = repo.join(".venv/bin/python");
         assert!(
-            server.exists(),
+            repo.join(".venv/bin/moto_server").exists(),
             "{} is missing: run `bash tests/run`, which installs the AWS emulator (moto) into .venv",
-            server.display()
+            repo.join(".venv/bin/moto_server").display()
         );
         let port = crate::process::free_port();
-        let mut command = Command::new(server);
-        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        // moto with DynamoDB requests serialised (see tests/moto_server.py).
+        let mut command = Command::new(python);
+        command.arg(repo.join("tests/moto_server.py")).args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::process::CommandExt;

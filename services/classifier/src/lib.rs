@@ -6,24 +6,32 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
+use switchboard_ai::local::LocalClassifier;
 use switchboard_ai::{AttachmentAnalysis, ClassifyRequest, Classifier as ClassifierEngine};
 use switchboard_domain::{EventType, Inquiry, InquiryStatus};
 use switchboard_messaging::ReceivedMessage;
 use switchboard_pipeline::Stage;
 use switchboard_store::{TransitionError, TransitionOutcome, transition};
 use switchboard_worker::{Handler, Outcome};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
+
+/// Deliveries that retry a failed engine before the local rules decide: a
+/// blip passes with one retry, and an engine that stays down must not fail
+/// the inquiry, only make its verdict rougher.
+const ENGINE_ATTEMPTS: u32 = 2;
 
 /// The classifier service.
 #[derive(Clone)]
 pub struct Classifier {
     stage: Stage,
     engine: Arc<dyn ClassifierEngine>,
+    /// The verdict when the engine keeps failing: pure rules, no I/O.
+    fallback: LocalClassifier,
 }
 
 impl Classifier {
     pub fn new(stage: Stage, engine: Arc<dyn ClassifierEngine>) -> Self {
-        Self { stage, engine }
+        Self { stage, engine, fallback: LocalClassifier::new() }
     }
 
     async fn request(&self, inquiry: &Inquiry) -> Result<ClassifyRequest, Outcome> {
@@ -68,7 +76,14 @@ impl Handler for Classifier {
             };
             let classification = match self.engine.classify(&request).await {
                 Ok(c) => c,
-                Err(e) => return Outcome::retry(e),
+                Err(e) if message.receive_count < ENGINE_ATTEMPTS => return Outcome::retry(e),
+                Err(e) => {
+                    warn!(inquiry_id = %inquiry.id, error = %e, "classifier engine failed again; the local rules decide");
+                    match self.fallback.classify(&request).await {
+                        Ok(c) => c,
+                        Err(e) => return Outcome::retry(e),
+                    }
+                }
             };
             let details = json!({
                 "intent": classification.intent,

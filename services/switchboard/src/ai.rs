@@ -8,6 +8,7 @@
 use crate::config::{AiMode, Config};
 use std::time::Duration;
 use switchboard_ai::Engines;
+use switchboard_ai::faults::FaultPlan;
 use switchboard_ai::aws::{AwsAiClients, AwsAiSettings};
 use switchboard_aws::{AwsOptions, RequestCounter};
 
@@ -40,15 +41,29 @@ pub async fn engines(
     options: &AwsOptions,
     counter: Option<RequestCounter>,
 ) -> anyhow::Result<Engines> {
-    match config.ai {
-        AiMode::Local => Ok(Engines::local()),
+    let engines = match config.ai {
+        AiMode::Local => Engines::local(),
         AiMode::Aws => {
             let sdk = switchboard_aws::sdk_config(options).await;
             if sdk.region().is_none() {
                 anyhow::bail!("SWITCHBOARD_AI=aws needs an AWS region: set AWS_REGION (or a profile with one)");
             }
-            Ok(switchboard_ai::aws::engines(&AwsAiClients::new(&sdk, counter), &settings(config)))
+            switchboard_ai::aws::engines(&AwsAiClients::new(&sdk, counter), &settings(config))
         }
+    };
+    let faults = fault_plan(config);
+    if faults.is_active() {
+        tracing::warn!(?faults, "AI engine faults are injected on purpose (SWITCHBOARD_AI_FAULT_RATE, SWITCHBOARD_AI_SLOW_RATE)");
+    }
+    Ok(faults.apply(engines))
+}
+
+/// The injected AI faults the configuration asks for (none by default).
+pub fn fault_plan(config: &Config) -> FaultPlan {
+    FaultPlan {
+        failure_rate: config.ai_fault_rate,
+        slow_rate: config.ai_slow_rate,
+        slow_by: Duration::from_millis(config.ai_slow_ms),
     }
 }
 

@@ -77,6 +77,12 @@ pub struct Config {
     pub ai_classify_timeout_ms: u64,
     /// Budget of each attachment call (Textract, Bedrock vision), in milliseconds.
     pub ai_attachment_timeout_ms: u64,
+    /// Share of AI engine calls (0–1) failed on purpose, for fault tests
+    /// and game days; 0 in production.
+    pub ai_fault_rate: f64,
+    /// Share of AI engine calls (0–1) delayed by `ai_slow_ms` on purpose.
+    pub ai_slow_rate: f64,
+    pub ai_slow_ms: u64,
     /// `json` or `text` log lines.
     pub log_format: String,
     /// Sender of customer and operator e-mail (AWS mode: an SES identity).
@@ -130,6 +136,9 @@ impl Default for Config {
             bedrock_classifier_model_id: None,
             ai_classify_timeout_ms: 3000,
             ai_attachment_timeout_ms: 10_000,
+            ai_fault_rate: 0.0,
+            ai_slow_rate: 0.0,
+            ai_slow_ms: 0,
             log_format: "text".into(),
             email_from: "switchboard@switchboard.example".into(),
             events_topic_arn: None,
@@ -214,6 +223,11 @@ impl Config {
         if self.ai == AiMode::Aws && self.bedrock_model_id.trim().is_empty() {
             bail!("SWITCHBOARD_BEDROCK_MODEL_ID must name a Bedrock model with SWITCHBOARD_AI=aws");
         }
+        for (rate, variable) in [(self.ai_fault_rate, "SWITCHBOARD_AI_FAULT_RATE"), (self.ai_slow_rate, "SWITCHBOARD_AI_SLOW_RATE")] {
+            if !(0.0..=1.0).contains(&rate) {
+                bail!("{variable} must be a share between 0 and 1, not {rate}");
+            }
+        }
         if self.write_batch == 0 {
             bail!("SWITCHBOARD_WRITE_BATCH must be at least 1");
         }
@@ -255,6 +269,13 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("switchboard.db")
+    }
+
+    /// The local span store (embedded mode). A file of its own: the span
+    /// exporter commits hundreds of rows at a time, and in the main file
+    /// it held the write lock that every queue and store write waits for.
+    pub fn spans_path(&self) -> PathBuf {
+        self.data_dir.join("spans.db")
     }
 
     /// The file of operator key hashes `switchboard operator create` writes.

@@ -285,7 +285,7 @@ async fn main() -> anyhow::Result<()> {
             if config.backend != Backend::Embedded {
                 anyhow::bail!("the local trace view exists in embedded mode only; in AWS mode open the trace in X-Ray");
             }
-            let path = config.database_path();
+            let path = config.spans_path();
             let spans = switchboard_telemetry::local::inquiry_spans(&path, &inquiry)?;
             if spans.is_empty() {
                 anyhow::bail!("no spans recorded for inquiry {inquiry} in {}", path.display());
@@ -381,7 +381,7 @@ fn init_telemetry(config: &Config) -> anyhow::Result<switchboard_telemetry::Tele
     if config.backend == Backend::Embedded {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create SWITCHBOARD_DATA_DIR {}", config.data_dir.display()))?;
-        settings = settings.with_local_spans(config.database_path());
+        settings = settings.with_local_spans(config.spans_path());
     }
     Ok(switchboard_telemetry::init(settings)?)
 }

@@ -15,6 +15,7 @@
 pub mod aws;
 pub mod bedrock;
 pub mod comprehend;
+pub mod faults;
 pub mod local;
 pub mod pii;
 pub mod textract;

@@ -3,17 +3,21 @@
 //! sent twice.
 //!
 //! SNS and SES cannot take part in a DynamoDB transaction, so the protocol
-//! is: look for the record, send, then record with a conditional put. Two
-//! windows remain in which a message is sent twice: a crash (or a failed
-//! record write) between the send and the record, and two deliveries of the
-//! same message checking at the same moment. Both need a redelivery to land
-//! exactly there; neither ever loses a message, which a claim written
-//! before sending would risk when the sender dies holding it.
+//! is: claim the id (one conditional update, refused when the message is on
+//! record as sent), send, then mark it sent. The only window in which a
+//! message goes out twice is the one call between a successful send and the
+//! mark: a process killed there (or a mark that fails) leaves a claim
+//! without `sent_at`, and the redelivery, finding it, cannot know whether
+//! the provider took the message, so it sends again rather than risk
+//! losing it. Such a claim is *in doubt*; it is logged, and the item keeps
+//! the count (`attempts - failed - 1` once sent), so these duplicates can
+//! be counted apart from any other.
 
 use crate::ChannelError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_sns::config::http::HttpResponse;
 use jiff::Timestamp;
 use std::collections::HashMap;
 use switchboard_domain::InquiryId;
@@ -22,13 +26,28 @@ use switchboard_domain::InquiryId;
 /// message at most 14 days), then DynamoDB's TTL removes them.
 const RECORD_TTL_SECS: i64 = 30 * 24 * 3600;
 
-/// What recording a sent message found.
+/// Whether a failed send certainly did not go out: the request was never
+/// made, or the provider answered it with a client error (4xx: invalid,
+/// throttled, refused). A timeout, a broken connection or a server error
+/// may come after the provider took the message, so those stay in doubt.
+pub(crate) fn provider_refused<E>(e: &SdkError<E, HttpResponse>) -> bool {
+    match e {
+        SdkError::ConstructionFailure(_) => true,
+        SdkError::ServiceError(_) => e.raw_response().is_some_and(|r| r.status().is_client_error()),
+        _ => false,
+    }
+}
+
+/// What claiming a message id found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Recorded {
-    /// This send is the one on record.
-    First,
-    /// Another delivery recorded the same id meanwhile: it was sent twice.
-    Duplicate,
+pub(crate) enum Claim {
+    /// Nobody tried to send it before: send.
+    Fresh,
+    /// An earlier attempt claimed it and neither marked it sent nor saw
+    /// the provider refuse it: it may be out already. Send again.
+    InDoubt,
+    /// It is on record as sent: do not send.
+    AlreadySent,
 }
 
 /// `SENT#` items of one table.
@@ -53,54 +72,78 @@ fn key(id: &str) -> HashMap<String, AttributeValue> {
     ])
 }
 
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
 impl SentLedger {
     pub(crate) fn new(client: Client, table: String) -> Self {
         Self { client, table }
     }
 
-    /// Whether message `id` was sent before (a consistent read).
-    pub(crate) async fn was_sent(&self, id: &str) -> Result<bool, ChannelError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(id)))
-            .consistent_read(true)
-            .projection_expression("pk")
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", e))?;
-        Ok(out.item.is_some_and(|i| !i.is_empty()))
-    }
-
-    /// Records that message `id` went out on `channel`.
-    pub(crate) async fn record(
-        &self,
-        id: &str,
-        channel: &str,
-        provider_message_id: Option<&str>,
-        inquiry_id: Option<InquiryId>,
-    ) -> Result<Recorded, ChannelError> {
-        let now = Timestamp::now();
+    /// Claims message `id` before sending it on `channel`: one conditional
+    /// update that counts the attempt, refused when the message is marked sent.
+    pub(crate) async fn claim(&self, id: &str, channel: &str, inquiry_id: Option<InquiryId>) -> Result<Claim, ChannelError> {
         // No recipient or content: the record proves sending, and the
         // table must not become a second copy of customers' contacts.
-        let mut item = key(id);
-        item.insert("channel".into(), AttributeValue::S(channel.to_owned()));
-        item.insert("sent_at".into(), AttributeValue::S(now.to_string()));
-        item.insert("expires_at".into(), AttributeValue::N((now.as_second() + RECORD_TTL_SECS).to_string()));
-        if let Some(provider) = provider_message_id {
-            item.insert("provider_message_id".into(), AttributeValue::S(provider.to_owned()));
-        }
+        let expires = Timestamp::now().as_second() + RECORD_TTL_SECS;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression("SET #channel = :channel, expires_at = :expires ADD attempts :one")
+            .condition_expression("attribute_not_exists(sent_at)")
+            .expression_attribute_names("#channel", "channel")
+            .expression_attribute_values(":channel", AttributeValue::S(channel.to_owned()))
+            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllOld);
         if let Some(inquiry) = inquiry_id {
-            item.insert("inquiry_id".into(), AttributeValue::S(inquiry.to_string()));
+            update = update
+                .update_expression("SET #channel = :channel, expires_at = :expires, inquiry_id = :inquiry ADD attempts :one")
+                .expression_attribute_values(":inquiry", AttributeValue::S(inquiry.to_string()));
         }
-        let put = self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)");
-        match put.send().await {
-            Ok(_) => Ok(Recorded::First),
-            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException") => {
-                Ok(Recorded::Duplicate)
+        match update.send().await {
+            Ok(out) => {
+                let before = out.attributes.unwrap_or_default();
+                let unsettled = number(&before, "attempts") - number(&before, "failed");
+                Ok(if unsettled > 0 { Claim::InDoubt } else { Claim::Fresh })
             }
-            Err(e) => Err(unavailable("PutItem", e)),
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException") => Ok(Claim::AlreadySent),
+            Err(e) => Err(unavailable("UpdateItem", e)),
         }
+    }
+
+    /// Marks message `id` sent, with the provider's id for it.
+    pub(crate) async fn mark_sent(&self, id: &str, provider_message_id: Option<&str>) -> Result<(), ChannelError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression("SET sent_at = :now")
+            .expression_attribute_values(":now", AttributeValue::S(Timestamp::now().to_string()));
+        if let Some(provider) = provider_message_id {
+            update = update
+                .update_expression("SET sent_at = :now, provider_message_id = :provider")
+                .expression_attribute_values(":provider", AttributeValue::S(provider.to_owned()));
+        }
+        update.send().await.map(drop).map_err(|e| unavailable("UpdateItem", e))
+    }
+
+    /// Notes that an attempt certainly failed without sending (see
+    /// [`provider_refused`]), so the next attempt is not taken for one in doubt.
+    pub(crate) async fn mark_failed(&self, id: &str) -> Result<(), ChannelError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression("ADD failed :one")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| unavailable("UpdateItem", e))
     }
 }

@@ -1,7 +1,7 @@
 //! E-mail through SES v2 (AWS mode), sent at most once per message id as
 //! far as SES allows, and the sender identity it needs.
 
-use crate::sent::{Recorded, SentLedger};
+use crate::sent::{Claim, SentLedger, provider_refused};
 use crate::{ChannelError, Delivery, EmailMessage, EmailSender};
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -13,8 +13,8 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 /// Sends plain-text UTF-8 e-mail with SES `SendEmail` from one identity.
 ///
 /// Deduplicated like [`crate::sns::SnsSms`]: a `SENT#{message id}` item is
-/// checked before and written (conditionally) after sending; the same
-/// crash window between the two remains.
+/// claimed before and marked after sending; the same one-call window
+/// between the two remains, and a resend in it is counted as in doubt.
 #[derive(Debug, Clone)]
 pub struct SesEmail {
     ses: aws_sdk_sesv2::Client,
@@ -36,8 +36,13 @@ fn utf8(text: &str) -> Result<Content, ChannelError> {
 #[async_trait]
 impl EmailSender for SesEmail {
     async fn send_email(&self, message: &EmailMessage) -> Result<Delivery, ChannelError> {
-        if self.ledger.was_sent(&message.id).await? {
-            return Ok(Delivery::AlreadySent);
+        match self.ledger.claim(&message.id, "email", message.inquiry_id).await? {
+            Claim::AlreadySent => return Ok(Delivery::AlreadySent),
+            Claim::InDoubt => tracing::warn!(
+                message_id = %message.id,
+                "e-mail sending again: an earlier attempt ended between sending and recording it, so it may have gone out"
+            ),
+            Claim::Fresh => {}
         }
         let content = EmailContent::builder()
             .simple(Message::builder().subject(utf8(&message.subject)?).body(Body::builder().text(utf8(&message.body)?).build()).build())
@@ -65,14 +70,19 @@ impl EmailSender for SesEmail {
                             | SendEmailError::NotFoundException(_)
                     )
                 );
+                // Certainly not sent: the next attempt is then no duplicate.
+                // Should this note fail, that attempt only counts as one in doubt.
+                if provider_refused(&e) {
+                    if let Err(e) = self.ledger.mark_failed(&message.id).await {
+                        tracing::warn!(message_id = %message.id, error = %e, "could not note a failed send");
+                    }
+                }
                 return Err(if permanent { ChannelError::Rejected(why) } else { ChannelError::Unavailable(why) });
             }
         };
-        match self.ledger.record(&message.id, "email", out.message_id(), message.inquiry_id).await {
-            Ok(Recorded::First) => {}
-            Ok(Recorded::Duplicate) => tracing::warn!(message_id = %message.id, "e-mail sent twice: a concurrent delivery sent it too"),
+        if let Err(e) = self.ledger.mark_sent(&message.id, out.message_id()).await {
             // The mail is out; failing now would only make the caller send it again.
-            Err(e) => tracing::warn!(message_id = %message.id, error = %e, "e-mail sent but not recorded; a redelivery would send it again"),
+            tracing::warn!(message_id = %message.id, error = %e, "e-mail sent but not recorded; a redelivery would send it again");
         }
         Ok(Delivery::Sent)
     }

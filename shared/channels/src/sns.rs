@@ -1,7 +1,7 @@
 //! SMS through SNS (AWS mode), sent at most once per message id as far as
 //! SNS allows ([`SnsSms`](crate::sns::SnsSms) names the window that remains).
 
-use crate::sent::{Recorded, SentLedger};
+use crate::sent::{Claim, SentLedger, provider_refused};
 use crate::{ChannelError, Delivery, SmsMessage, SmsSender};
 use async_trait::async_trait;
 use aws_sdk_sns::error::ProvideErrorMetadata;
@@ -10,12 +10,12 @@ use aws_sdk_sns::types::MessageAttributeValue;
 
 /// Texts customers and partners with SNS `Publish` to a phone number.
 ///
-/// Before publishing it looks for a `SENT#{message id}` item in the table;
-/// after publishing it writes one with a conditional put, and a message
-/// whose record exists is answered with [`Delivery::AlreadySent`]. A crash
-/// between the publish and the record (or two deliveries of one message
-/// racing past the check) still sends twice: SNS cannot join a DynamoDB
-/// transaction, and recording first would lose messages instead.
+/// Before publishing it claims the `SENT#{message id}` item in the table
+/// (refused when the message is on record as sent: [`Delivery::AlreadySent`]);
+/// after publishing it marks the item sent. A crash in the one call between
+/// the publish and the mark still sends twice, and that resend is logged
+/// and counted on the item as one in doubt (see the `sent` module): SNS
+/// cannot join a DynamoDB transaction, and never resending would lose messages.
 #[derive(Debug, Clone)]
 pub struct SnsSms {
     sns: aws_sdk_sns::Client,
@@ -32,8 +32,13 @@ impl SnsSms {
 #[async_trait]
 impl SmsSender for SnsSms {
     async fn send_sms(&self, message: &SmsMessage) -> Result<Delivery, ChannelError> {
-        if self.ledger.was_sent(&message.id).await? {
-            return Ok(Delivery::AlreadySent);
+        match self.ledger.claim(&message.id, "sms", message.inquiry_id).await? {
+            Claim::AlreadySent => return Ok(Delivery::AlreadySent),
+            Claim::InDoubt => tracing::warn!(
+                message_id = %message.id,
+                "SMS sending again: an earlier attempt ended between sending and recording it, so it may have gone out"
+            ),
+            Claim::Fresh => {}
         }
         // Transactional: delivered with priority and to numbers that block
         // promotional traffic; these are answers the customer waits for.
@@ -65,14 +70,19 @@ impl SmsSender for SnsSms {
                             | PublishError::ValidationException(_)
                     )
                 );
+                // Certainly not sent: the next attempt is then no duplicate.
+                // Should this note fail, that attempt only counts as one in doubt.
+                if provider_refused(&e) {
+                    if let Err(e) = self.ledger.mark_failed(&message.id).await {
+                        tracing::warn!(message_id = %message.id, error = %e, "could not note a failed send");
+                    }
+                }
                 return Err(if permanent { ChannelError::Rejected(why) } else { ChannelError::Unavailable(why) });
             }
         };
-        match self.ledger.record(&message.id, "sms", out.message_id(), message.inquiry_id).await {
-            Ok(Recorded::First) => {}
-            Ok(Recorded::Duplicate) => tracing::warn!(message_id = %message.id, "SMS sent twice: a concurrent delivery sent it too"),
+        if let Err(e) = self.ledger.mark_sent(&message.id, out.message_id()).await {
             // The text is out; failing now would only make the caller send it again.
-            Err(e) => tracing::warn!(message_id = %message.id, error = %e, "SMS sent but not recorded; a redelivery would send it again"),
+            tracing::warn!(message_id = %message.id, error = %e, "SMS sent but not recorded; a redelivery would send it again");
         }
         Ok(Delivery::Sent)
     }

@@ -9,16 +9,16 @@ use switchboard_tests::emulator::{Emulator, emulator, unique_prefix};
 use switchboard_tests::process::{Process, binary, free_port};
 use switchboard_tests::{API_KEY, PATIENCE, inquiry_body};
 
-const SERVICES: [&str; 6] = ["intake", "image-analyzer", "classifier", "partner-dispatcher", "responder", "notifier"];
-const PARTNER_PHONE: &str = "+821098765432";
+pub(crate) const SERVICES: [&str; 6] = ["intake", "image-analyzer", "classifier", "partner-dispatcher", "responder", "notifier"];
+pub(crate) const PARTNER_PHONE: &str = "+821098765432";
 
 /// Six service processes and a gateway on one resource prefix.
-struct Cluster {
+pub(crate) struct Cluster {
     dir: tempfile::TempDir,
-    env: Vec<(&'static str, String)>,
-    services: Vec<(String, Process)>,
+    pub(crate) env: Vec<(&'static str, String)>,
+    pub(crate) services: Vec<(String, Process)>,
     _gateway: Process,
-    base_url: String,
+    pub(crate) base_url: String,
     http: reqwest::Client,
 }
 
@@ -58,8 +58,14 @@ fn provision(dir: &std::path::Path, env: &[(&'static str, String)]) -> String {
 
 impl Cluster {
     async fn start(name: &str, deadline_secs: u64) -> Self {
+        Self::start_with(name, deadline_secs, &[]).await
+    }
+
+    /// A cluster whose processes also get `extra` variables.
+    pub(crate) async fn start_with(name: &str, deadline_secs: u64, extra: &[(&'static str, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let env = cluster_env(emulator(), &unique_prefix(name), deadline_secs);
+        let mut env = cluster_env(emulator(), &unique_prefix(name), deadline_secs);
+        env.extend_from_slice(extra);
         provision(dir.path(), &env);
         let pairs = as_pairs(&env);
         let services = SERVICES.iter().map(|s| (s.to_string(), Process::spawn(&["serve", s], dir.path(), &pairs, s))).collect();
@@ -70,14 +76,19 @@ impl Cluster {
         Self { dir, env, services, _gateway: gateway, base_url: format!("http://{http_addr}"), http: reqwest::Client::new() }
     }
 
-    fn restart(&mut self, service: &str) {
+    /// The resource prefix (names of queues, table, bucket).
+    pub(crate) fn prefix(&self) -> &str {
+        self.env.iter().find(|(k, _)| *k == "SWITCHBOARD_RESOURCE_PREFIX").map(|(_, v)| v.as_str()).unwrap_or_default()
+    }
+
+    pub(crate) fn restart(&mut self, service: &str) {
         let pairs = as_pairs(&self.env);
         let slot = self.services.iter_mut().find(|(name, _)| name == service).expect("known service");
         slot.1.kill();
         slot.1 = Process::spawn(&["serve", service], self.dir.path(), &pairs, service);
     }
 
-    fn kill(&mut self, service: &str) {
+    pub(crate) fn kill(&mut self, service: &str) {
         let slot = self.services.iter_mut().find(|(name, _)| name == service).expect("known service");
         slot.1.kill();
     }
@@ -125,7 +136,7 @@ impl Cluster {
 }
 
 /// What the emulator recorded as sent: SMS `(phone, text)` and e-mail `(to, subject, body)`.
-async fn emulator_sent() -> (Vec<(String, String)>, Vec<(String, String, String)>) {
+pub(crate) async fn emulator_sent() -> (Vec<(String, String)>, Vec<(String, String, String)>) {
     let data: Value = emulator().recorded().await;
     let sms = data["sns"]["SMS"]
         .as_array()

@@ -12,6 +12,7 @@
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use switchboard_channels::ses::{SesEmail, ensure_sender};
 use switchboard_channels::sns::SnsSms;
@@ -582,6 +583,82 @@ async fn an_email_id_is_sent_once_however_often_it_is_asked(f: Fixture) {
     let another = EmailMessage { id: format!("{}-email-2", f.marker), ..email };
     assert_eq!(f.email.send_email(&another).await.unwrap(), Delivery::Sent);
     assert_eq!(f.emails_sent(&f.marker).await.len(), 2);
+}
+
+// ---------------------------------------------------------------------------
+// AWS-only: the sent-message ledger's window
+
+/// A `SENT#` item as a process leaves it: claimed `attempts` times, `failed`
+/// of them refused by the provider, never marked sent.
+async fn leave_claim(dynamodb: &aws_sdk_dynamodb::Client, table: &str, id: &str, attempts: u32, failed: u32) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    dynamodb
+        .put_item()
+        .table_name(table)
+        .item("pk", AttributeValue::S(format!("SENT#{id}")))
+        .item("sk", AttributeValue::S("METADATA".into()))
+        .item("channel", AttributeValue::S("sms".into()))
+        .item("attempts", AttributeValue::N(attempts.to_string()))
+        .item("failed", AttributeValue::N(failed.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn ledger_item(dynamodb: &aws_sdk_dynamodb::Client, table: &str, id: &str) -> HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    dynamodb
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(format!("SENT#{id}")))
+        .key("sk", AttributeValue::S("METADATA".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the message has a ledger item")
+}
+
+fn count(item: &HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, name: &str) -> i64 {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// A process killed between SNS accepting a text and the ledger marking it
+/// sent leaves a claim without `sent_at`. The redelivery cannot know whether
+/// the text went out, so it sends again (never lose a message) and the item
+/// counts that resend as one in doubt; a claim whose send the provider
+/// refused is no doubt at all.
+#[tokio::test]
+async fn a_claim_left_by_a_killed_sender_is_sent_again_and_counted_in_doubt() {
+    let prefix = unique_prefix("in-doubt");
+    let config = emulator().sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    ensure_table(&dynamodb, &prefix).await.unwrap();
+    let sms = SnsSms::new(aws_sdk_sns::Client::new(&config), dynamodb.clone(), prefix.clone());
+    let text = |id: &str| SmsMessage {
+        id: format!("{prefix}-{id}"),
+        to: PhoneNumber::parse("+821012345678").unwrap(),
+        body: format!("Your answer is ready ({prefix} {id})"),
+        inquiry_id: None,
+    };
+
+    leave_claim(&dynamodb, &prefix, &format!("{prefix}-killed"), 1, 0).await;
+    assert_eq!(sms.send_sms(&text("killed")).await.unwrap(), Delivery::Sent, "sent again, not dropped");
+    let item = ledger_item(&dynamodb, &prefix, &format!("{prefix}-killed")).await;
+    assert!(item.contains_key("sent_at"));
+    assert_eq!(count(&item, "attempts") - count(&item, "failed") - 1, 1, "one resend in doubt");
+    assert_eq!(sms.send_sms(&text("killed")).await.unwrap(), Delivery::AlreadySent);
+
+    leave_claim(&dynamodb, &prefix, &format!("{prefix}-refused"), 1, 1).await;
+    assert_eq!(sms.send_sms(&text("refused")).await.unwrap(), Delivery::Sent);
+    let item = ledger_item(&dynamodb, &prefix, &format!("{prefix}-refused")).await;
+    assert_eq!(count(&item, "attempts") - count(&item, "failed") - 1, 0, "a refused send leaves no doubt");
+
+    assert_eq!(sms.send_sms(&text("fresh")).await.unwrap(), Delivery::Sent);
+    let item = ledger_item(&dynamodb, &prefix, &format!("{prefix}-fresh")).await;
+    assert_eq!((count(&item, "attempts"), count(&item, "failed")), (1, 0));
+    assert!(!item.contains_key("to") && !item.contains_key("body"), "the ledger keeps no contact or content");
 }
 
 // ---------------------------------------------------------------------------

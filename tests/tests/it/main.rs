@@ -10,6 +10,7 @@ mod conformance_store;
 mod crash;
 mod dead_letter;
 mod escalation;
+mod faults;
 mod gateway_cli;
 mod gateway_eta;
 mod gateway_fuzz;

@@ -17,6 +17,8 @@
 use crate::{AiError, AnswerDrafter, Draft, DraftRequest};
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex};
 use switchboard_domain::{FaqEntry, Inquiry, Intent, Language, PartnerOutcome, ReservationNumber, Tenant};
 
 /// The `model` recorded on every draft this module makes.
@@ -88,9 +90,9 @@ fn faq_draft(request: &DraftRequest) -> Draft {
     // Only entries in the reply language can answer: a reply must be in the
     // customer's language and this engine cannot translate.
     let entries: Vec<&FaqEntry> = request.tenant.faq.iter().filter(|e| e.language == request.language).collect();
-    let hits = search(&entries, &query);
-    let prompt_tokens =
-        word_count(&query) + entries.iter().map(|e| word_count(&e.question) + word_count(&e.answer)).sum::<u32>();
+    let index = Index::of(&entries);
+    let hits = search(&entries, &index, &query);
+    let prompt_tokens = word_count(&query) + index.words;
 
     let best = hits.first().copied();
     let confidence = best.map_or(0.0, |h| h.confidence);
@@ -117,16 +119,15 @@ fn faq_draft(request: &DraftRequest) -> Draft {
 /// drafter grounds the model in the same entries.
 pub fn retrieve<'a>(tenant: &'a Tenant, language: Language, query: &str, limit: usize) -> Vec<(&'a FaqEntry, f32)> {
     let entries: Vec<&FaqEntry> = tenant.faq.iter().filter(|e| e.language == language).collect();
-    search(&entries, query).into_iter().take(limit).map(|h| (h.entry, h.confidence)).collect()
+    search(&entries, &Index::of(&entries), query).into_iter().take(limit).map(|h| (h.entry, h.confidence)).collect()
 }
 
 /// The entries that share terms with the query, most confident first
 /// (BM25 breaks ties).
-fn search<'a>(entries: &[&'a FaqEntry], query: &str) -> Vec<Hit<'a>> {
+fn search<'a>(entries: &[&'a FaqEntry], index: &Index, query: &str) -> Vec<Hit<'a>> {
     if entries.is_empty() {
         return Vec::new();
     }
-    let index = Index::new(entries);
     let query_words = unique_words(words(query));
     let query_text = Terms::of(&query_words);
     let mut hits: Vec<Hit<'a>> = index
@@ -135,7 +136,7 @@ fn search<'a>(entries: &[&'a FaqEntry], query: &str) -> Vec<Hit<'a>> {
         .filter_map(|doc| {
             let bm25 = index.bm25(&query_text, doc);
             let confidence = index.confidence(&query_words, &query_text, doc);
-            (confidence > 0.0).then_some(Hit { entry: doc.entry, confidence, bm25 })
+            (confidence > 0.0).then_some(Hit { entry: entries[doc.position], confidence, bm25 })
         })
         .collect();
     hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(b.bm25.total_cmp(&a.bm25)));
@@ -171,7 +172,7 @@ impl Word {
     /// or most of its bigrams ("한옥마을투어" mentions "한옥마을"), or names
     /// one of its parts as a word of its own ("공항" for "제주공항"). One
     /// shared bigram is not enough: "체크인" does not mention "체크아웃".
-    fn is_in(&self, text: &Terms<'_>) -> bool {
+    fn is_in(&self, text: &Terms) -> bool {
         self.heads.iter().any(|t| text.terms.contains(t.as_str()))
             || self.bigrams.iter().any(|t| text.heads.contains(t.as_str()))
             || {
@@ -183,44 +184,79 @@ impl Word {
 
 /// What a text (an inquiry, an entry, an entry's question) contains.
 #[derive(Default)]
-struct Terms<'a> {
-    terms: HashSet<&'a str>,
-    heads: HashSet<&'a str>,
+struct Terms {
+    terms: HashSet<String>,
+    heads: HashSet<String>,
 }
 
-impl<'a> Terms<'a> {
-    fn of(words: impl IntoIterator<Item = &'a Word>) -> Self {
+impl Terms {
+    fn of<'w>(words: impl IntoIterator<Item = &'w Word>) -> Self {
         let mut out = Self::default();
         for word in words {
-            out.terms.extend(word.terms().map(String::as_str));
-            out.heads.extend(word.heads.iter().map(String::as_str));
+            out.terms.extend(word.terms().cloned());
+            out.heads.extend(word.heads.iter().cloned());
         }
         out
     }
 }
 
-struct Doc<'a> {
-    entry: &'a FaqEntry,
+struct Doc {
+    /// Where the entry is in the list the index was built from.
+    position: usize,
     tf: HashMap<String, u32>,
     len: f32,
     /// The words of the entry's question: what an inquiry must mention
     /// for the entry to answer it.
     question: Vec<Word>,
-    /// The words of the entry's answer.
-    answer: Vec<Word>,
+    /// The question's terms, and the whole entry's.
+    question_terms: Terms,
+    entry_terms: Terms,
 }
 
-struct Index<'a> {
-    docs: Vec<Doc<'a>>,
+/// The BM25 index of one list of entries (a tenant's FAQ in one language).
+struct Index {
+    docs: Vec<Doc>,
     df: HashMap<String, u32>,
     avg_len: f32,
+    /// Words in all the entries (the prompt a model would be given).
+    words: u32,
 }
 
-impl<'a> Index<'a> {
-    fn new(entries: &[&'a FaqEntry]) -> Self {
-        let docs: Vec<Doc<'a>> = entries
+/// Indexes built so far, by a hash of their entries' text. Building one
+/// (splitting and stemming every entry) cost more than the rest of a draft
+/// together, and a tenant's FAQ rarely changes; an edited FAQ hashes
+/// differently and gets its own index.
+static INDEXES: LazyLock<Mutex<HashMap<u64, Arc<Index>>>> = LazyLock::new(Default::default);
+
+/// Most indexes kept; beyond that the cache starts over.
+const MAX_INDEXES: usize = 256;
+
+impl Index {
+    /// The index of `entries`, built once per distinct list.
+    fn of(entries: &[&FaqEntry]) -> Arc<Index> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for entry in entries {
+            (&entry.question, &entry.answer).hash(&mut hasher);
+        }
+        let key = hasher.finish();
+        // A poisoned lock only means another draft panicked mid-insert; the map is still whole.
+        if let Some(index) = INDEXES.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return index.clone();
+        }
+        let index = Arc::new(Index::new(entries));
+        let mut indexes = INDEXES.lock().unwrap_or_else(|p| p.into_inner());
+        if indexes.len() >= MAX_INDEXES {
+            indexes.clear();
+        }
+        indexes.insert(key, index.clone());
+        index
+    }
+
+    fn new(entries: &[&FaqEntry]) -> Self {
+        let docs: Vec<Doc> = entries
             .iter()
-            .map(|entry| {
+            .enumerate()
+            .map(|(position, entry)| {
                 let question = unique_words(words(&entry.question));
                 let answer = words(&entry.answer);
                 let mut terms: Vec<String> = Vec::new();
@@ -232,9 +268,12 @@ impl<'a> Index<'a> {
                 for t in &terms {
                     *tf.entry(t.clone()).or_insert(0) += 1;
                 }
-                Doc { entry, tf, len: terms.len() as f32, question, answer }
+                let question_terms = Terms::of(&question);
+                let entry_terms = Terms::of(question.iter().chain(&answer));
+                Doc { position, tf, len: terms.len() as f32, question, question_terms, entry_terms }
             })
             .collect();
+        let words = entries.iter().map(|e| word_count(&e.question) + word_count(&e.answer)).sum();
         let mut df: HashMap<String, u32> = HashMap::new();
         for doc in &docs {
             for term in doc.tf.keys() {
@@ -242,7 +281,7 @@ impl<'a> Index<'a> {
             }
         }
         let avg_len = (docs.iter().map(|d| d.len).sum::<f32>() / docs.len().max(1) as f32).max(1.0);
-        Self { docs, df, avg_len }
+        Self { docs, df, avg_len, words }
     }
 
     /// Lucene's non-negative BM25 idf. A term no entry has counts as if
@@ -254,11 +293,11 @@ impl<'a> Index<'a> {
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
-    fn bm25(&self, query: &Terms<'_>, doc: &Doc<'_>) -> f32 {
+    fn bm25(&self, query: &Terms, doc: &Doc) -> f32 {
         query
             .terms
             .iter()
-            .filter_map(|t| doc.tf.get(*t).map(|&tf| (t, tf as f32)))
+            .filter_map(|t| doc.tf.get(t.as_str()).map(|&tf| (t, tf as f32)))
             .map(|(t, tf)| self.idf(t) * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * doc.len / self.avg_len)))
             .sum()
     }
@@ -279,13 +318,11 @@ impl<'a> Index<'a> {
     /// Query words that only the answer mentions count on both sides of the
     /// first share: "전주역 픽업 되나요?" is answered by "airport or train
     /// station pick-up?" whose answer, not question, names 전주역.
-    fn confidence(&self, query_words: &[Word], query: &Terms<'_>, doc: &Doc<'_>) -> f32 {
+    fn confidence(&self, query_words: &[Word], query: &Terms, doc: &Doc) -> f32 {
         let weigh = |words: &mut dyn Iterator<Item = &Word>| words.map(|w| self.weight(w)).sum::<f32>();
         let ratio = |hit: f32, total: f32| if total > 0.0 { hit / total } else { 0.0 };
-        let question = Terms::of(&doc.question);
-        let entry = Terms::of(doc.question.iter().chain(&doc.answer));
-        let in_question = |w: &Word| w.is_in(&question);
-        let in_doc = |w: &Word| w.is_in(&entry);
+        let in_question = |w: &Word| w.is_in(&doc.question_terms);
+        let in_doc = |w: &Word| w.is_in(&doc.entry_terms);
         let asked = |w: &Word| w.is_in(query);
 
         let answer_only = weigh(&mut query_words.iter().filter(|w| in_doc(w) && !in_question(w)));
