@@ -5,13 +5,13 @@
 //! SNS and SES cannot take part in a DynamoDB transaction, so the protocol
 //! is: claim the id (one conditional update, refused when the message is on
 //! record as sent), send, then mark it sent. The only window in which a
-//! message goes out twice is the one call between a successful send and the
-//! mark: a process killed there (or a mark that fails) leaves a claim
-//! without `sent_at`, and the redelivery, finding it, cannot know whether
-//! the provider took the message, so it sends again rather than risk
-//! losing it. Such a claim is *in doubt*; it is logged, and the item keeps
-//! the count (`attempts - failed - 1` once sent), so these duplicates can
-//! be counted apart from any other.
+//! message goes out twice is the one call between the provider taking it
+//! and the mark: a process killed there, a mark that fails, or a send that
+//! timed out after the provider took it leaves a claim without `sent_at`,
+//! and the redelivery, finding it, cannot know whether the message went
+//! out, so it sends again rather than risk losing it. Such a claim is *in
+//! doubt*; it is logged, and the item keeps the count (`attempts - failed
+//! - 1` once sent), so these duplicates can be counted apart from any other.
 
 use crate::ChannelError;
 use aws_sdk_dynamodb::Client;
@@ -87,12 +87,13 @@ impl SentLedger {
         // No recipient or content: the record proves sending, and the
         // table must not become a second copy of customers' contacts.
         let expires = Timestamp::now().as_second() + RECORD_TTL_SECS;
+        let set = if inquiry_id.is_some() { "SET #channel = :channel, expires_at = :expires, inquiry_id = :inquiry" } else { "SET #channel = :channel, expires_at = :expires" };
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(id)))
-            .update_expression("SET #channel = :channel, expires_at = :expires ADD attempts :one")
+            .update_expression(format!("{set} ADD attempts :one"))
             .condition_expression("attribute_not_exists(sent_at)")
             .expression_attribute_names("#channel", "channel")
             .expression_attribute_values(":channel", AttributeValue::S(channel.to_owned()))
@@ -100,9 +101,7 @@ impl SentLedger {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .return_values(ReturnValue::AllOld);
         if let Some(inquiry) = inquiry_id {
-            update = update
-                .update_expression("SET #channel = :channel, expires_at = :expires, inquiry_id = :inquiry ADD attempts :one")
-                .expression_attribute_values(":inquiry", AttributeValue::S(inquiry.to_string()));
+            update = update.expression_attribute_values(":inquiry", AttributeValue::S(inquiry.to_string()));
         }
         match update.send().await {
             Ok(out) => {
@@ -117,17 +116,16 @@ impl SentLedger {
 
     /// Marks message `id` sent, with the provider's id for it.
     pub(crate) async fn mark_sent(&self, id: &str, provider_message_id: Option<&str>) -> Result<(), ChannelError> {
+        let set = if provider_message_id.is_some() { "SET sent_at = :now, provider_message_id = :provider" } else { "SET sent_at = :now" };
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(id)))
-            .update_expression("SET sent_at = :now")
+            .update_expression(set)
             .expression_attribute_values(":now", AttributeValue::S(Timestamp::now().to_string()));
         if let Some(provider) = provider_message_id {
-            update = update
-                .update_expression("SET sent_at = :now, provider_message_id = :provider")
-                .expression_attribute_values(":provider", AttributeValue::S(provider.to_owned()));
+            update = update.expression_attribute_values(":provider", AttributeValue::S(provider.to_owned()));
         }
         update.send().await.map(drop).map_err(|e| unavailable("UpdateItem", e))
     }
