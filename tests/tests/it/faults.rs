@@ -248,8 +248,10 @@ fn token_inquiry(sms: &str) -> Option<String> {
     claims["inquiry_id"].as_str().map(str::to_owned)
 }
 
+/// Prints the counts, and leaves them in `target/fault-test-{mode}.txt`
+/// for `tests/run` to show (cargo test hides a passing test's output).
 fn print_report(mode: &str, size: Size, statuses: &HashMap<String, String>, told: &Told, extra: &str) {
-    println!(
+    let line = format!(
         "fault test ({mode}): {} inquiries accepted and terminal {:?}; {} kills + 1 stall; AI calls failing 20 %, slowed 20 %; \
          {} poison messages dead-lettered, no other dead letter; duplicates: customer {}, partner {}, operators {}{extra}",
         size.inquiries,
@@ -260,6 +262,10 @@ fn print_report(mode: &str, size: Size, statuses: &HashMap<String, String>, told
         Told::duplicates(&told.partner),
         Told::duplicates(&told.operators),
     );
+    println!("{line}");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join(format!("fault-test-{mode}.txt")), format!("{line}\n")).unwrap();
 }
 
 // ---------------------------------------------------------------------------
