@@ -13,8 +13,11 @@
 //!
 //! ```sh
 //! SWITCHBOARD_FAULT_INQUIRIES=2000 SWITCHBOARD_FAULT_KILLS=20 SWITCHBOARD_FAULT_RATE=40 \
-//!     cargo test -p switchboard-tests --test it faults -- --nocapture --test-threads 1
+//!     cargo test -p switchboard-tests --test it faults::embedded -- --nocapture
 //! ```
+//!
+//! The AWS-mode test is kept small: the emulator copies the whole table on
+//! every transaction, so it slows as the table grows.
 
 use crate::aws_pipeline::{Cluster, PARTNER_PHONE, SERVICES, emulator_sent};
 use base64::Engine;
