@@ -53,14 +53,20 @@ impl<B> MakeSpan<B> for HttpSpan {
             http.response.status_code = Empty,
             error.type = Empty,
         );
-        let caller = propagation::from_headers(|name| request.headers().get(name).and_then(|v| v.to_str().ok()));
-        if let Some(caller) = &caller {
-            propagation::add_link(&span, caller);
-        }
-        // An empty parent context: the span is a root.
-        in_service(&span, GATEWAY, Some(propagation::Context::new()));
-        span
+        root(span, request.headers())
     }
+}
+
+/// Makes `span` the root of a new trace in the gateway's service, linked
+/// (not parented) to a caller's context when the request carries one.
+fn root(span: Span, headers: &axum::http::HeaderMap) -> Span {
+    let caller = propagation::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()));
+    if let Some(caller) = &caller {
+        propagation::add_link(&span, caller);
+    }
+    // An empty parent context: the span is a root.
+    in_service(&span, GATEWAY, Some(propagation::Context::new()));
+    span
 }
 
 /// Records the status on the span; 5xx are errors.
@@ -124,12 +130,7 @@ impl<B> MakeSpan<B> for GrpcSpan {
             rpc.grpc.status_code = Empty,
             error.type = Empty,
         );
-        let caller = propagation::from_headers(|name| request.headers().get(name).and_then(|v| v.to_str().ok()));
-        if let Some(caller) = &caller {
-            propagation::add_link(&span, caller);
-        }
-        in_service(&span, GATEWAY, Some(propagation::Context::new()));
-        span
+        root(span, request.headers())
     }
 }
 
