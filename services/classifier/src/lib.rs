@@ -78,7 +78,8 @@ impl Handler for Classifier {
                 Ok(c) => c,
                 Err(e) if message.receive_count < ENGINE_ATTEMPTS => return Outcome::retry(e),
                 Err(e) => {
-                    warn!(inquiry_id = %inquiry.id, error = %e, "classifier engine failed again; the local rules decide");
+                    // Redacted, as the responder does: engine errors should carry no content, this is the safety net.
+                    warn!(inquiry_id = %inquiry.id, error = %switchboard_ai::pii::redact(&e.to_string()), "classifier engine failed again; the local rules decide");
                     match self.fallback.classify(&request).await {
                         Ok(c) => c,
                         Err(e) => return Outcome::retry(e),
