@@ -13,6 +13,14 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 pub use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 mod client_spans;
+
+/// The service and operation names of the call `cfg` belongs to (e.g.
+/// `DynamoDB`, `PutItem`), as the SDK records them; `unknown` if absent.
+fn operation(cfg: &aws_smithy_types::config_bag::ConfigBag) -> (String, String) {
+    cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+        .map(|m| (m.service().to_owned(), m.name().to_owned()))
+        .unwrap_or_else(|| ("unknown".into(), "unknown".into()))
+}
 mod request_counter;
 
 pub use client_spans::ClientSpans;
