@@ -35,8 +35,16 @@ pub enum PartnerStep {
 /// A Switchboard API client.
 #[derive(Clone)]
 pub enum Api {
-    Rest { http: reqwest::Client, base: String, key: String },
-    Grpc { inquiries: pb::inquiry_service_client::InquiryServiceClient<Channel>, partner: pb::partner_service_client::PartnerServiceClient<Channel>, key: MetadataValue<Ascii> },
+    Rest {
+        http: reqwest::Client,
+        base: String,
+        key: String,
+    },
+    Grpc {
+        inquiries: pb::inquiry_service_client::InquiryServiceClient<Channel>,
+        partner: pb::partner_service_client::PartnerServiceClient<Channel>,
+        key: MetadataValue<Ascii>,
+    },
 }
 
 /// `GET /api/inquiries/{id}/status`, the fields the generator needs.
@@ -50,11 +58,8 @@ struct RestStatus {
 impl Api {
     /// A REST client of the gateway at `base` (no trailing slash).
     pub fn rest(base: &str, key: &str, timeout: Duration) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let http =
+            reqwest::Client::builder().timeout(timeout).pool_idle_timeout(Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
         Ok(Self::Rest { http, base: base.to_owned(), key: key.to_owned() })
     }
 

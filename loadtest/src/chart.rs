@@ -36,11 +36,7 @@ pub fn write_svg(report: &Report, path: &Path) -> Result<(), ChartError> {
         ("e2e (no partner) p99", |s| s.e2e_auto_p99_ms, RGBColor(200, 80, 0)),
         ("e2e (all) p99", |s| s.e2e_p99_ms, RGBColor(150, 150, 150)),
     ];
-    let highest = report
-        .timeline
-        .iter()
-        .flat_map(|s| series.iter().map(move |(_, f, _)| f(s)))
-        .fold(1.0f64, f64::max);
+    let highest = report.timeline.iter().flat_map(|s| series.iter().map(move |(_, f, _)| f(s))).fold(1.0f64, f64::max);
     let mut latency = ChartBuilder::on(&panels[0])
         .caption("latency per second (ms, log scale)", ("sans-serif", 16))
         .margin(12)
@@ -96,8 +92,7 @@ pub fn write_svg(report: &Report, path: &Path) -> Result<(), ChartError> {
             .build_cartesian_2d(0f64..seconds, 0f64..peak * 1.2)
             .map_err(err)?;
         memory.configure_mesh().x_desc("second of the run").y_desc("MB").draw().map_err(err)?;
-        let points: Vec<(f64, f64)> =
-            report.timeline.iter().filter_map(|s| s.server_rss_mb.map(|m| (s.second as f64 + 0.5, m))).collect();
+        let points: Vec<(f64, f64)> = report.timeline.iter().filter_map(|s| s.server_rss_mb.map(|m| (s.second as f64 + 0.5, m))).collect();
         memory.draw_series(LineSeries::new(points, RGBColor(60, 140, 60).stroke_width(2))).map_err(err)?;
     }
     root.present().map_err(err)?;

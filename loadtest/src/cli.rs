@@ -161,10 +161,7 @@ pub async fn loadtest(args: LoadtestArgs) -> Result<Report, CliError> {
 }
 
 fn line(name: &str, p: &Percentiles) -> String {
-    format!(
-        "{name:<22} p50 {:>9.1}  p90 {:>9.1}  p99 {:>9.1}  max {:>9.1}  (n={})",
-        p.p50, p.p90, p.p99, p.max, p.count
-    )
+    format!("{name:<22} p50 {:>9.1}  p90 {:>9.1}  p99 {:>9.1}  max {:>9.1}  (n={})", p.p50, p.p90, p.p99, p.max, p.count)
 }
 
 /// The human summary printed after a run.

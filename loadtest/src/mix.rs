@@ -132,10 +132,7 @@ const OFF_FAQ: &[&str] = &[
     "Is there a laundry service for long stays?",
 ];
 
-const TROUBLE: &[&str] = &[
-    "The air conditioner in our room is not working.",
-    "객실 샤워기에서 따뜻한 물이 안 나와요.",
-];
+const TROUBLE: &[&str] = &["The air conditioner in our room is not working.", "객실 샤워기에서 따뜻한 물이 안 나와요."];
 
 /// Reservation number, the customer's phone on it, and a request per language.
 const PARTNER: &[(&str, &str, &str)] = &[
@@ -145,10 +142,8 @@ const PARTNER: &[(&str, &str, &str)] = &[
     ("TR-55501234", "+12135550149", "For booking TR-55501234, can we add two more people to the tour?"),
 ];
 
-const ATTACHMENT_TEXTS: &[&str] = &[
-    "The lamp in our room is broken, photo attached.",
-    "영수증 사진 첨부합니다. 결제 내역 확인 부탁드려요.",
-];
+const ATTACHMENT_TEXTS: &[&str] =
+    &["The lamp in our room is broken, photo attached.", "영수증 사진 첨부합니다. 결제 내역 확인 부탁드려요."];
 
 impl Mix {
     pub fn new(config: MixConfig, seed: u64) -> Self {
@@ -188,8 +183,8 @@ impl Mix {
             chosen
         };
         let body = self.body(kind, n);
-        let idempotency_key = (self.rng.random::<f64>() < self.config.idempotency_share)
-            .then(|| format!("loadtest-{:016x}-{n}", self.run_id));
+        let idempotency_key =
+            (self.rng.random::<f64>() < self.config.idempotency_share).then(|| format!("loadtest-{:016x}-{n}", self.run_id));
         let partner = if self.rng.random::<f64>() < self.config.silent_share {
             PartnerPlan::Silent
         } else {

@@ -393,11 +393,7 @@ impl Recorder {
             throughput_submit: per_second(self.accepted, send_span),
             throughput_e2e: {
                 let (from, to) = steady_window(settings.send_span);
-                let in_window: u64 = self
-                    .completion_offsets
-                    .iter()
-                    .filter(|at| **at >= from && **at < to)
-                    .count() as u64;
+                let in_window: u64 = self.completion_offsets.iter().filter(|at| **at >= from && **at < to).count() as u64;
                 per_second(in_window, (to - from).as_secs_f64())
             },
             throughput_e2e_overall: per_second(completed, e2e_window),

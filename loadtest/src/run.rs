@@ -249,11 +249,8 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     };
     if let (Some(pid), Some(before)) = (config.server_pid, server_before) {
         let after = procstat::read(Some(pid));
-        report.server = Some(ProcessReport {
-            pid,
-            peak_rss_mb: after.peak_rss_mb,
-            cpu_seconds: cpu_delta(before.cpu_seconds, after.cpu_seconds),
-        });
+        report.server =
+            Some(ProcessReport { pid, peak_rss_mb: after.peak_rss_mb, cpu_seconds: cpu_delta(before.cpu_seconds, after.cpu_seconds) });
     }
     Ok(report)
 }

@@ -104,7 +104,8 @@ async fn main() -> Result<(), String> {
 
     let channel = Channel::from_shared(url.clone()).map_err(|e| e.to_string())?.connect().await.map_err(|e| e.to_string())?;
     let mut client = InquiryServiceClient::new(channel);
-    let request = pb::SubmitInquiryRequest { content: "What time is check-in?".into(), customer_phone: "+12135550149".into(), ..Default::default() };
+    let request =
+        pb::SubmitInquiryRequest { content: "What time is check-in?".into(), customer_phone: "+12135550149".into(), ..Default::default() };
     let id = client.submit_inquiry(keyed(&key, request)?).await.map_err(|e| e.to_string())?.into_inner().inquiry_id;
 
     measure(&url, &key, Call::Status, &id, seconds, callers).await?;

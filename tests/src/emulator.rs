@@ -38,15 +38,18 @@ pub fn emulator() -> &'static Emulator {
         let port = crate::process::free_port();
         // moto with DynamoDB requests serialised (see tests/moto_server.py).
         let mut command = Command::new(python);
-        command.arg(repo.join("tests/moto_server.py")).args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        command
+            .arg(repo.join("tests/moto_server.py"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::process::CommandExt;
             // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
             unsafe {
-                command.pre_exec(|| {
-                    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from)
-                });
+                command.pre_exec(|| nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from));
             }
         }
         // PR_SET_PDEATHSIG fires when the *thread* that forked the child

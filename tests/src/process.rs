@@ -43,11 +43,7 @@ impl Process {
     /// Starts `switchboard` with `args` on `data_dir`; output goes to
     /// `{data_dir}/{log}.log`. Does not wait for anything.
     pub fn spawn(args: &[&str], data_dir: &Path, env: &[(&str, &str)], log: &str) -> Self {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(data_dir.join(format!("{log}.log")))
-            .expect("log file");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join(format!("{log}.log"))).expect("log file");
         let mut command = Command::new(binary());
         command
             .args(args)

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_ai::local::LocalClassifier;
-use switchboard_ai::{AttachmentAnalysis, ClassifyRequest, Classifier as ClassifierEngine};
+use switchboard_ai::{AttachmentAnalysis, Classifier as ClassifierEngine, ClassifyRequest};
 use switchboard_domain::{EventType, Inquiry, InquiryStatus};
 use switchboard_messaging::ReceivedMessage;
 use switchboard_pipeline::Stage;

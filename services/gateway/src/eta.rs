@@ -129,10 +129,8 @@ impl Eta {
             {
                 l.seen.remove(&old);
             }
-            let statuses: Vec<(InquiryStatus, Timestamp)> = timeline
-                .iter()
-                .filter_map(|e| e.kind.strip_prefix("status.").and_then(InquiryStatus::parse).map(|s| (s, e.at)))
-                .collect();
+            let statuses: Vec<(InquiryStatus, Timestamp)> =
+                timeline.iter().filter_map(|e| e.kind.strip_prefix("status.").and_then(InquiryStatus::parse).map(|s| (s, e.at))).collect();
             let mut learned_any = false;
             for pair in statuses.windows(2) {
                 let ((from, entered), (to, left)) = (pair[0], pair[1]);
@@ -203,9 +201,7 @@ fn next_service(inquiry: &Inquiry, status: InquiryStatus) -> Option<Service> {
     match status {
         InquiryStatus::Received if inquiry.has_attachments() => Some(Service::ImageAnalyzer),
         InquiryStatus::Received | InquiryStatus::Analyzing => Some(Service::Classifier),
-        InquiryStatus::Classified if inquiry.classification.as_ref().is_some_and(|c| c.needs_partner()) => {
-            Some(Service::PartnerDispatcher)
-        }
+        InquiryStatus::Classified if inquiry.classification.as_ref().is_some_and(|c| c.needs_partner()) => Some(Service::PartnerDispatcher),
         InquiryStatus::Classified | InquiryStatus::AwaitingPartner => Some(Service::Responder),
         _ => None,
     }

@@ -88,7 +88,11 @@ pub async fn submit(
     ),
     security(("api_key" = []))
 )]
-pub async fn get(State(gateway): State<Gateway>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Json<InquiryView>, Problem> {
+pub async fn get(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<InquiryView>, Problem> {
     let principal = caller(&gateway, &headers).await?;
     let id = path_id(id)?;
     let (inquiry, timeline) = ops::detail(&gateway, &principal, &id, "id").await?;
@@ -108,7 +112,11 @@ pub async fn get(State(gateway): State<Gateway>, headers: HeaderMap, id: Result<
     ),
     security(("api_key" = []))
 )]
-pub async fn status(State(gateway): State<Gateway>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Json<StatusView>, Problem> {
+pub async fn status(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<StatusView>, Problem> {
     let principal = caller(&gateway, &headers).await?;
     let id = path_id(id)?;
     Ok(Json(ops::status(&gateway, &principal, &id, "id").await?.into()))
@@ -210,7 +218,8 @@ pub async fn list(
     query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ListResponse>, Problem> {
     let principal = caller(&gateway, &headers).await?;
-    let Query(params) = query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "The query string is invalid", e.body_text()))?;
+    let Query(params) =
+        query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "The query string is invalid", e.body_text()))?;
     let page = listing::list(gateway.inquiries.as_ref(), &principal, params.parse()?).await?;
     Ok(Json(ListResponse {
         inquiries: page.inquiries.into_iter().map(InquiryView::summary).collect(),
@@ -270,7 +279,12 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: Result<Bytes, B
     ),
     security(("api_key" = []))
 )]
-pub async fn escalate(State(gateway): State<Gateway>, headers: HeaderMap, id: Result<Path<String>, PathRejection>, body: Result<Bytes, BytesRejection>) -> Result<Json<InquiryView>, Problem> {
+pub async fn escalate(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<InquiryView>, Problem> {
     let principal = caller(&gateway, &headers).await?;
     let id = path_id(id)?;
     let request: EscalateRequest = optional_json(body)?;
@@ -294,7 +308,12 @@ pub async fn escalate(State(gateway): State<Gateway>, headers: HeaderMap, id: Re
     ),
     security(("api_key" = []))
 )]
-pub async fn resolve(State(gateway): State<Gateway>, headers: HeaderMap, id: Result<Path<String>, PathRejection>, body: Result<Bytes, BytesRejection>) -> Result<Json<InquiryView>, Problem> {
+pub async fn resolve(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<InquiryView>, Problem> {
     let principal = caller(&gateway, &headers).await?;
     let id = path_id(id)?;
     let request: ResolveRequest = optional_json(body)?;

@@ -25,12 +25,12 @@ pub mod telemetry;
 mod views;
 mod watch;
 
-pub use health::Readiness;
-pub use problem::Problem;
-pub use rate_limit::PartnerRateLimit;
 pub use api::{Api, ApiParts, ApiSettings};
 pub use error::ApiError;
+pub use health::Readiness;
 pub use operators::OperatorKeys;
+pub use problem::Problem;
+pub use rate_limit::PartnerRateLimit;
 pub use serve::{Listeners, serve};
 
 use axum::Router;

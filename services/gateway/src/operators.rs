@@ -57,13 +57,13 @@ impl OperatorKeys {
             }
             let (name, hex) = line.split_once('=').unwrap_or(("operator", line));
             let name = name.trim();
-            let valid_name = !name.is_empty()
-                && name.len() <= 64
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            let valid_name =
+                !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
             if !valid_name {
                 return Err(InvalidOperatorKeys { index, reason: "the name must be 1-64 letters, digits, '-', '_' or '.'" });
             }
-            let hash = decode_hex(hex.trim()).ok_or(InvalidOperatorKeys { index, reason: "the hash must be 64 hex digits (SHA-256 of the key)" })?;
+            let hash = decode_hex(hex.trim())
+                .ok_or(InvalidOperatorKeys { index, reason: "the hash must be 64 hex digits (SHA-256 of the key)" })?;
             entries.push(Entry { name: name.to_owned(), hash });
         }
         Ok(Self { entries })

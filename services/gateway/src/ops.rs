@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 use switchboard_domain::tenant::hash_api_key;
 use switchboard_domain::{
-    Channel, CloudEvent, Escalation, EventType, FieldError, Inquiry, InquiryId, InquiryStatus, Language, PhoneNumber,
-    Reservation, ReservationNumber, SubmitInquiry, Tenant, TenantId, TimelineEvent, ValidationErrors,
+    Channel, CloudEvent, Escalation, EventType, FieldError, Inquiry, InquiryId, InquiryStatus, Language, PhoneNumber, Reservation,
+    ReservationNumber, SubmitInquiry, Tenant, TenantId, TimelineEvent, ValidationErrors,
 };
 use switchboard_intake::{Accepted, SubmitError};
 use switchboard_messaging::events;
@@ -85,10 +85,8 @@ pub fn check_client(api: &Api, client: Option<IpAddr>) -> Result<(), ApiError> {
 
 /// The caller behind an API key, counted against the per-key limit.
 pub async fn authenticate(gateway: &Gateway, key: Option<&str>) -> Result<Principal, ApiError> {
-    let key = key
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::Unauthenticated("the x-api-key header is required".into()))?;
+    let key =
+        key.map(str::trim).filter(|k| !k.is_empty()).ok_or_else(|| ApiError::Unauthenticated("the x-api-key header is required".into()))?;
     let principal = if let Some(name) = gateway.api.operators().find(key) {
         Principal::Operator { name: name.to_owned() }
     } else {
@@ -173,13 +171,7 @@ pub async fn status(gateway: &Gateway, principal: &Principal, id: &str, field: &
     }
     let estimate = api.eta().estimate(&inquiry, Timestamp::now());
     let stage = inquiry.status.stage();
-    Ok(StatusReport {
-        stage,
-        stages: InquiryStatus::STAGES,
-        progress: stage as f32 / InquiryStatus::STAGES as f32,
-        estimate,
-        inquiry,
-    })
+    Ok(StatusReport { stage, stages: InquiryStatus::STAGES, progress: stage as f32 / InquiryStatus::STAGES as f32, estimate, inquiry })
 }
 
 /// What the customer is told while a person takes over.
@@ -193,10 +185,9 @@ fn escalation_message(language: Language) -> String {
 fn transition_error(e: TransitionError, what: &str) -> ApiError {
     match e {
         TransitionError::NotFound(id) => ApiError::NotFound(format!("inquiry {id} not found")),
-        TransitionError::Invalid { current, .. } => ApiError::FailedPrecondition {
-            detail: format!("the inquiry is {current}: it cannot be {what}"),
-            current: Some(current),
-        },
+        TransitionError::Invalid { current, .. } => {
+            ApiError::FailedPrecondition { detail: format!("the inquiry is {current}: it cannot be {what}"), current: Some(current) }
+        }
         TransitionError::Store(e) => e.into(),
     }
 }
@@ -220,11 +211,12 @@ pub async fn escalate(gateway: &Gateway, principal: &Principal, id: &str, reason
     };
     let message = escalation_message(inquiry.reply_language());
     let details = json!({ "requested_by": principal.actor() });
-    let outcome = transition(gateway.inquiries.as_ref(), inquiry.id, InquiryStatus::Escalated, &principal.actor(), Timestamp::now(), details, |i| {
-        i.escalation = Some(Escalation { reason: why.clone(), customer_message: message.clone() });
-    })
-    .await
-    .map_err(|e| transition_error(e, "escalated"))?;
+    let outcome =
+        transition(gateway.inquiries.as_ref(), inquiry.id, InquiryStatus::Escalated, &principal.actor(), Timestamp::now(), details, |i| {
+            i.escalation = Some(Escalation { reason: why.clone(), customer_message: message.clone() });
+        })
+        .await
+        .map_err(|e| transition_error(e, "escalated"))?;
     let (inquiry, announce_it) = match outcome {
         TransitionOutcome::Applied(i) => (i, true),
         // Escalated through this API before (a retried call): announce again
@@ -243,7 +235,13 @@ pub async fn escalate(gateway: &Gateway, principal: &Principal, id: &str, reason
 }
 
 /// An operator's answer: resolves the inquiry and has the customer told.
-pub async fn resolve(gateway: &Gateway, principal: &Principal, id: &str, human_answer: Option<&str>, field: &str) -> Result<Inquiry, ApiError> {
+pub async fn resolve(
+    gateway: &Gateway,
+    principal: &Principal,
+    id: &str,
+    human_answer: Option<&str>,
+    field: &str,
+) -> Result<Inquiry, ApiError> {
     principal.operator("resolving an inquiry")?;
     let answer = human_answer.map(str::trim).unwrap_or_default();
     if answer.is_empty() {
@@ -254,11 +252,12 @@ pub async fn resolve(gateway: &Gateway, principal: &Principal, id: &str, human_a
     }
     let inquiry = load(gateway, principal, id, field).await?;
     let details = json!({ "resolved_by": principal.actor() });
-    let outcome = transition(gateway.inquiries.as_ref(), inquiry.id, InquiryStatus::Resolved, &principal.actor(), Timestamp::now(), details, |i| {
-        i.human_answer = Some(answer.to_owned());
-    })
-    .await
-    .map_err(|e| transition_error(e, "resolved"))?;
+    let outcome =
+        transition(gateway.inquiries.as_ref(), inquiry.id, InquiryStatus::Resolved, &principal.actor(), Timestamp::now(), details, |i| {
+            i.human_answer = Some(answer.to_owned());
+        })
+        .await
+        .map_err(|e| transition_error(e, "resolved"))?;
     let inquiry = match outcome {
         TransitionOutcome::Applied(i) => i,
         // The same answer again is a retry; another answer is a conflict.
@@ -344,7 +343,9 @@ impl ReservationInput {
         let pp = parsed_partner_phone.map_err(|e| keep_errors(e, &mut errors)).ok();
         let l = locale.map_err(|e| keep_errors(e, &mut errors)).ok();
         match (n, t, cp, pp, l) {
-            (Some(reservation_number), Some(tenant_id), Some(customer_phone), Some(partner_phone), Some(partner_locale)) if errors.is_empty() => {
+            (Some(reservation_number), Some(tenant_id), Some(customer_phone), Some(partner_phone), Some(partner_locale))
+                if errors.is_empty() =>
+            {
                 Ok(Reservation {
                     reservation_number,
                     tenant_id,
@@ -399,7 +400,12 @@ mod tests {
 
     #[test]
     fn every_bad_reservation_field_is_named_once() {
-        let input = ReservationInput { reservation_number: Some("nope".into()), customer_phone: None, partner_locale: Some("fr".into()), ..valid() };
+        let input = ReservationInput {
+            reservation_number: Some("nope".into()),
+            customer_phone: None,
+            partner_locale: Some("fr".into()),
+            ..valid()
+        };
         let fields: Vec<String> = input.parse().unwrap_err().0.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["customer_phone", "reservation_number", "partner_locale"]);
     }

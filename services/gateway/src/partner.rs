@@ -61,10 +61,9 @@ pub fn confirm_problem(e: ConfirmError) -> Problem {
     match e {
         ConfirmError::Invalid => Problem::unauthorized("the link is not valid"),
         ConfirmError::Expired => Problem::unauthorized("the link has expired"),
-        ConfirmError::AlreadyAnswered { outcome } => Problem::conflict(format!(
-            "this request was already answered ({})",
-            outcome.map(|o| o.as_str()).unwrap_or("answered")
-        )),
+        ConfirmError::AlreadyAnswered { outcome } => {
+            Problem::conflict(format!("this request was already answered ({})", outcome.map(|o| o.as_str()).unwrap_or("answered")))
+        }
         ConfirmError::BadAnswer(why) => Problem::field("answer", &why),
         ConfirmError::Unavailable(why) => Problem::unavailable(why),
     }

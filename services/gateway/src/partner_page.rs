@@ -151,9 +151,7 @@ fn intent_label(intent: Option<Intent>, language: Language) -> &'static str {
 fn request_page(view: &ConfirmationView, token: &str, error: Option<&str>) -> String {
     let w = words(view.language);
     let action = format!("/r/{}", escape(token));
-    let row = |label: &str, value: Option<&String>| {
-        value.map(|v| format!("<dt>{}</dt><dd>{}</dd>", label, escape(v))).unwrap_or_default()
-    };
+    let row = |label: &str, value: Option<&String>| value.map(|v| format!("<dt>{}</dt><dd>{}</dd>", label, escape(v))).unwrap_or_default();
     let deadline = view.deadline_at.strftime("%Y-%m-%d %H:%M UTC").to_string();
     let body = format!(
         r#"<h1>{heading}</h1>
@@ -195,11 +193,7 @@ fn done_page(view: &ConfirmationView) -> String {
         _ => "",
     };
     let number = view.reservation_number.as_deref().map(|n| format!("<p>{} {}</p>", w.reservation, escape(n))).unwrap_or_default();
-    layout(
-        view.language.as_str(),
-        w.title,
-        &format!(r#"<h1 class="done">{}</h1><p>{answered}</p>{number}"#, w.done),
-    )
+    layout(view.language.as_str(), w.title, &format!(r#"<h1 class="done">{}</h1><p>{answered}</p>{number}"#, w.done))
 }
 
 /// A page with a title and one message in Korean and English: for states

@@ -1,10 +1,10 @@
 //! RFC 9457 problem details: every error the API returns.
 
+use crate::error::{ApiError, retry_after_secs};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use crate::error::{ApiError, retry_after_secs};
 use switchboard_domain::{FieldError, ValidationErrors};
 
 /// An error response (`application/problem+json`).
@@ -85,7 +85,9 @@ impl From<ApiError> for Problem {
             ApiError::Unauthenticated(d) => Self::unauthorized(d),
             ApiError::PermissionDenied(d) => Self::new(status, "forbidden", "Not allowed with this key", d),
             ApiError::NotFound(d) => Self::not_found(d),
-            ApiError::FailedPrecondition { detail, .. } => Self::new(status, "invalid-transition", "The inquiry's status does not allow this", detail),
+            ApiError::FailedPrecondition { detail, .. } => {
+                Self::new(status, "invalid-transition", "The inquiry's status does not allow this", detail)
+            }
             ApiError::AlreadyExists(d) => Self::conflict(d),
             ApiError::TooLarge(d) => Self::new(status, "too-large", "The request is too large", d),
             ApiError::RateLimited { detail, .. } => Self::new(status, "rate-limited", "Too many requests", detail),
@@ -101,11 +103,16 @@ impl From<ApiError> for Problem {
 pub fn from_json_rejection(rejection: axum::extract::rejection::JsonRejection) -> Problem {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return Problem::new(status, "too-large", "The request body is too large", format!(
-            "the body is larger than this endpoint accepts: {} bytes for inquiries (attachments included), {} for other calls",
-            crate::MAX_BODY_BYTES,
-            crate::rest::MAX_SMALL_BODY_BYTES
-        ));
+        return Problem::new(
+            status,
+            "too-large",
+            "The request body is too large",
+            format!(
+                "the body is larger than this endpoint accepts: {} bytes for inquiries (attachments included), {} for other calls",
+                crate::MAX_BODY_BYTES,
+                crate::rest::MAX_SMALL_BODY_BYTES
+            ),
+        );
     }
     if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return Problem::new(status, "unsupported-media-type", "Send JSON", "set Content-Type: application/json");

@@ -89,7 +89,8 @@ async fn deadline(State(gateway): State<Gateway>, request: Request, next: Next) 
     let limit = gateway.api.settings().request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => Problem::from(crate::ApiError::DeadlineExceeded(format!("the request took longer than {} s", limit.as_secs_f32()))).into_response(),
+        Err(_) => Problem::from(crate::ApiError::DeadlineExceeded(format!("the request took longer than {} s", limit.as_secs_f32())))
+            .into_response(),
     }
 }
 
@@ -107,10 +108,7 @@ pub fn routes(gateway: &Gateway) -> Router<Gateway> {
         .route_layer(from_fn_with_state(gateway.clone(), deadline));
     // Streams are bounded by the client and by shutdown, not by the timeout.
     let streams = Router::new().route("/api/inquiries/{id}/events", get(inquiries::events));
-    bounded
-        .merge(streams)
-        .route_layer(from_fn_with_state(gateway.clone(), limit_client))
-        .route("/openapi.json", get(openapi::serve))
+    bounded.merge(streams).route_layer(from_fn_with_state(gateway.clone(), limit_client)).route("/openapi.json", get(openapi::serve))
 }
 
 /// The CORS layer for the configured origins, if any.

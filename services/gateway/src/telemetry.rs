@@ -98,8 +98,15 @@ impl OnFailure<ServerErrorsFailureClass> for HttpFailure {
 }
 
 /// The gateway's trace layer.
-pub type HttpTraceLayer =
-    TraceLayer<SharedClassifier<ServerErrorsAsFailures>, HttpSpan, DefaultOnRequest, HttpStatus, DefaultOnBodyChunk, DefaultOnEos, HttpFailure>;
+pub type HttpTraceLayer = TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    HttpSpan,
+    DefaultOnRequest,
+    HttpStatus,
+    DefaultOnBodyChunk,
+    DefaultOnEos,
+    HttpFailure,
+>;
 
 /// [`TraceLayer`] with the gateway's spans.
 pub fn trace_layer() -> HttpTraceLayer {
@@ -154,8 +161,15 @@ impl OnFailure<GrpcFailureClass> for GrpcFailure {
 }
 
 /// The gRPC server's trace layer.
-pub type GrpcTraceLayer =
-    TraceLayer<SharedClassifier<GrpcErrorsAsFailures>, GrpcSpan, DefaultOnRequest, tower_http::trace::DefaultOnResponse, DefaultOnBodyChunk, DefaultOnEos, GrpcFailure>;
+pub type GrpcTraceLayer = TraceLayer<
+    SharedClassifier<GrpcErrorsAsFailures>,
+    GrpcSpan,
+    DefaultOnRequest,
+    tower_http::trace::DefaultOnResponse,
+    DefaultOnBodyChunk,
+    DefaultOnEos,
+    GrpcFailure,
+>;
 
 /// [`TraceLayer`] with the gateway's gRPC spans.
 pub fn grpc_trace_layer() -> GrpcTraceLayer {
@@ -181,9 +195,8 @@ pub async fn prometheus(State(gateway): State<Gateway>) -> impl IntoResponse {
     // A slow backend delays the scrape, never fails it.
     let _ = tokio::time::timeout(SAMPLE_BUDGET, gateway.readiness.sample_queues()).await;
     let mut response = metrics().render().into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"));
     response
 }

@@ -230,4 +230,3 @@ pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
 }
-

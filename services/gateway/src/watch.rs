@@ -51,16 +51,8 @@ pub fn event_status(event: &TimelineEvent) -> Option<InquiryStatus> {
 /// stream. `deadline`: when the client stops waiting.
 pub fn watch(gateway: Gateway, id: InquiryId, deadline: Option<Instant>) -> impl Stream<Item = Result<Watched, ApiError>> + Send + 'static {
     let first_pause = gateway.api.settings().watch_poll;
-    let state = State {
-        gateway,
-        id,
-        sent: HashSet::new(),
-        pending: VecDeque::new(),
-        done: false,
-        first: true,
-        pause: first_pause,
-        deadline,
-    };
+    let state =
+        State { gateway, id, sent: HashSet::new(), pending: VecDeque::new(), done: false, first: true, pause: first_pause, deadline };
     futures::stream::unfold(state, |mut state| async move {
         loop {
             if let Some(next) = state.pending.pop_front() {

@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_domain::{
-    Channel, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry, Service, SubmitInquiry, TenantId,
-    TimelineEvent, ValidationErrors,
+    Channel, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry, Service, SubmitInquiry, TenantId, TimelineEvent,
+    ValidationErrors,
 };
 use switchboard_messaging::{MessagingError, ReceivedMessage, Topic, events};
 use switchboard_store::blob::BlobStore;
@@ -64,12 +64,7 @@ pub struct Intake {
 }
 
 impl Intake {
-    pub fn new(
-        inquiries: Arc<dyn InquiryStore>,
-        tenants: Arc<dyn TenantStore>,
-        blobs: Arc<dyn BlobStore>,
-        topic: Arc<dyn Topic>,
-    ) -> Self {
+    pub fn new(inquiries: Arc<dyn InquiryStore>, tenants: Arc<dyn TenantStore>, blobs: Arc<dyn BlobStore>, topic: Arc<dyn Topic>) -> Self {
         Self { inquiries, tenants, blobs, topic }
     }
 
@@ -180,12 +175,7 @@ impl Handler for Intake {
         if event.kind() != Some(EventType::InquirySubmitted) {
             return Outcome::reject(format!("event type {:?} is not inquiry.submitted", event.event_type));
         }
-        let tenant = event
-            .data
-            .get("tenant_id")
-            .and_then(|t| t.as_str())
-            .map(str::to_owned)
-            .or_else(|| event.tenantid.clone());
+        let tenant = event.data.get("tenant_id").and_then(|t| t.as_str()).map(str::to_owned).or_else(|| event.tenantid.clone());
         let Some(tenant) = tenant else {
             return Outcome::reject("data.tenant_id is required");
         };

@@ -69,7 +69,8 @@ impl Notifier {
             inquiry_id: Some(inquiry.id),
         };
         self.email.send_email(&mail).await.map_err(Outcome::retry)?;
-        let sent = TimelineEvent::once("notification.operators", self.stage.service.name(), Timestamp::now(), json!({ "channel": "email" }));
+        let sent =
+            TimelineEvent::once("notification.operators", self.stage.service.name(), Timestamp::now(), json!({ "channel": "email" }));
         self.stage.inquiries.append_event(inquiry.id, &sent).await.map_err(Outcome::retry)?;
         Ok(())
     }

@@ -21,9 +21,7 @@ use std::time::Duration;
 use switchboard_channels::{ChannelError, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, TokenKeys, token_hash};
-use switchboard_domain::{
-    CloudEvent, EventType, Inquiry, InquiryStatus, PartnerOutcome, PartnerRequest, Reservation, TimelineEvent,
-};
+use switchboard_domain::{CloudEvent, EventType, Inquiry, InquiryStatus, PartnerOutcome, PartnerRequest, Reservation, TimelineEvent};
 use switchboard_messaging::{MAX_DELAY, Queue, ReceivedMessage, events};
 use switchboard_pipeline::Stage;
 use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore, TransitionError, transition};
@@ -259,10 +257,14 @@ impl PartnerDispatcher {
     /// Records the partner outcome on the inquiry and publishes it.
     async fn settle(&self, inquiry: &Inquiry, outcome: PartnerOutcome, at: Timestamp) -> Result<(), Outcome> {
         let kind = if outcome == PartnerOutcome::TimedOut { "partner.timed_out" } else { "partner.responded" };
-        let event = TimelineEvent::once(kind, if outcome == PartnerOutcome::TimedOut { self.stage.service.name() } else { "partner" }, at, json!({ "outcome": outcome }));
+        let event = TimelineEvent::once(
+            kind,
+            if outcome == PartnerOutcome::TimedOut { self.stage.service.name() } else { "partner" },
+            at,
+            json!({ "outcome": outcome }),
+        );
         let inquiry = record_outcome(&self.stage, inquiry, &outcome, at, &event).await?;
-        let event_type =
-            if outcome == PartnerOutcome::TimedOut { EventType::PartnerTimedOut } else { EventType::PartnerResponded };
+        let event_type = if outcome == PartnerOutcome::TimedOut { EventType::PartnerTimedOut } else { EventType::PartnerResponded };
         let published = self.stage.event(event_type, &inquiry, "1", json!({ "outcome": outcome }));
         self.stage.publish(&[published]).await
     }

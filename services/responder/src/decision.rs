@@ -68,7 +68,10 @@ pub fn holding_message(language: Language) -> String {
 pub fn fallback_message(language: Language) -> String {
     match language {
         Language::Ko => "문의가 접수되었습니다. 지금은 자동 답변을 드리기 어려워 담당자가 확인 후 연락드리겠습니다.".into(),
-        Language::En => "We have received your inquiry. We cannot answer it automatically right now, so a member of our team will get back to you.".into(),
+        Language::En => {
+            "We have received your inquiry. We cannot answer it automatically right now, so a member of our team will get back to you."
+                .into()
+        }
     }
 }
 

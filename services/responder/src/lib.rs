@@ -81,7 +81,8 @@ impl Handler for Responder {
             // safety net for any that picked up a phone number or address.
             warn!(inquiry_id = %inquiry.id, error = %switchboard_ai::pii::redact(why), "answer engine failed; using the fallback");
         }
-        let decision = decision::decide(inquiry.classification.as_ref(), partner_outcome.as_ref(), drafted.as_ref().map_err(|e| e.as_str()), language);
+        let decision =
+            decision::decide(inquiry.classification.as_ref(), partner_outcome.as_ref(), drafted.as_ref().map_err(|e| e.as_str()), language);
 
         let record = AiResponseRecord {
             inquiry_id: inquiry.id,

@@ -8,8 +8,8 @@
 use crate::config::{AiMode, Config};
 use std::time::Duration;
 use switchboard_ai::Engines;
-use switchboard_ai::faults::FaultPlan;
 use switchboard_ai::aws::{AwsAiClients, AwsAiSettings};
+use switchboard_ai::faults::FaultPlan;
 use switchboard_aws::{AwsOptions, RequestCounter};
 
 /// Model ids and time budgets of the AWS engines, from the configuration.
@@ -18,12 +18,7 @@ pub fn settings(config: &Config) -> AwsAiSettings {
     AwsAiSettings {
         answer_model_id: config.bedrock_model_id.trim().to_owned(),
         vision_model_id: (!vision.is_empty()).then(|| vision.to_owned()),
-        classifier_model_id: config
-            .bedrock_classifier_model_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-            .map(str::to_owned),
+        classifier_model_id: config.bedrock_classifier_model_id.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned),
         classify_timeout: Duration::from_millis(config.ai_classify_timeout_ms),
         answer_timeout: Duration::from_millis(config.answer_budget_ms),
         attachment_timeout: Duration::from_millis(config.ai_attachment_timeout_ms),
@@ -36,11 +31,7 @@ pub fn settings(config: &Config) -> AwsAiSettings {
 /// A missing region is refused at start: every AWS engine falls back on
 /// failure, so without this check a misconfigured deployment would look
 /// healthy while answering nothing with Bedrock.
-pub async fn engines(
-    config: &Config,
-    options: &AwsOptions,
-    counter: Option<RequestCounter>,
-) -> anyhow::Result<Engines> {
+pub async fn engines(config: &Config, options: &AwsOptions, counter: Option<RequestCounter>) -> anyhow::Result<Engines> {
     let engines = match config.ai {
         AiMode::Local => Engines::local(),
         AiMode::Aws => {
@@ -60,11 +51,7 @@ pub async fn engines(
 
 /// The injected AI faults the configuration asks for (none by default).
 pub fn fault_plan(config: &Config) -> FaultPlan {
-    FaultPlan {
-        failure_rate: config.ai_fault_rate,
-        slow_rate: config.ai_slow_rate,
-        slow_by: Duration::from_millis(config.ai_slow_ms),
-    }
+    FaultPlan { failure_rate: config.ai_fault_rate, slow_rate: config.ai_slow_rate, slow_by: Duration::from_millis(config.ai_slow_ms) }
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use switchboard_aws::{AwsOptions, RequestCounter};
 use switchboard_channels::ses::SesEmail;
 use switchboard_channels::sns::SnsSms;
 use switchboard_domain::Service;
+use switchboard_messaging::Queue;
 use switchboard_messaging::sns::SnsTopic;
 use switchboard_messaging::sqs::SqsQueue;
-use switchboard_messaging::Queue;
 use switchboard_store::dynamodb::DynamoStore;
 use switchboard_store::s3::S3Blobs;
 

@@ -16,10 +16,13 @@ const VISIBILITY_SECS: u32 = 30;
 
 /// `partner-dispatcher` → `PartnerDispatcher`: logical ids.
 fn logical(component: &str) -> String {
-    component.split('-').map(|w| {
-        let mut c = w.chars();
-        c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-    }).collect()
+    component
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
 }
 
 fn sub(s: &str) -> Value {
@@ -57,7 +60,8 @@ pub fn subscriptions() -> Map<String, Value> {
 
 fn statement(component: &str, actions: &[&str], target: Target) -> Value {
     let id = logical(component);
-    let queue_arn = |suffix: &str| sub(&format!("arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:${{Prefix}}-{component}{suffix}"));
+    let queue_arn =
+        |suffix: &str| sub(&format!("arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:${{Prefix}}-{component}{suffix}"));
     let resource = match target {
         Target::OwnQueue => json!([{ "Fn::GetAtt": [format!("{id}Queue"), "Arn"] }]),
         Target::OwnDeadLetterQueue => json!([queue_arn("-dlq")]),
@@ -98,52 +102,64 @@ fn component_resources(component: &str, resources: &mut Map<String, Value>) {
     let id = logical(component);
     let is_worker = component != "gateway";
     if is_worker {
-        resources.insert(format!("{id}DeadLetterQueue"), json!({
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": sub(&format!("${{Prefix}}-{component}-dlq")),
-                "SqsManagedSseEnabled": true,
-                "MessageRetentionPeriod": 1_209_600,
-            }
-        }));
-        resources.insert(format!("{id}Queue"), json!({
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": queue_name(component),
-                "SqsManagedSseEnabled": true,
-                "VisibilityTimeout": VISIBILITY_SECS,
-                "RedrivePolicy": {
-                    "deadLetterTargetArn": { "Fn::GetAtt": [format!("{id}DeadLetterQueue"), "Arn"] },
-                    "maxReceiveCount": REDRIVE_MAX_RECEIVES,
-                },
-            }
-        }));
+        resources.insert(
+            format!("{id}DeadLetterQueue"),
+            json!({
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": sub(&format!("${{Prefix}}-{component}-dlq")),
+                    "SqsManagedSseEnabled": true,
+                    "MessageRetentionPeriod": 1_209_600,
+                }
+            }),
+        );
+        resources.insert(
+            format!("{id}Queue"),
+            json!({
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": queue_name(component),
+                    "SqsManagedSseEnabled": true,
+                    "VisibilityTimeout": VISIBILITY_SECS,
+                    "RedrivePolicy": {
+                        "deadLetterTargetArn": { "Fn::GetAtt": [format!("{id}DeadLetterQueue"), "Arn"] },
+                        "maxReceiveCount": REDRIVE_MAX_RECEIVES,
+                    },
+                }
+            }),
+        );
     }
-    resources.insert(format!("{id}Role"), json!({
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ecs-tasks.amazonaws.com" }, "Action": "sts:AssumeRole" }],
-            },
-            // The ADOT sidecar sends the task's traces to X-Ray with the task role.
-            "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess")],
-            "Policies": [{
-                "PolicyName": format!("switchboard-{component}"),
-                "PolicyDocument": {
+    resources.insert(
+        format!("{id}Role"),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": grants(component).iter().map(|g| statement(component, g.actions, g.target)).collect::<Vec<_>>(),
+                    "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ecs-tasks.amazonaws.com" }, "Action": "sts:AssumeRole" }],
                 },
-            }],
-        }
-    }));
-    resources.insert(format!("{id}LogGroup"), json!({
-        "Type": "AWS::Logs::LogGroup",
-        "Properties": {
-            "LogGroupName": sub(&format!("/switchboard/${{Prefix}}/{component}")),
-            "RetentionInDays": { "Ref": "LogRetentionDays" },
-        }
-    }));
+                // The ADOT sidecar sends the task's traces to X-Ray with the task role.
+                "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess")],
+                "Policies": [{
+                    "PolicyName": format!("switchboard-{component}"),
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": grants(component).iter().map(|g| statement(component, g.actions, g.target)).collect::<Vec<_>>(),
+                    },
+                }],
+            }
+        }),
+    );
+    resources.insert(
+        format!("{id}LogGroup"),
+        json!({
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": sub(&format!("/switchboard/${{Prefix}}/{component}")),
+                "RetentionInDays": { "Ref": "LogRetentionDays" },
+            }
+        }),
+    );
     let log_config = json!({
         "LogDriver": "awslogs",
         "Options": {
@@ -166,29 +182,32 @@ fn component_resources(component: &str, resources: &mut Map<String, Value>) {
     if !is_worker {
         app["PortMappings"] = json!([{ "ContainerPort": 8080, "Protocol": "tcp" }, { "ContainerPort": 50051, "Protocol": "tcp" }]);
     }
-    resources.insert(format!("{id}TaskDefinition"), json!({
-        "Type": "AWS::ECS::TaskDefinition",
-        "Properties": {
-            "Family": sub(&format!("${{Prefix}}-{component}")),
-            "RequiresCompatibilities": ["FARGATE"],
-            "NetworkMode": "awsvpc",
-            "Cpu": "256",
-            "Memory": "512",
-            "ExecutionRoleArn": { "Fn::GetAtt": ["ExecutionRole", "Arn"] },
-            "TaskRoleArn": { "Fn::GetAtt": [format!("{id}Role"), "Arn"] },
-            "Volumes": [{ "Name": "data" }],
-            "ContainerDefinitions": [
-                app,
-                {
-                    "Name": "aws-otel-collector",
-                    "Image": { "Ref": "CollectorImage" },
-                    "Essential": false,
-                    "Command": ["--config=/etc/ecs/ecs-default-config.yaml"],
-                    "LogConfiguration": log_config,
-                },
-            ],
-        }
-    }));
+    resources.insert(
+        format!("{id}TaskDefinition"),
+        json!({
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": sub(&format!("${{Prefix}}-{component}")),
+                "RequiresCompatibilities": ["FARGATE"],
+                "NetworkMode": "awsvpc",
+                "Cpu": "256",
+                "Memory": "512",
+                "ExecutionRoleArn": { "Fn::GetAtt": ["ExecutionRole", "Arn"] },
+                "TaskRoleArn": { "Fn::GetAtt": [format!("{id}Role"), "Arn"] },
+                "Volumes": [{ "Name": "data" }],
+                "ContainerDefinitions": [
+                    app,
+                    {
+                        "Name": "aws-otel-collector",
+                        "Image": { "Ref": "CollectorImage" },
+                        "Essential": false,
+                        "Command": ["--config=/etc/ecs/ecs-default-config.yaml"],
+                        "LogConfiguration": log_config,
+                    },
+                ],
+            }
+        }),
+    );
     let mut service = json!({
         "Type": "AWS::ECS::Service",
         "Properties": {
@@ -211,26 +230,28 @@ fn component_resources(component: &str, resources: &mut Map<String, Value>) {
     });
     if !is_worker {
         service["DependsOn"] = json!(["HttpsListener", "GrpcListener"]);
-        service["Properties"]["LoadBalancers"] =
-            json!([
-                { "ContainerName": "switchboard", "ContainerPort": 8080, "TargetGroupArn": { "Ref": "GatewayTargetGroup" } },
-                { "ContainerName": "switchboard", "ContainerPort": 50051, "TargetGroupArn": { "Ref": "GrpcTargetGroup" } },
-            ]);
+        service["Properties"]["LoadBalancers"] = json!([
+            { "ContainerName": "switchboard", "ContainerPort": 8080, "TargetGroupArn": { "Ref": "GatewayTargetGroup" } },
+            { "ContainerName": "switchboard", "ContainerPort": 50051, "TargetGroupArn": { "Ref": "GrpcTargetGroup" } },
+        ]);
         service["Properties"]["HealthCheckGracePeriodSeconds"] = json!(30);
     }
     resources.insert(format!("{id}Service"), service);
 
     // Scale on the queue's backlog (workers) or on CPU (gateway).
-    resources.insert(format!("{id}ScalableTarget"), json!({
-        "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
-        "Properties": {
-            "ServiceNamespace": "ecs",
-            "ScalableDimension": "ecs:service:DesiredCount",
-            "ResourceId": sub(&format!("service/${{Cluster}}/${{{id}Service.Name}}")),
-            "MinCapacity": { "Ref": "MinTasks" },
-            "MaxCapacity": { "Ref": "MaxTasks" },
-        }
-    }));
+    resources.insert(
+        format!("{id}ScalableTarget"),
+        json!({
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "Properties": {
+                "ServiceNamespace": "ecs",
+                "ScalableDimension": "ecs:service:DesiredCount",
+                "ResourceId": sub(&format!("service/${{Cluster}}/${{{id}Service.Name}}")),
+                "MinCapacity": { "Ref": "MinTasks" },
+                "MaxCapacity": { "Ref": "MaxTasks" },
+            }
+        }),
+    );
     let tracking = if is_worker {
         json!({
             "TargetValue": { "Ref": "BacklogPerTask" },
@@ -251,29 +272,44 @@ fn component_resources(component: &str, resources: &mut Map<String, Value>) {
             "ScaleOutCooldown": 30,
         })
     };
-    resources.insert(format!("{id}ScalingPolicy"), json!({
-        "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
-        "Properties": {
-            "PolicyName": sub(&format!("${{Prefix}}-{component}-scaling")),
-            "PolicyType": "TargetTrackingScaling",
-            "ScalingTargetId": { "Ref": format!("{id}ScalableTarget") },
-            "TargetTrackingScalingPolicyConfiguration": tracking,
-        }
-    }));
+    resources.insert(
+        format!("{id}ScalingPolicy"),
+        json!({
+            "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+            "Properties": {
+                "PolicyName": sub(&format!("${{Prefix}}-{component}-scaling")),
+                "PolicyType": "TargetTrackingScaling",
+                "ScalingTargetId": { "Ref": format!("{id}ScalableTarget") },
+                "TargetTrackingScalingPolicyConfiguration": tracking,
+            }
+        }),
+    );
 
     if is_worker {
-        resources.insert(format!("{id}DeadLetterAlarm"), alarm(
-            &format!("{component}: messages in the dead-letter queue"),
-            "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-            json!([{ "Name": "QueueName", "Value": { "Fn::GetAtt": [format!("{id}DeadLetterQueue"), "QueueName"] } }]),
-            "Maximum", 0.0, "GreaterThanThreshold",
-        ));
-        resources.insert(format!("{id}OldestMessageAlarm"), alarm(
-            &format!("{component}: oldest message waits too long"),
-            "AWS/SQS", "ApproximateAgeOfOldestMessage",
-            json!([{ "Name": "QueueName", "Value": { "Fn::GetAtt": [format!("{id}Queue"), "QueueName"] } }]),
-            "Maximum", 300.0, "GreaterThanThreshold",
-        ));
+        resources.insert(
+            format!("{id}DeadLetterAlarm"),
+            alarm(
+                &format!("{component}: messages in the dead-letter queue"),
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                json!([{ "Name": "QueueName", "Value": { "Fn::GetAtt": [format!("{id}DeadLetterQueue"), "QueueName"] } }]),
+                "Maximum",
+                0.0,
+                "GreaterThanThreshold",
+            ),
+        );
+        resources.insert(
+            format!("{id}OldestMessageAlarm"),
+            alarm(
+                &format!("{component}: oldest message waits too long"),
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                json!([{ "Name": "QueueName", "Value": { "Fn::GetAtt": [format!("{id}Queue"), "QueueName"] } }]),
+                "Maximum",
+                300.0,
+                "GreaterThanThreshold",
+            ),
+        );
     }
 }
 
@@ -327,25 +363,36 @@ fn shared_resources(resources: &mut Map<String, Value>) {
     let mut add = |id: &str, v: Value| {
         resources.insert(id.to_owned(), v);
     };
-    add("EventsTopic", json!({ "Type": "AWS::SNS::Topic", "Properties": {
-        "TopicName": sub("${Prefix}-events"), "KmsMasterKeyId": "alias/aws/sns" } }));
-    add("AlarmTopic", json!({ "Type": "AWS::SNS::Topic", "Properties": {
+    add(
+        "EventsTopic",
+        json!({ "Type": "AWS::SNS::Topic", "Properties": {
+        "TopicName": sub("${Prefix}-events"), "KmsMasterKeyId": "alias/aws/sns" } }),
+    );
+    add(
+        "AlarmTopic",
+        json!({ "Type": "AWS::SNS::Topic", "Properties": {
         "TopicName": sub("${Prefix}-alarms"), "KmsMasterKeyId": "alias/aws/sns",
-        "Subscription": [{ "Protocol": "email", "Endpoint": { "Ref": "AlarmEmail" } }] } }));
+        "Subscription": [{ "Protocol": "email", "Endpoint": { "Ref": "AlarmEmail" } }] } }),
+    );
     let subscribed_queues: Vec<Value> = Service::ALL
         .iter()
         .filter(|s| s.subscription().is_some())
         .map(|s| json!({ "Ref": format!("{}Queue", logical(s.name())) }))
         .collect();
-    add("EventsToQueuesPolicy", json!({ "Type": "AWS::SQS::QueuePolicy", "Properties": {
+    add(
+        "EventsToQueuesPolicy",
+        json!({ "Type": "AWS::SQS::QueuePolicy", "Properties": {
         "Queues": subscribed_queues,
         "PolicyDocument": { "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": { "Service": "sns.amazonaws.com" }, "Action": "sqs:SendMessage",
             "Resource": sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${Prefix}-*"),
-            "Condition": { "ArnEquals": { "aws:SourceArn": { "Ref": "EventsTopic" } } } }] } } }));
+            "Condition": { "ArnEquals": { "aws:SourceArn": { "Ref": "EventsTopic" } } } }] } } }),
+    );
     let key_attributes: Vec<Value> =
         ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].iter().map(|a| json!({ "AttributeName": a, "AttributeType": "S" })).collect();
-    add("Table", json!({ "Type": "AWS::DynamoDB::Table", "Properties": {
+    add(
+        "Table",
+        json!({ "Type": "AWS::DynamoDB::Table", "Properties": {
         "TableName": { "Ref": "Prefix" },
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": key_attributes,
@@ -358,8 +405,11 @@ fn shared_resources(resources: &mut Map<String, Value>) {
         "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
         "SSESpecification": { "SSEEnabled": true },
         "DeletionProtectionEnabled": true } ,
-        "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain" }));
-    add("AttachmentsBucket", json!({ "Type": "AWS::S3::Bucket", "Properties": {
+        "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain" }),
+    );
+    add(
+        "AttachmentsBucket",
+        json!({ "Type": "AWS::S3::Bucket", "Properties": {
         "BucketName": sub("${Prefix}-attachments"),
         "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
         "PublicAccessBlockConfiguration": { "BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true },
@@ -367,63 +417,102 @@ fn shared_resources(resources: &mut Map<String, Value>) {
         "VersioningConfiguration": { "Status": "Enabled" },
         "LifecycleConfiguration": { "Rules": [{ "Id": "expire-attachments", "Status": "Enabled",
             "ExpirationInDays": { "Ref": "AttachmentRetentionDays" }, "NoncurrentVersionExpiration": { "NoncurrentDays": 1 } }] } },
-        "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain" }));
-    add("AttachmentsBucketPolicy", json!({ "Type": "AWS::S3::BucketPolicy", "Properties": {
+        "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain" }),
+    );
+    add(
+        "AttachmentsBucketPolicy",
+        json!({ "Type": "AWS::S3::BucketPolicy", "Properties": {
         "Bucket": { "Ref": "AttachmentsBucket" },
         "PolicyDocument": { "Version": "2012-10-17", "Statement": [{
             "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
             "Resource": [{ "Fn::GetAtt": ["AttachmentsBucket", "Arn"] }, sub("${AttachmentsBucket.Arn}/*")],
-            "Condition": { "Bool": { "aws:SecureTransport": "false" } } }] } } }));
-    add("TokenKeysSecret", json!({ "Type": "AWS::SecretsManager::Secret", "Properties": {
+            "Condition": { "Bool": { "aws:SecureTransport": "false" } } }] } } }),
+    );
+    add(
+        "TokenKeysSecret",
+        json!({ "Type": "AWS::SecretsManager::Secret", "Properties": {
         "Name": sub("${Prefix}/token-keys"),
         "Description": "HMAC keys of partner links, newest first, comma-separated (64 base64 characters each)",
-        "GenerateSecretString": { "PasswordLength": 64, "ExcludePunctuation": true } } }));
-    add("Cluster", json!({ "Type": "AWS::ECS::Cluster", "Properties": {
+        "GenerateSecretString": { "PasswordLength": 64, "ExcludePunctuation": true } } }),
+    );
+    add(
+        "Cluster",
+        json!({ "Type": "AWS::ECS::Cluster", "Properties": {
         "ClusterName": { "Ref": "Prefix" },
-        "ClusterSettings": [{ "Name": "containerInsights", "Value": "enabled" }] } }));
-    add("ExecutionRole", json!({ "Type": "AWS::IAM::Role", "Properties": {
+        "ClusterSettings": [{ "Name": "containerInsights", "Value": "enabled" }] } }),
+    );
+    add(
+        "ExecutionRole",
+        json!({ "Type": "AWS::IAM::Role", "Properties": {
         "AssumeRolePolicyDocument": { "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ecs-tasks.amazonaws.com" }, "Action": "sts:AssumeRole" }] },
         "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")],
         "Policies": [{ "PolicyName": "read-token-keys", "PolicyDocument": { "Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": { "Ref": "TokenKeysSecret" } }] } }] } }));
-    add("LoadBalancerSecurityGroup", json!({ "Type": "AWS::EC2::SecurityGroup", "Properties": {
+            "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": { "Ref": "TokenKeysSecret" } }] } }] } }),
+    );
+    add(
+        "LoadBalancerSecurityGroup",
+        json!({ "Type": "AWS::EC2::SecurityGroup", "Properties": {
         "GroupDescription": "Switchboard gateway load balancer", "VpcId": { "Ref": "VpcId" },
         "SecurityGroupIngress": [
             { "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0" },
             { "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0" },
-            { "IpProtocol": "tcp", "FromPort": 50051, "ToPort": 50051, "CidrIp": "0.0.0.0/0" }] } }));
-    add("TaskSecurityGroup", json!({ "Type": "AWS::EC2::SecurityGroup", "Properties": {
+            { "IpProtocol": "tcp", "FromPort": 50051, "ToPort": 50051, "CidrIp": "0.0.0.0/0" }] } }),
+    );
+    add(
+        "TaskSecurityGroup",
+        json!({ "Type": "AWS::EC2::SecurityGroup", "Properties": {
         "GroupDescription": "Switchboard tasks: only the load balancer reaches the gateway", "VpcId": { "Ref": "VpcId" },
         "SecurityGroupIngress": [
             { "IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "SourceSecurityGroupId": { "Ref": "LoadBalancerSecurityGroup" } },
-            { "IpProtocol": "tcp", "FromPort": 50051, "ToPort": 50051, "SourceSecurityGroupId": { "Ref": "LoadBalancerSecurityGroup" } }] } }));
-    add("LoadBalancer", json!({ "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+            { "IpProtocol": "tcp", "FromPort": 50051, "ToPort": 50051, "SourceSecurityGroupId": { "Ref": "LoadBalancerSecurityGroup" } }] } }),
+    );
+    add(
+        "LoadBalancer",
+        json!({ "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
         "Scheme": "internet-facing", "Subnets": { "Ref": "PublicSubnets" }, "SecurityGroups": [{ "Ref": "LoadBalancerSecurityGroup" }],
-        "LoadBalancerAttributes": [{ "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" }] } }));
-    add("GatewayTargetGroup", json!({ "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+        "LoadBalancerAttributes": [{ "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" }] } }),
+    );
+    add(
+        "GatewayTargetGroup",
+        json!({ "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
         "VpcId": { "Ref": "VpcId" }, "TargetType": "ip", "Protocol": "HTTP", "Port": 8080,
         "HealthCheckPath": "/readyz", "HealthCheckIntervalSeconds": 15, "HealthyThresholdCount": 2,
-        "TargetGroupAttributes": [{ "Key": "deregistration_delay.timeout_seconds", "Value": "15" }] } }));
-    add("HttpsListener", json!({ "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+        "TargetGroupAttributes": [{ "Key": "deregistration_delay.timeout_seconds", "Value": "15" }] } }),
+    );
+    add(
+        "HttpsListener",
+        json!({ "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
         "LoadBalancerArn": { "Ref": "LoadBalancer" }, "Port": 443, "Protocol": "HTTPS",
         "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
         "Certificates": [{ "CertificateArn": { "Ref": "CertificateArn" } }],
-        "DefaultActions": [{ "Type": "forward", "TargetGroupArn": { "Ref": "GatewayTargetGroup" } }] } }));
+        "DefaultActions": [{ "Type": "forward", "TargetGroupArn": { "Ref": "GatewayTargetGroup" } }] } }),
+    );
     // gRPC needs HTTP/2 end to end: its own target group and TLS listener.
-    add("GrpcTargetGroup", json!({ "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+    add(
+        "GrpcTargetGroup",
+        json!({ "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
         "VpcId": { "Ref": "VpcId" }, "TargetType": "ip", "Protocol": "HTTP", "ProtocolVersion": "GRPC", "Port": 50051,
         "HealthCheckPath": "/grpc.health.v1.Health/Check", "Matcher": { "GrpcCode": "0" },
-        "TargetGroupAttributes": [{ "Key": "deregistration_delay.timeout_seconds", "Value": "15" }] } }));
-    add("GrpcListener", json!({ "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+        "TargetGroupAttributes": [{ "Key": "deregistration_delay.timeout_seconds", "Value": "15" }] } }),
+    );
+    add(
+        "GrpcListener",
+        json!({ "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
         "LoadBalancerArn": { "Ref": "LoadBalancer" }, "Port": 50051, "Protocol": "HTTPS",
         "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
         "Certificates": [{ "CertificateArn": { "Ref": "CertificateArn" } }],
-        "DefaultActions": [{ "Type": "forward", "TargetGroupArn": { "Ref": "GrpcTargetGroup" } }] } }));
-    add("HttpRedirectListener", json!({ "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+        "DefaultActions": [{ "Type": "forward", "TargetGroupArn": { "Ref": "GrpcTargetGroup" } }] } }),
+    );
+    add(
+        "HttpRedirectListener",
+        json!({ "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
         "LoadBalancerArn": { "Ref": "LoadBalancer" }, "Port": 80, "Protocol": "HTTP",
-        "DefaultActions": [{ "Type": "redirect", "RedirectConfig": { "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301" } }] } }));
+        "DefaultActions": [{ "Type": "redirect", "RedirectConfig": { "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301" } }] } }),
+    );
     // Error rate > 5 %: 5xx over all requests, as CloudWatch metric math.
-    add("GatewayErrorRateAlarm", json!({ "Type": "AWS::CloudWatch::Alarm", "Properties": {
+    add(
+        "GatewayErrorRateAlarm",
+        json!({ "Type": "AWS::CloudWatch::Alarm", "Properties": {
         "AlarmDescription": "gateway: more than 5 % of requests fail with 5xx",
         "EvaluationPeriods": 3, "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
         "AlarmActions": [{ "Ref": "AlarmTopic" }],
@@ -435,11 +524,23 @@ fn shared_resources(resources: &mut Map<String, Value>) {
                 "Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount",
                 "Dimensions": [{ "Name": "LoadBalancer", "Value": { "Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"] } }] } } },
             { "Id": "rate", "Expression": "IF(requests > 0, 100 * errors / requests, 0)", "Label": "5xx %", "ReturnData": true },
-        ] } }));
-    add("TableThrottlingAlarm", alarm("table: DynamoDB throttled requests", "AWS/DynamoDB", "ThrottledRequests",
-        json!([{ "Name": "TableName", "Value": { "Ref": "Table" } }, { "Name": "Operation", "Value": "TransactWriteItems" }]),
-        "Sum", 0.0, "GreaterThanThreshold"));
-    add("BedrockSpendAlarm", json!({ "Type": "AWS::CloudWatch::Alarm", "Properties": {
+        ] } }),
+    );
+    add(
+        "TableThrottlingAlarm",
+        alarm(
+            "table: DynamoDB throttled requests",
+            "AWS/DynamoDB",
+            "ThrottledRequests",
+            json!([{ "Name": "TableName", "Value": { "Ref": "Table" } }, { "Name": "Operation", "Value": "TransactWriteItems" }]),
+            "Sum",
+            0.0,
+            "GreaterThanThreshold",
+        ),
+    );
+    add(
+        "BedrockSpendAlarm",
+        json!({ "Type": "AWS::CloudWatch::Alarm", "Properties": {
         "AlarmDescription": "Bedrock: token use per hour above the spend threshold",
         "EvaluationPeriods": 1, "Threshold": { "Ref": "BedrockTokensPerHourAlarm" }, "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
         "AlarmActions": [{ "Ref": "AlarmTopic" }],
@@ -447,7 +548,8 @@ fn shared_resources(resources: &mut Map<String, Value>) {
             { "Id": "input", "ReturnData": false, "MetricStat": { "Stat": "Sum", "Period": 3600, "Metric": { "Namespace": "AWS/Bedrock", "MetricName": "InputTokenCount" } } },
             { "Id": "output", "ReturnData": false, "MetricStat": { "Stat": "Sum", "Period": 3600, "Metric": { "Namespace": "AWS/Bedrock", "MetricName": "OutputTokenCount" } } },
             { "Id": "tokens", "Expression": "input + output", "Label": "tokens per hour", "ReturnData": true },
-        ] } }));
+        ] } }),
+    );
 }
 
 /// The whole template.

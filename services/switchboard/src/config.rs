@@ -191,10 +191,9 @@ impl Config {
         if self.partner_rate_per_minute == 0 {
             bail!("SWITCHBOARD_PARTNER_RATE_PER_MINUTE must be at least 1");
         }
-        for (value, variable) in [
-            (self.api_rate_per_key, "SWITCHBOARD_API_RATE_PER_KEY"),
-            (self.api_rate_per_ip, "SWITCHBOARD_API_RATE_PER_IP"),
-        ] {
+        for (value, variable) in
+            [(self.api_rate_per_key, "SWITCHBOARD_API_RATE_PER_KEY"), (self.api_rate_per_ip, "SWITCHBOARD_API_RATE_PER_IP")]
+        {
             if value == 0 {
                 bail!("{variable} must be at least 1");
             }
@@ -209,7 +208,9 @@ impl Config {
             bail!("SWITCHBOARD_VISIBILITY_SECS must be 1 to 43200");
         }
         if self.backend == Backend::Aws && self.token_keys.is_none() {
-            bail!("SWITCHBOARD_TOKEN_KEYS is required with SWITCHBOARD_BACKEND=aws: every process must sign and verify partner links with the same keys");
+            bail!(
+                "SWITCHBOARD_TOKEN_KEYS is required with SWITCHBOARD_BACKEND=aws: every process must sign and verify partner links with the same keys"
+            );
         }
         for (value, variable) in [
             (self.answer_budget_ms, "SWITCHBOARD_ANSWER_BUDGET_MS"),
@@ -237,8 +238,7 @@ impl Config {
         if !matches!(self.log_format.as_str(), "json" | "text") {
             bail!("SWITCHBOARD_LOG_FORMAT must be json or text");
         }
-        switchboard_domain::EmailAddress::parse(&self.operator_email)
-            .context("SWITCHBOARD_OPERATOR_EMAIL must be an e-mail address")?;
+        switchboard_domain::EmailAddress::parse(&self.operator_email).context("SWITCHBOARD_OPERATOR_EMAIL must be an e-mail address")?;
         switchboard_domain::EmailAddress::parse(&self.email_from).context("SWITCHBOARD_EMAIL_FROM must be an e-mail address")?;
         let prefix_ok = !self.resource_prefix.is_empty()
             && self.resource_prefix.len() <= 40
@@ -292,9 +292,9 @@ impl Config {
         };
         let path = self.operator_keys_path();
         match std::fs::read_to_string(&path) {
-            Ok(text) => keys.extend(
-                switchboard_gateway::OperatorKeys::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-            ),
+            Ok(text) => {
+                keys.extend(switchboard_gateway::OperatorKeys::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
         }

@@ -297,10 +297,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Routing { format } => {
             let out = match format {
                 RoutingFormat::Json => serde_json::Value::Object(
-                    Service::ALL
-                        .iter()
-                        .filter_map(|s| s.subscription().map(|p| (s.name().to_owned(), p.to_sns_json())))
-                        .collect(),
+                    Service::ALL.iter().filter_map(|s| s.subscription().map(|p| (s.name().to_owned(), p.to_sns_json()))).collect(),
                 ),
                 RoutingFormat::Cloudformation => serde_json::Value::Object(switchboard::cloudformation::subscriptions()),
             };
@@ -325,11 +322,8 @@ async fn main() -> anyhow::Result<()> {
 async fn run(common: &Common, selection: Selection, demo: bool) -> anyhow::Result<()> {
     let mut config = Config::load(&common.overrides())?;
     // The demo operator exists only under --demo.
-    config.demo_operator_key = if demo && selection.gateway {
-        Some(config.demo_operator_key.clone().unwrap_or_else(new_api_key))
-    } else {
-        None
-    };
+    config.demo_operator_key =
+        if demo && selection.gateway { Some(config.demo_operator_key.clone().unwrap_or_else(new_api_key)) } else { None };
     let telemetry = init_telemetry(&config)?;
     let app = App::build(config.clone(), &selection).await?;
     let addr = app.http_addr();
@@ -371,11 +365,7 @@ async fn run(common: &Common, selection: Selection, demo: bool) -> anyhow::Resul
 /// names the process; in embedded mode spans are also recorded in the
 /// data directory's SQLite file for `switchboard trace`.
 fn init_telemetry(config: &Config) -> anyhow::Result<switchboard_telemetry::TelemetryGuard> {
-    let format = if config.log_format == "json" {
-        switchboard_telemetry::LogFormat::Json
-    } else {
-        switchboard_telemetry::LogFormat::Text
-    };
+    let format = if config.log_format == "json" { switchboard_telemetry::LogFormat::Json } else { switchboard_telemetry::LogFormat::Text };
     let components = Service::ALL.iter().map(|s| s.name()).chain(["gateway"]);
     let mut settings = switchboard_telemetry::Settings::from_env(format, env!("CARGO_PKG_VERSION"))?.with_components(components);
     if config.backend == Backend::Embedded {
@@ -461,7 +451,8 @@ fn operator(command: OperatorCommand) -> anyhow::Result<()> {
             let key = new_api_key();
             let entry = switchboard_gateway::operators::entry_line(&name, &key);
             // Checked like every entry the gateway reads (the name's characters).
-            switchboard_gateway::OperatorKeys::parse(&entry).map_err(|_| anyhow::anyhow!("--name must be 1-64 letters, digits, '-', '_' or '.'"))?;
+            switchboard_gateway::OperatorKeys::parse(&entry)
+                .map_err(|_| anyhow::anyhow!("--name must be 1-64 letters, digits, '-', '_' or '.'"))?;
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("cannot create SWITCHBOARD_DATA_DIR {}", config.data_dir.display()))?;
             let path = config.operator_keys_path();

@@ -5,8 +5,7 @@
 use switchboard_domain::Service;
 
 /// Every deployable component: the six workers and the gateway.
-pub const COMPONENTS: [&str; 7] =
-    ["intake", "image-analyzer", "classifier", "partner-dispatcher", "responder", "notifier", "gateway"];
+pub const COMPONENTS: [&str; 7] = ["intake", "image-analyzer", "classifier", "partner-dispatcher", "responder", "notifier", "gateway"];
 
 /// What a grant applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +43,7 @@ const CONSUME: &[&str] = &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:Chang
 const DEAD_LETTER: &[&str] = &["sqs:SendMessage", "sqs:GetQueueAttributes"];
 const LOOK_UP_QUEUES: &[&str] = &["sqs:GetQueueUrl"];
 const PUBLISH: &[&str] = &["sns:Publish"];
-const TABLE: &[&str] =
-    &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"];
+const TABLE: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"];
 
 /// The grants of one component (`COMPONENTS`), least privilege.
 pub fn grants(component: &str) -> Vec<Grant> {

@@ -139,11 +139,7 @@ fn parse_csv(text: &str) -> anyhow::Result<Parsed> {
     let missing: Vec<_> = COLUMNS.iter().filter(|c| !OPTIONAL.contains(c) && !header.iter().any(|h| h == *c)).collect();
     if !missing.is_empty() {
         let missing: Vec<&str> = missing.into_iter().copied().collect();
-        bail!(
-            "line {header_line}: the CSV header lacks column(s) {}; it must name {}",
-            missing.join(", "),
-            COLUMNS.join(", ")
-        );
+        bail!("line {header_line}: the CSV header lacks column(s) {}; it must name {}", missing.join(", "), COLUMNS.join(", "));
     }
     Ok(records
         .map(|(line, record)| {
@@ -234,7 +230,9 @@ fn csv_records(text: &str) -> Vec<(usize, Result<Vec<String>, String>)> {
                     field.clear();
                     quoted = true;
                 }
-                '"' => fault(&mut error, format!("field {} has a stray '\"' (quote the whole field, double inner quotes)", fields.len() + 1)),
+                '"' => {
+                    fault(&mut error, format!("field {} has a stray '\"' (quote the whole field, double inner quotes)", fields.len() + 1))
+                }
                 ',' if !quoted => {
                     fields.push(std::mem::take(&mut field));
                     closed = false;
@@ -272,8 +270,7 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    const HEADER: &str =
-        "reservation_number,customer_name,customer_phone,partner_id,partner_name,partner_phone,partner_locale,service_type,reservation_date,tenant_id";
+    const HEADER: &str = "reservation_number,customer_name,customer_phone,partner_id,partner_name,partner_phone,partner_locale,service_type,reservation_date,tenant_id";
 
     fn ok(parsed: &Parsed) -> Vec<&Reservation> {
         parsed.iter().filter_map(|(_, r)| r.as_ref().ok()).collect()

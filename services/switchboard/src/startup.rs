@@ -2,9 +2,6 @@
 //! services to ports.
 
 use crate::config::{Backend, Config, DurabilityLevel};
-use switchboard_channels::{EmailSender, SmsSender};
-use switchboard_store::blob::BlobStore;
-use switchboard_store::Store;
 use anyhow::Context;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -13,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_ai::Engines;
 use switchboard_channels::sqlite::SqliteOutbox;
+use switchboard_channels::{EmailSender, SmsSender};
 use switchboard_domain::{EmailAddress, Service};
 use switchboard_gateway::{Gateway, Readiness};
 use switchboard_intake::Intake;
@@ -21,6 +19,8 @@ use switchboard_messaging::{Queue, Topic};
 use switchboard_partner_dispatcher::{DispatcherConfig, PartnerDispatcher};
 use switchboard_pipeline::Stage;
 use switchboard_sqlite::{Database, Durability};
+use switchboard_store::Store;
+use switchboard_store::blob::BlobStore;
 use switchboard_store::blob::FilesystemBlobs;
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_worker::{Handler, Worker, WorkerConfig};
@@ -237,14 +237,10 @@ impl App {
         for &service in &selection.services {
             let handler: Arc<dyn Handler> = match service {
                 Service::Intake => Arc::new(intake.clone()),
-                Service::ImageAnalyzer => Arc::new(switchboard_image_analyzer::ImageAnalyzer::new(
-                    stage(service),
-                    ports.blobs.clone(),
-                    ports.ai.analyzer.clone(),
-                )),
-                Service::Classifier => {
-                    Arc::new(switchboard_classifier::Classifier::new(stage(service), ports.ai.classifier.clone()))
+                Service::ImageAnalyzer => {
+                    Arc::new(switchboard_image_analyzer::ImageAnalyzer::new(stage(service), ports.blobs.clone(), ports.ai.analyzer.clone()))
                 }
+                Service::Classifier => Arc::new(switchboard_classifier::Classifier::new(stage(service), ports.ai.classifier.clone())),
                 Service::PartnerDispatcher => Arc::new(dispatcher.clone()),
                 Service::Responder => Arc::new(switchboard_responder::Responder::new(
                     stage(service),
@@ -252,12 +248,9 @@ impl App {
                     ports.ai.drafter.clone(),
                     Duration::from_millis(config.answer_budget_ms),
                 )),
-                Service::Notifier => Arc::new(switchboard_notifier::Notifier::new(
-                    stage(service),
-                    ports.sms.clone(),
-                    ports.email.clone(),
-                    operators.clone(),
-                )),
+                Service::Notifier => {
+                    Arc::new(switchboard_notifier::Notifier::new(stage(service), ports.sms.clone(), ports.email.clone(), operators.clone()))
+                }
             };
             let worker_config = match service {
                 // Seed 002: the partner's SMS is retried twice, then the

@@ -26,12 +26,7 @@ pub fn load(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<TokenKe
             }
         }
     };
-    let keys = text
-        .split(',')
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(decode)
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let keys = text.split(',').map(str::trim).filter(|k| !k.is_empty()).map(decode).collect::<anyhow::Result<Vec<_>>>()?;
     match TokenKeys::new(keys) {
         Ok(keys) => Ok(keys),
         Err(e) => bail!("SWITCHBOARD_TOKEN_KEYS: {e}"),
@@ -45,9 +40,7 @@ fn decode(key: &str) -> anyhow::Result<Vec<u8>> {
             .map(|i| u8::from_str_radix(&key[i..i + 2], 16).context("SWITCHBOARD_TOKEN_KEYS: bad hex"))
             .collect();
     }
-    base64::engine::general_purpose::STANDARD
-        .decode(key)
-        .context("SWITCHBOARD_TOKEN_KEYS: each key must be hex or base64")
+    base64::engine::general_purpose::STANDARD.decode(key).context("SWITCHBOARD_TOKEN_KEYS: each key must be hex or base64")
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -150,11 +150,7 @@ fn main() -> ExitCode {
         }
     }
     if intent.total > 0 {
-        eprintln!(
-            "local classifier ({}), {} labelled inquiries",
-            switchboard_ai::local::CLASSIFIER_ENGINE,
-            intent.total
-        );
+        eprintln!("local classifier ({}), {} labelled inquiries", switchboard_ai::local::CLASSIFIER_ENGINE, intent.total);
         for (name, score) in [
             ("intent", &intent),
             ("urgency", &urgency),

@@ -53,19 +53,14 @@ impl AwsAiClients {
     pub fn new(sdk: &SdkConfig, counter: Option<RequestCounter>) -> Self {
         macro_rules! client {
             ($sdk_crate:ident) => {{
-                let mut builder = $sdk_crate::config::Builder::from(sdk)
-                    .retry_config($sdk_crate::config::retry::RetryConfig::disabled());
+                let mut builder = $sdk_crate::config::Builder::from(sdk).retry_config($sdk_crate::config::retry::RetryConfig::disabled());
                 if let Some(counter) = &counter {
                     builder = builder.interceptor(counter.clone());
                 }
                 $sdk_crate::Client::from_conf(builder.build())
             }};
         }
-        Self {
-            comprehend: client!(aws_sdk_comprehend),
-            textract: client!(aws_sdk_textract),
-            bedrock: client!(aws_sdk_bedrockruntime),
-        }
+        Self { comprehend: client!(aws_sdk_comprehend), textract: client!(aws_sdk_textract), bedrock: client!(aws_sdk_bedrockruntime) }
     }
 }
 
@@ -78,10 +73,8 @@ pub fn engines(clients: &AwsAiClients, settings: &AwsAiSettings) -> Engines {
         let converse = Converse::new(clients.bedrock.clone(), settings.classify_timeout);
         classifier = classifier.with_intent_model(BedrockIntentClassifier::new(converse, model.clone()));
     }
-    let drafter = BedrockAnswerDrafter::new(
-        Converse::new(clients.bedrock.clone(), settings.answer_timeout),
-        settings.answer_model_id.clone(),
-    );
+    let drafter =
+        BedrockAnswerDrafter::new(Converse::new(clients.bedrock.clone(), settings.answer_timeout), settings.answer_model_id.clone());
     let mut analyzer = TextractAnalyzer::new(clients.textract.clone(), settings.attachment_timeout);
     if let Some(model) = &settings.vision_model_id {
         let converse = Converse::new(clients.bedrock.clone(), settings.attachment_timeout);
@@ -132,11 +125,7 @@ where
 /// An SDK error as an [`AiError`], naming the service, operation, error
 /// code and HTTP status only: AWS messages may echo the input (a
 /// validation message quoting the text), so they are never kept.
-pub(crate) fn sdk_failure<E: ProvideErrorMetadata>(
-    service: &str,
-    operation: &str,
-    error: &SdkError<E, HttpResponse>,
-) -> AiError {
+pub(crate) fn sdk_failure<E: ProvideErrorMetadata>(service: &str, operation: &str, error: &SdkError<E, HttpResponse>) -> AiError {
     match error {
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
@@ -148,16 +137,12 @@ pub(crate) fn sdk_failure<E: ProvideErrorMetadata>(
             }
         }
         SdkError::TimeoutError(_) => AiError::Unavailable(format!("{service} {operation}: the request timed out")),
-        SdkError::DispatchFailure(_) => {
-            AiError::Unavailable(format!("{service} {operation}: the endpoint cannot be reached"))
-        }
-        SdkError::ResponseError(_) => {
-            AiError::InvalidOutput(format!("{service} {operation}: the response cannot be read"))
-        }
+        SdkError::DispatchFailure(_) => AiError::Unavailable(format!("{service} {operation}: the endpoint cannot be reached")),
+        SdkError::ResponseError(_) => AiError::InvalidOutput(format!("{service} {operation}: the response cannot be read")),
         // Missing credentials or region surface here, before anything is sent.
-        SdkError::ConstructionFailure(_) => AiError::Unavailable(format!(
-            "{service} {operation}: the request cannot be built or signed (credentials? region?)"
-        )),
+        SdkError::ConstructionFailure(_) => {
+            AiError::Unavailable(format!("{service} {operation}: the request cannot be built or signed (credentials? region?)"))
+        }
         _ => AiError::Unavailable(format!("{service} {operation}: the call failed")),
     }
 }

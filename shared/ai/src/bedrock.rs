@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, ConverseOutput as Output, ImageBlock, ImageFormat, ImageSource,
-    InferenceConfiguration, Message, StopReason, SystemContentBlock,
+    ContentBlock, ConversationRole, ConverseOutput as Output, ImageBlock, ImageFormat, ImageSource, InferenceConfiguration, Message,
+    StopReason, SystemContentBlock,
 };
 use serde::Deserialize;
 use std::fmt::Write as _;
@@ -73,13 +73,7 @@ impl Converse {
     }
 
     /// One user turn to `model_id` with a system prompt.
-    pub(crate) async fn send(
-        &self,
-        model_id: &str,
-        system: String,
-        content: Vec<ContentBlock>,
-        max_tokens: i32,
-    ) -> Result<Reply, AiError> {
+    pub(crate) async fn send(&self, model_id: &str, system: String, content: Vec<ContentBlock>, max_tokens: i32) -> Result<Reply, AiError> {
         let message = Message::builder()
             .role(ConversationRole::User)
             .set_content(Some(content))
@@ -102,9 +96,7 @@ impl Converse {
                         return Err(AiError::InvalidOutput("bedrock Converse: the reply was filtered".into()));
                     }
                     StopReason::MaxTokens => {
-                        return Err(AiError::InvalidOutput(
-                            "bedrock Converse: the reply was cut off at the token limit".into(),
-                        ));
+                        return Err(AiError::InvalidOutput("bedrock Converse: the reply was cut off at the token limit".into()));
                     }
                     _ => {}
                 }
@@ -198,8 +190,7 @@ impl AnswerDrafter for BedrockAnswerDrafter {
                 answer_prompt(request, &entries)
             }
         };
-        let reply =
-            self.converse.send(&self.model_id, system, vec![ContentBlock::Text(user)], ANSWER_MAX_TOKENS).await?;
+        let reply = self.converse.send(&self.model_id, system, vec![ContentBlock::Text(user)], ANSWER_MAX_TOKENS).await?;
         let parsed = parse_answer(&reply.text, request.language, request.partner_outcome.is_some())?;
         let escalate = match (&request.partner_outcome, parsed.escalate) {
             // A notification states a partner's answer; whether a person
@@ -230,10 +221,8 @@ impl AnswerDrafter for BedrockAnswerDrafter {
 /// The FAQ entries the answer prompt shows (see [`FAQ_ENTRIES_IN_PROMPT`]).
 fn faq_for_prompt(request: &DraftRequest) -> Vec<&FaqEntry> {
     let query = inquiry_text(&request.inquiry);
-    let mut entries: Vec<&FaqEntry> = retrieve_faq(&request.tenant, request.language, &query, FAQ_ENTRIES_IN_PROMPT)
-        .into_iter()
-        .map(|(entry, _)| entry)
-        .collect();
+    let mut entries: Vec<&FaqEntry> =
+        retrieve_faq(&request.tenant, request.language, &query, FAQ_ENTRIES_IN_PROMPT).into_iter().map(|(entry, _)| entry).collect();
     for entry in request.tenant.faq.iter().filter(|e| e.language == request.language) {
         if entries.len() >= FAQ_ENTRIES_IN_PROMPT {
             break;
@@ -326,10 +315,8 @@ fn notification_prompt(request: &DraftRequest, outcome: &PartnerOutcome) -> (Str
     );
     let inquiry = &request.inquiry;
     let intent = inquiry.classification.as_ref().map(|c| c.intent);
-    let number = inquiry
-        .reservation_number
-        .as_ref()
-        .or_else(|| inquiry.classification.as_ref().and_then(|c| c.reservation_number.as_ref()));
+    let number =
+        inquiry.reservation_number.as_ref().or_else(|| inquiry.classification.as_ref().and_then(|c| c.reservation_number.as_ref()));
     let (response, alternative) = match outcome {
         PartnerOutcome::Accepted => ("accept".to_owned(), None),
         PartnerOutcome::Rejected { reason } => {
@@ -458,10 +445,7 @@ impl BedrockIntentClassifier {
         for text in &request.attachment_texts {
             let _ = write!(user, "\n<attachment>\n{}\n</attachment>", text.trim());
         }
-        let reply = self
-            .converse
-            .send(&self.model_id, INTENT_PROMPT.to_owned(), vec![ContentBlock::Text(user)], SMALL_MAX_TOKENS)
-            .await?;
+        let reply = self.converse.send(&self.model_id, INTENT_PROMPT.to_owned(), vec![ContentBlock::Text(user)], SMALL_MAX_TOKENS).await?;
         parse_intent(&reply.text, request)
     }
 }
@@ -531,12 +515,7 @@ impl BedrockVision {
     /// What the photo shows relative to the inquiry `context` (e.g. the
     /// damage a trouble report is about), in the inquiry's language.
     /// JPEG and PNG up to [`MAX_IMAGE_BYTES`].
-    pub async fn describe(
-        &self,
-        media_type: MediaType,
-        bytes: &[u8],
-        context: &str,
-    ) -> Result<ImageDescription, AiError> {
+    pub async fn describe(&self, media_type: MediaType, bytes: &[u8], context: &str) -> Result<ImageDescription, AiError> {
         let format = match media_type {
             MediaType::Jpeg => ImageFormat::Jpeg,
             MediaType::Png => ImageFormat::Png,
@@ -573,9 +552,8 @@ impl BedrockVision {
 }
 
 fn parse_vision(reply: &str) -> Result<ImageDescription, AiError> {
-    let parsed: VisionJson = serde_json::from_str(unfenced(reply)).map_err(|_| {
-        AiError::InvalidOutput("bedrock vision: the reply is not the JSON description asked for".into())
-    })?;
+    let parsed: VisionJson = serde_json::from_str(unfenced(reply))
+        .map_err(|_| AiError::InvalidOutput("bedrock vision: the reply is not the JSON description asked for".into()))?;
     let description = parsed.description.trim().to_owned();
     if description.is_empty() {
         return Err(AiError::InvalidOutput("bedrock vision: an empty description".into()));
@@ -596,25 +574,14 @@ mod tests {
     use super::*;
 
     fn request(content: &str) -> ClassifyRequest {
-        ClassifyRequest {
-            title: None,
-            content: content.into(),
-            language_hint: None,
-            reservation_hint: None,
-            attachment_texts: vec![],
-        }
+        ClassifyRequest { title: None, content: content.into(), language_hint: None, reservation_hint: None, attachment_texts: vec![] }
     }
 
     #[test]
     fn a_strict_answer_object_parses() {
-        let a = parse_answer(
-            r#"{"answer":"Check-in is from 3 pm.","confidence":0.9,"escalate":false,"reason":null}"#,
-            Language::En,
-            false,
-        );
+        let a = parse_answer(r#"{"answer":"Check-in is from 3 pm.","confidence":0.9,"escalate":false,"reason":null}"#, Language::En, false);
         assert!(matches!(a, Ok(AnswerJson { escalate: false, .. })));
-        let fenced =
-            "```json\n{\"answer\":\"\",\"confidence\":0.1,\"escalate\":true,\"reason\":\"not in the FAQ\"}\n```";
+        let fenced = "```json\n{\"answer\":\"\",\"confidence\":0.1,\"escalate\":true,\"reason\":\"not in the FAQ\"}\n```";
         assert!(matches!(parse_answer(fenced, Language::Ko, false), Ok(AnswerJson { escalate: true, .. })));
     }
 
@@ -650,10 +617,7 @@ mod tests {
     #[test]
     fn an_intent_verdict_must_name_a_known_intent_and_a_written_number() {
         let r = request("Please move my booking HT-20481123 to Friday");
-        let ok = parse_intent(
-            r#"{"intent":"reservation_change","urgency":"medium","reservation_number":"HT-20481123"}"#,
-            &r,
-        );
+        let ok = parse_intent(r#"{"intent":"reservation_change","urgency":"medium","reservation_number":"HT-20481123"}"#, &r);
         assert_eq!(
             ok.ok(),
             Some(IntentVerdict {
@@ -678,10 +642,7 @@ mod tests {
         let d = parse_vision(r#"{"description":"A cracked shower door.","labels":["Shower"," damage ","shower",""]}"#);
         assert_eq!(
             d.ok(),
-            Some(ImageDescription {
-                description: "A cracked shower door.".into(),
-                labels: vec!["shower".into(), "damage".into()]
-            })
+            Some(ImageDescription { description: "A cracked shower door.".into(), labels: vec!["shower".into(), "damage".into()] })
         );
         assert!(parse_vision(r#"{"description":"","labels":[]}"#).is_err());
     }

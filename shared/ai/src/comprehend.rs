@@ -157,8 +157,7 @@ impl ComprehendClassifier {
             .filter(|&i| requests[i].language_hint.is_none() && texts[i].text.chars().count() >= MIN_LANGUAGE_CHARS)
             .collect();
         for chunk in unknown.chunks(MAX_BATCH_DOCUMENTS) {
-            let docs: Vec<String> =
-                chunk.iter().map(|&i| truncate_bytes(&texts[i].text, MAX_SMALL_DOCUMENT_BYTES).to_owned()).collect();
+            let docs: Vec<String> = chunk.iter().map(|&i| truncate_bytes(&texts[i].text, MAX_SMALL_DOCUMENT_BYTES).to_owned()).collect();
             match self.batch_languages(docs).await {
                 Ok(found) => {
                     for (n, result) in found.into_iter().enumerate() {
@@ -177,23 +176,16 @@ impl ComprehendClassifier {
 
         // Sentiment and key phrases, by language.
         for language in [Language::Ko, Language::En] {
-            let group: Vec<usize> = (0..requests.len())
-                .filter(|&i| readings[i].as_ref().is_some_and(|r| effective(r, &texts[i]) == language))
-                .collect();
+            let group: Vec<usize> =
+                (0..requests.len()).filter(|&i| readings[i].as_ref().is_some_and(|r| effective(r, &texts[i]) == language)).collect();
             for chunk in group.chunks(MAX_BATCH_DOCUMENTS) {
                 let short: Vec<String> = chunk
                     .iter()
-                    .map(|&i| {
-                        truncate_chars(truncate_bytes(&texts[i].text, MAX_SMALL_DOCUMENT_BYTES), SENTIMENT_CHARS)
-                            .to_owned()
-                    })
+                    .map(|&i| truncate_chars(truncate_bytes(&texts[i].text, MAX_SMALL_DOCUMENT_BYTES), SENTIMENT_CHARS).to_owned())
                     .collect();
-                let long: Vec<String> = chunk
-                    .iter()
-                    .map(|&i| truncate_bytes(&texts[i].text, MAX_SMALL_DOCUMENT_BYTES).to_owned())
-                    .collect();
-                let (sentiments, phrases) =
-                    tokio::join!(self.batch_sentiments(short, language), self.batch_phrases(long, language));
+                let long: Vec<String> =
+                    chunk.iter().map(|&i| truncate_bytes(&texts[i].text, MAX_SMALL_DOCUMENT_BYTES).to_owned()).collect();
+                let (sentiments, phrases) = tokio::join!(self.batch_sentiments(short, language), self.batch_phrases(long, language));
                 match (sentiments, phrases) {
                     (Ok(sentiments), Ok(phrases)) => {
                         for (n, (sentiment, phrases)) in sentiments.into_iter().zip(phrases).enumerate() {
@@ -347,19 +339,10 @@ impl ComprehendClassifier {
         .await
     }
 
-    async fn batch_sentiments(
-        &self,
-        docs: Vec<String>,
-        language: Language,
-    ) -> Result<Vec<Option<(Sentiment, f32)>>, AiError> {
+    async fn batch_sentiments(&self, docs: Vec<String>, language: Language) -> Result<Vec<Option<(Sentiment, f32)>>, AiError> {
         let n = docs.len();
         within_budget(self.budget, || {
-            let call = self
-                .client
-                .batch_detect_sentiment()
-                .set_text_list(Some(docs.clone()))
-                .language_code(code(language))
-                .send();
+            let call = self.client.batch_detect_sentiment().set_text_list(Some(docs.clone())).language_code(code(language)).send();
             async move {
                 let out = call.await.map_err(|e| sdk_failure("comprehend", "BatchDetectSentiment", &e))?;
                 let mut found = vec![None; n];
@@ -374,19 +357,10 @@ impl ComprehendClassifier {
         .await
     }
 
-    async fn batch_phrases(
-        &self,
-        docs: Vec<String>,
-        language: Language,
-    ) -> Result<Vec<Option<Vec<KeyPhrase>>>, AiError> {
+    async fn batch_phrases(&self, docs: Vec<String>, language: Language) -> Result<Vec<Option<Vec<KeyPhrase>>>, AiError> {
         let n = docs.len();
         within_budget(self.budget, || {
-            let call = self
-                .client
-                .batch_detect_key_phrases()
-                .set_text_list(Some(docs.clone()))
-                .language_code(code(language))
-                .send();
+            let call = self.client.batch_detect_key_phrases().set_text_list(Some(docs.clone())).language_code(code(language)).send();
             async move {
                 let out = call.await.map_err(|e| sdk_failure("comprehend", "BatchDetectKeyPhrases", &e))?;
                 let mut found = vec![None; n];
@@ -517,10 +491,7 @@ fn dominant(languages: &[DominantLanguage]) -> Option<Language> {
     }
 }
 
-fn sentiment_of(
-    sentiment: Option<&SentimentType>,
-    scores: Option<&SentimentScore>,
-) -> Result<(Sentiment, f32), AiError> {
+fn sentiment_of(sentiment: Option<&SentimentType>, scores: Option<&SentimentScore>) -> Result<(Sentiment, f32), AiError> {
     let sentiment = match sentiment {
         Some(SentimentType::Positive) => Sentiment::Positive,
         Some(SentimentType::Negative) => Sentiment::Negative,
@@ -604,10 +575,7 @@ mod tests {
                 PiiSpan { field: TextField::Content, kind: "PHONE".into(), start: 0, end: 4 },
             ]
         );
-        assert_eq!(
-            text.to_fields("X", 9, 13),
-            vec![PiiSpan { field: TextField::Content, kind: "X".into(), start: 0, end: 4 }]
-        );
+        assert_eq!(text.to_fields("X", 9, 13), vec![PiiSpan { field: TextField::Content, kind: "X".into(), start: 0, end: 4 }]);
     }
 
     #[test]
@@ -621,9 +589,6 @@ mod tests {
             pii: vec![("NAME".into(), 0, 10)],
             ..Reading::default()
         };
-        assert_eq!(
-            key_phrases(&reading, vec!["broken".into(), "The broken heater".into()]),
-            vec!["the broken heater", "broken"]
-        );
+        assert_eq!(key_phrases(&reading, vec!["broken".into(), "The broken heater".into()]), vec!["the broken heater", "broken"]);
     }
 }

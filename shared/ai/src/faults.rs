@@ -5,9 +5,7 @@
 //! `SWITCHBOARD_AI_SLOW_MS`); the services must answer every inquiry anyway,
 //! by their fallbacks and retries.
 
-use crate::{
-    AiError, AnswerDrafter, AttachmentAnalysis, AttachmentAnalyzer, Classifier, ClassifyRequest, Draft, DraftRequest, Engines,
-};
+use crate::{AiError, AnswerDrafter, AttachmentAnalysis, AttachmentAnalyzer, Classifier, ClassifyRequest, Draft, DraftRequest, Engines};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;

@@ -66,11 +66,7 @@ pub fn detect(field: TextField, text: &str) -> Vec<PiiSpan> {
 /// Spans sorted by position; where two overlap, the earlier (then longer) one wins.
 pub fn merge(mut spans: Vec<PiiSpan>) -> Vec<PiiSpan> {
     spans.sort_by(|a, b| {
-        (field_order(a.field), a.start, std::cmp::Reverse(a.end)).cmp(&(
-            field_order(b.field),
-            b.start,
-            std::cmp::Reverse(b.end),
-        ))
+        (field_order(a.field), a.start, std::cmp::Reverse(a.end)).cmp(&(field_order(b.field), b.start, std::cmp::Reverse(b.end)))
     });
     let mut out: Vec<PiiSpan> = Vec::with_capacity(spans.len());
     for span in spans {
@@ -171,10 +167,7 @@ mod tests {
 
     #[test]
     fn cards_and_resident_numbers_are_found() {
-        assert_eq!(
-            kinds("카드 1234 5678 9012 3456 로 결제"),
-            vec![("CREDIT_DEBIT_NUMBER".to_owned(), "1234 5678 9012 3456")]
-        );
+        assert_eq!(kinds("카드 1234 5678 9012 3456 로 결제"), vec![("CREDIT_DEBIT_NUMBER".to_owned(), "1234 5678 9012 3456")]);
         assert_eq!(kinds("주민번호 900101-1234567"), vec![("KR_RRN".to_owned(), "900101-1234567")]);
     }
 

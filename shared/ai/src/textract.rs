@@ -93,9 +93,9 @@ impl TextractAnalyzer {
             ));
         }
         match (media_type, analysis.page_count) {
-            (MediaType::Pdf, Some(pages)) if pages > MAX_SYNC_PAGES => Some(format!(
-                "only single-page PDFs are read by text recognition (this one has {pages} pages); its text layer was used"
-            )),
+            (MediaType::Pdf, Some(pages)) if pages > MAX_SYNC_PAGES => {
+                Some(format!("only single-page PDFs are read by text recognition (this one has {pages} pages); its text layer was used"))
+            }
             (MediaType::Pdf, None) => Some("the PDF cannot be read, so it was not sent to text recognition".to_owned()),
             _ => None,
         }
@@ -116,8 +116,7 @@ impl TextractAnalyzer {
             }
             MediaType::Pdf => {
                 within_budget(self.budget, || {
-                    let call =
-                        self.client.analyze_document().document(document()).feature_types(FeatureType::Forms).send();
+                    let call = self.client.analyze_document().document(document()).feature_types(FeatureType::Forms).send();
                     async move {
                         let out = call.await.map_err(|e| sdk_failure("textract", "AnalyzeDocument", &e))?;
                         Ok(read_blocks(out.blocks()))
@@ -149,9 +148,7 @@ impl AttachmentAnalyzer for TextractAnalyzer {
         };
         let vision = async {
             match (&self.vision, media_type) {
-                (Some(vision), MediaType::Jpeg | MediaType::Png) => {
-                    Some(vision.describe(media_type, bytes, context).await)
-                }
+                (Some(vision), MediaType::Jpeg | MediaType::Png) => Some(vision.describe(media_type, bytes, context).await),
                 _ => None,
             }
         };
@@ -267,10 +264,7 @@ mod tests {
 
     fn kv(id: &str, entity: EntityType, children: &[&str], value: Option<&str>) -> Block {
         let mut b = Block::builder().id(id).block_type(BlockType::KeyValueSet).entity_types(entity).relationships(
-            Relationship::builder()
-                .r#type(RelationshipType::Child)
-                .set_ids(Some(children.iter().map(|s| s.to_string()).collect()))
-                .build(),
+            Relationship::builder().r#type(RelationshipType::Child).set_ids(Some(children.iter().map(|s| s.to_string()).collect())).build(),
         );
         if let Some(v) = value {
             b = b.relationships(Relationship::builder().r#type(RelationshipType::Value).ids(v).build());

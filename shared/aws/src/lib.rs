@@ -52,17 +52,12 @@ impl Default for AwsOptions {
 /// Loads the SDK configuration from the environment with Switchboard's
 /// HTTP client, retry and timeout settings.
 pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    let http_client = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
         .retry_config(RetryConfig::adaptive().with_max_attempts(options.max_attempts))
         .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .build(),
+            TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(ATTEMPT_TIMEOUT).build(),
         );
     if let Some(url) = &options.endpoint_url {
         loader = loader.endpoint_url(url);

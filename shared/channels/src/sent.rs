@@ -66,10 +66,7 @@ where
 }
 
 fn key(id: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(format!("SENT#{id}"))),
-        ("sk".to_owned(), AttributeValue::S("METADATA".into())),
-    ])
+    HashMap::from([("pk".to_owned(), AttributeValue::S(format!("SENT#{id}"))), ("sk".to_owned(), AttributeValue::S("METADATA".into()))])
 }
 
 fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
@@ -87,7 +84,11 @@ impl SentLedger {
         // No recipient or content: the record proves sending, and the
         // table must not become a second copy of customers' contacts.
         let expires = Timestamp::now().as_second() + RECORD_TTL_SECS;
-        let set = if inquiry_id.is_some() { "SET #channel = :channel, expires_at = :expires, inquiry_id = :inquiry" } else { "SET #channel = :channel, expires_at = :expires" };
+        let set = if inquiry_id.is_some() {
+            "SET #channel = :channel, expires_at = :expires, inquiry_id = :inquiry"
+        } else {
+            "SET #channel = :channel, expires_at = :expires"
+        };
         let mut update = self
             .client
             .update_item()

@@ -56,14 +56,8 @@ pub enum Intent {
 }
 
 impl Intent {
-    pub const ALL: [Intent; 6] = [
-        Self::ReservationChange,
-        Self::TroubleReport,
-        Self::AddonRequest,
-        Self::GeneralQuestion,
-        Self::Complaint,
-        Self::Refund,
-    ];
+    pub const ALL: [Intent; 6] =
+        [Self::ReservationChange, Self::TroubleReport, Self::AddonRequest, Self::GeneralQuestion, Self::Complaint, Self::Refund];
 
     pub fn as_str(self) -> &'static str {
         match self {

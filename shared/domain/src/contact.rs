@@ -21,18 +21,13 @@ impl PhoneNumber {
     /// Parses E.164 input; Korean domestic mobile numbers (`010-1234-5678`)
     /// are normalised to `+8210…`, since that is how customers type them.
     pub fn parse(input: &str) -> Result<Self, ContactError> {
-        let compact: String =
-            input.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
+        let compact: String = input.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
         if let Some(digits) = compact.strip_prefix('+') {
-            let ok = (8..=15).contains(&digits.len())
-                && digits.chars().all(|c| c.is_ascii_digit())
-                && !digits.starts_with('0');
+            let ok = (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0');
             return if ok { Ok(Self(compact)) } else { Err(ContactError::InvalidPhone) };
         }
-        let korean_mobile = compact.len() >= 10
-            && compact.len() <= 11
-            && compact.chars().all(|c| c.is_ascii_digit())
-            && compact.starts_with("01");
+        let korean_mobile =
+            compact.len() >= 10 && compact.len() <= 11 && compact.chars().all(|c| c.is_ascii_digit()) && compact.starts_with("01");
         if korean_mobile {
             return Ok(Self(format!("+82{}", &compact[1..])));
         }

@@ -208,8 +208,9 @@ mod tests {
     fn envelope_serialises_as_structured_cloudevent_with_routing_attributes() {
         let tenant = TenantId::parse("demo").unwrap();
         let now = Timestamp::from_second(1_700_000_000).unwrap();
-        let e = CloudEvent::for_inquiry(EventType::InquiryClassified, inquiry(), &tenant, "1", "classifier", now, serde_json::json!({"x": 1}))
-            .with_needs_partner(true);
+        let e =
+            CloudEvent::for_inquiry(EventType::InquiryClassified, inquiry(), &tenant, "1", "classifier", now, serde_json::json!({"x": 1}))
+                .with_needs_partner(true);
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["specversion"], "1.0");
         assert_eq!(json["type"], "inquiry.classified");

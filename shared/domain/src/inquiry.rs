@@ -161,11 +161,7 @@ impl Inquiry {
 
     /// The language to answer in: the classifier's, else the client's, else detected.
     pub fn reply_language(&self) -> Language {
-        self.classification
-            .as_ref()
-            .map(|c| c.language)
-            .or(self.language)
-            .unwrap_or_else(|| Language::detect(&self.content))
+        self.classification.as_ref().map(|c| c.language).or(self.language).unwrap_or_else(|| Language::detect(&self.content))
     }
 }
 

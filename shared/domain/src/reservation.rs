@@ -8,10 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::LazyLock;
 
-static RESERVATION_NUMBER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Z]{2,4}-?[0-9]{6,12}$").expect("static pattern"));
-static CANDIDATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Z]{2,4}-?[0-9]{6,12}").expect("static pattern"));
+static RESERVATION_NUMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Z]{2,4}-?[0-9]{6,12}$").expect("static pattern"));
+static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Z]{2,4}-?[0-9]{6,12}").expect("static pattern"));
 
 /// Currency codes: "KRW150000" is a price, not a booking.
 const CURRENCY_PREFIXES: [&str; 6] = ["KRW", "USD", "EUR", "JPY", "CNY", "GBP"];

@@ -57,7 +57,9 @@ impl Service {
             Self::Classifier => FilterPolicy::new()
                 .or(&[("event_type", &[InquiryReceived.as_str()]), ("has_attachments", &["false"])])
                 .or(&[("event_type", &[AttachmentsAnalyzed.as_str()])]),
-            Self::PartnerDispatcher => FilterPolicy::new().or(&[("event_type", &[InquiryClassified.as_str()]), ("needs_partner", &["true"])]),
+            Self::PartnerDispatcher => {
+                FilterPolicy::new().or(&[("event_type", &[InquiryClassified.as_str()]), ("needs_partner", &["true"])])
+            }
             Self::Responder => FilterPolicy::new()
                 .or(&[("event_type", &[InquiryClassified.as_str()]), ("needs_partner", &["false"])])
                 .or(&[("event_type", &[PartnerResponded.as_str(), PartnerTimedOut.as_str()])]),
@@ -85,24 +87,19 @@ impl FilterPolicy {
 
     /// Adds one alternative clause.
     pub fn or(mut self, clause: &[(&str, &[&str])]) -> Self {
-        self.clauses.push(
-            clause.iter().map(|(k, vs)| ((*k).to_owned(), vs.iter().map(|v| (*v).to_owned()).collect())).collect(),
-        );
+        self.clauses.push(clause.iter().map(|(k, vs)| ((*k).to_owned(), vs.iter().map(|v| (*v).to_owned()).collect())).collect());
         self
     }
 
     pub fn matches(&self, attributes: &RoutingAttributes) -> bool {
-        self.clauses.iter().any(|clause| {
-            clause.iter().all(|(key, allowed)| attributes.get(key).is_some_and(|v| allowed.contains(v)))
-        })
+        self.clauses.iter().any(|clause| clause.iter().all(|(key, allowed)| attributes.get(key).is_some_and(|v| allowed.contains(v))))
     }
 
     /// The SNS filter-policy JSON (`MessageAttributes` scope); several
     /// clauses become a top-level `$or`.
     pub fn to_sns_json(&self) -> Value {
-        let clause_json = |c: &BTreeMap<String, Vec<String>>| {
-            Value::Object(c.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>())
-        };
+        let clause_json =
+            |c: &BTreeMap<String, Vec<String>>| Value::Object(c.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>());
         match self.clauses.as_slice() {
             [one] => clause_json(one),
             many => json!({ "$or": many.iter().map(clause_json).collect::<Vec<_>>() }),

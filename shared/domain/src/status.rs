@@ -41,8 +41,7 @@ pub struct TransitionError {
 }
 
 impl InquiryStatus {
-    pub const ALL: [InquiryStatus; 8] =
-        [Received, Analyzing, Classified, AwaitingPartner, Answered, Escalated, Resolved, Failed];
+    pub const ALL: [InquiryStatus; 8] = [Received, Analyzing, Classified, AwaitingPartner, Answered, Escalated, Resolved, Failed];
 
     /// Checks a move against the transition table.
     pub fn transition(self, to: InquiryStatus) -> Result<InquiryStatus, TransitionError> {

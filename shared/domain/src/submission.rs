@@ -135,15 +135,7 @@ impl NewInquiry {
         if !errors.is_empty() {
             return Err(ValidationErrors(errors));
         }
-        Ok(Self {
-            title,
-            content,
-            customer: CustomerContact { phone, email },
-            reservation_number,
-            channel,
-            language,
-            attachments,
-        })
+        Ok(Self { title, content, customer: CustomerContact { phone, email }, reservation_number, channel, language, attachments })
     }
 }
 
@@ -156,16 +148,22 @@ fn parse_attachment(index: usize, input: AttachmentInput) -> Result<AttachmentUp
     let encoded = non_blank(input.content_base64).ok_or_else(|| FieldError::new(field("content_base64"), "is required"))?;
     // Reject before decoding so a huge body costs no allocation: base64 is 4/3 of the bytes.
     if encoded.len() > (MAX_ATTACHMENT_BYTES / 3 + 1) * 4 + 4 {
-        return Err(FieldError::new(field("content_base64"), format!("attachment is larger than {} MB", MAX_ATTACHMENT_BYTES / (1024 * 1024))));
+        return Err(FieldError::new(
+            field("content_base64"),
+            format!("attachment is larger than {} MB", MAX_ATTACHMENT_BYTES / (1024 * 1024)),
+        ));
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded.as_bytes())
         .map_err(|_| FieldError::new(field("content_base64"), "is not valid base64"))?;
     if bytes.len() > MAX_ATTACHMENT_BYTES {
-        return Err(FieldError::new(field("content_base64"), format!("attachment is larger than {} MB", MAX_ATTACHMENT_BYTES / (1024 * 1024))));
+        return Err(FieldError::new(
+            field("content_base64"),
+            format!("attachment is larger than {} MB", MAX_ATTACHMENT_BYTES / (1024 * 1024)),
+        ));
     }
-    let media_type = MediaType::detect(&bytes)
-        .ok_or_else(|| FieldError::new(field("content_base64"), "must be a JPEG, PNG or PDF file"))?;
+    let media_type =
+        MediaType::detect(&bytes).ok_or_else(|| FieldError::new(field("content_base64"), "must be a JPEG, PNG or PDF file"))?;
     let filename = non_blank(input.filename)
         .map(|f| f.chars().filter(|c| !c.is_control()).take(255).collect())
         .unwrap_or_else(|| format!("attachment-{}.{}", index + 1, media_type.extension()));

@@ -97,11 +97,7 @@ where
             let code = service.err().code().map(short_code).unwrap_or_default();
             let transient = TRANSIENT_CODES.contains(&code) || status >= 500 || status == 429;
             let refused = AUTH_CODES.contains(&code) || status == 401 || status == 403;
-            if transient || refused {
-                MessagingError::Unavailable(detail)
-            } else {
-                MessagingError::Invalid(detail)
-            }
+            if transient || refused { MessagingError::Unavailable(detail) } else { MessagingError::Invalid(detail) }
         }
         // Timeouts, dispatch failures, unreadable responses, and whatever
         // variant a later SDK adds: the backend did not answer usefully.
@@ -114,10 +110,7 @@ where
 /// empty String value).
 pub(crate) fn check_attributes(attributes: &Attributes) -> Result<(), MessagingError> {
     if attributes.len() > MAX_ATTRIBUTES {
-        return Err(MessagingError::Invalid(format!(
-            "{} message attributes; at most {MAX_ATTRIBUTES} are allowed",
-            attributes.len()
-        )));
+        return Err(MessagingError::Invalid(format!("{} message attributes; at most {MAX_ATTRIBUTES} are allowed", attributes.len())));
     }
     if let Some((name, _)) = attributes.iter().find(|(k, v)| k.is_empty() || v.is_empty()) {
         return Err(MessagingError::Invalid(format!("message attribute {name:?} has an empty name or value")));

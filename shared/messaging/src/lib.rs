@@ -9,9 +9,9 @@ mod aws;
 pub mod events;
 /// Amazon SNS: the events topic, and provisioning of the topic and its queue subscriptions.
 pub mod sns;
+pub mod sqlite;
 /// Amazon SQS: the queue port, and provisioning of a queue with its dead-letter queue.
 pub mod sqs;
-pub mod sqlite;
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;

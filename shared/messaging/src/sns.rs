@@ -80,8 +80,7 @@ impl SnsTopic {
 
 /// Bytes SNS counts for a publication: body, attribute names, types and values.
 fn payload_size(publication: &Publication) -> usize {
-    publication.body.len()
-        + publication.attributes.iter().map(|(k, v)| k.len() + "String".len() + v.len()).sum::<usize>()
+    publication.body.len() + publication.attributes.iter().map(|(k, v)| k.len() + "String".len() + v.len()).sum::<usize>()
 }
 
 /// Splits publications into batches of at most [`MAX_BATCH`] entries and
@@ -213,9 +212,7 @@ pub async fn ensure_subscription(
 
     let mut existing = None;
     let mut subscriptions = sns.list_subscriptions_by_topic().topic_arn(topic_arn).into_paginator().items().send();
-    while let Some(subscription) =
-        subscriptions.try_next().await.map_err(|e| classify("ListSubscriptionsByTopic", topic_arn, e))?
-    {
+    while let Some(subscription) = subscriptions.try_next().await.map_err(|e| classify("ListSubscriptionsByTopic", topic_arn, e))? {
         if subscription.protocol() == Some("sqs") && subscription.endpoint() == Some(queue.arn.as_str()) {
             existing = subscription.subscription_arn().map(str::to_owned);
             break;
@@ -428,11 +425,8 @@ mod tests {
                     }
                 };
                 let head = String::from_utf8_lossy(&request[..body_start]).to_ascii_lowercase();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
+                let length: usize =
+                    head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
                 while request.len() < body_start + length {
                     let n = socket.read(&mut buf).await.unwrap();
                     request.extend_from_slice(&buf[..n]);

@@ -11,8 +11,8 @@
 //! timeout runs out.
 
 use crate::{
-    Attributes, BatchFailure, FAILURE_REASON_ATTRIBUTE, MAX_BATCH, MAX_DELAY, MAX_WAIT, MessagingError, OutgoingMessage,
-    Publication, Queue, QueueStats, ReceiveOptions, ReceivedMessage, Topic,
+    Attributes, BatchFailure, FAILURE_REASON_ATTRIBUTE, MAX_BATCH, MAX_DELAY, MAX_WAIT, MessagingError, OutgoingMessage, Publication,
+    Queue, QueueStats, ReceiveOptions, ReceivedMessage, Topic,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -103,11 +103,7 @@ impl SqliteBroker {
 
     /// A handle on a queue made by [`Self::create_queue`].
     pub fn queue(&self, name: &str, dead_letter_queue: Option<&str>) -> SqliteQueue {
-        SqliteQueue {
-            broker: self.clone(),
-            name: name.to_owned(),
-            dead_letter_queue: dead_letter_queue.map(str::to_owned),
-        }
+        SqliteQueue { broker: self.clone(), name: name.to_owned(), dead_letter_queue: dead_letter_queue.map(str::to_owned) }
     }
 
     /// The events topic, delivering to `subscriptions` (queue name, filter policy).
@@ -489,10 +485,8 @@ mod tests {
         q.send(msg("later").delayed(Duration::from_millis(300))).await.unwrap();
         assert!(q.receive(opts(1000)).await.unwrap().is_empty());
         assert_eq!(q.stats().await.unwrap().delayed, 1);
-        let waited = q
-            .receive(ReceiveOptions { max_messages: 1, wait: Duration::from_secs(2), visibility: Duration::from_secs(1) })
-            .await
-            .unwrap();
+        let waited =
+            q.receive(ReceiveOptions { max_messages: 1, wait: Duration::from_secs(2), visibility: Duration::from_secs(1) }).await.unwrap();
         assert_eq!(waited[0].body, "later");
         assert!(q.send(msg("x").delayed(Duration::from_secs(901))).await.is_err());
     }

@@ -9,8 +9,8 @@
 
 use crate::aws::{self, classify, is_stale_receipt, whole_seconds};
 use crate::{
-    Attributes, BatchFailure, FAILURE_REASON_ATTRIBUTE, MAX_BATCH, MAX_DELAY, MAX_WAIT, MessagingError, OutgoingMessage,
-    Queue, QueueStats, ReceiveOptions, ReceivedMessage,
+    Attributes, BatchFailure, FAILURE_REASON_ATTRIBUTE, MAX_BATCH, MAX_DELAY, MAX_WAIT, MessagingError, OutgoingMessage, Queue, QueueStats,
+    ReceiveOptions, ReceivedMessage,
 };
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
@@ -102,9 +102,7 @@ impl SqsQueue {
             .await
             .map_err(|e| classify("GetQueueAttributes", url, e))?;
         let attributes = output.attributes();
-        let count = |name: QueueAttributeName| -> u64 {
-            attributes.and_then(|a| a.get(&name)).and_then(|v| v.parse().ok()).unwrap_or(0)
-        };
+        let count = |name: QueueAttributeName| -> u64 { attributes.and_then(|a| a.get(&name)).and_then(|v| v.parse().ok()).unwrap_or(0) };
         Ok((
             count(QueueAttributeName::ApproximateNumberOfMessages),
             count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
@@ -114,11 +112,7 @@ impl SqsQueue {
 }
 
 fn string_attribute(value: &str) -> Result<MessageAttributeValue, MessagingError> {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .map_err(|e| MessagingError::Invalid(e.to_string()))
+    MessageAttributeValue::builder().data_type("String").string_value(value).build().map_err(|e| MessagingError::Invalid(e.to_string()))
 }
 
 /// The port's view of a received SQS message.
@@ -144,9 +138,7 @@ fn received(message: aws_sdk_sqs::types::Message) -> Result<ReceivedMessage, Mes
         attributes,
         // Requested explicitly below; should SQS ever omit it, the message
         // has still been received at least this once.
-        receive_count: system_attribute(MessageSystemAttributeName::ApproximateReceiveCount)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1),
+        receive_count: system_attribute(MessageSystemAttributeName::ApproximateReceiveCount).and_then(|c| c.parse().ok()).unwrap_or(1),
         trace_header: system_attribute(MessageSystemAttributeName::AwsTraceHeader),
     })
 }
@@ -224,11 +216,8 @@ impl Queue for SqsQueue {
         // The call answers 200 even when entries failed: every entry must be
         // accounted for, and one that is in neither list counts as failed.
         let succeeded: BTreeSet<&str> = output.successful().iter().map(|s| s.id()).collect();
-        let failed: HashMap<&str, String> = output
-            .failed()
-            .iter()
-            .map(|f| (f.id(), format!("{}: {}", f.code(), f.message().unwrap_or("no message"))))
-            .collect();
+        let failed: HashMap<&str, String> =
+            output.failed().iter().map(|f| (f.id(), format!("{}: {}", f.code(), f.message().unwrap_or("no message")))).collect();
         let failures = receipts
             .iter()
             .enumerate()
@@ -256,7 +245,9 @@ impl Queue for SqsQueue {
             .visibility_timeout(whole_seconds(timeout))
             .send()
             .await
-            .map_err(|e| if is_stale_receipt(&e) { MessagingError::StaleReceipt } else { classify("ChangeMessageVisibility", &self.name, e) })?;
+            .map_err(|e| {
+                if is_stale_receipt(&e) { MessagingError::StaleReceipt } else { classify("ChangeMessageVisibility", &self.name, e) }
+            })?;
         Ok(())
     }
 
@@ -484,7 +475,10 @@ mod tests {
         assert!(matches!(q.receive(options).await, Err(MessagingError::Invalid(_))));
         let options = ReceiveOptions { max_messages: 1, wait: Duration::from_secs(21), visibility: Duration::from_secs(1) };
         assert!(matches!(q.receive(options).await, Err(MessagingError::Invalid(_))));
-        assert!(matches!(q.send(OutgoingMessage::new("x", Attributes::new()).delayed(Duration::from_secs(901))).await, Err(MessagingError::Invalid(_))));
+        assert!(matches!(
+            q.send(OutgoingMessage::new("x", Attributes::new()).delayed(Duration::from_secs(901))).await,
+            Err(MessagingError::Invalid(_))
+        ));
     }
 
     #[tokio::test]

@@ -117,9 +117,7 @@ impl Database {
     pub fn open_with_batch(path: &Path, durability: Durability, write_batch: usize) -> Result<Self, DbError> {
         let max_batch = write_batch.max(1);
         let writer = open_connection(path, durability)?;
-        writer
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(|source| DbError::Open { path: path.to_owned(), source })?;
+        writer.pragma_update(None, "journal_mode", "WAL").map_err(|source| DbError::Open { path: path.to_owned(), source })?;
         let (sender, jobs) = mpsc::channel::<Box<dyn Job>>();
         let (writes, commits) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let counters = Counters { writes: writes.clone(), commits: commits.clone() };
@@ -153,10 +151,7 @@ impl Database {
 
     /// Writes and commits so far.
     pub fn writer_stats(&self) -> WriterStats {
-        WriterStats {
-            writes: self.inner.writes.load(Ordering::Relaxed),
-            commits: self.inner.commits.load(Ordering::Relaxed),
-        }
+        WriterStats { writes: self.inner.writes.load(Ordering::Relaxed), commits: self.inner.commits.load(Ordering::Relaxed) }
     }
 
     /// Runs `f` atomically: its writes are all committed if it returns
@@ -198,12 +193,7 @@ impl Database {
         E: From<DbError> + Send + 'static,
     {
         let inner = self.inner.clone();
-        let permit = inner
-            .reading
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| E::from(DbError::Worker("the read pool is closed".into())))?;
+        let permit = inner.reading.clone().acquire_owned().await.map_err(|_| E::from(DbError::Worker("the read pool is closed".into())))?;
         tokio::task::spawn_blocking(move || {
             // Holding a permit, this read finds a pooled connection unless
             // fewer than READERS have been opened so far.

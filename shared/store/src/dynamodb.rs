@@ -33,17 +33,17 @@
 
 use crate::sqlite::{inquiry_pk, sort_time};
 use crate::{
-    AiResponseRecord, AttachmentRecord, Created, InquiryStore, Page, PageRequest, ReservationStore, StoreError,
-    TenantStore, TokenRecord, TokenStore,
+    AiResponseRecord, AttachmentRecord, Created, InquiryStore, Page, PageRequest, ReservationStore, StoreError, TenantStore, TokenRecord,
+    TokenStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
-    Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, Select, SseSpecification, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection,
+    ProjectionType, Put, ReturnValue, ScalarAttributeType, Select, SseSpecification, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus, TransactWriteItem,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -290,9 +290,9 @@ impl DynamoStore {
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(Tx::Done),
             Err(e) => match e.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c)) => Ok(Tx::Cancelled(
-                    c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect(),
-                )),
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    Ok(Tx::Cancelled(c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()))
+                }
                 _ => Err(failed("TransactWriteItems", e)),
             },
         }
@@ -456,12 +456,7 @@ fn stale(id: InquiryId, expected: u64) -> StoreError {
 
 #[async_trait]
 impl InquiryStore for DynamoStore {
-    async fn create_inquiry(
-        &self,
-        inquiry: &Inquiry,
-        idempotency_key: Option<&str>,
-        event: &TimelineEvent,
-    ) -> Result<Created, StoreError> {
+    async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError> {
         let idem_pk = idempotency_key.map(|k| format!("IDEM#{}#{k}", inquiry.tenant_id));
         // The common replay answers from one read, without a failed transaction.
         if let Some(pk) = &idem_pk
@@ -508,12 +503,7 @@ impl InquiryStore for DynamoStore {
         self.get_body(&inquiry_pk(id)).await
     }
 
-    async fn update_inquiry(
-        &self,
-        next: &Inquiry,
-        expected_version: u64,
-        event: Option<&TimelineEvent>,
-    ) -> Result<Inquiry, StoreError> {
+    async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
         let mut next = next.clone();
         next.version = expected_version + 1;
         let item = inquiry_item(&next)?;
@@ -697,9 +687,7 @@ impl TokenStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(pk.clone(), METADATA)))
             .update_expression("SET #body.#opened = :at")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(#body.#opened) OR attribute_type(#body.#opened, :null))",
-            )
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#body.#opened) OR attribute_type(#body.#opened, :null))")
             .expression_attribute_names("#body", "body")
             .expression_attribute_names("#opened", "opened_at")
             .expression_attribute_values(":at", to_av(&pk, &at)?)
@@ -783,7 +771,9 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<bool, StoreErr
             let names: Vec<&str> =
                 out.table().map(|t| t.global_secondary_indexes().iter().filter_map(|i| i.index_name()).collect()).unwrap_or_default();
             if let Some(missing) = [GSI1, GSI2].into_iter().find(|i| !names.contains(i)) {
-                return Err(StoreError::Unavailable(format!("table {table} exists without index {missing}: migrate it or pick another prefix")));
+                return Err(StoreError::Unavailable(format!(
+                    "table {table} exists without index {missing}: migrate it or pick another prefix"
+                )));
             }
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {

@@ -82,24 +82,14 @@ pub enum Created {
 pub trait InquiryStore: Send + Sync {
     /// Stores a new inquiry with its first timeline event, claiming
     /// `idempotency_key` (scoped to the tenant) in the same transaction.
-    async fn create_inquiry(
-        &self,
-        inquiry: &Inquiry,
-        idempotency_key: Option<&str>,
-        event: &TimelineEvent,
-    ) -> Result<Created, StoreError>;
+    async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError>;
 
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError>;
 
     /// Replaces the inquiry if its stored version is still
     /// `expected_version`, bumping the version and appending `event`
     /// atomically. Returns the stored inquiry.
-    async fn update_inquiry(
-        &self,
-        next: &Inquiry,
-        expected_version: u64,
-        event: Option<&TimelineEvent>,
-    ) -> Result<Inquiry, StoreError>;
+    async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError>;
 
     /// Appends an event unless one with the same key exists; `true` if appended.
     async fn append_event(&self, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError>;

@@ -147,9 +147,9 @@ async fn ensure_private(client: &Client, bucket: &str) -> Result<bool, StoreErro
 
 async fn ensure_encrypted(client: &Client, bucket: &str) -> Result<bool, StoreError> {
     let encrypted = match client.get_bucket_encryption().bucket(bucket).send().await {
-        Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| {
-            c.rules().iter().any(|r| r.apply_server_side_encryption_by_default().is_some())
-        }),
+        Ok(out) => out
+            .server_side_encryption_configuration()
+            .is_some_and(|c| c.rules().iter().any(|r| r.apply_server_side_encryption_by_default().is_some())),
         Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => false,
         Err(e) => return Err(failed("GetBucketEncryption", e)),
     };

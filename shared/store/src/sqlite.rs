@@ -2,8 +2,8 @@
 //! with JSON bodies, mirroring the DynamoDB layout item for item.
 
 use crate::{
-    AiResponseRecord, AttachmentRecord, Created, InquiryStore, Page, PageRequest, ReservationStore, StoreError,
-    TenantStore, TokenRecord, TokenStore,
+    AiResponseRecord, AttachmentRecord, Created, InquiryStore, Page, PageRequest, ReservationStore, StoreError, TenantStore, TokenRecord,
+    TokenStore,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -111,8 +111,7 @@ fn write_inquiry(tx: &Transaction<'_>, inquiry: &Inquiry, insert: bool) -> Resul
 }
 
 fn insert_event(tx: &Transaction<'_>, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {
-    let seq: i64 =
-        row(tx, "SELECT COUNT(*) FROM items WHERE pk = ?1 AND sk LIKE 'EVENT#%'", [inquiry_pk(id)], |r| r.get(0)).map_err(db)?;
+    let seq: i64 = row(tx, "SELECT COUNT(*) FROM items WHERE pk = ?1 AND sk LIKE 'EVENT#%'", [inquiry_pk(id)], |r| r.get(0)).map_err(db)?;
     let sk = format!("EVENT#{}#{:06}", sort_time(event.at), seq);
     let changed = exec(
         tx,
@@ -133,34 +132,20 @@ fn get_item<T: DeserializeOwned>(conn: &rusqlite::Connection, pk: &str, sk: &str
 
 /// Items of one partition whose sort key starts with `prefix`, in key order.
 fn partition<T: DeserializeOwned>(conn: &rusqlite::Connection, pk: &str, prefix: &str) -> Result<Vec<T>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 ORDER BY sk")
-        .map_err(db)?;
+    let mut stmt = conn.prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 ORDER BY sk").map_err(db)?;
     let end = format!("{prefix}\u{10FFFF}");
-    let bodies = stmt
-        .query_map(params![pk, prefix, end], |r| r.get::<_, String>(0))
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
+    let bodies =
+        stmt.query_map(params![pk, prefix, end], |r| r.get::<_, String>(0)).map_err(db)?.collect::<Result<Vec<_>, _>>().map_err(db)?;
     bodies.iter().map(|b| decode(pk, b)).collect()
 }
 
 /// Newest-first page over one GSI partition.
-fn gsi_page(
-    conn: &rusqlite::Connection,
-    index: u8,
-    partition_key: &str,
-    page: &PageRequest,
-) -> Result<Page<Inquiry>, StoreError> {
+fn gsi_page(conn: &rusqlite::Connection, index: u8, partition_key: &str, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
     let after = match &page.after {
         None => None,
-        Some(token) => Some(
-            URL_SAFE_NO_PAD
-                .decode(token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or(StoreError::InvalidPageToken)?,
-        ),
+        Some(token) => {
+            Some(URL_SAFE_NO_PAD.decode(token).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(StoreError::InvalidPageToken)?)
+        }
     };
     let limit = page.limit.clamp(1, 1000) as i64;
     let sql = format!(
@@ -185,25 +170,18 @@ fn gsi_page(
 
 #[async_trait]
 impl InquiryStore for SqliteStore {
-    async fn create_inquiry(
-        &self,
-        inquiry: &Inquiry,
-        idempotency_key: Option<&str>,
-        event: &TimelineEvent,
-    ) -> Result<Created, StoreError> {
+    async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError> {
         let (inquiry, event) = (inquiry.clone(), event.clone());
         let idem_pk = idempotency_key.map(|k| format!("IDEM#{}#{k}", inquiry.tenant_id));
         self.db
             .write(move |tx| {
                 if let Some(pk) = &idem_pk {
-                    let existing: Option<String> = row(
-                        tx,
-                        "SELECT json_extract(body, '$.inquiry_id') FROM items WHERE pk = ?1 AND sk = 'METADATA'",
-                        [pk],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(db)?;
+                    let existing: Option<String> =
+                        row(tx, "SELECT json_extract(body, '$.inquiry_id') FROM items WHERE pk = ?1 AND sk = 'METADATA'", [pk], |r| {
+                            r.get(0)
+                        })
+                        .optional()
+                        .map_err(db)?;
                     if let Some(existing) = existing {
                         let body = get_body(tx, &format!("INQUIRY#{existing}"), "METADATA")?
                             .ok_or_else(|| StoreError::Corrupt(format!("{pk} points at a missing inquiry")))?;
@@ -231,12 +209,7 @@ impl InquiryStore for SqliteStore {
         self.db.read(move |c| get_item(c, &inquiry_pk(id), "METADATA")).await
     }
 
-    async fn update_inquiry(
-        &self,
-        next: &Inquiry,
-        expected_version: u64,
-        event: Option<&TimelineEvent>,
-    ) -> Result<Inquiry, StoreError> {
+    async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
         let mut next = next.clone();
         next.version = expected_version + 1;
         let event = event.cloned();
@@ -334,10 +307,9 @@ impl TenantStore for SqliteStore {
         let key = format!("APIKEY#{hash}");
         self.db
             .read(move |c| {
-                let body: Option<String> =
-                    row(c, "SELECT body FROM items WHERE gsi1pk = ?1 AND gsi1sk = 'TENANT'", [&key], |r| r.get(0))
-                        .optional()
-                        .map_err(db)?;
+                let body: Option<String> = row(c, "SELECT body FROM items WHERE gsi1pk = ?1 AND gsi1sk = 'TENANT'", [&key], |r| r.get(0))
+                    .optional()
+                    .map_err(db)?;
                 body.map(|b| decode(&key, &b)).transpose()
             })
             .await
@@ -346,9 +318,8 @@ impl TenantStore for SqliteStore {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         self.db
             .read(|c| {
-                let mut stmt = c
-                    .prepare_cached("SELECT pk, body FROM items WHERE pk LIKE 'TENANT#%' AND sk = 'METADATA' ORDER BY pk")
-                    .map_err(db)?;
+                let mut stmt =
+                    c.prepare_cached("SELECT pk, body FROM items WHERE pk LIKE 'TENANT#%' AND sk = 'METADATA' ORDER BY pk").map_err(db)?;
                 let rows = stmt
                     .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
                     .map_err(db)?
@@ -417,8 +388,7 @@ impl TokenStore for SqliteStore {
                     return Ok(false);
                 }
                 record.opened_at = Some(at);
-                exec(tx, "UPDATE items SET body = ?2 WHERE pk = ?1 AND sk = 'METADATA'", params![pk, encode(&record)?])
-                    .map_err(db)?;
+                exec(tx, "UPDATE items SET body = ?2 WHERE pk = ?1 AND sk = 'METADATA'", params![pk, encode(&record)?]).map_err(db)?;
                 Ok(true)
             })
             .await

@@ -87,14 +87,10 @@ impl SqliteSpanExporter {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
             for span in batch {
-                let attribute = |key: &str| {
-                    span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.as_str().into_owned())
-                };
-                let attributes: Map<String, Value> = span
-                    .attributes
-                    .iter()
-                    .map(|kv| (kv.key.to_string(), Value::String(kv.value.as_str().into_owned())))
-                    .collect();
+                let attribute =
+                    |key: &str| span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.as_str().into_owned());
+                let attributes: Map<String, Value> =
+                    span.attributes.iter().map(|kv| (kv.key.to_string(), Value::String(kv.value.as_str().into_owned()))).collect();
                 let links: Vec<Value> = span
                     .links
                     .iter()
@@ -273,14 +269,8 @@ fn render_span(
         ("error", None) => "  ERROR".to_owned(),
         _ => String::new(),
     };
-    let _ = writeln!(
-        out,
-        "{prefix}{branch}{}{service} {}  {}  (at +{}){error}",
-        span.name,
-        span.kind,
-        millis(span.duration()),
-        millis(offset)
-    );
+    let _ =
+        writeln!(out, "{prefix}{branch}{}{service} {}  {}  (at +{}){error}", span.name, span.kind, millis(span.duration()), millis(offset));
     let below = children.get(span.span_id.as_str()).map(Vec::as_slice).unwrap_or_default();
     let prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
     for (i, child) in below.iter().enumerate() {

@@ -81,21 +81,41 @@ impl Metrics {
             aws_requests: Family::default(),
             aws_duration: Family::new_with_constructor(latency_histogram),
         };
-        registry.register("stage_messages", "Messages a stage finished, by service and outcome (done, retry, reject)", m.stage_messages.clone());
+        registry.register(
+            "stage_messages",
+            "Messages a stage finished, by service and outcome (done, retry, reject)",
+            m.stage_messages.clone(),
+        );
         registry.register("stage_duration_seconds", "Time a stage spent on one message, by service", m.stage_duration.clone());
-        registry.register("queue_messages", "Messages in a service's queue, by state (visible, in_flight, delayed); sampled on scrape", m.queue_messages.clone());
+        registry.register(
+            "queue_messages",
+            "Messages in a service's queue, by state (visible, in_flight, delayed); sampled on scrape",
+            m.queue_messages.clone(),
+        );
         registry.register(
             "queue_oldest_message_age_seconds",
             "Age of the oldest visible message in a service's queue; sampled on scrape (embedded mode; SQS publishes it to CloudWatch only)",
             m.queue_oldest_age.clone(),
         );
         registry.register("dead_letter_messages", "Messages in a service's dead-letter queue; sampled on scrape", m.dead_letters.clone());
-        registry.register("events_published", "Events published, by type (escalation ratio: inquiry.escalated / (inquiry.answered + inquiry.escalated))", m.events_published.clone());
+        registry.register(
+            "events_published",
+            "Events published, by type (escalation ratio: inquiry.escalated / (inquiry.answered + inquiry.escalated))",
+            m.events_published.clone(),
+        );
         registry.register("ai_requests", "AI engine calls, by operation, engine and outcome", m.ai_requests.clone());
         registry.register("ai_duration_seconds", "AI engine call latency, by operation", m.ai_duration.clone());
         registry.register("ai_tokens", "AI tokens, by operation, engine and kind (input, output)", m.ai_tokens.clone());
-        registry.register("ai_fallbacks", "AI calls whose failure or timeout made the service fall back, by operation (fallback rate: / ai_requests)", m.ai_fallbacks.clone());
-        registry.register("partner_outcomes", "Partner confirmations settled, by outcome (timeout rate: timed_out / all)", m.partner_outcomes.clone());
+        registry.register(
+            "ai_fallbacks",
+            "AI calls whose failure or timeout made the service fall back, by operation (fallback rate: / ai_requests)",
+            m.ai_fallbacks.clone(),
+        );
+        registry.register(
+            "partner_outcomes",
+            "Partner confirmations settled, by outcome (timeout rate: timed_out / all)",
+            m.partner_outcomes.clone(),
+        );
         registry.register("partner_response_seconds", "Time from the partner's SMS to the partner's answer", m.partner_response.clone());
         registry.register("http_requests", "HTTP requests, by method, route and status", m.http_requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency, by method and route", m.http_duration.clone());

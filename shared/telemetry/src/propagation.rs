@@ -6,9 +6,9 @@
 //! `AWSTraceHeader` system attribute. Both encode the same trace id, since
 //! trace ids are generated in X-Ray form.
 
+pub use opentelemetry::Context;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt};
-pub use opentelemetry::Context;
 use opentelemetry_aws::trace::XrayPropagator;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use std::collections::HashMap;

@@ -22,8 +22,7 @@ const PATTERNS: &[&str] = &[
     r"\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}",
 ];
 
-static DETECTORS: LazyLock<Vec<Regex>> =
-    LazyLock::new(|| PATTERNS.iter().filter_map(|p| Regex::new(p).ok()).collect());
+static DETECTORS: LazyLock<Vec<Regex>> = LazyLock::new(|| PATTERNS.iter().filter_map(|p| Regex::new(p).ok()).collect());
 
 /// `text` with phone numbers and e-mail addresses replaced by [`MASK`].
 /// A digit run glued to letters, digits, `-` or `_` (part of an id, a

@@ -1,7 +1,7 @@
 use super::*;
+use opentelemetry::trace::TraceContextExt;
 use std::io;
 use std::sync::{Arc, Mutex};
-use opentelemetry::trace::TraceContextExt;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Log output captured in memory.

@@ -77,31 +77,18 @@ fn answer(operation: &str, body: &Value) -> Response {
         "Converse" => {
             let content = &body["messages"][0]["content"];
             if content[0].get("image").is_some() {
-                return converse(
-                    r#"{"description":"A paper ticket for the hanok village day tour.","labels":["ticket","tour"]}"#,
-                );
+                return converse(r#"{"description":"A paper ticket for the hanok village day tour.","labels":["ticket","tour"]}"#);
             }
             let user = content[0]["text"].as_str().unwrap_or_default().to_lowercase();
             if user.contains("sauna") {
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    [("x-amzn-errortype", "InternalServerException")],
-                    r#"{"message":"boom"}"#,
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, [("x-amzn-errortype", "InternalServerException")], r#"{"message":"boom"}"#)
                     .into_response()
             } else if user.contains("pool") {
-                converse(
-                    &json!({ "answer": "", "confidence": 0.1, "escalate": true, "reason": NOT_COVERED }).to_string(),
-                )
+                converse(&json!({ "answer": "", "confidence": 0.1, "escalate": true, "reason": NOT_COVERED }).to_string())
             } else if user.contains("tour") {
-                converse(
-                    &json!({ "answer": TOUR_ANSWER, "confidence": 0.9, "escalate": false, "reason": null }).to_string(),
-                )
+                converse(&json!({ "answer": TOUR_ANSWER, "confidence": 0.9, "escalate": false, "reason": null }).to_string())
             } else {
-                converse(
-                    &json!({ "answer": PARKING_ANSWER, "confidence": 0.92, "escalate": false, "reason": null })
-                        .to_string(),
-                )
+                converse(&json!({ "answer": PARKING_ANSWER, "confidence": 0.92, "escalate": false, "reason": null }).to_string())
             }
         }
         other => (StatusCode::BAD_REQUEST, format!("unexpected operation {other}")).into_response(),
@@ -182,14 +169,8 @@ impl AwsAiApp {
     }
 
     async fn submit(&self, body: &Value) -> InquiryId {
-        let response = self
-            .http
-            .post(format!("{}/api/inquiries", self.base_url))
-            .header("x-api-key", API_KEY)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let response =
+            self.http.post(format!("{}/api/inquiries", self.base_url)).header("x-api-key", API_KEY).json(body).send().await.unwrap();
         assert_eq!(response.status(), 202);
         let body: Value = response.json().await.unwrap();
         InquiryId::parse(body["inquiry_id"].as_str().unwrap()).unwrap()
@@ -218,7 +199,9 @@ impl AwsAiApp {
 async fn with_aws_engines_an_inquiry_the_faq_covers_is_answered_by_bedrock() {
     let stub = Stub::start().await;
     let app = AwsAiApp::spawn(&stub).await;
-    let id = app.submit(&json!({ "content": "Hello, is there parking at the hotel and what does it cost?", "customer_phone": "+12135550149" })).await;
+    let id = app
+        .submit(&json!({ "content": "Hello, is there parking at the hotel and what does it cost?", "customer_phone": "+12135550149" }))
+        .await;
     let inquiry = app.settled(id).await;
 
     assert_eq!(inquiry.status.to_string(), "answered");
@@ -235,10 +218,7 @@ async fn with_aws_engines_an_inquiry_the_faq_covers_is_answered_by_bedrock() {
     assert_eq!(converse.len(), 1);
     assert_eq!(converse[0].path, format!("/model/{MODEL}/converse"));
     let system = converse[0].body["system"][0]["text"].as_str().unwrap();
-    assert!(
-        system.contains("Guests park free of charge in the hotel's underground car park"),
-        "the demo FAQ entry: {system}"
-    );
+    assert!(system.contains("Guests park free of charge in the hotel's underground car park"), "the demo FAQ entry: {system}");
     assert!(system.contains("Hanbit Stay & Tours"), "the tenant");
     app.stop().await;
 }
@@ -247,19 +227,13 @@ async fn with_aws_engines_an_inquiry_the_faq_covers_is_answered_by_bedrock() {
 async fn with_aws_engines_an_inquiry_the_faq_does_not_cover_is_escalated_with_the_model_s_reason() {
     let stub = Stub::start().await;
     let app = AwsAiApp::spawn(&stub).await;
-    let id = app
-        .submit(&json!({ "content": "Is the swimming pool heated in winter?", "customer_email": "guest@example.com" }))
-        .await;
+    let id = app.submit(&json!({ "content": "Is the swimming pool heated in winter?", "customer_email": "guest@example.com" })).await;
     let inquiry = app.settled(id).await;
 
     assert_eq!(inquiry.status.to_string(), "escalated");
     let escalation = inquiry.escalation.unwrap();
     assert_eq!(escalation.reason, NOT_COVERED);
-    assert!(
-        escalation.customer_message.contains("A member of our team"),
-        "a person will answer: {}",
-        escalation.customer_message
-    );
+    assert!(escalation.customer_message.contains("A member of our team"), "a person will answer: {}", escalation.customer_message);
     let records = app.ports.store.ai_responses(id).await.unwrap();
     assert!(!records[0].fallback_used && records[0].model == MODEL);
     app.stop().await;
@@ -269,11 +243,7 @@ async fn with_aws_engines_an_inquiry_the_faq_does_not_cover_is_escalated_with_th
 async fn with_aws_engines_a_failing_model_gives_the_fallback_message_and_an_escalation() {
     let stub = Stub::start().await;
     let app = AwsAiApp::spawn(&stub).await;
-    let id = app
-        .submit(
-            &json!({ "content": "What time does the sauna open in the morning?", "customer_phone": "+12135550149" }),
-        )
-        .await;
+    let id = app.submit(&json!({ "content": "What time does the sauna open in the morning?", "customer_phone": "+12135550149" })).await;
     let inquiry = app.settled(id).await;
 
     assert_eq!(inquiry.status.to_string(), "escalated", "never stuck, never invented");
@@ -350,9 +320,7 @@ async fn with_aws_engines_a_photo_flows_through_textract_and_vision_to_the_class
     let sent = stub.calls("DetectDocumentText");
     assert_eq!(sent.len(), 1);
     assert_eq!(
-        sent[0].body["Document"]["Bytes"]
-            .as_str()
-            .map(|b| base64::engine::general_purpose::STANDARD.decode(b).unwrap()),
+        sent[0].body["Document"]["Bytes"].as_str().map(|b| base64::engine::general_purpose::STANDARD.decode(b).unwrap()),
         Some(image)
     );
 

@@ -23,7 +23,9 @@ async fn a_korean_general_question_is_answered_from_the_faq_in_korean() {
 #[tokio::test]
 async fn an_english_general_question_is_answered_in_english() {
     let app = TestApp::spawn().await;
-    let id = app.submit_ok(&json!({ "content": "Is there parking at the hotel, and what does it cost?", "customer_email": "guest@example.com" })).await;
+    let id = app
+        .submit_ok(&json!({ "content": "Is there parking at the hotel, and what does it cost?", "customer_email": "guest@example.com" }))
+        .await;
     let inquiry = app.wait_terminal(&id).await;
     assert_eq!(inquiry["status"], "answered");
     let answer = inquiry["answer"].as_str().unwrap();

@@ -7,11 +7,11 @@ use std::time::Duration;
 use switchboard::aws::{Clients, ports_with};
 use switchboard::{App, Selection};
 use switchboard_aws::RequestCounter;
-use switchboard_tests::emulator::{emulator, unique_prefix};
-use switchboard_tests::{API_KEY, PATIENCE, Options, test_config};
 use switchboard_domain::InquiryId;
 use switchboard_store::InquiryStore;
 use switchboard_store::dynamodb::DynamoStore;
+use switchboard_tests::emulator::{emulator, unique_prefix};
+use switchboard_tests::{API_KEY, Options, PATIENCE, test_config};
 use tokio_util::sync::CancellationToken;
 
 /// US East list prices, USD per million requests (2026): SQS standard,
@@ -30,7 +30,13 @@ struct Scenario {
     body: serde_json::Value,
 }
 
-async fn run_scenario(app_url: &str, counter: &RequestCounter, watcher: &DynamoStore, scenario: &Scenario, n: usize) -> BTreeMap<(String, String), u64> {
+async fn run_scenario(
+    app_url: &str,
+    counter: &RequestCounter,
+    watcher: &DynamoStore,
+    scenario: &Scenario,
+    n: usize,
+) -> BTreeMap<(String, String), u64> {
     let http = reqwest::Client::new();
     counter.reset();
     let mut ids = Vec::new();
@@ -62,12 +68,20 @@ fn report(name: &str, counts: &BTreeMap<(String, String), u64>, n: usize, out: &
     let receives = per(&|s, o| s.eq_ignore_ascii_case("sqs") && o == "ReceiveMessage");
     let sqs = per(&|s, o| s.eq_ignore_ascii_case("sqs") && o != "ReceiveMessage");
     let sns = per(&|s, _| s.eq_ignore_ascii_case("sns"));
-    let ddb_write = per(&|s, o| s.to_ascii_lowercase().contains("dynamodb") && matches!(o, "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" | "BatchWriteItem"));
-    let ddb_read = per(&|s, o| s.to_ascii_lowercase().contains("dynamodb") && matches!(o, "GetItem" | "Query" | "Scan" | "BatchGetItem" | "TransactGetItems"));
+    let ddb_write = per(&|s, o| {
+        s.to_ascii_lowercase().contains("dynamodb")
+            && matches!(o, "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" | "BatchWriteItem")
+    });
+    let ddb_read = per(&|s, o| {
+        s.to_ascii_lowercase().contains("dynamodb") && matches!(o, "GetItem" | "Query" | "Scan" | "BatchGetItem" | "TransactGetItems")
+    });
     let other = per(&|s, _| !["sqs", "sns"].contains(&s.to_ascii_lowercase().as_str()) && !s.to_ascii_lowercase().contains("dynamodb"));
     let total = sqs + sns + ddb_write + ddb_read + other + 0.0;
     // Request counts, not capacity units: a transaction of k items is 2k units; see the README.
-    let usd = (sqs + receives) * SQS_PER_MILLION + sns * SNS_PER_MILLION + ddb_write * DYNAMODB_WRITE_PER_MILLION + ddb_read * DYNAMODB_READ_PER_MILLION;
+    let usd = (sqs + receives) * SQS_PER_MILLION
+        + sns * SNS_PER_MILLION
+        + ddb_write * DYNAMODB_WRITE_PER_MILLION
+        + ddb_read * DYNAMODB_READ_PER_MILLION;
     out.push_str(&format!(
         "aws requests per inquiry [{name}]: sqs {sqs:.1} (+ {receives:.1} receives), sns {sns:.1}, dynamodb writes {ddb_write:.1}, reads {ddb_read:.1}, other {other:.1}; total {total:.1} excluding receives; ≈ ${usd:.2} per million inquiries (SQS, SNS, DynamoDB request prices)\n"
     ));

@@ -60,7 +60,8 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
     // deadline message), and a partner answer through the gateway.
     let http = reqwest::Client::new();
     let png = base64::engine::general_purpose::STANDARD.encode([
-        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 2, 0, 0, 0, 3, 8, 2, 0, 0, 0, 0, 0, 0, 0,
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 2, 0, 0, 0, 3, 8, 2, 0, 0, 0, 0, 0,
+        0, 0,
     ]);
     let bodies = [
         json!({ "content": "What time is check-in?", "customer_phone": "+12135550149", "attachments": [{ "filename": "a.png", "content_base64": png }] }),

@@ -125,7 +125,9 @@ impl Cluster {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let v = self.inquiry(id).await;
-            let told = v["timeline"].as_array().is_some_and(|t| t.iter().any(|e| e["kind"].as_str().is_some_and(|k| k.starts_with("notification.customer."))));
+            let told = v["timeline"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|e| e["kind"].as_str().is_some_and(|k| k.starts_with("notification.customer."))));
             if told {
                 return v;
             }
@@ -140,7 +142,11 @@ pub(crate) async fn emulator_sent() -> (Vec<(String, String)>, Vec<(String, Stri
     let data: Value = emulator().recorded().await;
     let sms = data["sns"]["SMS"]
         .as_array()
-        .map(|a| a.iter().map(|m| (m["phone_number"].as_str().unwrap_or_default().to_owned(), m["message"].as_str().unwrap_or_default().to_owned())).collect())
+        .map(|a| {
+            a.iter()
+                .map(|m| (m["phone_number"].as_str().unwrap_or_default().to_owned(), m["message"].as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
         .unwrap_or_default();
     let mail = data["ses"]["Message"]
         .as_array()
@@ -202,12 +208,24 @@ async fn six_service_processes_on_the_emulator_answer_confirm_time_out_escalate_
     assert!(answered["answer"].as_str().unwrap().contains("car park"));
 
     let token = partner_token(PARTNER_PHONE, &change).await;
-    let r = cluster.http.post(format!("{}/respond", cluster.base_url)).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    let r = cluster
+        .http
+        .post(format!("{}/respond", cluster.base_url))
+        .json(&json!({ "token": token, "answer": "accept" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let confirmed = cluster.wait_terminal(&change).await;
     assert_eq!(confirmed["status"], "answered");
     assert_eq!(confirmed["partner"]["outcome"]["outcome"], "accepted");
-    let again = cluster.http.post(format!("{}/respond", cluster.base_url)).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    let again = cluster
+        .http
+        .post(format!("{}/respond", cluster.base_url))
+        .json(&json!({ "token": token, "answer": "accept" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 409);
 
     let escalated = cluster.wait_terminal(&complaint).await;
@@ -249,7 +267,8 @@ async fn six_service_processes_on_the_emulator_answer_confirm_time_out_escalate_
     let tenant = switchboard_domain::TenantId::parse("demo").unwrap();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let page = switchboard_store::InquiryStore::list_by_tenant(&store, &tenant, &switchboard_store::PageRequest::first(20)).await.unwrap();
+        let page =
+            switchboard_store::InquiryStore::list_by_tenant(&store, &tenant, &switchboard_store::PageRequest::first(20)).await.unwrap();
         if page.items.iter().any(|i| i.channel.as_str() == "event" && i.status.is_terminal()) {
             break;
         }
@@ -261,7 +280,9 @@ async fn six_service_processes_on_the_emulator_answer_confirm_time_out_escalate_
 #[tokio::test]
 async fn a_partner_who_never_answers_times_out_with_separate_processes() {
     let cluster = Cluster::start("timeout", 3).await;
-    let id = cluster.submit(&json!({ "content": "Please move my booking TR-55501234 to the afternoon", "customer_phone": "+12135550149" })).await;
+    let id = cluster
+        .submit(&json!({ "content": "Please move my booking TR-55501234 to the afternoon", "customer_phone": "+12135550149" }))
+        .await;
     // TR-55501234's partner is Jeonju Day Tours.
     partner_token("+821055501234", &id).await;
     let v = cluster.wait_terminal(&id).await;

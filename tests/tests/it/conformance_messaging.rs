@@ -21,8 +21,8 @@ use switchboard_messaging::sns::{SnsTopic, ensure_subscription, ensure_topic};
 use switchboard_messaging::sqlite::SqliteBroker;
 use switchboard_messaging::sqs::{SqsQueue, ensure_queue};
 use switchboard_messaging::{
-    Attributes, FAILURE_REASON_ATTRIBUTE, MessagingError, OutgoingMessage, Queue, QueueStats, ReceiveOptions,
-    ReceivedMessage, Topic, events,
+    Attributes, FAILURE_REASON_ATTRIBUTE, MessagingError, OutgoingMessage, Queue, QueueStats, ReceiveOptions, ReceivedMessage, Topic,
+    events,
 };
 use switchboard_sqlite::{Database, Durability};
 use switchboard_tests::emulator::{emulator, unique_prefix};
@@ -91,14 +91,9 @@ impl Backend {
                 let (topic_arn, _) = ensure_topic(&sns, &format!("{prefix}-events")).await.expect("topic ensured");
                 for service in Service::ALL {
                     let dlq_name = service.dead_letter_queue_name(&prefix);
-                    let ensured = ensure_queue(
-                        &sqs,
-                        &service.queue_name(&prefix),
-                        Some((&dlq_name, MAX_RECEIVES)),
-                        DEFAULT_VISIBILITY,
-                    )
-                    .await
-                    .expect("queue ensured");
+                    let ensured = ensure_queue(&sqs, &service.queue_name(&prefix), Some((&dlq_name, MAX_RECEIVES)), DEFAULT_VISIBILITY)
+                        .await
+                        .expect("queue ensured");
                     if let Some(policy) = service.subscription() {
                         ensure_subscription(&sns, &sqs, &topic_arn, &ensured, &policy).await.expect("subscription ensured");
                     }
@@ -280,10 +275,7 @@ async fn dead_lettering_moves_the_message_with_its_reason(f: Fixture) {
     let mut expected = sent;
     expected.insert(FAILURE_REASON_ATTRIBUTE.into(), "not a CloudEvent".into());
     assert_eq!(dead.attributes, expected);
-    stats_until(f.queue.as_ref(), "moved to the dead-letter queue", |s| {
-        s.visible == 0 && s.in_flight == 0 && s.dead_lettered == 1
-    })
-    .await;
+    stats_until(f.queue.as_ref(), "moved to the dead-letter queue", |s| s.visible == 0 && s.in_flight == 0 && s.dead_lettered == 1).await;
 }
 
 async fn a_delayed_message_stays_hidden_for_its_delay(f: Fixture) {
@@ -307,8 +299,7 @@ async fn a_batch_delete_reports_exactly_the_entries_that_failed(f: Fixture) {
     }
     let got = receive_n(f.queue.as_ref(), 2, HOLD).await;
     let bogus = "not-a-receipt-handle".to_owned();
-    let failures =
-        f.queue.delete_batch(&[got[0].receipt.clone(), bogus.clone(), got[1].receipt.clone()]).await.expect("delete");
+    let failures = f.queue.delete_batch(&[got[0].receipt.clone(), bogus.clone(), got[1].receipt.clone()]).await.expect("delete");
     assert_eq!(failures.iter().map(|b| &b.receipt).collect::<Vec<_>>(), [&bogus], "{failures:?}");
     assert!(!failures[0].reason.is_empty());
     stats_until(f.queue.as_ref(), "empty", |s| s.visible == 0 && s.in_flight == 0).await;
@@ -323,9 +314,7 @@ async fn publications_reach_exactly_the_queues_whose_filter_policy_matches(f: Fi
     // partner is needed.
     let mut published = Vec::new();
     for event_type in EventType::ALL {
-        let event = |step: &str| {
-            CloudEvent::for_inquiry(event_type, inquiry, &tenant, step, "conformance", now, serde_json::Value::Null)
-        };
+        let event = |step: &str| CloudEvent::for_inquiry(event_type, inquiry, &tenant, step, "conformance", now, serde_json::Value::Null);
         match event_type {
             EventType::InquiryReceived => {
                 published.push(event("with-attachments").with_has_attachments(true));

@@ -19,9 +19,9 @@ use switchboard_channels::sns::SnsSms;
 use switchboard_channels::sqlite::SqliteOutbox;
 use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
 use switchboard_domain::{
-    Channel, Classification, CustomerContact, EmailAddress, Escalation, FaqEntry, Inquiry, InquiryId, InquiryStatus,
-    Intent, Language, MediaType, PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber,
-    Sentiment, Tenant, TenantId, TimelineEvent, Urgency,
+    Channel, Classification, CustomerContact, EmailAddress, Escalation, FaqEntry, Inquiry, InquiryId, InquiryStatus, Intent, Language,
+    MediaType, PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment, Tenant, TenantId, TimelineEvent,
+    Urgency,
 };
 use switchboard_sqlite::{Database, Durability};
 use switchboard_store::blob::{BlobStore, FilesystemBlobs};
@@ -29,8 +29,8 @@ use switchboard_store::dynamodb::{DynamoStore, ensure_table};
 use switchboard_store::s3::{S3Blobs, ensure_bucket};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, Created, Page, PageRequest, Store, StoreError, TokenRecord, TransitionError,
-    TransitionOutcome, transition,
+    AiResponseRecord, AttachmentRecord, Created, Page, PageRequest, Store, StoreError, TokenRecord, TransitionError, TransitionOutcome,
+    transition,
 };
 use switchboard_tests::emulator::{emulator, unique_prefix};
 
@@ -554,7 +554,12 @@ async fn blobs_round_trip_and_a_missing_blob_is_not_found(f: Fixture) {
 
 async fn an_sms_id_is_sent_once_however_often_it_is_asked(f: Fixture) {
     let body = format!("Your answer is ready ({})", f.marker);
-    let sms = SmsMessage { id: format!("{}-sms-1", f.marker), to: PhoneNumber::parse("+821012345678").unwrap(), body: body.clone(), inquiry_id: Some(inquiry("t", 1).id) };
+    let sms = SmsMessage {
+        id: format!("{}-sms-1", f.marker),
+        to: PhoneNumber::parse("+821012345678").unwrap(),
+        body: body.clone(),
+        inquiry_id: Some(inquiry("t", 1).id),
+    };
     assert_eq!(f.sms.send_sms(&sms).await.unwrap(), Delivery::Sent);
     for _ in 0..3 {
         assert_eq!(f.sms.send_sms(&sms).await.unwrap(), Delivery::AlreadySent);
@@ -605,7 +610,11 @@ async fn leave_claim(dynamodb: &aws_sdk_dynamodb::Client, table: &str, id: &str,
         .unwrap();
 }
 
-async fn ledger_item(dynamodb: &aws_sdk_dynamodb::Client, table: &str, id: &str) -> HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+async fn ledger_item(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    id: &str,
+) -> HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
     use aws_sdk_dynamodb::types::AttributeValue;
     dynamodb
         .get_item()

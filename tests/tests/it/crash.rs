@@ -69,11 +69,8 @@ pub async fn assert_all_finished_without_duplicates(base_url: &str, data_dir: &s
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    let outbox = std::process::Command::new(switchboard_tests::process::binary())
-        .args(["outbox", "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .unwrap();
+    let outbox =
+        std::process::Command::new(switchboard_tests::process::binary()).args(["outbox", "--data-dir"]).arg(data_dir).output().unwrap();
     assert!(outbox.status.success());
     let mut per_event: HashMap<(String, String, String), usize> = HashMap::new();
     for line in String::from_utf8(outbox.stdout).unwrap().lines() {

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard::Selection;
-use switchboard_ai::{AiError, ClassifyRequest, Classifier};
+use switchboard_ai::{AiError, Classifier, ClassifyRequest};
 use switchboard_domain::Classification;
 use switchboard_domain::Service;
 use switchboard_messaging::{FAILURE_REASON_ATTRIBUTE, ReceiveOptions, ReceivedMessage};
@@ -43,7 +43,12 @@ async fn app_with_classifier(handler: impl FnOnce(Stage) -> Arc<dyn Handler>) ->
     selection.services.retain(|s| *s != Service::Classifier);
     let app = TestApp::spawn_with(Options { selection, max_receives: 3, ..Options::default() }).await;
     let stage = Stage::new(Service::Classifier, app.ports.store.clone(), app.ports.topic.clone());
-    let config = WorkerConfig { max_receives: 3, base_backoff: Duration::from_millis(10), max_backoff: Duration::from_millis(50), ..WorkerConfig::default() };
+    let config = WorkerConfig {
+        max_receives: 3,
+        base_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+        ..WorkerConfig::default()
+    };
     let worker = Worker::new("classifier", app.ports.queue(Service::Classifier).unwrap(), handler(stage), config);
     let stop = CancellationToken::new();
     let running = tokio::spawn(worker.run(stop.clone()));
@@ -75,10 +80,8 @@ async fn a_handler_that_always_fails_dead_letters_the_message_and_fails_the_inqu
 
 #[tokio::test]
 async fn a_classifier_whose_engine_stays_down_lets_the_local_rules_decide_after_one_retry() {
-    let (app, stop, running) = app_with_classifier(|stage| {
-        Arc::new(switchboard_classifier::Classifier::new(stage, Arc::new(AlwaysFailing)))
-    })
-    .await;
+    let (app, stop, running) =
+        app_with_classifier(|stage| Arc::new(switchboard_classifier::Classifier::new(stage, Arc::new(AlwaysFailing)))).await;
 
     let id = app.submit_ok(&inquiry_body("What time is check-in?", "+12135550149")).await;
     let inquiry = app.wait_terminal(&id).await;

@@ -24,8 +24,8 @@ use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-use switchboard_domain::Service;
 use switchboard::Config;
+use switchboard_domain::Service;
 use switchboard_messaging::{Attributes, OutgoingMessage, ReceiveOptions};
 use switchboard_tests::emulator::{DEMO_RESERVATION_TEXTS, emulator};
 use switchboard_tests::process::{Process, binary, free_port};
@@ -72,11 +72,7 @@ impl Size {
 /// a fifth are held back 1.5 s. The services fall back (local verdict,
 /// escalation), so no inquiry may fail for them.
 fn ai_faults() -> Vec<(&'static str, String)> {
-    vec![
-        ("SWITCHBOARD_AI_FAULT_RATE", "0.2".into()),
-        ("SWITCHBOARD_AI_SLOW_RATE", "0.2".into()),
-        ("SWITCHBOARD_AI_SLOW_MS", "1500".into()),
-    ]
+    vec![("SWITCHBOARD_AI_FAULT_RATE", "0.2".into()), ("SWITCHBOARD_AI_SLOW_RATE", "0.2".into()), ("SWITCHBOARD_AI_SLOW_MS", "1500".into())]
 }
 
 /// Inquiry `n` of the load: FAQ questions in both languages, an angry
@@ -224,7 +220,10 @@ impl Told {
     /// Whether every customer has been told something yet.
     fn every_customer_told(&self, ids: &BTreeMap<usize, String>) -> bool {
         let flows_told = self.reservation_customer.is_none_or(|(flows, texts)| texts >= flows);
-        let own_told = ids.keys().filter(|n| self.reservation_customer.is_none() || !is_partner_flow(**n)).all(|n| self.customer.get(n).copied().unwrap_or(0) >= 1);
+        let own_told = ids
+            .keys()
+            .filter(|n| self.reservation_customer.is_none() || !is_partner_flow(**n))
+            .all(|n| self.customer.get(n).copied().unwrap_or(0) >= 1);
         flows_told && own_told
     }
 
@@ -349,7 +348,8 @@ async fn embedded_under_kills_stalls_and_ai_faults_loses_nothing_and_tells_nobod
             }
             dead.extend(got.into_iter().map(|m| m.body));
         }
-        let expected: Vec<String> = if service == Service::Intake { (0..size.poison).map(|i| poison_body(&run, i)).collect() } else { vec![] };
+        let expected: Vec<String> =
+            if service == Service::Intake { (0..size.poison).map(|i| poison_body(&run, i)).collect() } else { vec![] };
         dead.sort();
         assert_eq!(dead, expected, "dead letters of {}", service.name());
     }
@@ -442,8 +442,15 @@ async fn aws_dead_letters(prefix: &str) -> BTreeMap<&'static str, Vec<String>> {
         let url = sqs.get_queue_url().queue_name(format!("{prefix}-{service}-dlq")).send().await.unwrap().queue_url.unwrap();
         let mut bodies = Vec::new();
         loop {
-            let got =
-                sqs.receive_message().queue_url(&url).max_number_of_messages(10).visibility_timeout(600).wait_time_seconds(1).send().await.unwrap();
+            let got = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .visibility_timeout(600)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
             if got.messages().is_empty() {
                 break;
             }

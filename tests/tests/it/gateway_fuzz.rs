@@ -43,11 +43,29 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// Objects with the API's own field names and random values.
 fn api_object() -> impl Strategy<Value = Value> {
     let fields = prop::sample::select(vec![
-        "content", "customer_phone", "customer_email", "title", "reservation_number", "channel", "language", "attachments",
-        "reason", "human_answer", "token", "answer", "proposed_time", "message", "customerPhone", "reservationNumber",
-        "tenant_id", "partner_phone", "partner_locale", "customer_name",
+        "content",
+        "customer_phone",
+        "customer_email",
+        "title",
+        "reservation_number",
+        "channel",
+        "language",
+        "attachments",
+        "reason",
+        "human_answer",
+        "token",
+        "answer",
+        "proposed_time",
+        "message",
+        "customerPhone",
+        "reservationNumber",
+        "tenant_id",
+        "partner_phone",
+        "partner_locale",
+        "customer_name",
     ]);
-    prop::collection::btree_map(fields, json_value(), 0..6).prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+    prop::collection::btree_map(fields, json_value(), 0..6)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
 }
 
 fn body() -> impl Strategy<Value = Option<Vec<u8>>> {
@@ -94,9 +112,22 @@ fn query() -> impl Strategy<Value = String> {
 fn request(real_id: String) -> impl Strategy<Value = Fuzzed> {
     let path = (
         prop::sample::select(vec![
-            "/api/inquiries", "/api/inquiries/{id}", "/api/inquiries/{id}/status", "/api/inquiries/{id}/escalate",
-            "/api/inquiries/{id}/resolve", "/api/inquiries/{id}/events", "/api/reservations", "/chat", "/confirm/{id}",
-            "/respond", "/r/{id}", "/openapi.json", "/healthz", "/readyz", "/{id}", "/api/{id}/{id}",
+            "/api/inquiries",
+            "/api/inquiries/{id}",
+            "/api/inquiries/{id}/status",
+            "/api/inquiries/{id}/escalate",
+            "/api/inquiries/{id}/resolve",
+            "/api/inquiries/{id}/events",
+            "/api/reservations",
+            "/chat",
+            "/confirm/{id}",
+            "/respond",
+            "/r/{id}",
+            "/openapi.json",
+            "/healthz",
+            "/readyz",
+            "/{id}",
+            "/api/{id}/{id}",
         ]),
         id(real_id),
         query(),
@@ -111,7 +142,8 @@ fn request(real_id: String) -> impl Strategy<Value = Fuzzed> {
         reqwest::Method::OPTIONS,
     ]);
     let key = prop_oneof![Just(None), Just(Some(API_KEY.to_owned())), Just(Some(OPERATOR_KEY.to_owned())), "[ -~]{0,30}".prop_map(Some)];
-    let content_type = prop::sample::select(vec![Some("application/json"), Some("text/plain"), Some("application/x-www-form-urlencoded"), None]);
+    let content_type =
+        prop::sample::select(vec![Some("application/json"), Some("text/plain"), Some("application/x-www-form-urlencoded"), None]);
     let idempotency_key = prop_oneof![Just(None), "[ -~]{0,300}".prop_map(Some)];
     (method, path, key, content_type, idempotency_key, body()).prop_map(|(method, path, key, content_type, idempotency_key, body)| Fuzzed {
         method,

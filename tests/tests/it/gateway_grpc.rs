@@ -12,7 +12,8 @@ const FAQ_QUESTION: &str = "What time is check-in?";
 const CUSTOMER: &str = "+12135550149";
 const PARTNER_PHONE: &str = "+821098765432";
 const CHANGE: &str = "예약 날짜를 12월 25일로 변경하고 싶습니다. 예약번호 HT-20481123 입니다.";
-const COMPLAINT: &str = "This is the worst service ever. The room was filthy and the staff were rude. I am furious and I want someone to call me right now!";
+const COMPLAINT: &str =
+    "This is the worst service ever. The room was filthy and the staff were rude. I am furious and I want someone to call me right now!";
 
 fn submission(content: &str, phone: &str) -> pb::SubmitInquiryRequest {
     pb::SubmitInquiryRequest { content: content.into(), customer_phone: phone.into(), ..Default::default() }
@@ -102,7 +103,8 @@ async fn get_inquiry_returns_the_classification_answer_and_timeline_and_refuses_
     assert_eq!(kinds.first(), Some(&"status.received"));
     assert!(kinds.contains(&"status.answered"), "{kinds:?}");
 
-    let status = expect_code(client.get_inquiry(keyed(API_KEY, pb::GetInquiryRequest { inquiry_id: "nope".into() })).await, Code::InvalidArgument);
+    let status =
+        expect_code(client.get_inquiry(keyed(API_KEY, pb::GetInquiryRequest { inquiry_id: "nope".into() })).await, Code::InvalidArgument);
     assert_eq!(bad_fields(&status), ["inquiry_id"]);
     let unknown = "0190f5e2-7c3a-7b1e-8a4d-0123456789ab".to_owned();
     expect_code(client.get_inquiry(keyed(API_KEY, pb::GetInquiryRequest { inquiry_id: unknown })).await, Code::NotFound);
@@ -115,7 +117,8 @@ async fn get_inquiry_status_reports_stage_progress_and_an_estimate_and_refuses_u
     let app = TestApp::spawn().await;
     let id = submit(&app, FAQ_QUESTION, CUSTOMER).await;
     let mut client = inquiries(&app).await;
-    let early = client.get_inquiry_status(keyed(API_KEY, pb::GetInquiryStatusRequest { inquiry_id: id.clone() })).await.unwrap().into_inner();
+    let early =
+        client.get_inquiry_status(keyed(API_KEY, pb::GetInquiryStatusRequest { inquiry_id: id.clone() })).await.unwrap().into_inner();
     assert_eq!(early.stages, 5);
     assert!((1..=5).contains(&early.stage));
     assert!(early.estimated_time_remaining.is_some());
@@ -142,12 +145,16 @@ async fn list_inquiries_pages_newest_first_and_filters_by_status_urgency_and_tim
         wait_status(&app, id, terminal).await;
     }
     let mut client = inquiries(&app).await;
-    let first = client.list_inquiries(keyed(API_KEY, pb::ListInquiriesRequest { page_size: 3, ..Default::default() })).await.unwrap().into_inner();
+    let first =
+        client.list_inquiries(keyed(API_KEY, pb::ListInquiriesRequest { page_size: 3, ..Default::default() })).await.unwrap().into_inner();
     assert_eq!(first.inquiries.len(), 3);
     assert!(!first.next_page_token.is_empty());
     assert_eq!(first.inquiries[0].inquiry_id, complaint, "newest first");
     let second = client
-        .list_inquiries(keyed(API_KEY, pb::ListInquiriesRequest { page_size: 3, page_token: first.next_page_token.clone(), ..Default::default() }))
+        .list_inquiries(keyed(
+            API_KEY,
+            pb::ListInquiriesRequest { page_size: 3, page_token: first.next_page_token.clone(), ..Default::default() },
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -174,7 +181,8 @@ async fn list_inquiries_refuses_foreign_page_tokens_bad_filters_and_other_tenant
         submit(&app, FAQ_QUESTION, CUSTOMER).await;
     }
     let mut client = inquiries(&app).await;
-    let first = client.list_inquiries(keyed(API_KEY, pb::ListInquiriesRequest { page_size: 1, ..Default::default() })).await.unwrap().into_inner();
+    let first =
+        client.list_inquiries(keyed(API_KEY, pb::ListInquiriesRequest { page_size: 1, ..Default::default() })).await.unwrap().into_inner();
     let replayed = pb::ListInquiriesRequest {
         page_size: 1,
         page_token: first.next_page_token,
@@ -186,7 +194,10 @@ async fn list_inquiries_refuses_foreign_page_tokens_bad_filters_and_other_tenant
     let garbage = pb::ListInquiriesRequest { page_token: "garbage".into(), ..Default::default() };
     assert_eq!(bad_fields(&expect_code(client.list_inquiries(keyed(API_KEY, garbage)).await, Code::InvalidArgument)), ["page_token"]);
     let bad_enum = pb::ListInquiriesRequest { status: 99, urgency: 42, ..Default::default() };
-    assert_eq!(bad_fields(&expect_code(client.list_inquiries(keyed(API_KEY, bad_enum)).await, Code::InvalidArgument)), ["status", "urgency"]);
+    assert_eq!(
+        bad_fields(&expect_code(client.list_inquiries(keyed(API_KEY, bad_enum)).await, Code::InvalidArgument)),
+        ["status", "urgency"]
+    );
     let too_big = pb::ListInquiriesRequest { page_size: 101, ..Default::default() };
     assert_eq!(bad_fields(&expect_code(client.list_inquiries(keyed(API_KEY, too_big)).await, Code::InvalidArgument)), ["page_size"]);
     let other = pb::ListInquiriesRequest { tenant_id: "other".into(), ..Default::default() };
@@ -215,7 +226,8 @@ async fn watch_inquiry_streams_the_timeline_and_ends_at_the_terminal_status() {
     assert!(events.iter().all(|e| e.inquiry_id == id));
 
     // A finished inquiry: the whole timeline at once, then the end.
-    let again: Vec<_> = client.watch_inquiry(keyed(API_KEY, pb::WatchInquiryRequest { inquiry_id: id })).await.unwrap().into_inner().collect().await;
+    let again: Vec<_> =
+        client.watch_inquiry(keyed(API_KEY, pb::WatchInquiryRequest { inquiry_id: id })).await.unwrap().into_inner().collect().await;
     assert_eq!(again.last().and_then(|e| e.as_ref().ok()).map(|e| e.kind.clone()), Some("status.answered".to_owned()));
 
     let unknown = "0190f5e2-7c3a-7b1e-8a4d-0123456789ab".to_owned();
@@ -290,7 +302,11 @@ async fn resolve_inquiry_stores_the_human_answer_tells_the_customer_and_refuses_
     expect_code(client.resolve_inquiry(keyed(API_KEY, resolve.clone())).await, Code::PermissionDenied);
     let resolved = client.resolve_inquiry(keyed(OPERATOR_KEY, resolve.clone())).await.unwrap().into_inner();
     assert_eq!((resolved.status(), resolved.human_answer.as_str()), (pb::InquiryStatus::Resolved, answer));
-    assert_eq!(client.resolve_inquiry(keyed(OPERATOR_KEY, resolve)).await.unwrap().into_inner().status(), pb::InquiryStatus::Resolved, "the same answer again is a retry");
+    assert_eq!(
+        client.resolve_inquiry(keyed(OPERATOR_KEY, resolve)).await.unwrap().into_inner().status(),
+        pb::InquiryStatus::Resolved,
+        "the same answer again is a retry"
+    );
     let other = pb::ResolveInquiryRequest { inquiry_id: id.clone(), human_answer: "Something else".into() };
     let status = expect_code(client.resolve_inquiry(keyed(OPERATOR_KEY, other)).await, Code::FailedPrecondition);
     assert!(status.message().contains("already resolved"), "{status:?}");
@@ -353,7 +369,8 @@ async fn partner_service_shows_and_answers_a_confirmation_once() {
     let view = client.get_confirmation(pb::GetConfirmationRequest { token: token.clone() }).await.unwrap().into_inner();
     assert_eq!((view.reservation_number.as_str(), view.status.as_str()), ("HT-20481123", "pending"));
     assert!(view.question.contains("12월 25일"));
-    let alternative = pb::RespondConfirmationRequest { token: token.clone(), answer: pb::PartnerAnswer::Alternative as i32, ..Default::default() };
+    let alternative =
+        pb::RespondConfirmationRequest { token: token.clone(), answer: pb::PartnerAnswer::Alternative as i32, ..Default::default() };
     assert_eq!(bad_fields(&expect_code(client.respond_confirmation(alternative).await, Code::InvalidArgument)), ["proposed_time"]);
     let unspecified = pb::RespondConfirmationRequest { token: token.clone(), ..Default::default() };
     assert_eq!(bad_fields(&expect_code(client.respond_confirmation(unspecified).await, Code::InvalidArgument)), ["answer"]);
@@ -364,7 +381,10 @@ async fn partner_service_shows_and_answers_a_confirmation_once() {
     expect_code(client.respond_confirmation(accept).await, Code::AlreadyExists);
     expect_code(client.get_confirmation(pb::GetConfirmationRequest { token: token.clone() }).await, Code::AlreadyExists);
     expect_code(client.get_confirmation(pb::GetConfirmationRequest { token: "eyJ4IjoxfQ.AAAA".into() }).await, Code::Unauthenticated);
-    assert_eq!(bad_fields(&expect_code(client.get_confirmation(pb::GetConfirmationRequest::default()).await, Code::InvalidArgument)), ["token"]);
+    assert_eq!(
+        bad_fields(&expect_code(client.get_confirmation(pb::GetConfirmationRequest::default()).await, Code::InvalidArgument)),
+        ["token"]
+    );
     assert_eq!(wait_status(&app, &id, terminal).await.status(), pb::InquiryStatus::Answered);
     app.stop().await;
 }
@@ -386,7 +406,8 @@ async fn a_key_over_its_rate_gets_resource_exhausted_with_a_retry_delay() {
         }
     }
     let status = limited.expect("the third call within a second is limited");
-    let retry_after: u64 = status.metadata().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("retry-after");
+    let retry_after: u64 =
+        status.metadata().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("retry-after");
     assert!(retry_after >= 1);
     let details = switchboard_gateway::grpc::status::details(&status).expect("details");
     assert!(details.details.iter().any(|d| d.type_url.ends_with("google.rpc.RetryInfo")));
@@ -403,10 +424,8 @@ async fn the_standard_health_service_reports_serving() {
     for service in ["", "switchboard.v1.InquiryService", "switchboard.v1.PartnerService"] {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let status = health
-                .check(tonic_health::pb::HealthCheckRequest { service: service.into() })
-                .await
-                .map(|r| r.into_inner().status());
+            let status =
+                health.check(tonic_health::pb::HealthCheckRequest { service: service.into() }).await.map(|r| r.into_inner().status());
             if status.as_ref().is_ok_and(|s| *s == tonic_health::pb::health_check_response::ServingStatus::Serving) {
                 break;
             }

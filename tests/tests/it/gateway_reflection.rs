@@ -42,8 +42,11 @@ async fn reflection_describes_every_rpc_of_the_inquiry_service_with_its_comments
     let app = TestApp::spawn().await;
     let response = ask(&app, MessageRequest::FileContainingSymbol("switchboard.v1.InquiryService".into())).await;
     let MessageResponse::FileDescriptorResponse(files) = response else { panic!("not a file descriptor response") };
-    let files: Vec<prost_types::FileDescriptorProto> =
-        files.file_descriptor_proto.iter().map(|bytes| prost_types::FileDescriptorProto::decode(bytes.as_slice()).expect("a descriptor")).collect();
+    let files: Vec<prost_types::FileDescriptorProto> = files
+        .file_descriptor_proto
+        .iter()
+        .map(|bytes| prost_types::FileDescriptorProto::decode(bytes.as_slice()).expect("a descriptor"))
+        .collect();
     let file = files.iter().find(|f| f.name() == "switchboard/v1/inquiry.proto").expect("inquiry.proto");
     let service = file.service.iter().find(|s| s.name() == "InquiryService").expect("InquiryService");
     let methods: Vec<&str> = service.method.iter().map(|m| m.name()).collect();
@@ -54,7 +57,8 @@ async fn reflection_describes_every_rpc_of_the_inquiry_service_with_its_comments
     let watch = service.method.iter().find(|m| m.name() == "WatchInquiry").unwrap();
     assert!(watch.server_streaming(), "WatchInquiry streams");
     // The field comments are the API reference: they travel with the descriptors.
-    let comments = file.source_code_info.as_ref().map(|i| i.location.iter().filter_map(|l| l.leading_comments.clone()).count()).unwrap_or(0);
+    let comments =
+        file.source_code_info.as_ref().map(|i| i.location.iter().filter_map(|l| l.leading_comments.clone()).count()).unwrap_or(0);
     assert!(comments > 50, "the descriptors carry the proto comments ({comments})");
     app.stop().await;
 }

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use switchboard_tests::{API_KEY, OPERATOR_KEY, Options, PATIENCE, TestApp, inquiry_body};
 
 const CUSTOMER: &str = "+12135550149";
-const COMPLAINT: &str = "This is the worst service ever. The room was filthy and the staff were rude. I am furious and I want someone to call me right now!";
+const COMPLAINT: &str =
+    "This is the worst service ever. The room was filthy and the staff were rude. I am furious and I want someone to call me right now!";
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status(), status);
@@ -47,7 +48,8 @@ async fn get_api_inquiries_lists_newest_first_with_filters_and_page_tokens() {
     let empty: Value = get(&app, &format!("/api/inquiries?created_after={after}"), API_KEY).await.json().await.unwrap();
     assert!(empty["inquiries"].as_array().unwrap().is_empty());
 
-    let bad = problem(get(&app, "/api/inquiries?status=done&urgency=urgent&page_size=0&created_before=yesterday", API_KEY).await, 400).await;
+    let bad =
+        problem(get(&app, "/api/inquiries?status=done&urgency=urgent&page_size=0&created_before=yesterday", API_KEY).await, 400).await;
     assert_eq!(fields(&bad), ["status", "created_before", "urgency", "page_size"]);
     let bad = problem(get(&app, &format!("/api/inquiries?status=answered&page_token={token}"), API_KEY).await, 400).await;
     assert_eq!(fields(&bad), ["page_token"]);
@@ -76,11 +78,15 @@ async fn escalate_and_resolve_over_rest_move_the_inquiry_and_the_customer_gets_t
 
     let answer = json!({ "human_answer": "Check-in is from 3 pm; we can hold your bags from 10 am." });
     problem(post(&app, &format!("/api/inquiries/{id}/resolve"), API_KEY, &answer).await, 403).await;
-    assert_eq!(fields(&problem(post(&app, &format!("/api/inquiries/{id}/resolve"), OPERATOR_KEY, &json!({})).await, 400).await), ["human_answer"]);
+    assert_eq!(
+        fields(&problem(post(&app, &format!("/api/inquiries/{id}/resolve"), OPERATOR_KEY, &json!({})).await, 400).await),
+        ["human_answer"]
+    );
     let resolved = post(&app, &format!("/api/inquiries/{id}/resolve"), OPERATOR_KEY, &answer).await;
     assert_eq!(resolved.status(), 200);
     assert_eq!(resolved.json::<Value>().await.unwrap()["human_answer"], answer["human_answer"]);
-    let conflict = problem(post(&app, &format!("/api/inquiries/{id}/resolve"), OPERATOR_KEY, &json!({ "human_answer": "other" })).await, 409).await;
+    let conflict =
+        problem(post(&app, &format!("/api/inquiries/{id}/resolve"), OPERATOR_KEY, &json!({ "human_answer": "other" })).await, 409).await;
     assert_eq!(conflict["type"], "/problems/invalid-transition");
     problem(post(&app, &format!("/api/inquiries/{id}/escalate"), API_KEY, &json!({})).await, 409).await;
 

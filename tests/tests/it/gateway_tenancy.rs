@@ -42,7 +42,14 @@ async fn another_tenants_inquiry_is_not_found_on_every_rest_path_and_is_left_unc
         assert_eq!(body["type"], "/problems/not-found");
     }
     // Resolving needs an operator key whoever owns the inquiry.
-    let r = app.http.post(app.url(&format!("/api/inquiries/{id}/resolve"))).header("x-api-key", OTHER_KEY).json(&json!({ "human_answer": "x" })).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url(&format!("/api/inquiries/{id}/resolve")))
+        .header("x-api-key", OTHER_KEY)
+        .json(&json!({ "human_answer": "x" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // Listings: only its own (none), and never another tenant's by asking.
     let own: Value = app.http.get(app.url("/api/inquiries")).header("x-api-key", OTHER_KEY).send().await.unwrap().json().await.unwrap();
@@ -50,7 +57,10 @@ async fn another_tenants_inquiry_is_not_found_on_every_rest_path_and_is_left_unc
     let asked = app.http.get(app.url("/api/inquiries?tenant_id=demo")).header("x-api-key", OTHER_KEY).send().await.unwrap();
     assert_eq!(asked.status(), 403);
     let after = app.inquiry(&id).await;
-    assert_eq!((after["status"].clone(), after["timeline"].as_array().map(Vec::len)), (before["status"].clone(), before["timeline"].as_array().map(Vec::len)));
+    assert_eq!(
+        (after["status"].clone(), after["timeline"].as_array().map(Vec::len)),
+        (before["status"].clone(), before["timeline"].as_array().map(Vec::len))
+    );
     app.stop().await;
 }
 
@@ -65,9 +75,15 @@ async fn another_tenants_inquiry_is_not_found_on_every_grpc_call_and_is_left_unc
     let mut client = inquiries(&app).await;
 
     for inquiry_id in [id.clone(), UNKNOWN.to_owned()] {
-        let s = expect_code(client.get_inquiry(keyed(OTHER_KEY, pb::GetInquiryRequest { inquiry_id: inquiry_id.clone() })).await, Code::NotFound);
+        let s = expect_code(
+            client.get_inquiry(keyed(OTHER_KEY, pb::GetInquiryRequest { inquiry_id: inquiry_id.clone() })).await,
+            Code::NotFound,
+        );
         assert!(!s.message().contains("demo"), "nothing about the owner leaks: {s:?}");
-        expect_code(client.get_inquiry_status(keyed(OTHER_KEY, pb::GetInquiryStatusRequest { inquiry_id: inquiry_id.clone() })).await, Code::NotFound);
+        expect_code(
+            client.get_inquiry_status(keyed(OTHER_KEY, pb::GetInquiryStatusRequest { inquiry_id: inquiry_id.clone() })).await,
+            Code::NotFound,
+        );
         let watch = client.watch_inquiry(keyed(OTHER_KEY, pb::WatchInquiryRequest { inquiry_id: inquiry_id.clone() })).await;
         match watch {
             Err(s) => assert_eq!(s.code(), Code::NotFound),
@@ -87,7 +103,10 @@ async fn another_tenants_inquiry_is_not_found_on_every_grpc_call_and_is_left_unc
     expect_code(client.list_inquiries(keyed(OTHER_KEY, asked)).await, Code::PermissionDenied);
     // A submission lands in the caller's own tenant, whatever it says.
     let mine = client
-        .submit_inquiry(keyed(OTHER_KEY, pb::SubmitInquiryRequest { content: "Hello".into(), customer_phone: "+12135550149".into(), ..Default::default() }))
+        .submit_inquiry(keyed(
+            OTHER_KEY,
+            pb::SubmitInquiryRequest { content: "Hello".into(), customer_phone: "+12135550149".into(), ..Default::default() },
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -95,7 +114,10 @@ async fn another_tenants_inquiry_is_not_found_on_every_grpc_call_and_is_left_unc
     assert_eq!(theirs.tenant_id, "other");
 
     let after = app.inquiry(&id).await;
-    assert_eq!((after["status"].clone(), after["timeline"].as_array().map(Vec::len)), (before["status"].clone(), before["timeline"].as_array().map(Vec::len)));
+    assert_eq!(
+        (after["status"].clone(), after["timeline"].as_array().map(Vec::len)),
+        (before["status"].clone(), before["timeline"].as_array().map(Vec::len))
+    );
     app.stop().await;
 }
 
@@ -104,7 +126,8 @@ async fn an_operator_reads_every_tenants_inquiries_and_a_rotated_tenant_key_stop
     let app = TestApp::spawn().await;
     add_tenant(&app, "other", OTHER_KEY).await;
     let id = app.submit_ok(&inquiry_body("What time is check-in?", "+12135550149")).await;
-    let r = app.http.get(app.url(&format!("/api/inquiries/{id}"))).header("x-api-key", switchboard_tests::OPERATOR_KEY).send().await.unwrap();
+    let r =
+        app.http.get(app.url(&format!("/api/inquiries/{id}"))).header("x-api-key", switchboard_tests::OPERATOR_KEY).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let listing: Value = app
         .http

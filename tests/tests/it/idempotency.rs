@@ -24,7 +24,15 @@ async fn the_same_idempotency_key_twice_makes_one_inquiry_and_one_pipeline_run()
     assert_eq!(ids[0], ids[1]);
     app.wait_terminal(&ids[0]).await;
     // A third try after the pipeline finished changes nothing either.
-    let r = app.http.post(app.url("/api/inquiries")).header("x-api-key", API_KEY).header("idempotency-key", "order-42").json(&body).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/inquiries"))
+        .header("x-api-key", API_KEY)
+        .header("idempotency-key", "order-42")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["inquiry_id"], ids[0].as_str());
     assert_eq!(v["duplicate"], true);

@@ -76,7 +76,11 @@ async fn a_partner_who_never_answers_times_out_and_the_customer_is_told() {
 
     let to_customer: Vec<_> = app.notified(&id).await.into_iter().filter(|m| m.to == CUSTOMER_PHONE).collect();
     assert_eq!(to_customer.len(), 1);
-    assert!(to_customer[0].body.contains("파트너") && to_customer[0].body.contains("HT-20481123"), "customer told of the timeout: {}", to_customer[0].body);
+    assert!(
+        to_customer[0].body.contains("파트너") && to_customer[0].body.contains("HT-20481123"),
+        "customer told of the timeout: {}",
+        to_customer[0].body
+    );
 
     assert_eq!(partner_steps(&inquiry), ["Created", "SMSSent", "Timeout"]);
     app.stop().await;

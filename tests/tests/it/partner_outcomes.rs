@@ -48,8 +48,20 @@ async fn customer_message(app: &TestApp, id: &str, korean: bool) -> String {
 #[tokio::test]
 async fn every_partner_answer_reaches_the_customer_once_in_the_customers_language() {
     let cases = [
-        Case { name: "ko accept", korean: true, answer: json!({ "answer": "accept" }), expected: &["HT-20481123", "확정"], outcome: "accepted" },
-        Case { name: "en accept", korean: false, answer: json!({ "answer": "accept" }), expected: &["TR-55501234", "confirmed"], outcome: "accepted" },
+        Case {
+            name: "ko accept",
+            korean: true,
+            answer: json!({ "answer": "accept" }),
+            expected: &["HT-20481123", "확정"],
+            outcome: "accepted",
+        },
+        Case {
+            name: "en accept",
+            korean: false,
+            answer: json!({ "answer": "accept" }),
+            expected: &["TR-55501234", "confirmed"],
+            outcome: "accepted",
+        },
         Case {
             name: "ko reject",
             korean: true,

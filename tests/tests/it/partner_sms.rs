@@ -98,7 +98,8 @@ async fn an_sms_whose_success_was_lost_is_retried_but_reaches_the_partner_once()
     let inquiry = app.inquiry(&id).await;
     let sms_events = inquiry["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] == "partner.sms_sent").count();
     assert_eq!(sms_events, 1);
-    let answered = app.http.post(app.url("/respond")).json(&serde_json::json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    let answered =
+        app.http.post(app.url("/respond")).json(&serde_json::json!({ "token": token, "answer": "accept" })).send().await.unwrap();
     assert_eq!(answered.status(), 200, "the one link sent is the one that works");
     app.stop().await;
 }
@@ -132,7 +133,8 @@ async fn a_duplicated_dispatch_message_sends_no_second_sms_and_one_answer_still_
     let to_partner: Vec<_> = app.outbox(&id).await.into_iter().filter(|m| m.to == PARTNER_PHONE).collect();
     assert_eq!(to_partner.len(), 1, "one text per dispatch: {to_partner:?}");
     let token = token_in(&to_partner[0].body);
-    let answered = app.http.post(app.url("/respond")).json(&serde_json::json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    let answered =
+        app.http.post(app.url("/respond")).json(&serde_json::json!({ "token": token, "answer": "accept" })).send().await.unwrap();
     assert_eq!(answered.status(), 200);
     let inquiry = app.wait_terminal(&id).await;
     assert_eq!(inquiry["status"], "answered");

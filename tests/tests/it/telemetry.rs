@@ -150,11 +150,8 @@ fn now_secs() -> u64 {
 /// the child of a producer span and linked to it, with the messaging
 /// attributes. Returns the trace's spans.
 fn checked_trace(spans: &[Collected], inquiry_id: &str, started_secs: u64, root_service: &str) -> Vec<Collected> {
-    let trace_ids: BTreeSet<String> = spans
-        .iter()
-        .filter(|c| attr(c, "switchboard.inquiry_id").as_deref() == Some(inquiry_id))
-        .map(|c| hex(&c.span.trace_id))
-        .collect();
+    let trace_ids: BTreeSet<String> =
+        spans.iter().filter(|c| attr(c, "switchboard.inquiry_id").as_deref() == Some(inquiry_id)).map(|c| hex(&c.span.trace_id)).collect();
     assert_eq!(trace_ids.len(), 1, "inquiry {inquiry_id} must be exactly one trace: {trace_ids:?}");
     let trace_id = trace_ids.into_iter().next().unwrap();
     let epoch = u64::from_str_radix(&trace_id[..8], 16).unwrap();
@@ -291,7 +288,8 @@ impl Client {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let v = self.inquiry(id).await;
-            let found = v["timeline"].as_array().is_some_and(|t| t.iter().any(|e| e["kind"].as_str().is_some_and(|k| k.starts_with(prefix))));
+            let found =
+                v["timeline"].as_array().is_some_and(|t| t.iter().any(|e| e["kind"].as_str().is_some_and(|k| k.starts_with(prefix))));
             if found {
                 return v;
             }
@@ -351,14 +349,19 @@ async fn every_embedded_inquiry_is_one_x_ray_trace_through_its_services_and_noth
     // Over gRPC too: the call's server span starts the trace.
     let channel = tonic::transport::Channel::from_shared(format!("http://{grpc_addr}")).unwrap().connect().await.unwrap();
     let mut grpc = switchboard_proto::v1::inquiry_service_client::InquiryServiceClient::new(channel);
-    let request = switchboard_proto::v1::SubmitInquiryRequest { content: GRPC_CONTENT.into(), customer_phone: GRPC_PHONE.into(), ..Default::default() };
+    let request = switchboard_proto::v1::SubmitInquiryRequest {
+        content: GRPC_CONTENT.into(),
+        customer_phone: GRPC_PHONE.into(),
+        ..Default::default()
+    };
     let over_grpc = grpc.submit_inquiry(switchboard_tests::grpc::keyed(API_KEY, request)).await.unwrap().into_inner().inquiry_id;
 
     // The partner accepts through the link texted to them.
     client.wait_timeline(&partner, "partner.sms_sent").await;
     let sms = outbox(dir.path(), &partner).into_iter().find(|m| m["to"] == PARTNER_PHONE).expect("the partner's SMS");
     let token = token_in(sms["body"].as_str().unwrap());
-    let answered = client.http.post(format!("{}/respond", client.base_url)).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    let answered =
+        client.http.post(format!("{}/respond", client.base_url)).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
     assert_eq!(answered.status(), 200);
 
     for id in [&faq, &escalation, &attachment, &partner, &over_grpc] {
@@ -444,7 +447,13 @@ async fn separate_aws_processes_on_the_emulator_continue_one_trace_per_inquiry_a
     ]);
     env.extend(telemetry_env(&collector).into_iter().map(|(k, v)| (k, v.to_owned())));
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let provisioned = std::process::Command::new(binary()).arg("provision").arg("--data-dir").arg(dir.path()).envs(pairs.iter().copied()).output().unwrap();
+    let provisioned = std::process::Command::new(binary())
+        .arg("provision")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .envs(pairs.iter().copied())
+        .output()
+        .unwrap();
     assert!(provisioned.status.success(), "{}", String::from_utf8_lossy(&provisioned.stderr));
 
     let services = ["intake", "image-analyzer", "classifier", "partner-dispatcher", "responder", "notifier"];
@@ -524,7 +533,8 @@ async fn a_message_sent_straight_to_sqs_carries_the_producer_trace_as_its_aws_tr
     let root = tracing::info_span!("test root");
     switchboard_telemetry::in_service(&root, "partner-dispatcher", None);
     tracing::Instrument::instrument(switchboard_messaging::events::send(&queue, &event, Duration::ZERO), root).await.unwrap();
-    let received = queue.receive(ReceiveOptions { max_messages: 1, wait: Duration::from_secs(2), visibility: Duration::from_secs(5) }).await.unwrap();
+    let received =
+        queue.receive(ReceiveOptions { max_messages: 1, wait: Duration::from_secs(2), visibility: Duration::from_secs(5) }).await.unwrap();
     let message = &received[0];
     let header = message.trace_header.as_deref().expect("SQS returns the AWSTraceHeader system attribute");
     let envelope = switchboard_messaging::events::envelope_trace(&message.body);
@@ -534,10 +544,8 @@ async fn a_message_sent_straight_to_sqs_carries_the_producer_trace_as_its_aws_tr
         switchboard_telemetry::propagation::from_xray_header(header).unwrap(),
         switchboard_telemetry::propagation::from_traceparent(&traceparent).unwrap(),
     );
-    let (a, b) = (
-        switchboard_telemetry::propagation::span_context(&from_header),
-        switchboard_telemetry::propagation::span_context(&from_envelope),
-    );
+    let (a, b) =
+        (switchboard_telemetry::propagation::span_context(&from_header), switchboard_telemetry::propagation::span_context(&from_envelope));
     assert_eq!((a.trace_id(), a.span_id()), (b.trace_id(), b.span_id()));
     assert!(header.starts_with("Root=1-") && header.contains(";Parent=") && header.ends_with(";Sampled=1"), "{header}");
     drop(guard);

@@ -8,7 +8,9 @@ use base64::Engine;
 use jiff::Timestamp;
 use serde_json::Value;
 use switchboard_domain::submission::AttachmentInput;
-use switchboard_domain::{Channel, FieldError, Inquiry, InquiryStatus, PartnerOutcome, SubmitInquiry, TenantId, TimelineEvent, Urgency, ValidationErrors};
+use switchboard_domain::{
+    Channel, FieldError, Inquiry, InquiryStatus, PartnerOutcome, SubmitInquiry, TenantId, TimelineEvent, Urgency, ValidationErrors,
+};
 use switchboard_partner_dispatcher::ConfirmationView;
 use switchboard_proto::v1 as pb;
 

@@ -143,8 +143,8 @@ impl InquiryService for Services {
         let principal = self.caller(&request).await?;
         let deadline = client_timeout(request.metadata()).map(|d| tokio::time::Instant::now() + d);
         let inquiry = ops::load(&self.gateway, &principal, &request.get_ref().inquiry_id, "inquiry_id").await?;
-        let stream = crate::watch::watch(self.gateway.clone(), inquiry.id, deadline)
-            .map(|item| item.map(convert::watched).map_err(Status::from));
+        let stream =
+            crate::watch::watch(self.gateway.clone(), inquiry.id, deadline).map(|item| item.map(convert::watched).map_err(Status::from));
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -188,9 +188,9 @@ fn partner_status(problem: crate::Problem) -> Status {
 impl Services {
     fn partner_limit<T>(&self, request: &Request<T>) -> Result<(), Status> {
         let client = request.remote_addr().map(|a| a.ip()).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        self.partner_limit.check(client).map_err(|wait| {
-            ApiError::RateLimited { detail: "too many requests from this address".into(), retry_after: wait }.into()
-        })
+        self.partner_limit
+            .check(client)
+            .map_err(|wait| ApiError::RateLimited { detail: "too many requests from this address".into(), retry_after: wait }.into())
     }
 }
 

@@ -40,11 +40,8 @@ pub fn status(e: ApiError) -> Status {
     }
     details.push(any("google.rpc.ErrorInfo", &ErrorInfo { reason: e.reason().to_owned(), domain: DOMAIN.to_owned(), metadata }));
     if let ApiError::Invalid(errors) = &e {
-        let field_violations = errors
-            .0
-            .iter()
-            .map(|f| FieldViolation { field: grpc_field(&f.field), description: f.reason.clone() })
-            .collect();
+        let field_violations =
+            errors.0.iter().map(|f| FieldViolation { field: grpc_field(&f.field), description: f.reason.clone() }).collect();
         details.push(any("google.rpc.BadRequest", &BadRequest { field_violations }));
     }
     let mut trailers = MetadataMap::new();
@@ -115,7 +112,10 @@ mod tests {
             (ApiError::Unauthenticated("k".into()), Code::Unauthenticated),
             (ApiError::PermissionDenied("p".into()), Code::PermissionDenied),
             (ApiError::NotFound("n".into()), Code::NotFound),
-            (ApiError::FailedPrecondition { detail: "d".into(), current: Some(switchboard_domain::InquiryStatus::Resolved) }, Code::FailedPrecondition),
+            (
+                ApiError::FailedPrecondition { detail: "d".into(), current: Some(switchboard_domain::InquiryStatus::Resolved) },
+                Code::FailedPrecondition,
+            ),
             (ApiError::AlreadyExists("a".into()), Code::AlreadyExists),
             (ApiError::TooLarge("t".into()), Code::ResourceExhausted),
             (ApiError::DeadlineExceeded("d".into()), Code::DeadlineExceeded),
@@ -128,10 +128,14 @@ mod tests {
             let info = ErrorInfo::decode(info.value.as_slice()).unwrap();
             assert_eq!((info.reason.as_str(), info.domain.as_str()), (error.reason(), "switchboard.v1"));
         }
-        let transition = status(ApiError::FailedPrecondition { detail: "d".into(), current: Some(switchboard_domain::InquiryStatus::Resolved) });
+        let transition =
+            status(ApiError::FailedPrecondition { detail: "d".into(), current: Some(switchboard_domain::InquiryStatus::Resolved) });
         let info = details(&transition).unwrap().details.into_iter().find(|d| d.type_url.ends_with("ErrorInfo")).unwrap();
         assert_eq!(ErrorInfo::decode(info.value.as_slice()).unwrap().metadata["current_status"], "resolved");
-        assert!(status(ApiError::Unavailable("u".into())).metadata().get("retry-after").is_some(), "a dependency outage says when to retry");
+        assert!(
+            status(ApiError::Unavailable("u".into())).metadata().get("retry-after").is_some(),
+            "a dependency outage says when to retry"
+        );
     }
 
     #[test]

@@ -46,10 +46,7 @@ impl LocalAttachmentAnalyzer {
         let detected = MediaType::detect(bytes);
         if detected != Some(media_type) {
             let looks_like = detected.map_or("an unknown format", |t| t.as_str());
-            analysis.problems.push(format!(
-                "the content does not match its type {} (it looks like {looks_like})",
-                media_type.as_str()
-            ));
+            analysis.problems.push(format!("the content does not match its type {} (it looks like {looks_like})", media_type.as_str()));
         }
         match media_type {
             MediaType::Jpeg | MediaType::Png => check_image(media_type, bytes, &mut analysis),
@@ -61,12 +58,7 @@ impl LocalAttachmentAnalyzer {
 
 #[async_trait]
 impl AttachmentAnalyzer for LocalAttachmentAnalyzer {
-    async fn analyze(
-        &self,
-        media_type: MediaType,
-        bytes: &[u8],
-        _context: &str,
-    ) -> Result<AttachmentAnalysis, AiError> {
+    async fn analyze(&self, media_type: MediaType, bytes: &[u8], _context: &str) -> Result<AttachmentAnalysis, AiError> {
         Ok(self.analyze_now(media_type, bytes))
     }
 }
@@ -82,9 +74,7 @@ fn check_image(media_type: MediaType, bytes: &[u8], analysis: &mut AttachmentAna
             if width == 0 || height == 0 {
                 analysis.problems.push(format!("the image has no pixels ({width}×{height})"));
             } else if width.min(height) < MIN_IMAGE_SIDE {
-                analysis
-                    .problems
-                    .push(format!("the image is tiny ({width}×{height} px) and unlikely to show anything useful"));
+                analysis.problems.push(format!("the image is tiny ({width}×{height} px) and unlikely to show anything useful"));
             }
         }
         Err(error) => {
@@ -183,11 +173,7 @@ pub(crate) fn text_labels(text: &str) -> Vec<String> {
         ("invoice", &["invoice", "세금계산서", "청구서", "bill to"]),
         ("booking_confirmation", &["booking", "reservation", "confirmation", "예약번호", "예약 확인", "예약확인"]),
     ];
-    kinds
-        .iter()
-        .filter(|(_, words)| words.iter().any(|w| lower.contains(w)))
-        .map(|(label, _)| (*label).to_owned())
-        .collect()
+    kinds.iter().filter(|(_, words)| words.iter().any(|w| lower.contains(w))).map(|(label, _)| (*label).to_owned()).collect()
 }
 
 #[cfg(test)]
@@ -282,8 +268,7 @@ mod tests {
             }
             let content = Content { operations };
             let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
-            let page_id =
-                doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id });
+            let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id });
             kids.push(Object::from(page_id));
         }
         let count = kids.len() as i64;
@@ -374,11 +359,7 @@ mod tests {
         let text = a.extracted_text.unwrap_or_default();
         assert!(text.contains("HT-20481123") && text.contains("Total paid"), "{text}");
         assert!(a.problems.is_empty(), "{:?}", a.problems);
-        assert!(
-            a.labels.contains(&"document".to_owned()) && a.labels.contains(&"booking_confirmation".to_owned()),
-            "{:?}",
-            a.labels
-        );
+        assert!(a.labels.contains(&"document".to_owned()) && a.labels.contains(&"booking_confirmation".to_owned()), "{:?}", a.labels);
     }
 
     #[test]

@@ -81,8 +81,7 @@ impl LocalClassifier {
 
         // Attachments are often in another language (an English receipt for a
         // Korean customer), so only what the customer wrote decides the language.
-        let language =
-            request.language_hint.or(signals.language).unwrap_or_else(|| Language::detect(&customer_text));
+        let language = request.language_hint.or(signals.language).unwrap_or_else(|| Language::detect(&customer_text));
 
         let unhappy = signals.negative_score >= CONFIDENT_NEGATIVE;
         let (intent, key_phrases) = rules.intent(&text, &title, unhappy);
@@ -95,16 +94,7 @@ impl LocalClassifier {
         }
         pii.extend(crate::pii::detect(TextField::Content, &request.content));
 
-        Classification {
-            language,
-            intent,
-            urgency,
-            sentiment,
-            reservation_number,
-            key_phrases,
-            pii,
-            engine: ENGINE.to_owned(),
-        }
+        Classification { language, intent, urgency, sentiment, reservation_number, key_phrases, pii, engine: ENGINE.to_owned() }
     }
 }
 
@@ -351,11 +341,7 @@ impl Rules {
             // "Please reply now" about a date next month is not urgent.
             Intent::ReservationChange => {
                 let same_day = !relaxed && any(&self.same_day, text);
-                if same_day || tomorrow || demand && !any(&self.far_off, text) {
-                    Urgency::High
-                } else {
-                    Urgency::Medium
-                }
+                if same_day || tomorrow || demand && !any(&self.far_off, text) { Urgency::High } else { Urgency::Medium }
             }
             Intent::AddonRequest => {
                 if now || demand {
@@ -420,10 +406,7 @@ const REFUND: &[(&str, f32)] = &[
         3.0,
     ),
     (r"\bdeposit\b", 1.5),
-    (
-        r"(two|2|duplicate|identical|double) (identical )?(charges|payments|transactions)|\breverse (the|one|a|this|that)\b",
-        3.0,
-    ),
+    (r"(two|2|duplicate|identical|double) (identical )?(charges|payments|transactions)|\breverse (the|one|a|this|that)\b", 3.0),
     (r"\bcharges?\b|\bbilled\b|billing", 0.5),
     (r"compensat", 3.0),
     (r"환불|환급", 3.0),
@@ -459,10 +442,7 @@ const TROUBLE: &[(&str, f32)] = &[
         2.5,
     ),
     (r"\bleak", 3.0),
-    (
-        r"flat tire|flat tyre|dead battery|won't start|wouldn't start|broke down|broken down|breakdown|warning light|puncture",
-        3.0,
-    ),
+    (r"flat tire|flat tyre|dead battery|won't start|wouldn't start|broke down|broken down|breakdown|warning light|puncture", 3.0),
     (
         r"no (hot )?water|only cold water|cold water|no heat|no heating|no power|no electricity|power (is )?out|blackout|no internet|no wi-?fi|no signal",
         3.0,
@@ -483,10 +463,7 @@ const TROUBLE: &[(&str, f32)] = &[
     ),
     (r"\bsmell|\bsmoke\b|gas leak|\bstuck\b|stranded", 2.5),
     (r"keeps (dropping|disconnecting|cutting|turning off|beeping|stopping)|disconnect|drops out", 2.5),
-    (
-        r"\bmissing\b|no (towels?|soap|shampoo|toilet paper|blankets?|sheets|spare|key)\b|there (is|are|was|were) no\b",
-        1.5,
-    ),
+    (r"\bmissing\b|no (towels?|soap|shampoo|toilet paper|blankets?|sheets|spare|key)\b|there (is|are|was|were) no\b", 1.5),
     (
         r"can (someone|you|somebody) (come|bring|send|check|fix|help)|could (someone|you|somebody) (come|bring|send|check|fix)|send (someone|somebody|a technician)|please (fix|send|come)",
         1.5,
@@ -544,10 +521,7 @@ const CHANGE: &[(&str, f32)] = &[
         2.5,
     ),
     (r"\bbring (it |the [a-z-]+ |my [a-z-]+ |our [a-z-]+ )?forward", 2.5),
-    (
-        r"\bfrom (the )?\d+(st|nd|rd|th)? to (the )?\d+(st|nd|rd|th)?\b|\d+(st|nd|rd|th)\b.{0,25}\bto (the )?\d+(st|nd|rd|th)\b",
-        1.0,
-    ),
+    (r"\bfrom (the )?\d+(st|nd|rd|th)? to (the )?\d+(st|nd|rd|th)?\b|\d+(st|nd|rd|th)\b.{0,25}\bto (the )?\d+(st|nd|rd|th)\b", 1.0),
     (r"\bpush (it|my|our|the|this)\b.{0,30}\b(to|back|later)\b|push back", 2.5),
     (r"\bswitch (to|our|my|the|it)\b|\bswap\b|\bshift", 2.0),
     (r"(a|one|two|\d+) days? (later|earlier|sooner)|by (a|one|two|\d+) days?\b", 2.0),
@@ -637,17 +611,11 @@ const COMPLAINT: &[(&str, f32)] = &[
     (r"unacceptable|outrageous|ridiculous|disgusting|appalling|shameful|disgraceful", 3.0),
     (r"disappoint", 2.5),
     (r"\brude\b|impolite|unprofessional|yell(ed|ing)|shout(ed|ing)|insult|disrespect|condescending|\battitude\b", 3.0),
-    (
-        r"terrible|awful|horrible|\bworst\b|poor (service|experience|quality|cleaning|communication)|bad (service|experience)",
-        2.0,
-    ),
+    (r"terrible|awful|horrible|\bworst\b|poor (service|experience|quality|cleaning|communication)|bad (service|experience)", 2.0),
     (r"complain", 3.0),
     (r"apolog", 1.5),
     (r"acknowledg", 2.0),
-    (
-        r"(should|must|need to) be (warned|told|informed)|future (guests|customers)|for the record|\bfeedback\b|heads up",
-        2.0,
-    ),
+    (r"(should|must|need to) be (warned|told|informed)|future (guests|customers)|for the record|\bfeedback\b|heads up", 2.0),
     (r"expected (a lot |much |so )?(more|better)|not worth|waste of (money|time)|overpriced", 2.0),
     (
         r"(minutes?|mins?|hours?|hrs?) late\b|(showed up|arrived|came) late\b|kept us waiting|waited (for )?(over |almost |nearly )?(an hour|\d+)",
@@ -689,32 +657,20 @@ const COMPLAINT: &[(&str, f32)] = &[
     (r"늦게\s?(와|오|도착)|지각|늦었|늦어", 1.5),
     (r"소음|시끄|방음|잠을?\s?(설쳤|못\s?잤)|한숨도\s?못", 2.0),
     // Praise followed by criticism is feedback on a finished experience.
-    (
-        r"(좋았|괜찮았|만족했|즐거웠)\S{0,2}\s?(는데|지만)|\b(good|great|nice|lovely|fine|fun|friendly|helpful)\b[^.!?]{0,40}\bbut\b",
-        1.5,
-    ),
-    (
-        r"\bremind (your|the) (staff|team|employees)|train (your|the) (staff|team)|(tell|ask) your (staff|team|driver|guide)",
-        2.0,
-    ),
+    (r"(좋았|괜찮았|만족했|즐거웠)\S{0,2}\s?(는데|지만)|\b(good|great|nice|lovely|fine|fun|friendly|helpful)\b[^.!?]{0,40}\bbut\b", 1.5),
+    (r"\bremind (your|the) (staff|team|employees)|train (your|the) (staff|team)|(tell|ask) your (staff|team|driver|guide)", 2.0),
     (r"좋겠(습니다|네요|어요)", 0.5),
 ];
 
 /// Signs that the text asks something. An information question looks like
 /// one; without these, unhappy text is a complaint, not a question.
 const QUESTION_FORM: &[(&str, f32)] = &[
-    (
-        r"\?|^(do|does|is|are|can|could|what|where|when|how|which|will|would)\b|\b(wondering|curious|let me know|tell me)\b",
-        1.0,
-    ),
+    (r"\?|^(do|does|is|are|can|could|what|where|when|how|which|will|would)\b|\b(wondering|curious|let me know|tell me)\b", 1.0),
     (r"나요|까요|가요|인지|는지|ㄴ가|습니까|어떻게|궁금|문의|알려|여쭤|있을까|될까", 1.0),
 ];
 
 const COMPLAINT_PAST: &[(&str, f32)] = &[
-    (
-        r"\bstayed\b|during our (stay|visit|trip)|last (week|weekend|month|saturday|sunday|monday|tuesday|wednesday|thursday|friday)",
-        1.5,
-    ),
+    (r"\bstayed\b|during our (stay|visit|trip)|last (week|weekend|month|saturday|sunday|monday|tuesday|wednesday|thursday|friday)", 1.5),
     (r"다녀왔|다녀온|지난\s?(주|주말|번|달)|묵었|이용했", 1.5),
     (
         r"\b(was|were) (broken|dirty|late|cold|noisy|not working)|the whole (day|trip|stay|time|night)|entire (trip|stay|day)|all (day|night) long",
@@ -798,10 +754,7 @@ const NEGATIVE: &[(&str, f32)] = &[
         r"overcharg|incorrect|mistake|\berror\b|charged twice|identical charges|for no reason|\?{3,}|!{3,}|skipped|still charged|cancelled on us|이중|아깝|당황",
         1.0,
     ),
-    (
-        r"it's been (\d+|two|three|a few|several) (days|weeks|months)|(일|주|달|열흘|일주일|한\s?달)\S{0,2}\s?(넘었|지났|됐는데)",
-        1.0,
-    ),
+    (r"it's been (\d+|two|three|a few|several) (days|weeks|months)|(일|주|달|열흘|일주일|한\s?달)\S{0,2}\s?(넘었|지났|됐는데)", 1.0),
     (r"\bdemand|당장|못\s?(바꿔|해\s?준|한다고)|안\s?된다고|아니라", 1.0),
     (r"ㅠ|ㅜ", 0.5),
 ];
@@ -839,10 +792,7 @@ const RELAXED: &[(&str, f32)] = &[(r"noturgent", 1.0)];
 
 /// A demand for action right away, whatever the intent.
 const DEMAND: &[(&str, f32)] = &[
-    (
-        r"right now|immediately|\basap\b|as soon as possible|\burgent|\btoday\b.{0,20}!|call me today|someone .{0,20}today",
-        1.0,
-    ),
+    (r"right now|immediately|\basap\b|as soon as possible|\burgent|\btoday\b.{0,20}!|call me today|someone .{0,20}today", 1.0),
     (r"당장|지금\s?(바로|당장)|즉시|긴급|급합니다|오늘\s?(중|안)", 1.0),
 ];
 
@@ -859,10 +809,7 @@ const TOMORROW: &[(&str, f32)] = &[(r"tomorrow|내일|명일", 1.0)];
 
 /// More than a few days away.
 const FAR_OFF: &[(&str, f32)] = &[
-    (
-        r"next (week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|in (two|three|four|\d+) (weeks|months)",
-        1.0,
-    ),
+    (r"next (week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|in (two|three|four|\d+) (weeks|months)", 1.0),
     (r"다음\s?(주|달)|다다음|내년|\d+\s?(주|달|개월)\s?(뒤|후)", 1.0),
 ];
 
@@ -942,10 +889,8 @@ mod tests {
 
     #[test]
     fn a_korean_refund_request_is_classified_as_refund() {
-        let c = classify(
-            "환불 부탁드립니다",
-            "숙소 사정으로 일정을 못 가게 됐는데 결제한 금액 환불 받을 수 있을까요? 예약번호 AB-12345678",
-        );
+        let c =
+            classify("환불 부탁드립니다", "숙소 사정으로 일정을 못 가게 됐는데 결제한 금액 환불 받을 수 있을까요? 예약번호 AB-12345678");
         assert_eq!(c.intent, Intent::Refund);
         assert_eq!(c.language, Language::Ko);
         assert_eq!(c.urgency, Urgency::Medium);
@@ -963,10 +908,7 @@ mod tests {
 
     #[test]
     fn something_broken_right_now_is_an_urgent_trouble_report() {
-        let c = classify(
-            "Shower not working",
-            "We just checked in and the shower is not working at all. Booking XY-99887766.",
-        );
+        let c = classify("Shower not working", "We just checked in and the shower is not working at all. Booking XY-99887766.");
         assert_eq!(c.intent, Intent::TroubleReport);
         assert_eq!(c.urgency, Urgency::High);
         assert_eq!(c.sentiment, Sentiment::Negative);
@@ -1005,10 +947,7 @@ mod tests {
 
     #[test]
     fn an_extra_bed_far_off_is_a_low_urgency_addon() {
-        let c = classify(
-            "",
-            "For our stay in August, could you add a rollaway bed for our son? We're happy to pay the fee.",
-        );
+        let c = classify("", "For our stay in August, could you add a rollaway bed for our son? We're happy to pay the fee.");
         assert_eq!(c.intent, Intent::AddonRequest);
         assert_eq!(c.urgency, Urgency::Low);
     }
@@ -1043,8 +982,7 @@ mod tests {
 
     #[test]
     fn rude_staff_after_the_stay_is_a_complaint() {
-        let c =
-            classify("", "We stayed last weekend and the front desk clerk was rude and dismissive. I expected better.");
+        let c = classify("", "We stayed last weekend and the front desk clerk was rude and dismissive. I expected better.");
         assert_eq!(c.intent, Intent::Complaint);
         assert_eq!(c.urgency, Urgency::Medium);
         assert_eq!(c.sentiment, Sentiment::Negative);
@@ -1052,18 +990,14 @@ mod tests {
 
     #[test]
     fn an_angry_complaint_demanding_action_today_is_high() {
-        let c =
-            classify("", "This is UNACCEPTABLE. Your driver insulted my father. I want a call from a manager today!");
+        let c = classify("", "This is UNACCEPTABLE. Your driver insulted my father. I want a call from a manager today!");
         assert_eq!(c.intent, Intent::Complaint);
         assert_eq!(c.urgency, Urgency::High);
     }
 
     #[test]
     fn mild_mixed_feedback_is_a_low_complaint() {
-        let c = classify(
-            "",
-            "숙소는 깨끗하고 좋았는데 체크인 안내가 좀 별로였어요. 다음부터는 문자로 미리 알려주시면 좋겠어요.",
-        );
+        let c = classify("", "숙소는 깨끗하고 좋았는데 체크인 안내가 좀 별로였어요. 다음부터는 문자로 미리 알려주시면 좋겠어요.");
         assert_eq!(c.intent, Intent::Complaint);
         assert_eq!(c.urgency, Urgency::Low);
         assert_eq!(c.sentiment, Sentiment::Mixed);

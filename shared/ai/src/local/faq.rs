@@ -173,12 +173,10 @@ impl Word {
     /// one of its parts as a word of its own ("공항" for "제주공항"). One
     /// shared bigram is not enough: "체크인" does not mention "체크아웃".
     fn is_in(&self, text: &Terms) -> bool {
-        self.heads.iter().any(|t| text.terms.contains(t.as_str()))
-            || self.bigrams.iter().any(|t| text.heads.contains(t.as_str()))
-            || {
-                let shared = self.bigrams.iter().filter(|t| text.terms.contains(t.as_str())).count();
-                self.bigrams.len() >= 2 && shared * 2 > self.bigrams.len()
-            }
+        self.heads.iter().any(|t| text.terms.contains(t.as_str())) || self.bigrams.iter().any(|t| text.heads.contains(t.as_str())) || {
+            let shared = self.bigrams.iter().filter(|t| text.terms.contains(t.as_str())).count();
+            self.bigrams.len() >= 2 && shared * 2 > self.bigrams.len()
+        }
     }
 }
 
@@ -326,10 +324,8 @@ impl Index {
         let asked = |w: &Word| w.is_in(query);
 
         let answer_only = weigh(&mut query_words.iter().filter(|w| in_doc(w) && !in_question(w)));
-        let doc_coverage = ratio(
-            weigh(&mut doc.question.iter().filter(|w| asked(w))) + answer_only,
-            weigh(&mut doc.question.iter()) + answer_only,
-        );
+        let doc_coverage =
+            ratio(weigh(&mut doc.question.iter().filter(|w| asked(w))) + answer_only, weigh(&mut doc.question.iter()) + answer_only);
         // A query word another entry names but this one lacks says the
         // inquiry is about that other entry ("투어 가격" is not a parking
         // question because 가격 matches 요금): it weighs double.
@@ -621,9 +617,7 @@ fn answer_text(tenant: &Tenant, language: Language, answers: &[&str]) -> String 
 /// What the customer reads while a human prepares the answer.
 fn holding_text(tenant: &Tenant, language: Language) -> String {
     let body = match language {
-        Language::Ko => {
-            "문의 내용을 잘 받았습니다. 담당 직원이 확인한 뒤 빠르게 답변드리겠습니다. 조금만 기다려 주세요."
-        }
+        Language::Ko => "문의 내용을 잘 받았습니다. 담당 직원이 확인한 뒤 빠르게 답변드리겠습니다. 조금만 기다려 주세요.",
         Language::En => "We have received your inquiry, and a member of our team will get back to you shortly.",
     };
     format!("{}\n\n{body}", greeting(tenant, language))
@@ -645,10 +639,7 @@ fn outcome_draft(request: &DraftRequest, outcome: &PartnerOutcome) -> Draft {
 }
 
 fn reservation_of(inquiry: &Inquiry) -> Option<&ReservationNumber> {
-    inquiry
-        .reservation_number
-        .as_ref()
-        .or_else(|| inquiry.classification.as_ref().and_then(|c| c.reservation_number.as_ref()))
+    inquiry.reservation_number.as_ref().or_else(|| inquiry.classification.as_ref().and_then(|c| c.reservation_number.as_ref()))
 }
 
 /// The customer's notification of a partner's answer.
@@ -659,11 +650,7 @@ fn outcome_text(tenant: &Tenant, inquiry: &Inquiry, outcome: &PartnerOutcome, la
     match language {
         Language::Ko => {
             let res = number.map(|n| format!("(예약번호 {n})")).unwrap_or_default();
-            let hello = if name.is_empty() {
-                "안녕하세요.".to_owned()
-            } else {
-                format!("안녕하세요, {name}입니다.")
-            };
+            let hello = if name.is_empty() { "안녕하세요.".to_owned() } else { format!("안녕하세요, {name}입니다.") };
             let body = match outcome {
                 PartnerOutcome::Accepted => {
                     let what = match intent {
@@ -707,15 +694,11 @@ fn outcome_text(tenant: &Tenant, inquiry: &Inquiry, outcome: &PartnerOutcome, la
                             format!("Good news: the partner has confirmed your request{res}.")
                         }
                         Some(Intent::TroubleReport) => {
-                            format!(
-                                "Good news: the partner has confirmed they are taking care of the issue you reported{res}."
-                            )
+                            format!("Good news: the partner has confirmed they are taking care of the issue you reported{res}.")
                         }
                         _ => format!("Good news: the partner has confirmed your request{res}."),
                     };
-                    format!(
-                        "{what} There is nothing more you need to do.\n\nThank you for your patience, and enjoy your visit!"
-                    )
+                    format!("{what} There is nothing more you need to do.\n\nThank you for your patience, and enjoy your visit!")
                 }
                 PartnerOutcome::Rejected { reason } => {
                     let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
@@ -742,9 +725,7 @@ fn outcome_text(tenant: &Tenant, inquiry: &Inquiry, outcome: &PartnerOutcome, la
 mod tests {
     use super::*;
     use jiff::Timestamp;
-    use switchboard_domain::{
-        Channel, Classification, CustomerContact, InquiryId, InquiryStatus, Sentiment, TenantId, Urgency,
-    };
+    use switchboard_domain::{Channel, Classification, CustomerContact, InquiryId, InquiryStatus, Sentiment, TenantId, Urgency};
 
     fn entry(language: Language, question: &str, answer: &str) -> FaqEntry {
         FaqEntry { language, question: question.to_owned(), answer: answer.to_owned() }
@@ -763,11 +744,7 @@ mod tests {
                     "What time is check-in and check-out?",
                     "Check-in is from 3 pm and check-out is by 11 am. You may leave your luggage at the front desk before check-in.",
                 ),
-                entry(
-                    En,
-                    "Is parking available?",
-                    "Yes, free parking for one car per room is available in the lot behind the building.",
-                ),
+                entry(En, "Is parking available?", "Yes, free parking for one car per room is available in the lot behind the building."),
                 entry(
                     En,
                     "Can I bring my pet?",
@@ -799,16 +776,8 @@ mod tests {
                     "반려동물 동반이 가능한가요?",
                     "10kg 미만 소형견은 1층 객실에 한해 동반 가능하며, 1박당 청소비 20,000원이 추가됩니다.",
                 ),
-                entry(
-                    Ko,
-                    "취소 규정이 어떻게 되나요?",
-                    "입실 7일 전까지 취소하시면 전액 환불되며, 이후에는 첫날 숙박 요금이 부과됩니다.",
-                ),
-                entry(
-                    Ko,
-                    "조식이 포함되어 있나요?",
-                    "조식은 포함되어 있지 않으며, 1인 12,000원에 추가하실 수 있습니다.",
-                ),
+                entry(Ko, "취소 규정이 어떻게 되나요?", "입실 7일 전까지 취소하시면 전액 환불되며, 이후에는 첫날 숙박 요금이 부과됩니다."),
+                entry(Ko, "조식이 포함되어 있나요?", "조식은 포함되어 있지 않으며, 1인 12,000원에 추가하실 수 있습니다."),
             ],
             tier: "standard".to_owned(),
         }
@@ -840,8 +809,7 @@ mod tests {
     }
 
     fn draft(content: &str, language: Language) -> Draft {
-        let request =
-            DraftRequest { tenant: tenant(), inquiry: inquiry(None, content), partner_outcome: None, language };
+        let request = DraftRequest { tenant: tenant(), inquiry: inquiry(None, content), partner_outcome: None, language };
         LocalAnswerDrafter::new().draft_now(&request)
     }
 
@@ -954,12 +922,8 @@ mod tests {
     fn entries_in_another_language_do_not_answer() {
         let mut t = tenant();
         t.faq.retain(|e| e.language == Language::En);
-        let request = DraftRequest {
-            tenant: t,
-            inquiry: inquiry(None, "parking 가능한가요?"),
-            partner_outcome: None,
-            language: Language::Ko,
-        };
+        let request =
+            DraftRequest { tenant: t, inquiry: inquiry(None, "parking 가능한가요?"), partner_outcome: None, language: Language::Ko };
         let d = LocalAnswerDrafter::new().draft_now(&request);
         assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH));
         assert!(d.text.starts_with("안녕하세요"));
@@ -969,12 +933,8 @@ mod tests {
     fn a_tenant_without_faq_escalates() {
         let mut t = tenant();
         t.faq.clear();
-        let request = DraftRequest {
-            tenant: t,
-            inquiry: inquiry(None, "What time is check-in?"),
-            partner_outcome: None,
-            language: Language::En,
-        };
+        let request =
+            DraftRequest { tenant: t, inquiry: inquiry(None, "What time is check-in?"), partner_outcome: None, language: Language::En };
         let d = LocalAnswerDrafter::new().draft_now(&request);
         assert_eq!(d.confidence, 0.0);
         assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH));
@@ -1059,12 +1019,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_port_returns_the_same_draft() {
-        let request = DraftRequest {
-            tenant: tenant(),
-            inquiry: inquiry(None, "parking?"),
-            partner_outcome: None,
-            language: Language::En,
-        };
+        let request = DraftRequest { tenant: tenant(), inquiry: inquiry(None, "parking?"), partner_outcome: None, language: Language::En };
         let via_port = LocalAnswerDrafter::new().draft(&request).await.ok();
         assert_eq!(via_port, Some(LocalAnswerDrafter::new().draft_now(&request)));
     }

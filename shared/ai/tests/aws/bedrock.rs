@@ -5,8 +5,7 @@ use switchboard_ai::bedrock::{BedrockAnswerDrafter, Converse};
 use switchboard_ai::local::{LocalClassifier, NO_FAQ_MATCH};
 use switchboard_ai::{AiError, AnswerDrafter, ClassifyRequest, DraftRequest};
 use switchboard_domain::{
-    Channel, CustomerContact, FaqEntry, Inquiry, InquiryId, InquiryStatus, Language, PartnerOutcome, ReservationNumber,
-    Tenant, TenantId,
+    Channel, CustomerContact, FaqEntry, Inquiry, InquiryId, InquiryStatus, Language, PartnerOutcome, ReservationNumber, Tenant, TenantId,
 };
 
 const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
@@ -28,26 +27,10 @@ fn tenant() -> Tenant {
                 "Is there parking and how much does it cost?",
                 "Guests park free of charge in the underground car park, one car per room.",
             ),
-            entry(
-                En,
-                "When and where is breakfast served?",
-                "Breakfast is served daily from 7 to 10 am in the ground-floor restaurant.",
-            ),
-            entry(
-                En,
-                "Can I bring my pet?",
-                "Small dogs up to 10 kg are welcome in pet-friendly rooms for 20,000 won per night.",
-            ),
-            entry(
-                Ko,
-                "주차가 가능한가요? 주차 요금은 얼마인가요?",
-                "호텔 지하 주차장을 투숙객은 무료로 이용하실 수 있습니다.",
-            ),
-            entry(
-                Ko,
-                "조식은 몇 시에 어디서 제공되나요?",
-                "조식은 매일 오전 7시부터 10시까지 1층 한식당에서 제공됩니다.",
-            ),
+            entry(En, "When and where is breakfast served?", "Breakfast is served daily from 7 to 10 am in the ground-floor restaurant."),
+            entry(En, "Can I bring my pet?", "Small dogs up to 10 kg are welcome in pet-friendly rooms for 20,000 won per night."),
+            entry(Ko, "주차가 가능한가요? 주차 요금은 얼마인가요?", "호텔 지하 주차장을 투숙객은 무료로 이용하실 수 있습니다."),
+            entry(Ko, "조식은 몇 시에 어디서 제공되나요?", "조식은 매일 오전 7시부터 10시까지 1층 한식당에서 제공됩니다."),
         ],
         tier: "standard".into(),
     }
@@ -76,13 +59,8 @@ fn inquiry(content: &str) -> Inquiry {
         created_at: now,
         updated_at: now,
     };
-    let request = ClassifyRequest {
-        title: None,
-        content: content.into(),
-        language_hint: None,
-        reservation_hint: None,
-        attachment_texts: vec![],
-    };
+    let request =
+        ClassifyRequest { title: None, content: content.into(), language_hint: None, reservation_hint: None, attachment_texts: vec![] };
     inquiry.classification = Some(LocalClassifier::new().classify_now(&request));
     inquiry.reservation_number = inquiry.classification.as_ref().and_then(|c| c.reservation_number.clone());
     inquiry
@@ -137,8 +115,7 @@ async fn an_answer_is_drafted_by_the_configured_model_from_the_retrieved_faq_ent
 
 #[tokio::test]
 async fn an_inquiry_the_faq_does_not_cover_is_escalated_not_answered() {
-    let reply =
-        r#"{"answer":"","confidence":0.05,"escalate":true,"reason":"The FAQ says nothing about the swimming pool."}"#;
+    let reply = r#"{"answer":"","confidence":0.05,"escalate":true,"reason":"The FAQ says nothing about the swimming pool."}"#;
     let stub = Stub::start(move |_, _| Reply::converse(reply)).await;
     let draft = drafter(&stub, Duration::from_secs(20))
         .await
@@ -166,12 +143,9 @@ async fn a_korean_inquiry_is_answered_in_korean_and_a_reply_in_another_language_
 
 #[tokio::test]
 async fn a_throttled_converse_is_retried_once_then_answers() {
-    let stub = Stub::start(|_, nth| {
-        if nth == 0 { Reply::rest_error(429, "ThrottlingException") } else { Reply::converse(PARKING_ANSWER) }
-    })
-    .await;
-    let draft =
-        drafter(&stub, Duration::from_secs(20)).await.draft(&draft_request("Is there parking?", Language::En)).await;
+    let stub =
+        Stub::start(|_, nth| if nth == 0 { Reply::rest_error(429, "ThrottlingException") } else { Reply::converse(PARKING_ANSWER) }).await;
+    let draft = drafter(&stub, Duration::from_secs(20)).await.draft(&draft_request("Is there parking?", Language::En)).await;
     assert!(draft.is_ok(), "{draft:?}");
     assert_eq!(stub.calls("Converse").len(), 2);
 }
@@ -179,24 +153,18 @@ async fn a_throttled_converse_is_retried_once_then_answers() {
 #[tokio::test]
 async fn throttled_twice_is_an_error_after_exactly_one_retry() {
     let stub = Stub::start(|_, _| Reply::rest_error(429, "ThrottlingException")).await;
-    let draft =
-        drafter(&stub, Duration::from_secs(20)).await.draft(&draft_request("Is there parking?", Language::En)).await;
+    let draft = drafter(&stub, Duration::from_secs(20)).await.draft(&draft_request("Is there parking?", Language::En)).await;
     assert!(matches!(draft, Err(AiError::Throttled)), "{draft:?}");
     assert_eq!(stub.calls("Converse").len(), 2);
 }
 
 #[tokio::test]
 async fn a_server_error_is_an_error_not_an_invented_answer() {
-    for failure in [
-        Reply::rest_error(500, "InternalServerException"),
-        Reply::rest_error(503, "ServiceUnavailableException"),
-        Reply::garbage(),
-    ] {
+    for failure in
+        [Reply::rest_error(500, "InternalServerException"), Reply::rest_error(503, "ServiceUnavailableException"), Reply::garbage()]
+    {
         let stub = Stub::start(move |_, _| failure.clone()).await;
-        let draft = drafter(&stub, Duration::from_secs(20))
-            .await
-            .draft(&draft_request("Is there parking?", Language::En))
-            .await;
+        let draft = drafter(&stub, Duration::from_secs(20)).await.draft(&draft_request("Is there parking?", Language::En)).await;
         assert!(matches!(draft, Err(AiError::Unavailable(_) | AiError::InvalidOutput(_))), "{draft:?}");
         assert_eq!(stub.calls("Converse").len(), 1, "only throttling is retried");
     }
@@ -213,8 +181,7 @@ async fn a_model_slower_than_the_budget_is_a_timeout() {
 async fn a_reply_that_is_not_the_json_asked_for_is_an_error_logged_without_content() {
     let logs = Logs::capture();
     let stub = Stub::start(|_, _| Reply::converse("Sure! Parking is free at 010-1234-5678.")).await;
-    let draft =
-        drafter(&stub, Duration::from_secs(20)).await.draft(&draft_request("Is there parking?", Language::En)).await;
+    let draft = drafter(&stub, Duration::from_secs(20)).await.draft(&draft_request("Is there parking?", Language::En)).await;
     let error = draft.unwrap_err();
     assert!(matches!(error, AiError::InvalidOutput(_)));
     assert!(!error.to_string().contains("010") && !error.to_string().contains("Parking is free"), "{error}");
@@ -253,13 +220,8 @@ async fn a_partner_outcome_notification_is_written_from_the_seed_prompt_in_the_c
 
         let user = user_of(&stub);
         assert!(user.starts_with("당신은 고객 서비스 담당자입니다."), "seed 002's prompt: {user}");
-        for line in [
-            "고객 문의: 예약 날짜를 12월 5일로",
-            "문의 유형: reservation_change",
-            "예약번호: HT-20481123",
-            response,
-            alternative,
-        ] {
+        for line in ["고객 문의: 예약 날짜를 12월 5일로", "문의 유형: reservation_change", "예약번호: HT-20481123", response, alternative]
+        {
             assert!(user.contains(line), "{line} in {user}");
         }
         assert!(draft.text.starts_with("안녕하세요"));
@@ -267,9 +229,7 @@ async fn a_partner_outcome_notification_is_written_from_the_seed_prompt_in_the_c
     }
 
     let stub = Stub::start(|_, _| {
-        Reply::converse(
-            r#"{"answer":"Good news: your change is confirmed.","confidence":1.0,"escalate":false,"reason":null}"#,
-        )
+        Reply::converse(r#"{"answer":"Good news: your change is confirmed.","confidence":1.0,"escalate":false,"reason":null}"#)
     })
     .await;
     let mut request = draft_request("Please move my booking HT-20481123 to Friday.", Language::En);
@@ -278,9 +238,7 @@ async fn a_partner_outcome_notification_is_written_from_the_seed_prompt_in_the_c
     drafter(&stub, Duration::from_secs(20)).await.draft(&request).await.unwrap();
     let user = user_of(&stub);
     assert!(
-        user.contains("in English")
-            && user.contains("Partner response: accept")
-            && user.contains("Reservation number: HT-20481123"),
+        user.contains("in English") && user.contains("Partner response: accept") && user.contains("Reservation number: HT-20481123"),
         "{user}"
     );
 }

@@ -32,8 +32,7 @@ fn text_of(r: &Recorded) -> &str {
 /// phrases and a NAME where the texts have them (character offsets).
 fn comprehend(r: &Recorded) -> Reply {
     let phrase = |text: &str, needle: &str, score: f64| {
-        char_offsets(text, needle)
-            .map(|(b, e)| json!({ "Text": needle, "Score": score, "BeginOffset": b, "EndOffset": e }))
+        char_offsets(text, needle).map(|(b, e)| json!({ "Text": needle, "Score": score, "BeginOffset": b, "EndOffset": e }))
     };
     match r.operation() {
         "DetectDominantLanguage" => {
@@ -46,11 +45,10 @@ fn comprehend(r: &Recorded) -> Reply {
         })),
         "DetectKeyPhrases" => {
             let text = text_of(r);
-            let phrases: Vec<Value> =
-                [phrase(text, "John Smith", 0.99), phrase(text, "The shower", 0.98), phrase(text, "room 301", 0.9)]
-                    .into_iter()
-                    .flatten()
-                    .collect();
+            let phrases: Vec<Value> = [phrase(text, "John Smith", 0.99), phrase(text, "The shower", 0.98), phrase(text, "room 301", 0.9)]
+                .into_iter()
+                .flatten()
+                .collect();
             Reply::amz_json(json!({ "KeyPhrases": phrases }))
         }
         "DetectPiiEntities" => {
@@ -85,10 +83,7 @@ async fn an_english_inquiry_is_read_by_the_four_comprehend_calls_and_enriches_th
     for r in stub.requests() {
         assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/"));
         assert_eq!(r.content_type.as_deref(), Some("application/x-amz-json-1.1"));
-        assert!(
-            text_of(&r).starts_with("Shower broken\nHi, this is John Smith"),
-            "title and content are read together"
-        );
+        assert!(text_of(&r).starts_with("Shower broken\nHi, this is John Smith"), "title and content are read together");
     }
     for operation in ["DetectSentiment", "DetectKeyPhrases", "DetectPiiEntities"] {
         assert_eq!(stub.calls(operation)[0].body["LanguageCode"], "en", "{operation}");
@@ -99,8 +94,7 @@ async fn an_english_inquiry_is_read_by_the_four_comprehend_calls_and_enriches_th
     assert_eq!(c.sentiment, Sentiment::Negative, "Comprehend's sentiment");
     assert_eq!((c.intent, c.urgency), (Intent::TroubleReport, Urgency::High), "the local rules' intent and urgency");
     assert_eq!(c.reservation_number.as_ref().map(|n| n.as_str()), Some("HT-20481123"));
-    let found: Vec<(TextField, &str, &str)> =
-        c.pii.iter().map(|s| (s.field, s.kind.as_str(), &CONTENT[s.start..s.end])).collect();
+    let found: Vec<(TextField, &str, &str)> = c.pii.iter().map(|s| (s.field, s.kind.as_str(), &CONTENT[s.start..s.end])).collect();
     assert_eq!(
         found,
         vec![
@@ -111,11 +105,7 @@ async fn an_english_inquiry_is_read_by_the_four_comprehend_calls_and_enriches_th
         "Comprehend's NAME (offsets mapped from the combined text) and the local patterns' spans"
     );
     assert_eq!(c.key_phrases.first().map(String::as_str), Some("The shower"));
-    assert!(
-        !c.key_phrases.iter().any(|p| p.contains("John")),
-        "a key phrase with a name is dropped: {:?}",
-        c.key_phrases
-    );
+    assert!(!c.key_phrases.iter().any(|p| p.contains("John")), "a key phrase with a name is dropped: {:?}", c.key_phrases);
 }
 
 #[tokio::test]
@@ -140,19 +130,11 @@ async fn long_texts_are_cut_on_character_boundaries_to_each_call_s_limit() {
     classifier(&stub, Duration::from_secs(20)).await.classify(&request(None, &content)).await.unwrap();
 
     let sentiment = text_of(&stub.calls("DetectSentiment")[0]).to_owned();
-    assert_eq!(
-        sentiment.chars().count(),
-        SENTIMENT_CHARS,
-        "sentiment reads only the first 500 characters: only those are sent"
-    );
+    assert_eq!(sentiment.chars().count(), SENTIMENT_CHARS, "sentiment reads only the first 500 characters: only those are sent");
     assert!(sentiment.len() <= MAX_SMALL_DOCUMENT_BYTES);
     for operation in ["DetectDominantLanguage", "DetectKeyPhrases"] {
         let sent = text_of(&stub.calls(operation)[0]).to_owned();
-        assert!(
-            sent.len() <= MAX_DOCUMENT_BYTES && sent.len() > MAX_DOCUMENT_BYTES - 3,
-            "{operation}: {} bytes",
-            sent.len()
-        );
+        assert!(sent.len() <= MAX_DOCUMENT_BYTES && sent.len() > MAX_DOCUMENT_BYTES - 3, "{operation}: {} bytes", sent.len());
         assert!(content.starts_with(&sent), "{operation}: a prefix, cut between characters");
     }
 }
@@ -174,11 +156,7 @@ async fn a_language_hint_or_a_very_short_text_needs_no_language_detection() {
 #[tokio::test]
 async fn a_throttled_comprehend_call_is_retried_once() {
     let stub = Stub::start(|r, nth| {
-        if r.operation() == "DetectSentiment" && nth == 0 {
-            Reply::amz_error(400, "TooManyRequestsException")
-        } else {
-            comprehend(r)
-        }
+        if r.operation() == "DetectSentiment" && nth == 0 { Reply::amz_error(400, "TooManyRequestsException") } else { comprehend(r) }
     })
     .await;
     let c = classifier(&stub, Duration::from_secs(20)).await.classify(&request(Some(TITLE), CONTENT)).await.unwrap();
@@ -188,15 +166,9 @@ async fn a_throttled_comprehend_call_is_retried_once() {
 
 #[tokio::test]
 async fn a_comprehend_failure_gives_the_local_verdict_and_logs_no_content() {
-    for failure in [
-        Reply::amz_error(500, "InternalServerException"),
-        Reply::garbage(),
-        Reply::amz_error(400, "TooManyRequestsException"),
-    ] {
+    for failure in [Reply::amz_error(500, "InternalServerException"), Reply::garbage(), Reply::amz_error(400, "TooManyRequestsException")] {
         let logs = Logs::capture();
-        let stub =
-            Stub::start(move |r, _| if r.operation() == "DetectKeyPhrases" { failure.clone() } else { comprehend(r) })
-                .await;
+        let stub = Stub::start(move |r, _| if r.operation() == "DetectKeyPhrases" { failure.clone() } else { comprehend(r) }).await;
         let request = request(Some(TITLE), CONTENT);
         let c = classifier(&stub, Duration::from_secs(20)).await.classify(&request).await.unwrap();
 
@@ -211,9 +183,7 @@ async fn a_comprehend_failure_gives_the_local_verdict_and_logs_no_content() {
 
 #[tokio::test]
 async fn a_comprehend_call_past_its_budget_gives_the_local_verdict() {
-    let stub =
-        Stub::start(|r, _| if r.operation() == "DetectSentiment" { comprehend(r).after(SLOW) } else { comprehend(r) })
-            .await;
+    let stub = Stub::start(|r, _| if r.operation() == "DetectSentiment" { comprehend(r).after(SLOW) } else { comprehend(r) }).await;
     let request = request(Some(TITLE), CONTENT);
     let c = classifier(&stub, SHORT).await.classify(&request).await.unwrap();
     assert_eq!(c, LocalClassifier::new().classify_now(&request));
@@ -222,10 +192,8 @@ async fn a_comprehend_call_past_its_budget_gives_the_local_verdict() {
 /// Comprehend's batch operations: one result per document, by index;
 /// documents containing "FAIL" get an item error.
 fn batches(r: &Recorded) -> Reply {
-    let docs: Vec<String> = r.body["TextList"]
-        .as_array()
-        .map(|l| l.iter().filter_map(|d| d.as_str()).map(str::to_owned).collect())
-        .unwrap_or_default();
+    let docs: Vec<String> =
+        r.body["TextList"].as_array().map(|l| l.iter().filter_map(|d| d.as_str()).map(str::to_owned).collect()).unwrap_or_default();
     let errors: Vec<Value> = docs
         .iter()
         .enumerate()
@@ -252,9 +220,7 @@ fn batches(r: &Recorded) -> Reply {
 async fn a_batch_goes_by_25_documents_grouped_by_language_with_pii_one_by_one() {
     let stub = Stub::start(|r, _| batches(r)).await;
     let mut requests: Vec<ClassifyRequest> = (0..30)
-        .map(|i| {
-            request(None, &format!("We loved the tour number {i}! Do you run the sunset cruise in October as well?"))
-        })
+        .map(|i| request(None, &format!("We loved the tour number {i}! Do you run the sunset cruise in October as well?")))
         .collect();
     requests.push(request(None, "다음 달 선셋 크루즈도 운영하시나요? 지난번 투어 정말 좋았어요!"));
     requests.push(request(None, "이번 주말 선셋 크루즈 예약 가능한가요? 가족 네 명이에요."));
@@ -266,12 +232,7 @@ async fn a_batch_goes_by_25_documents_grouped_by_language_with_pii_one_by_one() 
         let mut s: Vec<(usize, String)> = stub
             .calls(operation)
             .iter()
-            .map(|r| {
-                (
-                    r.body["TextList"].as_array().map_or(0, Vec::len),
-                    r.body["LanguageCode"].as_str().unwrap_or("").to_owned(),
-                )
-            })
+            .map(|r| (r.body["TextList"].as_array().map_or(0, Vec::len), r.body["LanguageCode"].as_str().unwrap_or("").to_owned()))
             .collect();
         s.sort();
         s
@@ -308,10 +269,7 @@ async fn classifier_with_model(stub: &Stub) -> ComprehendClassifier {
 
 #[tokio::test]
 async fn a_configured_intent_model_s_strict_json_decides_intent_urgency_and_number() {
-    let stub = Stub::start(with_intent_model(
-        r#"{"intent":"complaint","urgency":"medium","reservation_number":"HT-20481123"}"#,
-    ))
-    .await;
+    let stub = Stub::start(with_intent_model(r#"{"intent":"complaint","urgency":"medium","reservation_number":"HT-20481123"}"#)).await;
     let c = classifier_with_model(&stub).await.classify(&request(Some(TITLE), CONTENT)).await.unwrap();
 
     let converse = stub.calls("Converse");
@@ -321,9 +279,7 @@ async fn a_configured_intent_model_s_strict_json_decides_intent_urgency_and_numb
     for intent in Intent::ALL {
         assert!(system.contains(intent.as_str()), "the prompt lists {intent:?}");
     }
-    assert!(
-        converse[0].body["messages"][0]["content"][0]["text"].as_str().unwrap().contains("The shower is not working")
-    );
+    assert!(converse[0].body["messages"][0]["content"][0]["text"].as_str().unwrap().contains("The shower is not working"));
     assert_eq!((c.intent, c.urgency, c.engine.as_str()), (Intent::Complaint, Urgency::Medium, "comprehend+bedrock"));
     assert_eq!(c.sentiment, Sentiment::Negative, "sentiment stays Comprehend's");
 }
@@ -338,16 +294,9 @@ async fn invalid_json_from_the_intent_model_leaves_the_local_rules_verdict() {
         let logs = Logs::capture();
         let stub = Stub::start(with_intent_model(reply)).await;
         let c = classifier_with_model(&stub).await.classify(&request(Some(TITLE), CONTENT)).await.unwrap();
-        assert_eq!(
-            (c.intent, c.urgency, c.engine.as_str()),
-            (Intent::TroubleReport, Urgency::High, "comprehend"),
-            "{reply}"
-        );
+        assert_eq!((c.intent, c.urgency, c.engine.as_str()), (Intent::TroubleReport, Urgency::High, "comprehend"), "{reply}");
         let logged = logs.text();
         assert!(logged.contains("intent model unusable"), "{logged}");
-        assert!(
-            !logged.contains("trouble report") && !logged.contains("shower") && !logged.contains("ZZ-"),
-            "{logged}"
-        );
+        assert!(!logged.contains("trouble report") && !logged.contains("shower") && !logged.contains("ZZ-"), "{logged}");
     }
 }

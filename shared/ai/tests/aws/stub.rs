@@ -53,12 +53,7 @@ pub struct Reply {
 impl Reply {
     /// 200 with an AWS JSON 1.1 body.
     pub fn amz_json(body: Value) -> Self {
-        Self {
-            status: 200,
-            headers: vec![("content-type", "application/x-amz-json-1.1".into())],
-            body: body.to_string(),
-            delay: None,
-        }
+        Self { status: 200, headers: vec![("content-type", "application/x-amz-json-1.1".into())], body: body.to_string(), delay: None }
     }
 
     /// An AWS JSON 1.1 error (`__type`).
@@ -73,12 +68,7 @@ impl Reply {
 
     /// 200 with a REST-JSON body.
     pub fn json(body: Value) -> Self {
-        Self {
-            status: 200,
-            headers: vec![("content-type", "application/json".into())],
-            body: body.to_string(),
-            delay: None,
-        }
+        Self { status: 200, headers: vec![("content-type", "application/json".into())], body: body.to_string(), delay: None }
     }
 
     /// A REST-JSON error (`x-amzn-ErrorType` header).
@@ -93,12 +83,7 @@ impl Reply {
 
     /// A 200 whose body is not what the protocol promises.
     pub fn garbage() -> Self {
-        Self {
-            status: 200,
-            headers: vec![("content-type", "application/json".into())],
-            body: "<html>oops".into(),
-            delay: None,
-        }
+        Self { status: 200, headers: vec![("content-type", "application/json".into())], body: "<html>oops".into(), delay: None }
     }
 
     /// This reply, after a pause (longer than the engine's budget in timeout tests).

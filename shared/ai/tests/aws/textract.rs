@@ -87,8 +87,7 @@ fn pdf(pages: &[&str]) -> Vec<u8> {
         kids.push(page_id.into());
     }
     let count = kids.len() as i64;
-    doc.objects
-        .insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
+    doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
     let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog_id);
     let mut out = Vec::new();
@@ -142,10 +141,7 @@ async fn a_photo_is_read_by_detect_document_text_and_described_by_the_vision_mod
     let textract = stub.calls("DetectDocumentText");
     assert_eq!(textract.len(), 1);
     assert_eq!(textract[0].target.as_deref(), Some("Textract.DetectDocumentText"));
-    assert_eq!(
-        textract[0].body["Document"]["Bytes"].as_str().map(|b| STANDARD.decode(b).unwrap()),
-        Some(image.clone())
-    );
+    assert_eq!(textract[0].body["Document"]["Bytes"].as_str().map(|b| STANDARD.decode(b).unwrap()), Some(image.clone()));
     let vision = &stub.calls("Converse")[0];
     assert_eq!(vision.model_id(), Some(MODEL));
     let blocks = &vision.body["messages"][0]["content"];
@@ -175,19 +171,14 @@ async fn a_one_page_pdf_is_read_with_analyze_document_forms_and_not_sent_to_visi
     assert_eq!(calls[0].body["FeatureTypes"], json!(["FORMS"]));
     assert!(stub.calls("Converse").is_empty() && stub.calls("DetectDocumentText").is_empty());
     assert_eq!(a.extracted_text.as_deref(), Some("Booking confirmation\n\nBooking no.: HT-20481123"));
-    assert!(
-        a.labels.contains(&"form".to_owned()) && a.labels.contains(&"booking_confirmation".to_owned()),
-        "{:?}",
-        a.labels
-    );
+    assert!(a.labels.contains(&"form".to_owned()) && a.labels.contains(&"booking_confirmation".to_owned()), "{:?}", a.labels);
     assert!(a.problems.is_empty(), "OCR read what the missing text layer hid: {:?}", a.problems);
 }
 
 #[tokio::test]
 async fn a_pdf_beyond_the_synchronous_page_limit_keeps_its_text_layer_and_is_not_sent() {
     let stub = Stub::start(|r, _| engines(r)).await;
-    let a =
-        analyzer(&stub).await.analyze(MediaType::Pdf, &pdf(&["Invoice page one", "page two"]), CONTEXT).await.unwrap();
+    let a = analyzer(&stub).await.analyze(MediaType::Pdf, &pdf(&["Invoice page one", "page two"]), CONTEXT).await.unwrap();
     assert!(stub.requests().is_empty());
     assert!(a.extracted_text.as_deref().is_some_and(|t| t.contains("Invoice page one")));
     assert!(a.problems.iter().any(|p| p.contains("single-page")), "{:?}", a.problems);
@@ -238,11 +229,7 @@ async fn without_a_vision_model_a_photo_is_only_read() {
     let stub = Stub::start(|r, _| engines(r)).await;
     let mut settings = crate::stub::settings();
     settings.vision_model_id = None;
-    let a = switchboard_ai::aws::engines(&stub.clients().await, &settings)
-        .analyzer
-        .analyze(MediaType::Png, &png(), CONTEXT)
-        .await
-        .unwrap();
+    let a = switchboard_ai::aws::engines(&stub.clients().await, &settings).analyzer.analyze(MediaType::Png, &png(), CONTEXT).await.unwrap();
     assert!(stub.calls("Converse").is_empty());
     assert_eq!((a.engine.as_str(), a.description.as_deref()), ("local-checks+textract", None));
 }
