@@ -4,11 +4,14 @@
 //! current time in. Input enters only through `parse` functions, so a value
 //! of a domain type is valid by construction.
 
+#![warn(missing_docs)]
+
 pub mod attachment;
 pub mod classification;
 pub mod contact;
 pub mod event;
 pub mod field_error;
+pub mod fixtures;
 pub mod inquiry;
 pub mod partner;
 pub mod reservation;
