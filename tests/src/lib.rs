@@ -5,6 +5,10 @@
 //! `spawn_app`). [`Process`] runs the real `switchboard` binary instead, for
 //! tests that kill or signal it.
 
+// Test support only: a panic here fails the test that called it, which is
+// what a harness should do, so unwrap/expect are allowed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod emulator;
 pub mod grpc;
 pub mod process;

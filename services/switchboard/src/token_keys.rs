@@ -34,7 +34,7 @@ pub fn load(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<TokenKe
 }
 
 fn decode(key: &str) -> anyhow::Result<Vec<u8>> {
-    if key.len() % 2 == 0 && key.chars().all(|c| c.is_ascii_hexdigit()) {
+    if key.len().is_multiple_of(2) && key.chars().all(|c| c.is_ascii_hexdigit()) {
         return (0..key.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&key[i..i + 2], 16).context("SWITCHBOARD_TOKEN_KEYS: bad hex"))

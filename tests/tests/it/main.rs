@@ -1,5 +1,9 @@
 //! End-to-end acceptance tests: the embedded pipeline, and the AWS mode on the emulator.
 
+// Every function in this crate is test code (helpers included): a panic is a
+// failed assertion, so unwrap/expect are allowed here as in `#[test]` bodies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod ai_aws;
 mod answers;
 mod aws_costs;
