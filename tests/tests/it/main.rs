@@ -25,6 +25,7 @@ mod gateway_rest;
 mod gateway_tenancy;
 mod idempotency;
 mod loadtest;
+mod module_graph;
 mod partner;
 mod partner_abuse;
 mod partner_browser;
