@@ -21,6 +21,7 @@ use aws_sdk_sns::config::http::HttpResponse;
 use jiff::Timestamp;
 use std::collections::HashMap;
 use switchboard_domain::InquiryId;
+use switchboard_store::keys::{self, Key};
 
 /// Records are kept longer than any redelivery can come (SQS keeps a
 /// message at most 14 days), then DynamoDB's TTL removes them.
@@ -65,8 +66,10 @@ where
     ChannelError::Unavailable(format!("DynamoDB {op}: {}", DisplayErrorContext(&e)))
 }
 
+/// The ledger item's key, in the single table's layout.
 fn key(id: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_owned(), AttributeValue::S(format!("SENT#{id}"))), ("sk".to_owned(), AttributeValue::S("METADATA".into()))])
+    let Key { pk, sk } = keys::sent_message(id);
+    HashMap::from([("pk".to_owned(), AttributeValue::S(pk)), ("sk".to_owned(), AttributeValue::S(sk))])
 }
 
 fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {

@@ -72,10 +72,10 @@ impl EmailSender for SesEmail {
                 );
                 // Certainly not sent: the next attempt is then no duplicate.
                 // Should this note fail, that attempt only counts as one in doubt.
-                if provider_refused(&e) {
-                    if let Err(e) = self.ledger.mark_failed(&message.id).await {
-                        tracing::warn!(message_id = %message.id, error = %e, "could not note a failed send");
-                    }
+                if provider_refused(&e)
+                    && let Err(e) = self.ledger.mark_failed(&message.id).await
+                {
+                    tracing::warn!(message_id = %message.id, error = %e, "could not note a failed send");
                 }
                 return Err(if permanent { ChannelError::Rejected(why) } else { ChannelError::Unavailable(why) });
             }

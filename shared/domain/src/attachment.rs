@@ -11,15 +11,19 @@ pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
 /// name or a client's content type says nothing reliable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MediaType {
+    /// A JPEG image.
     #[serde(rename = "image/jpeg")]
     Jpeg,
+    /// A PNG image.
     #[serde(rename = "image/png")]
     Png,
+    /// A PDF document.
     #[serde(rename = "application/pdf")]
     Pdf,
 }
 
 impl MediaType {
+    /// The type the leading bytes show, if Switchboard reads it.
     pub fn detect(bytes: &[u8]) -> Option<Self> {
         if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
             Some(Self::Jpeg)
@@ -32,6 +36,7 @@ impl MediaType {
         }
     }
 
+    /// The MIME type, e.g. `image/png`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Jpeg => "image/jpeg",
@@ -40,6 +45,7 @@ impl MediaType {
         }
     }
 
+    /// The usual file extension, without the dot.
     pub fn extension(self) -> &'static str {
         match self {
             Self::Jpeg => "jpg",
@@ -54,7 +60,9 @@ impl MediaType {
 pub struct AttachmentUpload {
     /// The client's file name, kept for display only (never used as a storage key).
     pub filename: String,
+    /// The type detected from the bytes.
     pub media_type: MediaType,
+    /// The file itself.
     pub bytes: Vec<u8>,
 }
 

@@ -7,11 +7,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
+    /// Korean.
     Ko,
+    /// English.
     En,
 }
 
 impl Language {
+    /// Reads a language code or name (`ko`, `en-US`, `english`…), ignoring case.
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "ko" | "ko-kr" | "kor" | "korean" => Some(Self::Ko),
@@ -20,6 +23,7 @@ impl Language {
         }
     }
 
+    /// The ISO 639-1 code: `ko` or `en`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ko => "ko",
@@ -47,18 +51,26 @@ impl Language {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
+    /// Change the date, time or details of a reservation.
     ReservationChange,
+    /// Something is broken or went wrong.
     TroubleReport,
+    /// Add something to a reservation (decoration, breakfast…).
     AddonRequest,
+    /// A question the FAQ or a general answer can settle.
     GeneralQuestion,
+    /// The customer is unhappy with the service.
     Complaint,
+    /// The customer wants money back.
     Refund,
 }
 
 impl Intent {
+    /// Every intent.
     pub const ALL: [Intent; 6] =
         [Self::ReservationChange, Self::TroubleReport, Self::AddonRequest, Self::GeneralQuestion, Self::Complaint, Self::Refund];
 
+    /// The wire name, e.g. `reservation_change`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ReservationChange => "reservation_change",
@@ -70,6 +82,7 @@ impl Intent {
         }
     }
 
+    /// The intent with this wire name.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|i| i.as_str() == s)
     }
@@ -84,12 +97,16 @@ impl Intent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Urgency {
+    /// Can wait.
     Low,
+    /// Should be handled soon.
     Medium,
+    /// Needs a human now.
     High,
 }
 
 impl Urgency {
+    /// The wire name: `low`, `medium` or `high`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Low => "low",
@@ -98,6 +115,7 @@ impl Urgency {
         }
     }
 
+    /// The urgency with this wire name.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "low" => Some(Self::Low),
@@ -112,13 +130,18 @@ impl Urgency {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Sentiment {
+    /// Mostly positive.
     Positive,
+    /// Mostly negative.
     Negative,
+    /// Neither.
     Neutral,
+    /// Both positive and negative.
     Mixed,
 }
 
 impl Sentiment {
+    /// The wire name, in Comprehend's upper case.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Positive => "POSITIVE",
@@ -145,22 +168,30 @@ pub enum TextField {
 /// text (key phrases, log lines, traces) can be masked with them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PiiSpan {
+    /// The text the span is in.
     pub field: TextField,
     /// The detector's type, e.g. `PHONE`, `EMAIL`, `NAME` (Comprehend's names).
     pub kind: String,
     /// Byte offsets into the field, on character boundaries, end exclusive.
     pub start: usize,
+    /// Byte offset one past the span.
     pub end: usize,
 }
 
 /// The classifier's verdict on one inquiry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
+    /// The language the inquiry is written in.
     pub language: Language,
+    /// What the customer wants.
     pub intent: Intent,
+    /// How soon a human would need to act.
     pub urgency: Urgency,
+    /// The overall tone.
     pub sentiment: Sentiment,
+    /// The reservation the inquiry names, if any.
     pub reservation_number: Option<ReservationNumber>,
+    /// Short phrases that sum the inquiry up.
     #[serde(default)]
     pub key_phrases: Vec<String>,
     /// Personal data found in the title and content (positions only).

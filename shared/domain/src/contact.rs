@@ -6,8 +6,10 @@ use std::fmt;
 /// Why a contact value was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContactError {
+    /// Not a phone number in a form Switchboard accepts.
     #[error("must be an E.164 number such as +821012345678 (or a Korean mobile number such as 010-1234-5678)")]
     InvalidPhone,
+    /// Not an e-mail address.
     #[error("must be an e-mail address such as name@example.com")]
     InvalidEmail,
 }
@@ -34,6 +36,7 @@ impl PhoneNumber {
         Err(ContactError::InvalidPhone)
     }
 
+    /// The number in E.164 form.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -70,6 +73,7 @@ impl fmt::Display for PhoneNumber {
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    /// Parses an address, trimming surrounding spaces.
     pub fn parse(input: &str) -> Result<Self, ContactError> {
         let s = input.trim();
         let Some((local, domain)) = s.split_once('@') else {
@@ -85,6 +89,7 @@ impl EmailAddress {
         if ok { Ok(Self(s.to_owned())) } else { Err(ContactError::InvalidEmail) }
     }
 
+    /// The address as given (trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -120,7 +125,9 @@ impl fmt::Display for EmailAddress {
 /// How to reach a customer: at least one of phone and e-mail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerContact {
+    /// The customer's phone number.
     pub phone: Option<PhoneNumber>,
+    /// The customer's e-mail address.
     pub email: Option<EmailAddress>,
 }
 

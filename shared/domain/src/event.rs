@@ -16,34 +16,46 @@ pub enum EventType {
     /// An upstream system's submission, sent to the intake queue.
     #[serde(rename = "inquiry.submitted")]
     InquirySubmitted,
+    /// Intake stored a new inquiry.
     #[serde(rename = "inquiry.received")]
     InquiryReceived,
+    /// The image analyzer read the inquiry's attachments.
     #[serde(rename = "inquiry.attachments_analyzed")]
     AttachmentsAnalyzed,
+    /// The classifier classified the inquiry.
     #[serde(rename = "inquiry.classified")]
     InquiryClassified,
+    /// A partner was asked to confirm.
     #[serde(rename = "partner.requested")]
     PartnerRequested,
     /// The dispatcher's own delayed message: the partner's time is up.
     #[serde(rename = "partner.deadline")]
     PartnerDeadline,
+    /// The partner answered.
     #[serde(rename = "partner.responded")]
     PartnerResponded,
+    /// The partner did not answer in time.
     #[serde(rename = "partner.timed_out")]
     PartnerTimedOut,
+    /// The inquiry got an automatic answer.
     #[serde(rename = "inquiry.answered")]
     InquiryAnswered,
+    /// The inquiry went to a human.
     #[serde(rename = "inquiry.escalated")]
     InquiryEscalated,
+    /// The inquiry was closed.
     #[serde(rename = "inquiry.resolved")]
     InquiryResolved,
+    /// The pipeline gave up on the inquiry.
     #[serde(rename = "inquiry.failed")]
     InquiryFailed,
+    /// The customer was notified.
     #[serde(rename = "notification.sent")]
     NotificationSent,
 }
 
 impl EventType {
+    /// Every event type.
     pub const ALL: [EventType; 13] = [
         Self::InquirySubmitted,
         Self::InquiryReceived,
@@ -60,6 +72,7 @@ impl EventType {
         Self::NotificationSent,
     ];
 
+    /// The CloudEvents `type`, e.g. `inquiry.received`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InquirySubmitted => "inquiry.submitted",
@@ -78,6 +91,7 @@ impl EventType {
         }
     }
 
+    /// The event type with this CloudEvents `type`.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
@@ -86,26 +100,36 @@ impl EventType {
 /// A CloudEvents 1.0 event in JSON structured mode: the body of every SNS/SQS message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CloudEvent {
+    /// CloudEvents version: always `1.0`.
     pub specversion: String,
+    /// Unique per event; deterministic for inquiry events.
     pub id: String,
+    /// The producing service.
     pub source: String,
+    /// The event type's wire name (CloudEvents `type`).
     #[serde(rename = "type")]
     pub event_type: String,
+    /// When the event happened.
     pub time: Option<Timestamp>,
     /// The inquiry id, for inquiry events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// The media type of `data`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datacontenttype: Option<String>,
+    /// The payload.
     #[serde(default)]
     pub data: serde_json::Value,
+    /// The tenant the event belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenantid: Option<String>,
     /// W3C trace context of the producer (SNS has no trace attribute of its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// Whether the inquiry has attachments (routes to the image analyzer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hasattachments: Option<bool>,
+    /// Whether a partner must confirm (routes to the partner dispatcher).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needspartner: Option<bool>,
 }
@@ -142,16 +166,19 @@ impl CloudEvent {
         }
     }
 
+    /// Sets `hasattachments`.
     pub fn with_has_attachments(mut self, value: bool) -> Self {
         self.hasattachments = Some(value);
         self
     }
 
+    /// Sets `needspartner`.
     pub fn with_needs_partner(mut self, value: bool) -> Self {
         self.needspartner = Some(value);
         self
     }
 
+    /// The event type, if it is one Switchboard knows.
     pub fn kind(&self) -> Option<EventType> {
         EventType::parse(&self.event_type)
     }

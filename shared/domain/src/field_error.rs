@@ -12,6 +12,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// An error for `field`.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self { field: field.into(), reason: reason.into() }
     }
@@ -27,6 +28,7 @@ fn summary(errors: &[FieldError]) -> String {
 }
 
 impl ValidationErrors {
+    /// Errors of one field.
     pub fn single(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self(vec![FieldError::new(field, reason)])
     }

@@ -36,10 +36,12 @@ impl InquiryId {
         Self(Uuid::from_bytes(bytes))
     }
 
+    /// Parses a UUID (surrounding spaces ignored).
     pub fn parse(s: &str) -> Result<Self, InvalidInquiryId> {
         Uuid::parse_str(s.trim()).map(Self).map_err(|_| InvalidInquiryId)
     }
 
+    /// The id as a UUID.
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
@@ -68,13 +70,18 @@ impl fmt::Display for InquiryId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
+    /// A web form.
     Web,
+    /// The REST or gRPC API.
     Api,
+    /// The chat widget.
     Chat,
+    /// An upstream system's event.
     Event,
 }
 
 impl Channel {
+    /// The channel with this wire name.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "web" => Some(Self::Web),
@@ -85,6 +92,7 @@ impl Channel {
         }
     }
 
+    /// The wire name: `web`, `api`, `chat` or `event`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Web => "web",
@@ -98,34 +106,52 @@ impl Channel {
 /// Why an inquiry went to a human, and what the customer was told meanwhile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
+    /// Why it needs a human.
     pub reason: String,
+    /// What the customer was told meanwhile.
     pub customer_message: String,
 }
 
 /// One inquiry and everything the pipeline has learned about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inquiry {
+    /// The id.
     pub id: InquiryId,
+    /// The tenant whose customer asked.
     pub tenant_id: TenantId,
+    /// How to reach the customer.
     pub customer: CustomerContact,
+    /// Where it came in.
     pub channel: Channel,
+    /// The title, if the customer gave one.
     pub title: Option<String>,
+    /// What the customer wrote.
     pub content: String,
     /// As given by the client, or detected by the classifier.
     pub language: Option<Language>,
+    /// The reservation it is about, if any.
     pub reservation_number: Option<ReservationNumber>,
+    /// How many attachments it carries.
     pub attachment_count: u32,
+    /// The classifier's verdict, once there is one.
     pub classification: Option<Classification>,
+    /// Where it stands.
     pub status: InquiryStatus,
     /// Why the inquiry is `failed` (or any other note on its last transition).
     pub status_reason: Option<String>,
     /// Incremented by every write; conditional writes expect the version they read.
     pub version: u64,
+    /// The partner request, when a partner must confirm.
     pub partner: Option<PartnerRequest>,
+    /// The automatic answer, once there is one.
     pub answer: Option<String>,
+    /// Why it went to a human, if it did.
     pub escalation: Option<Escalation>,
+    /// A human's answer, once there is one.
     pub human_answer: Option<String>,
+    /// When it was received.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
 }
 
@@ -155,6 +181,7 @@ impl Inquiry {
         }
     }
 
+    /// Whether it carries attachments.
     pub fn has_attachments(&self) -> bool {
         self.attachment_count > 0
     }

@@ -7,12 +7,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum PartnerAnswer {
+    /// The partner confirms the request as asked.
     Accept,
+    /// The partner declines.
     Reject {
+        /// Why, if the partner said.
         #[serde(default)]
         reason: Option<String>,
     },
+    /// The partner proposes another time.
     Alternative {
+        /// The time the partner proposes, as written.
         proposed_time: String,
     },
 }
@@ -21,14 +26,20 @@ pub enum PartnerAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum PartnerOutcome {
+    /// The partner confirmed.
     Accepted,
+    /// The partner declined.
     Rejected {
+        /// Why, if the partner said.
         #[serde(default)]
         reason: Option<String>,
     },
+    /// The partner proposed another time.
     Alternative {
+        /// The time the partner proposed, as written.
         proposed_time: String,
     },
+    /// The deadline passed without an answer.
     TimedOut,
 }
 
@@ -43,6 +54,7 @@ impl From<PartnerAnswer> for PartnerOutcome {
 }
 
 impl PartnerOutcome {
+    /// The wire name, e.g. `timed_out`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Accepted => "accepted",
@@ -56,20 +68,26 @@ impl PartnerOutcome {
 /// The partner request attached to an inquiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnerRequest {
+    /// The partner's id.
     pub partner_id: String,
+    /// The partner's name, as shown to the customer.
     pub partner_name: String,
+    /// When the partner was asked.
     pub requested_at: Timestamp,
     /// After this the partner's answer no longer counts.
     pub deadline_at: Timestamp,
+    /// How it ended, once it has.
     pub outcome: Option<PartnerOutcome>,
+    /// When the partner answered.
     pub responded_at: Option<Timestamp>,
 }
 
-/// Seed 002's names for the steps of a partner confirmation, so the
-/// timeline reads as `Created, SMSSent, Opened, Responded | Timeout, Failed`.
+/// The steps of a partner confirmation under the names the API shows
+/// (`partner_steps`), so the timeline reads as
+/// `Created, SMSSent, Opened, Responded | Timeout, Failed`.
 ///
 /// The timeline keeps its own event kinds (`partner.sms_sent`, ...); this
-/// maps them to the seed's vocabulary instead of storing a second copy.
+/// maps them to the step names instead of storing a second copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PartnerStep {
     /// The customer's request was taken in (`status.received`).
@@ -91,7 +109,7 @@ impl PartnerStep {
     /// Every step, in the order they can happen.
     pub const ALL: [Self; 6] = [Self::Created, Self::SmsSent, Self::Opened, Self::Responded, Self::Timeout, Self::Failed];
 
-    /// The seed's name: `Created`, `SMSSent`, `Opened`, `Responded`, `Timeout`, `Failed`.
+    /// The step's name: `Created`, `SMSSent`, `Opened`, `Responded`, `Timeout`, `Failed`.
     pub fn label(self) -> &'static str {
         match self {
             Self::Created => "Created",
@@ -128,7 +146,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_step_has_the_seeds_name_and_one_timeline_kind() {
+    fn every_step_has_its_name_and_one_timeline_kind() {
         let kinds = ["status.received", "partner.sms_sent", "partner.opened", "partner.responded", "partner.timed_out", "status.failed"];
         let labels: Vec<_> = kinds.iter().map(|k| PartnerStep::from_timeline_kind(k).map(PartnerStep::label)).collect();
         assert_eq!(labels, ["Created", "SMSSent", "Opened", "Responded", "Timeout", "Failed"].map(Some));

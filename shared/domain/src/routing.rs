@@ -10,18 +10,26 @@ use std::collections::BTreeMap;
 /// The six workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
+    /// Takes submissions in and stores them.
     Intake,
+    /// Reads attachments.
     ImageAnalyzer,
+    /// Classifies inquiries.
     Classifier,
+    /// Asks partners to confirm.
     PartnerDispatcher,
+    /// Answers inquiries or escalates them.
     Responder,
+    /// Tells customers and operators.
     Notifier,
 }
 
 impl Service {
+    /// Every service.
     pub const ALL: [Service; 6] =
         [Self::Intake, Self::ImageAnalyzer, Self::Classifier, Self::PartnerDispatcher, Self::Responder, Self::Notifier];
 
+    /// The service name, as in its queue names.
     pub fn name(self) -> &'static str {
         match self {
             Self::Intake => "intake",
@@ -33,6 +41,7 @@ impl Service {
         }
     }
 
+    /// The service with this name.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|svc| svc.name() == s)
     }
@@ -81,6 +90,7 @@ pub struct FilterPolicy {
 }
 
 impl FilterPolicy {
+    /// A policy with no clauses, which matches nothing.
     pub fn new() -> Self {
         Self::default()
     }
@@ -91,6 +101,7 @@ impl FilterPolicy {
         self
     }
 
+    /// Whether a message with `attributes` matches.
     pub fn matches(&self, attributes: &RoutingAttributes) -> bool {
         self.clauses.iter().any(|clause| clause.iter().all(|(key, allowed)| attributes.get(key).is_some_and(|v| allowed.contains(v))))
     }

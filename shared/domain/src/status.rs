@@ -1,4 +1,5 @@
-//! The inquiry status machine of DESIGN.md, as one transition table.
+//! The inquiry status machine, as one transition table: every status an
+//! inquiry can be in and the moves between them.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -7,13 +8,21 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InquiryStatus {
+    /// Taken in; nothing has been done with it yet.
     Received,
+    /// Its attachments are being read.
     Analyzing,
+    /// Classified; waiting for a partner or an answer.
     Classified,
+    /// Waiting for a partner to confirm.
     AwaitingPartner,
+    /// Answered automatically.
     Answered,
+    /// Handed to a human.
     Escalated,
+    /// Closed for good.
     Resolved,
+    /// The pipeline gave up on it.
     Failed,
 }
 
@@ -36,11 +45,14 @@ const TRANSITIONS: &[(InquiryStatus, &[InquiryStatus])] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("an inquiry cannot go from {from} to {to}")]
 pub struct TransitionError {
+    /// Where the inquiry was.
     pub from: InquiryStatus,
+    /// Where it was asked to go.
     pub to: InquiryStatus,
 }
 
 impl InquiryStatus {
+    /// Every status.
     pub const ALL: [InquiryStatus; 8] = [Received, Analyzing, Classified, AwaitingPartner, Answered, Escalated, Resolved, Failed];
 
     /// Checks a move against the transition table.
@@ -49,6 +61,7 @@ impl InquiryStatus {
         if allowed.contains(&to) { Ok(to) } else { Err(TransitionError { from: self, to }) }
     }
 
+    /// Whether the transition table allows moving to `to`.
     pub fn can_become(self, to: InquiryStatus) -> bool {
         self.transition(to).is_ok()
     }
@@ -63,6 +76,7 @@ impl InquiryStatus {
         matches!(self, Resolved | Failed)
     }
 
+    /// The wire name, e.g. `awaiting_partner`.
     pub fn as_str(self) -> &'static str {
         match self {
             Received => "received",
@@ -76,6 +90,7 @@ impl InquiryStatus {
         }
     }
 
+    /// The status with this wire name.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
@@ -106,7 +121,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_happy_paths_of_the_design_are_legal() {
+    fn the_happy_paths_of_the_pipeline_are_legal() {
         let paths: &[&[InquiryStatus]] = &[
             &[Received, Analyzing, Classified, AwaitingPartner, Answered, Resolved],
             &[Received, Classified, Answered],

@@ -18,20 +18,28 @@ pub const MAX_CONTENT_CHARS: usize = 10_000;
 /// `inquiry.submitted` event), exactly as received: nothing checked yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitInquiry {
+    /// Optional title.
     #[serde(default)]
     pub title: Option<String>,
+    /// What the customer wants to say (required).
     #[serde(default)]
     pub content: Option<String>,
+    /// The customer's phone number.
     #[serde(default)]
     pub customer_phone: Option<String>,
+    /// The customer's e-mail address.
     #[serde(default)]
     pub customer_email: Option<String>,
+    /// The reservation the inquiry is about.
     #[serde(default)]
     pub reservation_number: Option<String>,
+    /// Where it came in (`web`, `api`…).
     #[serde(default)]
     pub channel: Option<String>,
+    /// The language the client says it is written in.
     #[serde(default)]
     pub language: Option<String>,
+    /// Files sent with it.
     #[serde(default)]
     pub attachments: Vec<AttachmentInput>,
 }
@@ -39,8 +47,10 @@ pub struct SubmitInquiry {
 /// One attachment in a submission, base64-encoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentInput {
+    /// The file name, for display.
     #[serde(default)]
     pub filename: Option<String>,
+    /// The file, base64-encoded.
     #[serde(default)]
     pub content_base64: Option<String>,
 }
@@ -48,12 +58,19 @@ pub struct AttachmentInput {
 /// A submission that passed validation. The only way to get one is [`NewInquiry::parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewInquiry {
+    /// The title, trimmed; `None` if blank.
     pub title: Option<String>,
+    /// What the customer wrote, trimmed.
     pub content: String,
+    /// How to reach the customer.
     pub customer: CustomerContact,
+    /// The reservation it is about, if any.
     pub reservation_number: Option<ReservationNumber>,
+    /// Where it came in.
     pub channel: Channel,
+    /// The language, if the client gave one.
     pub language: Option<Language>,
+    /// The attachments, checked.
     pub attachments: Vec<AttachmentUpload>,
 }
 

@@ -16,6 +16,7 @@ pub struct TenantId(String);
 pub struct InvalidTenantId;
 
 impl TenantId {
+    /// Parses an id, which must already be in canonical form.
     pub fn parse(s: &str) -> Result<Self, InvalidTenantId> {
         let ok = !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if ok { Ok(Self(s.to_owned())) } else { Err(InvalidTenantId) }
@@ -27,6 +28,7 @@ impl TenantId {
         Self(s.to_owned())
     }
 
+    /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -54,23 +56,30 @@ impl fmt::Display for TenantId {
 /// One question-and-answer pair of a tenant's FAQ.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaqEntry {
+    /// The language of the entry.
     pub language: Language,
+    /// The question.
     pub question: String,
+    /// Its answer.
     pub answer: String,
 }
 
 /// A business using Switchboard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
+    /// The id.
     pub id: TenantId,
+    /// The display name.
     pub name: String,
     /// SHA-256 of the API key, hex. The key itself is shown once and never stored.
     pub api_key_hash: String,
     /// What the business is and how it talks to customers; grounds AI answers.
     #[serde(default)]
     pub domain_context: String,
+    /// The tenant's FAQ, which grounds answers.
     #[serde(default)]
     pub faq: Vec<FaqEntry>,
+    /// The service tier, e.g. `standard`.
     #[serde(default = "default_tier")]
     pub tier: String,
 }

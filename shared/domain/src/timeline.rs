@@ -6,13 +6,16 @@ use serde::{Deserialize, Serialize};
 /// Something that happened to an inquiry: who, what, when, under which trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEvent {
+    /// When it happened.
     pub at: Timestamp,
     /// What happened, e.g. `status.classified`, `partner.sms_sent`.
     pub kind: String,
     /// Who did it: a service name, `partner`, `operator`, `customer`.
     pub actor: String,
+    /// Whatever else is worth keeping about it.
     #[serde(default)]
     pub details: serde_json::Value,
+    /// The trace it happened under, if any.
     pub trace_id: Option<String>,
     /// Deterministic per step, so a redelivered handler cannot append it twice.
     pub key: String,

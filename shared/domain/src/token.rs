@@ -20,22 +20,29 @@ pub const CONFIRM_SCOPE: &str = "confirm";
 /// What a token grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenClaims {
+    /// The inquiry the partner may answer.
     pub inquiry_id: String,
+    /// The partner the link was sent to.
     pub partner_id: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// What the token allows: [`CONFIRM_SCOPE`].
     pub scope: String,
 }
 
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
+    /// Not a token at all.
     #[error("the link is malformed")]
     Malformed,
+    /// Signed with none of the keys.
     #[error("the link's signature is not valid")]
     BadSignature,
+    /// Past its expiry.
     #[error("the link has expired")]
     Expired,
+    /// Issued for another action.
     #[error("the link is not valid for this action")]
     WrongScope,
 }
@@ -59,6 +66,7 @@ impl std::fmt::Debug for TokenKeys {
 pub struct WeakKeys;
 
 impl TokenKeys {
+    /// A key set; refuses an empty set and keys shorter than 32 bytes.
     pub fn new(keys: Vec<Vec<u8>>) -> Result<Self, WeakKeys> {
         if keys.is_empty() || keys.iter().any(|k| k.len() < 32) {
             return Err(WeakKeys);
@@ -66,6 +74,7 @@ impl TokenKeys {
         Ok(Self { keys })
     }
 
+    /// A token for `claims`, signed with the newest key.
     pub fn sign(&self, claims: &TokenClaims) -> String {
         let payload = serde_json::to_vec(claims).unwrap_or_default();
         let signature = mac(&self.keys[0], &payload).finalize().into_bytes();

@@ -176,28 +176,32 @@ impl SqliteQueue {
                 )?;
                 let rows = select
                     .query_map(params![name, now, limit], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, u32>(4)?))
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, u32>(4)?,
+                        ))
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
                 let mut received = Vec::new();
                 let mut moved_to = None;
                 for (seq, id, body, attributes, count) in rows {
                     let mut attributes: Attributes = serde_json::from_str(&attributes).unwrap_or_default();
-                    if count >= max_receives {
-                        if let Some(dlq) = &dlq {
-                            // The redrive policy: too many receives without a delete.
-                            attributes.insert(
-                                FAILURE_REASON_ATTRIBUTE.into(),
-                                format!("received {count} times without being deleted"),
-                            );
-                            let attrs = serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into());
-                            tx.execute(
-                                "UPDATE queue_messages SET queue = ?2, attributes = ?3, visible_at = ?4, receive_count = 0, receipt = NULL WHERE seq = ?1",
-                                params![seq, dlq, attrs, now],
-                            )?;
-                            moved_to = Some(dlq.clone());
-                            continue;
-                        }
+                    if count >= max_receives
+                        && let Some(dlq) = &dlq
+                    {
+                        // The redrive policy: too many receives without a delete.
+                        attributes.insert(FAILURE_REASON_ATTRIBUTE.into(), format!("received {count} times without being deleted"));
+                        let attrs = serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into());
+                        tx.execute(
+                            "UPDATE queue_messages SET queue = ?2, attributes = ?3, visible_at = ?4, receive_count = 0, receipt = NULL
+                             WHERE seq = ?1",
+                            params![seq, dlq, attrs, now],
+                        )?;
+                        moved_to = Some(dlq.clone());
+                        continue;
                     }
                     let receipt = uuid::Uuid::new_v4().to_string();
                     tx.prepare_cached(

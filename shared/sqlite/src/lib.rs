@@ -49,16 +49,41 @@ impl Durability {
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// A statement failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The writer thread or the read pool is gone, or a write panicked.
     #[error("the database worker thread failed: {0}")]
     Worker(String),
+    /// The database file could not be opened or set up.
     #[error("cannot open database at {path}: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
     /// The write itself succeeded, but the transaction it was committed in
     /// did not: nothing of it was kept. Worth retrying.
     #[error("the transaction holding this write failed: {0}")]
     Batch(String),
+}
+
+impl DbError {
+    /// Whether a statement broke a UNIQUE or PRIMARY KEY constraint.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Sqlite(e) if is_unique_violation(e))
+    }
+}
+
+/// Whether `e` is SQLite refusing a row that breaks a UNIQUE or PRIMARY KEY
+/// constraint, told by its extended result code (the message is for people).
+pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error(),
+        Some(rusqlite::ffi::Error { code: rusqlite::ErrorCode::ConstraintViolation, extended_code })
+            if matches!(*extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+    )
 }
 
 /// Read connections, and so reads running at once. Reads wait for a free
@@ -141,10 +166,12 @@ impl Database {
         })
     }
 
+    /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
+    /// How hard commits try to survive a crash.
     pub fn durability(&self) -> Durability {
         self.inner.durability
     }

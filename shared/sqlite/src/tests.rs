@@ -140,16 +140,37 @@ async fn a_write_is_visible_to_readers_once_it_returns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_more() {
     let (_dir, db) = database().await;
-    let reads = (0..64).map(|_| {
-        db.read(|c| {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(DbError::from)
-        })
-    });
-    for result in futures::future::join_all(reads).await {
-        assert_eq!(result.unwrap(), 0);
+    // Fill the pool with reads that hold their connection until released.
+    let (started, mut all_started) = tokio::sync::mpsc::unbounded_channel();
+    let mut releases = Vec::new();
+    let mut holders = Vec::new();
+    for _ in 0..READERS {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        releases.push(release);
+        let (db, started) = (db.clone(), started.clone());
+        holders.push(tokio::spawn(async move {
+            db.read(move |c| {
+                let _ = started.send(());
+                let _ = released.blocking_recv();
+                c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(DbError::from)
+            })
+            .await
+        }));
     }
-    assert!(db.read_connections_opened() <= READERS as u64, "opened {}", db.read_connections_opened());
+    for _ in 0..READERS {
+        all_started.recv().await.unwrap();
+    }
+    assert_eq!(db.read_connections_opened(), READERS as u64, "every held read has a connection of its own");
+    let mut extra = Box::pin(db.read(|c| c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(DbError::from)));
+    assert!(futures::poll!(extra.as_mut()).is_pending(), "a read beyond the pool waits");
+    for release in releases {
+        release.send(()).unwrap();
+    }
+    for holder in holders {
+        assert_eq!(holder.await.unwrap().unwrap(), 0);
+    }
+    assert_eq!(extra.await.unwrap(), 0);
+    assert_eq!(db.read_connections_opened(), READERS as u64, "the waiting read reused a pooled connection");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,11 +179,19 @@ async fn a_write_waits_while_another_connection_holds_the_file_then_goes_through
     // A second handle on the same file stands for another process.
     let other = Database::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
     let (release, holder) = hold_writer(&db).await;
+    let busy_before = BUSY_WAITS.load(Ordering::Relaxed);
     let waiting = tokio::spawn({
         let other = other.clone();
         async move { other.write(insert(7)).await }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // The other writer reaching the lock shows in the busy handler's count.
+    // (Other tests may add to that count too; it only ends this wait early,
+    // and the write cannot finish while the lock is held either way.)
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while BUSY_WAITS.load(Ordering::Relaxed) == busy_before {
+        assert!(tokio::time::Instant::now() < deadline, "the other writer never waited for the lock");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     assert!(!waiting.is_finished(), "the file is locked by the other writer");
     release.send(()).unwrap();
     holder.await.unwrap();

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 /// Stores and reads attachment bodies by key.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
+    /// Stores (or replaces) the body under `key`.
     async fn put(&self, key: &str, bytes: &[u8], media_type: &str) -> Result<(), StoreError>;
+    /// The body under `key`; [`StoreError::NotFound`] if there is none.
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
 }
 
@@ -30,6 +32,7 @@ pub struct FilesystemBlobs {
 }
 
 impl FilesystemBlobs {
+    /// Blobs under `root`, which is created on the first write.
     pub fn new(root: &Path) -> Self {
         Self { root: root.to_owned() }
     }
@@ -45,19 +48,19 @@ impl BlobStore for FilesystemBlobs {
     async fn put(&self, key: &str, bytes: &[u8], _media_type: &str) -> Result<(), StoreError> {
         let path = self.path(key)?;
         if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            tokio::fs::create_dir_all(parent).await?;
         }
         // Write then rename, so a crash never leaves a half-written attachment.
         let tmp = path.with_extension("partial");
-        tokio::fs::write(&tmp, bytes).await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| StoreError::Unavailable(e.to_string()))
+        tokio::fs::write(&tmp, bytes).await?;
+        Ok(tokio::fs::rename(&tmp, &path).await?)
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let path = self.path(key)?;
         tokio::fs::read(&path).await.map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => StoreError::NotFound(key.to_owned()),
-            _ => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Io(e),
         })
     }
 }

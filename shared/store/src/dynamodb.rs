@@ -1,23 +1,10 @@
-//! The single table of DESIGN.md §4 in DynamoDB.
+//! The single table in DynamoDB.
 //!
-//! Keys and index values are exactly those the SQLite adapter writes
-//! ([`crate::sqlite`]); the entity itself is the `body` attribute, a map
-//! written with serde_dynamo (native attributes, readable in the console):
-//!
-//! | item | `pk` | `sk` | other attributes |
-//! |---|---|---|---|
-//! | tenant | `TENANT#{id}` | `METADATA` | `gsi1pk=APIKEY#{hash}`, `gsi1sk=TENANT`, `body` |
-//! | inquiry | `INQUIRY#{id}` | `METADATA` | `gsi1pk=TENANT#{tenant}`, `gsi1sk=INQUIRY#{created ms, 15 digits}#{id}`, `gsi2pk=STATUS#{status}`, `gsi2sk={created ms}#{id}`, `body` |
-//! | timeline event | `INQUIRY#{id}` | `EVENT#{at ms}#{seq, 6 digits}` | `body` |
-//! | event key marker | `INQUIRY#{id}` | `EVENTKEY#{event key}` | `event_sk`: makes appends idempotent |
-//! | AI response | `INQUIRY#{id}` | `AI_RESPONSE#{at ms}` | `body` |
-//! | attachment | `INQUIRY#{id}` | `ATTACHMENT#{n, 2 digits}` | `body` |
-//! | reservation | `RES#{number}` | `METADATA` | `body` |
-//! | token | `TOKEN#{hash}` | `METADATA` | `expires_at` (TTL), `body` |
-//! | idempotency key | `IDEM#{tenant}#{key}` | `METADATA` | `expires_at` (TTL), `body={inquiry_id}` |
-//! | sent message | `SENT#{message id}` | `METADATA` | written by the SNS/SES senders of `switchboard-channels`; `expires_at` (TTL) |
-//!
-//! GSI1 (`gsi1pk`/`gsi1sk`) and GSI2 (`gsi2pk`/`gsi2sk`) project everything.
+//! Keys and index values are those of [`crate::keys`], exactly as the
+//! SQLite adapter writes them; the entity itself is the `body` attribute, a
+//! map written with serde_dynamo (native attributes, readable in the
+//! console). GSI1 (`gsi1pk`/`gsi1sk`) and GSI2 (`gsi2pk`/`gsi2sk`) project
+//! everything.
 //!
 //! Differences from the SQLite adapter, all forced by DynamoDB:
 //! - Index reads (`list_by_tenant`, `list_by_status`,
@@ -31,14 +18,14 @@
 //! - DynamoDB's TTL deletes expired tokens and idempotency keys (within
 //!   days of `expires_at`); SQLite keeps them.
 
-use crate::sqlite::{inquiry_pk, sort_time};
+use crate::keys::{self, Key, METADATA};
 use crate::{
-    AiResponseRecord, AttachmentRecord, Created, InquiryStore, Page, PageRequest, ReservationStore, StoreError, TenantStore, TokenRecord,
-    TokenStore,
+    AiResponseRecord, AttachmentRecord, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest, ReservationStore, StoreError,
+    TenantStore, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection,
@@ -63,13 +50,8 @@ pub const GSI2: &str = "GSI2";
 /// The TTL attribute (epoch seconds) of tokens and idempotency keys.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
-const METADATA: &str = "METADATA";
-/// Idempotency keys are honoured for a day, as in the SQLite adapter.
-const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 /// Sort-key races between concurrent appends are retried this often.
 const APPEND_ATTEMPTS: usize = 5;
-/// Largest page a listing returns, as in the SQLite adapter.
-const MAX_PAGE: u32 = 1000;
 /// How long `ensure_table` waits for a new table and its indexes.
 const ACTIVE_PATIENCE: Duration = Duration::from_secs(600);
 
@@ -99,21 +81,21 @@ impl DynamoStore {
 
 fn failed<E, R>(op: &str, e: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     // Throttling, 5xx, timeouts and dispatch failures all land here: the
     // SDK has already retried them, so the caller should back off.
-    StoreError::Unavailable(format!("DynamoDB {op}: {}", DisplayErrorContext(&e)))
+    StoreError::Aws { call: format!("DynamoDB {op}"), source: Box::new(e) }
 }
 
 fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
 }
 
-fn request(e: impl std::fmt::Display) -> StoreError {
+fn request(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     // Only a missing required field makes an SDK builder fail: a bug here.
-    StoreError::Corrupt(format!("malformed DynamoDB request: {e}"))
+    StoreError::malformed("malformed DynamoDB request", e)
 }
 
 /// What a transaction did, with each item's cancellation code when it did not.
@@ -150,17 +132,16 @@ fn n(value: impl ToString) -> AttributeValue {
 }
 
 fn to_av<T: Serialize>(what: &str, value: &T) -> Result<AttributeValue, StoreError> {
-    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value).map_err(|e| StoreError::malformed(what, e))
 }
 
-fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+fn key(key: &Key) -> Item {
+    HashMap::from([("pk".to_owned(), s(&key.pk)), ("sk".to_owned(), s(&key.sk))])
 }
 
-fn item<T: Serialize>(pk: impl Into<String>, sk: impl Into<String>, body: &T) -> Result<Item, StoreError> {
-    let pk = pk.into();
-    let mut item = key(pk.clone(), sk);
-    item.insert("body".into(), to_av(&pk, body)?);
+fn item<T: Serialize>(at: &Key, body: &T) -> Result<Item, StoreError> {
+    let mut item = key(at);
+    item.insert("body".into(), to_av(&at.pk, body)?);
     Ok(item)
 }
 
@@ -170,23 +151,25 @@ fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
         _ => "an item".into(),
     };
     let body = item.remove("body").ok_or_else(|| StoreError::Corrupt(format!("{what} has no body")))?;
-    serde_dynamo::aws_sdk_dynamodb_1::from_attribute_value(body).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+    serde_dynamo::aws_sdk_dynamodb_1::from_attribute_value(body).map_err(|e| StoreError::malformed(what, e))
 }
 
 fn inquiry_item(inquiry: &Inquiry) -> Result<Item, StoreError> {
-    let created = sort_time(inquiry.created_at);
-    let mut item = item(inquiry_pk(inquiry.id), METADATA, inquiry)?;
-    item.insert("gsi1pk".into(), s(format!("TENANT#{}", inquiry.tenant_id)));
-    item.insert("gsi1sk".into(), s(format!("INQUIRY#{created}#{}", inquiry.id)));
-    item.insert("gsi2pk".into(), s(format!("STATUS#{}", inquiry.status.as_str())));
-    item.insert("gsi2sk".into(), s(format!("{created}#{}", inquiry.id)));
+    let mut item = item(&keys::inquiry(inquiry.id), inquiry)?;
+    let (by_tenant, by_status) = (keys::inquiry_by_tenant(inquiry), keys::inquiry_by_status(inquiry));
+    item.insert("gsi1pk".into(), s(by_tenant.pk));
+    item.insert("gsi1sk".into(), s(by_tenant.sk));
+    item.insert("gsi2pk".into(), s(by_status.pk));
+    item.insert("gsi2sk".into(), s(by_status.sk));
     Ok(item)
 }
 
-fn event_items(id: InquiryId, sk: &str, event: &TimelineEvent) -> Result<(Item, Item), StoreError> {
-    let mut marker = key(inquiry_pk(id), format!("EVENTKEY#{}", event.key));
-    marker.insert("event_sk".into(), s(sk));
-    Ok((marker, item(inquiry_pk(id), sk, event)?))
+/// The event at `at` (a key from [`DynamoStore::next_event_key`]) and the
+/// marker item claiming its event key.
+fn event_items(id: InquiryId, at: &Key, event: &TimelineEvent) -> Result<(Item, Item), StoreError> {
+    let mut marker = key(&keys::event_marker(id, &event.key));
+    marker.insert("event_sk".into(), s(&at.sk));
+    Ok((marker, item(at, event)?))
 }
 
 /// The body of an `IDEM#` item.
@@ -256,7 +239,7 @@ fn page_token(item: &Item, index: Index) -> Result<String, StoreError> {
             _ => return Err(StoreError::Corrupt(format!("an indexed item lacks {name}"))),
         };
     }
-    let json = serde_json::to_vec(&key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let json = serde_json::to_vec(&key).map_err(|e| StoreError::malformed("a page token", e))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
@@ -298,12 +281,12 @@ impl DynamoStore {
         }
     }
 
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+    async fn get(&self, at: &Key) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
+            .set_key(Some(key(at)))
             .consistent_read(true)
             .send()
             .await
@@ -311,8 +294,8 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    async fn get_body<T: DeserializeOwned>(&self, pk: &str) -> Result<Option<T>, StoreError> {
-        self.get(pk, METADATA).await?.map(decode).transpose()
+    async fn get_body<T: DeserializeOwned>(&self, at: &Key) -> Result<Option<T>, StoreError> {
+        self.get(at).await?.map(decode).transpose()
     }
 
     /// Writes `item` unconditionally (an upsert).
@@ -348,11 +331,11 @@ impl DynamoStore {
         }
     }
 
-    /// The sort key a new event of inquiry `id` gets: its time, then how
-    /// many events precede it (the SQLite adapter's tie-breaker).
-    async fn next_event_sk(&self, id: InquiryId, at: Timestamp) -> Result<String, StoreError> {
-        let pk = inquiry_pk(id);
-        let mut count = 0i64;
+    /// The key a new event of inquiry `id` gets: its time, then how many
+    /// events precede it (the SQLite adapter's tie-breaker).
+    async fn next_event_key(&self, id: InquiryId, at: Timestamp) -> Result<Key, StoreError> {
+        let pk = keys::inquiry_partition(id);
+        let mut count = 0u64;
         let mut start = None;
         loop {
             let out = self
@@ -361,31 +344,31 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":prefix", s("EVENT#"))
+                .expression_attribute_values(":prefix", s(keys::EVENT_PREFIX))
                 .select(Select::Count)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|e| failed("Query", e))?;
-            count += i64::from(out.count);
+            count += u64::try_from(out.count).unwrap_or(0);
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => break,
             }
         }
-        Ok(format!("EVENT#{}#{count:06}", sort_time(at)))
+        Ok(keys::event(id, at, count))
     }
 
     /// The inquiry an idempotency key already points at.
-    async fn claimed_by(&self, idem_pk: &str) -> Result<Option<Inquiry>, StoreError> {
-        let Some(claim) = self.get_body::<IdempotencyBody>(idem_pk).await? else {
+    async fn claimed_by(&self, idem: &Key) -> Result<Option<Inquiry>, StoreError> {
+        let Some(claim) = self.get_body::<IdempotencyBody>(idem).await? else {
             return Ok(None);
         };
         let inquiry = self
             .get_inquiry(claim.inquiry_id)
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("{idem_pk} points at a missing inquiry")))?;
+            .ok_or_else(|| StoreError::Corrupt(format!("{} points at a missing inquiry", idem.pk)))?;
         Ok(Some(inquiry))
     }
 
@@ -411,7 +394,7 @@ impl DynamoStore {
     /// page so the last page says so (no empty trailing page), as in SQLite.
     async fn index_page(&self, index: Index, partition: String, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
         let mut start = page.after.as_deref().map(|t| start_key(t, index, &partition)).transpose()?;
-        let limit = page.limit.clamp(1, MAX_PAGE) as usize;
+        let limit = page.size() as usize;
         let mut items: Vec<Item> = Vec::new();
         loop {
             let want = i32::try_from(limit + 1 - items.len()).unwrap_or(i32::MAX);
@@ -457,19 +440,19 @@ fn stale(id: InquiryId, expected: u64) -> StoreError {
 #[async_trait]
 impl InquiryStore for DynamoStore {
     async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError> {
-        let idem_pk = idempotency_key.map(|k| format!("IDEM#{}#{k}", inquiry.tenant_id));
+        let idem = idempotency_key.map(|k| keys::idempotency(&inquiry.tenant_id, k));
         // The common replay answers from one read, without a failed transaction.
-        if let Some(pk) = &idem_pk
-            && let Some(existing) = self.claimed_by(pk).await?
+        if let Some(idem) = &idem
+            && let Some(existing) = self.claimed_by(idem).await?
         {
             return Ok(Created::Existing(existing));
         }
-        let sk = self.next_event_sk(inquiry.id, event.at).await?;
-        let (marker, event_item) = event_items(inquiry.id, &sk, event)?;
+        let event_key = self.next_event_key(inquiry.id, event.at).await?;
+        let (marker, event_item) = event_items(inquiry.id, &event_key, event)?;
         let mut writes = Vec::with_capacity(4);
-        if let Some(pk) = &idem_pk {
-            let mut claim = item(pk.clone(), METADATA, &IdempotencyBody { inquiry_id: inquiry.id })?;
-            claim.insert(TTL_ATTRIBUTE.into(), n(inquiry.created_at.as_second() + IDEMPOTENCY_TTL_SECS));
+        if let Some(idem) = &idem {
+            let mut claim = item(idem, &IdempotencyBody { inquiry_id: inquiry.id })?;
+            claim.insert(TTL_ATTRIBUTE.into(), n(inquiry.created_at.as_second() + IDEMPOTENCY_WINDOW_SECS));
             writes.push(self.put(claim, Condition::New)?);
         }
         let offset = writes.len();
@@ -479,13 +462,13 @@ impl InquiryStore for DynamoStore {
         match self.transact(writes).await? {
             Tx::Done => Ok(Created::New(inquiry.clone())),
             Tx::Cancelled(codes) => {
-                if let Some(pk) = &idem_pk
+                if let Some(idem) = &idem
                     && Tx::failed_at(&codes, 0)
                 {
                     // A concurrent submission with the same key won the race.
-                    return match self.claimed_by(pk).await? {
+                    return match self.claimed_by(idem).await? {
                         Some(existing) => Ok(Created::Existing(existing)),
-                        None => Err(StoreError::Conflict(format!("{pk} changed while it was claimed"))),
+                        None => Err(StoreError::Conflict(format!("{} changed while it was claimed", idem.pk))),
                     };
                 }
                 if Tx::failed_at(&codes, offset) {
@@ -500,7 +483,7 @@ impl InquiryStore for DynamoStore {
     }
 
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
-        self.get_body(&inquiry_pk(id)).await
+        self.get_body(&keys::inquiry(id)).await
     }
 
     async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
@@ -512,8 +495,8 @@ impl InquiryStore for DynamoStore {
             return Ok(next);
         };
         for _ in 0..APPEND_ATTEMPTS {
-            let sk = self.next_event_sk(next.id, event.at).await?;
-            let (marker, event_item) = event_items(next.id, &sk, event)?;
+            let event_key = self.next_event_key(next.id, event.at).await?;
+            let (marker, event_item) = event_items(next.id, &event_key, event)?;
             let writes = vec![
                 self.put(item.clone(), Condition::Version(expected_version))?,
                 self.put(marker, Condition::New)?,
@@ -538,8 +521,8 @@ impl InquiryStore for DynamoStore {
 
     async fn append_event(&self, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {
         for _ in 0..APPEND_ATTEMPTS {
-            let sk = self.next_event_sk(id, event.at).await?;
-            let (marker, event_item) = event_items(id, &sk, event)?;
+            let event_key = self.next_event_key(id, event.at).await?;
+            let (marker, event_item) = event_items(id, &event_key, event)?;
             match self.transact(vec![self.put(marker, Condition::New)?, self.put(event_item, Condition::New)?]).await? {
                 Tx::Done => return Ok(true),
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => return Ok(false),
@@ -551,27 +534,27 @@ impl InquiryStore for DynamoStore {
     }
 
     async fn timeline(&self, id: InquiryId) -> Result<Vec<TimelineEvent>, StoreError> {
-        self.partition(&inquiry_pk(id), "EVENT#").await
+        self.partition(&keys::inquiry_partition(id), keys::EVENT_PREFIX).await
     }
 
     async fn list_by_tenant(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
-        self.index_page(Index::Gsi1, format!("TENANT#{tenant}"), page).await
+        self.index_page(Index::Gsi1, keys::tenant_inquiries(tenant), page).await
     }
 
     async fn list_by_status(&self, status: InquiryStatus, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
-        self.index_page(Index::Gsi2, format!("STATUS#{}", status.as_str()), page).await
+        self.index_page(Index::Gsi2, keys::status_inquiries(status), page).await
     }
 
     async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError> {
-        self.upsert(item(inquiry_pk(record.inquiry_id), format!("ATTACHMENT#{:02}", record.index), record)?).await
+        self.upsert(item(&keys::attachment(record.inquiry_id, record.index), record)?).await
     }
 
     async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError> {
-        self.partition(&inquiry_pk(id), "ATTACHMENT#").await
+        self.partition(&keys::inquiry_partition(id), keys::ATTACHMENT_PREFIX).await
     }
 
     async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError> {
-        let item = item(inquiry_pk(record.inquiry_id), format!("AI_RESPONSE#{}", sort_time(record.at)), record)?;
+        let item = item(&keys::ai_response(record.inquiry_id, record.at), record)?;
         // First write wins, like SQLite's ON CONFLICT DO NOTHING.
         let put = self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)");
         match put.send().await {
@@ -582,32 +565,34 @@ impl InquiryStore for DynamoStore {
     }
 
     async fn ai_responses(&self, id: InquiryId) -> Result<Vec<AiResponseRecord>, StoreError> {
-        self.partition(&inquiry_pk(id), "AI_RESPONSE#").await
+        self.partition(&keys::inquiry_partition(id), keys::AI_RESPONSE_PREFIX).await
     }
 }
 
 #[async_trait]
 impl TenantStore for DynamoStore {
     async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let mut item = item(format!("TENANT#{}", tenant.id), METADATA, tenant)?;
-        item.insert("gsi1pk".into(), s(format!("APIKEY#{}", tenant.api_key_hash)));
-        item.insert("gsi1sk".into(), s("TENANT"));
+        let mut item = item(&keys::tenant(&tenant.id), tenant)?;
+        let by_api_key = keys::tenant_by_api_key(&tenant.api_key_hash);
+        item.insert("gsi1pk".into(), s(by_api_key.pk));
+        item.insert("gsi1sk".into(), s(by_api_key.sk));
         self.upsert(item).await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        self.get_body(&format!("TENANT#{id}")).await
+        self.get_body(&keys::tenant(id)).await
     }
 
     async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<Tenant>, StoreError> {
+        let by_api_key = keys::tenant_by_api_key(hash);
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(GSI1)
             .key_condition_expression("gsi1pk = :p AND gsi1sk = :s")
-            .expression_attribute_values(":p", s(format!("APIKEY#{hash}")))
-            .expression_attribute_values(":s", s("TENANT"))
+            .expression_attribute_values(":p", s(by_api_key.pk))
+            .expression_attribute_values(":s", s(by_api_key.sk))
             .limit(1)
             .send()
             .await
@@ -627,7 +612,7 @@ impl TenantStore for DynamoStore {
                 .scan()
                 .table_name(&self.table)
                 .filter_expression("begins_with(pk, :prefix) AND sk = :meta")
-                .expression_attribute_values(":prefix", s("TENANT#"))
+                .expression_attribute_values(":prefix", s(keys::TENANT_PREFIX))
                 .expression_attribute_values(":meta", s(METADATA))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
@@ -642,7 +627,7 @@ impl TenantStore for DynamoStore {
                 _ => break,
             }
         }
-        // The SQLite adapter orders by pk (`TENANT#{id}`): the same as by id.
+        // The SQLite adapter orders by pk (`TENANT#{id}`, see `keys::tenant`): the same as by id.
         tenants.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(tenants)
     }
@@ -651,65 +636,66 @@ impl TenantStore for DynamoStore {
 #[async_trait]
 impl ReservationStore for DynamoStore {
     async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError> {
-        self.upsert(item(format!("RES#{}", reservation.reservation_number), METADATA, reservation)?).await
+        self.upsert(item(&keys::reservation(&reservation.reservation_number), reservation)?).await
     }
 
     async fn get_reservation(&self, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
-        self.get_body(&format!("RES#{number}")).await
+        self.get_body(&keys::reservation(number)).await
     }
 }
 
 #[async_trait]
 impl TokenStore for DynamoStore {
     async fn put_token(&self, record: &TokenRecord) -> Result<TokenRecord, StoreError> {
-        let pk = format!("TOKEN#{}", record.token_hash);
-        let mut item = item(pk.clone(), METADATA, record)?;
+        let token = keys::token(&record.token_hash);
+        let mut item = item(&token, record)?;
         item.insert(TTL_ATTRIBUTE.into(), n(record.expires_at.as_second()));
         let put = self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)");
         match put.send().await {
             Ok(_) => Ok(record.clone()),
             // A redelivered dispatcher: the stored record (maybe used) wins.
-            Err(e) if condition_failed(&e) => self.get_body(&pk).await?.ok_or(StoreError::Corrupt(pk)),
+            Err(e) if condition_failed(&e) => self.get_body(&token).await?.ok_or(StoreError::Corrupt(token.pk)),
             Err(e) => Err(failed("PutItem", e)),
         }
     }
 
     async fn get_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.get_body(&format!("TOKEN#{hash}")).await
+        self.get_body(&keys::token(hash)).await
     }
 
     async fn mark_token_opened(&self, hash: &str, at: Timestamp) -> Result<bool, StoreError> {
-        let pk = format!("TOKEN#{hash}");
+        let token = keys::token(hash);
         // Only this field changes, so a concurrent consume is never overwritten.
         let update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk.clone(), METADATA)))
+            .set_key(Some(key(&token)))
             .update_expression("SET #body.#opened = :at")
             .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#body.#opened) OR attribute_type(#body.#opened, :null))")
             .expression_attribute_names("#body", "body")
             .expression_attribute_names("#opened", "opened_at")
-            .expression_attribute_values(":at", to_av(&pk, &at)?)
+            .expression_attribute_values(":at", to_av(&token.pk, &at)?)
             .expression_attribute_values(":null", s("NULL"));
         match update.send().await {
             Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => match self.get(&pk, METADATA).await? {
+            Err(e) if condition_failed(&e) => match self.get(&token).await? {
                 Some(_) => Ok(false),
-                None => Err(StoreError::NotFound(pk)),
+                None => Err(StoreError::NotFound(token.pk)),
             },
             Err(e) => Err(failed("UpdateItem", e)),
         }
     }
 
     async fn consume_token(&self, hash: &str, outcome: &PartnerOutcome, at: Timestamp) -> Result<TokenRecord, StoreError> {
-        let pk = format!("TOKEN#{hash}");
+        let token = keys::token(hash);
+        let pk = &token.pk;
         // The condition is the single-use guarantee.
         let update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk.clone(), METADATA)))
+            .set_key(Some(key(&token)))
             .update_expression("SET #body.#used = :true, #body.#outcome = :outcome, #body.#used_at = :at")
             .condition_expression("#body.#used = :false")
             .expression_attribute_names("#body", "body")
@@ -718,14 +704,14 @@ impl TokenStore for DynamoStore {
             .expression_attribute_names("#used_at", "used_at")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .expression_attribute_values(":outcome", to_av(&pk, outcome)?)
-            .expression_attribute_values(":at", to_av(&pk, &at)?)
+            .expression_attribute_values(":outcome", to_av(pk, outcome)?)
+            .expression_attribute_values(":at", to_av(pk, &at)?)
             .return_values(ReturnValue::AllNew);
         match update.send().await {
             Ok(out) => decode(out.attributes.ok_or_else(|| StoreError::Corrupt(format!("{pk}: no attributes returned")))?),
-            Err(e) if condition_failed(&e) => match self.get(&pk, METADATA).await? {
+            Err(e) if condition_failed(&e) => match self.get(&token).await? {
                 Some(_) => Err(StoreError::Conflict("the token was already used".into())),
-                None => Err(StoreError::NotFound(pk)),
+                None => Err(StoreError::NotFound(token.pk)),
             },
             Err(e) => Err(failed("UpdateItem", e)),
         }
@@ -888,29 +874,8 @@ mod tests {
 
     #[test]
     fn inquiry_items_carry_the_index_keys_the_sqlite_adapter_writes() {
-        use switchboard_domain::{Channel, CustomerContact, PhoneNumber};
         let now = Timestamp::from_second(1_700_000_000).unwrap();
-        let inquiry = Inquiry {
-            id: InquiryId::new(now, [1; 10]),
-            tenant_id: TenantId::parse("t").unwrap(),
-            customer: CustomerContact { phone: PhoneNumber::parse("+821012345678").ok(), email: None },
-            channel: Channel::Api,
-            title: None,
-            content: "hello".into(),
-            language: None,
-            reservation_number: None,
-            attachment_count: 0,
-            classification: None,
-            status: InquiryStatus::Received,
-            status_reason: None,
-            version: 1,
-            partner: None,
-            answer: None,
-            escalation: None,
-            human_answer: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let inquiry = switchboard_domain::fixtures::InquiryBuilder::new().tenant(TenantId::parse("t").unwrap()).created_at(now, 1).build();
         let item = inquiry_item(&inquiry).unwrap();
         let id = inquiry.id;
         assert_eq!(item["gsi1pk"], s("TENANT#t"));

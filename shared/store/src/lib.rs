@@ -1,4 +1,5 @@
-//! Storage ports for DESIGN.md's single table, and their adapters.
+//! Storage ports for the single table (its key layout is in [`keys`]), and
+//! their adapters.
 //!
 //! Small traits, one per entity ([`InquiryStore`], [`TenantStore`],
 //! [`ReservationStore`], [`TokenStore`]), so a service names only what it
@@ -9,6 +10,7 @@
 pub mod blob;
 /// The single table in DynamoDB (AWS mode), and its provisioning.
 pub mod dynamodb;
+pub mod keys;
 pub mod records;
 /// Attachment bodies in S3 (AWS mode), and their bucket's provisioning.
 pub mod s3;
@@ -22,6 +24,9 @@ use switchboard_domain::{
 };
 pub use transition::{TransitionError, TransitionOutcome, transition};
 
+/// The error a failed call into a backend library carries as its source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -29,41 +34,83 @@ pub enum StoreError {
     /// single-use item was already used.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The item to change does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A page token this listing did not issue.
     #[error("invalid page token")]
     InvalidPageToken,
     /// The backend is down; worth retrying later.
     #[error("store unavailable: {0}")]
     Unavailable(String),
-    /// An item could not be decoded.
+    /// The embedded database failed; worth retrying later.
+    #[error("store unavailable: {0}")]
+    Database(#[from] switchboard_sqlite::DbError),
+    /// A call to DynamoDB or S3 failed after the SDK's own retries
+    /// (throttling, 5xx, timeouts, dispatch failures); worth retrying later.
+    /// The message shows the whole chain of the SDK's error, whose own
+    /// `Display` names only its kind.
+    #[error("store unavailable: {call}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(.source.as_ref()))]
+    Aws {
+        /// The service and operation, e.g. `DynamoDB PutItem`.
+        call: String,
+        /// The SDK's error.
+        #[source]
+        source: BoxError,
+    },
+    /// Reading or writing a blob file failed; worth retrying later.
+    #[error("store unavailable: {0}")]
+    Io(#[from] std::io::Error),
+    /// An item is not what the layout says it should be.
     #[error("corrupt item {0}")]
     Corrupt(String),
+    /// An item (or a request for one) could not be encoded or decoded.
+    #[error("corrupt item {what}: {source}")]
+    Malformed {
+        /// The item (its partition key) or request.
+        what: String,
+        /// The encoder's or decoder's error.
+        #[source]
+        source: BoxError,
+    },
 }
 
-impl From<switchboard_sqlite::DbError> for StoreError {
-    fn from(e: switchboard_sqlite::DbError) -> Self {
-        Self::Unavailable(e.to_string())
+impl StoreError {
+    /// A [`StoreError::Malformed`] of `what`.
+    pub(crate) fn malformed(what: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Malformed { what: what.into(), source: source.into() }
     }
 }
 
 /// Which page of a listing to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {
+    /// Most items wanted; see [`PageRequest::size`].
     pub limit: u32,
     /// The `next` token of the previous page.
     pub after: Option<String>,
 }
 
 impl PageRequest {
+    /// Largest page a listing returns, whatever the request asks for.
+    pub const MAX_SIZE: u32 = 1000;
+
+    /// The first page, of at most `limit` items.
     pub fn first(limit: u32) -> Self {
         Self { limit, after: None }
+    }
+
+    /// The number of items the page holds unless the listing ends first:
+    /// `limit`, but at least 1 and at most [`PageRequest::MAX_SIZE`].
+    pub fn size(&self) -> u32 {
+        self.limit.clamp(1, Self::MAX_SIZE)
     }
 }
 
 /// One page of a listing, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
+    /// The page's items.
     pub items: Vec<T>,
     /// Opaque token for the next page; `None` on the last one.
     pub next: Option<String>,
@@ -72,10 +119,15 @@ pub struct Page<T> {
 /// What creating an inquiry did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
+    /// The inquiry was stored.
     New(Inquiry),
     /// The idempotency key was used before: this is the inquiry it created.
     Existing(Inquiry),
 }
+
+/// How long an idempotency key is honoured after the inquiry it created
+/// (its item's `expires_at`; DynamoDB's TTL then deletes it).
+pub const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 3600;
 
 /// Inquiries, their timelines, attachments and AI responses.
 #[async_trait]
@@ -84,6 +136,7 @@ pub trait InquiryStore: Send + Sync {
     /// `idempotency_key` (scoped to the tenant) in the same transaction.
     async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError>;
 
+    /// The inquiry, if it exists (a consistent read).
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError>;
 
     /// Replaces the inquiry if its stored version is still
@@ -106,26 +159,35 @@ pub trait InquiryStore: Send + Sync {
     /// Stores (or replaces) an attachment record.
     async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError>;
 
+    /// The inquiry's attachment records, by index.
     async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError>;
 
+    /// Stores an AI response record; the first record at an instant wins.
     async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError>;
 
+    /// The inquiry's AI response records, oldest first.
     async fn ai_responses(&self, id: InquiryId) -> Result<Vec<AiResponseRecord>, StoreError>;
 }
 
 /// Tenants and their API keys.
 #[async_trait]
 pub trait TenantStore: Send + Sync {
+    /// Stores (or replaces) a tenant.
     async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// The tenant, if it exists.
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// The tenant whose API key hashes to `hash`.
     async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<Tenant>, StoreError>;
+    /// Every tenant, by id.
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
 }
 
 /// Reservations, by number.
 #[async_trait]
 pub trait ReservationStore: Send + Sync {
+    /// Stores (or replaces) a reservation.
     async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError>;
+    /// The reservation, if it exists.
     async fn get_reservation(&self, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError>;
 }
 
@@ -135,6 +197,7 @@ pub trait TokenStore: Send + Sync {
     /// Stores the record unless one with the same hash exists (a redelivered
     /// dispatcher issues the same token); returns the stored record.
     async fn put_token(&self, record: &TokenRecord) -> Result<TokenRecord, StoreError>;
+    /// The record of the token hashing to `hash`.
     async fn get_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Records the first opening of the link; `true` if this was it.
     async fn mark_token_opened(&self, hash: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;

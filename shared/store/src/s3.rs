@@ -7,7 +7,7 @@ use crate::StoreError;
 use crate::blob::{BlobStore, check_key};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::create_bucket::CreateBucketError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
@@ -37,16 +37,16 @@ impl S3Blobs {
 
 fn failed<E, R>(op: &str, e: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     // The SDK has retried throttling and 5xx already: report the backend as down.
-    StoreError::Unavailable(format!("S3 {op}: {}", DisplayErrorContext(&e)))
+    StoreError::Aws { call: format!("S3 {op}"), source: Box::new(e) }
 }
 
-fn request(e: impl std::fmt::Display) -> StoreError {
+fn request(e: aws_sdk_s3::error::BuildError) -> StoreError {
     // Only a missing required field makes an SDK builder fail: a bug here.
-    StoreError::Corrupt(format!("malformed S3 request: {e}"))
+    StoreError::malformed("malformed S3 request", e)
 }
 
 #[async_trait]
@@ -77,7 +77,7 @@ impl BlobStore for S3Blobs {
             }
             Err(e) => return Err(failed("GetObject", e)),
         };
-        let body = out.body.collect().await.map_err(|e| StoreError::Unavailable(format!("S3 GetObject {key}: {e}")))?;
+        let body = out.body.collect().await.map_err(|e| StoreError::Aws { call: format!("S3 GetObject {key}"), source: Box::new(e) })?;
         Ok(body.into_bytes().to_vec())
     }
 }

@@ -18,14 +18,15 @@ use switchboard_channels::ses::{SesEmail, ensure_sender};
 use switchboard_channels::sns::SnsSms;
 use switchboard_channels::sqlite::SqliteOutbox;
 use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
+use switchboard_domain::fixtures::InquiryBuilder;
 use switchboard_domain::{
-    Channel, Classification, CustomerContact, EmailAddress, Escalation, FaqEntry, Inquiry, InquiryId, InquiryStatus, Intent, Language,
-    MediaType, PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment, Tenant, TenantId, TimelineEvent,
-    Urgency,
+    Channel, Classification, EmailAddress, Escalation, FaqEntry, Inquiry, InquiryId, InquiryStatus, Intent, Language, MediaType,
+    PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment, Tenant, TenantId, TimelineEvent, Urgency,
 };
 use switchboard_sqlite::{Database, Durability};
 use switchboard_store::blob::{BlobStore, FilesystemBlobs};
 use switchboard_store::dynamodb::{DynamoStore, ensure_table};
+use switchboard_store::keys;
 use switchboard_store::s3::{S3Blobs, ensure_bucket};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{
@@ -188,28 +189,7 @@ fn tenant_id(id: &str) -> TenantId {
 
 /// A freshly received inquiry of `tenant`, created at `second`.
 fn inquiry(tenant: &str, second: i64) -> Inquiry {
-    let now = at(second);
-    Inquiry {
-        id: InquiryId::new(now, [second as u8; 10]),
-        tenant_id: tenant_id(tenant),
-        customer: CustomerContact { phone: PhoneNumber::parse("+821012345678").ok(), email: None },
-        channel: Channel::Api,
-        title: None,
-        content: "hello".into(),
-        language: None,
-        reservation_number: None,
-        attachment_count: 0,
-        classification: None,
-        status: InquiryStatus::Received,
-        status_reason: None,
-        version: 1,
-        partner: None,
-        answer: None,
-        escalation: None,
-        human_answer: None,
-        created_at: now,
-        updated_at: now,
-    }
+    InquiryBuilder::new().tenant(tenant_id(tenant)).created_at(at(second), second as u8).build()
 }
 
 fn received_event(i: &Inquiry) -> TimelineEvent {
@@ -597,11 +577,12 @@ async fn an_email_id_is_sent_once_however_often_it_is_asked(f: Fixture) {
 /// of them refused by the provider, never marked sent.
 async fn leave_claim(dynamodb: &aws_sdk_dynamodb::Client, table: &str, id: &str, attempts: u32, failed: u32) {
     use aws_sdk_dynamodb::types::AttributeValue;
+    let key = keys::sent_message(id);
     dynamodb
         .put_item()
         .table_name(table)
-        .item("pk", AttributeValue::S(format!("SENT#{id}")))
-        .item("sk", AttributeValue::S("METADATA".into()))
+        .item("pk", AttributeValue::S(key.pk))
+        .item("sk", AttributeValue::S(key.sk))
         .item("channel", AttributeValue::S("sms".into()))
         .item("attempts", AttributeValue::N(attempts.to_string()))
         .item("failed", AttributeValue::N(failed.to_string()))
@@ -616,11 +597,12 @@ async fn ledger_item(
     id: &str,
 ) -> HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
     use aws_sdk_dynamodb::types::AttributeValue;
+    let key = keys::sent_message(id);
     dynamodb
         .get_item()
         .table_name(table)
-        .key("pk", AttributeValue::S(format!("SENT#{id}")))
-        .key("sk", AttributeValue::S("METADATA".into()))
+        .key("pk", AttributeValue::S(key.pk))
+        .key("sk", AttributeValue::S(key.sk))
         .consistent_read(true)
         .send()
         .await

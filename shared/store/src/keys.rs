@@ -1,0 +1,180 @@
+//! The single table's key layout. Every key both adapters write (the
+//! SQLite table of [`crate::sqlite`], the DynamoDB table of
+//! [`crate::dynamodb`]) and the sent-message ledger of
+//! `switchboard-channels` is built here, so the two backends hold the same
+//! items under the same keys:
+//!
+//! | item | `pk` | `sk` | index keys and other attributes |
+//! |---|---|---|---|
+//! | tenant | `TENANT#{id}` | `METADATA` | GSI1 `APIKEY#{hash}` / `TENANT` |
+//! | inquiry | `INQUIRY#{id}` | `METADATA` | GSI1 `TENANT#{tenant}` / `INQUIRY#{created}#{id}`; GSI2 `STATUS#{status}` / `{created}#{id}` |
+//! | timeline event | `INQUIRY#{id}` | `EVENT#{at}#{seq, 6 digits}` | deduplicated by the event's key: SQLite's `dedupe` column holds `EVENT#{event key}`, DynamoDB writes a marker item (next row) |
+//! | event key marker (DynamoDB) | `INQUIRY#{id}` | `EVENTKEY#{event key}` | `event_sk`: the event's sort key |
+//! | AI response | `INQUIRY#{id}` | `AI_RESPONSE#{at}` | |
+//! | attachment | `INQUIRY#{id}` | `ATTACHMENT#{n, 2 digits}` | |
+//! | reservation | `RES#{number}` | `METADATA` | |
+//! | token | `TOKEN#{hash}` | `METADATA` | `expires_at` (TTL) |
+//! | idempotency key | `IDEM#{tenant}#{key}` | `METADATA` | `expires_at` (TTL), body `{inquiry_id}` |
+//! | sent message | `SENT#{message id}` | `METADATA` | written by the SNS/SES senders of `switchboard-channels`; `expires_at` (TTL) |
+//!
+//! Times in keys (`{created}`, `{at}`) are [`sort_time`]. `seq` is the
+//! number of events the inquiry had before this one, which keeps events of
+//! the same millisecond in the order they were written.
+//!
+//! GSI1 lists a tenant's inquiries newest first and finds a tenant by the
+//! hash of its API key; GSI2 lists inquiries in one status newest first.
+//! Both project the whole item.
+
+use jiff::Timestamp;
+use switchboard_domain::{Inquiry, InquiryId, InquiryStatus, ReservationNumber, TenantId};
+
+/// The sort key of every item that is alone in its partition.
+pub const METADATA: &str = "METADATA";
+/// Sort-key prefix of an inquiry's timeline events.
+pub const EVENT_PREFIX: &str = "EVENT#";
+/// Sort-key prefix of an inquiry's attachments.
+pub const ATTACHMENT_PREFIX: &str = "ATTACHMENT#";
+/// Sort-key prefix of an inquiry's AI responses.
+pub const AI_RESPONSE_PREFIX: &str = "AI_RESPONSE#";
+/// Partition-key prefix of tenants.
+pub const TENANT_PREFIX: &str = "TENANT#";
+/// Partition-key prefix of the sent-message ledger.
+pub const SENT_PREFIX: &str = "SENT#";
+
+/// A partition key and a sort key: an item's primary key, or its key in one index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// Partition key.
+    pub pk: String,
+    /// Sort key.
+    pub sk: String,
+}
+
+impl Key {
+    fn metadata(pk: String) -> Self {
+        Self { pk, sk: METADATA.to_owned() }
+    }
+}
+
+/// Zero-padded milliseconds since the epoch (15 digits): sorts as text in time order.
+pub fn sort_time(t: Timestamp) -> String {
+    format!("{:015}", t.as_millisecond().max(0))
+}
+
+/// A tenant.
+pub fn tenant(id: &TenantId) -> Key {
+    Key::metadata(format!("{TENANT_PREFIX}{id}"))
+}
+
+/// A tenant's GSI1 key: found by the hash of its API key.
+pub fn tenant_by_api_key(hash: &str) -> Key {
+    Key { pk: format!("APIKEY#{hash}"), sk: "TENANT".to_owned() }
+}
+
+/// The partition of an inquiry: its record, timeline, attachments and AI responses.
+pub fn inquiry_partition(id: InquiryId) -> String {
+    format!("INQUIRY#{id}")
+}
+
+/// An inquiry's record.
+pub fn inquiry(id: InquiryId) -> Key {
+    Key::metadata(inquiry_partition(id))
+}
+
+/// The GSI1 partition listing a tenant's inquiries.
+pub fn tenant_inquiries(tenant: &TenantId) -> String {
+    format!("{TENANT_PREFIX}{tenant}")
+}
+
+/// An inquiry's GSI1 key: in its tenant's listing, by creation time.
+pub fn inquiry_by_tenant(inquiry: &Inquiry) -> Key {
+    Key { pk: tenant_inquiries(&inquiry.tenant_id), sk: format!("INQUIRY#{}#{}", sort_time(inquiry.created_at), inquiry.id) }
+}
+
+/// The GSI2 partition listing the inquiries in `status`.
+pub fn status_inquiries(status: InquiryStatus) -> String {
+    format!("STATUS#{}", status.as_str())
+}
+
+/// An inquiry's GSI2 key: in its status's listing, by creation time.
+pub fn inquiry_by_status(inquiry: &Inquiry) -> Key {
+    Key { pk: status_inquiries(inquiry.status), sk: format!("{}#{}", sort_time(inquiry.created_at), inquiry.id) }
+}
+
+/// A timeline event of inquiry `id` at `at`, preceded by `seq` events.
+pub fn event(id: InquiryId, at: Timestamp, seq: u64) -> Key {
+    Key { pk: inquiry_partition(id), sk: format!("{EVENT_PREFIX}{}#{seq:06}", sort_time(at)) }
+}
+
+/// What makes an event with key `event_key` unique in its inquiry's
+/// partition (SQLite's `dedupe` column).
+pub fn event_dedupe(event_key: &str) -> String {
+    format!("{EVENT_PREFIX}{event_key}")
+}
+
+/// The DynamoDB marker item claiming `event_key` on inquiry `id`'s timeline.
+pub fn event_marker(id: InquiryId, event_key: &str) -> Key {
+    Key { pk: inquiry_partition(id), sk: format!("EVENTKEY#{event_key}") }
+}
+
+/// Attachment number `index` of inquiry `id`.
+pub fn attachment(id: InquiryId, index: u32) -> Key {
+    Key { pk: inquiry_partition(id), sk: format!("{ATTACHMENT_PREFIX}{index:02}") }
+}
+
+/// The AI response to inquiry `id` made at `at`.
+pub fn ai_response(id: InquiryId, at: Timestamp) -> Key {
+    Key { pk: inquiry_partition(id), sk: format!("{AI_RESPONSE_PREFIX}{}", sort_time(at)) }
+}
+
+/// A reservation.
+pub fn reservation(number: &ReservationNumber) -> Key {
+    Key::metadata(format!("RES#{number}"))
+}
+
+/// A partner confirmation token, by the hash of the token.
+pub fn token(hash: &str) -> Key {
+    Key::metadata(format!("TOKEN#{hash}"))
+}
+
+/// The claim of idempotency key `key`, scoped to `tenant`.
+pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
+    Key::metadata(format!("IDEM#{tenant}#{key}"))
+}
+
+/// The sent-message ledger's item for message `id`.
+pub fn sent_message(id: &str) -> Key {
+    Key::metadata(format!("{SENT_PREFIX}{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_domain::fixtures::InquiryBuilder;
+
+    /// The layout is stored data: changing a key strands every item written before.
+    #[test]
+    fn keys_keep_the_stored_layout() {
+        let at = Timestamp::from_millisecond(1_700_000_000_123).unwrap();
+        let tenant_id = TenantId::parse("t").unwrap();
+        let i = InquiryBuilder::new().tenant(tenant_id.clone()).created_at(at, 1).status(InquiryStatus::Classified).build();
+        let id = i.id;
+        let key = |pk: &str, sk: &str| Key { pk: pk.to_owned(), sk: sk.to_owned() };
+        assert_eq!(sort_time(at), "001700000000123");
+        assert_eq!(sort_time(Timestamp::from_second(-1).unwrap()), "000000000000000", "times before the epoch sort first");
+        assert_eq!(tenant(&tenant_id), key("TENANT#t", "METADATA"));
+        assert_eq!(tenant_by_api_key("h"), key("APIKEY#h", "TENANT"));
+        assert_eq!(inquiry(id), key(&format!("INQUIRY#{id}"), "METADATA"));
+        assert_eq!(inquiry_by_tenant(&i), key("TENANT#t", &format!("INQUIRY#001700000000123#{id}")));
+        assert_eq!(inquiry_by_status(&i), key("STATUS#classified", &format!("001700000000123#{id}")));
+        assert_eq!(event(id, at, 7), key(&format!("INQUIRY#{id}"), "EVENT#001700000000123#000007"));
+        assert_eq!(event_dedupe("status.received"), "EVENT#status.received");
+        assert_eq!(event_marker(id, "status.received"), key(&format!("INQUIRY#{id}"), "EVENTKEY#status.received"));
+        assert_eq!(attachment(id, 3), key(&format!("INQUIRY#{id}"), "ATTACHMENT#03"));
+        assert_eq!(ai_response(id, at), key(&format!("INQUIRY#{id}"), "AI_RESPONSE#001700000000123"));
+        assert_eq!(reservation(&ReservationNumber::parse("HT-20481123").unwrap()), key("RES#HT-20481123", "METADATA"));
+        assert_eq!(token("h"), key("TOKEN#h", "METADATA"));
+        assert_eq!(idempotency(&tenant_id, "k"), key("IDEM#t#k", "METADATA"));
+        assert_eq!(sent_message("m-1"), key("SENT#m-1", "METADATA"));
+    }
+}
