@@ -1,7 +1,7 @@
 //! The SVG chart of a run: latency percentiles per second (log scale),
 //! throughput per second, and the server's memory when it was watched.
 
-use crate::report::Report;
+use crate::report::{Report, SecondReport};
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -9,6 +9,9 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 #[error("cannot draw the chart: {0}")]
 pub struct ChartError(String);
+
+/// A line of a chart: its legend, the value it plots from each second, its colour.
+type Series<T> = (&'static str, fn(&SecondReport) -> T, RGBColor);
 
 fn err(e: impl std::fmt::Display) -> ChartError {
     ChartError(e.to_string())
@@ -29,7 +32,7 @@ pub fn write_svg(report: &Report, path: &Path) -> Result<(), ChartError> {
     let seconds = report.timeline.len().max(1) as f64;
 
     // Latency, log scale: p50 and p99 of submit and of automatic end-to-end time.
-    let series: [(&str, fn(&crate::report::SecondReport) -> f64, RGBColor); 5] = [
+    let series: [Series<f64>; 5] = [
         ("submit p50", |s| s.submit_p50_ms, RGBColor(120, 170, 230)),
         ("submit p99", |s| s.submit_p99_ms, RGBColor(20, 80, 180)),
         ("e2e (no partner) p50", |s| s.e2e_auto_p50_ms, RGBColor(240, 160, 90)),
@@ -66,7 +69,7 @@ pub fn write_svg(report: &Report, path: &Path) -> Result<(), ChartError> {
         .build_cartesian_2d(0f64..seconds, 0f64..most * 1.15)
         .map_err(err)?;
     throughput.configure_mesh().x_desc("second of the run").y_desc("inquiries/s").draw().map_err(err)?;
-    let counts: [(&str, fn(&crate::report::SecondReport) -> u64, RGBColor); 4] = [
+    let counts: [Series<u64>; 4] = [
         ("sent", |s| s.sent, RGBColor(150, 150, 150)),
         ("accepted", |s| s.accepted, RGBColor(20, 80, 180)),
         ("completed (terminal)", |s| s.completed, RGBColor(200, 80, 0)),

@@ -254,13 +254,9 @@ impl Mix {
 /// A real, decodable PNG of one colour (stored, uncompressed deflate):
 /// a few kilobytes, like a small photo thumbnail.
 pub fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity((height * (1 + width * 3)) as usize);
-    for _ in 0..height {
-        raw.push(0); // filter: none
-        for _ in 0..width {
-            raw.extend_from_slice(&rgb);
-        }
-    }
+    let mut row = vec![0]; // filter: none
+    row.extend(rgb.repeat(width as usize));
+    let raw = row.repeat(height as usize);
     // zlib stream of stored blocks (at most 65535 bytes each).
     let mut zlib = vec![0x78, 0x01];
     let chunks: Vec<&[u8]> = raw.chunks(65_535).collect();

@@ -372,10 +372,10 @@ impl Recorder {
         // Unanswered requests belong to the second they were due; their
         // exact seconds are not tracked, so they are put on the last one
         // that sent anything, keeping the per-second sums equal to the totals.
-        if self.sent > answered {
-            if let Some(last) = timeline.iter_mut().rev().find(|s| s.sent > 0) {
-                last.errors += self.sent - answered;
-            }
+        if self.sent > answered
+            && let Some(last) = timeline.iter_mut().rev().find(|s| s.sent > 0)
+        {
+            last.errors += self.sent - answered;
         }
         Report {
             target: settings.target.clone(),

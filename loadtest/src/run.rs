@@ -275,11 +275,11 @@ async fn watch(shared: Arc<Shared>, progress: ProgressBar, server_pid: Option<u3
             "accepted {accepted} · completed {completed} · in flight {} · errors {errors}",
             accepted.saturating_sub(completed)
         ));
-        if n % 4 == 0 {
-            if let Some(rss) = server_pid.and_then(|pid| procstat::read(Some(pid)).rss_mb) {
-                let at = shared.start.elapsed();
-                shared.rec().server_rss(at, (rss * 10.0).round() / 10.0);
-            }
+        if n.is_multiple_of(4)
+            && let Some(rss) = server_pid.and_then(|pid| procstat::read(Some(pid)).rss_mb)
+        {
+            let at = shared.start.elapsed();
+            shared.rec().server_rss(at, (rss * 10.0).round() / 10.0);
         }
     }
 }

@@ -106,7 +106,7 @@ mod tests {
         let s = Schedule::new(3.0, Duration::from_secs(3600)).unwrap();
         let last = s.offset(s.count() - 1);
         let expected = Duration::from_secs(3600) - Duration::from_secs_f64(1.0 / 3.0);
-        let error = if last > expected { last - expected } else { expected - last };
+        let error = last.abs_diff(expected);
         assert!(error < Duration::from_micros(1), "drifted by {error:?}");
     }
 

@@ -1,5 +1,7 @@
 //! The AWS backend: SQS, SNS, DynamoDB, S3 and SES behind the same ports,
-//! named from `SWITCHBOARD_RESOURCE_PREFIX` as DESIGN.md fixes them.
+//! named from `SWITCHBOARD_RESOURCE_PREFIX` ([`ResourceNames`], and
+//! `{prefix}-{service}` queues), the names the CloudFormation template in
+//! `deploy/cloudformation/` creates.
 
 use crate::config::Config;
 use crate::startup::Ports;

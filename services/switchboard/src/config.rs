@@ -93,7 +93,7 @@ pub struct Config {
     /// (extended while a handler runs); also the SQS queues' setting.
     pub visibility_secs: u64,
     /// Requests a minute one client address may make to the partner
-    /// endpoints (`/r/`, `/confirm/`, `/respond`); seed 002 says 100.
+    /// endpoints (`/r/`, `/confirm/`, `/respond`); 100 by default.
     pub partner_rate_per_minute: u32,
     /// Operator keys, as `name=sha256hex` entries separated by commas (only
     /// hashes: `switchboard operator create` prints the entry for a new key).
@@ -131,8 +131,8 @@ impl Default for Config {
             worker_concurrency: 16,
             shutdown_grace_secs: 10,
             answer_budget_ms: 3000,
-            bedrock_model_id: switchboard_ai::bedrock::DEFAULT_MODEL_ID.into(),
-            bedrock_vision_model_id: switchboard_ai::bedrock::DEFAULT_MODEL_ID.into(),
+            bedrock_model_id: switchboard_ai::aws::bedrock::DEFAULT_MODEL_ID.into(),
+            bedrock_vision_model_id: switchboard_ai::aws::bedrock::DEFAULT_MODEL_ID.into(),
             bedrock_classifier_model_id: None,
             ai_classify_timeout_ms: 3000,
             ai_attachment_timeout_ms: 10_000,

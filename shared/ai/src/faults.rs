@@ -108,14 +108,18 @@ mod tests {
         assert!(matches!(analyzed, Err(AiError::Unavailable(_))));
     }
 
-    #[tokio::test]
+    // Time is paused: it stands still while the local engine works and
+    // jumps straight to the next timer when every task waits, so the
+    // delay is measured exactly, however slow the machine.
+    #[tokio::test(start_paused = true)]
     async fn a_slow_plan_delays_calls_then_lets_them_through() {
-        let plan = FaultPlan { failure_rate: 0.0, slow_rate: 1.0, slow_by: Duration::from_millis(200) };
+        let slow_by = Duration::from_millis(200);
+        let plan = FaultPlan { failure_rate: 0.0, slow_rate: 1.0, slow_by };
         let engines = plan.apply(Engines::local());
-        let started = std::time::Instant::now();
-        let verdict = engines.classifier.classify(&request()).await.unwrap();
-        assert_eq!(verdict.language, switchboard_domain::Language::En);
-        assert!(started.elapsed() >= Duration::from_millis(200), "held back by the plan's delay");
+        let just_short = tokio::time::timeout(slow_by - Duration::from_millis(1), engines.classifier.classify(&request())).await;
+        assert!(just_short.is_err(), "held back by the plan's delay");
+        let verdict = tokio::time::timeout(slow_by + Duration::from_millis(1), engines.classifier.classify(&request())).await;
+        assert_eq!(verdict.unwrap().unwrap().language, switchboard_domain::Language::En, "let through once the delay is over");
     }
 
     #[test]

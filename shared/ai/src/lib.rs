@@ -13,15 +13,14 @@
 //!   recorded on the analysis, the local checks kept.
 
 pub mod aws;
-pub mod bedrock;
-pub mod comprehend;
+mod engines;
 pub mod faults;
 pub mod local;
 pub mod pii;
-pub mod textract;
+
+pub use engines::Engines;
 
 use async_trait::async_trait;
-use std::sync::Arc;
 use std::time::Duration;
 use switchboard_domain::{Classification, Inquiry, Language, MediaType, PartnerOutcome, Tenant};
 
@@ -124,32 +123,4 @@ pub struct AttachmentAnalysis {
 pub trait AttachmentAnalyzer: Send + Sync {
     /// `context` is the inquiry's text, so a description can say what matters to it.
     async fn analyze(&self, media_type: MediaType, bytes: &[u8], context: &str) -> Result<AttachmentAnalysis, AiError>;
-}
-
-/// The three AI ports the services use, as the composition root wires them.
-#[derive(Clone)]
-pub struct Engines {
-    /// The classifier service's engine.
-    pub classifier: Arc<dyn Classifier>,
-    /// The responder's engine (answers and partner-outcome notifications).
-    pub drafter: Arc<dyn AnswerDrafter>,
-    /// The image-analyzer's engine.
-    pub analyzer: Arc<dyn AttachmentAnalyzer>,
-}
-
-impl Engines {
-    /// The local engines: no network, no account (the default).
-    pub fn local() -> Self {
-        Self {
-            classifier: Arc::new(local::LocalClassifier::new()),
-            drafter: Arc::new(local::LocalAnswerDrafter::new()),
-            analyzer: Arc::new(local::LocalAttachmentAnalyzer::new()),
-        }
-    }
-}
-
-impl std::fmt::Debug for Engines {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engines").finish_non_exhaustive()
-    }
 }

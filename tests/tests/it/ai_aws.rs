@@ -249,7 +249,7 @@ async fn with_aws_engines_a_failing_model_gives_the_fallback_message_and_an_esca
     assert_eq!(inquiry.status.to_string(), "escalated", "never stuck, never invented");
     let escalation = inquiry.escalation.unwrap();
     assert!(escalation.reason.starts_with("answer engine failed"), "{}", escalation.reason);
-    assert!(escalation.customer_message.contains("cannot answer it automatically"), "DESIGN's fallback message");
+    assert!(escalation.customer_message.contains("cannot answer it automatically"), "the responder's fallback message");
     let records = app.ports.store.ai_responses(id).await.unwrap();
     assert_eq!((records[0].model.as_str(), records[0].fallback_used), ("fallback", true));
     assert_eq!(stub.calls("Converse").len(), 1, "a 5xx is not retried");

@@ -725,7 +725,8 @@ fn outcome_text(tenant: &Tenant, inquiry: &Inquiry, outcome: &PartnerOutcome, la
 mod tests {
     use super::*;
     use jiff::Timestamp;
-    use switchboard_domain::{Channel, Classification, CustomerContact, InquiryId, InquiryStatus, Sentiment, TenantId, Urgency};
+    use switchboard_domain::fixtures::InquiryBuilder;
+    use switchboard_domain::{Classification, InquiryStatus, Sentiment, TenantId, Urgency};
 
     fn entry(language: Language, question: &str, answer: &str) -> FaqEntry {
         FaqEntry { language, question: question.to_owned(), answer: answer.to_owned() }
@@ -784,28 +785,15 @@ mod tests {
     }
 
     fn inquiry(title: Option<&str>, content: &str) -> Inquiry {
-        let now = Timestamp::from_second(1_800_000_000).unwrap();
-        Inquiry {
-            id: InquiryId::new(now, [7; 10]),
-            tenant_id: TenantId::parse("sea-breeze").unwrap(),
-            customer: CustomerContact { phone: None, email: None },
-            channel: Channel::Api,
-            title: title.map(str::to_owned),
-            content: content.to_owned(),
-            language: None,
-            reservation_number: None,
-            attachment_count: 0,
-            classification: None,
-            status: InquiryStatus::Classified,
-            status_reason: None,
-            version: 1,
-            partner: None,
-            answer: None,
-            escalation: None,
-            human_answer: None,
-            created_at: now,
-            updated_at: now,
+        let mut inquiry = InquiryBuilder::new()
+            .created_at(Timestamp::from_second(1_800_000_000).unwrap(), 7)
+            .tenant(TenantId::parse("sea-breeze").unwrap())
+            .content(content)
+            .status(InquiryStatus::Classified);
+        if let Some(title) = title {
+            inquiry = inquiry.title(title);
         }
+        inquiry.build()
     }
 
     fn draft(content: &str, language: Language) -> Draft {

@@ -1,12 +1,11 @@
 use crate::stub::{Logs, Reply, SHORT, SLOW, Stub};
 use jiff::Timestamp;
 use std::time::Duration;
-use switchboard_ai::bedrock::{BedrockAnswerDrafter, Converse};
+use switchboard_ai::aws::bedrock::{BedrockAnswerDrafter, Converse};
 use switchboard_ai::local::{LocalClassifier, NO_FAQ_MATCH};
 use switchboard_ai::{AiError, AnswerDrafter, ClassifyRequest, DraftRequest};
-use switchboard_domain::{
-    Channel, CustomerContact, FaqEntry, Inquiry, InquiryId, InquiryStatus, Language, PartnerOutcome, ReservationNumber, Tenant, TenantId,
-};
+use switchboard_domain::fixtures::InquiryBuilder;
+use switchboard_domain::{FaqEntry, Inquiry, InquiryStatus, Language, PartnerOutcome, ReservationNumber, Tenant, TenantId};
 
 const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 
@@ -37,28 +36,12 @@ fn tenant() -> Tenant {
 }
 
 fn inquiry(content: &str) -> Inquiry {
-    let now = Timestamp::from_second(1_800_000_000).unwrap();
-    let mut inquiry = Inquiry {
-        id: InquiryId::new(now, [3; 10]),
-        tenant_id: TenantId::parse("hanbit").unwrap(),
-        customer: CustomerContact { phone: None, email: None },
-        channel: Channel::Api,
-        title: None,
-        content: content.into(),
-        language: None,
-        reservation_number: None,
-        attachment_count: 0,
-        classification: None,
-        status: InquiryStatus::Classified,
-        status_reason: None,
-        version: 1,
-        partner: None,
-        answer: None,
-        escalation: None,
-        human_answer: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut inquiry = InquiryBuilder::new()
+        .created_at(Timestamp::from_second(1_800_000_000).unwrap(), 3)
+        .tenant(TenantId::parse("hanbit").unwrap())
+        .content(content)
+        .status(InquiryStatus::Classified)
+        .build();
     let request =
         ClassifyRequest { title: None, content: content.into(), language_hint: None, reservation_hint: None, attachment_texts: vec![] };
     inquiry.classification = Some(LocalClassifier::new().classify_now(&request));
@@ -219,7 +202,7 @@ async fn a_partner_outcome_notification_is_written_from_the_seed_prompt_in_the_c
         let draft = drafter(&stub, Duration::from_secs(20)).await.draft(&request).await.unwrap();
 
         let user = user_of(&stub);
-        assert!(user.starts_with("당신은 고객 서비스 담당자입니다."), "seed 002's prompt: {user}");
+        assert!(user.starts_with("당신은 고객 서비스 담당자입니다."), "the Korean notification prompt: {user}");
         for line in ["고객 문의: 예약 날짜를 12월 5일로", "문의 유형: reservation_change", "예약번호: HT-20481123", response, alternative]
         {
             assert!(user.contains(line), "{line} in {user}");

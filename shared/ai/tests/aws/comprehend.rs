@@ -2,8 +2,8 @@ use crate::stub::{Logs, Recorded, Reply, SHORT, SLOW, Stub};
 use crate::{char_offsets, has_hangul};
 use serde_json::{Value, json};
 use std::time::Duration;
-use switchboard_ai::bedrock::{BedrockIntentClassifier, Converse};
-use switchboard_ai::comprehend::{
+use switchboard_ai::aws::bedrock::{BedrockIntentClassifier, Converse};
+use switchboard_ai::aws::comprehend::{
     ComprehendClassifier, MAX_BATCH_DOCUMENTS, MAX_DOCUMENT_BYTES, MAX_SMALL_DOCUMENT_BYTES, SENTIMENT_CHARS,
 };
 use switchboard_ai::local::LocalClassifier;

@@ -4,8 +4,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use std::time::Duration;
 use switchboard_ai::AttachmentAnalyzer;
-use switchboard_ai::bedrock::{BedrockVision, Converse};
-use switchboard_ai::textract::TextractAnalyzer;
+use switchboard_ai::aws::bedrock::{BedrockVision, Converse};
+use switchboard_ai::aws::textract::TextractAnalyzer;
 use switchboard_domain::MediaType;
 
 const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";

@@ -29,8 +29,9 @@
 //! answer) makes the verdict the local one, logged without content: the
 //! classifier never stalls an inquiry.
 
-use crate::aws::{char_range_to_bytes, sdk_failure, truncate_bytes, truncate_chars, within_budget};
-use crate::bedrock::{BedrockIntentClassifier, IntentVerdict};
+use super::bedrock::{BedrockIntentClassifier, IntentVerdict};
+use super::call::{sdk_failure, within_budget};
+use super::text::{char_range_to_bytes, truncate_bytes, truncate_chars};
 use crate::local::{LocalClassifier, MAX_KEY_PHRASES, Signals};
 use crate::{AiError, Classifier, ClassifyRequest, pii};
 use async_trait::async_trait;

@@ -14,8 +14,8 @@
 //! A failed call is recorded as a problem on the analysis (without
 //! content) and the rest is kept: an attachment never stalls an inquiry.
 
-use crate::aws::{sdk_failure, within_budget};
-use crate::bedrock::BedrockVision;
+use super::bedrock::BedrockVision;
+use super::call::{sdk_failure, within_budget};
 use crate::local::LocalAttachmentAnalyzer;
 use crate::local::attachments::{ENGINE as LOCAL_ENGINE, MAX_TEXT_CHARS, NO_TEXT_LAYER, text_labels};
 use crate::{AiError, AttachmentAnalysis, AttachmentAnalyzer};

@@ -10,7 +10,7 @@
 //! never an invented text: the responder then sends the fallback message
 //! and escalates to a person.
 
-use crate::aws::{sdk_failure, unfenced, within_budget};
+use super::call::{sdk_failure, within_budget};
 use crate::local::{NO_FAQ_MATCH, retrieve_faq};
 use crate::{AiError, AnswerDrafter, ClassifyRequest, Draft, DraftRequest};
 use async_trait::async_trait;
@@ -129,6 +129,18 @@ fn language_name(language: Language) -> &'static str {
         Language::Ko => "Korean (한국어)",
         Language::En => "English",
     }
+}
+
+/// A model's JSON reply without the Markdown fence models like to add
+/// (```json … ```). Nothing else is forgiven: prose around the object
+/// makes the reply invalid.
+fn unfenced(reply: &str) -> &str {
+    let trimmed = reply.trim();
+    let Some(inner) = trimmed.strip_prefix("```") else {
+        return trimmed;
+    };
+    let inner = inner.strip_prefix("json").unwrap_or(inner);
+    inner.strip_suffix("```").map_or(trimmed, str::trim)
 }
 
 // ---------------------------------------------------------------------------
@@ -297,8 +309,10 @@ fn answer_prompt(request: &DraftRequest, entries: &[&FaqEntry]) -> (String, Stri
     (system, user)
 }
 
-/// The seed's notification prompt (DESIGN seed 002, Notification Lambda),
-/// in the customer's language, with the output shape in the system prompt.
+/// The notification prompt, in the customer's language: the user message
+/// is a fixed brief to a customer-service agent (the inquiry, its type,
+/// the reservation number, the partner's response and any alternative
+/// time); the output shape is in the system prompt.
 fn notification_prompt(request: &DraftRequest, outcome: &PartnerOutcome) -> (String, String) {
     let language = language_name(request.language);
     let mut system = business(request);
@@ -575,6 +589,13 @@ mod tests {
 
     fn request(content: &str) -> ClassifyRequest {
         ClassifyRequest { title: None, content: content.into(), language_hint: None, reservation_hint: None, attachment_texts: vec![] }
+    }
+
+    #[test]
+    fn a_json_fence_is_removed_but_prose_is_kept() {
+        assert_eq!(unfenced("```json\n{\"a\":1}\n```"), "{\"a\":1}");
+        assert_eq!(unfenced("  {\"a\":1} "), "{\"a\":1}");
+        assert_eq!(unfenced("Sure! {\"a\":1}"), "Sure! {\"a\":1}");
     }
 
     #[test]
