@@ -4,14 +4,13 @@
 //! process, on port 0 with its own data directory (zero-to-production's
 //! `spawn_app`). [`Process`] runs the real `switchboard` binary instead, for
 //! tests that kill or signal it.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test support: a failed unwrap is a failed test, reported with its message")]
 
-// Test support only: a panic here fails the test that called it, which is
-// what a harness should do, so unwrap/expect are allowed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
+pub mod aws_traffic;
 pub mod emulator;
 pub mod grpc;
 pub mod process;
+pub mod published;
 
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -1,19 +1,31 @@
 //! Least privilege, checked against behaviour: each component runs alone on
-//! the emulator with its own request counter, the pipeline's paths are
-//! driven through them, and every AWS operation a component performed must
-//! be granted to it by the permission table the deployment's IAM roles are
-//! generated from (`services/switchboard/src/permissions.rs`).
+//! the emulator with its own request counter and its own recording proxy
+//! (`switchboard_tests::aws_traffic`), with the AWS AI engines (Comprehend,
+//! Textract, Bedrock Runtime, answered by the proxy) in place of the local
+//! ones. The pipeline's paths are driven through them, and every AWS call
+//! a component made must be granted to it by the permission table the
+//! deployment's IAM roles are generated from
+//! (`services/switchboard/src/permissions.rs`): the action, and the
+//! resource the grant's target names (its own queue and dead-letter queue,
+//! the Switchboard queues, the events topic, the table and its indexes,
+//! the attachments bucket's objects). The roles carry no conditions; the
+//! targets granted on `*` (phone numbers, AI calls without a resource)
+//! or on any identity or foundation model are checked for the kind of
+//! resource only.
 
 use base64::Engine;
 use serde_json::json;
 use std::time::Duration;
+use switchboard::aws::ResourceNames;
 use switchboard::aws::{Clients, ports_with};
-use switchboard::permissions::{COMPONENTS, actions_for_operation, granted_actions};
+use switchboard::config::AiMode;
+use switchboard::permissions::{COMPONENTS, Target, actions_for_operation, granted_actions, grants};
 use switchboard::{App, Selection};
 use switchboard_aws::RequestCounter;
 use switchboard_domain::{InquiryId, Service};
 use switchboard_store::InquiryStore;
 use switchboard_store::dynamodb::DynamoStore;
+use switchboard_tests::aws_traffic::{AwsCall, AwsTraffic, Resource};
 use switchboard_tests::emulator::{emulator, unique_prefix};
 use switchboard_tests::{API_KEY, Options, PATIENCE, test_config};
 use tokio_util::sync::CancellationToken;
@@ -23,10 +35,16 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
     // Another test texts the same demo customer; this one counts those texts.
     let _texts = switchboard_tests::emulator::DEMO_RESERVATION_TEXTS.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path(), &Options { partner_deadline_secs: 3, ..Options::default() });
+    let mut config = test_config(dir.path(), &Options { partner_deadline_secs: 10, ..Options::default() });
     config.backend = switchboard::config::Backend::Aws;
     config.resource_prefix = unique_prefix("iam");
     config.token_keys = Some("69616d207465737420686d6163206b6579206f662033322062797465732e2e2e".into());
+    // The AWS AI engines, each model call a Bedrock one: the analyzer's
+    // vision model, the classifier's intent model, the responder's.
+    config.ai = AiMode::Aws;
+    config.bedrock_model_id = MODEL.into();
+    config.bedrock_vision_model_id = MODEL.into();
+    config.bedrock_classifier_model_id = Some(MODEL.into());
     // Provisioning and seeding are an operator's work, not a component's: uncounted.
     let admin = Clients::new(&emulator().aws_options(), None).await;
     switchboard::provision::run(&admin, &config).await.unwrap();
@@ -41,8 +59,10 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
     let mut running = Vec::new();
     for component in COMPONENTS {
         let counter = RequestCounter::new();
-        let clients = Clients::new(&emulator().aws_options(), Some(counter.clone())).await;
-        let ports = ports_with(&clients, &config, false).await.unwrap();
+        let traffic = AwsTraffic::start(&emulator().endpoint).await;
+        let clients = Clients::new(&traffic.aws_options(), Some(counter.clone())).await;
+        let mut ports = ports_with(&clients, &config, false).await.unwrap();
+        ports.ai = switchboard::ai::engines(&config, &traffic.aws_options(), Some(counter.clone())).await.unwrap();
         let selection = match Service::parse(component) {
             Some(service) => Selection { services: vec![service], gateway: false, provision: false },
             None => Selection { services: vec![], gateway: true, provision: false },
@@ -51,7 +71,7 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
         if selection.gateway {
             gateway_url = format!("http://{}", app.http_addr());
         }
-        counters.push((component, counter));
+        counters.push((component, counter, traffic));
         running.push(tokio::spawn(app.run(stop.clone())));
     }
 
@@ -95,7 +115,8 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let r = http.post(format!("{gateway_url}/respond")).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    let status = r.status();
+    assert_eq!(status, 200, "{}", r.text().await.unwrap_or_default());
     let r = http.get(format!("{gateway_url}/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
@@ -111,8 +132,10 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
         r.await.unwrap().unwrap();
     }
 
+    let names = ResourceNames::new(&config.resource_prefix);
+    let topic_arn = config.events_topic_arn.clone().unwrap_or_default();
     let mut report = Vec::new();
-    for (component, counter) in &counters {
+    for (component, counter, traffic) in &counters {
         let granted = granted_actions(component);
         for (service, operation) in counter.snapshot().keys() {
             for action in actions_for_operation(service, operation) {
@@ -123,9 +146,86 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
             }
             report.push(format!("{component}: {service}.{operation}"));
         }
+        let calls = traffic.calls();
+        // The proxy saw what the counter counted (it parses the wire; the
+        // counter names what the SDK sent).
+        assert_eq!(calls.len() as u64, counter.snapshot().values().sum::<u64>(), "{component}: proxy and counter disagree: {calls:?}");
+        let scope = Scope { component: *component, prefix: &config.resource_prefix, topic_arn: &topic_arn, names: &names };
+        for call in &calls {
+            scope.assert_granted(call);
+        }
     }
-    // Each component did real work through its own clients.
+    // Each component did real work through its own clients, and the AI
+    // engines ran through theirs.
     for component in COMPONENTS {
         assert!(report.iter().any(|r| r.starts_with(&format!("{component}:"))), "{component} made no AWS call");
+    }
+    let ai_calls: Vec<(&str, String)> = counters
+        .iter()
+        .flat_map(|(component, _, traffic)| {
+            traffic
+                .calls()
+                .into_iter()
+                .filter(|c| ["comprehend", "textract", "bedrock"].contains(&c.service.as_str()))
+                .map(|c| (*component, c.service))
+        })
+        .collect();
+    for (component, service) in [
+        ("classifier", "comprehend"),
+        ("classifier", "bedrock"),
+        ("image-analyzer", "textract"),
+        ("image-analyzer", "bedrock"),
+        ("responder", "bedrock"),
+    ] {
+        assert!(ai_calls.iter().any(|(c, s)| *c == component && s == service), "{component} never called {service}: {ai_calls:?}");
+    }
+}
+
+/// The model every Bedrock call of this test names.
+const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+
+/// What one component's role lets it touch.
+struct Scope<'a> {
+    component: &'a str,
+    prefix: &'a str,
+    topic_arn: &'a str,
+    names: &'a ResourceNames,
+}
+
+impl Scope<'_> {
+    /// Whether `target` covers `resource`, as the generated policy's
+    /// `Resource` for that target would.
+    fn covers(&self, target: Target, resource: &Resource) -> bool {
+        match (target, resource) {
+            (Target::OwnQueue, Resource::Queue(name)) => *name == format!("{}-{}", self.prefix, self.component),
+            (Target::OwnDeadLetterQueue, Resource::Queue(name)) => *name == format!("{}-{}-dlq", self.prefix, self.component),
+            (Target::AllQueues, Resource::Queue(name)) => name.starts_with(&format!("{}-", self.prefix)),
+            (Target::Topic, Resource::Topic(arn)) => arn == self.topic_arn,
+            (Target::Table, Resource::Table { table, .. }) => *table == self.names.table,
+            (Target::BucketObjects, Resource::Object { bucket, key }) => *bucket == self.names.bucket && !key.is_empty(),
+            (Target::PhoneNumbers, Resource::PhoneNumber) => true,
+            (Target::EmailIdentities, Resource::EmailIdentity(from)) => !from.is_empty(),
+            (Target::FoundationModels, Resource::Model(model)) => model == MODEL,
+            _ => false,
+        }
+    }
+
+    /// Every action the call needs is granted on a target covering every
+    /// resource it names (or, for calls naming none, on a target that has none).
+    fn assert_granted(&self, call: &AwsCall) {
+        let grants = grants(self.component);
+        for action in actions_for_operation(&call.service, &call.operation) {
+            let targets: Vec<Target> = grants.iter().filter(|g| g.actions.contains(&action.as_str())).map(|g| g.target).collect();
+            let allowed = if call.resources.is_empty() {
+                targets.contains(&Target::AiServices)
+            } else {
+                call.resources.iter().all(|r| targets.iter().any(|t| self.covers(*t, r)))
+            };
+            assert!(
+                allowed,
+                "{} called {}.{} needing {action} on {:?}, but its role grants that action only on {targets:?}",
+                self.component, call.service, call.operation, call.resources
+            );
+        }
     }
 }

@@ -301,7 +301,29 @@ async fn a_service_process_killed_mid_run_loses_no_inquiry() {
     }
     // A classifier starts, takes messages, and dies holding them.
     cluster.restart("classifier");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let sqs = aws_sdk_sqs::Client::new(&emulator().sdk_config().await);
+    let queue = format!("{}-classifier", cluster.prefix());
+    let url = sqs.get_queue_url().queue_name(&queue).send().await.unwrap().queue_url.unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap();
+        let held = attributes
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        if held > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the classifier never took a message");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     cluster.restart("classifier");
     for id in &ids {
         assert_eq!(cluster.wait_terminal(id).await["status"], "answered");

@@ -1,47 +1,58 @@
+//! Idempotent submission: a repeated `Idempotency-Key` returns the first
+//! inquiry and starts nothing new.
+
 use switchboard_domain::TenantId;
 use switchboard_store::PageRequest;
-use switchboard_tests::{API_KEY, TestApp, inquiry_body};
+use switchboard_tests::published::RecordingTopic;
+use switchboard_tests::{API_KEY, Options, PATIENCE, TestApp, inquiry_body};
 
 #[tokio::test]
 async fn the_same_idempotency_key_twice_makes_one_inquiry_and_one_pipeline_run() {
-    let app = TestApp::spawn().await;
+    let mut published = None;
+    let app = TestApp::spawn_with_ports(Options::default(), |ports| {
+        let (topic, recorded) = RecordingTopic::wrap(ports.topic.clone());
+        ports.topic = topic;
+        published = Some(recorded);
+    })
+    .await;
+    let published = published.expect("the topic is wrapped");
     let body = inquiry_body("What time is check-in?", "+12135550149");
+    let submit = || app.http.post(app.url("/api/inquiries")).header("x-api-key", API_KEY).header("idempotency-key", "order-42").json(&body);
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let r = app
-            .http
-            .post(app.url("/api/inquiries"))
-            .header("x-api-key", API_KEY)
-            .header("idempotency-key", "order-42")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = submit().send().await.unwrap();
         assert_eq!(r.status(), 202);
         let v: serde_json::Value = r.json().await.unwrap();
         ids.push(v["inquiry_id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids[0], ids[1]);
     app.wait_terminal(&ids[0]).await;
+    assert_eq!(app.notified(&ids[0]).await.len(), 1, "one notification");
     // A third try after the pipeline finished changes nothing either.
-    let r = app
-        .http
-        .post(app.url("/api/inquiries"))
-        .header("x-api-key", API_KEY)
-        .header("idempotency-key", "order-42")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = submit().send().await.unwrap();
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["inquiry_id"], ids[0].as_str());
     assert_eq!(v["duplicate"], true);
 
     let tenant = TenantId::parse("demo").unwrap();
     assert_eq!(app.ports.store.list_by_tenant(&tenant, &PageRequest::first(10)).await.unwrap().items.len(), 1);
+    // One run: each step published its event once. A second run (or the
+    // repeated submission starting one) publishes the same events again.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let events = loop {
+        let events = published.event_types_for(&ids[0]);
+        if events.iter().any(|e| e == "notification.sent") {
+            break events;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the notifier never published: {events:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(events, ["inquiry.received", "inquiry.classified", "inquiry.answered", "notification.sent"], "events published");
     let inquiry = app.inquiry(&ids[0]).await;
-    let answered = inquiry["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] == "status.answered").count();
-    assert_eq!(answered, 1);
-    assert_eq!(app.notified(&ids[0]).await.len(), 1, "one notification");
+    let kinds: Vec<&str> = inquiry["timeline"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    for kind in &kinds {
+        assert_eq!(kinds.iter().filter(|k| *k == kind).count(), 1, "{kind} recorded more than once: {kinds:?}");
+    }
+    assert!(kinds.contains(&"status.answered"), "{kinds:?}");
     app.stop().await;
 }

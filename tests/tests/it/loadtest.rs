@@ -64,6 +64,80 @@ async fn short_run(grpc: bool) {
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("chart.svg");
     switchboard_loadtest::chart::write_svg(&report, &chart).unwrap();
-    assert!(std::fs::read_to_string(&chart).unwrap().starts_with("<svg"));
+    assert_chart_shows(&std::fs::read_to_string(&chart).unwrap(), &report);
     app.stop().await;
+}
+
+/// A line the chart drew: its colour and its points in pixels.
+#[derive(Debug)]
+struct Line {
+    stroke: String,
+    points: Vec<(f64, f64)>,
+}
+
+/// Every `<polyline>` of an SVG document, in drawing order.
+fn lines(svg: &str) -> Vec<Line> {
+    let attribute = |element: &str, name: &str| -> String {
+        let start = element.find(&format!(" {name}=\"")).map(|i| i + name.len() + 3);
+        start.and_then(|s| element[s..].find('"').map(|e| element[s..s + e].to_owned())).unwrap_or_default()
+    };
+    svg.split("<polyline")
+        .skip(1)
+        .map(|rest| {
+            let element = &rest[..rest.find("/>").unwrap_or(rest.len())];
+            let points = attribute(element, "points")
+                .split_whitespace()
+                .map(|p| {
+                    let (x, y) = p.split_once(',').unwrap_or_else(|| panic!("a point: {p}"));
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect();
+            Line { stroke: attribute(element, "stroke").to_ascii_uppercase(), points }
+        })
+        .collect()
+}
+
+/// The chart shows this report: its totals in the title, every series
+/// named, and the throughput lines plotting the report's per-second counts
+/// on one shared scale (a bigger count is drawn higher, equal counts level).
+fn assert_chart_shows(svg: &str, report: &switchboard_loadtest::report::Report) {
+    assert!(svg.starts_with("<svg"), "not an SVG document");
+    let totals = format!("accepted {}, completed {}, errors {}", report.accepted, report.completed, report.errors);
+    assert!(svg.contains(&totals), "the title does not give the report's totals ({totals})");
+    for label in ["submit p50", "submit p99", "e2e (no partner) p99", "sent", "accepted", "completed (terminal)", "errors"] {
+        assert!(svg.contains(label), "the series {label:?} is not named");
+    }
+    assert!(svg.contains("server resident memory"), "the server was watched, but its memory is not drawn");
+
+    let seconds = report.timeline.len();
+    assert!(seconds >= 3, "a 3 s run covers at least 3 seconds: {seconds}");
+    // Each throughput series is the last line drawn in its colour with a point
+    // per second (the legend's sample lines have two points, the latency
+    // lines sharing a colour are drawn before).
+    let drawn = lines(svg);
+    let series: [(&str, &str, fn(&switchboard_loadtest::report::SecondReport) -> u64); 4] = [
+        ("sent", "#969696", |s| s.sent),
+        ("accepted", "#1450B4", |s| s.accepted),
+        ("completed", "#C85000", |s| s.completed),
+        ("errors", "#C80000", |s| s.errors),
+    ];
+    let mut plotted: Vec<(u64, f64)> = Vec::new();
+    for (name, colour, count) in series {
+        let line = drawn
+            .iter()
+            .rev()
+            .find(|l| l.stroke == colour && l.points.len() == seconds)
+            .unwrap_or_else(|| panic!("no {name} line with a point for each of the {seconds} seconds"));
+        assert!(line.points.windows(2).all(|w| w[0].0 < w[1].0), "{name}: seconds not left to right: {line:?}");
+        plotted.extend(report.timeline.iter().map(count).zip(line.points.iter().map(|p| p.1)));
+    }
+    for (a, ya) in &plotted {
+        for (b, yb) in &plotted {
+            // SVG's y grows downwards; a pixel of rounding is allowed.
+            let drawn_order = if (ya - yb).abs() <= 1.0 { std::cmp::Ordering::Equal } else { yb.total_cmp(ya) };
+            assert_eq!(a.cmp(b), drawn_order, "counts {a} and {b} drawn at y {ya} and {yb}");
+        }
+    }
+    let rss = report.timeline.iter().filter(|s| s.server_rss_mb.is_some()).count();
+    assert!(drawn.iter().any(|l| l.stroke == "#3C8C3C" && l.points.len() == rss), "no memory line with a point per watched second");
 }

@@ -86,7 +86,8 @@ async fn a_partner_who_never_answers_times_out_and_the_customer_is_told() {
     app.stop().await;
 }
 
-/// The partner part of the timeline, in seed 002's words; asserts each
+/// The partner part of the timeline, in the step names the API shows
+/// (`Created`, `SMSSent`, `Opened`, `Responded` or `Timeout`); asserts each
 /// step has a time and the times never go backwards.
 pub(crate) fn partner_steps(inquiry: &serde_json::Value) -> Vec<String> {
     let steps = inquiry["partner_steps"].as_array().unwrap_or_else(|| panic!("no partner_steps: {inquiry}"));

@@ -1,4 +1,4 @@
-//! The partner's SMS: seed 002's retry policy (two retries, then `failed`,
+//! The partner's SMS: its retry policy (two retries, then `failed`,
 //! and the customer is told) and exactly one text per dispatch however
 //! often the work is redelivered.
 

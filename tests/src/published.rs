@@ -1,0 +1,56 @@
+//! A recording events topic: tests count what the pipeline published, to
+//! tell one run of a step from two.
+
+use async_trait::async_trait;
+use std::sync::{Arc, Mutex};
+use switchboard_messaging::{MessagingError, Publication, Topic};
+
+/// Wraps the application's topic and keeps every publication it passed on.
+pub struct RecordingTopic {
+    inner: Arc<dyn Topic>,
+    published: Arc<Mutex<Vec<Publication>>>,
+}
+
+/// What a [`RecordingTopic`] saw, readable while the application runs.
+#[derive(Clone, Default)]
+pub struct Published(Arc<Mutex<Vec<Publication>>>);
+
+impl RecordingTopic {
+    /// Records what goes through `inner`; read it through the returned [`Published`].
+    pub fn wrap(inner: Arc<dyn Topic>) -> (Arc<dyn Topic>, Published) {
+        let published = Published::default();
+        let topic = Self { inner, published: published.0.clone() };
+        (Arc::new(topic), published)
+    }
+}
+
+#[async_trait]
+impl Topic for RecordingTopic {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn system(&self) -> &'static str {
+        self.inner.system()
+    }
+
+    async fn publish(&self, publications: &[Publication]) -> Result<(), MessagingError> {
+        self.inner.publish(publications).await?;
+        self.published.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(publications);
+        Ok(())
+    }
+}
+
+impl Published {
+    /// The event types published about inquiry `id`, in publishing order
+    /// (a repeat of the same event counts again).
+    pub fn event_types_for(&self, id: &str) -> Vec<String> {
+        let published = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        published
+            .iter()
+            .filter_map(|p| serde_json::from_str::<serde_json::Value>(&p.body).ok())
+            .filter(|event| event["subject"] == id)
+            .map(|event| event["type"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
