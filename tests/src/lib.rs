@@ -7,6 +7,7 @@
 
 pub mod emulator;
 pub mod grpc;
+pub mod outage;
 pub mod process;
 
 use serde_json::{Value, json};
