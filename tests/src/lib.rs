@@ -9,6 +9,7 @@
 pub mod aws_traffic;
 pub mod emulator;
 pub mod grpc;
+pub mod outage;
 pub mod process;
 pub mod published;
 

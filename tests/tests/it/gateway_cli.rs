@@ -2,6 +2,9 @@
 //! create|list`: new keys are printed once, on the last line, and only
 //! their hashes are kept.
 
+// Test helpers panic on a failed step: that is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 use switchboard_tests::process::binary;
 

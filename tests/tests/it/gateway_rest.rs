@@ -1,6 +1,9 @@
 //! The REST twin: listing, escalation, resolution, server-sent events,
 //! `/chat`, reservations, limits and CORS, all with problem+json errors.
 
+// Test helpers panic on a failed step: that is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::{Value, json};
 use switchboard_tests::{API_KEY, OPERATOR_KEY, Options, PATIENCE, TestApp, inquiry_body};
 

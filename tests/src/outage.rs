@@ -1,0 +1,369 @@
+//! Backends that fail or hang on cue, for the paths a healthy embedded
+//! backend never takes: the store, the queues and the topic wrapped behind a
+//! [`Switch`] the test flips. A switch also counts the calls it is holding,
+//! so a test can see the server give up work (a timed-out request, a
+//! cancelled stream) instead of guessing with a sleep.
+
+use crate::{Options, TestApp, test_config};
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use switchboard::{App, Config, Ports};
+use switchboard_domain::{
+    Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+};
+use switchboard_messaging::{
+    BatchFailure, MessagingError, OutgoingMessage, Publication, Queue, QueueStats, ReceiveOptions, ReceivedMessage, Topic,
+};
+use switchboard_store::{
+    AiResponseRecord, AttachmentRecord, Created, InquiryStore, Page, PageRequest, ReservationStore, Store, StoreError, TenantStore,
+    TokenRecord, TokenStore,
+};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What the calls behind a switch do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Pass through.
+    Healthy,
+    /// Fail at once, as an unreachable backend does.
+    Down,
+    /// Wait until the switch is flipped again (then do what it says).
+    Hanging,
+}
+
+/// A fault setting shared by the test and the wrapped backends.
+#[derive(Clone)]
+pub struct Switch {
+    fault: Arc<watch::Sender<Fault>>,
+    held: Arc<AtomicUsize>,
+}
+
+impl Default for Switch {
+    fn default() -> Self {
+        Self { fault: Arc::new(watch::Sender::new(Fault::Healthy)), held: Arc::new(AtomicUsize::new(0)) }
+    }
+}
+
+/// Counts a call while it hangs; dropping the call (a cancelled request) uncounts it.
+struct Held(Arc<AtomicUsize>);
+
+impl Held {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Switch {
+    pub fn set(&self, fault: Fault) {
+        self.fault.send_replace(fault);
+    }
+
+    pub fn down(&self) {
+        self.set(Fault::Down);
+    }
+
+    pub fn hang(&self) {
+        self.set(Fault::Hanging);
+    }
+
+    /// Back to normal; hanging calls go on.
+    pub fn heal(&self) {
+        self.set(Fault::Healthy);
+    }
+
+    /// Calls hanging right now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    /// Waits until exactly `n` calls hang; panics after [`crate::PATIENCE`].
+    pub async fn wait_held(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + crate::PATIENCE;
+        while self.held() != n {
+            assert!(tokio::time::Instant::now() < deadline, "{} calls hang, expected {n}", self.held());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether a call may go on (`false`: the backend is down).
+    async fn pass(&self) -> bool {
+        let mut fault = self.fault.subscribe();
+        let mut held = None;
+        loop {
+            match *fault.borrow_and_update() {
+                Fault::Healthy => return true,
+                Fault::Down => return false,
+                Fault::Hanging => {}
+            }
+            held.get_or_insert_with(|| Held::new(&self.held));
+            // The sender lives in `self`, so this only returns on a change.
+            let _ = fault.changed().await;
+        }
+    }
+}
+
+/// The switches of one application's backends.
+#[derive(Clone, Default)]
+pub struct Outage {
+    /// Every store call.
+    pub store: Switch,
+    /// Timeline reads only (what `GET /api/inquiries/{id}` and the watch streams read).
+    pub timelines: Switch,
+    /// Every queue and topic call.
+    pub messaging: Switch,
+}
+
+impl Outage {
+    /// Puts the store, the service queues and the topic behind the switches.
+    pub fn install(&self, ports: &mut Ports) {
+        ports.store = Arc::new(SwitchedStore { inner: ports.store.clone(), outage: self.clone() });
+        for queue in ports.queues.values_mut() {
+            *queue = Arc::new(SwitchedQueue { inner: queue.clone(), switch: self.messaging.clone() });
+        }
+        ports.topic = Arc::new(SwitchedTopic { inner: ports.topic.clone(), switch: self.messaging.clone() });
+    }
+
+    /// An application on switched backends, configured by `configure`
+    /// first (e.g. a short request timeout), with the demo tenant seeded.
+    pub async fn spawn(&self, options: Options, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(dir.path(), &options);
+        configure(&mut config);
+        let mut ports = Ports::open(&config, options.selection.provision).await.expect("ports open");
+        self.install(&mut ports);
+        let app = App::build_with(config.clone(), &options.selection, ports).await.expect("app builds");
+        switchboard::demo::seed(app.ports.store.as_ref(), app.ports.store.as_ref(), crate::API_KEY).await.expect("demo seeds");
+        let base_url = format!("http://{}", app.http_addr());
+        let grpc_url = format!("http://{}", app.grpc_addr());
+        let ports = app.ports.clone();
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let running = tokio::spawn(async move {
+            app.run(token).await.expect("app runs");
+        });
+        TestApp { base_url, grpc_url, http: reqwest::Client::new(), ports, config, shutdown, running: Some(running), _dir: dir }
+    }
+}
+
+fn store_down() -> StoreError {
+    StoreError::Unavailable("the test took the store down".into())
+}
+
+fn messaging_down() -> MessagingError {
+    MessagingError::Unavailable("the test took the queues down".into())
+}
+
+struct SwitchedStore {
+    inner: Arc<dyn Store>,
+    outage: Outage,
+}
+
+impl SwitchedStore {
+    async fn gate(&self) -> Result<(), StoreError> {
+        if self.outage.store.pass().await { Ok(()) } else { Err(store_down()) }
+    }
+}
+
+#[async_trait]
+impl InquiryStore for SwitchedStore {
+    async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError> {
+        self.gate().await?;
+        self.inner.create_inquiry(inquiry, idempotency_key, event).await
+    }
+
+    async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
+        self.gate().await?;
+        self.inner.get_inquiry(id).await
+    }
+
+    async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
+        self.gate().await?;
+        self.inner.update_inquiry(next, expected_version, event).await
+    }
+
+    async fn append_event(&self, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {
+        self.gate().await?;
+        self.inner.append_event(id, event).await
+    }
+
+    async fn timeline(&self, id: InquiryId) -> Result<Vec<TimelineEvent>, StoreError> {
+        self.gate().await?;
+        if !self.outage.timelines.pass().await {
+            return Err(store_down());
+        }
+        self.inner.timeline(id).await
+    }
+
+    async fn list_by_tenant(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+        self.gate().await?;
+        self.inner.list_by_tenant(tenant, page).await
+    }
+
+    async fn list_by_status(&self, status: InquiryStatus, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+        self.gate().await?;
+        self.inner.list_by_status(status, page).await
+    }
+
+    async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.put_attachment(record).await
+    }
+
+    async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError> {
+        self.gate().await?;
+        self.inner.attachments(id).await
+    }
+
+    async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.put_ai_response(record).await
+    }
+
+    async fn ai_responses(&self, id: InquiryId) -> Result<Vec<AiResponseRecord>, StoreError> {
+        self.gate().await?;
+        self.inner.ai_responses(id).await
+    }
+}
+
+#[async_trait]
+impl TenantStore for SwitchedStore {
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.put_tenant(tenant).await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.gate().await?;
+        self.inner.get_tenant(id).await
+    }
+
+    async fn tenant_by_api_key_hash(&self, hash: &str) -> Result<Option<Tenant>, StoreError> {
+        self.gate().await?;
+        self.inner.tenant_by_api_key_hash(hash).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.gate().await?;
+        self.inner.list_tenants().await
+    }
+}
+
+#[async_trait]
+impl ReservationStore for SwitchedStore {
+    async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.put_reservation(reservation).await
+    }
+
+    async fn get_reservation(&self, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
+        self.gate().await?;
+        self.inner.get_reservation(number).await
+    }
+}
+
+#[async_trait]
+impl TokenStore for SwitchedStore {
+    async fn put_token(&self, record: &TokenRecord) -> Result<TokenRecord, StoreError> {
+        self.gate().await?;
+        self.inner.put_token(record).await
+    }
+
+    async fn get_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.gate().await?;
+        self.inner.get_token(hash).await
+    }
+
+    async fn mark_token_opened(&self, hash: &str, at: jiff::Timestamp) -> Result<bool, StoreError> {
+        self.gate().await?;
+        self.inner.mark_token_opened(hash, at).await
+    }
+
+    async fn consume_token(&self, hash: &str, outcome: &PartnerOutcome, at: jiff::Timestamp) -> Result<TokenRecord, StoreError> {
+        self.gate().await?;
+        self.inner.consume_token(hash, outcome, at).await
+    }
+}
+
+struct SwitchedQueue {
+    inner: Arc<dyn Queue>,
+    switch: Switch,
+}
+
+impl SwitchedQueue {
+    async fn gate(&self) -> Result<(), MessagingError> {
+        if self.switch.pass().await { Ok(()) } else { Err(messaging_down()) }
+    }
+}
+
+#[async_trait]
+impl Queue for SwitchedQueue {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn system(&self) -> &'static str {
+        self.inner.system()
+    }
+
+    async fn send(&self, message: OutgoingMessage) -> Result<String, MessagingError> {
+        self.gate().await?;
+        self.inner.send(message).await
+    }
+
+    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, MessagingError> {
+        self.gate().await?;
+        self.inner.receive(options).await
+    }
+
+    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<BatchFailure>, MessagingError> {
+        self.gate().await?;
+        self.inner.delete_batch(receipts).await
+    }
+
+    async fn change_visibility(&self, receipt: &str, timeout: std::time::Duration) -> Result<(), MessagingError> {
+        self.gate().await?;
+        self.inner.change_visibility(receipt, timeout).await
+    }
+
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), MessagingError> {
+        self.gate().await?;
+        self.inner.dead_letter(message, reason).await
+    }
+
+    async fn stats(&self) -> Result<QueueStats, MessagingError> {
+        self.gate().await?;
+        self.inner.stats().await
+    }
+}
+
+struct SwitchedTopic {
+    inner: Arc<dyn Topic>,
+    switch: Switch,
+}
+
+#[async_trait]
+impl Topic for SwitchedTopic {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn system(&self) -> &'static str {
+        self.inner.system()
+    }
+
+    async fn publish(&self, publications: &[Publication]) -> Result<(), MessagingError> {
+        if !self.switch.pass().await {
+            return Err(messaging_down());
+        }
+        self.inner.publish(publications).await
+    }
+}
