@@ -1,5 +1,5 @@
 //! The 503 paths: a store or queue outage, a request that outlasts the
-//! request timeout, and readiness while a dependency is down. Each answers
+//! request timeout, and readiness (and gRPC health) while a dependency is down. Each answers
 //! with a problem (REST) or UNAVAILABLE (gRPC) the client may retry, and
 //! the same calls are served again once the dependency is back.
 
@@ -13,6 +13,8 @@ use switchboard_tests::grpc::{expect_code, inquiries, keyed};
 use switchboard_tests::outage::Outage;
 use switchboard_tests::{API_KEY, OPERATOR_KEY, Options, PATIENCE, TestApp, inquiry_body};
 use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 const FAQ_QUESTION: &str = "What time is check-in?";
 const CUSTOMER: &str = "+12135550149";
@@ -39,6 +41,20 @@ async fn get(app: &TestApp, path: &str, key: &str) -> reqwest::Response {
 
 async fn readyz(app: &TestApp) -> reqwest::Response {
     app.http.get(app.url("/readyz")).send().await.unwrap()
+}
+
+/// Polls the standard gRPC health service until it reports `want` for the whole server.
+async fn wait_health(app: &TestApp, want: ServingStatus) {
+    let mut health = HealthClient::new(switchboard_tests::grpc::channel(app).await);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let status = health.check(HealthCheckRequest { service: String::new() }).await.map(|r| r.into_inner().status());
+        if status.as_ref().is_ok_and(|s| *s == want) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "health never became {want:?}: {status:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 fn submission() -> pb::SubmitInquiryRequest {
@@ -101,9 +117,12 @@ async fn while_the_queues_are_down_a_submission_gets_503_and_the_same_submission
     assert!(not_ready["detail"].as_str().unwrap().starts_with("queue"), "{not_ready}");
     let mut client = inquiries(&app).await;
     expect_code(client.submit_inquiry(keyed(API_KEY, submission())).await, Code::Unavailable);
+    // gRPC health follows readiness on its own schedule.
+    wait_health(&app, ServingStatus::NotServing).await;
 
     outage.messaging.heal();
     assert_eq!(readyz(&app).await.status(), 200);
+    wait_health(&app, ServingStatus::Serving).await;
     let accepted = submit().await.unwrap();
     assert_eq!(accepted.status(), 202);
     let accepted: Value = accepted.json().await.unwrap();
