@@ -421,6 +421,11 @@ mod tests {
         ReceiveOptions { max_messages: 10, wait: Duration::ZERO, visibility: Duration::from_millis(visibility_ms) }
     }
 
+    /// A long poll that returns as soon as a message is visible (or after 10 s).
+    fn until_visible(visibility_ms: u64) -> ReceiveOptions {
+        ReceiveOptions { max_messages: 10, wait: Duration::from_secs(10), visibility: Duration::from_millis(visibility_ms) }
+    }
+
     fn msg(body: &str) -> OutgoingMessage {
         OutgoingMessage::new(body, Attributes::new())
     }
@@ -430,12 +435,13 @@ mod tests {
         let f = fixture().await;
         let q = f.broker.create_queue("q", Some("q-dlq"), 5).await.unwrap();
         q.send(msg("hello")).await.unwrap();
-        let first = q.receive(opts(300)).await.unwrap();
+        let first = q.receive(opts(2000)).await.unwrap();
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].receive_count, 1);
-        assert!(q.receive(opts(300)).await.unwrap().is_empty());
-        tokio::time::sleep(Duration::from_millis(350)).await;
-        let again = q.receive(opts(300)).await.unwrap();
+        assert!(q.receive(opts(2000)).await.unwrap().is_empty(), "hidden while its visibility timeout runs");
+        // Comes back by itself once the timeout has run out.
+        let again = q.receive(until_visible(2000)).await.unwrap();
+        assert_eq!(again.len(), 1);
         assert_eq!(again[0].body, "hello");
         assert_eq!(again[0].receive_count, 2);
         assert_ne!(again[0].receipt, first[0].receipt);
@@ -486,11 +492,11 @@ mod tests {
     async fn a_delayed_message_stays_hidden_for_its_delay() {
         let f = fixture().await;
         let q = f.broker.create_queue("q", None, 5).await.unwrap();
-        q.send(msg("later").delayed(Duration::from_millis(300))).await.unwrap();
+        q.send(msg("later").delayed(Duration::from_secs(2))).await.unwrap();
         assert!(q.receive(opts(1000)).await.unwrap().is_empty());
         assert_eq!(q.stats().await.unwrap().delayed, 1);
-        let waited =
-            q.receive(ReceiveOptions { max_messages: 1, wait: Duration::from_secs(2), visibility: Duration::from_secs(1) }).await.unwrap();
+        let waited = q.receive(until_visible(1000)).await.unwrap();
+        assert_eq!(waited.len(), 1);
         assert_eq!(waited[0].body, "later");
         assert!(q.send(msg("x").delayed(Duration::from_secs(901))).await.is_err());
     }
@@ -562,8 +568,8 @@ mod tests {
         // A new broker on the same file stands for the restarted process.
         let reopened = SqliteBroker::open(Database::open(&f.path, Durability::Normal).unwrap()).await.unwrap();
         let q = reopened.queue("q", None);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let got = q.receive(opts(1000)).await.unwrap();
+        let got = q.receive(until_visible(1000)).await.unwrap();
+        assert_eq!(got.len(), 1);
         assert_eq!(got[0].body, "durable");
         assert_eq!(got[0].receive_count, 2);
     }

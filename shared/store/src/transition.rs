@@ -14,6 +14,7 @@ pub enum TransitionOutcome {
 }
 
 impl TransitionOutcome {
+    /// The inquiry as stored now.
     pub fn inquiry(&self) -> &Inquiry {
         match self {
             Self::Applied(i) | Self::AlreadyDone(i) => i,
@@ -24,11 +25,18 @@ impl TransitionOutcome {
 /// Why a transition did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
+    /// There is no such inquiry.
     #[error("inquiry {0} does not exist")]
     NotFound(InquiryId),
     /// The inquiry is somewhere the status machine cannot go on from.
     #[error("inquiry is {current}: {source}")]
-    Invalid { current: InquiryStatus, source: switchboard_domain::TransitionError },
+    Invalid {
+        /// Where the inquiry is.
+        current: InquiryStatus,
+        /// The move the status machine refused.
+        source: switchboard_domain::TransitionError,
+    },
+    /// Reading or writing the inquiry failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
