@@ -12,6 +12,7 @@
 //! targets granted on `*` (phone numbers, AI calls without a resource)
 //! or on any identity or foundation model are checked for the kind of
 //! resource only.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use base64::Engine;
 use serde_json::json;
@@ -150,7 +151,7 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
         // The proxy saw what the counter counted (it parses the wire; the
         // counter names what the SDK sent).
         assert_eq!(calls.len() as u64, counter.snapshot().values().sum::<u64>(), "{component}: proxy and counter disagree: {calls:?}");
-        let scope = Scope { component: *component, prefix: &config.resource_prefix, topic_arn: &topic_arn, names: &names };
+        let scope = Scope { component, prefix: &config.resource_prefix, topic_arn: &topic_arn, names: &names };
         for call in &calls {
             scope.assert_granted(call);
         }
