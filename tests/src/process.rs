@@ -66,10 +66,10 @@ impl Process {
         let url = format!("http://127.0.0.1:{port}/readyz");
         let client = reqwest::Client::new();
         for _ in 0..600 {
-            if let Ok(r) = client.get(&url).send().await {
-                if r.status().is_success() {
-                    return self;
-                }
+            if let Ok(r) = client.get(&url).send().await
+                && r.status().is_success()
+            {
+                return self;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

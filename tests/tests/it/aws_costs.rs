@@ -1,5 +1,6 @@
 //! What an inquiry costs in AWS requests: the whole pipeline in one process
 //! on the emulator, every SDK request counted by an interceptor.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -62,6 +63,10 @@ impl PerInquiry {
     }
 }
 
+/// DynamoDB operations that write, and that read.
+const DYNAMODB_WRITES: [&str; 5] = ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"];
+const DYNAMODB_READS: [&str; 5] = ["GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"];
+
 struct Scenario {
     name: &'static str,
     body: serde_json::Value,
@@ -121,29 +126,13 @@ fn report(name: &str, counts: &BTreeMap<(String, String), u64>, n: usize, out: &
     let measured = PerInquiry {
         sqs: per(&|s, o| s == "sqs" && !unbudgeted(o)),
         sns: per(&|s, _| s == "sns"),
-        dynamodb_writes: per(&|s, o| {
-            s.contains("dynamodb") && matches!(o, "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" | "BatchWriteItem")
-        }),
-        dynamodb_reads: per(&|s, o| {
-            s.contains("dynamodb") && matches!(o, "GetItem" | "Query" | "Scan" | "BatchGetItem" | "TransactGetItems")
-        }),
+        dynamodb_writes: per(&|s, o| s.contains("dynamodb") && DYNAMODB_WRITES.contains(&o)),
+        dynamodb_reads: per(&|s, o| s.contains("dynamodb") && DYNAMODB_READS.contains(&o)),
         ses: per(&|s, _| s.starts_with("ses")),
         other: per(&|s, o| {
-            !(s == "sqs" || s == "sns" || s.starts_with("ses"))
-                && !(s.contains("dynamodb")
-                    && matches!(
-                        o,
-                        "PutItem"
-                            | "UpdateItem"
-                            | "DeleteItem"
-                            | "TransactWriteItems"
-                            | "BatchWriteItem"
-                            | "GetItem"
-                            | "Query"
-                            | "Scan"
-                            | "BatchGetItem"
-                            | "TransactGetItems"
-                    ))
+            let dynamodb = s.contains("dynamodb") && (DYNAMODB_WRITES.contains(&o) || DYNAMODB_READS.contains(&o));
+            let messaging = s == "sqs" || s == "sns" || s.starts_with("ses");
+            !dynamodb && !messaging
         }),
     };
     // Request counts, not capacity units: a transaction of k items is 2k units; see the README.

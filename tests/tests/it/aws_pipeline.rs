@@ -1,6 +1,7 @@
 //! The pipeline in AWS mode: every service as its own `switchboard serve`
 //! process against the local AWS emulator (SQS, SNS, DynamoDB, S3, SES over
 //! real HTTP with the real SDK clients).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use base64::Engine;
 use serde_json::{Value, json};

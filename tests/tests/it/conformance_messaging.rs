@@ -13,6 +13,7 @@
 //!
 //! Where moto differs from AWS the property says so; the adapters follow
 //! AWS's documented behaviour.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -1,4 +1,5 @@
 //! Crash safety: SIGKILL mid-flight loses nothing and notifies nobody twice.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -60,10 +61,10 @@ impl Load {
                     counter.fetch_add(1, Ordering::SeqCst);
                     Some((n, id))
                 });
-                if pending.len() >= 16 {
-                    if let Some(Ok(Some(accepted))) = pending.join_next().await {
-                        done.push(accepted);
-                    }
+                if pending.len() >= 16
+                    && let Some(Ok(Some(accepted))) = pending.join_next().await
+                {
+                    done.push(accepted);
                 }
             }
             while let Some(joined) = pending.join_next().await {

@@ -19,6 +19,7 @@
 //!
 //! The AWS-mode test is kept small: the emulator copies the whole table on
 //! every transaction, so it slows as the table grows.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use crate::aws_pipeline::{Cluster, PARTNER_PHONE, SERVICES, emulator_sent};
 use base64::Engine;
@@ -391,10 +392,10 @@ async fn aws_told(ids: &BTreeMap<usize, String>, before: &HashMap<String, usize>
         told.customer.insert(*n, sms.iter().filter(|(to, _)| to == phone).count() - earlier(phone));
     }
     for (to, text) in &sms {
-        if to == PARTNER_PHONE {
-            if let Some(&n) = token_inquiry(text).as_deref().and_then(|id| number.get(id)) {
-                *told.partner.entry(n).or_insert(0) += 1;
-            }
+        if to == PARTNER_PHONE
+            && let Some(&n) = token_inquiry(text).as_deref().and_then(|id| number.get(id))
+        {
+            *told.partner.entry(n).or_insert(0) += 1;
         }
     }
     // The operators' mail names the inquiry in its subject.

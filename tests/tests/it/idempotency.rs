@@ -1,5 +1,6 @@
 //! Idempotent submission: a repeated `Idempotency-Key` returns the first
 //! inquiry and starts nothing new.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use switchboard_domain::TenantId;
 use switchboard_store::PageRequest;

@@ -1,5 +1,6 @@
 //! The load generator against an in-process Switchboard: a short, slow run
 //! whose report must add up. Never a speed assertion: only bookkeeping.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use std::time::Duration;
 use switchboard_loadtest::mix::MixConfig;
@@ -68,6 +69,9 @@ async fn short_run(grpc: bool) {
     app.stop().await;
 }
 
+/// One per-second count of the report.
+type Count = fn(&switchboard_loadtest::report::SecondReport) -> u64;
+
 /// A line the chart drew: its colour and its points in pixels.
 #[derive(Debug)]
 struct Line {
@@ -115,7 +119,7 @@ fn assert_chart_shows(svg: &str, report: &switchboard_loadtest::report::Report) 
     // per second (the legend's sample lines have two points, the latency
     // lines sharing a colour are drawn before).
     let drawn = lines(svg);
-    let series: [(&str, &str, fn(&switchboard_loadtest::report::SecondReport) -> u64); 4] = [
+    let series: [(&str, &str, Count); 4] = [
         ("sent", "#969696", |s| s.sent),
         ("accepted", "#1450B4", |s| s.accepted),
         ("completed", "#C85000", |s| s.completed),

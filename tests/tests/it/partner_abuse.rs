@@ -1,6 +1,7 @@
 //! Abuse of partner links: forged, tampered, out-of-scope, expired,
 //! reused, crossed and random tokens are refused without side effects, and
 //! a flood of requests is rate limited.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use crate::partner::{change_request, partner_sms};
 use base64::Engine;

@@ -6,6 +6,7 @@
 //!
 //! Screenshots go to `target/screenshots/` (the one in the README is a copy
 //! of `01-request.png`).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use crate::partner::{CUSTOMER_PHONE, change_request, partner_sms, sms_to};
 use fantoccini::{Client, ClientBuilder, Locator};

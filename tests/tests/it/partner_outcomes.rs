@@ -1,5 +1,6 @@
 //! Seed 002's outcomes (accept, reject, alternative, timeout) each reach
 //! the customer exactly once, in the customer's language.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use crate::partner::{CUSTOMER_PHONE, change_request, partner_sms, sms_to};
 use serde_json::{Value, json};

@@ -1,6 +1,7 @@
 //! The partner's SMS: its retry policy (two retries, then `failed`,
 //! and the customer is told) and exactly one text per dispatch however
 //! often the work is redelivered.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use crate::partner::{CUSTOMER_PHONE, PARTNER_PHONE, change_request, partner_sms, partner_steps};
 use async_trait::async_trait;

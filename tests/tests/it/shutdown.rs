@@ -1,5 +1,6 @@
 //! Graceful shutdown: SIGTERM under load finishes in-flight work within the
 //! grace period and releases the rest, so nothing is lost.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use crate::crash::{Load, assert_all_finished_without_duplicates, not_terminal_in};
 use std::path::Path;

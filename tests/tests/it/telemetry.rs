@@ -4,6 +4,7 @@
 //! runs: one X-Ray-valid trace per inquiry through every service it
 //! visited, consumers children of (and linked to) their producers, and no
 //! phone number, e-mail address or message content anywhere.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use base64::Engine;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
@@ -312,7 +313,7 @@ fn outbox(dir: &Path, id: &str) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-fn telemetry_env<'a>(collector: &'a Collector) -> Vec<(&'static str, &'a str)> {
+fn telemetry_env(collector: &Collector) -> Vec<(&'static str, &str)> {
     vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint.as_str()),
         ("SWITCHBOARD_LOG_FORMAT", "json"),

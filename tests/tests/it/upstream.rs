@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
+
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_domain::{Service, TenantId};
