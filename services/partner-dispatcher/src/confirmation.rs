@@ -121,10 +121,10 @@ impl PartnerDispatcher {
 
     /// Records the partner's answer, once. Returns the updated view.
     pub async fn respond(&self, token: &str, answer: PartnerAnswer) -> Result<ConfirmationView, ConfirmError> {
-        if let PartnerAnswer::Alternative { proposed_time } = &answer {
-            if proposed_time.trim().is_empty() {
-                return Err(ConfirmError::BadAnswer("proposed_time is required for an alternative".into()));
-            }
+        if let PartnerAnswer::Alternative { proposed_time } = &answer
+            && proposed_time.trim().is_empty()
+        {
+            return Err(ConfirmError::BadAnswer("proposed_time is required for an alternative".into()));
         }
         let now = self.stage.now();
         let record = self.checked_record(token, now).await?;

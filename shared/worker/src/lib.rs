@@ -401,10 +401,10 @@ impl Worker {
     async fn delete(&self, receipt: &str) -> Result<Vec<BatchFailure>, MessagingError> {
         if let Some(deletes) = &self.deletes {
             let (reply, answer) = oneshot::channel();
-            if deletes.send(DeleteRequest { receipt: receipt.to_owned(), reply }).is_ok() {
-                if let Ok(result) = answer.await {
-                    return result;
-                }
+            if deletes.send(DeleteRequest { receipt: receipt.to_owned(), reply }).is_ok()
+                && let Ok(result) = answer.await
+            {
+                return result;
             }
         }
         self.queue.delete_batch(std::slice::from_ref(&receipt.to_owned())).await
