@@ -32,10 +32,10 @@ pub async fn run(clients: &Clients, config: &Config) -> anyhow::Result<Report> {
         if queue.changed {
             report.changes.push(format!("queue {name} (+ {dlq})"));
         }
-        if let Some(policy) = service.subscription() {
-            if sns::ensure_subscription(&clients.sns, &clients.sqs, &topic_arn, &queue, &policy).await? {
-                report.changes.push(format!("subscription {} -> {name}", names.topic));
-            }
+        if let Some(policy) = service.subscription()
+            && sns::ensure_subscription(&clients.sns, &clients.sqs, &topic_arn, &queue, &policy).await?
+        {
+            report.changes.push(format!("subscription {} -> {name}", names.topic));
         }
     }
     if switchboard_store::dynamodb::ensure_table(&clients.dynamodb, &names.table).await? {
