@@ -7,7 +7,6 @@
 //! `received` and publish `inquiry.received`.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_domain::{
@@ -15,6 +14,7 @@ use switchboard_domain::{
     ValidationErrors,
 };
 use switchboard_messaging::{MessagingError, ReceivedMessage, Topic, events};
+use switchboard_pipeline::{Clock, OrRetry, SystemClock};
 use switchboard_store::blob::BlobStore;
 use switchboard_store::{AttachmentRecord, Created, InquiryStore, StoreError, TenantStore};
 use switchboard_worker::{Handler, Outcome};
@@ -61,11 +61,19 @@ pub struct Intake {
     tenants: Arc<dyn TenantStore>,
     blobs: Arc<dyn BlobStore>,
     topic: Arc<dyn Topic>,
+    /// Stamps new inquiries (and their time-ordered ids).
+    clock: Arc<dyn Clock>,
 }
 
 impl Intake {
+    /// Intake on the system clock; [`Self::with_clock`] changes it.
     pub fn new(inquiries: Arc<dyn InquiryStore>, tenants: Arc<dyn TenantStore>, blobs: Arc<dyn BlobStore>, topic: Arc<dyn Topic>) -> Self {
-        Self { inquiries, tenants, blobs, topic }
+        Self { inquiries, tenants, blobs, topic, clock: Arc::new(SystemClock) }
+    }
+
+    /// The same intake acting by `clock`.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
     }
 
     /// Validates and stores a submission, then announces it. Nothing is
@@ -116,7 +124,7 @@ impl Intake {
         default_channel: Channel,
     ) -> Result<Accepted, SubmitError> {
         let new = NewInquiry::parse(request, default_channel)?;
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let inquiry = Inquiry::received(InquiryId::new(now, rand::random()), tenant_id.clone(), &new, now);
 
         // Bodies first, keyed by the new id: if the inquiry is then not
@@ -164,42 +172,54 @@ pub fn received_event(inquiry: &Inquiry) -> CloudEvent {
     .with_has_attachments(inquiry.has_attachments())
 }
 
-/// Upstream `inquiry.submitted` events on the intake queue.
-#[async_trait]
-impl Handler for Intake {
-    async fn handle(&self, message: &ReceivedMessage) -> Outcome {
-        let event = match events::parse(message) {
-            Ok(e) => e,
-            Err(e) => return Outcome::reject(e),
-        };
+/// The outcome of an upstream submission: a submission that is invalid or
+/// names an unknown tenant will never be accepted; an unavailable
+/// dependency passes.
+impl From<SubmitError> for Outcome {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Invalid(_) | SubmitError::UnknownTenant(_) => Outcome::reject(e),
+            SubmitError::Unavailable(_) => Outcome::retry(e),
+        }
+    }
+}
+
+impl Intake {
+    /// Accepts an upstream `inquiry.submitted` event from the intake queue,
+    /// keyed by its event id, as [`Self::submit`] does.
+    pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
+        let event = events::parse(message).map_err(Outcome::reject)?;
         if event.kind() != Some(EventType::InquirySubmitted) {
-            return Outcome::reject(format!("event type {:?} is not inquiry.submitted", event.event_type));
+            return Err(Outcome::reject(format!("event type {:?} is not inquiry.submitted", event.event_type)));
         }
         let tenant = event.data.get("tenant_id").and_then(|t| t.as_str()).map(str::to_owned).or_else(|| event.tenantid.clone());
-        let Some(tenant) = tenant else {
-            return Outcome::reject("data.tenant_id is required");
-        };
-        let Ok(tenant_id) = TenantId::parse(&tenant) else {
-            return Outcome::reject("data.tenant_id is not a valid tenant id");
-        };
-        match self.tenants.get_tenant(&tenant_id).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return Outcome::reject(format!("unknown tenant {tenant_id}")),
-            Err(e) => return Outcome::retry(e),
+        let tenant = tenant.ok_or_else(|| Outcome::reject("data.tenant_id is required"))?;
+        let tenant_id = TenantId::parse(&tenant).map_err(|_| Outcome::reject("data.tenant_id is not a valid tenant id"))?;
+        if self.tenants.get_tenant(&tenant_id).await.or_retry()?.is_none() {
+            return Err(Outcome::reject(format!("unknown tenant {tenant_id}")));
         }
-        let request: SubmitInquiry = match serde_json::from_value(event.data.clone()) {
-            Ok(r) => r,
-            Err(e) => return Outcome::reject(format!("data is not an inquiry submission: {e}")),
-        };
+        let request: SubmitInquiry =
+            serde_json::from_value(event.data.clone()).map_err(|e| Outcome::reject(format!("data is not an inquiry submission: {e}")))?;
         let key = format!("event:{}", event.id);
         match self.submit(&tenant_id, request, Some(&key), Channel::Event).await {
-            Ok(_) => Outcome::Done,
-            Err(SubmitError::Invalid(e)) => Outcome::reject(e),
-            Err(SubmitError::UnknownTenant(t)) => Outcome::reject(format!("unknown tenant {t}")),
-            Err(e @ SubmitError::Unavailable(_)) => {
-                warn!(error = %e, "upstream submission will be retried");
-                Outcome::retry(e)
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if matches!(e, SubmitError::Unavailable(_)) {
+                    warn!(error = %e, "upstream submission will be retried");
+                }
+                Err(e.into())
             }
         }
     }
 }
+
+/// Upstream `inquiry.submitted` events on the intake queue.
+#[async_trait]
+impl Handler for Intake {
+    async fn handle(&self, message: &ReceivedMessage) -> Outcome {
+        Outcome::of(self.try_handle(message).await)
+    }
+}
+
+#[cfg(test)]
+mod tests;

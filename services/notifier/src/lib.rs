@@ -4,14 +4,13 @@
 //! inquiry and the event, so a redelivered event never notifies twice.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::{EmailAddress, EventType, Inquiry, Language, TimelineEvent};
 use switchboard_messaging::ReceivedMessage;
-use switchboard_pipeline::Stage;
+use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_worker::{Handler, Outcome};
 use tracing::info;
 
@@ -41,14 +40,14 @@ impl Notifier {
         } else {
             return Err(Outcome::reject("the inquiry has no customer contact"));
         };
-        let delivery = delivery.map_err(Outcome::retry)?;
+        let delivery = delivery.or_retry()?;
         let sent = TimelineEvent::once(
             format!("notification.customer.{}", event_type.as_str()),
             self.stage.service.name(),
-            Timestamp::now(),
+            self.stage.now(),
             json!({ "channel": channel }),
         );
-        self.stage.inquiries.append_event(inquiry.id, &sent).await.map_err(Outcome::retry)?;
+        self.stage.inquiries.append_event(inquiry.id, &sent).await.or_retry()?;
         Ok(delivery)
     }
 
@@ -68,10 +67,10 @@ impl Notifier {
             ),
             inquiry_id: Some(inquiry.id),
         };
-        self.email.send_email(&mail).await.map_err(Outcome::retry)?;
+        self.email.send_email(&mail).await.or_retry()?;
         let sent =
-            TimelineEvent::once("notification.operators", self.stage.service.name(), Timestamp::now(), json!({ "channel": "email" }));
-        self.stage.inquiries.append_event(inquiry.id, &sent).await.map_err(Outcome::retry)?;
+            TimelineEvent::once("notification.operators", self.stage.service.name(), self.stage.now(), json!({ "channel": "email" }));
+        self.stage.inquiries.append_event(inquiry.id, &sent).await.or_retry()?;
         Ok(())
     }
 
@@ -112,19 +111,23 @@ fn failure_message(language: Language) -> String {
     }
 }
 
+impl Notifier {
+    /// Tells the customer (and, on escalation, the operators) about the
+    /// inquiry of an `inquiry.answered`, `.escalated`, `.resolved` or
+    /// `.failed` message, then publishes `notification.sent`.
+    pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
+        let (event, inquiry) = self.stage.load(message).await?;
+        let event_type = event.kind().ok_or_else(|| Outcome::reject(format!("unknown event type {}", event.event_type)))?;
+        self.notify(event_type, &inquiry).await
+    }
+}
+
 #[async_trait]
 impl Handler for Notifier {
     async fn handle(&self, message: &ReceivedMessage) -> Outcome {
-        let (event, inquiry) = match self.stage.load(message).await {
-            Ok(loaded) => loaded,
-            Err(outcome) => return outcome,
-        };
-        let Some(event_type) = event.kind() else {
-            return Outcome::reject(format!("unknown event type {}", event.event_type));
-        };
-        match self.notify(event_type, &inquiry).await {
-            Ok(()) => Outcome::Done,
-            Err(outcome) => outcome,
-        }
+        Outcome::of(self.try_handle(message).await)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,7 +10,8 @@ use switchboard_store::{StoreError, TokenRecord};
 use switchboard_telemetry::propagation;
 use tracing::{Instrument, info};
 
-/// Why a link cannot be shown or answered (seed 002's status codes).
+/// Why a link cannot be shown or answered, with the HTTP status each one
+/// is shown with.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
     /// 401: forged, malformed or unknown.
@@ -70,7 +71,8 @@ impl PartnerDispatcher {
     }
 
     /// Why a used token cannot be answered: the deadline consumed it
-    /// (expired, as seed 002 wants for a late answer) or the partner did.
+    /// (a late answer is told the link expired, not that it was used) or the
+    /// partner did.
     fn used(outcome: Option<PartnerOutcome>) -> ConfirmError {
         match outcome {
             Some(PartnerOutcome::TimedOut) => ConfirmError::Expired,
@@ -102,7 +104,7 @@ impl PartnerDispatcher {
     /// Shows the request behind a link and records the first opening.
     /// A used or expired link is an error, so the page can say which.
     pub async fn open(&self, token: &str) -> Result<ConfirmationView, ConfirmError> {
-        let now = Timestamp::now();
+        let now = self.stage.now();
         let record = self.checked_record(token, now).await?;
         if record.used {
             return Err(Self::used(record.outcome));
@@ -119,12 +121,12 @@ impl PartnerDispatcher {
 
     /// Records the partner's answer, once. Returns the updated view.
     pub async fn respond(&self, token: &str, answer: PartnerAnswer) -> Result<ConfirmationView, ConfirmError> {
-        if let PartnerAnswer::Alternative { proposed_time } = &answer {
-            if proposed_time.trim().is_empty() {
-                return Err(ConfirmError::BadAnswer("proposed_time is required for an alternative".into()));
-            }
+        if let PartnerAnswer::Alternative { proposed_time } = &answer
+            && proposed_time.trim().is_empty()
+        {
+            return Err(ConfirmError::BadAnswer("proposed_time is required for an alternative".into()));
         }
-        let now = Timestamp::now();
+        let now = self.stage.now();
         let record = self.checked_record(token, now).await?;
         if record.used {
             return Err(Self::used(record.outcome));

@@ -1,4 +1,5 @@
-//! Partner-dispatcher: seed 002's confirmation workflow without a workflow engine.
+//! Partner-dispatcher: the partner's confirmation (ask over a signed link,
+//! wait for the answer or the deadline) without a workflow engine.
 //!
 //! On `inquiry.classified` (needs a partner) it verifies the reservation,
 //! issues a signed single-use link, texts it to the partner, moves the
@@ -23,13 +24,13 @@ use switchboard_domain::event::deterministic_id;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, TokenKeys, token_hash};
 use switchboard_domain::{CloudEvent, EventType, Inquiry, InquiryStatus, PartnerOutcome, PartnerRequest, Reservation, TimelineEvent};
 use switchboard_messaging::{MAX_DELAY, Queue, ReceivedMessage, events};
-use switchboard_pipeline::Stage;
-use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore, TransitionError, transition};
+use switchboard_pipeline::{OrRetry, Stage};
+use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore};
 use switchboard_worker::{Handler, Outcome};
 use tracing::{debug, info};
 
-/// Attempts at texting the partner before the inquiry fails: seed 002's
-/// "retries ×2, then `failed`". The composition root gives the
+/// Attempts at texting the partner before the inquiry fails: the first
+/// send and two retries, then `failed`. The composition root gives the
 /// dispatcher's worker this receive limit (other services keep theirs);
 /// on the last failed attempt the message is dead-lettered and
 /// [`Handler::on_dead_letter`] fails the inquiry, which tells the customer.
@@ -38,9 +39,9 @@ pub const SMS_ATTEMPTS: u32 = 3;
 /// Settings of the dispatcher.
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
-    /// How long the partner has to answer (DESIGN: 300 s).
+    /// How long the partner has to answer (300 s by default).
     pub deadline: Duration,
-    /// How long a link stays valid (DESIGN: 10 minutes; never shorter than the deadline).
+    /// How long a link stays valid (10 minutes in the composition root; never shorter than the deadline).
     pub token_validity: Duration,
     /// Base of partner links, e.g. `http://127.0.0.1:8080`.
     pub public_base_url: String,
@@ -71,37 +72,25 @@ impl PartnerDispatcher {
         Self { stage, reservations, tokens, sms, own_queue, keys, config }
     }
 
-    /// Finds the reservation and checks it belongs to this customer. The
-    /// reason given on failure reveals nothing about the reservation.
-    async fn verified_reservation(&self, inquiry: &Inquiry) -> Result<Result<Reservation, &'static str>, Outcome> {
-        let Some(number) = &inquiry.reservation_number else {
-            return Ok(Err("no reservation number was given"));
-        };
-        let reservation = self.reservations.get_reservation(number).await.map_err(Outcome::retry)?;
-        let Some(reservation) = reservation.filter(|r| r.tenant_id == inquiry.tenant_id) else {
-            return Ok(Err("reservation not found"));
-        };
-        if inquiry.customer.phone.as_ref() != Some(&reservation.customer_phone) {
-            return Ok(Err("the reservation could not be verified for this customer"));
-        }
-        Ok(Ok(reservation))
-    }
-
-    async fn dispatch(&self, inquiry: Inquiry) -> Outcome {
+    /// Asks the partner of an `inquiry.classified` inquiry to confirm:
+    /// issues the link, texts it, moves the inquiry to `awaiting_partner`,
+    /// schedules the deadline and publishes `partner.requested`. An inquiry
+    /// whose reservation cannot be verified fails at once.
+    async fn dispatch(&self, inquiry: Inquiry) -> Result<(), Outcome> {
         if !matches!(inquiry.status, InquiryStatus::Classified | InquiryStatus::AwaitingPartner) {
             debug!(inquiry_id = %inquiry.id, status = %inquiry.status, "partner request no longer needed");
-            return Outcome::Done;
+            return Ok(());
         }
-        let reservation = match self.verified_reservation(&inquiry).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(reason)) => {
+        let found = match &inquiry.reservation_number {
+            Some(number) => self.reservations.get_reservation(number).await.or_retry()?,
+            None => None,
+        };
+        let reservation = match verify(&inquiry, found) {
+            Ok(reservation) => reservation,
+            Err(reason) => {
                 info!(inquiry_id = %inquiry.id, reason, "partner request impossible");
-                return match self.stage.fail(inquiry.id, reason).await {
-                    Ok(()) => Outcome::Done,
-                    Err(outcome) => outcome,
-                };
+                return self.stage.fail(inquiry.id, reason).await;
             }
-            Err(outcome) => return outcome,
         };
 
         // Everything below is derived from the inquiry as classified, so a
@@ -128,9 +117,7 @@ impl PartnerDispatcher {
             used_at: None,
             opened_at: None,
         };
-        if let Err(e) = self.tokens.put_token(&record).await {
-            return Outcome::retry(e);
-        }
+        self.tokens.put_token(&record).await.or_retry()?;
 
         let link = format!("{}/r/{token}", self.config.public_base_url.trim_end_matches('/'));
         let sms = SmsMessage {
@@ -141,16 +128,15 @@ impl PartnerDispatcher {
         };
         // The id is derived from the inquiry, so a redelivered message (or a
         // send whose success was lost) never texts the partner twice.
-        match self.sms.send_sms(&sms).await {
-            Ok(_) => {}
+        self.sms.send_sms(&sms).await.map_err(|e| match e {
             // A refused number will be refused again: fail now, not after the retries.
-            Err(e @ ChannelError::Rejected(_)) => return Outcome::reject(format!("the partner's SMS was refused: {e}")),
-            Err(e) => return Outcome::retry(format!("the partner's SMS could not be sent: {e}")),
-        }
+            ChannelError::Rejected(_) => Outcome::reject(format!("the partner's SMS was refused: {e}")),
+            _ => Outcome::retry(format!("the partner's SMS could not be sent: {e}")),
+        })?;
         let sent = TimelineEvent::once(
             "partner.sms_sent",
             self.stage.service.name(),
-            Timestamp::now(),
+            self.stage.now(),
             // The trace context lets the partner's answer, which arrives on
             // a request of its own, continue the inquiry's trace.
             json!({
@@ -159,9 +145,7 @@ impl PartnerDispatcher {
                 "traceparent": switchboard_telemetry::propagation::current_traceparent(),
             }),
         );
-        if let Err(e) = self.stage.inquiries.append_event(inquiry.id, &sent).await {
-            return Outcome::retry(e);
-        }
+        self.stage.inquiries.append_event(inquiry.id, &sent).await.or_retry()?;
 
         let request = PartnerRequest {
             partner_id: reservation.partner_id.clone(),
@@ -172,41 +156,24 @@ impl PartnerDispatcher {
             responded_at: None,
         };
         let details = json!({ "partner_id": reservation.partner_id, "deadline_at": deadline_at });
-        let moved = transition(
-            self.stage.inquiries.as_ref(),
-            inquiry.id,
-            InquiryStatus::AwaitingPartner,
-            self.stage.service.name(),
-            Timestamp::now(),
-            details,
-            |i| i.partner = Some(request.clone()),
-        )
-        .await;
-        let inquiry = match moved {
-            Ok(outcome) => outcome.inquiry().clone(),
-            Err(TransitionError::Invalid { .. }) => return Outcome::Done,
-            Err(e) => return Outcome::retry(e),
-        };
+        let moved = self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details, |i| i.partner = Some(request.clone())).await?;
+        let Some(inquiry) = moved else { return Ok(()) };
 
-        if let Err(e) = self.schedule_deadline(&inquiry, &hash, deadline_at).await {
-            return e;
-        }
+        self.schedule_deadline(&inquiry, &hash, deadline_at).await?;
         let requested = self.stage.event(
             EventType::PartnerRequested,
             &inquiry,
             "1",
             json!({ "partner_id": reservation.partner_id, "deadline_at": deadline_at }),
         );
-        match self.stage.publish(&[requested]).await {
-            Ok(()) => Outcome::Done,
-            Err(outcome) => outcome,
-        }
+        self.stage.publish(&[requested]).await
     }
 
     /// Sends the deadline message, delayed until the deadline or by the
     /// longest delay a queue allows (the message then re-delays itself).
     async fn schedule_deadline(&self, inquiry: &Inquiry, hash: &str, deadline_at: Timestamp) -> Result<(), Outcome> {
-        let remaining = deadline_at.duration_since(Timestamp::now());
+        let now = self.stage.now();
+        let remaining = deadline_at.duration_since(now);
         let delay = Duration::try_from(remaining).unwrap_or(Duration::ZERO).min(MAX_DELAY);
         let event = CloudEvent::for_inquiry(
             EventType::PartnerDeadline,
@@ -214,44 +181,37 @@ impl PartnerDispatcher {
             &inquiry.tenant_id,
             &deadline_at.as_second().to_string(),
             &self.stage.source(),
-            Timestamp::now(),
+            now,
             json!({ "token_hash": hash, "deadline_at": deadline_at }),
         );
-        events::send(self.own_queue.as_ref(), &event, delay).await.map(|_| ()).map_err(Outcome::retry)
+        events::send(self.own_queue.as_ref(), &event, delay).await?;
+        Ok(())
     }
 
-    async fn on_deadline(&self, event: CloudEvent, inquiry: Inquiry) -> Outcome {
-        let Some(hash) = event.data.get("token_hash").and_then(|h| h.as_str()) else {
-            return Outcome::reject("deadline message without token_hash");
-        };
-        let record = match self.tokens.get_token(hash).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return Outcome::reject("deadline message for an unknown token"),
-            Err(e) => return Outcome::retry(e),
-        };
-        let now = Timestamp::now();
+    /// The deadline message: before the deadline it hops on (a deadline
+    /// further away than one queue delay); at the deadline it uses the
+    /// token, unless the partner did, and publishes the outcome.
+    async fn on_deadline(&self, event: CloudEvent, inquiry: Inquiry) -> Result<(), Outcome> {
+        let hash = event.data.get("token_hash").and_then(|h| h.as_str());
+        let hash = hash.ok_or_else(|| Outcome::reject("deadline message without token_hash"))?;
+        let record = self.tokens.get_token(hash).await.or_retry()?;
+        let record = record.ok_or_else(|| Outcome::reject("deadline message for an unknown token"))?;
+        let now = self.stage.now();
         if now < record.deadline_at {
             // Longer than one queue delay: hop again.
-            return match self.schedule_deadline(&inquiry, hash, record.deadline_at).await {
-                Ok(()) => Outcome::Done,
-                Err(outcome) => outcome,
-            };
+            return self.schedule_deadline(&inquiry, hash, record.deadline_at).await;
         }
         let outcome = match self.tokens.consume_token(hash, &PartnerOutcome::TimedOut, now).await {
             Ok(record) => record.outcome.unwrap_or(PartnerOutcome::TimedOut),
             // The partner answered first. Publish that answer again in case
             // its first publication was lost; the event id dedupes it.
-            Err(StoreError::Conflict(_)) => match self.tokens.get_token(hash).await {
-                Ok(Some(TokenRecord { outcome: Some(o), .. })) => o,
-                Ok(_) => return Outcome::Done,
-                Err(e) => return Outcome::retry(e),
+            Err(StoreError::Conflict(_)) => match self.tokens.get_token(hash).await.or_retry()? {
+                Some(TokenRecord { outcome: Some(o), .. }) => o,
+                _ => return Ok(()),
             },
-            Err(e) => return Outcome::retry(e),
+            Err(e) => return Err(Outcome::retry(e)),
         };
-        match self.settle(&inquiry, outcome, record.used_at.unwrap_or(now)).await {
-            Ok(()) => Outcome::Done,
-            Err(outcome) => outcome,
-        }
+        self.settle(&inquiry, outcome, record.used_at.unwrap_or(now)).await
     }
 
     /// Records the partner outcome on the inquiry and publishes it.
@@ -268,6 +228,31 @@ impl PartnerDispatcher {
         let published = self.stage.event(event_type, &inquiry, "1", json!({ "outcome": outcome }));
         self.stage.publish(&[published]).await
     }
+
+    /// Handles an `inquiry.classified` (ask the partner) or
+    /// `partner.deadline` (the time is up) message.
+    pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
+        let (event, inquiry) = self.stage.load(message).await?;
+        match event.kind() {
+            Some(EventType::InquiryClassified) => self.dispatch(inquiry).await,
+            Some(EventType::PartnerDeadline) => self.on_deadline(event, inquiry).await,
+            _ => Err(Outcome::reject(format!("partner-dispatcher does not handle {}", event.event_type))),
+        }
+    }
+}
+
+/// The reservation the inquiry names, if it exists for the inquiry's
+/// tenant and belongs to this customer (the phone numbers match). The
+/// reason given otherwise reveals nothing about the reservation.
+fn verify(inquiry: &Inquiry, found: Option<Reservation>) -> Result<Reservation, &'static str> {
+    if inquiry.reservation_number.is_none() {
+        return Err("no reservation number was given");
+    }
+    let reservation = found.filter(|r| r.tenant_id == inquiry.tenant_id).ok_or("reservation not found")?;
+    if inquiry.customer.phone.as_ref() != Some(&reservation.customer_phone) {
+        return Err("the reservation could not be verified for this customer");
+    }
+    Ok(reservation)
 }
 
 /// Writes the outcome onto the inquiry's partner request (conditional on
@@ -289,7 +274,7 @@ async fn record_outcome(
             p.outcome = Some(outcome.clone());
             p.responded_at = Some(at);
         }
-        next.updated_at = Timestamp::now();
+        next.updated_at = stage.now();
         match stage.inquiries.update_inquiry(&next, current.version, Some(event)).await {
             Ok(stored) => {
                 // Time-outs count, but their wait is the deadline, not a response time.
@@ -300,11 +285,8 @@ async fn record_outcome(
                 return Ok(stored);
             }
             Err(StoreError::Conflict(_)) => {
-                current = match stage.inquiries.get_inquiry(inquiry.id).await {
-                    Ok(Some(i)) => i,
-                    Ok(None) => return Err(Outcome::reject("inquiry vanished")),
-                    Err(e) => return Err(Outcome::retry(e)),
-                };
+                let reread = stage.inquiries.get_inquiry(inquiry.id).await.or_retry()?;
+                current = reread.ok_or_else(|| Outcome::reject("inquiry vanished"))?;
             }
             Err(e) => return Err(Outcome::retry(e)),
         }
@@ -319,18 +301,13 @@ fn signed(d: Duration) -> SignedDuration {
 #[async_trait]
 impl Handler for PartnerDispatcher {
     async fn handle(&self, message: &ReceivedMessage) -> Outcome {
-        let (event, inquiry) = match self.stage.load(message).await {
-            Ok(loaded) => loaded,
-            Err(outcome) => return outcome,
-        };
-        match event.kind() {
-            Some(EventType::InquiryClassified) => self.dispatch(inquiry).await,
-            Some(EventType::PartnerDeadline) => self.on_deadline(event, inquiry).await,
-            _ => Outcome::reject(format!("partner-dispatcher does not handle {}", event.event_type)),
-        }
+        Outcome::of(self.try_handle(message).await)
     }
 
     async fn on_dead_letter(&self, message: &ReceivedMessage, reason: &str) {
         self.stage.fail_inquiry(message, reason).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

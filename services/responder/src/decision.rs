@@ -64,7 +64,8 @@ pub fn holding_message(language: Language) -> String {
     }
 }
 
-/// What the customer hears when the answer engine failed (DESIGN's fallback message).
+/// What the customer hears when the answer engine failed: the inquiry is
+/// received and a person will answer.
 pub fn fallback_message(language: Language) -> String {
     match language {
         Language::Ko => "문의가 접수되었습니다. 지금은 자동 답변을 드리기 어려워 담당자가 확인 후 연락드리겠습니다.".into(),

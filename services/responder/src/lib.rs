@@ -5,15 +5,14 @@ pub mod decision;
 
 use async_trait::async_trait;
 use decision::Decision;
-use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_ai::{AnswerDrafter, DraftRequest};
 use switchboard_domain::{Escalation, EventType, Inquiry, InquiryStatus};
 use switchboard_messaging::ReceivedMessage;
-use switchboard_pipeline::Stage;
-use switchboard_store::{AiResponseRecord, TenantStore, TransitionError, transition};
+use switchboard_pipeline::{OrRetry, Stage};
+use switchboard_store::{AiResponseRecord, TenantStore};
 use switchboard_worker::{Handler, Outcome};
 use tracing::{info, warn};
 
@@ -23,7 +22,8 @@ pub struct Responder {
     stage: Stage,
     tenants: Arc<dyn TenantStore>,
     drafter: Arc<dyn AnswerDrafter>,
-    /// The answer engine's time budget (DESIGN: an AI answer within 3 s).
+    /// The answer engine's time budget (3 s by default): past it, the
+    /// fallback message goes out and a person takes over.
     budget: Duration,
 }
 
@@ -33,47 +33,38 @@ impl Responder {
     }
 
     /// Republishes the outcome of an inquiry that already has one (a redelivery).
-    async fn announce(&self, inquiry: &Inquiry) -> Outcome {
+    async fn announce(&self, inquiry: &Inquiry) -> Result<(), Outcome> {
         let event_type = match inquiry.status {
             InquiryStatus::Answered => EventType::InquiryAnswered,
             InquiryStatus::Escalated => EventType::InquiryEscalated,
-            _ => return Outcome::Done,
+            _ => return Ok(()),
         };
         let event = self.stage.event(event_type, inquiry, "1", json!({ "status": inquiry.status }));
-        match self.stage.publish(&[event]).await {
-            Ok(()) => Outcome::Done,
-            Err(outcome) => outcome,
-        }
+        self.stage.publish(&[event]).await
     }
-}
 
-#[async_trait]
-impl Handler for Responder {
-    async fn handle(&self, message: &ReceivedMessage) -> Outcome {
-        let (_, inquiry) = match self.stage.load(message).await {
-            Ok(loaded) => loaded,
-            Err(outcome) => return outcome,
-        };
+    /// Answers or escalates the inquiry of an `inquiry.classified`,
+    /// `partner.responded` or `partner.timed_out` message and publishes
+    /// `inquiry.answered` or `inquiry.escalated`.
+    pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
+        let (_, inquiry) = self.stage.load(message).await?;
         if !matches!(inquiry.status, InquiryStatus::Classified | InquiryStatus::AwaitingPartner) {
             return self.announce(&inquiry).await;
         }
         let partner_outcome = inquiry.partner.as_ref().and_then(|p| p.outcome.clone());
         if inquiry.status == InquiryStatus::AwaitingPartner && partner_outcome.is_none() {
             // The outcome event overtook its own write; it will be there on the next try.
-            return Outcome::retry("partner outcome not recorded yet");
+            return Err(Outcome::retry("partner outcome not recorded yet"));
         }
-        let tenant = match self.tenants.get_tenant(&inquiry.tenant_id).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return Outcome::reject(format!("tenant {} does not exist", inquiry.tenant_id)),
-            Err(e) => return Outcome::retry(e),
-        };
+        let tenant = self.tenants.get_tenant(&inquiry.tenant_id).await.or_retry()?;
+        let tenant = tenant.ok_or_else(|| Outcome::reject(format!("tenant {} does not exist", inquiry.tenant_id)))?;
         let language = inquiry.reply_language();
         let request = DraftRequest { tenant, inquiry: inquiry.clone(), partner_outcome: partner_outcome.clone(), language };
 
         let started = Instant::now();
-        let drafted = match tokio_timeout(self.budget, self.drafter.draft(&request)).await {
-            Some(result) => result.map_err(|e| e.to_string()),
-            None => Err(format!("no answer within {:?}", self.budget)),
+        let drafted = match tokio::time::timeout(self.budget, self.drafter.draft(&request)).await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {:?}", self.budget)),
         };
         let latency_ms = started.elapsed().as_millis() as u64;
         if let Err(why) = &drafted {
@@ -86,7 +77,7 @@ impl Handler for Responder {
 
         let record = AiResponseRecord {
             inquiry_id: inquiry.id,
-            at: Timestamp::now(),
+            at: self.stage.now(),
             model: drafted.as_ref().map(|d| d.model.clone()).unwrap_or_else(|_| "fallback".into()),
             prompt_tokens: drafted.as_ref().map(|d| d.prompt_tokens).unwrap_or(0),
             completion_tokens: drafted.as_ref().map(|d| d.completion_tokens).unwrap_or(0),
@@ -94,32 +85,32 @@ impl Handler for Responder {
             quality_score: drafted.as_ref().map(|d| d.confidence).unwrap_or(0.0),
             fallback_used: drafted.is_err(),
         };
-        if let Err(e) = self.stage.inquiries.put_ai_response(&record).await {
-            return Outcome::retry(e);
-        }
+        self.stage.inquiries.put_ai_response(&record).await.or_retry()?;
 
         let (to, details) = match &decision {
             Decision::Answer { .. } => (InquiryStatus::Answered, json!({ "confidence": record.quality_score, "model": record.model })),
             Decision::Escalate { reason, .. } => (InquiryStatus::Escalated, json!({ "reason": reason })),
         };
-        let moved = transition(self.stage.inquiries.as_ref(), inquiry.id, to, self.stage.service.name(), Timestamp::now(), details, |i| {
-            match &decision {
+        let moved = self
+            .stage
+            .advance(inquiry.id, to, details, |i| match &decision {
                 Decision::Answer { text } => i.answer = Some(text.clone()),
                 Decision::Escalate { reason, customer_message } => {
                     i.escalation = Some(Escalation { reason: reason.clone(), customer_message: customer_message.clone() })
                 }
-            }
-        })
-        .await;
-        match moved {
-            Ok(outcome) => {
-                info!(inquiry_id = %inquiry.id, status = %to, "responded");
-                self.announce(outcome.inquiry()).await
-            }
-            // Someone else moved it on (an operator escalated or resolved it).
-            Err(TransitionError::Invalid { .. }) => Outcome::Done,
-            Err(e) => Outcome::retry(e),
-        }
+            })
+            .await?;
+        // `None`: someone else moved it on (an operator escalated or resolved it).
+        let Some(responded) = moved else { return Ok(()) };
+        info!(inquiry_id = %inquiry.id, status = %to, "responded");
+        self.announce(&responded).await
+    }
+}
+
+#[async_trait]
+impl Handler for Responder {
+    async fn handle(&self, message: &ReceivedMessage) -> Outcome {
+        Outcome::of(self.try_handle(message).await)
     }
 
     async fn on_dead_letter(&self, message: &ReceivedMessage, reason: &str) {
@@ -127,6 +118,5 @@ impl Handler for Responder {
     }
 }
 
-async fn tokio_timeout<F: std::future::Future>(budget: Duration, f: F) -> Option<F::Output> {
-    tokio::time::timeout(budget, f).await.ok()
-}
+#[cfg(test)]
+mod tests;

@@ -8,9 +8,11 @@ use crate::permissions::{COMPONENTS, Target, grants};
 use serde_json::{Map, Value, json};
 use switchboard_domain::Service;
 
-/// Attempts before SQS moves a message to the dead-letter queue: one more
-/// than the workers' own limit (they dead-letter with a reason themselves).
-const REDRIVE_MAX_RECEIVES: u32 = 6;
+/// Attempts before SQS moves a message to the dead-letter queue, for
+/// workers running with the default receive limit.
+fn redrive_max_receives() -> u32 {
+    switchboard_worker::redrive_max_receives(crate::config::Config::default().max_receives)
+}
 /// Visibility timeout of the queues: the handlers' budget with room for retries.
 const VISIBILITY_SECS: u32 = 30;
 
@@ -123,7 +125,7 @@ fn component_resources(component: &str, resources: &mut Map<String, Value>) {
                     "VisibilityTimeout": VISIBILITY_SECS,
                     "RedrivePolicy": {
                         "deadLetterTargetArn": { "Fn::GetAtt": [format!("{id}DeadLetterQueue"), "Arn"] },
-                        "maxReceiveCount": REDRIVE_MAX_RECEIVES,
+                        "maxReceiveCount": redrive_max_receives(),
                     },
                 }
             }),
@@ -634,7 +636,7 @@ mod tests {
         for service in Service::ALL {
             let q = &committed["Resources"][format!("{}Queue", logical(service.name()))]["Properties"];
             assert_eq!(q["QueueName"]["Fn::Sub"], format!("${{Prefix}}-{}", service.name()));
-            assert_eq!(q["RedrivePolicy"]["maxReceiveCount"], REDRIVE_MAX_RECEIVES);
+            assert_eq!(q["RedrivePolicy"]["maxReceiveCount"], redrive_max_receives());
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::aws::{Clients, ResourceNames};
 use crate::config::Config;
 use switchboard_domain::Service;
 use switchboard_messaging::{sns, sqs};
+use switchboard_worker::redrive_max_receives;
 
 /// What provisioning changed; empty when everything was already in place.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -26,16 +27,15 @@ pub async fn run(clients: &Clients, config: &Config) -> anyhow::Result<Report> {
     for service in Service::ALL {
         let name = service.queue_name(prefix);
         let dlq = service.dead_letter_queue_name(prefix);
-        // One receive more than the worker's own limit: the worker
-        // dead-letters with the reason; the redrive catches process crashes.
-        let queue = sqs::ensure_queue(&clients.sqs, &name, Some((&dlq, config.max_receives + 1)), config.visibility()).await?;
+        let redrive = redrive_max_receives(config.max_receives);
+        let queue = sqs::ensure_queue(&clients.sqs, &name, Some((&dlq, redrive)), config.visibility()).await?;
         if queue.changed {
             report.changes.push(format!("queue {name} (+ {dlq})"));
         }
-        if let Some(policy) = service.subscription() {
-            if sns::ensure_subscription(&clients.sns, &clients.sqs, &topic_arn, &queue, &policy).await? {
-                report.changes.push(format!("subscription {} -> {name}", names.topic));
-            }
+        if let Some(policy) = service.subscription()
+            && sns::ensure_subscription(&clients.sns, &clients.sqs, &topic_arn, &queue, &policy).await?
+        {
+            report.changes.push(format!("subscription {} -> {name}", names.topic));
         }
     }
     if switchboard_store::dynamodb::ensure_table(&clients.dynamodb, &names.table).await? {

@@ -17,13 +17,13 @@ use switchboard_intake::Intake;
 use switchboard_messaging::sqlite::SqliteBroker;
 use switchboard_messaging::{Queue, Topic};
 use switchboard_partner_dispatcher::{DispatcherConfig, PartnerDispatcher};
-use switchboard_pipeline::Stage;
+use switchboard_pipeline::{Clock, Stage, SystemClock};
 use switchboard_sqlite::{Database, Durability};
 use switchboard_store::Store;
 use switchboard_store::blob::BlobStore;
 use switchboard_store::blob::FilesystemBlobs;
 use switchboard_store::sqlite::SqliteStore;
-use switchboard_worker::{Handler, Worker, WorkerConfig};
+use switchboard_worker::{Handler, Worker, WorkerConfig, redrive_max_receives};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -79,9 +79,7 @@ impl Ports {
         let mut subscriptions = Vec::new();
         for service in Service::ALL {
             let (name, dlq) = (service.queue_name(prefix), service.dead_letter_queue_name(prefix));
-            // The worker dead-letters on the N-th failure itself; the queue's own
-            // redrive (one receive later) only catches handlers that crash the process.
-            let queue = broker.create_queue(&name, Some(&dlq), config.max_receives + 1).await?;
+            let queue = broker.create_queue(&name, Some(&dlq), redrive_max_receives(config.max_receives)).await?;
             queues.insert(service, Arc::new(queue));
             dead_letter_queues.insert(service, Arc::new(broker.queue(&dlq, None)));
             if let Some(policy) = service.subscription() {
@@ -202,8 +200,10 @@ impl App {
             (None, config.grpc_addr)
         };
 
-        let stage = |service| Stage::new(service, ports.store.clone(), ports.topic.clone());
-        let intake = Intake::new(ports.store.clone(), ports.store.clone(), ports.blobs.clone(), ports.topic.clone());
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stage = |service| Stage::new(service, ports.store.clone(), ports.topic.clone()).with_clock(clock.clone());
+        let intake =
+            Intake::new(ports.store.clone(), ports.store.clone(), ports.blobs.clone(), ports.topic.clone()).with_clock(clock.clone());
         let dispatcher = PartnerDispatcher::new(
             stage(Service::PartnerDispatcher),
             ports.store.clone(),
@@ -253,8 +253,8 @@ impl App {
                 }
             };
             let worker_config = match service {
-                // Seed 002: the partner's SMS is retried twice, then the
-                // inquiry fails. Only this worker's limit changes.
+                // The partner's SMS is retried twice, then the inquiry
+                // fails. Only this worker's limit changes.
                 Service::PartnerDispatcher => WorkerConfig {
                     max_receives: worker_config.max_receives.min(switchboard_partner_dispatcher::SMS_ATTEMPTS),
                     ..worker_config

@@ -1,27 +1,50 @@
 //! The part of every pipeline stage that is the same: read the inquiry an
-//! event is about, publish the stage's event, and when a message is given
-//! up on, mark its inquiry `failed` and say so with `inquiry.failed`.
+//! event is about, move it through the status machine, publish the stage's
+//! event, and when a message is given up on, mark its inquiry `failed` and
+//! say so with `inquiry.failed`. Also the stages' [`Clock`] and the rule
+//! that a port's failure is retried ([`OrRetry`]).
+
+pub mod clock;
+mod retry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use retry::{OrRetry, Transient};
 
 use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_domain::{CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Service};
 use switchboard_messaging::{ReceivedMessage, Topic, events};
-use switchboard_store::{InquiryStore, TransitionError, transition};
+use switchboard_store::{InquiryStore, TransitionError, TransitionOutcome, transition};
 use switchboard_worker::Outcome;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
-/// A stage's view of the pipeline: which service it is, the inquiries, the topic.
+/// A stage's view of the pipeline: which service it is, the inquiries, the
+/// topic, and the clock it acts by.
 #[derive(Clone)]
 pub struct Stage {
     pub service: Service,
     pub inquiries: Arc<dyn InquiryStore>,
     pub topic: Arc<dyn Topic>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Stage {
+    /// A stage on the system clock; [`Self::with_clock`] changes it.
     pub fn new(service: Service, inquiries: Arc<dyn InquiryStore>, topic: Arc<dyn Topic>) -> Self {
-        Self { service, inquiries, topic }
+        Self { service, inquiries, topic, clock: Arc::new(SystemClock) }
+    }
+
+    /// The same stage acting by `clock`.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// The time now, by this stage's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     /// `switchboard/{service}`: the CloudEvents `source` of this stage's events.
@@ -31,7 +54,7 @@ impl Stage {
 
     /// An event of this stage about `inquiry`.
     pub fn event(&self, event_type: EventType, inquiry: &Inquiry, step: &str, data: serde_json::Value) -> CloudEvent {
-        CloudEvent::for_inquiry(event_type, inquiry.id, &inquiry.tenant_id, step, &self.source(), Timestamp::now(), data)
+        CloudEvent::for_inquiry(event_type, inquiry.id, &inquiry.tenant_id, step, &self.source(), self.now(), data)
     }
 
     /// Parses the message and loads its inquiry. Messages that can never be
@@ -39,9 +62,30 @@ impl Stage {
     pub async fn load(&self, message: &ReceivedMessage) -> Result<(CloudEvent, Inquiry), Outcome> {
         let event = events::parse(message).map_err(Outcome::reject)?;
         let id = event.inquiry_id().ok_or_else(|| Outcome::reject("event subject is not an inquiry id"))?;
-        match self.inquiries.get_inquiry(id).await {
-            Ok(Some(inquiry)) => Ok((event, inquiry)),
-            Ok(None) => Err(Outcome::reject(format!("inquiry {id} does not exist"))),
+        let inquiry = self.inquiries.get_inquiry(id).await.or_retry()?;
+        let inquiry = inquiry.ok_or_else(|| Outcome::reject(format!("inquiry {id} does not exist")))?;
+        Ok((event, inquiry))
+    }
+
+    /// Moves inquiry `id` to `to` as this stage, now, applying `change`
+    /// (see [`transition`]); returns the inquiry as stored. `Ok(None)` when
+    /// the status machine does not allow it: someone else moved the inquiry
+    /// on (an operator escalated or resolved it, or this stage already
+    /// finished with it and a later one took over), so there is nothing
+    /// left to do. Other failures are retried.
+    pub async fn advance(
+        &self,
+        id: InquiryId,
+        to: InquiryStatus,
+        details: serde_json::Value,
+        change: impl Fn(&mut Inquiry),
+    ) -> Result<Option<Inquiry>, Outcome> {
+        match transition(self.inquiries.as_ref(), id, to, self.service.name(), self.now(), details, change).await {
+            Ok(TransitionOutcome::Applied(inquiry) | TransitionOutcome::AlreadyDone(inquiry)) => Ok(Some(inquiry)),
+            Err(TransitionError::Invalid { current, .. }) => {
+                debug!(inquiry_id = %id, %current, to = %to, service = self.service.name(), "inquiry already moved on");
+                Ok(None)
+            }
             Err(e) => Err(Outcome::retry(e)),
         }
     }
@@ -49,7 +93,7 @@ impl Stage {
     /// Publishes events under a producer span (each envelope carries its
     /// `traceparent`); a failure means "try the message again".
     pub async fn publish(&self, events: &[CloudEvent]) -> Result<(), Outcome> {
-        events::publish(self.topic.as_ref(), events).await.map_err(Outcome::retry)
+        Ok(events::publish(self.topic.as_ref(), events).await?)
     }
 
     /// Marks the message's inquiry `failed` with `reason` and publishes
@@ -67,20 +111,18 @@ impl Stage {
     /// `inquiry.failed`. An inquiry already finished is left alone.
     pub async fn fail(&self, id: InquiryId, reason: &str) -> Result<(), Outcome> {
         let details = json!({ "reason": reason, "service": self.service.name() });
-        let failed = transition(self.inquiries.as_ref(), id, InquiryStatus::Failed, self.service.name(), Timestamp::now(), details, |i| {
+        let failed = transition(self.inquiries.as_ref(), id, InquiryStatus::Failed, self.service.name(), self.now(), details, |i| {
             i.status_reason = Some(reason.to_owned());
         })
         .await;
-        match failed {
-            Ok(outcome) => {
-                let inquiry = outcome.inquiry();
-                info!(inquiry_id = %id, service = self.service.name(), "inquiry failed");
-                let failed_event = self.event(EventType::InquiryFailed, inquiry, "1", json!({ "reason": inquiry.status_reason }));
-                self.publish(&[failed_event]).await
-            }
+        let inquiry = match failed {
+            Ok(outcome) => outcome.inquiry().clone(),
             // Already terminal: someone else finished it; nothing to fail.
-            Err(TransitionError::Invalid { .. }) | Err(TransitionError::NotFound(_)) => Ok(()),
-            Err(e) => Err(Outcome::retry(e)),
-        }
+            Err(TransitionError::Invalid { .. }) | Err(TransitionError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(Outcome::retry(e)),
+        };
+        info!(inquiry_id = %id, service = self.service.name(), "inquiry failed");
+        let failed_event = self.event(EventType::InquiryFailed, &inquiry, "1", json!({ "reason": inquiry.status_reason }));
+        self.publish(&[failed_event]).await
     }
 }

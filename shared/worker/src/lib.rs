@@ -32,23 +32,58 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// A transient failure, with why.
     pub fn retry(reason: impl std::fmt::Display) -> Self {
         Self::Retry { reason: reason.to_string() }
     }
 
+    /// A message that can never succeed, with why.
     pub fn reject(reason: impl std::fmt::Display) -> Self {
         Self::Reject { reason: reason.to_string() }
+    }
+
+    /// The outcome of a handler body written with `?`
+    /// (`try_handle(..) -> Result<(), Outcome>`): `Ok(())` is [`Outcome::Done`].
+    pub fn of(handled: Result<(), Outcome>) -> Self {
+        match handled {
+            Ok(()) => Self::Done,
+            Err(outcome) => outcome,
+        }
+    }
+}
+
+/// A queue or topic that failed is worth trying again: handlers publish and
+/// send with `?`. (Malformed messages are not a [`MessagingError`]: parsing
+/// fails with its own error, which handlers reject.)
+impl From<MessagingError> for Outcome {
+    fn from(e: MessagingError) -> Self {
+        Self::retry(e)
     }
 }
 
 /// A service's message handler. Must be idempotent: delivery is at least once.
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
+    /// Handles one message; the worker settles it by the outcome.
     async fn handle(&self, message: &ReceivedMessage) -> Outcome;
 
     /// Called just before a message goes to the dead-letter queue, so the
     /// service can record the failure on the inquiry.
     async fn on_dead_letter(&self, _message: &ReceivedMessage, _reason: &str) {}
+}
+
+/// [`WorkerConfig::max_receives`] unless configured otherwise.
+pub const DEFAULT_MAX_RECEIVES: u32 = 5;
+
+/// The `maxReceiveCount` of a queue's own redrive to its dead-letter queue,
+/// for a worker that gives up after `worker_max_receives` receives: one
+/// more. The worker dead-letters a failing message itself on its last
+/// receive, with the reason; the queue's redrive only catches a message
+/// whose handler never settled it (it crashed the process every time).
+/// Every place that creates a queue (the embedded broker, `provision`, the
+/// CloudFormation template) takes its limit from here.
+pub const fn redrive_max_receives(worker_max_receives: u32) -> u32 {
+    worker_max_receives.saturating_add(1)
 }
 
 /// Tuning of one worker.
@@ -78,7 +113,7 @@ impl Default for WorkerConfig {
             concurrency: 16,
             wait: Duration::from_secs(1),
             visibility: Duration::from_secs(30),
-            max_receives: 5,
+            max_receives: DEFAULT_MAX_RECEIVES,
             base_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
             grace: Duration::from_secs(10),
@@ -366,10 +401,10 @@ impl Worker {
     async fn delete(&self, receipt: &str) -> Result<Vec<BatchFailure>, MessagingError> {
         if let Some(deletes) = &self.deletes {
             let (reply, answer) = oneshot::channel();
-            if deletes.send(DeleteRequest { receipt: receipt.to_owned(), reply }).is_ok() {
-                if let Ok(result) = answer.await {
-                    return result;
-                }
+            if deletes.send(DeleteRequest { receipt: receipt.to_owned(), reply }).is_ok()
+                && let Ok(result) = answer.await
+            {
+                return result;
             }
         }
         self.queue.delete_batch(std::slice::from_ref(&receipt.to_owned())).await

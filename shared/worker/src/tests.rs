@@ -29,17 +29,31 @@ fn config(max_receives: u32) -> WorkerConfig {
     }
 }
 
-/// Answers with a fixed outcome (or panics), counting calls and dead letters.
+/// Answers with a fixed outcome (or panics), counting calls and dead
+/// letters. With a gate, each call waits until the gate opens.
 struct Scripted {
     outcome: Option<Outcome>,
     delay: Duration,
+    gate: Option<tokio::sync::watch::Receiver<bool>>,
     calls: AtomicUsize,
+    finished: AtomicUsize,
     dead: std::sync::Mutex<Vec<String>>,
 }
 
 impl Scripted {
     fn new(outcome: Option<Outcome>) -> Arc<Self> {
-        Arc::new(Self { outcome, delay: Duration::ZERO, calls: AtomicUsize::new(0), dead: Default::default() })
+        Arc::new(Self::answering(outcome))
+    }
+
+    fn answering(outcome: Option<Outcome>) -> Self {
+        Self {
+            outcome,
+            delay: Duration::ZERO,
+            gate: None,
+            calls: AtomicUsize::new(0),
+            finished: AtomicUsize::new(0),
+            dead: Default::default(),
+        }
     }
 }
 
@@ -48,6 +62,10 @@ impl Handler for Scripted {
     async fn handle(&self, _message: &ReceivedMessage) -> Outcome {
         self.calls.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.delay).await;
+        if let Some(gate) = &self.gate {
+            let _ = gate.clone().wait_for(|open| *open).await;
+        }
+        self.finished.fetch_add(1, Ordering::SeqCst);
         match &self.outcome {
             Some(o) => o.clone(),
             None => panic!("scripted panic"),
@@ -56,6 +74,15 @@ impl Handler for Scripted {
 
     async fn on_dead_letter(&self, _message: &ReceivedMessage, reason: &str) {
         self.dead.lock().unwrap().push(reason.to_owned());
+    }
+}
+
+/// Polls `condition` until it holds; fails the test after a generous deadline.
+async fn until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -120,25 +147,93 @@ async fn failures_back_off_exponentially_up_to_the_cap() {
     assert_eq!(delays, [1, 2, 4, 8, 10, 10]);
 }
 
-#[tokio::test]
+/// One message at a time with SQS's visibility rules on tokio's clock, so a
+/// test with paused time decides exactly when a message would come back.
+#[derive(Default)]
+struct PausedClockQueue {
+    message: std::sync::Mutex<Option<Held>>,
+}
+
+struct Held {
+    body: String,
+    visible_at: tokio::time::Instant,
+    receipt: String,
+    receive_count: u32,
+}
+
+impl PausedClockQueue {
+    fn holding(body: &str) -> Self {
+        let held = Held { body: body.to_owned(), visible_at: tokio::time::Instant::now(), receipt: String::new(), receive_count: 0 };
+        Self { message: std::sync::Mutex::new(Some(held)) }
+    }
+}
+
+#[async_trait]
+impl Queue for PausedClockQueue {
+    fn name(&self) -> &str {
+        "paused"
+    }
+    async fn send(&self, _message: OutgoingMessage) -> Result<String, MessagingError> {
+        Err(MessagingError::Invalid("holds one message".into()))
+    }
+    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, MessagingError> {
+        let now = tokio::time::Instant::now();
+        let mut held = self.message.lock().unwrap();
+        let Some(m) = held.as_mut().filter(|m| m.visible_at <= now) else { return Ok(vec![]) };
+        m.visible_at = now + options.visibility;
+        m.receive_count += 1;
+        m.receipt = format!("r{}", m.receive_count);
+        let received = ReceivedMessage {
+            message_id: "m".into(),
+            receipt: m.receipt.clone(),
+            body: m.body.clone(),
+            attributes: Attributes::new(),
+            receive_count: m.receive_count,
+            trace_header: None,
+        };
+        Ok(vec![received])
+    }
+    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<BatchFailure>, MessagingError> {
+        let mut held = self.message.lock().unwrap();
+        if held.as_ref().is_some_and(|m| receipts.contains(&m.receipt)) {
+            *held = None;
+        }
+        Ok(vec![])
+    }
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), MessagingError> {
+        match self.message.lock().unwrap().as_mut().filter(|m| m.receipt == receipt) {
+            Some(m) => {
+                m.visible_at = tokio::time::Instant::now() + timeout;
+                Ok(())
+            }
+            None => Err(MessagingError::StaleReceipt),
+        }
+    }
+    async fn dead_letter(&self, _message: &ReceivedMessage, _reason: &str) -> Result<(), MessagingError> {
+        *self.message.lock().unwrap() = None;
+        Ok(())
+    }
+    async fn stats(&self) -> Result<switchboard_messaging::QueueStats, MessagingError> {
+        Ok(Default::default())
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_slow_handler_keeps_its_message_hidden() {
-    let f = fixture(3).await;
-    send(&f.queue, "slow").await;
-    let handler = Arc::new(Scripted {
-        outcome: Some(Outcome::Done),
-        delay: Duration::from_millis(1200),
-        calls: AtomicUsize::new(0),
-        dead: Default::default(),
-    });
+    let queue = Arc::new(PausedClockQueue::holding("slow"));
+    let handler = Arc::new(Scripted { delay: Duration::from_millis(1200), ..Scripted::answering(Some(Outcome::Done)) });
     let c = WorkerConfig { visibility: Duration::from_millis(400), ..config(3) };
-    let worker = Worker::new("t", Arc::new(f.queue.clone()), handler.clone(), c);
+    let worker = Worker::new("t", queue.clone(), handler.clone(), c);
     let running = tokio::spawn(async move { worker.process_pending().await });
-    // Past the first visibility timeout the heartbeat must have extended it.
+    // Twice the visibility timeout into the handler (time is paused, so
+    // exactly): without the heartbeat the message would be visible again.
     tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 1, "the handler is running");
     let options = ReceiveOptions { max_messages: 1, wait: Duration::ZERO, visibility: Duration::from_secs(1) };
-    assert!(f.queue.receive(options).await.unwrap().is_empty());
+    assert!(queue.receive(options).await.unwrap().is_empty(), "the message came back while its handler ran");
     assert_eq!(running.await.unwrap(), 1);
     assert_eq!(handler.calls.load(Ordering::SeqCst), 1);
+    assert!(queue.message.lock().unwrap().is_none(), "the handled message is deleted");
 }
 
 #[tokio::test]
@@ -147,31 +242,33 @@ async fn shutdown_finishes_in_flight_messages_and_leaves_the_rest_queued() {
     for n in 0..20 {
         send(&f.queue, &format!("m{n}")).await;
     }
-    let handler = Arc::new(Scripted {
-        outcome: Some(Outcome::Done),
-        delay: Duration::from_millis(300),
-        calls: AtomicUsize::new(0),
-        dead: Default::default(),
-    });
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let handler = Arc::new(Scripted { gate: Some(gate), ..Scripted::answering(Some(Outcome::Done)) });
     let c = WorkerConfig { concurrency: 4, batch_size: 4, ..config(3) };
     let worker = Worker::new("t", Arc::new(f.queue.clone()), handler.clone(), c);
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(worker.run(shutdown.clone()));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Shut down while handlers are in flight, held at the gate.
+    until("a handler is in flight", || handler.calls.load(Ordering::SeqCst) >= 1).await;
     shutdown.cancel();
+    open.send(true).unwrap();
     running.await.unwrap();
     let handled = handler.calls.load(Ordering::SeqCst) as u64;
+    assert_eq!(handler.finished.load(Ordering::SeqCst) as u64, handled, "every started handler finished");
+    assert!(handled < 20, "shutdown stopped receiving");
     let stats = f.queue.stats().await.unwrap();
-    assert!(handled >= 1);
     // Everything is either handled and deleted, or visible for the next process.
     assert_eq!(stats.in_flight, 0);
     assert_eq!(stats.visible + handled, 20);
 }
 
-/// Counts `delete_batch` calls of the queue it wraps.
+/// Records the size of each `delete_batch` call of the queue it wraps. The
+/// first call waits until `hold_first_until` handlers have finished.
 struct CountingDeletes {
     inner: SqliteQueue,
-    calls: AtomicUsize,
+    batches: std::sync::Mutex<Vec<usize>>,
+    handler: Arc<Scripted>,
+    hold_first_until: usize,
 }
 
 #[async_trait]
@@ -179,39 +276,50 @@ impl Queue for CountingDeletes {
     fn name(&self) -> &str {
         self.inner.name()
     }
-    async fn send(&self, message: OutgoingMessage) -> Result<String, switchboard_messaging::MessagingError> {
+    async fn send(&self, message: OutgoingMessage) -> Result<String, MessagingError> {
         self.inner.send(message).await
     }
-    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, switchboard_messaging::MessagingError> {
+    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, MessagingError> {
         self.inner.receive(options).await
     }
-    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<BatchFailure>, switchboard_messaging::MessagingError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
+    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<BatchFailure>, MessagingError> {
+        let first = {
+            let mut batches = self.batches.lock().unwrap();
+            batches.push(receipts.len());
+            batches.len() == 1
+        };
+        if first {
+            until("enough handlers finished", || self.handler.finished.load(Ordering::SeqCst) >= self.hold_first_until).await;
+        }
         self.inner.delete_batch(receipts).await
     }
-    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), switchboard_messaging::MessagingError> {
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), MessagingError> {
         self.inner.change_visibility(receipt, timeout).await
     }
-    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), switchboard_messaging::MessagingError> {
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), MessagingError> {
         self.inner.dead_letter(message, reason).await
     }
-    async fn stats(&self) -> Result<switchboard_messaging::QueueStats, switchboard_messaging::MessagingError> {
+    async fn stats(&self) -> Result<switchboard_messaging::QueueStats, MessagingError> {
         self.inner.stats().await
     }
 }
 
+// A current-thread runtime (the default of `tokio::test`): a handler task
+// runs from finishing to queueing its delete without yielding, so once ten
+// have finished, nine deletes wait behind the held first one.
 #[tokio::test]
 async fn messages_handled_together_are_deleted_together() {
     let f = fixture(3).await;
     for n in 0..30 {
         send(&f.queue, &format!("m{n}")).await;
     }
-    let queue = Arc::new(CountingDeletes { inner: f.queue.clone(), calls: AtomicUsize::new(0) });
     let handler = Scripted::new(Some(Outcome::Done));
+    let queue =
+        Arc::new(CountingDeletes { inner: f.queue.clone(), batches: Default::default(), handler: handler.clone(), hold_first_until: 10 });
     let worker = Worker::new("t", queue.clone(), handler.clone(), config(3));
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(worker.run(shutdown.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while f.queue.stats().await.unwrap() != Default::default() {
         assert!(tokio::time::Instant::now() < deadline, "messages left: {:?}", f.queue.stats().await.unwrap());
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -219,6 +327,7 @@ async fn messages_handled_together_are_deleted_together() {
     shutdown.cancel();
     running.await.unwrap();
     assert_eq!(handler.calls.load(Ordering::SeqCst), 30, "each message handled once");
-    let calls = queue.calls.load(Ordering::SeqCst);
-    assert!(calls < 30, "30 messages took {calls} delete calls");
+    let batches = queue.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), 30, "every message deleted once: {batches:?}");
+    assert!(batches.iter().any(|&n| n >= 9), "the deletes waiting behind the first went out together: {batches:?}");
 }

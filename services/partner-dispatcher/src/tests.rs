@@ -1,0 +1,311 @@
+//! The dispatcher's handler and the partner's answer, called directly on
+//! the embedded backends with a manual clock.
+
+use super::*;
+use jiff::SignedDuration;
+use std::sync::Mutex;
+use switchboard_channels::{Delivery, SmsMessage};
+use switchboard_domain::fixtures::InquiryBuilder;
+use switchboard_domain::{
+    Classification, Intent, Language, PartnerAnswer, PhoneNumber, ReservationNumber, Sentiment, Service, TenantId, Urgency,
+};
+use switchboard_messaging::{BatchFailure, MessagingError, OutgoingMessage, QueueStats, ReceiveOptions};
+use switchboard_pipeline::testing::{START, TENANT, TestPipeline, delivery};
+
+const CUSTOMER: &str = "+821012345678";
+const PARTNER: &str = "+821055550000";
+const RESERVATION: &str = "HT-20481123";
+
+/// The dispatcher's own queue, keeping a copy of what is sent to it (the
+/// deadline messages, which the broker holds back for their delay).
+struct Recorded {
+    inner: Arc<dyn Queue>,
+    sent: Mutex<Vec<OutgoingMessage>>,
+}
+
+impl Recorded {
+    fn sent(&self) -> Vec<OutgoingMessage> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Queue for Recorded {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    async fn send(&self, message: OutgoingMessage) -> Result<String, MessagingError> {
+        self.sent.lock().unwrap().push(message.clone());
+        self.inner.send(message).await
+    }
+    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, MessagingError> {
+        self.inner.receive(options).await
+    }
+    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<BatchFailure>, MessagingError> {
+        self.inner.delete_batch(receipts).await
+    }
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), MessagingError> {
+        self.inner.change_visibility(receipt, timeout).await
+    }
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), MessagingError> {
+        self.inner.dead_letter(message, reason).await
+    }
+    async fn stats(&self) -> Result<QueueStats, MessagingError> {
+        self.inner.stats().await
+    }
+}
+
+/// An SMS channel that always fails with the given error.
+struct FailingSms(fn() -> ChannelError);
+
+#[async_trait]
+impl SmsSender for FailingSms {
+    async fn send_sms(&self, _message: &SmsMessage) -> Result<Delivery, ChannelError> {
+        Err((self.0)())
+    }
+}
+
+struct Fixture {
+    pipeline: TestPipeline,
+    own_queue: Arc<Recorded>,
+    dispatcher: PartnerDispatcher,
+}
+
+async fn fixture(deadline: Duration) -> Fixture {
+    fixture_with_sms(deadline, None).await
+}
+
+async fn fixture_with_sms(deadline: Duration, sms: Option<Arc<dyn SmsSender>>) -> Fixture {
+    let pipeline = TestPipeline::new().await;
+    pipeline.store.put_reservation(&reservation()).await.unwrap();
+    let own_queue = Arc::new(Recorded { inner: pipeline.queue(Service::PartnerDispatcher), sent: Mutex::default() });
+    let dispatcher = PartnerDispatcher::new(
+        pipeline.stage(Service::PartnerDispatcher),
+        pipeline.store.clone(),
+        pipeline.store.clone(),
+        sms.unwrap_or_else(|| pipeline.outbox.clone()),
+        own_queue.clone(),
+        TokenKeys::new(vec![vec![7; 32]]).unwrap(),
+        DispatcherConfig { deadline, token_validity: Duration::from_secs(600), public_base_url: "http://partner.test/".into() },
+    );
+    Fixture { pipeline, own_queue, dispatcher }
+}
+
+fn reservation() -> Reservation {
+    Reservation {
+        reservation_number: ReservationNumber::parse(RESERVATION).unwrap(),
+        tenant_id: TenantId::parse(TENANT).unwrap(),
+        customer_name: "Kim".into(),
+        customer_phone: PhoneNumber::parse(CUSTOMER).unwrap(),
+        partner_id: "partner-1".into(),
+        partner_name: "Jeonju Tours".into(),
+        partner_phone: PhoneNumber::parse(PARTNER).unwrap(),
+        partner_locale: Language::En,
+        service_type: "tour".into(),
+        reservation_date: "2026-01-10".into(),
+    }
+}
+
+/// A classified change request for the reservation, from its customer,
+/// classified at [`START`].
+fn change_request() -> Inquiry {
+    let number = ReservationNumber::parse(RESERVATION).unwrap();
+    let classification = Classification {
+        language: Language::En,
+        intent: Intent::ReservationChange,
+        urgency: Urgency::Medium,
+        sentiment: Sentiment::Neutral,
+        reservation_number: Some(number.clone()),
+        key_phrases: vec![],
+        pii: vec![],
+        engine: "test".into(),
+    };
+    let mut inquiry = InquiryBuilder::new()
+        .created_at(START, 3)
+        .content("Can we move the tour to 3 pm?")
+        .reservation(number)
+        .status(InquiryStatus::Classified)
+        .classification(classification)
+        .build();
+    inquiry.customer.phone = Some(PhoneNumber::parse(CUSTOMER).unwrap());
+    inquiry
+}
+
+impl Fixture {
+    /// Stores `inquiry` and hands the dispatcher its `inquiry.classified`.
+    async fn dispatch(&self, inquiry: &Inquiry) -> Result<(), Outcome> {
+        self.pipeline.store_inquiry(inquiry).await;
+        self.redeliver(inquiry).await
+    }
+
+    async fn redeliver(&self, inquiry: &Inquiry) -> Result<(), Outcome> {
+        let stage = self.pipeline.stage(Service::Classifier);
+        let classified = stage.event(EventType::InquiryClassified, inquiry, "1", json!({})).with_needs_partner(true);
+        self.dispatcher.try_handle(&delivery(&classified, 1)).await
+    }
+
+    /// Hands the dispatcher the `n`-th message it sent to its own queue.
+    async fn deliver_sent(&self, n: usize) -> Result<(), Outcome> {
+        let sent = &self.own_queue.sent()[n];
+        let event: CloudEvent = serde_json::from_str(&sent.body).unwrap();
+        self.dispatcher.try_handle(&delivery(&event, 1)).await
+    }
+
+    fn at(&self, minutes: i64) {
+        self.pipeline.clock.set(START + SignedDuration::from_mins(minutes));
+    }
+
+    /// The token in the link texted to the partner.
+    async fn texted_token(&self, inquiry: &Inquiry) -> String {
+        let texts = self.pipeline.outbox(inquiry.id).await;
+        assert_eq!(texts.len(), 1, "one text to the partner: {texts:?}");
+        assert_eq!(texts[0].to, PARTNER);
+        texts[0].body.split("/r/").nth(1).unwrap().to_owned()
+    }
+
+    async fn token(&self, inquiry: &Inquiry) -> TokenRecord {
+        let token = self.texted_token(inquiry).await;
+        self.pipeline.store.get_token(&token_hash(&token)).await.unwrap().unwrap()
+    }
+}
+
+fn delays(sent: &[OutgoingMessage]) -> Vec<u64> {
+    sent.iter().map(|m| m.delay.as_secs() / 60).collect()
+}
+
+#[tokio::test]
+async fn a_deadline_further_away_than_one_queue_delay_is_re_delayed_in_15_minute_hops() {
+    let f = fixture(Duration::from_secs(40 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::AwaitingPartner);
+    assert_eq!(delays(&f.own_queue.sent()), [15], "the first hop is the longest delay a queue allows");
+
+    f.at(15);
+    f.deliver_sent(0).await.unwrap();
+    f.at(30);
+    f.deliver_sent(1).await.unwrap();
+    assert_eq!(delays(&f.own_queue.sent()), [15, 15, 10], "each early delivery hops on; the last one lands on the deadline");
+    assert!(!f.token(&inquiry).await.used, "the deadline has not passed yet");
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.partner.unwrap().outcome, None);
+
+    f.at(40);
+    f.deliver_sent(2).await.unwrap();
+    assert_eq!(f.own_queue.sent().len(), 3, "at the deadline the message does not hop again");
+    let token = f.token(&inquiry).await;
+    assert_eq!((token.used, token.outcome), (true, Some(PartnerOutcome::TimedOut)));
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.partner.unwrap().outcome, Some(PartnerOutcome::TimedOut));
+    let told: Vec<String> = f.pipeline.take(Service::Responder).await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(told, ["partner.timed_out"]);
+}
+
+#[tokio::test]
+async fn a_deadline_within_one_queue_delay_is_scheduled_for_the_deadline_itself() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    assert_eq!(delays(&f.own_queue.sent()), [5]);
+    let deadline: CloudEvent = serde_json::from_str(&f.own_queue.sent()[0].body).unwrap();
+    assert_eq!(deadline.data["deadline_at"], json!(START + SignedDuration::from_mins(5)));
+
+    f.at(5);
+    f.deliver_sent(0).await.unwrap();
+    assert_eq!(f.token(&inquiry).await.outcome, Some(PartnerOutcome::TimedOut));
+}
+
+#[tokio::test]
+async fn the_partner_is_texted_a_link_that_shows_the_request_until_the_deadline() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let token = f.texted_token(&inquiry).await;
+
+    f.at(4);
+    let view = f.dispatcher.open(&token).await.unwrap();
+    assert_eq!((view.status.as_str(), view.question.as_str()), ("pending", "Can we move the tour to 3 pm?"));
+    assert!(f.pipeline.timeline(inquiry.id).await.contains(&"partner.opened".to_owned()));
+
+    f.at(5);
+    assert!(matches!(f.dispatcher.open(&token).await, Err(ConfirmError::Expired)));
+}
+
+#[tokio::test]
+async fn an_answer_before_the_deadline_wins_and_the_deadline_announces_it_again() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let token = f.texted_token(&inquiry).await;
+
+    f.at(2);
+    let view = f.dispatcher.respond(&token, PartnerAnswer::Accept).await.unwrap();
+    assert_eq!(view.status, "accepted");
+    f.at(5);
+    f.deliver_sent(0).await.unwrap();
+
+    let stored = f.pipeline.inquiry(inquiry.id).await.partner.unwrap();
+    assert_eq!(stored.outcome, Some(PartnerOutcome::Accepted));
+    assert_eq!(stored.responded_at, Some(START + SignedDuration::from_mins(2)));
+    let told = f.pipeline.take(Service::Responder).await;
+    assert_eq!(told.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(), ["partner.responded", "partner.responded"]);
+    assert_eq!(told[0].id, told[1].id, "the republished answer is the same event");
+    assert!(matches!(f.dispatcher.respond(&token, PartnerAnswer::Accept).await, Err(ConfirmError::AlreadyAnswered { .. })));
+}
+
+#[tokio::test]
+async fn a_redelivered_request_texts_the_partner_once() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    f.redeliver(&inquiry).await.unwrap();
+    f.texted_token(&inquiry).await;
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::AwaitingPartner);
+}
+
+#[tokio::test]
+async fn a_reservation_that_is_not_the_customers_fails_the_inquiry_without_texting_anyone() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let mut inquiry = change_request();
+    inquiry.customer.phone = Some(PhoneNumber::parse("+821011112222").unwrap());
+    f.dispatch(&inquiry).await.unwrap();
+
+    let failed = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(failed.status, InquiryStatus::Failed);
+    assert_eq!(failed.status_reason.as_deref(), Some("the reservation could not be verified for this customer"));
+    assert!(f.pipeline.outbox(inquiry.id).await.is_empty());
+    assert!(f.own_queue.sent().is_empty(), "no deadline without a request");
+}
+
+#[test]
+fn a_reservation_is_verified_by_number_tenant_and_the_customers_phone() {
+    let inquiry = change_request();
+    assert_eq!(verify(&inquiry, Some(reservation())), Ok(reservation()));
+    let no_number = Inquiry { reservation_number: None, ..change_request() };
+    assert_eq!(verify(&no_number, Some(reservation())), Err("no reservation number was given"));
+    assert_eq!(verify(&inquiry, None), Err("reservation not found"));
+    let elsewhere = Reservation { tenant_id: TenantId::parse("other").unwrap(), ..reservation() };
+    assert_eq!(verify(&inquiry, Some(elsewhere)), Err("reservation not found"));
+}
+
+#[tokio::test]
+async fn a_refused_partner_number_is_rejected_at_once_and_an_outage_retried() {
+    let refused =
+        fixture_with_sms(Duration::from_secs(300), Some(Arc::new(FailingSms(|| ChannelError::Rejected("opted out".into()))))).await;
+    let outcome = refused.dispatch(&change_request()).await;
+    assert_eq!(outcome, Err(Outcome::reject("the partner's SMS was refused: the channel refused the message: opted out")));
+
+    let down = fixture_with_sms(Duration::from_secs(300), Some(Arc::new(FailingSms(|| ChannelError::Unavailable("timeout".into()))))).await;
+    let inquiry = change_request();
+    let outcome = down.dispatch(&inquiry).await;
+    assert_eq!(outcome, Err(Outcome::retry("the partner's SMS could not be sent: the channel is unavailable: timeout")));
+    assert_eq!(down.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::Classified, "nothing moves before the text is out");
+}
+
+#[tokio::test]
+async fn events_it_does_not_handle_are_rejected() {
+    let f = fixture(Duration::from_secs(300)).await;
+    let inquiry = change_request();
+    f.pipeline.store_inquiry(&inquiry).await;
+    let answered = f.pipeline.stage(Service::Responder).event(EventType::InquiryAnswered, &inquiry, "1", json!({}));
+    let outcome = f.dispatcher.try_handle(&delivery(&answered, 1)).await;
+    assert_eq!(outcome, Err(Outcome::reject("partner-dispatcher does not handle inquiry.answered")));
+}
