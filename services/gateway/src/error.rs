@@ -1,10 +1,11 @@
 //! One error type for every API operation, mapped to problem+json for REST
-//! ([`crate::Problem`]) and to gRPC status codes (`grpc::status`), so both
+//! (`problem.rs`) and to gRPC status codes (`grpc/status.rs`), so both
 //! protocols fail the same way for the same reason.
 
 use axum::http::StatusCode;
 use std::time::Duration;
 use switchboard_domain::{InquiryStatus, ValidationErrors};
+use switchboard_partner_dispatcher::ConfirmError;
 use switchboard_store::StoreError;
 
 /// Why an API call failed.
@@ -100,6 +101,23 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidPageToken => Self::field("page_token", "is not a token this API issued"),
             StoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// A partner confirmation that cannot go on: a bad or expired link is
+/// UNAUTHENTICATED (the token is the partner's credential), an answered one
+/// ALREADY_EXISTS, a bad answer names the `answer` field.
+impl From<ConfirmError> for ApiError {
+    fn from(e: ConfirmError) -> Self {
+        match e {
+            ConfirmError::Invalid => Self::Unauthenticated("the link is not valid".into()),
+            ConfirmError::Expired => Self::Unauthenticated("the link has expired".into()),
+            ConfirmError::AlreadyAnswered { outcome } => {
+                Self::AlreadyExists(format!("this request was already answered ({})", outcome.map(|o| o.as_str()).unwrap_or("answered")))
+            }
+            ConfirmError::BadAnswer(why) => Self::field("answer", &why),
+            ConfirmError::Unavailable(why) => Self::Unavailable(why),
         }
     }
 }
