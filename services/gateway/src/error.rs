@@ -126,3 +126,27 @@ impl From<ConfirmError> for ApiError {
 pub fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_domain::PartnerOutcome;
+
+    #[test]
+    fn partner_confirmation_errors_keep_their_status_on_both_protocols() {
+        let cases = [
+            (ConfirmError::Invalid, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+            (ConfirmError::Expired, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+            (ConfirmError::AlreadyAnswered { outcome: Some(PartnerOutcome::Accepted) }, StatusCode::CONFLICT, "ALREADY_USED"),
+            (ConfirmError::BadAnswer("no".into()), StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
+            (ConfirmError::Unavailable("down".into()), StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+        ];
+        for (confirm, status, reason) in cases {
+            let e = ApiError::from(confirm);
+            assert_eq!((e.http_status(), e.reason()), (status, reason), "{e:?}");
+        }
+        let answered = ApiError::from(ConfirmError::AlreadyAnswered { outcome: Some(PartnerOutcome::Accepted) });
+        assert_eq!(answered.to_string(), "this request was already answered (accepted)");
+        assert_eq!(ApiError::from(ConfirmError::BadAnswer("no".into())), ApiError::field("answer", "no"));
+    }
+}

@@ -1,5 +1,5 @@
 //! What every API call does, whatever the protocol. REST handlers
-//! (`inquiries.rs`, `rest.rs`, `chat.rs`) and the gRPC services
+//! (`inquiries.rs`, `reservations.rs`, `chat.rs`) and the gRPC services
 //! (`grpc/`) parse their input, call these, and render the result, so both
 //! behave the same and fail with the same [`ApiError`].
 
