@@ -6,103 +6,86 @@
 //! (`rate_limit.rs`).
 
 use crate::error::ApiError;
+use crate::limiter::{KeyedLimit, client_key};
+use governor::Quota;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Forget idle keys every this many checks, so the tables stay as small as
-/// the set of recent clients without a background task.
-const CLEANUP_EVERY: u64 = 4096;
 
 /// The API's two limiters.
-pub struct ApiRateLimits {
-    per_key: DefaultKeyedRateLimiter<String>,
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
-    checks: AtomicU64,
+pub struct ApiRateLimits<C: Clock = DefaultClock> {
+    per_key: KeyedLimit<String, C>,
+    per_ip: KeyedLimit<IpAddr, C>,
 }
 
 impl ApiRateLimits {
     /// `per_key` requests a second per API key and `per_ip` per client address.
     pub fn per_second(per_key: u32, per_ip: u32) -> Self {
-        let quota = |n: u32| Quota::per_second(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
-        Self {
-            per_key: RateLimiter::keyed(quota(per_key)),
-            per_ip: RateLimiter::keyed(quota(per_ip)),
-            clock: DefaultClock::default(),
-            checks: AtomicU64::new(0),
-        }
+        Self::with_clock(per_key, per_ip, DefaultClock::default())
     }
+}
 
-    fn tidy(&self) {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % CLEANUP_EVERY == CLEANUP_EVERY - 1 {
-            self.per_key.retain_recent();
-            self.per_key.shrink_to_fit();
-            self.per_ip.retain_recent();
-            self.per_ip.shrink_to_fit();
-        }
+impl<C: Clock + Clone> ApiRateLimits<C> {
+    /// As [`ApiRateLimits::per_second`], timed by `clock`.
+    pub(crate) fn with_clock(per_key: u32, per_ip: u32, clock: C) -> Self {
+        let quota = |n: u32| Quota::per_second(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        Self { per_key: KeyedLimit::new(quota(per_key), clock.clone()), per_ip: KeyedLimit::new(quota(per_ip), clock) }
     }
 
     /// Counts a request of the caller `principal` (e.g. `tenant:demo`).
     pub fn check_key(&self, principal: &str) -> Result<(), ApiError> {
-        self.tidy();
-        self.per_key.check_key(&principal.to_owned()).map_err(|not_until| ApiError::RateLimited {
-            detail: "too many requests with this API key".into(),
-            retry_after: not_until.wait_time_from(self.clock.now()),
-        })
+        self.per_key
+            .check(&principal.to_owned())
+            .map_err(|retry_after| ApiError::RateLimited { detail: "too many requests with this API key".into(), retry_after })
     }
 
     /// Counts a request from `client`.
     pub fn check_ip(&self, client: IpAddr) -> Result<(), ApiError> {
-        self.tidy();
-        self.per_ip.check_key(&client_key(client)).map_err(|not_until| ApiError::RateLimited {
-            detail: "too many requests from this address".into(),
-            retry_after: not_until.wait_time_from(self.clock.now()),
-        })
-    }
-}
-
-/// The key an address is limited under: an IPv6 client usually holds a
-/// whole /64, so it counts as one; IPv4-mapped addresses count as IPv4.
-fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
+        self.per_ip
+            .check(&client_key(client))
+            .map_err(|retry_after| ApiError::RateLimited { detail: "too many requests from this address".into(), retry_after })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
     use std::time::Duration;
 
-    #[test]
-    fn a_key_over_its_rate_is_told_how_long_to_wait_and_other_keys_are_not() {
-        let limits = ApiRateLimits::per_second(2, 100);
-        assert!(limits.check_key("tenant:a").is_ok());
-        assert!(limits.check_key("tenant:a").is_ok());
-        match limits.check_key("tenant:a") {
-            Err(ApiError::RateLimited { retry_after, .. }) => assert!(retry_after <= Duration::from_secs(1)),
+    fn retry_after(result: Result<(), ApiError>) -> Duration {
+        match result {
+            Err(ApiError::RateLimited { retry_after, .. }) => retry_after,
             other => panic!("expected a rate limit, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_key_over_its_rate_waits_for_the_next_token_and_other_keys_do_not() {
+        let clock = FakeRelativeClock::default();
+        let limits = ApiRateLimits::with_clock(2, 100, clock.clone());
+        assert!(limits.check_key("tenant:a").is_ok());
+        assert!(limits.check_key("tenant:a").is_ok());
+        // Two a second: the next token comes half a second after the burst.
+        assert_eq!(retry_after(limits.check_key("tenant:a")), Duration::from_millis(500));
         assert!(limits.check_key("tenant:b").is_ok());
+        clock.advance(Duration::from_millis(499));
+        assert_eq!(retry_after(limits.check_key("tenant:a")), Duration::from_millis(1));
+        clock.advance(Duration::from_millis(1));
+        assert!(limits.check_key("tenant:a").is_ok());
+        assert!(limits.check_key("tenant:a").is_err());
     }
 
     #[test]
     fn addresses_are_limited_separately_and_ipv6_by_its_64_prefix() {
-        let limits = ApiRateLimits::per_second(100, 1);
+        let clock = FakeRelativeClock::default();
+        let limits = ApiRateLimits::with_clock(100, 1, clock.clone());
         assert!(limits.check_ip("192.0.2.1".parse().unwrap()).is_ok());
-        assert!(limits.check_ip("192.0.2.1".parse().unwrap()).is_err());
+        assert_eq!(retry_after(limits.check_ip("192.0.2.1".parse().unwrap())), Duration::from_secs(1));
         assert!(limits.check_ip("192.0.2.2".parse().unwrap()).is_ok());
         assert!(limits.check_ip("2001:db8::1".parse().unwrap()).is_ok());
         assert!(limits.check_ip("2001:db8::2".parse().unwrap()).is_err());
+        clock.advance(Duration::from_secs(1));
+        assert!(limits.check_ip("192.0.2.1".parse().unwrap()).is_ok());
     }
 }

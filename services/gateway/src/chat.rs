@@ -1,11 +1,13 @@
-//! `POST /chat`: seed 002's customer chat submit, kept in the seed's shape
-//! (camelCase fields, `requestId`, status `Created`) on top of the same
-//! intake as `POST /api/inquiries` (channel `chat`, tenant key).
+//! `POST /chat`: the customer chat submit of the chat widget that came
+//! before this API, kept in that widget's shape (camelCase fields,
+//! `requestId`, status `Created`) on top of the same intake as
+//! `POST /api/inquiries` (channel `chat`, tenant key).
 
-use crate::inquiries::{caller, idempotency_header};
+use crate::inquiries::idempotency_header;
 use crate::ops;
-use crate::problem::from_json_rejection;
-use crate::{Gateway, Problem};
+use crate::principal::Principal;
+use crate::problem::{Problem, from_json_rejection};
+use crate::state::Gateway;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_domain::{Channel, SubmitInquiry};
 use utoipa::ToSchema;
 
-/// The seed's chat message.
+/// The chat widget's message.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatRequest {
@@ -35,7 +37,7 @@ pub struct ChatRequest {
     pub message: Option<String>,
 }
 
-/// The seed's answer, plus the inquiry id and status URL.
+/// The chat widget's answer, plus the inquiry id and status URL.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatResponse {
@@ -64,12 +66,12 @@ pub struct ChatResponse {
     ),
     security(("api_key" = []))
 )]
-pub async fn chat(
+pub(crate) async fn chat(
     State(gateway): State<Gateway>,
+    principal: Principal,
     headers: HeaderMap,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ChatResponse>), Problem> {
-    let principal = caller(&gateway, &headers).await?;
     let Json(chat) = body.map_err(from_json_rejection)?;
     let key = idempotency_header(&headers)?;
     let request = SubmitInquiry {
@@ -82,7 +84,7 @@ pub async fn chat(
     };
     let accepted = ops::submit(&gateway, &principal, request, key.as_deref(), Channel::Chat).await.map_err(|e| {
         let mut problem = Problem::from(e);
-        // The client sent the seed's names: report the fields by them.
+        // The client sent the widget's names: report the fields by them.
         for error in &mut problem.errors {
             error.field = match error.field.as_str() {
                 "content" => "message".into(),

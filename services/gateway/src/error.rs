@@ -1,10 +1,11 @@
 //! One error type for every API operation, mapped to problem+json for REST
-//! ([`crate::Problem`]) and to gRPC status codes (`grpc::status`), so both
+//! (`problem.rs`) and to gRPC status codes (`grpc/status.rs`), so both
 //! protocols fail the same way for the same reason.
 
 use axum::http::StatusCode;
 use std::time::Duration;
 use switchboard_domain::{InquiryStatus, ValidationErrors};
+use switchboard_partner_dispatcher::ConfirmError;
 use switchboard_store::StoreError;
 
 /// Why an API call failed.
@@ -104,7 +105,48 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A partner confirmation that cannot go on: a bad or expired link is
+/// UNAUTHENTICATED (the token is the partner's credential), an answered one
+/// ALREADY_EXISTS, a bad answer names the `answer` field.
+impl From<ConfirmError> for ApiError {
+    fn from(e: ConfirmError) -> Self {
+        match e {
+            ConfirmError::Invalid => Self::Unauthenticated("the link is not valid".into()),
+            ConfirmError::Expired => Self::Unauthenticated("the link has expired".into()),
+            ConfirmError::AlreadyAnswered { outcome } => {
+                Self::AlreadyExists(format!("this request was already answered ({})", outcome.map(|o| o.as_str()).unwrap_or("answered")))
+            }
+            ConfirmError::BadAnswer(why) => Self::field("answer", &why),
+            ConfirmError::Unavailable(why) => Self::Unavailable(why),
+        }
+    }
+}
+
 /// Whole seconds to wait, rounded up and never zero (`Retry-After`).
 pub fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_domain::PartnerOutcome;
+
+    #[test]
+    fn partner_confirmation_errors_keep_their_status_on_both_protocols() {
+        let cases = [
+            (ConfirmError::Invalid, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+            (ConfirmError::Expired, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+            (ConfirmError::AlreadyAnswered { outcome: Some(PartnerOutcome::Accepted) }, StatusCode::CONFLICT, "ALREADY_USED"),
+            (ConfirmError::BadAnswer("no".into()), StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
+            (ConfirmError::Unavailable("down".into()), StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+        ];
+        for (confirm, status, reason) in cases {
+            let e = ApiError::from(confirm);
+            assert_eq!((e.http_status(), e.reason()), (status, reason), "{e:?}");
+        }
+        let answered = ApiError::from(ConfirmError::AlreadyAnswered { outcome: Some(PartnerOutcome::Accepted) });
+        assert_eq!(answered.to_string(), "this request was already answered (accepted)");
+        assert_eq!(ApiError::from(ConfirmError::BadAnswer("no".into())), ApiError::field("answer", "no"));
+    }
 }

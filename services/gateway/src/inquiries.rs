@@ -3,11 +3,13 @@
 //! [`crate::ops`] and renders; errors are problem+json.
 
 use crate::error::ApiError;
-use crate::listing::{self, ListQuery};
-use crate::ops::{self, Principal};
-use crate::problem::from_json_rejection;
+use crate::limits::MAX_SMALL_BODY_BYTES;
+use crate::listing::{self, ListParams};
+use crate::ops;
+use crate::principal::Principal;
+use crate::problem::{Problem, from_json_rejection};
+use crate::state::Gateway;
 use crate::views::{InquiryView, ListResponse, StatusView, SubmitResponse, WatchedEvent};
-use crate::{Gateway, Problem};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
@@ -17,20 +19,11 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
-use switchboard_domain::{Channel, InquiryStatus, SubmitInquiry, TenantId, Urgency};
-use utoipa::{IntoParams, ToSchema};
-
-/// The caller behind the request's `x-api-key`.
-pub async fn caller(gateway: &Gateway, headers: &HeaderMap) -> Result<Principal, Problem> {
-    let key = match headers.get("x-api-key") {
-        None => None,
-        Some(v) => Some(v.to_str().map_err(|_| Problem::from(ApiError::Unauthenticated("the API key is not valid".into())))?),
-    };
-    Ok(ops::authenticate(gateway, key).await?)
-}
+use switchboard_domain::{Channel, SubmitInquiry};
+use utoipa::ToSchema;
 
 /// The `Idempotency-Key` header, checked.
-pub fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+pub(crate) fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     let raw = match headers.get("idempotency-key") {
         None => None,
         Some(v) => Some(v.to_str().map_err(|_| Problem::field("Idempotency-Key", "must be visible ASCII"))?),
@@ -41,7 +34,7 @@ pub fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, Problem
 /// Takes in a customer's inquiry (tenant key). The pipeline starts at once.
 #[utoipa::path(
     post, path = "/api/inquiries", tag = "inquiries",
-    request_body = crate::openapi::SubmitInquiryDoc,
+    request_body = crate::schemas::SubmitInquiryDoc,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the call safe to retry: the same key returns the first inquiry")),
     responses(
         (status = 202, description = "Accepted", body = SubmitResponse),
@@ -54,12 +47,12 @@ pub fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, Problem
     ),
     security(("api_key" = []))
 )]
-pub async fn submit(
+pub(crate) async fn submit(
     State(gateway): State<Gateway>,
+    principal: Principal,
     headers: HeaderMap,
     body: Result<Json<SubmitInquiry>, JsonRejection>,
 ) -> Result<(StatusCode, Json<SubmitResponse>), Problem> {
-    let principal = caller(&gateway, &headers).await?;
     let Json(request) = body.map_err(from_json_rejection)?;
     let key = idempotency_header(&headers)?;
     let accepted = ops::submit(&gateway, &principal, request, key.as_deref(), Channel::Api).await?;
@@ -88,12 +81,11 @@ pub async fn submit(
     ),
     security(("api_key" = []))
 )]
-pub async fn get(
+pub(crate) async fn get(
     State(gateway): State<Gateway>,
-    headers: HeaderMap,
+    principal: Principal,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<InquiryView>, Problem> {
-    let principal = caller(&gateway, &headers).await?;
     let id = path_id(id)?;
     let (inquiry, timeline) = ops::detail(&gateway, &principal, &id, "id").await?;
     Ok(Json(InquiryView::detail(inquiry, timeline)))
@@ -112,90 +104,13 @@ pub async fn get(
     ),
     security(("api_key" = []))
 )]
-pub async fn status(
+pub(crate) async fn status(
     State(gateway): State<Gateway>,
-    headers: HeaderMap,
+    principal: Principal,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<StatusView>, Problem> {
-    let principal = caller(&gateway, &headers).await?;
     let id = path_id(id)?;
     Ok(Json(ops::status(&gateway, &principal, &id, "id").await?.into()))
-}
-
-/// Query of `GET /api/inquiries`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Only this status (`received`, …, `escalated`, `resolved`, `failed`).
-    pub status: Option<String>,
-    /// Only inquiries created at or after this RFC 3339 time.
-    pub created_after: Option<String>,
-    /// Only inquiries created before this RFC 3339 time.
-    pub created_before: Option<String>,
-    /// Only this urgency: `high`, `medium` or `low`.
-    pub urgency: Option<String>,
-    /// Operators: one tenant's inquiries.
-    pub tenant_id: Option<String>,
-    /// 1–100, default 20.
-    pub page_size: Option<String>,
-    /// `next_page_token` of the previous page, with the same filters.
-    pub page_token: Option<String>,
-}
-
-fn non_empty(v: Option<String>) -> Option<String> {
-    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
-impl ListParams {
-    fn parse(self) -> Result<ListQuery, ApiError> {
-        let mut errors = Vec::new();
-        let status = non_empty(self.status).and_then(|s| {
-            let parsed = InquiryStatus::parse(&s);
-            if parsed.is_none() {
-                errors.push(switchboard_domain::FieldError::new("status", "must be an inquiry status, e.g. escalated"));
-            }
-            parsed
-        });
-        let mut time = |field: &str, v: Option<String>| {
-            non_empty(v).and_then(|t| match t.parse::<jiff::Timestamp>() {
-                Ok(t) => Some(t),
-                Err(_) => {
-                    errors.push(switchboard_domain::FieldError::new(field, "must be an RFC 3339 time, e.g. 2026-11-22T09:00:00Z"));
-                    None
-                }
-            })
-        };
-        let created_after = time("created_after", self.created_after);
-        let created_before = time("created_before", self.created_before);
-        let urgency = non_empty(self.urgency).and_then(|u| {
-            let parsed = Urgency::parse(&u);
-            if parsed.is_none() {
-                errors.push(switchboard_domain::FieldError::new("urgency", "must be high, medium or low"));
-            }
-            parsed
-        });
-        let tenant_id = non_empty(self.tenant_id).and_then(|t| match TenantId::parse(&t) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                errors.push(switchboard_domain::FieldError::new("tenant_id", e.to_string()));
-                None
-            }
-        });
-        let page_size = match non_empty(self.page_size) {
-            None => 0,
-            Some(n) => match n.parse::<u32>() {
-                Ok(n) if (1..=listing::MAX_PAGE_SIZE).contains(&n) => n,
-                _ => {
-                    errors.push(switchboard_domain::FieldError::new("page_size", "must be a number from 1 to 100"));
-                    0
-                }
-            },
-        };
-        if !errors.is_empty() {
-            return Err(ApiError::Invalid(switchboard_domain::ValidationErrors(errors)));
-        }
-        Ok(ListQuery { status, created_after, created_before, urgency, tenant_id, page_size, page_token: non_empty(self.page_token) })
-    }
 }
 
 /// Inquiries newest first. A tenant key lists its own; an operator key lists
@@ -212,12 +127,11 @@ impl ListParams {
     ),
     security(("api_key" = []))
 )]
-pub async fn list(
+pub(crate) async fn list(
     State(gateway): State<Gateway>,
-    headers: HeaderMap,
+    principal: Principal,
     query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ListResponse>, Problem> {
-    let principal = caller(&gateway, &headers).await?;
     let Query(params) =
         query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "The query string is invalid", e.body_text()))?;
     let page = listing::list(gateway.inquiries.as_ref(), &principal, params.parse()?).await?;
@@ -252,7 +166,7 @@ fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
 fn optional_json<T: serde::de::DeserializeOwned + Default>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::from(ApiError::TooLarge(format!("the limit is {} bytes", crate::rest::MAX_SMALL_BODY_BYTES)))
+            Problem::from(ApiError::TooLarge(format!("the limit is {} bytes", MAX_SMALL_BODY_BYTES)))
         } else {
             Problem::new(StatusCode::BAD_REQUEST, "invalid-body", "The body could not be read", rejection.body_text())
         }
@@ -279,13 +193,12 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: Result<Bytes, B
     ),
     security(("api_key" = []))
 )]
-pub async fn escalate(
+pub(crate) async fn escalate(
     State(gateway): State<Gateway>,
-    headers: HeaderMap,
+    principal: Principal,
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<InquiryView>, Problem> {
-    let principal = caller(&gateway, &headers).await?;
     let id = path_id(id)?;
     let request: EscalateRequest = optional_json(body)?;
     let inquiry = ops::escalate(&gateway, &principal, &id, request.reason.as_deref(), "id").await?;
@@ -308,13 +221,12 @@ pub async fn escalate(
     ),
     security(("api_key" = []))
 )]
-pub async fn resolve(
+pub(crate) async fn resolve(
     State(gateway): State<Gateway>,
-    headers: HeaderMap,
+    principal: Principal,
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<InquiryView>, Problem> {
-    let principal = caller(&gateway, &headers).await?;
     let id = path_id(id)?;
     let request: ResolveRequest = optional_json(body)?;
     let inquiry = ops::resolve(&gateway, &principal, &id, request.human_answer.as_deref(), "id").await?;
@@ -337,12 +249,11 @@ pub async fn resolve(
     ),
     security(("api_key" = []))
 )]
-pub async fn events(
+pub(crate) async fn events(
     State(gateway): State<Gateway>,
-    headers: HeaderMap,
+    principal: Principal,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
-    let principal = caller(&gateway, &headers).await?;
     let id = path_id(id)?;
     let inquiry = ops::load(&gateway, &principal, &id, "id").await?;
     let stream = crate::watch::watch(gateway.clone(), inquiry.id, None);

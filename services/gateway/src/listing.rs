@@ -11,43 +11,124 @@
 //! filters, or by another caller, is rejected instead of skipping results.
 
 use crate::error::ApiError;
-use crate::ops::Principal;
+use crate::principal::Principal;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use switchboard_domain::{Inquiry, InquiryStatus, TenantId, Urgency};
+use switchboard_domain::{FieldError, Inquiry, InquiryStatus, TenantId, Urgency, ValidationErrors};
 use switchboard_store::{InquiryStore, PageRequest};
+use utoipa::IntoParams;
 
 /// Inquiries read from the store per store page.
 const SCAN_PAGE: u32 = 100;
 /// Store pages one API page may read before returning short.
 pub const MAX_SCAN_PAGES: usize = 10;
-/// Default and largest page sizes.
+/// Page size when none is asked for.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Largest page size.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
-/// The filters of a listing.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A listing's filters as a client wrote them: the query string of
+/// `GET /api/inquiries`, and what `ListInquiries` asks for written the same
+/// way (see `grpc::convert::list_params`), so one [`ListParams::parse`]
+/// checks both, with the same messages.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only this status (`received`, …, `escalated`, `resolved`, `failed`).
+    pub status: Option<String>,
+    /// Only inquiries created at or after this RFC 3339 time.
+    pub created_after: Option<String>,
+    /// Only inquiries created before this RFC 3339 time.
+    pub created_before: Option<String>,
+    /// Only this urgency: `high`, `medium` or `low`.
+    pub urgency: Option<String>,
+    /// Operators: one tenant's inquiries.
+    pub tenant_id: Option<String>,
+    /// 1–100, default 20.
+    pub page_size: Option<String>,
+    /// `next_page_token` of the previous page, with the same filters.
+    pub page_token: Option<String>,
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl ListParams {
+    /// Checks every filter, naming each bad one.
+    pub fn parse(self) -> Result<ListQuery, ApiError> {
+        let mut errors = Vec::new();
+        let status =
+            field(&mut errors, "status", self.status, |s| InquiryStatus::parse(s).ok_or("must be an inquiry status, e.g. escalated"));
+        let time = |t: &str| t.parse::<Timestamp>().map_err(|_| "must be an RFC 3339 time, e.g. 2026-11-22T09:00:00Z");
+        let created_after = field(&mut errors, "created_after", self.created_after, time);
+        let created_before = field(&mut errors, "created_before", self.created_before, time);
+        let urgency = field(&mut errors, "urgency", self.urgency, |u| Urgency::parse(u).ok_or("must be high, medium or low"));
+        let tenant_id = field(&mut errors, "tenant_id", self.tenant_id, |t| TenantId::parse(t).map_err(|e| e.to_string()));
+        let page_size = field(&mut errors, "page_size", self.page_size, |n| match n.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+            _ => Err("must be a number from 1 to 100"),
+        });
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid(ValidationErrors(errors)));
+        }
+        if let (Some(after), Some(before)) = (created_after, created_before)
+            && after >= before
+        {
+            return Err(ApiError::field("created_before", "must be later than created_after"));
+        }
+        Ok(ListQuery {
+            status,
+            created_after,
+            created_before,
+            urgency,
+            tenant_id,
+            page_size: page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+            page_token: non_empty(self.page_token),
+        })
+    }
+}
+
+/// A filter's value: absent when blank, else parsed, or `None` with the
+/// reason recorded against `name`.
+fn field<T, E: ToString>(
+    errors: &mut Vec<FieldError>,
+    name: &str,
+    value: Option<String>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Option<T> {
+    let value = non_empty(value)?;
+    parse(&value).map_err(|e| errors.push(FieldError::new(name, e.to_string()))).ok()
+}
+
+/// The filters of a listing, checked.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
+    /// Only this status.
     pub status: Option<InquiryStatus>,
     /// Created at or after.
     pub created_after: Option<Timestamp>,
     /// Created before.
     pub created_before: Option<Timestamp>,
+    /// Only this urgency.
     pub urgency: Option<Urgency>,
     /// Operators: one tenant's inquiries.
     pub tenant_id: Option<TenantId>,
-    /// 0 means the default.
+    /// 1 to [`MAX_PAGE_SIZE`].
     pub page_size: u32,
+    /// Where the previous page stopped.
     pub page_token: Option<String>,
 }
 
 /// One page of inquiries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListPage {
+    /// Newest first; may be short (even empty) when filters skip many.
     pub inquiries: Vec<Inquiry>,
+    /// Where to go on; `None` on the last page.
     pub next_page_token: Option<String>,
 }
 
@@ -107,16 +188,8 @@ fn matches(query: &ListQuery, inquiry: &Inquiry) -> bool {
 
 /// Lists the inquiries `principal` may see that match `query`.
 pub async fn list(store: &dyn InquiryStore, principal: &Principal, query: ListQuery) -> Result<ListPage, ApiError> {
-    let page_size = match query.page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        n if n > MAX_PAGE_SIZE => return Err(ApiError::field("page_size", "must be at most 100")),
-        n => n,
-    };
-    if let (Some(after), Some(before)) = (query.created_after, query.created_before)
-        && after >= before
-    {
-        return Err(ApiError::field("created_before", "must be later than created_after"));
-    }
+    // Checked by `ListParams::parse`; clamped so no query reads unbounded pages.
+    let page_size = query.page_size.clamp(1, MAX_PAGE_SIZE);
     let source = match (principal, &query.tenant_id, query.status) {
         (Principal::Tenant(t), Some(asked), _) if asked != &t.id => {
             return Err(ApiError::PermissionDenied("a tenant key lists only its own tenant's inquiries".into()));
@@ -189,5 +262,59 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("%%%"), None);
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(b"[1,2]")), None);
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> ListParams {
+        let mut p = ListParams::default();
+        for (k, v) in pairs {
+            let v = Some((*v).to_owned());
+            match *k {
+                "status" => p.status = v,
+                "created_after" => p.created_after = v,
+                "created_before" => p.created_before = v,
+                "urgency" => p.urgency = v,
+                "tenant_id" => p.tenant_id = v,
+                "page_size" => p.page_size = v,
+                _ => p.page_token = v,
+            }
+        }
+        p
+    }
+
+    fn bad_fields(p: ListParams) -> Vec<(String, String)> {
+        match p.parse() {
+            Err(ApiError::Invalid(errors)) => errors.0.into_iter().map(|e| (e.field, e.reason)).collect(),
+            other => panic!("expected invalid fields, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn blank_filters_are_absent_and_the_page_size_defaults() {
+        let q = params(&[("status", " "), ("urgency", ""), ("page_token", "  ")]).parse().unwrap();
+        assert_eq!((q.status, q.urgency, q.page_size, q.page_token), (None, None, DEFAULT_PAGE_SIZE, None));
+    }
+
+    #[test]
+    fn every_bad_filter_is_named_with_what_it_must_be() {
+        let bad = bad_fields(params(&[
+            ("status", "done"),
+            ("created_after", "yesterday"),
+            ("urgency", "urgent"),
+            ("tenant_id", "Not A Slug"),
+            ("page_size", "101"),
+        ]));
+        let fields: Vec<&str> = bad.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["status", "created_after", "urgency", "tenant_id", "page_size"]);
+        assert_eq!(bad[0].1, "must be an inquiry status, e.g. escalated");
+        assert_eq!(bad[4].1, "must be a number from 1 to 100");
+        assert_eq!(bad_fields(params(&[("page_size", "0")]))[0].0, "page_size");
+    }
+
+    #[test]
+    fn a_time_range_must_not_be_empty() {
+        let p = params(&[("created_after", "2026-11-22T09:00:00Z"), ("created_before", "2026-11-22T09:00:00Z")]);
+        assert_eq!(bad_fields(p), [("created_before".to_owned(), "must be later than created_after".to_owned())]);
+        let q = params(&[("created_after", "2026-11-22T09:00:00Z"), ("created_before", "2026-11-23T09:00:00Z")]).parse().unwrap();
+        assert!(q.created_after < q.created_before);
     }
 }

@@ -3,98 +3,16 @@
 //! the code. Routes owned elsewhere (the partner endpoints, health) are
 //! described here by documentation-only functions.
 
-use crate::Problem;
 use crate::chat::{ChatRequest, ChatResponse};
 use crate::inquiries::{EscalateRequest, ResolveRequest};
-use crate::ops::ReservationInput;
-use crate::rest::ReservationView;
-use crate::views::{InquiryView, ListResponse, MaskedContact, StatusView, SubmitResponse, TimelineItem, WatchedEvent};
+use crate::problem::Problem;
+use crate::schemas::{AttachmentDoc, ConfirmationDoc, FieldErrorDoc, InquiryStatusDoc, ReservationInputDoc, RespondDoc, SubmitInquiryDoc};
+use crate::views::{
+    InquiryView, ListResponse, MaskedContact, PartnerStepView, ReservationView, StatusView, SubmitResponse, TimelineItem, WatchedEvent,
+};
 use axum::Json;
-use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-/// An inquiry status.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum InquiryStatusDoc {
-    Received,
-    Analyzing,
-    Classified,
-    AwaitingPartner,
-    Answered,
-    Escalated,
-    Resolved,
-    Failed,
-}
-
-/// One field that failed validation.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FieldErrorDoc {
-    /// e.g. `customer_phone`, `attachments[0].content_base64`.
-    pub field: String,
-    pub reason: String,
-}
-
-/// A file sent with an inquiry.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttachmentDoc {
-    pub filename: Option<String>,
-    /// JPEG, PNG or PDF, at most 5 MB before encoding.
-    pub content_base64: String,
-}
-
-/// Body of `POST /api/inquiries`. Only `content` and one of
-/// `customer_phone`/`customer_email` are required.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SubmitInquiryDoc {
-    /// At most 200 characters.
-    pub title: Option<String>,
-    /// 1–10,000 characters.
-    pub content: String,
-    /// E.164 (`+821012345678`) or Korean domestic (`010-1234-5678`).
-    pub customer_phone: Option<String>,
-    pub customer_email: Option<String>,
-    /// e.g. `HT-20481123`; detected in the content when absent.
-    pub reservation_number: Option<String>,
-    /// `web`, `api`, `chat` or `event`; `api` when absent.
-    pub channel: Option<String>,
-    /// `ko` or `en`; detected when absent.
-    pub language: Option<String>,
-    /// At most 5.
-    pub attachments: Option<Vec<AttachmentDoc>>,
-}
-
-/// Body of `POST /respond`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RespondDoc {
-    /// The token from the partner's link.
-    pub token: String,
-    /// `accept`, `reject` or `alternative`.
-    pub answer: String,
-    /// For `reject`: why (optional).
-    pub reason: Option<String>,
-    /// For `alternative`: the proposed time (required).
-    pub proposed_time: Option<String>,
-}
-
-/// What the partner sees.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConfirmationDoc {
-    pub inquiry_id: String,
-    pub partner_name: String,
-    pub language: String,
-    pub intent: Option<String>,
-    pub title: Option<String>,
-    pub question: String,
-    pub reservation_number: Option<String>,
-    pub reservation_date: Option<String>,
-    pub service_type: Option<String>,
-    pub deadline_at: String,
-    /// `pending`, or the recorded outcome.
-    pub status: String,
-}
+use utoipa::{Modify, OpenApi};
 
 /// The partner confirmation request behind a link (no API key: the token is the credential).
 #[utoipa::path(
@@ -149,7 +67,7 @@ fn readyz_doc() {}
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", tag = "health", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+pub(crate) async fn serve() -> Json<utoipa::openapi::OpenApi> {
     Json(document())
 }
 
@@ -184,7 +102,7 @@ impl Modify for ApiKeyHeader {
         crate::inquiries::escalate,
         crate::inquiries::resolve,
         crate::chat::chat,
-        crate::rest::put_reservation,
+        crate::reservations::put_reservation,
         confirm_doc,
         respond_doc,
         page_doc,
@@ -194,8 +112,8 @@ impl Modify for ApiKeyHeader {
     ),
     components(schemas(
         Problem, FieldErrorDoc, InquiryStatusDoc, SubmitInquiryDoc, AttachmentDoc, SubmitResponse, StatusView, InquiryView,
-        MaskedContact, TimelineItem, WatchedEvent, ListResponse, EscalateRequest, ResolveRequest, ChatRequest, ChatResponse,
-        ReservationInput, ReservationView, RespondDoc, ConfirmationDoc,
+        MaskedContact, TimelineItem, PartnerStepView, WatchedEvent, ListResponse, EscalateRequest, ResolveRequest, ChatRequest,
+        ChatResponse, ReservationInputDoc, ReservationView, RespondDoc, ConfirmationDoc,
     )),
     modifiers(&ApiKeyHeader),
     tags(

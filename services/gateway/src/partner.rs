@@ -1,7 +1,10 @@
-//! The partner's JSON API (seed 002): `GET /confirm/{token}`, `POST /respond`.
+//! The partner's JSON API: `GET /confirm/{token}` (what the partner is
+//! asked) and `POST /respond` (the answer). The partner's web page
+//! (`partner_page.rs`) and gRPC's `PartnerService` answer the same way.
 
-use crate::problem::from_json_rejection;
-use crate::{Gateway, Problem};
+use crate::error::ApiError;
+use crate::problem::{Problem, from_json_rejection};
+use crate::state::Gateway;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -10,23 +13,31 @@ use serde::Deserialize;
 use switchboard_domain::PartnerAnswer;
 use switchboard_partner_dispatcher::{ConfirmError, ConfirmationView};
 
+/// Longest reason a partner may give for rejecting, in characters (longer is cut).
+const MAX_REASON_CHARS: usize = 500;
+/// Longest proposed time, in characters.
+const MAX_PROPOSED_TIME_CHARS: usize = 100;
+
 /// `POST /respond` body.
 #[derive(Debug, Deserialize)]
-pub struct RespondRequest {
+pub(crate) struct RespondRequest {
+    /// The token from the partner's link.
     #[serde(default)]
     pub token: Option<String>,
     /// `accept`, `reject` or `alternative`.
     #[serde(default)]
     pub answer: Option<String>,
+    /// For `reject`: why (optional).
     #[serde(default)]
     pub reason: Option<String>,
+    /// For `alternative`: the proposed time.
     #[serde(default)]
     pub proposed_time: Option<String>,
 }
 
 /// Turns the form/JSON fields into an answer, naming the bad field.
-pub fn parse_answer(answer: Option<&str>, reason: Option<String>, proposed_time: Option<String>) -> Result<PartnerAnswer, Problem> {
-    let reason = reason.map(|r| r.trim().chars().take(500).collect::<String>()).filter(|r| !r.is_empty());
+pub(crate) fn parse_answer(answer: Option<&str>, reason: Option<String>, proposed_time: Option<String>) -> Result<PartnerAnswer, ApiError> {
+    let reason = reason.map(|r| r.trim().chars().take(MAX_REASON_CHARS).collect::<String>()).filter(|r| !r.is_empty());
     match answer.map(str::trim) {
         Some("accept") => Ok(PartnerAnswer::Accept),
         Some("reject") => Ok(PartnerAnswer::Reject { reason }),
@@ -34,14 +45,14 @@ pub fn parse_answer(answer: Option<&str>, reason: Option<String>, proposed_time:
             let proposed_time = proposed_time
                 .map(|t| t.trim().to_owned())
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| Problem::field("proposed_time", "is required when proposing an alternative"))?;
-            if proposed_time.chars().count() > 100 {
-                return Err(Problem::field("proposed_time", "must be at most 100 characters"));
+                .ok_or_else(|| ApiError::field("proposed_time", "is required when proposing an alternative"))?;
+            if proposed_time.chars().count() > MAX_PROPOSED_TIME_CHARS {
+                return Err(ApiError::field("proposed_time", "must be at most 100 characters"));
             }
             Ok(PartnerAnswer::Alternative { proposed_time: readable_time(proposed_time) })
         }
-        Some(_) => Err(Problem::field("answer", "must be accept, reject or alternative")),
-        None => Err(Problem::field("answer", "is required")),
+        Some(_) => Err(ApiError::field("answer", "must be accept, reject or alternative")),
+        None => Err(ApiError::field("answer", "is required")),
     }
 }
 
@@ -56,41 +67,30 @@ fn readable_time(proposed: String) -> String {
     }
 }
 
-/// The HTTP form of a confirmation error.
-pub fn confirm_problem(e: ConfirmError) -> Problem {
-    match e {
-        ConfirmError::Invalid => Problem::unauthorized("the link is not valid"),
-        ConfirmError::Expired => Problem::unauthorized("the link has expired"),
-        ConfirmError::AlreadyAnswered { outcome } => {
-            Problem::conflict(format!("this request was already answered ({})", outcome.map(|o| o.as_str()).unwrap_or("answered")))
-        }
-        ConfirmError::BadAnswer(why) => Problem::field("answer", &why),
-        ConfirmError::Unavailable(why) => Problem::unavailable(why),
-    }
-}
-
 /// The token in the path. A path that does not even decode (bytes that are
 /// not UTF-8) is an invalid link like any other, not a malformed request.
-pub fn path_token(path: Result<Path<String>, PathRejection>) -> Result<String, ConfirmError> {
+pub(crate) fn path_token(path: Result<Path<String>, PathRejection>) -> Result<String, ConfirmError> {
     path.map(|Path(token)| token).map_err(|_| ConfirmError::Invalid)
 }
 
-pub async fn confirm(
+/// What the partner is asked; records that the link was opened.
+pub(crate) async fn confirm(
     State(gateway): State<Gateway>,
     token: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ConfirmationView>, Problem> {
-    let token = path_token(token).map_err(confirm_problem)?;
-    gateway.dispatcher.open(&token).await.map(Json).map_err(confirm_problem)
+    let token = path_token(token).map_err(ApiError::from)?;
+    Ok(gateway.dispatcher.open(&token).await.map(Json).map_err(ApiError::from)?)
 }
 
-pub async fn respond(
+/// The partner's answer, accepted once.
+pub(crate) async fn respond(
     State(gateway): State<Gateway>,
     body: Result<Json<RespondRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ConfirmationView>), Problem> {
     let Json(request) = body.map_err(from_json_rejection)?;
     let token = request.token.filter(|t| !t.trim().is_empty()).ok_or_else(|| Problem::field("token", "is required"))?;
     let answer = parse_answer(request.answer.as_deref(), request.reason, request.proposed_time)?;
-    let view = gateway.dispatcher.respond(token.trim(), answer).await.map_err(confirm_problem)?;
+    let view = gateway.dispatcher.respond(token.trim(), answer).await.map_err(ApiError::from)?;
     Ok((StatusCode::OK, Json(view)))
 }
 
@@ -98,7 +98,14 @@ pub async fn respond(
 mod tests {
     use super::*;
 
-    fn alternative(time: &str) -> Result<PartnerAnswer, Problem> {
+    fn field(e: ApiError) -> String {
+        match e {
+            ApiError::Invalid(errors) => errors.0[0].field.clone(),
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    fn alternative(time: &str) -> Result<PartnerAnswer, ApiError> {
         parse_answer(Some("alternative"), None, Some(time.into()))
     }
 
@@ -111,15 +118,15 @@ mod tests {
 
     #[test]
     fn an_alternative_needs_a_short_proposed_time() {
-        assert_eq!(alternative("  ").unwrap_err().errors[0].field, "proposed_time");
-        assert_eq!(alternative(&"가".repeat(101)).unwrap_err().errors[0].field, "proposed_time");
+        assert_eq!(field(alternative("  ").unwrap_err()), "proposed_time");
+        assert_eq!(field(alternative(&"가".repeat(101)).unwrap_err()), "proposed_time");
         assert!(alternative(&"가".repeat(100)).is_ok());
     }
 
     #[test]
     fn unknown_answers_are_named() {
-        assert_eq!(parse_answer(Some("maybe"), None, None).unwrap_err().errors[0].field, "answer");
-        assert_eq!(parse_answer(None, None, None).unwrap_err().errors[0].field, "answer");
+        assert_eq!(field(parse_answer(Some("maybe"), None, None).unwrap_err()), "answer");
+        assert_eq!(field(parse_answer(None, None, None).unwrap_err()), "answer");
         assert_eq!(parse_answer(Some("reject"), Some("  ".into()), None).unwrap(), PartnerAnswer::Reject { reason: None });
     }
 }

@@ -2,8 +2,8 @@
 //! readable on a phone, in the partner's language. It shows the request
 //! but never the customer's contact details.
 
-use crate::Gateway;
 use crate::partner::{parse_answer, path_token};
+use crate::state::Gateway;
 use axum::Form;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -45,7 +45,7 @@ pub async fn answer(
         Ok(a) => a,
         Err(problem) => {
             return match gateway.dispatcher.open(&token).await {
-                Ok(view) => (StatusCode::BAD_REQUEST, Html(request_page(&view, &token, Some(&problem.detail)))),
+                Ok(view) => (StatusCode::BAD_REQUEST, Html(request_page(&view, &token, Some(&problem.to_string())))),
                 Err(e) => error_page(e),
             };
         }

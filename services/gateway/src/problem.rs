@@ -1,6 +1,7 @@
 //! RFC 9457 problem details: every error the API returns.
 
 use crate::error::{ApiError, retry_after_secs};
+use crate::limits::{MAX_BODY_BYTES, MAX_SMALL_BODY_BYTES};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +18,7 @@ pub struct Problem {
     pub detail: String,
     /// The fields at fault, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<crate::openapi::FieldErrorDoc>)]
+    #[schema(value_type = Vec<crate::schemas::FieldErrorDoc>)]
     pub errors: Vec<FieldError>,
     /// Seconds to wait before retrying (sent as `Retry-After`).
     #[serde(skip)]
@@ -100,7 +101,7 @@ impl From<ApiError> for Problem {
 }
 
 /// A JSON body that could not be read, as a problem naming why.
-pub fn from_json_rejection(rejection: axum::extract::rejection::JsonRejection) -> Problem {
+pub(crate) fn from_json_rejection(rejection: axum::extract::rejection::JsonRejection) -> Problem {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return Problem::new(
@@ -109,8 +110,7 @@ pub fn from_json_rejection(rejection: axum::extract::rejection::JsonRejection) -
             "The request body is too large",
             format!(
                 "the body is larger than this endpoint accepts: {} bytes for inquiries (attachments included), {} for other calls",
-                crate::MAX_BODY_BYTES,
-                crate::rest::MAX_SMALL_BODY_BYTES
+                MAX_BODY_BYTES, MAX_SMALL_BODY_BYTES
             ),
         );
     }
@@ -120,11 +120,11 @@ pub fn from_json_rejection(rejection: axum::extract::rejection::JsonRejection) -
     Problem::new(StatusCode::BAD_REQUEST, "invalid-json", "The body is not valid JSON for this request", rejection.body_text())
 }
 
-pub async fn not_found() -> Problem {
+pub(crate) async fn not_found() -> Problem {
     Problem::not_found("no such route")
 }
 
 /// A known path with a method it does not serve.
-pub async fn method_not_allowed() -> Problem {
+pub(crate) async fn method_not_allowed() -> Problem {
     Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this path does not serve this method")
 }

@@ -1,66 +1,50 @@
 //! Rate limiting of the partner endpoints (`/r/`, `/confirm/`, `/respond`)
-//! per client IP address (seed 002: 100 requests a minute per IP).
+//! per client IP address (by default 100 requests a minute per address,
+//! `SWITCHBOARD_PARTNER_RATE_PER_MINUTE`).
 //!
 //! These routes need no login, so a token is all an attacker needs to
 //! guess; the limit makes guessing (and flooding the page) slow. A limited
 //! request gets 429 with `Retry-After`: problem+json on the JSON routes,
 //! a small page on `/r/`.
 
-use crate::Problem;
+use crate::error::retry_after_secs;
+use crate::limiter::{KeyedLimit, client_key};
 use crate::partner_page::message_page;
+use crate::problem::Problem;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
+use governor::Quota;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tracing::debug;
 
-/// Forget idle clients every this many checks, so the table of addresses
-/// stays as small as the set of recent clients without a background task.
-const CLEANUP_EVERY: u64 = 4096;
-
 /// One limiter shared by the partner routes.
-pub struct PartnerRateLimit {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
-    checks: AtomicU64,
+pub struct PartnerRateLimit<C: Clock = DefaultClock> {
+    limit: KeyedLimit<IpAddr, C>,
 }
 
 impl PartnerRateLimit {
     /// `per_minute` requests a minute per client, all of them allowed in a burst.
     pub fn per_minute(per_minute: u32) -> Self {
+        Self::with_clock(per_minute, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> PartnerRateLimit<C> {
+    /// As [`PartnerRateLimit::per_minute`], timed by `clock`.
+    pub(crate) fn with_clock(per_minute: u32, clock: C) -> Self {
         let rate = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        Self { limiter: RateLimiter::keyed(Quota::per_minute(rate)), clock: DefaultClock::default(), checks: AtomicU64::new(0) }
+        Self { limit: KeyedLimit::new(Quota::per_minute(rate), clock) }
     }
 
     /// `Ok` when `client` may go on, else how long it should wait.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % CLEANUP_EVERY == CLEANUP_EVERY - 1 {
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
-        }
-        self.limiter.check_key(&client_key(client)).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
-    }
-}
-
-/// The key a client is limited under. An IPv6 client usually holds a whole
-/// /64, so it is limited as one; IPv4-mapped addresses count as IPv4.
-fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
+        self.limit.check(&client_key(client))
     }
 }
 
@@ -89,8 +73,7 @@ fn is_page(request: &Request) -> bool {
 
 /// 429 with `Retry-After` in whole seconds (at least 1).
 fn too_many(page: bool, wait: Duration) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let seconds = seconds.max(1);
+    let seconds = retry_after_secs(wait);
     let mut response = if page {
         let html = message_page(
             "잠시 후 다시 시도해 주세요",
@@ -116,21 +99,26 @@ fn too_many(page: bool, wait: Duration) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
 
     #[test]
-    fn a_client_over_its_rate_is_told_how_long_to_wait() {
-        let limit = PartnerRateLimit::per_minute(3);
+    fn a_client_over_its_rate_waits_for_the_next_token() {
+        let clock = FakeRelativeClock::default();
+        let limit = PartnerRateLimit::with_clock(3, clock.clone());
         let client: IpAddr = "192.0.2.7".parse().unwrap();
         for _ in 0..3 {
             assert_eq!(limit.check(client), Ok(()));
         }
-        let wait = limit.check(client).unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
+        // Three a minute: a token every 20 seconds.
+        assert_eq!(limit.check(client), Err(Duration::from_secs(20)));
+        clock.advance(Duration::from_secs(20));
+        assert_eq!(limit.check(client), Ok(()));
+        assert!(limit.check(client).is_err());
     }
 
     #[test]
     fn clients_are_limited_separately() {
-        let limit = PartnerRateLimit::per_minute(1);
+        let limit = PartnerRateLimit::with_clock(1, FakeRelativeClock::default());
         assert!(limit.check("192.0.2.1".parse().unwrap()).is_ok());
         assert!(limit.check("192.0.2.1".parse().unwrap()).is_err());
         assert!(limit.check("192.0.2.2".parse().unwrap()).is_ok());
@@ -138,11 +126,10 @@ mod tests {
 
     #[test]
     fn an_ipv6_client_is_limited_by_its_64_prefix() {
-        let limit = PartnerRateLimit::per_minute(1);
+        let limit = PartnerRateLimit::with_clock(1, FakeRelativeClock::default());
         assert!(limit.check("2001:db8::1".parse().unwrap()).is_ok());
         assert!(limit.check("2001:db8::ffff:2".parse().unwrap()).is_err(), "same /64");
         assert!(limit.check("2001:db8:0:1::1".parse().unwrap()).is_ok(), "another /64");
-        assert_eq!(client_key("::ffff:192.0.2.9".parse().unwrap()), "192.0.2.9".parse::<IpAddr>().unwrap());
     }
 
     #[test]

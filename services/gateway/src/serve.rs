@@ -3,8 +3,8 @@
 //! streams end (telling clients to reconnect), the gRPC health service
 //! reports NOT_SERVING, and in-flight requests finish.
 
-use crate::Gateway;
 use crate::grpc::Services;
+use crate::state::Gateway;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -37,7 +37,7 @@ pub async fn serve(gateway: Gateway, listeners: Listeners, shutdown: Cancellatio
     });
 
     if let Some(listener) = listeners.http {
-        let app = crate::router(gateway.clone());
+        let app = crate::app::router(gateway.clone());
         let token = shutdown.clone();
         tasks.spawn(async move {
             // Connection info gives the rate limits the client's address.

@@ -5,7 +5,7 @@
 //! Paths are never recorded: partner links carry a secret token in the
 //! path, so spans and labels use the route template (`/r/{token}`).
 
-use crate::Gateway;
+use crate::state::Gateway;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Response, header};
 use axum::middleware::Next;

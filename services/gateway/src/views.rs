@@ -5,14 +5,14 @@ use crate::watch::Watched;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
-use switchboard_domain::{Channel, Inquiry, InquiryStatus, PartnerStep, TimelineEvent};
+use switchboard_domain::{Channel, Inquiry, InquiryStatus, PartnerStep, Reservation, TimelineEvent};
 use utoipa::ToSchema;
 
 /// `202` of `POST /api/inquiries`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubmitResponse {
     pub inquiry_id: String,
-    #[schema(value_type = crate::openapi::InquiryStatusDoc)]
+    #[schema(value_type = crate::schemas::InquiryStatusDoc)]
     pub status: InquiryStatus,
     /// `/api/inquiries/{id}/status`.
     pub status_url: String,
@@ -24,7 +24,7 @@ pub struct SubmitResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatusView {
     pub inquiry_id: String,
-    #[schema(value_type = crate::openapi::InquiryStatusDoc)]
+    #[schema(value_type = crate::schemas::InquiryStatusDoc)]
     pub status: InquiryStatus,
     /// Stage `stage` of `stages` (1 received, 2 analyzing, 3 classified, 4 awaiting partner, 5 done).
     pub stage: u32,
@@ -91,7 +91,7 @@ pub struct WatchedEvent {
     #[schema(value_type = Object)]
     pub details: Value,
     /// The status this event put the inquiry in, for `status.*` events.
-    #[schema(value_type = Option<crate::openapi::InquiryStatusDoc>)]
+    #[schema(value_type = Option<crate::schemas::InquiryStatusDoc>)]
     pub status: Option<InquiryStatus>,
     /// The last event: the stream ends after it.
     pub terminal: bool,
@@ -126,7 +126,7 @@ pub struct MaskedContact {
 pub struct InquiryView {
     pub inquiry_id: String,
     pub tenant_id: String,
-    #[schema(value_type = crate::openapi::InquiryStatusDoc)]
+    #[schema(value_type = crate::schemas::InquiryStatusDoc)]
     pub status: InquiryStatus,
     pub status_reason: Option<String>,
     #[schema(value_type = String, example = "api")]
@@ -156,10 +156,10 @@ pub struct InquiryView {
     /// Oldest first (detail only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<TimelineItem>>,
-    /// Seed 002's partner steps (`Created`, `SMSSent`, `Opened`, `Responded`/`Timeout`), detail only.
+    /// The partner's steps (`Created`, `SMSSent`, `Opened`, `Responded`/`Timeout`, `Failed`),
+    /// detail only, when the inquiry needs a partner.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub partner_steps: Option<Vec<Value>>,
+    pub partner_steps: Option<Vec<PartnerStepView>>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -204,8 +204,7 @@ impl InquiryView {
 
     /// With the timeline and, when a partner is involved, the partner steps.
     pub fn detail(inquiry: Inquiry, timeline: Vec<TimelineEvent>) -> Self {
-        let needs_partner = inquiry.classification.as_ref().is_some_and(|c| c.needs_partner());
-        let steps = needs_partner.then(|| partner_steps(&timeline));
+        let steps = partner_steps(&inquiry, &timeline);
         let mut view = Self::summary(inquiry);
         view.timeline = Some(timeline.into_iter().map(TimelineItem::from).collect());
         view.partner_steps = steps;
@@ -213,12 +212,63 @@ impl InquiryView {
     }
 }
 
-/// The partner part of the timeline in seed 002's words, in order, each with its time.
-fn partner_steps(timeline: &[TimelineEvent]) -> Vec<Value> {
-    timeline
-        .iter()
-        .filter_map(|e| PartnerStep::from_timeline_kind(&e.kind).map(|step| json!({ "step": step, "at": e.at, "kind": e.kind })))
-        .collect()
+/// One step of a partner confirmation, as the timeline recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PartnerStepView {
+    /// `Created`, `SMSSent`, `Opened`, `Responded`, `Timeout` or `Failed`.
+    #[schema(value_type = String, example = "SMSSent")]
+    pub step: PartnerStep,
+    /// When it happened.
+    pub at: Timestamp,
+    /// The timeline event it comes from, e.g. `partner.sms_sent`.
+    pub kind: String,
+}
+
+/// The partner part of the timeline, in order, for an inquiry that needs
+/// a partner (`None` for one that does not). REST and gRPC both show it.
+pub fn partner_steps(inquiry: &Inquiry, timeline: &[TimelineEvent]) -> Option<Vec<PartnerStepView>> {
+    let needs_partner = inquiry.classification.as_ref().is_some_and(|c| c.needs_partner());
+    needs_partner.then(|| {
+        timeline
+            .iter()
+            .filter_map(|e| PartnerStep::from_timeline_kind(&e.kind).map(|step| PartnerStepView { step, at: e.at, kind: e.kind.clone() }))
+            .collect()
+    })
+}
+
+/// A stored reservation, as returned: the phone numbers masked.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ReservationView {
+    pub reservation_number: String,
+    pub tenant_id: String,
+    pub customer_name: String,
+    /// Masked, e.g. `+8210****5678`.
+    pub customer_phone: String,
+    pub partner_id: String,
+    pub partner_name: String,
+    /// Masked.
+    pub partner_phone: String,
+    /// `ko` or `en`.
+    pub partner_locale: String,
+    pub service_type: String,
+    pub reservation_date: String,
+}
+
+impl From<Reservation> for ReservationView {
+    fn from(r: Reservation) -> Self {
+        Self {
+            reservation_number: r.reservation_number.to_string(),
+            tenant_id: r.tenant_id.to_string(),
+            customer_name: r.customer_name,
+            customer_phone: r.customer_phone.masked(),
+            partner_id: r.partner_id,
+            partner_name: r.partner_name,
+            partner_phone: r.partner_phone.masked(),
+            partner_locale: r.partner_locale.as_str().to_owned(),
+            service_type: r.service_type,
+            reservation_date: r.reservation_date,
+        }
+    }
 }
 
 /// `GET /api/inquiries`.

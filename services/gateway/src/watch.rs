@@ -9,8 +9,8 @@
 //! including the one that puts the inquiry in a terminal status; then the
 //! stream ends. The client's deadline and the server's shutdown end it early.
 
-use crate::Gateway;
 use crate::error::ApiError;
+use crate::state::Gateway;
 use futures::Stream;
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;

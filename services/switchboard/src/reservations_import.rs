@@ -1,33 +1,25 @@
 //! `switchboard reservations import FILE`: reservations from JSON lines or
-//! CSV with the same columns (`reservation_number, customer_name,
+//! CSV with the same columns (the fields of
+//! [`ReservationInput`]: `reservation_number, tenant_id, customer_name,
 //! customer_phone, partner_id, partner_name, partner_phone,
-//! partner_locale, service_type, reservation_date, tenant_id`).
+//! partner_locale, service_type, reservation_date`).
 //!
 //! The format is chosen by the file's extension (`.csv`; `.json`,
 //! `.jsonl`, `.ndjson`) or, for any other name, by its first line: JSON
-//! lines start with `{`. Every bad line is reported with its number and
-//! the column at fault; good lines are imported all the same.
+//! lines start with `{`. Each line passes the same checks as a reservation
+//! sent to the API ([`ReservationInput::parse`]); every bad line is
+//! reported as `line N: field: reason` (each field at fault, separated by
+//! `; `), and good lines are imported all the same.
 
 use anyhow::{Context, bail};
 use serde_json::{Map, Value};
 use std::io::BufRead;
 use std::path::Path;
-use switchboard_domain::{Reservation, ReservationNumber};
+use switchboard_domain::{Reservation, ReservationInput};
 use switchboard_store::ReservationStore;
 
-/// The columns, in the order a CSV header usually lists them.
-pub const COLUMNS: [&str; 10] = [
-    "reservation_number",
-    "customer_name",
-    "customer_phone",
-    "partner_id",
-    "partner_name",
-    "partner_phone",
-    "partner_locale",
-    "service_type",
-    "reservation_date",
-    "tenant_id",
-];
+/// The columns: the fields of a reservation as the API takes it.
+pub const COLUMNS: [&str; 10] = ReservationInput::FIELDS;
 
 /// Columns that may be left out (the partner's language defaults to Korean).
 const OPTIONAL: [&str; 1] = ["partner_locale"];
@@ -160,37 +152,34 @@ fn parse_csv(text: &str) -> anyhow::Result<Parsed> {
         .collect())
 }
 
-/// Builds a reservation from named fields, naming the first field at fault.
+/// Builds a reservation from named fields with the domain's rules, naming
+/// every field at fault.
 fn reservation(object: &Map<String, Value>) -> Result<Reservation, String> {
-    for column in COLUMNS {
-        match object.get(column) {
-            None | Some(Value::Null) if OPTIONAL.contains(&column) => {}
-            None | Some(Value::Null) => return Err(format!("{column} is missing")),
-            Some(Value::String(s)) if s.trim().is_empty() && !OPTIONAL.contains(&column) => {
-                return Err(format!("{column} is empty"));
-            }
-            Some(value) => {
-                // Each column is checked alone first, so the error names it.
-                let alone = one_column(column, value);
-                if let Err(e) = alone {
-                    return Err(format!("{column}: {e}"));
-                }
-            }
+    let mut bad = Vec::new();
+    let mut column = |name: &str| match object.get(name) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            bad.push(format!("{name}: must be text"));
+            None
         }
+    };
+    let input = ReservationInput {
+        reservation_number: column("reservation_number"),
+        tenant_id: column("tenant_id"),
+        customer_name: column("customer_name"),
+        customer_phone: column("customer_phone"),
+        partner_id: column("partner_id"),
+        partner_name: column("partner_name"),
+        partner_phone: column("partner_phone"),
+        partner_locale: column("partner_locale"),
+        service_type: column("service_type"),
+        reservation_date: column("reservation_date"),
+    };
+    if !bad.is_empty() {
+        return Err(bad.join("; "));
     }
-    serde_json::from_value(Value::Object(object.clone())).map_err(|e| e.to_string())
-}
-
-fn one_column(column: &str, value: &Value) -> Result<(), String> {
-    use switchboard_domain::{Language, PhoneNumber, TenantId};
-    let text = value.as_str().ok_or_else(|| "must be text".to_owned())?;
-    match column {
-        "reservation_number" => ReservationNumber::parse(text).map(drop).map_err(|e| e.to_string()),
-        "customer_phone" | "partner_phone" => PhoneNumber::parse(text).map(drop).map_err(|e| e.to_string()),
-        "tenant_id" => TenantId::parse(text).map(drop).map_err(|e| e.to_string()),
-        "partner_locale" => serde_json::from_value::<Language>(value.clone()).map(drop).map_err(|_| "must be ko or en".to_owned()),
-        _ => Ok(()),
-    }
+    input.parse().map_err(|errors| errors.0.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; "))
 }
 
 /// Splits CSV text into records (RFC 4180: quoted fields may hold commas,
@@ -308,7 +297,7 @@ mod tests {
         assert!(errors[1].starts_with("line 4: customer_phone:"), "{errors:?}");
         assert!(errors[2].starts_with("line 5: partner_locale: must be ko or en"), "{errors:?}");
         assert!(errors[3].starts_with("line 6: has 8 fields, the header names 10"), "{errors:?}");
-        assert_eq!(errors[4], "line 7: customer_name is missing");
+        assert_eq!(errors[4], "line 7: customer_name: is required");
         assert!(errors[5].starts_with("line 8: field 2 has text after its closing quote"), "{errors:?}");
     }
 
@@ -338,8 +327,24 @@ mod tests {
         let parsed = parse(text, Format::JsonLines).unwrap();
         assert_eq!(ok(&parsed).len(), 1);
         let errors = errors(&parsed);
-        assert!(errors[0].starts_with("line 3: reservation_number:"), "{errors:?}");
+        assert!(errors[0].starts_with("line 3: tenant_id: is required; customer_name: is required;"), "{errors:?}");
+        assert!(
+            errors[0].ends_with("; reservation_number: must look like HT-20481123 (2–4 capital letters, optional '-', 6–12 digits)"),
+            "{errors:?}"
+        );
         assert!(errors[1].starts_with("line 4: not a JSON object"), "{errors:?}");
+    }
+
+    #[test]
+    fn the_import_applies_the_api_s_length_limits_and_names_non_text_values() {
+        let line = |name: &str, phone: &str| {
+            format!(
+                "{{\"reservation_number\":\"HT-20481123\",\"customer_name\":{name},\"customer_phone\":{phone},\"partner_id\":\"p\",\"partner_name\":\"P\",\"partner_phone\":\"+821098765432\",\"service_type\":\"hotel\",\"reservation_date\":\"2026-12-24\",\"tenant_id\":\"demo\"}}\n"
+            )
+        };
+        let text = line(&format!("\"{}\"", "K".repeat(201)), "\"010-1234-5678\"") + &line("\"Kim\"", "1012345678");
+        let errors = errors(&parse(&text, Format::JsonLines).unwrap());
+        assert_eq!(errors, ["line 1: customer_name: must be at most 200 characters", "line 2: customer_phone: must be text"]);
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub use event::{CloudEvent, EventType, RoutingAttributes};
 pub use field_error::{FieldError, ValidationErrors};
 pub use inquiry::{Channel, Escalation, Inquiry, InquiryId};
 pub use partner::{PartnerAnswer, PartnerOutcome, PartnerRequest, PartnerStep};
-pub use reservation::{Reservation, ReservationNumber};
+pub use reservation::{Reservation, ReservationInput, ReservationNumber};
 pub use routing::{FilterPolicy, Service};
 pub use status::{InquiryStatus, TransitionError};
 pub use submission::{NewInquiry, SubmitInquiry};

@@ -59,5 +59,5 @@ async fn a_csv_file_without_a_required_column_imports_nothing_and_says_which() {
     std::fs::write(&csv, "reservation_number,customer_name\nSP-20261201,Lee\n").unwrap();
     let (ok, _, stderr) = import(dir.path(), &csv);
     assert!(!ok);
-    assert!(stderr.contains("the CSV header lacks column(s) customer_phone"), "{stderr}");
+    assert!(stderr.contains("the CSV header lacks column(s) tenant_id, customer_phone"), "{stderr}");
 }

@@ -1,32 +1,27 @@
 //! Between domain values and the `switchboard.v1` messages.
 
 use crate::error::ApiError;
-use crate::listing::ListQuery;
+use crate::listing::ListParams;
 use crate::ops::StatusReport;
-use crate::watch::Watched;
+use crate::views::{PartnerStepView, ReservationView, partner_steps};
+use crate::watch::{Watched, event_status};
 use base64::Engine;
 use jiff::Timestamp;
 use serde_json::Value;
 use switchboard_domain::submission::AttachmentInput;
-use switchboard_domain::{
-    Channel, FieldError, Inquiry, InquiryStatus, PartnerOutcome, SubmitInquiry, TenantId, TimelineEvent, Urgency, ValidationErrors,
-};
+use switchboard_domain::{Channel, Inquiry, InquiryStatus, PartnerOutcome, ReservationInput, SubmitInquiry, TimelineEvent, Urgency};
 use switchboard_partner_dispatcher::ConfirmationView;
 use switchboard_proto::v1 as pb;
 
-pub fn timestamp(t: Timestamp) -> prost_types::Timestamp {
+pub(crate) fn timestamp(t: Timestamp) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: t.as_second(), nanos: t.subsec_nanosecond() }
 }
 
-fn from_timestamp(t: &prost_types::Timestamp, field: &str) -> Result<Timestamp, FieldError> {
-    Timestamp::new(t.seconds, t.nanos).map_err(|_| FieldError::new(field, "is not a valid timestamp"))
-}
-
-pub fn duration(d: std::time::Duration) -> prost_types::Duration {
+pub(crate) fn duration(d: std::time::Duration) -> prost_types::Duration {
     prost_types::Duration { seconds: d.as_secs().min(i64::MAX as u64) as i64, nanos: d.subsec_nanos() as i32 }
 }
 
-pub fn status(s: InquiryStatus) -> pb::InquiryStatus {
+pub(crate) fn status(s: InquiryStatus) -> pb::InquiryStatus {
     match s {
         InquiryStatus::Received => pb::InquiryStatus::Received,
         InquiryStatus::Analyzing => pb::InquiryStatus::Analyzing,
@@ -39,36 +34,12 @@ pub fn status(s: InquiryStatus) -> pb::InquiryStatus {
     }
 }
 
-fn from_status(value: i32) -> Result<Option<InquiryStatus>, FieldError> {
-    let parsed = pb::InquiryStatus::try_from(value).map_err(|_| FieldError::new("status", "is not an InquiryStatus"))?;
-    Ok(match parsed {
-        pb::InquiryStatus::Unspecified => None,
-        pb::InquiryStatus::Received => Some(InquiryStatus::Received),
-        pb::InquiryStatus::Analyzing => Some(InquiryStatus::Analyzing),
-        pb::InquiryStatus::Classified => Some(InquiryStatus::Classified),
-        pb::InquiryStatus::AwaitingPartner => Some(InquiryStatus::AwaitingPartner),
-        pb::InquiryStatus::Answered => Some(InquiryStatus::Answered),
-        pb::InquiryStatus::Escalated => Some(InquiryStatus::Escalated),
-        pb::InquiryStatus::Resolved => Some(InquiryStatus::Resolved),
-        pb::InquiryStatus::Failed => Some(InquiryStatus::Failed),
-    })
-}
-
 fn urgency(u: Urgency) -> pb::Urgency {
     match u {
         Urgency::Low => pb::Urgency::Low,
         Urgency::Medium => pb::Urgency::Medium,
         Urgency::High => pb::Urgency::High,
     }
-}
-
-fn from_urgency(value: i32) -> Result<Option<Urgency>, FieldError> {
-    Ok(match pb::Urgency::try_from(value).map_err(|_| FieldError::new("urgency", "is not an Urgency"))? {
-        pb::Urgency::Unspecified => None,
-        pb::Urgency::Low => Some(Urgency::Low),
-        pb::Urgency::Medium => Some(Urgency::Medium),
-        pb::Urgency::High => Some(Urgency::High),
-    })
 }
 
 fn channel(c: Channel) -> pb::Channel {
@@ -86,7 +57,7 @@ fn non_empty(s: String) -> Option<String> {
 
 /// A submission as intake reads it. Attachment bytes are encoded as the
 /// REST body carries them, so both paths validate the same way.
-pub fn submit_request(r: pb::SubmitInquiryRequest) -> Result<(SubmitInquiry, Option<String>), ApiError> {
+pub(crate) fn submit_request(r: pb::SubmitInquiryRequest) -> Result<(SubmitInquiry, Option<String>), ApiError> {
     let channel = match pb::Channel::try_from(r.channel) {
         Ok(pb::Channel::Unspecified) => None,
         Ok(pb::Channel::Web) => Some("web"),
@@ -116,27 +87,48 @@ pub fn submit_request(r: pb::SubmitInquiryRequest) -> Result<(SubmitInquiry, Opt
     Ok((request, non_empty(r.idempotency_key)))
 }
 
-pub fn list_query(r: pb::ListInquiriesRequest) -> Result<ListQuery, ApiError> {
-    let mut errors = Vec::new();
-    let status = from_status(r.status).map_err(|e| errors.push(e)).ok().flatten();
-    let urgency = from_urgency(r.urgency).map_err(|e| errors.push(e)).ok().flatten();
-    let created_after =
-        r.created_after.as_ref().map(|t| from_timestamp(t, "created_after")).transpose().map_err(|e| errors.push(e)).ok().flatten();
-    let created_before =
-        r.created_before.as_ref().map(|t| from_timestamp(t, "created_before")).transpose().map_err(|e| errors.push(e)).ok().flatten();
-    let tenant_id = non_empty(r.tenant_id)
-        .map(|t| TenantId::parse(t.trim()).map_err(|e| FieldError::new("tenant_id", e.to_string())))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid(ValidationErrors(errors)));
+/// A listing request written as the REST query string writes it, so both
+/// are checked by one [`ListParams::parse`]. Unset fields (zero, the
+/// UNSPECIFIED enum value) are absent; a value out of range is passed on as
+/// written, to be named by the parse.
+pub(crate) fn list_params(r: pb::ListInquiriesRequest) -> ListParams {
+    let status = match pb::InquiryStatus::try_from(r.status) {
+        Ok(pb::InquiryStatus::Unspecified) => None,
+        Ok(s) => Some(from_status(s).map_or_else(|| r.status.to_string(), |s| s.as_str().to_owned())),
+        Err(_) => Some(r.status.to_string()),
+    };
+    let urgency = match pb::Urgency::try_from(r.urgency) {
+        Ok(pb::Urgency::Unspecified) => None,
+        Ok(pb::Urgency::Low) => Some(Urgency::Low.as_str().to_owned()),
+        Ok(pb::Urgency::Medium) => Some(Urgency::Medium.as_str().to_owned()),
+        Ok(pb::Urgency::High) => Some(Urgency::High.as_str().to_owned()),
+        Err(_) => Some(r.urgency.to_string()),
+    };
+    // A timestamp out of jiff's range is written so that it cannot parse.
+    let time = |t: prost_types::Timestamp| Timestamp::new(t.seconds, t.nanos).map_or_else(|_| format!("{}s", t.seconds), |t| t.to_string());
+    ListParams {
+        status,
+        created_after: r.created_after.map(time),
+        created_before: r.created_before.map(time),
+        urgency,
+        tenant_id: non_empty(r.tenant_id),
+        page_size: (r.page_size != 0).then(|| r.page_size.to_string()),
+        page_token: non_empty(r.page_token),
     }
-    if r.page_size > crate::listing::MAX_PAGE_SIZE {
-        return Err(ApiError::field("page_size", "must be at most 100"));
-    }
-    Ok(ListQuery { status, created_after, created_before, urgency, tenant_id, page_size: r.page_size, page_token: non_empty(r.page_token) })
+}
+
+fn from_status(s: pb::InquiryStatus) -> Option<InquiryStatus> {
+    Some(match s {
+        pb::InquiryStatus::Unspecified => return None,
+        pb::InquiryStatus::Received => InquiryStatus::Received,
+        pb::InquiryStatus::Analyzing => InquiryStatus::Analyzing,
+        pb::InquiryStatus::Classified => InquiryStatus::Classified,
+        pb::InquiryStatus::AwaitingPartner => InquiryStatus::AwaitingPartner,
+        pb::InquiryStatus::Answered => InquiryStatus::Answered,
+        pb::InquiryStatus::Escalated => InquiryStatus::Escalated,
+        pb::InquiryStatus::Resolved => InquiryStatus::Resolved,
+        pb::InquiryStatus::Failed => InquiryStatus::Failed,
+    })
 }
 
 /// JSON as a protobuf `Value`.
@@ -166,8 +158,9 @@ fn details(v: Value) -> Option<prost_types::Struct> {
     }
 }
 
-pub fn timeline_event(inquiry_id: &str, e: TimelineEvent, terminal: bool) -> pb::TimelineEvent {
-    let status = crate::watch::event_status(&e).map(status).unwrap_or(pb::InquiryStatus::Unspecified);
+/// One timeline event of `inquiry_id`.
+pub(crate) fn timeline_event(inquiry_id: &str, e: TimelineEvent, terminal: bool) -> pb::TimelineEvent {
+    let status = event_status(&e).map(status).unwrap_or(pb::InquiryStatus::Unspecified);
     pb::TimelineEvent {
         inquiry_id: inquiry_id.to_owned(),
         at: Some(timestamp(e.at)),
@@ -179,7 +172,7 @@ pub fn timeline_event(inquiry_id: &str, e: TimelineEvent, terminal: bool) -> pb:
     }
 }
 
-pub fn watched(w: Watched) -> pb::TimelineEvent {
+pub(crate) fn watched(w: Watched) -> pb::TimelineEvent {
     timeline_event(&w.inquiry_id.to_string(), w.event, w.terminal)
 }
 
@@ -206,7 +199,13 @@ fn partner_request(p: &switchboard_domain::PartnerRequest) -> pb::PartnerRequest
     }
 }
 
-pub fn inquiry(i: Inquiry, timeline: Vec<TimelineEvent>) -> pb::Inquiry {
+fn partner_step(s: PartnerStepView) -> pb::PartnerStep {
+    pb::PartnerStep { step: s.step.label().to_owned(), at: Some(timestamp(s.at)), kind: s.kind }
+}
+
+/// An inquiry with its timeline and partner steps (listings pass no timeline).
+pub(crate) fn inquiry(i: Inquiry, timeline: Vec<TimelineEvent>) -> pb::Inquiry {
+    let partner_steps = partner_steps(&i, &timeline).unwrap_or_default().into_iter().map(partner_step).collect();
     let id = i.id.to_string();
     let timeline = timeline.into_iter().map(|e| timeline_event(&id, e, false)).collect();
     pb::Inquiry {
@@ -238,10 +237,11 @@ pub fn inquiry(i: Inquiry, timeline: Vec<TimelineEvent>) -> pb::Inquiry {
         timeline,
         created_at: Some(timestamp(i.created_at)),
         updated_at: Some(timestamp(i.updated_at)),
+        partner_steps,
     }
 }
 
-pub fn status_view(r: StatusReport) -> pb::InquiryStatusView {
+pub(crate) fn status_view(r: StatusReport) -> pb::InquiryStatusView {
     pb::InquiryStatusView {
         inquiry_id: r.inquiry.id.to_string(),
         status: status(r.inquiry.status) as i32,
@@ -256,7 +256,7 @@ pub fn status_view(r: StatusReport) -> pb::InquiryStatusView {
     }
 }
 
-pub fn confirmation(v: ConfirmationView) -> pb::Confirmation {
+pub(crate) fn confirmation(v: ConfirmationView) -> pb::Confirmation {
     pb::Confirmation {
         inquiry_id: v.inquiry_id,
         partner_name: v.partner_name,
@@ -272,9 +272,10 @@ pub fn confirmation(v: ConfirmationView) -> pb::Confirmation {
     }
 }
 
-pub fn reservation_input(r: Option<pb::Reservation>) -> crate::ops::ReservationInput {
+/// A reservation as sent: blank fields are absent.
+pub(crate) fn reservation_input(r: Option<pb::Reservation>) -> ReservationInput {
     let r = r.unwrap_or_default();
-    crate::ops::ReservationInput {
+    ReservationInput {
         reservation_number: non_empty(r.reservation_number),
         tenant_id: non_empty(r.tenant_id),
         customer_name: non_empty(r.customer_name),
@@ -288,17 +289,97 @@ pub fn reservation_input(r: Option<pb::Reservation>) -> crate::ops::ReservationI
     }
 }
 
-pub fn reservation(r: switchboard_domain::Reservation) -> pb::Reservation {
+/// A stored reservation as REST shows it ([`ReservationView`]: masked), in
+/// the message's shape.
+pub(crate) fn reservation(v: ReservationView) -> pb::Reservation {
     pb::Reservation {
-        reservation_number: r.reservation_number.to_string(),
-        tenant_id: r.tenant_id.to_string(),
-        customer_name: r.customer_name,
-        customer_phone: r.customer_phone.masked(),
-        partner_id: r.partner_id,
-        partner_name: r.partner_name,
-        partner_phone: r.partner_phone.masked(),
-        partner_locale: r.partner_locale.as_str().to_owned(),
-        service_type: r.service_type,
-        reservation_date: r.reservation_date,
+        reservation_number: v.reservation_number,
+        tenant_id: v.tenant_id,
+        customer_name: v.customer_name,
+        customer_phone: v.customer_phone,
+        partner_id: v.partner_id,
+        partner_name: v.partner_name,
+        partner_phone: v.partner_phone,
+        partner_locale: v.partner_locale,
+        service_type: v.service_type,
+        reservation_date: v.reservation_date,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_domain::fixtures::InquiryBuilder;
+    use switchboard_domain::{Classification, Intent, Language, ReservationNumber, Sentiment};
+
+    fn event(kind: &str, second: i64) -> TimelineEvent {
+        TimelineEvent {
+            at: Timestamp::from_second(1_800_000_000 + second).unwrap(),
+            kind: kind.into(),
+            actor: "partner-dispatcher".into(),
+            details: Value::Null,
+            trace_id: None,
+            key: format!("{kind}#{second}"),
+        }
+    }
+
+    fn classified(intent: Intent) -> Inquiry {
+        InquiryBuilder::new()
+            .classification(Classification {
+                language: Language::Ko,
+                intent,
+                urgency: Urgency::Medium,
+                sentiment: Sentiment::Neutral,
+                reservation_number: Some(ReservationNumber::parse("HT-20481123").unwrap()),
+                key_phrases: vec![],
+                pii: vec![],
+                engine: "local-rules".into(),
+            })
+            .build()
+    }
+
+    fn timeline() -> Vec<TimelineEvent> {
+        vec![event("status.received", 0), event("status.classified", 1), event("partner.sms_sent", 2), event("partner.opened", 3)]
+    }
+
+    #[test]
+    fn an_inquiry_that_needs_a_partner_carries_the_same_partner_steps_as_rest() {
+        let inquiry = classified(Intent::ReservationChange);
+        let rest = crate::views::InquiryView::detail(inquiry.clone(), timeline()).partner_steps.unwrap();
+        let grpc = super::inquiry(inquiry, timeline()).partner_steps;
+        let steps: Vec<(&str, &str)> = grpc.iter().map(|s| (s.step.as_str(), s.kind.as_str())).collect();
+        assert_eq!(steps, [("Created", "status.received"), ("SMSSent", "partner.sms_sent"), ("Opened", "partner.opened")]);
+        assert_eq!(grpc.len(), rest.len());
+        for (g, r) in grpc.iter().zip(&rest) {
+            assert_eq!((g.step.as_str(), g.at, &g.kind), (r.step.label(), Some(timestamp(r.at)), &r.kind));
+        }
+    }
+
+    #[test]
+    fn an_inquiry_without_a_partner_has_no_partner_steps() {
+        assert!(super::inquiry(classified(Intent::GeneralQuestion), timeline()).partner_steps.is_empty());
+    }
+
+    #[test]
+    fn list_requests_are_written_as_the_rest_query_string() {
+        let p = list_params(pb::ListInquiriesRequest {
+            status: pb::InquiryStatus::Escalated as i32,
+            urgency: pb::Urgency::High as i32,
+            created_after: Some(prost_types::Timestamp { seconds: 1_800_000_000, nanos: 0 }),
+            page_size: 0,
+            ..Default::default()
+        });
+        assert_eq!(p.status.as_deref(), Some("escalated"));
+        assert_eq!(p.urgency.as_deref(), Some("high"));
+        assert_eq!(p.created_after.as_deref(), Some("2027-01-15T08:00:00Z"));
+        assert_eq!(p.page_size, None);
+        let bad = list_params(pb::ListInquiriesRequest { status: 99, page_size: 101, ..Default::default() }).parse();
+        match bad {
+            Err(ApiError::Invalid(errors)) => {
+                let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, ["status", "page_size"]);
+            }
+            other => panic!("expected invalid fields, got {other:?}"),
+        }
     }
 }

@@ -2,22 +2,26 @@
 //! `PartnerService`, plus the standard health service and reflection (so
 //! `grpcurl` works without the protos).
 //!
-//! Every call does what its REST twin does ([`crate::ops`]): the caller's
-//! key comes from the `x-api-key` metadata entry, the per-address and
-//! per-key rate limits apply, and errors carry the standard status codes
+//! Every call does what its REST twin does (`ops.rs`): the caller's
+//! key comes from the `x-api-key` metadata entry (`authenticated.rs`), the
+//! per-address and per-key rate limits apply, and errors carry the standard status codes
 //! and `google.rpc` details (`status.rs`). Unary calls are bounded by the
 //! client's deadline (`grpc-timeout`) and the server's request timeout
 //! (tonic drops the work and answers CANCELLED);
 //! `WatchInquiry` ends with DEADLINE_EXCEEDED when the client's deadline
 //! passes, and with UNAVAILABLE when the server shuts down.
 
-pub mod convert;
+mod authenticated;
+pub(crate) mod convert;
 pub mod status;
 
 use crate::error::ApiError;
-use crate::ops::{self, Principal};
-use crate::partner::{confirm_problem, parse_answer};
-use crate::{Gateway, PartnerRateLimit};
+use crate::listing;
+use crate::ops;
+use crate::partner::parse_answer;
+use crate::rate_limit::PartnerRateLimit;
+use crate::state::Gateway;
+use authenticated::{Authenticated, caller};
 use futures::{Stream, StreamExt};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -36,43 +40,39 @@ pub const MAX_SMALL_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// The services, sharing the gateway.
 #[derive(Clone)]
-pub struct Services {
+pub(crate) struct Services {
     gateway: Gateway,
     partner_limit: Arc<PartnerRateLimit>,
 }
 
 impl Services {
-    pub fn new(gateway: Gateway) -> Self {
+    /// The services over `gateway`.
+    pub(crate) fn new(gateway: Gateway) -> Self {
         let partner_limit = Arc::new(PartnerRateLimit::per_minute(gateway.partner_rate_per_minute));
         Self { gateway, partner_limit }
     }
 
-    /// The caller of `request`, after the rate limits.
-    async fn caller<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
-        ops::check_client(&self.gateway.api, request.remote_addr().map(|a| a.ip()))?;
-        let key = match request.metadata().get("x-api-key") {
-            None => None,
-            Some(v) => Some(v.to_str().map_err(|_| ApiError::Unauthenticated("the API key is not valid".into()))?),
-        };
-        Ok(ops::authenticate(&self.gateway, key).await?)
+    /// `InquiryService` with its message size limit, authenticated.
+    pub(crate) fn inquiry_service(&self) -> Authenticated<InquiryServiceServer<Self>> {
+        let server = InquiryServiceServer::new(self.clone()).max_decoding_message_size(MAX_SUBMIT_MESSAGE_BYTES);
+        Authenticated::new(server, self.gateway.clone())
     }
 
-    /// `InquiryService` with its message size limit.
-    pub fn inquiry_service(&self) -> InquiryServiceServer<Self> {
-        InquiryServiceServer::new(self.clone()).max_decoding_message_size(MAX_SUBMIT_MESSAGE_BYTES)
+    /// `ReservationService` with its message size limit, authenticated.
+    pub(crate) fn reservation_service(&self) -> Authenticated<ReservationServiceServer<Self>> {
+        let server = ReservationServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES);
+        Authenticated::new(server, self.gateway.clone())
     }
 
-    pub fn reservation_service(&self) -> ReservationServiceServer<Self> {
-        ReservationServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES)
-    }
-
-    pub fn partner_service(&self) -> PartnerServiceServer<Self> {
+    /// `PartnerService` with its message size limit: no API key (the token
+    /// is the partner's credential), a per-address limit instead.
+    pub(crate) fn partner_service(&self) -> PartnerServiceServer<Self> {
         PartnerServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES)
     }
 }
 
 /// The client's deadline, from the `grpc-timeout` header (e.g. `5S`, `250m`).
-pub fn client_timeout(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
+pub(crate) fn client_timeout(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
     let text = metadata.get("grpc-timeout")?.to_str().ok()?;
     if text.len() < 2 || text.len() > 9 {
         return None;
@@ -95,7 +95,7 @@ type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::TimelineEvent, Status>> 
 #[tonic::async_trait]
 impl InquiryService for Services {
     async fn submit_inquiry(&self, request: Request<pb::SubmitInquiryRequest>) -> Result<Response<pb::SubmitInquiryResponse>, Status> {
-        let principal = self.caller(&request).await?;
+        let principal = caller(&request)?;
         let header_key = request.metadata().get("idempotency-key").map(|v| v.to_str().map(str::to_owned));
         let (submission, key) = convert::submit_request(request.into_inner())?;
         let key = match (key, header_key) {
@@ -116,21 +116,21 @@ impl InquiryService for Services {
     }
 
     async fn get_inquiry(&self, request: Request<pb::GetInquiryRequest>) -> Result<Response<pb::Inquiry>, Status> {
-        let principal = self.caller(&request).await?;
+        let principal = caller(&request)?;
         let (inquiry, timeline) = ops::detail(&self.gateway, &principal, &request.get_ref().inquiry_id, "inquiry_id").await?;
         Ok(Response::new(convert::inquiry(inquiry, timeline)))
     }
 
     async fn get_inquiry_status(&self, request: Request<pb::GetInquiryStatusRequest>) -> Result<Response<pb::InquiryStatusView>, Status> {
-        let principal = self.caller(&request).await?;
+        let principal = caller(&request)?;
         let report = ops::status(&self.gateway, &principal, &request.get_ref().inquiry_id, "inquiry_id").await?;
         Ok(Response::new(convert::status_view(report)))
     }
 
     async fn list_inquiries(&self, request: Request<pb::ListInquiriesRequest>) -> Result<Response<pb::ListInquiriesResponse>, Status> {
-        let principal = self.caller(&request).await?;
-        let query = convert::list_query(request.into_inner())?;
-        let page = crate::listing::list(self.gateway.inquiries.as_ref(), &principal, query).await?;
+        let principal = caller(&request)?;
+        let query = convert::list_params(request.into_inner()).parse()?;
+        let page = listing::list(self.gateway.inquiries.as_ref(), &principal, query).await?;
         Ok(Response::new(pb::ListInquiriesResponse {
             inquiries: page.inquiries.into_iter().map(|i| convert::inquiry(i, vec![])).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
@@ -140,7 +140,7 @@ impl InquiryService for Services {
     type WatchInquiryStream = WatchStream;
 
     async fn watch_inquiry(&self, request: Request<pb::WatchInquiryRequest>) -> Result<Response<Self::WatchInquiryStream>, Status> {
-        let principal = self.caller(&request).await?;
+        let principal = caller(&request)?;
         let deadline = client_timeout(request.metadata()).map(|d| tokio::time::Instant::now() + d);
         let inquiry = ops::load(&self.gateway, &principal, &request.get_ref().inquiry_id, "inquiry_id").await?;
         let stream =
@@ -149,7 +149,7 @@ impl InquiryService for Services {
     }
 
     async fn escalate_inquiry(&self, request: Request<pb::EscalateInquiryRequest>) -> Result<Response<pb::Inquiry>, Status> {
-        let principal = self.caller(&request).await?;
+        let principal = caller(&request)?;
         let r = request.into_inner();
         let reason = (!r.reason.trim().is_empty()).then_some(r.reason.as_str());
         let inquiry = ops::escalate(&self.gateway, &principal, &r.inquiry_id, reason, "inquiry_id").await?;
@@ -157,7 +157,7 @@ impl InquiryService for Services {
     }
 
     async fn resolve_inquiry(&self, request: Request<pb::ResolveInquiryRequest>) -> Result<Response<pb::Inquiry>, Status> {
-        let principal = self.caller(&request).await?;
+        let principal = caller(&request)?;
         let r = request.into_inner();
         let inquiry = ops::resolve(&self.gateway, &principal, &r.inquiry_id, Some(&r.human_answer), "inquiry_id").await?;
         Ok(Response::new(convert::inquiry(inquiry, vec![])))
@@ -167,22 +167,11 @@ impl InquiryService for Services {
 #[tonic::async_trait]
 impl ReservationService for Services {
     async fn put_reservation(&self, request: Request<pb::PutReservationRequest>) -> Result<Response<pb::Reservation>, Status> {
-        let principal = self.caller(&request).await?;
+        let principal = caller(&request)?;
         let input = convert::reservation_input(request.into_inner().reservation);
         let stored = ops::put_reservation(&self.gateway, &principal, input).await?;
-        Ok(Response::new(convert::reservation(stored)))
+        Ok(Response::new(convert::reservation(stored.into())))
     }
-}
-
-/// A problem from the partner code as a status (the partner code speaks HTTP).
-fn partner_status(problem: crate::Problem) -> Status {
-    let e = match problem.status {
-        400 => ApiError::Invalid(switchboard_domain::ValidationErrors(problem.errors)),
-        401 => ApiError::Unauthenticated(problem.detail),
-        409 => ApiError::AlreadyExists(problem.detail),
-        _ => ApiError::Unavailable(problem.detail),
-    };
-    e.into()
 }
 
 impl Services {
@@ -202,7 +191,7 @@ impl PartnerService for Services {
         if token.trim().is_empty() {
             return Err(ApiError::field("token", "is required").into());
         }
-        let view = self.gateway.dispatcher.open(token.trim()).await.map_err(|e| partner_status(confirm_problem(e)))?;
+        let view = self.gateway.dispatcher.open(token.trim()).await.map_err(ApiError::from)?;
         Ok(Response::new(convert::confirmation(view)))
     }
 
@@ -221,8 +210,8 @@ impl PartnerService for Services {
         };
         let reason = (!r.reason.trim().is_empty()).then_some(r.reason);
         let proposed = (!r.proposed_time.trim().is_empty()).then_some(r.proposed_time);
-        let answer = parse_answer(answer, reason, proposed).map_err(partner_status)?;
-        let view = self.gateway.dispatcher.respond(r.token.trim(), answer).await.map_err(|e| partner_status(confirm_problem(e)))?;
+        let answer = parse_answer(answer, reason, proposed)?;
+        let view = self.gateway.dispatcher.respond(r.token.trim(), answer).await.map_err(ApiError::from)?;
         Ok(Response::new(convert::confirmation(view)))
     }
 }

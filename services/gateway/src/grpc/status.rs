@@ -106,7 +106,7 @@ mod tests {
     }
 
     #[test]
-    fn every_error_has_the_status_code_of_the_design() {
+    fn every_error_has_its_documented_status_code() {
         let cases = [
             (ApiError::field("f", "r"), Code::InvalidArgument),
             (ApiError::Unauthenticated("k".into()), Code::Unauthenticated),

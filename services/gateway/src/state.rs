@@ -1,0 +1,40 @@
+//! What the handlers share: the stores, the intake and partner-dispatcher
+//! libraries, readiness and the API's state.
+
+use crate::api::Api;
+use async_trait::async_trait;
+use std::sync::Arc;
+use switchboard_intake::Intake;
+use switchboard_partner_dispatcher::PartnerDispatcher;
+use switchboard_store::{InquiryStore, TenantStore};
+
+/// Whether the store and queues answer.
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    /// `Ok` when every dependency answers, else which one does not.
+    async fn check(&self) -> Result<(), String>;
+
+    /// Samples the queues' depths, ages and dead-letter counts into the
+    /// metrics (`/metrics` calls it on every scrape). Nothing by default.
+    async fn sample_queues(&self) {}
+}
+
+/// What the handlers need.
+#[derive(Clone)]
+pub struct Gateway {
+    /// Takes in inquiries (REST, gRPC, chat).
+    pub intake: Intake,
+    /// Opens and answers partner confirmations.
+    pub dispatcher: PartnerDispatcher,
+    /// Inquiries and their timelines.
+    pub inquiries: Arc<dyn InquiryStore>,
+    /// Tenants, looked up by API key.
+    pub tenants: Arc<dyn TenantStore>,
+    /// Whether the dependencies answer (`/readyz`, gRPC health).
+    pub readiness: Arc<dyn Readiness>,
+    /// Requests a minute each client address may make to the partner
+    /// endpoints (`SWITCHBOARD_PARTNER_RATE_PER_MINUTE`).
+    pub partner_rate_per_minute: u32,
+    /// The tenant and operator API's shared state (REST and gRPC).
+    pub api: Api,
+}
