@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One benchmark point, as in the README's "Benchmarks" section: starts a
+# One benchmark point, as in loadtest/README.md ("Performance"): starts a
 # fresh `switchboard up --demo` on a temporary data directory, runs
 # `switchboard loadtest` against it, stops it, and leaves report.json,
 # chart.svg, summary.txt and conditions.txt (machine load before and after)

@@ -135,7 +135,7 @@ fn report(name: &str, counts: &BTreeMap<(String, String), u64>, n: usize, out: &
             !dynamodb && !messaging
         }),
     };
-    // Request counts, not capacity units: a transaction of k items is 2k units; see the README.
+    // Request counts, not capacity units: a transaction of k items is 2k units; see deploy/README.md ("What an inquiry costs").
     let usd = (measured.sqs + receives) * SQS_PER_MILLION
         + measured.sns * SNS_PER_MILLION
         + measured.dynamodb_writes * DYNAMODB_WRITE_PER_MILLION

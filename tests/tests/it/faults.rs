@@ -10,7 +10,7 @@
 //! those are counted and printed.
 //!
 //! Small here (the test command runs it); full size, as documented in the
-//! README ("Reliability"):
+//! tests/README.md ("Reliability"):
 //!
 //! ```sh
 //! SWITCHBOARD_FAULT_INQUIRIES=2000 SWITCHBOARD_FAULT_KILLS=20 SWITCHBOARD_FAULT_RATE=40 \

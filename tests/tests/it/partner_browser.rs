@@ -4,7 +4,7 @@
 //! machine without them fails this test with a message saying so, never
 //! skips it.
 //!
-//! Screenshots go to `target/screenshots/` (the one in the README is a copy
+//! Screenshots go to `target/screenshots/` (the one in services/README.md is a copy
 //! of `01-request.png`).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
