@@ -104,8 +104,15 @@ impl TestApp {
     /// As [`Self::spawn_with`], letting the test swap ports first (a
     /// failing SMS sender, a counting one).
     pub async fn spawn_with_ports(options: Options, adapt: impl FnOnce(&mut Ports)) -> Self {
+        Self::spawn_configured(options, |_| {}, adapt).await
+    }
+
+    /// As [`Self::spawn_with_ports`], letting the test change the
+    /// configuration first (e.g. a short request timeout).
+    pub async fn spawn_configured(options: Options, configure: impl FnOnce(&mut Config), adapt: impl FnOnce(&mut Ports)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = test_config(dir.path(), &options);
+        let mut config = test_config(dir.path(), &options);
+        configure(&mut config);
         let mut ports = Ports::open(&config, options.selection.provision).await.expect("ports open");
         adapt(&mut ports);
         let app = App::build_with(config.clone(), &options.selection, ports).await.expect("app builds");

@@ -4,11 +4,11 @@
 //! so a test can see the server give up work (a timed-out request, a
 //! cancelled stream) instead of guessing with a sleep.
 
-use crate::{Options, TestApp, test_config};
+use crate::{Options, TestApp};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use switchboard::{App, Config, Ports};
+use switchboard::{Config, Ports};
 use switchboard_domain::{
     Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
 };
@@ -20,7 +20,6 @@ use switchboard_store::{
     TokenRecord, TokenStore,
 };
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 /// What the calls behind a switch do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,22 +134,7 @@ impl Outage {
     /// An application on switched backends, configured by `configure`
     /// first (e.g. a short request timeout), with the demo tenant seeded.
     pub async fn spawn(&self, options: Options, configure: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = test_config(dir.path(), &options);
-        configure(&mut config);
-        let mut ports = Ports::open(&config, options.selection.provision).await.expect("ports open");
-        self.install(&mut ports);
-        let app = App::build_with(config.clone(), &options.selection, ports).await.expect("app builds");
-        switchboard::demo::seed(app.ports.store.as_ref(), app.ports.store.as_ref(), crate::API_KEY).await.expect("demo seeds");
-        let base_url = format!("http://{}", app.http_addr());
-        let grpc_url = format!("http://{}", app.grpc_addr());
-        let ports = app.ports.clone();
-        let shutdown = CancellationToken::new();
-        let token = shutdown.clone();
-        let running = tokio::spawn(async move {
-            app.run(token).await.expect("app runs");
-        });
-        TestApp { base_url, grpc_url, http: reqwest::Client::new(), ports, config, shutdown, running: Some(running), _dir: dir }
+        TestApp::spawn_configured(options, configure, |ports| self.install(ports)).await
     }
 }
 

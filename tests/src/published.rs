@@ -53,4 +53,21 @@ impl Published {
             .map(|event| event["type"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
+
+    /// The distinct events published about inquiry `id`, as (type, event
+    /// id) in order of first publication: a re-announcement (the same
+    /// event id published again) counts once, a second run of a step
+    /// under another event id counts again.
+    pub fn distinct_events_for(&self, id: &str) -> Vec<(String, String)> {
+        let published = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut distinct: Vec<(String, String)> = Vec::new();
+        let events = published.iter().filter_map(|p| serde_json::from_str::<serde_json::Value>(&p.body).ok());
+        for event in events.filter(|event| event["subject"] == id) {
+            let key = (event["type"].as_str().unwrap_or_default().to_owned(), event["id"].as_str().unwrap_or_default().to_owned());
+            if !distinct.contains(&key) {
+                distinct.push(key);
+            }
+        }
+        distinct
+    }
 }

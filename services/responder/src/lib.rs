@@ -48,7 +48,7 @@ impl Responder {
     /// `inquiry.answered` or `inquiry.escalated`.
     pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
         let (_, inquiry) = self.stage.load(message).await?;
-        if !matches!(inquiry.status, InquiryStatus::Classified | InquiryStatus::AwaitingPartner) {
+        if !DECIDES_FROM.contains(&inquiry.status) {
             return self.announce(&inquiry).await;
         }
         let partner_outcome = inquiry.partner.as_ref().and_then(|p| p.outcome.clone());
@@ -91,9 +91,14 @@ impl Responder {
             Decision::Answer { .. } => (InquiryStatus::Answered, json!({ "confidence": record.quality_score, "model": record.model })),
             Decision::Escalate { reason, .. } => (InquiryStatus::Escalated, json!({ "reason": reason })),
         };
+        // Only from the status the decision was made on: a concurrent
+        // delivery of this message (a stalled handler outliving its
+        // visibility) may have answered meanwhile, and answered → escalated
+        // is a move the status machine allows, which would tell the
+        // customer twice.
         let moved = self
             .stage
-            .advance(inquiry.id, to, details, |i| match &decision {
+            .advance_from(inquiry.id, &DECIDES_FROM, to, details, |i| match &decision {
                 Decision::Answer { text } => i.answer = Some(text.clone()),
                 Decision::Escalate { reason, customer_message } => {
                     i.escalation = Some(Escalation { reason: reason.clone(), customer_message: customer_message.clone() })
@@ -106,6 +111,10 @@ impl Responder {
         self.announce(&responded).await
     }
 }
+
+/// The statuses the responder decides in: classified (no partner needed)
+/// or awaiting the partner (with the partner's outcome recorded).
+const DECIDES_FROM: [InquiryStatus; 2] = [InquiryStatus::Classified, InquiryStatus::AwaitingPartner];
 
 #[async_trait]
 impl Handler for Responder {

@@ -17,7 +17,7 @@ use serde_json::json;
 use std::sync::Arc;
 use switchboard_domain::{CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Service};
 use switchboard_messaging::{ReceivedMessage, Topic, events};
-use switchboard_store::{InquiryStore, TransitionError, TransitionOutcome, transition};
+use switchboard_store::{InquiryStore, TransitionError, TransitionOutcome, transition, transition_from};
 use switchboard_worker::Outcome;
 use tracing::{debug, info, warn};
 
@@ -80,7 +80,22 @@ impl Stage {
         details: serde_json::Value,
         change: impl Fn(&mut Inquiry),
     ) -> Result<Option<Inquiry>, Outcome> {
-        match transition(self.inquiries.as_ref(), id, to, self.service.name(), self.now(), details, change).await {
+        self.advance_from(id, &InquiryStatus::ALL, to, details, change).await
+    }
+
+    /// As [`Self::advance`], but only out of one of the statuses in `from`
+    /// (see [`transition_from`]): for a decision made on the inquiry as this
+    /// delivery read it, which must not land on a status another delivery
+    /// of the same message reached meanwhile.
+    pub async fn advance_from(
+        &self,
+        id: InquiryId,
+        from: &[InquiryStatus],
+        to: InquiryStatus,
+        details: serde_json::Value,
+        change: impl Fn(&mut Inquiry),
+    ) -> Result<Option<Inquiry>, Outcome> {
+        match transition_from(self.inquiries.as_ref(), id, from, to, self.service.name(), self.now(), details, change).await {
             Ok(TransitionOutcome::Applied(inquiry) | TransitionOutcome::AlreadyDone(inquiry)) => Ok(Some(inquiry)),
             Err(TransitionError::Invalid { current, .. }) => {
                 debug!(inquiry_id = %id, %current, to = %to, service = self.service.name(), "inquiry already moved on");

@@ -22,7 +22,7 @@ pub use records::{AiResponseRecord, AttachmentRecord, TokenRecord};
 use switchboard_domain::{
     Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
 };
-pub use transition::{TransitionError, TransitionOutcome, transition};
+pub use transition::{TransitionError, TransitionOutcome, transition, transition_from};
 
 /// The error a failed call into a backend library carries as its source.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

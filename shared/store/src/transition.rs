@@ -56,11 +56,35 @@ pub async fn transition(
     details: serde_json::Value,
     change: impl Fn(&mut Inquiry),
 ) -> Result<TransitionOutcome, TransitionError> {
+    transition_from(store, id, &InquiryStatus::ALL, to, actor, now, details, change).await
+}
+
+/// As [`transition`], but only out of one of the statuses in `from`: for a
+/// decision made on the inquiry as it was read (an automatic answer made on
+/// a classified inquiry must not land on one that another delivery of the
+/// same message has answered or escalated meanwhile, which the status
+/// machine alone would allow). From any other status it is
+/// [`TransitionError::Invalid`] and nothing is written.
+#[allow(clippy::too_many_arguments)] // transition's arguments and the guard
+pub async fn transition_from(
+    store: &dyn InquiryStore,
+    id: InquiryId,
+    from: &[InquiryStatus],
+    to: InquiryStatus,
+    actor: &str,
+    now: Timestamp,
+    details: serde_json::Value,
+    change: impl Fn(&mut Inquiry),
+) -> Result<TransitionOutcome, TransitionError> {
     let mut last_conflict = None;
     for _ in 0..ATTEMPTS {
         let current = store.get_inquiry(id).await?.ok_or(TransitionError::NotFound(id))?;
         if current.status == to {
             return Ok(TransitionOutcome::AlreadyDone(current));
+        }
+        if !from.contains(&current.status) {
+            let source = switchboard_domain::TransitionError { from: current.status, to };
+            return Err(TransitionError::Invalid { current: current.status, source });
         }
         current.status.transition(to).map_err(|source| TransitionError::Invalid { current: current.status, source })?;
         let mut next = current.clone();

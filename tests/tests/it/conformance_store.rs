@@ -31,7 +31,7 @@ use switchboard_store::s3::{S3Blobs, ensure_bucket};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{
     AiResponseRecord, AttachmentRecord, Created, Page, PageRequest, Store, StoreError, TokenRecord, TransitionError, TransitionOutcome,
-    transition,
+    transition, transition_from,
 };
 use switchboard_tests::emulator::{emulator, unique_prefix};
 
@@ -164,6 +164,7 @@ conformance!(
     the_same_idempotency_key_returns_the_first_inquiry_per_tenant,
     a_write_with_a_stale_version_is_a_conflict,
     a_transition_writes_status_and_timeline_together_and_only_once,
+    a_guarded_transition_writes_nothing_once_the_inquiry_left_the_expected_statuses,
     timeline_events_are_deduplicated_by_key_and_read_oldest_first,
     tenant_listings_are_newest_first_across_pages_and_bad_tokens_are_rejected,
     status_listing_follows_transitions,
@@ -331,6 +332,25 @@ async fn a_transition_writes_status_and_timeline_together_and_only_once(f: Fixtu
     assert!(matches!(back, Err(TransitionError::Invalid { current: InquiryStatus::Classified, .. })), "{back:?}");
     let missing = transition(s, inquiry("t", 2).id, InquiryStatus::Classified, "x", now, Value::Null, |_| {}).await;
     assert!(matches!(missing, Err(TransitionError::NotFound(_))));
+}
+
+async fn a_guarded_transition_writes_nothing_once_the_inquiry_left_the_expected_statuses(f: Fixture) {
+    let s = f.store.as_ref();
+    let i = inquiry("t", 1);
+    create(s, &i).await;
+    let from = [InquiryStatus::Classified, InquiryStatus::AwaitingPartner];
+    transition(s, i.id, InquiryStatus::Classified, "classifier", at(100), Value::Null, |_| {}).await.unwrap();
+    transition_from(s, i.id, &from, InquiryStatus::Answered, "responder", at(101), Value::Null, |_| {}).await.unwrap();
+    // Answered → escalated is a move the status machine allows (an operator
+    // may escalate an answer), but not one a decision made on the
+    // classified inquiry may make.
+    let late = transition_from(s, i.id, &from, InquiryStatus::Escalated, "responder", at(102), Value::Null, |_| {}).await;
+    assert!(matches!(late, Err(TransitionError::Invalid { current: InquiryStatus::Answered, .. })), "{late:?}");
+    assert_eq!(s.get_inquiry(i.id).await.unwrap().unwrap().status, InquiryStatus::Answered);
+    assert_eq!(kinds(&s.timeline(i.id).await.unwrap()), ["status.received", "status.classified", "status.answered"]);
+    // The same move without the guard is allowed.
+    let operator = transition(s, i.id, InquiryStatus::Escalated, "operator", at(103), Value::Null, |_| {}).await.unwrap();
+    assert!(matches!(operator, TransitionOutcome::Applied(_)));
 }
 
 async fn timeline_events_are_deduplicated_by_key_and_read_oldest_first(f: Fixture) {

@@ -37,8 +37,12 @@ async fn the_same_idempotency_key_twice_makes_one_inquiry_and_one_pipeline_run()
 
     let tenant = TenantId::parse("demo").unwrap();
     assert_eq!(app.ports.store.list_by_tenant(&tenant, &PageRequest::first(10)).await.unwrap().items.len(), 1);
-    // One run: each step published its event once. A second run (or the
-    // repeated submission starting one) publishes the same events again.
+    // One run: each step published one event. A repeated submission that
+    // arrives while the inquiry is still `received` re-announces it under
+    // the same event id (recovery from a crash between write and publish),
+    // and the steps after it see a redelivery and re-announce theirs, also
+    // under the same ids: that is at-least-once delivery, not a second run.
+    // A second run would publish some step under another event id.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let events = loop {
         let events = published.event_types_for(&ids[0]);
@@ -48,7 +52,14 @@ async fn the_same_idempotency_key_twice_makes_one_inquiry_and_one_pipeline_run()
         assert!(tokio::time::Instant::now() < deadline, "the notifier never published: {events:?}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    assert_eq!(events, ["inquiry.received", "inquiry.classified", "inquiry.answered", "notification.sent"], "events published");
+    assert!(!events.is_empty(), "{events:?}");
+    let distinct = published.distinct_events_for(&ids[0]);
+    let types: Vec<&str> = distinct.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        types,
+        ["inquiry.received", "inquiry.classified", "inquiry.answered", "notification.sent"],
+        "one event id per step: {distinct:?}"
+    );
     let inquiry = app.inquiry(&ids[0]).await;
     let kinds: Vec<&str> = inquiry["timeline"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
     for kind in &kinds {
