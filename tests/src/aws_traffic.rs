@@ -233,15 +233,18 @@ fn describe(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Aws
     AwsCall { service, operation, resources }
 }
 
-fn amz_json(body: Value) -> Response {
+/// A 200 answer in the JSON protocol Comprehend and Textract speak.
+pub fn amz_json(body: Value) -> Response {
     (StatusCode::OK, [("content-type", "application/x-amz-json-1.1")], body.to_string()).into_response()
 }
 
-fn converse(text: &str) -> Response {
+/// A Bedrock Converse answer saying `text`, billed 900 prompt and 40
+/// completion tokens.
+pub fn converse(text: &str) -> Response {
     let body = json!({
         "output": { "message": { "role": "assistant", "content": [{ "text": text }] } },
         "stopReason": "end_turn",
-        "usage": { "inputTokens": 100, "outputTokens": 20, "totalTokens": 120 }
+        "usage": { "inputTokens": 900, "outputTokens": 40, "totalTokens": 940 }
     });
     (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
 }

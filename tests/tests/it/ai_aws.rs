@@ -15,6 +15,7 @@ use switchboard::config::AiMode;
 use switchboard::{App, Ports, Selection};
 use switchboard_aws::{AwsOptions, Credentials};
 use switchboard_domain::InquiryId;
+use switchboard_tests::aws_traffic::{amz_json, converse};
 use switchboard_tests::{API_KEY, Options, PATIENCE, test_config};
 use tokio_util::sync::CancellationToken;
 
@@ -42,19 +43,6 @@ impl Drop for Stub {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-fn amz_json(body: Value) -> Response {
-    (StatusCode::OK, [("content-type", "application/x-amz-json-1.1")], body.to_string()).into_response()
-}
-
-fn converse(text: &str) -> Response {
-    let body = json!({
-        "output": { "message": { "role": "assistant", "content": [{ "text": text }] } },
-        "stopReason": "end_turn",
-        "usage": { "inputTokens": 900, "outputTokens": 40, "totalTokens": 940 }
-    });
-    (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
 }
 
 /// What each service answers. Bedrock answers from the question in the

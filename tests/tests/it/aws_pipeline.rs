@@ -209,24 +209,13 @@ async fn six_service_processes_on_the_emulator_answer_confirm_time_out_escalate_
     assert!(answered["answer"].as_str().unwrap().contains("car park"));
 
     let token = partner_token(PARTNER_PHONE, &change).await;
-    let r = cluster
-        .http
-        .post(format!("{}/respond", cluster.base_url))
-        .json(&json!({ "token": token, "answer": "accept" }))
-        .send()
-        .await
-        .unwrap();
+    let accept = || cluster.http.post(format!("{}/respond", cluster.base_url)).json(&json!({ "token": token, "answer": "accept" })).send();
+    let r = accept().await.unwrap();
     assert_eq!(r.status(), 200);
     let confirmed = cluster.wait_terminal(&change).await;
     assert_eq!(confirmed["status"], "answered");
     assert_eq!(confirmed["partner"]["outcome"]["outcome"], "accepted");
-    let again = cluster
-        .http
-        .post(format!("{}/respond", cluster.base_url))
-        .json(&json!({ "token": token, "answer": "accept" }))
-        .send()
-        .await
-        .unwrap();
+    let again = accept().await.unwrap();
     assert_eq!(again.status(), 409);
 
     let escalated = cluster.wait_terminal(&complaint).await;
