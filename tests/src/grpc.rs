@@ -59,6 +59,7 @@ pub async fn add_tenant(app: &TestApp, id: &str, key: &str) {
         domain_context: String::new(),
         faq: vec![],
         tier: "standard".into(),
+        version: 0,
     };
     switchboard_store::TenantStore::put_tenant(app.ports.store.as_ref(), &tenant).await.expect("tenant stored");
 }

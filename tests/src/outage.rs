@@ -225,6 +225,11 @@ impl TenantStore for SwitchedStore {
         self.inner.put_tenant(tenant).await
     }
 
+    async fn update_tenant(&self, next: &Tenant, expected_version: u64) -> Result<Tenant, StoreError> {
+        self.gate().await?;
+        self.inner.update_tenant(next, expected_version).await
+    }
+
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         self.gate().await?;
         self.inner.get_tenant(id).await

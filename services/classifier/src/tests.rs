@@ -27,6 +27,8 @@ fn verdict(intent: Intent, reservation: Option<&str>) -> Classification {
         key_phrases: vec![],
         pii: vec![],
         engine: "scripted".into(),
+        certainty: None,
+        unsure: None,
     }
 }
 

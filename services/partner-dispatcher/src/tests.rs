@@ -119,6 +119,8 @@ fn change_request() -> Inquiry {
         key_phrases: vec![],
         pii: vec![],
         engine: "test".into(),
+        certainty: None,
+        unsure: None,
     };
     let mut inquiry = InquiryBuilder::new()
         .created_at(START, 3)

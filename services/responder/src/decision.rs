@@ -95,6 +95,8 @@ mod tests {
             key_phrases: vec![],
             pii: vec![],
             engine: "t".into(),
+            certainty: None,
+            unsure: None,
         }
     }
 

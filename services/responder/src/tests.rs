@@ -44,6 +44,8 @@ fn classified(intent: Intent) -> Inquiry {
         key_phrases: vec![],
         pii: vec![],
         engine: "test".into(),
+        certainty: None,
+        unsure: None,
     };
     InquiryBuilder::new()
         .created_at(START, 2)

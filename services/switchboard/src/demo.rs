@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use switchboard_domain::tenant::hash_api_key;
-use switchboard_domain::{FaqEntry, Language, PhoneNumber, Reservation, ReservationNumber, Tenant, TenantId};
+use switchboard_domain::{FaqEntry, FaqEntryId, Language, PhoneNumber, Reservation, ReservationNumber, Tenant, TenantId};
 use switchboard_store::{ReservationStore, TenantStore};
 
 /// The demo tenant's id.
@@ -19,6 +19,7 @@ pub async fn seed(tenants: &dyn TenantStore, reservations: &dyn ReservationStore
         domain_context: "A 40-room hotel in Jeonju with day tours of the hanok village. Friendly, concise, polite.".into(),
         faq: faq(),
         tier: "standard".into(),
+        version: 0,
     };
     tenants.put_tenant(&tenant).await?;
     for r in reservations_list()? {
@@ -28,7 +29,14 @@ pub async fn seed(tenants: &dyn TenantStore, reservations: &dyn ReservationStore
 }
 
 fn entry(language: Language, question: &str, answer: &str) -> FaqEntry {
-    FaqEntry { language, question: question.into(), answer: answer.into() }
+    // Derived ids: the demo FAQ keeps its ids across restarts.
+    FaqEntry {
+        id: FaqEntryId::derive(language, question),
+        language,
+        question: question.into(),
+        variants: Vec::new(),
+        answer: answer.into(),
+    }
 }
 
 /// The demo FAQ, in Korean and English.

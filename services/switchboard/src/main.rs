@@ -412,6 +412,7 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
                 domain_context: String::new(),
                 faq: vec![],
                 tier: "standard".into(),
+                version: 0,
             };
             ports.store.put_tenant(&tenant).await?;
             println!("created tenant {id}; its API key is shown once:");

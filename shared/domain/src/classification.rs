@@ -199,6 +199,29 @@ pub struct Classification {
     pub pii: Vec<PiiSpan>,
     /// Which engine produced this (e.g. `local-rules`, `comprehend`).
     pub engine: String,
+    /// How sure the engine is of each field, when it can tell (a trained
+    /// model's calibrated probabilities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certainty: Option<Certainty>,
+    /// Set when the verdict must not be acted on: the engine is unsure, or
+    /// two engines disagree and neither is sure. Says why, without content.
+    /// A person decides instead (escalation reason [`UNSURE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsure: Option<String>,
+}
+
+/// The escalation reason of an inquiry whose verdict was unsure.
+pub const UNSURE: &str = "unsure";
+
+/// Calibrated probabilities (0–1) of the chosen value of each field.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Certainty {
+    /// Of the intent.
+    pub intent: f32,
+    /// Of the urgency.
+    pub urgency: f32,
+    /// Of the sentiment.
+    pub sentiment: f32,
 }
 
 impl Classification {
@@ -232,6 +255,8 @@ mod tests {
             key_phrases: vec![],
             pii: vec![],
             engine: "test".into(),
+            certainty: None,
+            unsure: None,
         };
         assert!(c.needs_partner());
         c.intent = Intent::Refund;

@@ -1,6 +1,6 @@
 //! Tenants: the businesses whose customers send inquiries.
 
-use crate::classification::Language;
+use crate::faq::{FaqEntry, FaqEntryId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -53,17 +53,6 @@ impl fmt::Display for TenantId {
     }
 }
 
-/// One question-and-answer pair of a tenant's FAQ.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FaqEntry {
-    /// The language of the entry.
-    pub language: Language,
-    /// The question.
-    pub question: String,
-    /// Its answer.
-    pub answer: String,
-}
-
 /// A business using Switchboard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -82,6 +71,22 @@ pub struct Tenant {
     /// The service tier, e.g. `standard`.
     #[serde(default = "default_tier")]
     pub tier: String,
+    /// Bumped by every conditional update (FAQ edits); 0 for a tenant
+    /// stored before versions existed.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Tenant {
+    /// The FAQ entry with this id.
+    pub fn faq_entry(&self, id: &FaqEntryId) -> Option<&FaqEntry> {
+        self.faq.iter().find(|e| &e.id == id)
+    }
+
+    /// The FAQ entry with this id, to edit.
+    pub fn faq_entry_mut(&mut self, id: &FaqEntryId) -> Option<&mut FaqEntry> {
+        self.faq.iter_mut().find(|e| &e.id == id)
+    }
 }
 
 fn default_tier() -> String {

@@ -133,5 +133,6 @@ pub fn tenant() -> Tenant {
         domain_context: String::new(),
         faq: Vec::new(),
         tier: "standard".into(),
+        version: 0,
     }
 }

@@ -579,6 +579,38 @@ impl TenantStore for DynamoStore {
         self.upsert(item).await
     }
 
+    async fn update_tenant(&self, next: &Tenant, expected_version: u64) -> Result<Tenant, StoreError> {
+        let mut next = next.clone();
+        next.version = expected_version + 1;
+        let mut item = item(&keys::tenant(&next.id), &next)?;
+        let by_api_key = keys::tenant_by_api_key(&next.api_key_hash);
+        item.insert("gsi1pk".into(), s(by_api_key.pk));
+        item.insert("gsi1sk".into(), s(by_api_key.sk));
+        // Tenants stored before versions existed have none: version 0.
+        let condition = if expected_version == 0 {
+            "attribute_exists(pk) AND (attribute_not_exists(#body.#version) OR #body.#version = :expected)"
+        } else {
+            "#body.#version = :expected"
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", n(expected_version));
+        match put.send().await {
+            Ok(_) => Ok(next),
+            Err(e) if condition_failed(&e) => match self.get(&keys::tenant(&next.id)).await? {
+                Some(_) => Err(StoreError::Conflict(format!("tenant {} is no longer at version {expected_version}", next.id))),
+                None => Err(StoreError::NotFound(format!("tenant {}", next.id))),
+            },
+            Err(e) => Err(failed("PutItem", e)),
+        }
+    }
+
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         self.get_body(&keys::tenant(id)).await
     }

@@ -15,13 +15,15 @@ pub mod records;
 /// Attachment bodies in S3 (AWS mode), and their bucket's provisioning.
 pub mod s3;
 pub mod sqlite;
-pub mod transition;
+mod tenant_edit;
+mod transition;
 
 use async_trait::async_trait;
 pub use records::{AiResponseRecord, AttachmentRecord, TokenRecord};
 use switchboard_domain::{
     Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
 };
+pub use tenant_edit::{EDIT_ATTEMPTS, edit_tenant};
 pub use transition::{TransitionError, TransitionOutcome, transition, transition_from};
 
 /// The error a failed call into a backend library carries as its source.
@@ -174,6 +176,11 @@ pub trait InquiryStore: Send + Sync {
 pub trait TenantStore: Send + Sync {
     /// Stores (or replaces) a tenant.
     async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Replaces a tenant still at `expected_version` (FAQ edits, learning
+    /// from operators) and returns it as stored, at the next version.
+    /// `Conflict` when another update came first, `NotFound` when there is
+    /// no such tenant. Use [`edit_tenant`] to read, change and retry.
+    async fn update_tenant(&self, next: &Tenant, expected_version: u64) -> Result<Tenant, StoreError>;
     /// The tenant, if it exists.
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
     /// The tenant whose API key hashes to `hash`.

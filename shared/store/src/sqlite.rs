@@ -322,6 +322,36 @@ impl TenantStore for SqliteStore {
             .await
     }
 
+    async fn update_tenant(&self, next: &Tenant, expected_version: u64) -> Result<Tenant, StoreError> {
+        let mut next = next.clone();
+        next.version = expected_version + 1;
+        let (key, by_api_key) = (keys::tenant(&next.id), keys::tenant_by_api_key(&next.api_key_hash));
+        let body = encode(&key.pk, &next)?;
+        let what = format!("tenant {}", next.id);
+        self.db
+            .write(move |tx| {
+                // Tenants stored before versions existed have none: version 0.
+                let changed = exec(
+                    tx,
+                    "UPDATE items SET gsi1pk = ?3, gsi1sk = ?4, body = ?5
+                     WHERE pk = ?1 AND sk = ?2 AND COALESCE(json_extract(body, '$.version'), 0) = ?6",
+                    params![key.pk, key.sk, by_api_key.pk, by_api_key.sk, body, expected_version as i64],
+                )
+                .map_err(db)?;
+                if changed == 1 {
+                    return Ok(());
+                }
+                let exists =
+                    row(tx, "SELECT 1 FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |_| Ok(())).optional().map_err(db)?;
+                Err(match exists {
+                    Some(()) => StoreError::Conflict(format!("{what} is no longer at version {expected_version}")),
+                    None => StoreError::NotFound(what),
+                })
+            })
+            .await?;
+        Ok(next)
+    }
+
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let key = keys::tenant(id);
         self.db.read(move |c| get_item(c, &key)).await

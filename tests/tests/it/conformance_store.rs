@@ -226,8 +226,9 @@ fn tenant(id: &str, key_hash: &str) -> Tenant {
         name: format!("Tenant {id}"),
         api_key_hash: key_hash.into(),
         domain_context: "A hotel in Seoul.".into(),
-        faq: vec![FaqEntry { language: Language::En, question: "Check-in?".into(), answer: "From 3 pm.".into() }],
+        faq: vec![FaqEntry::new(Language::En, "Check-in?", "From 3 pm.")],
         tier: "standard".into(),
+        version: 0,
     }
 }
 
@@ -252,6 +253,8 @@ async fn an_inquiry_round_trips_with_every_field(f: Fixture) {
         key_phrases: vec!["객실 데코".into(), String::new()],
         pii: vec![],
         engine: "local".into(),
+        certainty: None,
+        unsure: None,
     });
     i.status_reason = Some(String::new());
     i.partner = Some(PartnerRequest {

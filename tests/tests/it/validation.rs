@@ -95,6 +95,7 @@ async fn another_tenants_inquiry_is_not_found() {
         domain_context: String::new(),
         faq: vec![],
         tier: "standard".into(),
+        version: 0,
     };
     switchboard_store::TenantStore::put_tenant(app.ports.store.as_ref(), &other).await.unwrap();
     let r = app.http.get(app.url(&format!("/api/inquiries/{id}"))).header("x-api-key", "other-key").send().await.unwrap();

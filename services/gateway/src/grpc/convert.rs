@@ -334,6 +334,8 @@ mod tests {
                 key_phrases: vec![],
                 pii: vec![],
                 engine: "local-rules".into(),
+                certainty: None,
+                unsure: None,
             })
             .build()
     }

@@ -94,7 +94,18 @@ impl LocalClassifier {
         }
         pii.extend(crate::pii::detect(TextField::Content, &request.content));
 
-        Classification { language, intent, urgency, sentiment, reservation_number, key_phrases, pii, engine: ENGINE.to_owned() }
+        Classification {
+            language,
+            intent,
+            urgency,
+            sentiment,
+            reservation_number,
+            key_phrases,
+            pii,
+            engine: ENGINE.to_owned(),
+            certainty: None,
+            unsure: None,
+        }
     }
 }
 

@@ -729,7 +729,7 @@ mod tests {
     use switchboard_domain::{Classification, InquiryStatus, Sentiment, TenantId, Urgency};
 
     fn entry(language: Language, question: &str, answer: &str) -> FaqEntry {
-        FaqEntry { language, question: question.to_owned(), answer: answer.to_owned() }
+        FaqEntry::new(language, question, answer)
     }
 
     fn tenant() -> Tenant {
@@ -781,6 +781,7 @@ mod tests {
                 entry(Ko, "조식이 포함되어 있나요?", "조식은 포함되어 있지 않으며, 1인 12,000원에 추가하실 수 있습니다."),
             ],
             tier: "standard".to_owned(),
+            version: 0,
         }
     }
 
@@ -813,6 +814,8 @@ mod tests {
             key_phrases: vec![],
             pii: vec![],
             engine: "test".to_owned(),
+            certainty: None,
+            unsure: None,
         });
         let request = DraftRequest { tenant: tenant(), inquiry: inq, partner_outcome: Some(outcome), language };
         LocalAnswerDrafter::new().draft_now(&request)

@@ -10,7 +10,7 @@ use switchboard_domain::{FaqEntry, Inquiry, InquiryStatus, Language, PartnerOutc
 const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 
 fn entry(language: Language, question: &str, answer: &str) -> FaqEntry {
-    FaqEntry { language, question: question.into(), answer: answer.into() }
+    FaqEntry::new(language, question, answer)
 }
 
 fn tenant() -> Tenant {
@@ -32,6 +32,7 @@ fn tenant() -> Tenant {
             entry(Ko, "조식은 몇 시에 어디서 제공되나요?", "조식은 매일 오전 7시부터 10시까지 1층 한식당에서 제공됩니다."),
         ],
         tier: "standard".into(),
+        version: 0,
     }
 }
 
