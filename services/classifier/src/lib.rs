@@ -69,7 +69,9 @@ impl Classifier {
             let Some(classified) = self.classify(&inquiry, message.receive_count).await? else { return Ok(()) };
             classified
         };
-        let needs_partner = classified.classification.as_ref().is_some_and(|c| c.needs_partner());
+        // An unsure verdict goes to the responder, which hands it to a person,
+        // rather than to a partner on a guess.
+        let needs_partner = classified.classification.as_ref().is_some_and(|c| c.needs_partner() && c.unsure.is_none());
         let event = self
             .stage
             .event(EventType::InquiryClassified, &classified, "1", json!({ "classification": classified.classification }))

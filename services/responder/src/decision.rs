@@ -1,7 +1,7 @@
 //! Answer or escalate: the responder's rules, kept pure so they read as a table.
 
 use switchboard_ai::Draft;
-use switchboard_domain::{Classification, Intent, Language, PartnerOutcome, Sentiment, Urgency};
+use switchboard_domain::{Classification, Intent, Language, PartnerOutcome, Sentiment, UNSURE, Urgency};
 
 /// Below this a draft is not trusted to go to the customer.
 pub const MIN_CONFIDENCE: f32 = 0.5;
@@ -33,6 +33,10 @@ pub fn decide(
         None => {}
     }
     if let Some(c) = classification {
+        // An unsure verdict is not acted on: a person reads it.
+        if c.unsure.is_some() {
+            return escalate(UNSURE, holding_message(language));
+        }
         let angry = c.sentiment == Sentiment::Negative || c.urgency == Urgency::High;
         if c.intent == Intent::Complaint && angry {
             return escalate("an urgent or angry complaint needs a person", holding_message(language));
@@ -104,6 +108,16 @@ mod tests {
     fn a_confident_faq_answer_goes_to_the_customer() {
         let c = classified(Intent::GeneralQuestion, Urgency::Low, Sentiment::Neutral);
         assert_eq!(decide(Some(&c), None, Ok(&draft(0.9)), Language::En), Decision::Answer { text: "answer".into() });
+    }
+
+    #[test]
+    fn an_unsure_verdict_is_escalated_with_reason_unsure_even_with_a_confident_answer() {
+        let mut c = classified(Intent::GeneralQuestion, Urgency::Low, Sentiment::Neutral);
+        c.unsure = Some("intent 0.41 below 0.60".into());
+        assert_eq!(
+            decide(Some(&c), None, Ok(&draft(0.9)), Language::En),
+            Decision::Escalate { reason: "unsure".into(), customer_message: holding_message(Language::En) }
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod routing;
 pub mod status;
 pub mod submission;
 pub mod tenant;
+pub mod text;
 pub mod timeline;
 pub mod token;
 
