@@ -1,20 +1,29 @@
-//! A rule-and-lexicon classifier for Korean and English inquiries.
+//! The local classifier for Korean and English inquiries: a trained model
+//! (see [`crate::model`]) decides intent, urgency and sentiment; language
+//! detection, personal data and the reservation number stay pattern-based.
 //!
-//! Every decision is a weighted sum of regular-expression cues over the
-//! normalised text (title, content and attachment texts). The cues are word
-//! stems and common phrasings rather than whole sentences, so they carry over
-//! to inquiries they were never tuned on. Korean cues match stems without
-//! word boundaries, because particles and endings are glued to the stem
-//! ("환불이", "환불해주세요").
+//! The keyword rules that decided everything before the model remain, for
+//! two jobs: their evidence (per-intent cue scores, urgency cues, the
+//! sentiment lexicon, and their own verdicts) is a named part of the
+//! model's features, and their verdict is the fallback should the embedded
+//! model ever fail to load. The cues are word stems and common phrasings
+//! over the folded text; Korean cues match stems without word boundaries,
+//! because particles and endings are glued to the stem ("환불이",
+//! "환불해주세요").
 
+use crate::model::{self, Model, SparseVector, Verdict};
 use crate::{AiError, Classifier, ClassifyRequest};
 use async_trait::async_trait;
 use regex::Regex;
 use std::sync::LazyLock;
-use switchboard_domain::{Classification, Intent, Language, PiiSpan, ReservationNumber, Sentiment, TextField, Urgency};
+use switchboard_domain::text::fold;
+use switchboard_domain::{Certainty, Classification, Intent, Language, PiiSpan, ReservationNumber, Sentiment, TextField, Urgency};
 
-/// The `engine` recorded on every classification this module makes.
-pub const ENGINE: &str = "local-rules";
+/// The `engine` recorded on every classification the trained model makes.
+pub const ENGINE: &str = "local-model";
+
+/// The `engine` of the rules' verdict, used only when the model cannot load.
+pub const RULES_ENGINE: &str = "local-rules";
 
 /// Below this much evidence no specific intent is claimed: the inquiry is a
 /// general question (the intent that asks nothing of a partner).
@@ -32,80 +41,140 @@ pub const MAX_KEY_PHRASES: usize = 5;
 const CONFIDENT_NEGATIVE: f32 = 0.8;
 
 /// What a cloud engine (Comprehend) read in the customer's text, used by
-/// the rules in place of their own guesses. The rules stay in charge of
-/// intent, urgency and the reservation number, which Comprehend does not
-/// know about; these signals only sharpen them.
+/// the classifier in place of its own guesses. The model stays in charge
+/// of intent and urgency and the patterns of the reservation number, which
+/// Comprehend does not know about; these signals only sharpen them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Signals {
     /// The dominant language (a client's hint still wins).
     pub language: Option<Language>,
-    /// The overall tone, replacing the lexicon's.
+    /// The overall tone, replacing the model's.
     pub sentiment: Option<Sentiment>,
     /// 0–1: how sure the engine is that the text is negative.
     pub negative_score: f32,
 }
 
-/// Classifies inquiries with keyword rules and a small sentiment lexicon,
-/// for Korean and English, with no network and no model.
+/// Classifies inquiries with the trained model, for Korean and English,
+/// with no network.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocalClassifier;
 
+/// The texts of one request, in the forms the classifier reads.
+pub(crate) struct Texts {
+    /// Title, content and attachment texts, one per line, as written.
+    pub raw: String,
+    /// What the customer wrote (title and content): decides the language.
+    pub customer: String,
+    /// `raw`, folded and rewritten for the cues.
+    pub cues: String,
+    /// The title, folded and rewritten for the cues.
+    pub title: String,
+}
+
+impl Texts {
+    pub(crate) fn of(request: &ClassifyRequest) -> Self {
+        let mut parts: Vec<&str> = Vec::with_capacity(2 + request.attachment_texts.len());
+        if let Some(t) = request.title.as_deref() {
+            parts.push(t);
+        }
+        parts.push(&request.content);
+        let customer = parts.join("\n");
+        parts.extend(request.attachment_texts.iter().map(String::as_str));
+        let raw = parts.join("\n");
+        let cues = normalize(&raw);
+        let title = normalize(request.title.as_deref().unwrap_or_default());
+        Self { raw, customer, cues, title }
+    }
+}
+
 impl LocalClassifier {
+    /// The classifier (stateless: the model is loaded once per process).
     pub fn new() -> Self {
         Self
     }
 
     /// The classification of one request. Pure and infallible: any text,
-    /// even empty, gets a verdict (a general question, low, neutral).
+    /// even empty, gets a verdict.
     pub fn classify_now(&self, request: &ClassifyRequest) -> Classification {
         self.classify_with(request, &Signals::default())
     }
 
     /// As [`Self::classify_now`], with what a cloud engine read in the text:
     /// its language and sentiment are taken as they are; a confidently
-    /// negative text that asks nothing is a complaint even without the
-    /// lexicon's words, and a confidently negative complaint is never
-    /// waved through as mild feedback.
+    /// negative text that asks nothing is a complaint even when the model
+    /// read a question, and a confidently negative complaint is never waved
+    /// through as mild feedback.
     pub fn classify_with(&self, request: &ClassifyRequest, signals: &Signals) -> Classification {
-        let rules = &*RULES;
-        let title = normalize(request.title.as_deref().unwrap_or_default());
-        let mut parts: Vec<&str> = Vec::with_capacity(2 + request.attachment_texts.len());
-        if let Some(t) = request.title.as_deref() {
-            parts.push(t);
-        }
-        parts.push(&request.content);
-        let customer_text = parts.join("\n");
-        parts.extend(request.attachment_texts.iter().map(String::as_str));
-        let raw = parts.join("\n");
-        let text = normalize(&raw);
+        decide(model::classifier().map_err(|error| error.to_string()), request, signals)
+    }
+}
 
-        // Attachments are often in another language (an English receipt for a
-        // Korean customer), so only what the customer wrote decides the language.
-        let language = request.language_hint.or(signals.language).unwrap_or_else(|| Language::detect(&customer_text));
+/// The verdict of `model` on one request (what training and evaluation
+/// measure: the same path as [`LocalClassifier`], another model).
+pub fn classify_with_model(model: &Model, request: &ClassifyRequest) -> Classification {
+    decide(Ok(model), request, &Signals::default())
+}
 
-        let unhappy = signals.negative_score >= CONFIDENT_NEGATIVE;
-        let (intent, key_phrases) = rules.intent(&text, &title, unhappy);
-        let sentiment = signals.sentiment.unwrap_or_else(|| rules.sentiment(&text, intent));
-        let urgency = rules.urgency(&text, &raw, intent, unhappy);
-        let reservation_number = request.reservation_hint.clone().or_else(|| ReservationNumber::extract(&raw));
-        let mut pii: Vec<PiiSpan> = Vec::new();
-        if let Some(title) = request.title.as_deref() {
-            pii.extend(crate::pii::detect(TextField::Title, title));
-        }
-        pii.extend(crate::pii::detect(TextField::Content, &request.content));
+/// The model's features of one request.
+pub(crate) fn features_of(request: &ClassifyRequest) -> SparseVector {
+    let texts = Texts::of(request);
+    let evidence = RULES.evidence(&texts);
+    let reservation_number = request.reservation_hint.clone().or_else(|| ReservationNumber::extract(&texts.raw));
+    model::features::extract(&texts, &evidence, reservation_number.is_some())
+}
 
-        Classification {
-            language,
-            intent,
-            urgency,
-            sentiment,
-            reservation_number,
-            key_phrases,
-            pii,
-            engine: ENGINE.to_owned(),
-            certainty: None,
-            unsure: None,
+/// The classification by `model`, or by the rules when it could not load.
+fn decide(model: Result<&Model, String>, request: &ClassifyRequest, signals: &Signals) -> Classification {
+    let texts = Texts::of(request);
+    let evidence = RULES.evidence(&texts);
+    // Attachments are often in another language (an English receipt for a
+    // Korean customer), so only what the customer wrote decides the language.
+    let language = request.language_hint.or(signals.language).unwrap_or_else(|| Language::detect(&texts.customer));
+    let reservation_number = request.reservation_hint.clone().or_else(|| ReservationNumber::extract(&texts.raw));
+    let unhappy = signals.negative_score >= CONFIDENT_NEGATIVE;
+
+    let (mut intent, mut urgency, mut sentiment, certainty, unsure, engine) = match model {
+        Ok(model) => {
+            let verdict: Verdict = model.decide(&model::features::extract(&texts, &evidence, reservation_number.is_some()));
+            let certainty = Certainty { intent: verdict.intent.1, urgency: verdict.urgency.1, sentiment: verdict.sentiment.1 };
+            (verdict.intent.0, verdict.urgency.0, verdict.sentiment.0, Some(certainty), verdict.unsure, ENGINE)
         }
+        Err(error) => {
+            tracing::error!(%error, "the embedded classifier model does not load; the rules decide");
+            let intent = RULES.intent(&evidence, unhappy);
+            (intent, RULES.urgency(&evidence, intent, unhappy), RULES.sentiment(&evidence, intent), None, None, RULES_ENGINE)
+        }
+    };
+    if unhappy {
+        // The cloud engine's confidence is evidence the model never saw.
+        if intent == Intent::GeneralQuestion && !evidence.question_form {
+            intent = Intent::Complaint;
+        }
+        if intent == Intent::Complaint && urgency == Urgency::Low {
+            urgency = Urgency::Medium;
+        }
+    }
+    if let Some(s) = signals.sentiment {
+        sentiment = s;
+    }
+    let key_phrases = key_phrases(evidence.phrases_of(intent));
+    let mut pii: Vec<PiiSpan> = Vec::new();
+    if let Some(title) = request.title.as_deref() {
+        pii.extend(crate::pii::detect(TextField::Title, title));
+    }
+    pii.extend(crate::pii::detect(TextField::Content, &request.content));
+
+    Classification {
+        language,
+        intent,
+        urgency,
+        sentiment,
+        reservation_number,
+        key_phrases,
+        pii,
+        engine: engine.to_owned(),
+        certainty,
+        unsure,
     }
 }
 
@@ -200,13 +269,81 @@ const REWRITES: &[(&str, &str)] = &[
 static REWRITERS: LazyLock<Vec<(Regex, &'static str)>> =
     LazyLock::new(|| REWRITES.iter().filter_map(|&(p, with)| build(p).map(|re| (re, with))).collect());
 
-/// Lowercases and applies [`REWRITES`].
+/// Folds (see [`fold`]) and applies [`REWRITES`].
 fn normalize(text: &str) -> String {
-    let mut s = text.to_lowercase().replace(['\u{2019}', '\u{2018}'], "'");
+    let mut s = fold(text).replace(['\u{2019}', '\u{2018}'], "'");
     for (re, with) in REWRITERS.iter() {
         s = re.replace_all(&s, *with).into_owned();
     }
     s
+}
+
+/// What the cue tables find in one text: the rules' evidence, which the
+/// model reads as named features ([`Evidence::features`]) and the rules'
+/// own verdicts are computed from.
+pub(crate) struct Evidence {
+    /// Per intent, in [`Rules::intents`] order: the cue score (with its
+    /// context) and the phrases that matched.
+    intents: Vec<(Intent, f32, Vec<String>)>,
+    /// Sentiment lexicon sums.
+    positive: f32,
+    negative: f32,
+    contrast: bool,
+    safety: bool,
+    relaxed: bool,
+    immediate: bool,
+    demand: bool,
+    same_day: bool,
+    tomorrow: bool,
+    far_off: bool,
+    this_week: bool,
+    anger: bool,
+    shouting: bool,
+    mild: bool,
+    /// The text asks something.
+    question_form: bool,
+}
+
+/// Cue scores this high say the intent outright; the features scale by it.
+const STRONG_SCORE: f32 = 4.0;
+
+impl Evidence {
+    /// The phrases that matched an intent's cues.
+    fn phrases_of(&self, intent: Intent) -> Vec<String> {
+        self.intents.iter().find(|(i, _, _)| *i == intent).map(|(_, _, found)| found.clone()).unwrap_or_default()
+    }
+
+    /// The evidence as named numbers, about 0–1 each: scores scaled by
+    /// [`STRONG_SCORE`] (capped at 2), cues present as 1, and the rules'
+    /// own verdicts one-hot.
+    pub(crate) fn features(&self) -> Vec<(String, f32)> {
+        let scaled = |score: f32| (score / STRONG_SCORE).min(2.0);
+        let mut out: Vec<(String, f32)> =
+            self.intents.iter().map(|(intent, score, _)| (format!("score:{}", intent.as_str()), scaled(*score))).collect();
+        out.push(("lexicon:positive".into(), scaled(self.positive)));
+        out.push(("lexicon:negative".into(), scaled(self.negative)));
+        let cues = [
+            ("contrast", self.contrast),
+            ("safety", self.safety),
+            ("relaxed", self.relaxed),
+            ("immediate", self.immediate),
+            ("demand", self.demand),
+            ("same_day", self.same_day),
+            ("tomorrow", self.tomorrow),
+            ("far_off", self.far_off),
+            ("this_week", self.this_week),
+            ("anger", self.anger),
+            ("shouting", self.shouting),
+            ("mild", self.mild),
+            ("question_form", self.question_form),
+        ];
+        out.extend(cues.iter().filter(|(_, on)| *on).map(|(name, _)| (format!("cue:{name}"), 1.0)));
+        let intent = RULES.intent(self, false);
+        out.push((format!("rules:intent={}", intent.as_str()), 1.0));
+        out.push((format!("rules:urgency={}", RULES.urgency(self, intent, false).as_str()), 1.0));
+        out.push((format!("rules:sentiment={}", RULES.sentiment(self, intent).as_str()), 1.0));
+        out
+    }
 }
 
 struct Rules {
@@ -238,6 +375,12 @@ struct Rules {
 }
 
 static RULES: LazyLock<Rules> = LazyLock::new(Rules::build);
+
+/// The rules' evidence on one request.
+#[cfg(test)]
+pub(crate) fn evidence(texts: &Texts) -> Evidence {
+    RULES.evidence(texts)
+}
 
 impl Rules {
     fn build() -> Self {
@@ -271,50 +414,81 @@ impl Rules {
         }
     }
 
-    /// The best-scoring intent and the phrases that decided it.
-    /// `unhappy`: a cloud engine is confident the text is negative.
-    fn intent(&self, text: &str, title: &str, unhappy: bool) -> (Intent, Vec<String>) {
-        let mut best: Option<(Intent, f32, Vec<String>)> = None;
-        for (intent, cues) in &self.intents {
-            let mut found = Vec::new();
-            let mut total = score(cues, text, title, &mut found);
-            // Context only sharpens an intent that already has evidence.
-            if total > 0.0 {
-                total += match intent {
-                    Intent::TroubleReport => sum(&self.trouble_now, text).min(1.5),
-                    Intent::Complaint => sum(&self.complaint_past, text).min(1.5),
-                    Intent::Refund => sum(&self.refund_waiting, text).min(1.0),
-                    _ => 0.0,
-                };
-            }
-            if best.as_ref().is_none_or(|(_, s, _)| total > *s) {
-                best = Some((*intent, total, found));
+    /// Every cue table's finding on one text.
+    fn evidence(&self, texts: &Texts) -> Evidence {
+        let text = texts.cues.as_str();
+        let intents = self
+            .intents
+            .iter()
+            .map(|(intent, cues)| {
+                let mut found = Vec::new();
+                let mut total = score(cues, text, &texts.title, &mut found);
+                // Context only sharpens an intent that already has evidence.
+                if total > 0.0 {
+                    total += match intent {
+                        Intent::TroubleReport => sum(&self.trouble_now, text).min(1.5),
+                        Intent::Complaint => sum(&self.complaint_past, text).min(1.5),
+                        Intent::Refund => sum(&self.refund_waiting, text).min(1.0),
+                        _ => 0.0,
+                    };
+                }
+                (*intent, total, found)
+            })
+            .collect();
+        // When the customer says it can wait, only safety makes it urgent.
+        let relaxed = any(&self.relaxed, text);
+        Evidence {
+            intents,
+            positive: sum(&self.positive, text),
+            negative: sum(&self.negative, text),
+            contrast: any(&self.contrast, text),
+            safety: any(&self.safety, text),
+            relaxed,
+            immediate: !relaxed && any(&self.immediate, text),
+            demand: !relaxed && any(&self.demand, text),
+            same_day: !relaxed && any(&self.same_day, text),
+            tomorrow: !relaxed && any(&self.tomorrow, text),
+            far_off: any(&self.far_off, text),
+            this_week: any(&self.this_week, text),
+            anger: any(&self.anger, text),
+            // Capitals are checked on the text as written.
+            shouting: any(&self.shouting, &texts.raw),
+            mild: any(&self.mild, text),
+            question_form: any(&self.question_form, text),
+        }
+    }
+
+    /// The best-scoring intent. `unhappy`: a cloud engine is confident the
+    /// text is negative.
+    fn intent(&self, evidence: &Evidence, unhappy: bool) -> Intent {
+        let mut best: Option<(Intent, f32)> = None;
+        for (intent, total, _) in &evidence.intents {
+            if best.is_none_or(|(_, s)| *total > s) {
+                best = Some((*intent, *total));
             }
         }
-        let (intent, found) = match best {
-            Some((intent, total, found)) if total >= MIN_INTENT_EVIDENCE => (intent, found),
-            Some((Intent::GeneralQuestion, _, found)) => (Intent::GeneralQuestion, found),
-            _ => (Intent::GeneralQuestion, Vec::new()),
+        let intent = match best {
+            Some((intent, total)) if total >= MIN_INTENT_EVIDENCE => intent,
+            _ => Intent::GeneralQuestion,
         };
         // Unhappy text that asks nothing is feedback on the service.
-        let negative = unhappy || sum(&self.negative, text) >= 1.0;
-        if intent == Intent::GeneralQuestion && !any(&self.question_form, text) && negative {
-            return (Intent::Complaint, key_phrases(found));
+        let negative = unhappy || evidence.negative >= 1.0;
+        if intent == Intent::GeneralQuestion && !evidence.question_form && negative {
+            return Intent::Complaint;
         }
-        (intent, key_phrases(found))
+        intent
     }
 
     /// Lexicon balance, with problem reports leaning negative: a customer
     /// describing a broken heater is unhappy even in neutral words.
-    fn sentiment(&self, text: &str, intent: Intent) -> Sentiment {
-        let pos = sum(&self.positive, text);
+    fn sentiment(&self, evidence: &Evidence, intent: Intent) -> Sentiment {
+        let pos = evidence.positive;
         let prior = match intent {
             Intent::TroubleReport | Intent::Complaint => 1.5,
             _ => 0.0,
         };
-        let neg = sum(&self.negative, text) + prior;
-        let contrast = any(&self.contrast, text);
-        if pos >= 1.0 && neg >= 1.0 && (contrast || pos.min(neg) >= 0.5 * pos.max(neg)) {
+        let neg = evidence.negative + prior;
+        if pos >= 1.0 && neg >= 1.0 && (evidence.contrast || pos.min(neg) >= 0.5 * pos.max(neg)) {
             Sentiment::Mixed
         } else if neg >= 1.0 && neg >= pos {
             Sentiment::Negative
@@ -329,16 +503,11 @@ impl Rules {
     /// then what is wrong or changing now or within a day; then the intent's
     /// usual pace (billing and complaints need a reply, questions can wait).
     /// `unhappy`: a cloud engine is confident the text is negative.
-    fn urgency(&self, text: &str, raw: &str, intent: Intent, unhappy: bool) -> Urgency {
-        if any(&self.safety, text) {
+    fn urgency(&self, e: &Evidence, intent: Intent, unhappy: bool) -> Urgency {
+        if e.safety {
             return Urgency::High;
         }
-        // When the customer says it can wait, only safety makes it urgent.
-        let relaxed = any(&self.relaxed, text);
-        let now = !relaxed && any(&self.immediate, text);
-        let demand = !relaxed && any(&self.demand, text);
-        let tomorrow = !relaxed && any(&self.tomorrow, text);
-        let this_week = any(&self.this_week, text);
+        let (now, demand, tomorrow) = (e.immediate, e.demand, e.tomorrow);
         match intent {
             Intent::TroubleReport => {
                 if now || demand || tomorrow {
@@ -351,13 +520,16 @@ impl Rules {
             // under way ("we are now 9 people"); the day it concerns does.
             // "Please reply now" about a date next month is not urgent.
             Intent::ReservationChange => {
-                let same_day = !relaxed && any(&self.same_day, text);
-                if same_day || tomorrow || demand && !any(&self.far_off, text) { Urgency::High } else { Urgency::Medium }
+                if e.same_day || tomorrow || demand && !e.far_off {
+                    Urgency::High
+                } else {
+                    Urgency::Medium
+                }
             }
             Intent::AddonRequest => {
                 if now || demand {
                     Urgency::High
-                } else if tomorrow || this_week {
+                } else if tomorrow || e.this_week {
                     Urgency::Medium
                 } else {
                     Urgency::Low
@@ -371,10 +543,10 @@ impl Rules {
                 }
             }
             Intent::Complaint => {
-                let angry = any(&self.anger, text) || any(&self.shouting, raw);
+                let angry = e.anger || e.shouting;
                 if demand || (angry && now) {
                     Urgency::High
-                } else if !angry && !unhappy && any(&self.mild, text) {
+                } else if !angry && !unhappy && e.mild {
                     Urgency::Low
                 } else {
                     Urgency::Medium

@@ -11,9 +11,9 @@
 //!   and the problems a human should know about (corrupt, tiny, scanned).
 
 pub(crate) mod attachments;
-mod classifier;
+pub(crate) mod classifier;
 mod faq;
 
 pub use attachments::LocalAttachmentAnalyzer;
-pub use classifier::{ENGINE as CLASSIFIER_ENGINE, LocalClassifier, MAX_KEY_PHRASES, Signals};
+pub use classifier::{ENGINE as CLASSIFIER_ENGINE, LocalClassifier, MAX_KEY_PHRASES, RULES_ENGINE, Signals, classify_with_model};
 pub use faq::{CONFIDENCE_THRESHOLD, LocalAnswerDrafter, MODEL as DRAFTER_MODEL, NO_FAQ_MATCH, retrieve as retrieve_faq};
