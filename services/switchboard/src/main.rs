@@ -131,10 +131,41 @@ enum Command {
     },
     /// Open-loop load against a running gateway, with a JSON report and an SVG chart.
     Loadtest(switchboard_loadtest::cli::LoadtestArgs),
+    /// The local classifier's model: retrain it, or cross-validate it.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// Classify JSON lines from stdin (`content`, optional `id`, `title`,
+    /// `language`, `reservation_number`) with the local classifier: one
+    /// verdict line per input line on stdout.
+    Classify,
+    /// Measure the local classifier on a labelled JSON-lines file (the
+    /// corpus format): accuracy and confusion matrix per field.
+    Eval {
+        /// The labelled file.
+        file: PathBuf,
+    },
     /// Micro-benchmarks (`bench sqlite`: the embedded store's durable-write floor).
     Bench {
         #[command(subcommand)]
         command: switchboard_loadtest::cli::BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Retrain on shared/ai/corpus and rewrite the artefact (deterministic).
+    Train {
+        /// Where to write it [default: shared/ai/model/classifier.bin of the source tree].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// K-fold cross-validation on the train split, then the held-out split's figures.
+    Eval {
+        /// Number of folds.
+        #[arg(long, default_value_t = switchboard_ai::model::crossval::FOLDS)]
+        folds: usize,
     },
 }
 
@@ -310,6 +341,26 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Loadtest(args) => {
             switchboard_loadtest::cli::loadtest(args).await?;
+            Ok(())
+        }
+        Command::Model { command } => {
+            let report = match command {
+                ModelCommand::Train { out } => {
+                    let out = out.unwrap_or_else(|| switchboard_ai::model::artefact::ARTEFACT_PATH.into());
+                    switchboard::model_cli::train_model(&out, switchboard_ai::model::crossval::FOLDS)?
+                }
+                ModelCommand::Eval { folds } => switchboard::model_cli::evaluate_model(folds)?,
+            };
+            print!("{report}");
+            Ok(())
+        }
+        Command::Classify => {
+            switchboard::model_cli::classify_lines(std::io::stdin().lock(), std::io::stdout().lock())?;
+            Ok(())
+        }
+        Command::Eval { file } => {
+            let input = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            print!("{}", switchboard::model_cli::evaluate_file(std::io::BufReader::new(input))?);
             Ok(())
         }
         Command::Bench { command } => {

@@ -1,6 +1,9 @@
 //! The AWS engines' real SDK clients against local stubs of Comprehend,
 //! Textract and Bedrock Runtime: what is sent, what is parsed, and what
 //! happens on throttling, timeouts, server errors and malformed answers.
+//! Also the crate's other integration tests (one test binary per crate):
+//! the labelled corpus (`corpus.rs`) and the committed model's freshness
+//! (`model.rs`).
 
 // Test code: the stubs and fixtures panic on what cannot happen in a test
 // (a loopback port that cannot be bound, a poisoned lock), which fails it.
@@ -8,6 +11,8 @@
 
 mod bedrock;
 mod comprehend;
+mod corpus;
+mod model;
 mod stub;
 mod textract;
 
