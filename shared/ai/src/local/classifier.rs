@@ -145,6 +145,9 @@ fn decide(model: Result<&Model, String>, request: &ClassifyRequest, signals: &Si
             (intent, RULES.urgency(&evidence, intent, unhappy), RULES.sentiment(&evidence, intent), None, None, RULES_ENGINE)
         }
     };
+    if evidence.must_be_urgent() {
+        urgency = Urgency::High;
+    }
     if unhappy {
         // The cloud engine's confidence is evidence the model never saw.
         if intent == Intent::GeneralQuestion && !evidence.question_form {
@@ -308,6 +311,14 @@ pub(crate) struct Evidence {
 const STRONG_SCORE: f32 = 4.0;
 
 impl Evidence {
+    /// The labelling guide's two unconditional reasons for high urgency: a
+    /// safety or health risk, and strong anger with an immediate demand.
+    /// Rare in the corpus, so the model alone may miss them; they are
+    /// product rules, applied over its verdict.
+    fn must_be_urgent(&self) -> bool {
+        self.safety || (self.anger || self.shouting) && self.demand
+    }
+
     /// The phrases that matched an intent's cues.
     fn phrases_of(&self, intent: Intent) -> Vec<String> {
         self.intents.iter().find(|(i, _, _)| *i == intent).map(|(_, _, found)| found.clone()).unwrap_or_default()
@@ -1236,6 +1247,62 @@ mod tests {
         let c = classify("", "I need to reschedule my tour to next Friday.");
         assert!(c.key_phrases.iter().any(|p| p.contains("reschedul")), "{:?}", c.key_phrases);
         assert!(c.key_phrases.len() <= MAX_KEY_PHRASES);
+    }
+
+    #[test]
+    fn a_verdict_names_the_model_and_carries_calibrated_probabilities() {
+        let c = classify("", "What time is check-in?");
+        assert_eq!(c.engine, ENGINE);
+        let certainty = c.certainty.expect("the model's probabilities");
+        for p in [certainty.intent, certainty.urgency, certainty.sentiment] {
+            assert!(p > 0.0 && p <= 1.0, "{p}");
+        }
+    }
+
+    #[test]
+    fn a_verdict_below_the_intent_threshold_is_unsure_and_the_reason_quotes_no_content() {
+        let mut model = crate::model::classifier().expect("the embedded model").clone();
+        let r = request("", "Could you move my booking HT-20481123 to the 25th?");
+        let sure = classify_with_model(&model, &r);
+        let p = sure.certainty.expect("probabilities").intent;
+        model.intent.threshold = (p + 0.01).min(1.0);
+        let unsure = classify_with_model(&model, &r);
+        let reason = unsure.unsure.expect("an unsure verdict");
+        assert_eq!(reason, format!("intent p={p:.2} < {:.2}", model.intent.threshold));
+        assert!(!reason.contains("booking") && !reason.contains("HT-"), "{reason}");
+        model.intent.threshold = p;
+        assert_eq!(classify_with_model(&model, &r).unsure, None, "at the threshold the verdict stands");
+    }
+
+    #[test]
+    fn the_pipelines_faq_questions_are_sure_general_questions() {
+        // The demo tenant's FAQ questions: the end-to-end tests expect them answered.
+        for text in ["What time is check-in?", "조식은 몇 시에 제공되나요?", "Is there parking?", "When is breakfast served?"] {
+            let c = classify("", text);
+            assert_eq!((c.intent, c.unsure.as_deref()), (Intent::GeneralQuestion, None), "{text}");
+        }
+        let mut r = request("", "Where does the hanok village tour start? Photo of my ticket attached.");
+        r.attachment_texts = vec!["HANOK VILLAGE DAY TOUR - ADMIT ONE".into(), "A paper ticket for the hanok village day tour.".into()];
+        let c = LocalClassifier::new().classify_now(&r);
+        assert_eq!((c.intent, c.unsure.as_deref()), (Intent::GeneralQuestion, None));
+    }
+
+    #[test]
+    fn a_named_reservation_change_is_a_sure_request_for_the_partner() {
+        for text in ["Please move my booking TR-55501234 to the afternoon", "예약번호 HT-20481123 날짜를 12월 25일로 변경하고 싶어요"] {
+            let c = classify("", text);
+            assert_eq!((c.intent, c.unsure.as_deref()), (Intent::ReservationChange, None), "{text}");
+            assert!(c.needs_partner());
+        }
+    }
+
+    #[test]
+    fn a_confidently_negative_cloud_reading_of_a_statement_makes_a_complaint_that_needs_a_reply() {
+        let signals = Signals { language: Some(Language::En), sentiment: Some(Sentiment::Negative), negative_score: 0.95 };
+        let c = LocalClassifier::new().classify_with(&request("", "The breakfast buffet was cleared away before nine."), &signals);
+        assert_eq!(c.intent, Intent::Complaint);
+        assert_ne!(c.urgency, Urgency::Low);
+        assert_eq!(c.sentiment, Sentiment::Negative, "the cloud engine's sentiment is taken as it is");
     }
 
     #[tokio::test]
