@@ -242,11 +242,11 @@ pub fn duplicate_ids(examples: &[Example]) -> Vec<String> {
 /// folded forms) are the same inquiry written twice.
 pub const NEAR_DUPLICATE: f64 = 0.9;
 
-/// A text's character trigrams (of its [`fold`], whitespace collapsed), as
-/// a sorted set of stable hashes.
+/// A text's character trigrams (of its [`fold`], whitespace removed: Korean
+/// spacing is free, so a respaced copy is still a copy), as a sorted set of
+/// stable hashes.
 pub fn trigrams(text: &str) -> Vec<u64> {
-    let folded = fold(text);
-    let chars: Vec<char> = folded.split_whitespace().collect::<Vec<_>>().join(" ").chars().collect();
+    let chars: Vec<char> = fold(text).chars().filter(|c| !c.is_whitespace()).collect();
     let mut out: Vec<u64> = if chars.len() < 3 {
         vec![hash_chars(&chars)]
     } else {
@@ -370,8 +370,11 @@ mod tests {
             "Could you move my booking HT-20481123 to the 25th please?".to_owned(),
             "could you move my  booking HT-20481123 to the 25th  please ?".to_owned(),
             "What time does breakfast start on weekends?".to_owned(),
+            "체크인 몇 시예요".to_owned(),
+            "체크인몇시예요".to_owned(),
         ];
-        assert_eq!(near_duplicate_pairs(&texts), vec![(0, 1)]);
+        assert_eq!(near_duplicate_pairs(&texts), vec![(0, 1), (3, 4)]);
         assert_eq!(near_duplicates_of(&texts[2..], &texts[..2]), Vec::<usize>::new());
+        assert_eq!(near_duplicates_of(&texts[..4], &texts[4..]), vec![3]);
     }
 }
