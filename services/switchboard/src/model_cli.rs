@@ -200,12 +200,15 @@ pub fn evaluate_file(input: impl BufRead) -> anyhow::Result<FileEvaluation> {
         {
             object.insert("reservation_number_label".into(), label);
         }
-        let labelled: LabelledLine = serde_json::from_value(value).with_context(|| format!("line {}: not a labelled inquiry", index + 1))?;
+        let labelled: LabelledLine =
+            serde_json::from_value(value).with_context(|| format!("line {}: not a labelled inquiry", index + 1))?;
         let got = classifier.classify_now(&request_of(&labelled.input, index + 1)?);
         let reservation_number = match &labelled.reservation_number_label {
             None => None,
             Some(None) => Some(None),
-            Some(Some(n)) => Some(Some(ReservationNumber::parse(n).with_context(|| format!("line {}: reservation_number {n:?}", index + 1))?)),
+            Some(Some(n)) => {
+                Some(Some(ReservationNumber::parse(n).with_context(|| format!("line {}: reservation_number {n:?}", index + 1))?))
+            }
         };
         let expected = Expected {
             intent: labelled.intent,
@@ -232,7 +235,11 @@ impl std::fmt::Display for FileEvaluation {
         write!(f, "{}", self.classification)?;
         let f_ = &self.faq;
         if f_.expected > 0 {
-            writeln!(f, "faq: {} of {} expected answers given ({} not measured: no FAQ scorer yet)", f_.answered, f_.expected, f_.unmeasured)?;
+            writeln!(
+                f,
+                "faq: {} of {} expected answers given ({} not measured: no FAQ scorer yet)",
+                f_.answered, f_.expected, f_.unmeasured
+            )?;
         }
         Ok(())
     }
@@ -252,8 +259,7 @@ mod tests {
         );
         let mut out = Vec::new();
         assert_eq!(classify_lines(input.as_bytes(), &mut out).unwrap(), 2);
-        let lines: Vec<serde_json::Value> =
-            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines[0]["id"], "a");
         assert_eq!(lines[0]["reservation_number"], "HT-20481123");
         assert_eq!(lines[0]["intent"], "reservation_change");

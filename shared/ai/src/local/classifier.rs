@@ -1289,7 +1289,8 @@ mod tests {
 
     #[test]
     fn a_named_reservation_change_is_a_sure_request_for_the_partner() {
-        for text in ["Please move my booking TR-55501234 to the afternoon", "예약번호 HT-20481123 날짜를 12월 25일로 변경하고 싶어요"] {
+        for text in ["Please move my booking TR-55501234 to the afternoon", "예약번호 HT-20481123 날짜를 12월 25일로 변경하고 싶어요"]
+        {
             let c = classify("", text);
             assert_eq!((c.intent, c.unsure.as_deref()), (Intent::ReservationChange, None), "{text}");
             assert!(c.needs_partner());

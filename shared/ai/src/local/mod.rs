@@ -1,10 +1,13 @@
-//! Local engines: rules, lexicons and FAQ retrieval, no network.
+//! Local engines: a trained classifier, rules, lexicons and FAQ retrieval,
+//! no network.
 //!
 //! They make Switchboard work with no cloud account (the embedded mode of
 //! `switchboard up`) and are the fallback when a cloud engine fails:
 //!
-//! - [`LocalClassifier`]: keyword rules and a sentiment lexicon for Korean
-//!   and English (language, intent, urgency, sentiment, reservation number).
+//! - [`LocalClassifier`]: a trained model (see [`crate::model`]) for
+//!   intent, urgency and sentiment, reading the keyword rules' evidence
+//!   among its features, for Korean and English; patterns for language,
+//!   personal data and the reservation number.
 //! - [`LocalAnswerDrafter`]: BM25 retrieval over the tenant's FAQ, and
 //!   templated notifications of a partner's answer.
 //! - [`LocalAttachmentAnalyzer`]: image dimensions, PDF pages and text layer,

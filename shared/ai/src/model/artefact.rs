@@ -51,7 +51,11 @@ pub enum ArtefactError {
     #[error("artefact format version {0}, this code reads {FORMAT_VERSION}")]
     UnsupportedFormat(u16),
     /// Trained on other features than this code computes.
-    #[error("artefact features version {version} with {bits} bucket bits; this code computes version {} with {}", features::FEATURE_VERSION, features::BUCKET_BITS)]
+    #[error(
+        "artefact features version {version} with {bits} bucket bits; this code computes version {} with {}",
+        features::FEATURE_VERSION,
+        features::BUCKET_BITS
+    )]
     FeatureMismatch {
         /// The artefact's feature version.
         version: u16,
@@ -182,11 +186,8 @@ pub fn decode(bytes: &[u8]) -> Result<Model, ArtefactError> {
             return Err(ArtefactError::InvalidNumber(field.name()));
         }
         let raw = r.take(BUCKETS * classes * 2)?;
-        let weights: Vec<f32> = raw
-            .chunks_exact(2)
-            .enumerate()
-            .map(|(n, q)| f32::from(i16::from_le_bytes([q[0], q[1]])) * scales[n % classes])
-            .collect();
+        let weights: Vec<f32> =
+            raw.chunks_exact(2).enumerate().map(|(n, q)| f32::from(i16::from_le_bytes([q[0], q[1]])) * scales[n % classes]).collect();
         let weights = Array2::from_shape_vec((BUCKETS, classes), weights).map_err(|_| ArtefactError::Truncated(r.at))?;
         fields.push(FieldModel { softmax: Softmax { weights, bias: Array1::from(bias) }, temperature, threshold });
     }

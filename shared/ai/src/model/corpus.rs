@@ -211,7 +211,11 @@ pub fn parse_line(file: &str, line: usize, text: &str) -> Result<Example, Corpus
     };
     let expected = raw.intent.involves_partner() && reservation_number.is_some();
     if raw.needs_partner != expected {
-        return Err(invalid(format!("needs_partner must be {expected} for {} with reservation {:?}", raw.intent.as_str(), raw.reservation_number)));
+        return Err(invalid(format!(
+            "needs_partner must be {expected} for {} with reservation {:?}",
+            raw.intent.as_str(),
+            raw.reservation_number
+        )));
     }
     Ok(Example {
         id: raw.id,
@@ -247,11 +251,7 @@ pub const NEAR_DUPLICATE: f64 = 0.9;
 /// stable hashes.
 pub fn trigrams(text: &str) -> Vec<u64> {
     let chars: Vec<char> = fold(text).chars().filter(|c| !c.is_whitespace()).collect();
-    let mut out: Vec<u64> = if chars.len() < 3 {
-        vec![hash_chars(&chars)]
-    } else {
-        chars.windows(3).map(hash_chars).collect()
-    };
+    let mut out: Vec<u64> = if chars.len() < 3 { vec![hash_chars(&chars)] } else { chars.windows(3).map(hash_chars).collect() };
     out.sort_unstable();
     out.dedup();
     out

@@ -31,8 +31,7 @@ pub fn out_of_fold_logits(
     let mut out = vec![Vec::new(); xs.len()];
     let mut models = Vec::with_capacity(folds);
     for f in 0..folds {
-        let (train_x, train_y): (Vec<&SparseVector>, Vec<usize>) =
-            (0..xs.len()).filter(|&n| fold[n] != f).map(|n| (xs[n], ys[n])).unzip();
+        let (train_x, train_y): (Vec<&SparseVector>, Vec<usize>) = (0..xs.len()).filter(|&n| fold[n] != f).map(|n| (xs[n], ys[n])).unzip();
         let model = Softmax::train(&train_x, &train_y, buckets, classes, params);
         for n in (0..xs.len()).filter(|&n| fold[n] == f) {
             out[n] = model.logits(xs[n]);
@@ -46,9 +45,7 @@ pub fn out_of_fold_logits(
 /// (temperature scaling): a grid over 0.1–10 in log steps, then a finer
 /// grid around the best, so the result does not depend on a solver.
 pub fn fit_temperature(logits: &[Vec<f32>], ys: &[usize]) -> f32 {
-    let nll = |t: f32| -> f64 {
-        logits.iter().zip(ys).map(|(l, &y)| -f64::from(softmax(l, t)[y].max(1e-12)).ln()).sum()
-    };
+    let nll = |t: f32| -> f64 { logits.iter().zip(ys).map(|(l, &y)| -f64::from(softmax(l, t)[y].max(1e-12)).ln()).sum() };
     let best_of = |grid: Vec<f32>| -> f32 {
         let mut best = (f64::INFINITY, 1.0);
         for t in grid {

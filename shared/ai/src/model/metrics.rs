@@ -61,7 +61,14 @@ impl Confusion {
 
 impl fmt::Display for Confusion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {}/{} = {:.1} % (rows: labelled, columns: predicted)", self.field, self.right(), self.total(), 100.0 * self.accuracy())?;
+        writeln!(
+            f,
+            "{}: {}/{} = {:.1} % (rows: labelled, columns: predicted)",
+            self.field,
+            self.right(),
+            self.total(),
+            100.0 * self.accuracy()
+        )?;
         let width = self.labels.iter().map(|l| l.len()).max().unwrap_or(0).max(6);
         write!(f, "  {:width$}", "")?;
         for l in &self.labels {

@@ -86,8 +86,7 @@ impl Softmax {
                     model.bias[k] -= params.learning_rate * g / (squares_b[k].sqrt() + EPSILON);
                 }
                 for (i, v) in x.iter() {
-                    let (Some(weights), Some(squares)) = (model.weights.row_mut(i).into_slice(), squares_w.row_mut(i).into_slice())
-                    else {
+                    let (Some(weights), Some(squares)) = (model.weights.row_mut(i).into_slice(), squares_w.row_mut(i).into_slice()) else {
                         continue;
                     };
                     for ((w, s), g) in weights.iter_mut().zip(squares.iter_mut()).zip(&gradient) {

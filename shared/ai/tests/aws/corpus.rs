@@ -35,7 +35,12 @@ fn corpus_is_valid() {
     for language in [Language::Ko, Language::En] {
         let share = lines.iter().filter(|e| e.language == language).count() as f64 / lines.len().max(1) as f64;
         if share < MIN_LANGUAGE_SHARE {
-            problems.push(format!("{:.1} % {} lines, at least {:.0} % needed", 100.0 * share, language.as_str(), 100.0 * MIN_LANGUAGE_SHARE));
+            problems.push(format!(
+                "{:.1} % {} lines, at least {:.0} % needed",
+                100.0 * share,
+                language.as_str(),
+                100.0 * MIN_LANGUAGE_SHARE
+            ));
         }
         let of_language: Vec<&Example> = lines.iter().filter(|e| e.language == language).collect();
         let intents: HashSet<Intent> = of_language.iter().map(|e| e.labels.intent).collect();
@@ -81,7 +86,8 @@ fn corpus_is_valid() {
                 .lines()
                 .filter(|l| !l.trim().is_empty())
                 .map(|l| {
-                    let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|error| panic!("{EVAL_FILE_VAR}: not JSON lines: {error}"));
+                    let v: serde_json::Value =
+                        serde_json::from_str(l).unwrap_or_else(|error| panic!("{EVAL_FILE_VAR}: not JSON lines: {error}"));
                     format!("{}\n{}", v["title"].as_str().unwrap_or_default(), v["content"].as_str().unwrap_or_default())
                 })
                 .collect();
