@@ -51,6 +51,13 @@ pub struct Fit {
     pub summaries: Vec<FieldSummary>,
 }
 
+/// One field's fit: the final model, the fold models, the figures.
+struct FittedField {
+    whole: FieldModel,
+    per_fold: Vec<Softmax>,
+    summary: FieldSummary,
+}
+
 /// The request the classifier sees for a corpus line: title and content
 /// only, never a label.
 pub fn request_of(example: &Example) -> ClassifyRequest {
@@ -124,7 +131,7 @@ pub fn fit(corpus: &[Example], params: &TrainParams, folds: usize) -> Fit {
     let fold: Vec<usize> = train.iter().map(|&n| crossval::fold_of(&corpus[n].id, folds)).collect();
     let fingerprint = fingerprint(corpus, params, folds);
 
-    let mut fitted: Vec<(FieldModel, Vec<Softmax>, FieldSummary)> = Vec::new();
+    let mut fitted: Vec<FittedField> = Vec::new();
     for (field, target) in UNSURE_TARGETS {
         let ys: Vec<usize> = train.iter().map(|&n| class_of(&corpus[n], field)).collect();
         let classes = field.classes().len();
@@ -142,9 +149,9 @@ pub fn fit(corpus: &[Example], params: &TrainParams, folds: usize) -> Fit {
             unsure_rate: below as f64 / scored.len().max(1) as f64,
         };
         let whole = FieldModel { softmax: Softmax::train(&refs, &ys, BUCKETS, classes, params), temperature, threshold };
-        fitted.push((whole, per_fold, summary));
+        fitted.push(FittedField { whole, per_fold, summary });
     }
-    let model_of = |pick: &dyn Fn(&(FieldModel, Vec<Softmax>, FieldSummary)) -> FieldModel| -> Model {
+    let model_of = |pick: &dyn Fn(&FittedField) -> FieldModel| -> Model {
         let mut it = fitted.iter().map(pick);
         let (intent, urgency, sentiment) = (it.next(), it.next(), it.next());
         let zero = |field: Field| FieldModel { softmax: Softmax::zeros(BUCKETS, field.classes().len()), temperature: 1.0, threshold: 0.0 };
@@ -157,17 +164,17 @@ pub fn fit(corpus: &[Example], params: &TrainParams, folds: usize) -> Fit {
         // Predict with exactly the weights that are committed.
         artefact::decode(&artefact::encode(&model)).unwrap_or(model)
     };
-    let model = model_of(&|(whole, _, _)| whole.clone());
+    let model = model_of(&|f| f.whole.clone());
     let fold_models = (0..folds)
         .map(|f| {
-            model_of(&|(whole, per_fold, _)| FieldModel {
-                softmax: per_fold[f].clone(),
-                temperature: whole.temperature,
-                threshold: whole.threshold,
+            model_of(&|field| FieldModel {
+                softmax: field.per_fold[f].clone(),
+                temperature: field.whole.temperature,
+                threshold: field.whole.threshold,
             })
         })
         .collect();
-    Fit { model, fold_models, train, fold, held_out, summaries: fitted.into_iter().map(|(_, _, s)| s).collect() }
+    Fit { model, fold_models, train, fold, held_out, summaries: fitted.into_iter().map(|f| f.summary).collect() }
 }
 
 impl Fit {
