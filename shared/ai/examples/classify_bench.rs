@@ -7,6 +7,10 @@
 //! ```
 //!
 //! The target is 5,000 inquiries/s on one core of the development machine.
+//! Measured on 2026-12-04 there (2 vCPUs shared with other builds), with the
+//! model of the 3,200-line corpus: 8,295 inquiries/s, 120.6 µs each (mean
+//! content 100 characters); the first call, which decodes the model and
+//! compiles the patterns, 79 ms.
 
 use std::time::{Duration, Instant};
 use switchboard_ai::local::LocalClassifier;
