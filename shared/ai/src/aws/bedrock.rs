@@ -685,6 +685,20 @@ mod tests {
     }
 
     #[test]
+    fn a_number_written_in_lower_case_full_width_or_with_a_space_counts_as_written() {
+        let r = request("refund pls, rb 8810274 / also ht-20481123 / ＴＲ－２０２６１１３０");
+        let verdict = |number: &str| {
+            let reply = format!(r#"{{"intent":"refund","urgency":"low","reservation_number":"{number}","confidence":0.8}}"#);
+            parse_intent(&reply, &r)
+        };
+        for written in ["RB8810274", "HT-20481123", "TR-20261130"] {
+            assert_eq!(verdict(written).ok().and_then(|v| v.reservation_number).map(String::from).as_deref(), Some(written));
+        }
+        assert!(verdict("RB-8810274").is_err(), "not written with a hyphen");
+        assert_eq!(verdict("HT-20481123").ok().and_then(|v| v.confidence), Some(0.8));
+    }
+
+    #[test]
     fn a_photo_description_keeps_few_clean_labels() {
         let d = parse_vision(r#"{"description":"A cracked shower door.","labels":["Shower"," damage ","shower",""]}"#);
         assert_eq!(
