@@ -8,6 +8,7 @@
 
 mod bedrock;
 mod comprehend;
+mod intent_cost;
 mod stub;
 mod textract;
 
