@@ -31,6 +31,13 @@ static LABEL_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static pattern")
 });
 
+/// Words with which customers correct a number they just wrote, between
+/// the two ("HT-… wait, it's TR-…", "HT-… 아니고 TR-…").
+#[allow(clippy::expect_used)]
+static CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^\p{L}\p{N}])(?:wait|i mean|actually|correction|아니[고요라]?|정정)(?:[^\p{L}\p{N}]|$)").expect("static pattern")
+});
+
 /// How far before a candidate its label may end, in bytes of folded text.
 const LABEL_WINDOW_BYTES: usize = 48;
 
@@ -70,13 +77,16 @@ impl ReservationNumber {
     ///
     /// A candidate must stand on its own: glued to more letters or digits
     /// it is something else (an order code, a phone number), and letters
-    /// that are a currency or a word ([`NOT_A_PREFIX`]) make a price, a
-    /// date or a phone number. When several remain, the first one
-    /// introduced by a label ("예약번호", "booking", "ref", "#"…) is the one
-    /// the customer asks about; otherwise the first.
+    /// that are a currency or a word (`NOT_A_PREFIX`) make a price, a
+    /// date or a phone number. When several remain, the one the customer
+    /// means is, in this order: one they correct themselves to ("… wait,
+    /// it's TR-…", "… 아니고 …"), then the first one introduced by a label
+    /// ("예약번호", "booking", "ref", "#"…), then the first. The same number
+    /// written again with its hyphen is read with it.
     pub fn extract(text: &str) -> Option<Self> {
         let folded = fold(text);
-        let mut first = None;
+        let mut chosen: Option<(Self, Standing)> = None;
+        let mut previous_end = 0;
         for caps in CANDIDATE.captures_iter(&folded) {
             let (Some(whole), Some(letters), Some(sep), Some(digits)) =
                 (caps.get(0), caps.name("letters"), caps.name("sep"), caps.name("digits"))
@@ -92,18 +102,46 @@ impl ReservationNumber {
             }
             let hyphen = if sep.as_str() == "-" { "-" } else { "" };
             let number = Self(format!("{}{hyphen}{}", letters.as_str().to_ascii_uppercase(), digits.as_str()));
-            if labelled(&folded[..whole.start()]) {
-                return Some(number);
-            }
-            first.get_or_insert(number);
+            let standing = if chosen.is_some() && CORRECTION.is_match(&folded[previous_end..whole.start()]) {
+                Standing::Corrected
+            } else if labelled(&folded[..whole.start()]) {
+                Standing::Labelled
+            } else {
+                Standing::First
+            };
+            previous_end = whole.end();
+            chosen = match chosen {
+                None => Some((number, standing)),
+                Some((kept, kept_standing)) if kept.0.replace('-', "") == number.0.replace('-', "") => {
+                    Some((if hyphen.is_empty() { kept } else { number }, kept_standing.max(standing)))
+                }
+                // A later correction overrides an earlier one; a label only what was merely first.
+                Some((_, kept_standing))
+                    if standing == Standing::Corrected || (standing == Standing::Labelled && kept_standing == Standing::First) =>
+                {
+                    Some((number, standing))
+                }
+                kept => kept,
+            };
         }
-        first
+        chosen.map(|(number, _)| number)
     }
 
     /// The number as text, e.g. `HT-20481123`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Why a candidate is taken over the others, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Standing {
+    /// Merely the first.
+    First,
+    /// Introduced by a label.
+    Labelled,
+    /// What the customer corrected themselves to.
+    Corrected,
 }
 
 /// Whether the folded text just before a candidate ends with a label.
@@ -401,6 +439,21 @@ mod tests {
         assert_eq!(extracted(text).as_deref(), Some("MV-20481173"));
         let text = "ref#CR-31092847 — also saw TR-20261130 on the invoice";
         assert_eq!(extracted(text).as_deref(), Some("CR-31092847"));
+    }
+
+    #[test]
+    fn a_number_the_customer_corrects_themselves_to_wins_even_over_a_label() {
+        let text = "booking HT-20481123... wait no, that's last year's, it's HT-20481321";
+        assert_eq!(extracted(text).as_deref(), Some("HT-20481321"));
+        assert_eq!(extracted("예약번호 TR-20261130 아니고 TR-20261131 이에요").as_deref(), Some("TR-20261131"));
+        let text = "HT-20481123, actually HT-20481124, i mean HT-20481125";
+        assert_eq!(extracted(text).as_deref(), Some("HT-20481125"), "the last correction stands");
+    }
+
+    #[test]
+    fn the_same_number_written_again_with_its_hyphen_is_read_with_it() {
+        assert_eq!(extracted("rp 00982341 … RP-00982341 sorry").as_deref(), Some("RP-00982341"));
+        assert_eq!(extracted("RP-00982341 (rp00982341)").as_deref(), Some("RP-00982341"));
     }
 
     #[test]
