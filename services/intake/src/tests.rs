@@ -43,6 +43,17 @@ async fn an_upstream_submission_is_stored_and_announced() {
 }
 
 #[tokio::test]
+async fn an_upstream_submission_is_stored_normalised_like_an_api_one() {
+    let (pipeline, intake) = setup().await;
+    // "주차" as decomposed jamo, with a zero-width space, as some systems pass text on.
+    let data = json!({ "tenant_id": TENANT, "title": "\u{110C}\u{116E}\u{110E}\u{1161}", "content": "주\u{200B}차 되나요?", "customer_phone": "+821012345678" });
+    intake.try_handle(&delivery(&submitted("evt-nfd", data), 1)).await.unwrap();
+
+    let inquiry = &stored(&pipeline).await[0];
+    assert_eq!((inquiry.title.as_deref(), inquiry.content.as_str()), (Some("주차"), "주차 되나요?"));
+}
+
+#[tokio::test]
 async fn the_same_event_delivered_twice_is_one_inquiry() {
     let (pipeline, intake) = setup().await;
     let event = submitted("evt-1", parking_question());

@@ -1,6 +1,7 @@
 //! Notifier: on `inquiry.answered`, `.escalated`, `.resolved` and `.failed`
 //! it tells the customer by SMS (or e-mail when there is no phone) and, on
-//! escalation, the operators by e-mail. Every message id derives from the
+//! escalation or failure, the operators by e-mail (a failed inquiry was
+//! promised a person too). Every message id derives from the
 //! inquiry and the event, so a redelivered event never notifies twice.
 
 use async_trait::async_trait;
@@ -51,14 +52,19 @@ impl Notifier {
         Ok(delivery)
     }
 
-    async fn tell_operators(&self, inquiry: &Inquiry) -> Result<(), Outcome> {
-        let reason = inquiry.escalation.as_ref().map(|e| e.reason.as_str()).unwrap_or("escalated");
+    /// E-mails the operators that `inquiry` needs a person: it was
+    /// escalated, or it failed (`event_type`), with the reason.
+    async fn tell_operators(&self, inquiry: &Inquiry, event_type: EventType) -> Result<(), Outcome> {
+        let (what, reason) = match event_type {
+            EventType::InquiryFailed => ("Failed", inquiry.status_reason.as_deref().unwrap_or("failed")),
+            _ => ("Escalated", inquiry.escalation.as_ref().map(|e| e.reason.as_str()).unwrap_or("escalated")),
+        };
         let intent = inquiry.classification.as_ref().map(|c| c.intent.as_str()).unwrap_or("unclassified");
         let urgency = inquiry.classification.as_ref().map(|c| c.urgency.as_str()).unwrap_or("unknown");
         let mail = EmailMessage {
-            id: deterministic_id(&format!("{}/inquiry.escalated/operators", inquiry.id)),
+            id: deterministic_id(&format!("{}/{}/operators", inquiry.id, event_type.as_str())),
             to: self.operators.clone(),
-            subject: format!("[Switchboard] Escalated {urgency} {intent} inquiry {}", inquiry.id),
+            subject: format!("[Switchboard] {what} {urgency} {intent} inquiry {}", inquiry.id),
             body: format!(
                 "Inquiry {id} of tenant {tenant} needs a person.\nReason: {reason}\nIntent: {intent}, urgency: {urgency}\n\n{content}\n\nResolve it with POST /api/inquiries/{id}/resolve.",
                 id = inquiry.id,
@@ -87,8 +93,8 @@ impl Notifier {
             return Err(Outcome::retry(format!("inquiry has no text for {} yet", event_type.as_str())));
         };
         let delivery = self.tell_customer(inquiry, event_type, text).await?;
-        if event_type == EventType::InquiryEscalated {
-            self.tell_operators(inquiry).await?;
+        if matches!(event_type, EventType::InquiryEscalated | EventType::InquiryFailed) {
+            self.tell_operators(inquiry, event_type).await?;
         }
         info!(inquiry_id = %inquiry.id, event = event_type.as_str(), ?delivery, "customer notified");
         let sent = self.stage.event(EventType::NotificationSent, inquiry, event_type.as_str(), json!({ "for": event_type.as_str() }));
@@ -106,8 +112,8 @@ fn subject(language: Language, inquiry: &Inquiry) -> String {
 
 fn failure_message(language: Language) -> String {
     match language {
-        Language::Ko => "죄송합니다. 문의를 자동으로 처리하지 못했습니다. 예약번호와 연락처를 확인해 주시거나, 담당자의 연락을 기다려 주세요.".into(),
-        Language::En => "We're sorry: we could not process your inquiry automatically. Please check your reservation number and contact details, or wait for our team to contact you.".into(),
+        Language::Ko => "죄송합니다. 문의를 자동으로 처리하지 못했습니다. 담당자에게 전달되었으니 곧 연락드리겠습니다.".into(),
+        Language::En => "We're sorry: we could not process your inquiry automatically. Our team has been told and will contact you.".into(),
     }
 }
 

@@ -82,6 +82,23 @@ async fn a_failed_inquiry_is_told_in_the_customers_language() {
 }
 
 #[tokio::test]
+async fn a_failed_inquiry_is_handed_to_the_operators_once_with_its_reason() {
+    let (pipeline, notifier) = setup().await;
+    let mut inquiry = answered();
+    inquiry.status = InquiryStatus::Failed;
+    inquiry.status_reason = Some("the partner's SMS could not be sent".into());
+    notify(&pipeline, &notifier, &inquiry, EventType::InquiryFailed).await.unwrap();
+    notify(&pipeline, &notifier, &inquiry, EventType::InquiryFailed).await.unwrap();
+
+    let sent = pipeline.outbox(inquiry.id).await;
+    let operators: Vec<_> = sent.iter().filter(|m| m.to == OPERATORS).collect();
+    assert_eq!(operators.len(), 1, "{sent:?}");
+    assert!(operators[0].subject.as_deref().unwrap_or_default().starts_with("[Switchboard] Failed"));
+    assert!(operators[0].body.contains("Reason: the partner's SMS could not be sent"));
+    assert!(failure_message(Language::En).contains("Our team has been told"), "the customer is told the truth");
+}
+
+#[tokio::test]
 async fn a_customer_who_cannot_be_reached_is_rejected() {
     let (pipeline, notifier) = setup().await;
     let mut inquiry = answered();

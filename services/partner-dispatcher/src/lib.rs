@@ -1,8 +1,9 @@
 //! Partner-dispatcher: the partner's confirmation (ask over a signed link,
 //! wait for the answer or the deadline) without a workflow engine.
 //!
-//! On `inquiry.classified` (needs a partner) it verifies the reservation,
-//! issues a signed single-use link, texts it to the partner, moves the
+//! On `inquiry.classified` (needs a partner) it verifies the reservation
+//! (one that cannot be found or is not the customer's goes to a person:
+//! `escalated` with its reason, see [`Unverified`]), issues a signed single-use link, texts it to the partner, moves the
 //! inquiry to `awaiting_partner` and schedules the deadline as a delayed
 //! message to its own queue. The partner answers through the gateway
 //! ([`PartnerDispatcher::respond`]); whichever comes first, the answer or
@@ -11,8 +12,10 @@
 
 mod confirmation;
 mod sms_text;
+mod verification;
 
 pub use confirmation::{ConfirmError, ConfirmationView};
+pub use verification::Unverified;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
@@ -22,12 +25,13 @@ use std::time::Duration;
 use switchboard_channels::{ChannelError, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, TokenKeys, token_hash};
-use switchboard_domain::{CloudEvent, EventType, Inquiry, InquiryStatus, PartnerOutcome, PartnerRequest, Reservation, TimelineEvent};
+use switchboard_domain::{CloudEvent, Escalation, EventType, Inquiry, InquiryStatus, PartnerOutcome, PartnerRequest, TimelineEvent};
 use switchboard_messaging::{MAX_DELAY, Queue, ReceivedMessage, events};
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore};
 use switchboard_worker::{Handler, Outcome};
 use tracing::{debug, info};
+use verification::verify;
 
 /// Attempts at texting the partner before the inquiry fails: the first
 /// send and two retries, then `failed`. The composition root gives the
@@ -75,9 +79,12 @@ impl PartnerDispatcher {
     /// Asks the partner of an `inquiry.classified` inquiry to confirm:
     /// issues the link, texts it, moves the inquiry to `awaiting_partner`,
     /// schedules the deadline and publishes `partner.requested`. An inquiry
-    /// whose reservation cannot be verified fails at once.
+    /// whose reservation cannot be found or verified goes to a person
+    /// instead ([`Self::escalate`]).
     async fn dispatch(&self, inquiry: Inquiry) -> Result<(), Outcome> {
-        if !matches!(inquiry.status, InquiryStatus::Classified | InquiryStatus::AwaitingPartner) {
+        // Escalated: a redelivery after this stage escalated it may still
+        // owe the announcement (see below).
+        if !matches!(inquiry.status, InquiryStatus::Classified | InquiryStatus::AwaitingPartner | InquiryStatus::Escalated) {
             debug!(inquiry_id = %inquiry.id, status = %inquiry.status, "partner request no longer needed");
             return Ok(());
         }
@@ -87,11 +94,12 @@ impl PartnerDispatcher {
         };
         let reservation = match verify(&inquiry, found) {
             Ok(reservation) => reservation,
-            Err(reason) => {
-                info!(inquiry_id = %inquiry.id, reason, "partner request impossible");
-                return self.stage.fail(inquiry.id, reason).await;
-            }
+            Err(unverified) => return self.escalate(&inquiry, unverified).await,
         };
+        if inquiry.status == InquiryStatus::Escalated {
+            debug!(inquiry_id = %inquiry.id, "escalated by someone else; no partner request");
+            return Ok(());
+        }
 
         // Everything below is derived from the inquiry as classified, so a
         // redelivery issues the same token, text and events.
@@ -169,6 +177,32 @@ impl PartnerDispatcher {
         self.stage.publish(&[requested]).await
     }
 
+    /// Hands an inquiry whose reservation cannot be verified to a person:
+    /// `classified` → `escalated` with the reason (conditional, so it never
+    /// overrides a partner request or an operator), then
+    /// `inquiry.escalated`, on which the notifier tells the customer what
+    /// happens next and the operators what to check. A redelivery finds it
+    /// escalated and announces it again; the event id and the notifications'
+    /// ids are derived from the inquiry, so nobody is told twice.
+    async fn escalate(&self, inquiry: &Inquiry, unverified: Unverified) -> Result<(), Outcome> {
+        info!(inquiry_id = %inquiry.id, reason = unverified.reason(), "reservation unverified; escalating");
+        let escalation = Escalation {
+            reason: unverified.reason().to_owned(),
+            customer_message: unverified.customer_message(inquiry.reply_language(), inquiry.reservation_number.as_ref()),
+        };
+        let details = json!({ "reason": escalation.reason });
+        let moved = self
+            .stage
+            .advance_from(inquiry.id, &[InquiryStatus::Classified], InquiryStatus::Escalated, details, |i| {
+                i.escalation = Some(escalation.clone())
+            })
+            .await?;
+        // `None`: a partner request or a person got there first.
+        let Some(escalated) = moved else { return Ok(()) };
+        let event = self.stage.event(EventType::InquiryEscalated, &escalated, "1", json!({ "status": escalated.status }));
+        self.stage.publish(&[event]).await
+    }
+
     /// Sends the deadline message, delayed until the deadline or by the
     /// longest delay a queue allows (the message then re-delays itself).
     async fn schedule_deadline(&self, inquiry: &Inquiry, hash: &str, deadline_at: Timestamp) -> Result<(), Outcome> {
@@ -239,20 +273,6 @@ impl PartnerDispatcher {
             _ => Err(Outcome::reject(format!("partner-dispatcher does not handle {}", event.event_type))),
         }
     }
-}
-
-/// The reservation the inquiry names, if it exists for the inquiry's
-/// tenant and belongs to this customer (the phone numbers match). The
-/// reason given otherwise reveals nothing about the reservation.
-fn verify(inquiry: &Inquiry, found: Option<Reservation>) -> Result<Reservation, &'static str> {
-    if inquiry.reservation_number.is_none() {
-        return Err("no reservation number was given");
-    }
-    let reservation = found.filter(|r| r.tenant_id == inquiry.tenant_id).ok_or("reservation not found")?;
-    if inquiry.customer.phone.as_ref() != Some(&reservation.customer_phone) {
-        return Err("the reservation could not be verified for this customer");
-    }
-    Ok(reservation)
 }
 
 /// Writes the outcome onto the inquiry's partner request (conditional on

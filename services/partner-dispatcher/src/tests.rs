@@ -7,10 +7,11 @@ use std::sync::Mutex;
 use switchboard_channels::{Delivery, SmsMessage};
 use switchboard_domain::fixtures::InquiryBuilder;
 use switchboard_domain::{
-    Classification, Intent, Language, PartnerAnswer, PhoneNumber, ReservationNumber, Sentiment, Service, TenantId, Urgency,
+    Classification, Intent, Language, PartnerAnswer, PhoneNumber, Reservation, ReservationNumber, Sentiment, Service, TenantId, Urgency,
 };
 use switchboard_messaging::{BatchFailure, MessagingError, OutgoingMessage, QueueStats, ReceiveOptions};
 use switchboard_pipeline::testing::{START, TENANT, TestPipeline, delivery};
+use switchboard_store::InquiryStore;
 
 const CUSTOMER: &str = "+821012345678";
 const PARTNER: &str = "+821055550000";
@@ -264,17 +265,76 @@ async fn a_redelivered_request_texts_the_partner_once() {
 }
 
 #[tokio::test]
-async fn a_reservation_that_is_not_the_customers_fails_the_inquiry_without_texting_anyone() {
+async fn an_unknown_reservation_goes_to_a_person_with_its_reason_and_the_customer_is_told_what_happens_next() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let unknown = ReservationNumber::parse("HT-99999999").unwrap();
+    let inquiry = Inquiry { reservation_number: Some(unknown), ..change_request() };
+    f.dispatch(&inquiry).await.unwrap();
+
+    let escalated = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(escalated.status, InquiryStatus::Escalated);
+    let escalation = escalated.escalation.unwrap();
+    assert_eq!(escalation.reason, "reservation not found");
+    assert_eq!(
+        escalation.customer_message,
+        "We could not find booking HT-99999999 under your details; a member of our team will check it and get back to you."
+    );
+    assert_eq!(escalated.status_reason, None, "not a fault");
+    assert!(f.pipeline.timeline(inquiry.id).await.contains(&"status.escalated".to_owned()));
+    let told: Vec<String> = f.pipeline.take(Service::Notifier).await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(told, ["inquiry.escalated"], "the notifier tells the customer and the operators");
+    assert!(f.pipeline.outbox(inquiry.id).await.is_empty(), "no partner is texted");
+    assert!(f.own_queue.sent().is_empty(), "no deadline without a request");
+}
+
+#[tokio::test]
+async fn a_reservation_that_is_not_the_customers_is_escalated_without_naming_the_owner() {
     let f = fixture(Duration::from_secs(5 * 60)).await;
     let mut inquiry = change_request();
     inquiry.customer.phone = Some(PhoneNumber::parse("+821011112222").unwrap());
     f.dispatch(&inquiry).await.unwrap();
 
-    let failed = f.pipeline.inquiry(inquiry.id).await;
-    assert_eq!(failed.status, InquiryStatus::Failed);
-    assert_eq!(failed.status_reason.as_deref(), Some("the reservation could not be verified for this customer"));
+    let escalated = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(escalated.status, InquiryStatus::Escalated);
+    let escalation = escalated.escalation.unwrap();
+    assert_eq!(escalation.reason, "the customer's phone does not match the reservation");
+    assert!(!escalation.reason.contains(CUSTOMER) && !escalation.customer_message.contains(CUSTOMER));
+    assert_eq!(
+        escalation.customer_message,
+        Unverified::NotFound.customer_message(Language::En, inquiry.reservation_number.as_ref()),
+        "the customer cannot tell a booking of someone else's from none"
+    );
     assert!(f.pipeline.outbox(inquiry.id).await.is_empty());
-    assert!(f.own_queue.sent().is_empty(), "no deadline without a request");
+}
+
+#[tokio::test]
+async fn a_redelivered_unverifiable_request_is_escalated_once_and_announced_again_with_the_same_event() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = Inquiry { reservation_number: Some(ReservationNumber::parse("HT-99999999").unwrap()), ..change_request() };
+    f.dispatch(&inquiry).await.unwrap();
+    let first = f.pipeline.inquiry(inquiry.id).await;
+    f.redeliver(&inquiry).await.unwrap();
+
+    let again = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(again.version, first.version, "nothing is written twice");
+    let told = f.pipeline.take(Service::Notifier).await;
+    assert_eq!(told.len(), 2, "announced again in case the first announcement was lost");
+    assert_eq!(told[0].id, told[1].id, "the same event, which the notifier dedupes");
+}
+
+#[tokio::test]
+async fn an_escalation_never_overrides_a_partner_request_already_made() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    // The request is delivered again once its reservation can no longer be found.
+    let mut stored = f.pipeline.inquiry(inquiry.id).await;
+    stored.reservation_number = Some(ReservationNumber::parse("HT-99999999").unwrap());
+    f.pipeline.store.update_inquiry(&stored, stored.version, None).await.unwrap();
+    f.redeliver(&stored).await.unwrap();
+
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::AwaitingPartner);
+    assert!(f.pipeline.take(Service::Notifier).await.is_empty());
 }
 
 #[test]
@@ -282,10 +342,22 @@ fn a_reservation_is_verified_by_number_tenant_and_the_customers_phone() {
     let inquiry = change_request();
     assert_eq!(verify(&inquiry, Some(reservation())), Ok(reservation()));
     let no_number = Inquiry { reservation_number: None, ..change_request() };
-    assert_eq!(verify(&no_number, Some(reservation())), Err("no reservation number was given"));
-    assert_eq!(verify(&inquiry, None), Err("reservation not found"));
+    assert_eq!(verify(&no_number, Some(reservation())), Err(Unverified::NoNumber));
+    assert_eq!(verify(&inquiry, None), Err(Unverified::NotFound));
     let elsewhere = Reservation { tenant_id: TenantId::parse("other").unwrap(), ..reservation() };
-    assert_eq!(verify(&inquiry, Some(elsewhere)), Err("reservation not found"));
+    assert_eq!(verify(&inquiry, Some(elsewhere)), Err(Unverified::NotFound));
+    let no_phone =
+        Inquiry { customer: switchboard_domain::CustomerContact { phone: None, ..inquiry.customer.clone() }, ..change_request() };
+    assert_eq!(verify(&no_phone, Some(reservation())), Err(Unverified::NoPhone));
+}
+
+#[test]
+fn the_customer_is_told_in_their_language() {
+    let number = ReservationNumber::parse("HT-20481123").unwrap();
+    let ko = Unverified::NotFound.customer_message(Language::Ko, Some(&number));
+    assert!(ko.contains("HT-20481123") && ko.contains("담당자"), "{ko}");
+    let none = Unverified::NoNumber.customer_message(Language::En, None);
+    assert!(none.contains("a member of our team will check it"), "{none}");
 }
 
 #[tokio::test]

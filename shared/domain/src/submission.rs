@@ -6,6 +6,7 @@ use crate::contact::{CustomerContact, EmailAddress, PhoneNumber};
 use crate::field_error::{FieldError, ValidationErrors};
 use crate::inquiry::Channel;
 use crate::reservation::ReservationNumber;
+use crate::text::{fold, normalize};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -58,9 +59,10 @@ pub struct AttachmentInput {
 /// A submission that passed validation. The only way to get one is [`NewInquiry::parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewInquiry {
-    /// The title, trimmed; `None` if blank.
+    /// The title, normalised ([`normalize`]: NFC, no zero-width
+    /// characters) and trimmed; `None` if blank.
     pub title: Option<String>,
-    /// What the customer wrote, trimmed.
+    /// What the customer wrote, normalised as the title is, and trimmed.
     pub content: String,
     /// How to reach the customer.
     pub customer: CustomerContact,
@@ -78,15 +80,20 @@ impl NewInquiry {
     /// Validates every field and reports all problems at once.
     /// `default_channel` applies when the client named none (the REST API
     /// says `api`, an upstream event `event`).
+    ///
+    /// Every way in (REST, gRPC, chat, upstream events) passes here, so this
+    /// is where text is normalised, once: nothing downstream ever sees
+    /// decomposed Hangul or zero-width characters, and limits count the
+    /// characters as stored.
     pub fn parse(input: SubmitInquiry, default_channel: Channel) -> Result<Self, ValidationErrors> {
         let mut errors = Vec::new();
 
-        let title = input.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        let title = input.title.map(|t| normalize(&t).trim().to_owned()).filter(|t| !t.is_empty());
         if title.as_ref().is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS) {
             errors.push(FieldError::new("title", format!("must be at most {MAX_TITLE_CHARS} characters")));
         }
 
-        let content = input.content.map(|c| c.trim().to_owned()).unwrap_or_default();
+        let content = input.content.map(|c| normalize(&c).trim().to_owned()).unwrap_or_default();
         let content_chars = content.chars().count();
         if content_chars == 0 {
             errors.push(FieldError::new("content", "is required and must not be blank"));
@@ -114,7 +121,8 @@ impl NewInquiry {
             errors.push(FieldError::new("customer_phone", "customer_phone or customer_email is required"));
         }
 
-        let reservation_number = non_blank(input.reservation_number).and_then(|r| match ReservationNumber::parse(&r) {
+        // Read folded, so a number typed in full-width characters is the same number.
+        let reservation_number = non_blank(input.reservation_number).and_then(|r| match ReservationNumber::parse(&fold(&r)) {
             Ok(r) => Some(r),
             Err(e) => {
                 errors.push(FieldError::new("reservation_number", e.to_string()));
@@ -209,6 +217,28 @@ mod tests {
         let parsed = NewInquiry::parse(valid(), Channel::Api).unwrap();
         assert_eq!(parsed.content, "When is breakfast served?");
         assert_eq!(parsed.channel, Channel::Api);
+    }
+
+    #[test]
+    fn decomposed_hangul_and_zero_width_characters_are_stored_normalised() {
+        let nfd: String = unicode_normalization::UnicodeNormalization::nfd("체크인 몇 시예요?").collect();
+        let input = SubmitInquiry { title: Some(format!("\u{200B}{nfd}")), content: Some(format!("{nfd}\u{FEFF}")), ..valid() };
+        let parsed = NewInquiry::parse(input, Channel::Api).unwrap();
+        assert_eq!(parsed.title.as_deref(), Some("체크인 몇 시예요?"));
+        assert_eq!(parsed.content, "체크인 몇 시예요?");
+    }
+
+    #[test]
+    fn content_of_only_invisible_characters_is_blank() {
+        let input = SubmitInquiry { content: Some("\u{200B}\u{FEFF}".into()), ..valid() };
+        assert_eq!(fields(NewInquiry::parse(input, Channel::Api).unwrap_err()), ["content"]);
+    }
+
+    #[test]
+    fn a_reservation_number_in_full_width_characters_is_the_same_number() {
+        let input = SubmitInquiry { reservation_number: Some("ｈｔ－２０４８１１２３".into()), ..valid() };
+        let parsed = NewInquiry::parse(input, Channel::Api).unwrap();
+        assert_eq!(parsed.reservation_number.unwrap().as_str(), "HT-20481123");
     }
 
     #[test]

@@ -73,8 +73,11 @@ async fn a_handler_that_always_fails_dead_letters_the_message_and_fails_the_inqu
     assert_eq!(dead.len(), 1);
     assert!(dead[0].attributes[FAILURE_REASON_ATTRIBUTE].contains("dependency down"));
 
-    // The customer hears of the failure.
-    assert_eq!(app.notified(&id).await.len(), 1);
+    // The customer hears of the failure, and the operators are handed it.
+    app.wait_for_timeline(&id, "notification.operators").await;
+    let sent = app.notified(&id).await;
+    assert_eq!(sent.iter().filter(|m| m.to == "+12135550149").count(), 1, "{sent:?}");
+    assert_eq!(sent.iter().filter(|m| m.to == app.config.operator_email).count(), 1, "{sent:?}");
     stop.cancel();
     running.await.unwrap();
     app.stop().await;

@@ -451,7 +451,7 @@ fn customer_message_ids(id: &str) -> Vec<String> {
 /// Each duplicate is one the ledger counted as in doubt for that very
 /// message: a customer's extra texts against that inquiry's customer
 /// notifications, a partner's against that inquiry's partner request, the
-/// operators' against that inquiry's escalation mail. (Texts to the
+/// operators' against that inquiry's escalation or failure mail. (Texts to the
 /// reservation's customer, shared by every partner flow, are told apart by
 /// the flows' customer notifications together.)
 fn assert_every_duplicate_in_doubt(told: &Told, ids: &BTreeMap<usize, String>, in_doubt: &HashMap<String, usize>) {
@@ -461,7 +461,11 @@ fn assert_every_duplicate_in_doubt(told: &Told, ids: &BTreeMap<usize, String>, i
         let checks = [
             ("customer", extra(&told.customer), customer_message_ids(id)),
             ("partner", extra(&told.partner), vec![deterministic_id(&format!("{id}/partner-request"))]),
-            ("operators", extra(&told.operators), vec![deterministic_id(&format!("{id}/inquiry.escalated/operators"))]),
+            (
+                "operators",
+                extra(&told.operators),
+                ["escalated", "failed"].iter().map(|s| deterministic_id(&format!("{id}/inquiry.{s}/operators"))).collect(),
+            ),
         ];
         for (whom, duplicates, message_ids) in checks {
             assert!(

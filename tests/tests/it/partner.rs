@@ -129,18 +129,18 @@ async fn a_late_answer_after_the_deadline_gets_the_expired_page_and_401() {
 }
 
 #[tokio::test]
-async fn a_reservation_that_is_not_the_customers_fails_without_revealing_it() {
+async fn a_reservation_that_is_not_the_customers_goes_to_a_person_without_revealing_it() {
     let app = TestApp::spawn().await;
     let body = json!({ "content": "Please move my booking HT-20481123 to next week.", "customer_phone": "+12135550149" });
     let id = app.submit_ok(&body).await;
     let inquiry = app.wait_terminal(&id).await;
-    assert_eq!(inquiry["status"], "failed");
-    assert_eq!(inquiry["status_reason"], "the reservation could not be verified for this customer");
+    assert_eq!(inquiry["status"], "escalated");
+    assert_eq!(inquiry["escalation"]["reason"], "the customer's phone does not match the reservation");
     let sent = app.notified(&id).await;
     assert!(sent.iter().all(|m| m.to != PARTNER_PHONE), "no SMS to the partner");
     assert_eq!(sent.iter().filter(|m| m.to == "+12135550149").count(), 1, "the customer is told");
-    assert!(!sent[0].body.contains("김민지"));
-    assert_eq!(partner_steps(&inquiry), ["Created", "Failed"]);
+    assert!(sent.iter().all(|m| !m.body.contains("김민지")));
+    assert_eq!(partner_steps(&inquiry), ["Created"], "no partner was asked");
     app.stop().await;
 }
 

@@ -31,6 +31,7 @@
 
 use super::bedrock::{BedrockIntentClassifier, IntentVerdict};
 use super::call::{sdk_failure, within_budget};
+use super::cross_check;
 use super::text::{char_range_to_bytes, truncate_bytes, truncate_chars};
 use crate::local::{LocalClassifier, MAX_KEY_PHRASES, Signals};
 use crate::{AiError, Classifier, ClassifyRequest, pii};
@@ -391,7 +392,9 @@ impl ComprehendClassifier {
 
     /// The final verdict: the local rules with Comprehend's signals (or
     /// alone, when Comprehend failed), Comprehend's key phrases and PII
-    /// spans added, and the intent model's verdict over the rules'.
+    /// spans added, and the intent model's verdict checked against the
+    /// local one ([`cross_check::reconcile`]): agreement raises the
+    /// certainty, an unsettled disagreement makes the verdict unsure.
     fn assemble(
         &self,
         request: &ClassifyRequest,
@@ -420,8 +423,12 @@ impl ComprehendClassifier {
             c.engine = ENGINE.to_owned();
         }
         if let Some(verdict) = verdict {
-            c.intent = verdict.intent;
-            c.urgency = verdict.urgency;
+            // Checked against the local verdict, not simply taken (see `cross_check`).
+            let checked = cross_check::reconcile(&c, &verdict);
+            c.intent = checked.intent;
+            c.urgency = checked.urgency;
+            c.certainty = Some(checked.certainty);
+            c.unsure = checked.unsure.or(c.unsure);
             // A client's number wins; the model's, checked to be in the
             // text, wins over the pattern's.
             if request.reservation_hint.is_none() && verdict.reservation_number.is_some() {

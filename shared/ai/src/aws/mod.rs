@@ -1,6 +1,7 @@
 //! The AWS engines, beside the [local](crate::local) ones: Comprehend
 //! ([`comprehend`]), Bedrock ([`bedrock`]) and Textract ([`textract`]),
 //! their SDK clients built from one SDK configuration ([`AwsAiClients`]),
+//! the check of a Bedrock intent verdict against the local one ([`cross_check`]),
 //! and the services' ports made of them ([`engines`]).
 //!
 //! What every call shares (time budget, one retry on throttling,
@@ -10,6 +11,7 @@
 pub mod bedrock;
 mod call;
 pub mod comprehend;
+pub mod cross_check;
 mod text;
 pub mod textract;
 

@@ -393,7 +393,7 @@ const COMPOUNDS: &[(&str, &str)] = &[
 /// The words of a text: English words (lowercase, stemmed, no stopwords)
 /// and Korean runs (stemmed, with bigrams).
 fn words(text: &str) -> Vec<Word> {
-    let mut text = text.to_lowercase();
+    let mut text = switchboard_domain::text::fold(text);
     for (from, to) in COMPOUNDS {
         if text.contains(from) {
             text = text.replace(from, to);

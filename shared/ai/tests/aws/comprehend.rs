@@ -6,6 +6,7 @@ use switchboard_ai::aws::bedrock::{BedrockIntentClassifier, Converse};
 use switchboard_ai::aws::comprehend::{
     ComprehendClassifier, MAX_BATCH_DOCUMENTS, MAX_DOCUMENT_BYTES, MAX_SMALL_DOCUMENT_BYTES, SENTIMENT_CHARS,
 };
+use switchboard_ai::aws::cross_check::LOCAL_INTENT_BAR;
 use switchboard_ai::local::LocalClassifier;
 use switchboard_ai::{Classifier, ClassifyRequest};
 use switchboard_domain::{Intent, Language, Sentiment, TextField, Urgency};
@@ -254,8 +255,9 @@ async fn a_batch_goes_by_25_documents_grouped_by_language_with_pii_one_by_one() 
     assert_eq!(verdicts[32], LocalClassifier::new().classify_now(&requests[32]), "an item error: the local verdict");
 }
 
-fn with_intent_model(reply: &'static str) -> impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static {
-    move |r, _| if r.operation() == "Converse" { Reply::converse(reply) } else { comprehend(r) }
+fn with_intent_model(reply: impl Into<String>) -> impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static {
+    let reply = reply.into();
+    move |r, _| if r.operation() == "Converse" { Reply::converse(&reply) } else { comprehend(r) }
 }
 
 async fn classifier_with_model(stub: &Stub) -> ComprehendClassifier {
@@ -269,7 +271,9 @@ async fn classifier_with_model(stub: &Stub) -> ComprehendClassifier {
 
 #[tokio::test]
 async fn a_configured_intent_model_s_strict_json_decides_intent_urgency_and_number() {
-    let stub = Stub::start(with_intent_model(r#"{"intent":"complaint","urgency":"medium","reservation_number":"HT-20481123"}"#)).await;
+    let stub =
+        Stub::start(with_intent_model(r#"{"intent":"complaint","urgency":"medium","reservation_number":"HT-20481123","confidence":0.9}"#))
+            .await;
     let c = classifier_with_model(&stub).await.classify(&request(Some(TITLE), CONTENT)).await.unwrap();
 
     let converse = stub.calls("Converse");
@@ -282,6 +286,53 @@ async fn a_configured_intent_model_s_strict_json_decides_intent_urgency_and_numb
     assert!(converse[0].body["messages"][0]["content"][0]["text"].as_str().unwrap().contains("The shower is not working"));
     assert_eq!((c.intent, c.urgency, c.engine.as_str()), (Intent::Complaint, Urgency::Medium, "comprehend+bedrock"));
     assert_eq!(c.sentiment, Sentiment::Negative, "sentiment stays Comprehend's");
+    assert_eq!(c.unsure, None, "a confident model settles a disagreement with rules that cannot tell");
+}
+
+/// The verdict on the test inquiry without an intent model (the local
+/// rules with Comprehend's signals): what the intent model is checked against.
+async fn local_verdict() -> switchboard_domain::Classification {
+    let stub = Stub::start(|r: &Recorded, _| comprehend(r)).await;
+    classifier(&stub, Duration::from_secs(20)).await.classify(&request(Some(TITLE), CONTENT)).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_disagreement_neither_engine_is_sure_of_is_unsure_and_names_both_engines_without_content() {
+    let local = local_verdict().await;
+    assert_ne!(local.intent, Intent::Complaint);
+    let sure_local = local.certainty.is_some_and(|c| c.intent >= LOCAL_INTENT_BAR);
+    for reply in [
+        r#"{"intent":"complaint","urgency":"medium","reservation_number":null}"#,
+        r#"{"intent":"complaint","urgency":"medium","reservation_number":null,"confidence":0.4}"#,
+    ] {
+        let stub = Stub::start(with_intent_model(reply)).await;
+        let c = classifier_with_model(&stub).await.classify(&request(Some(TITLE), CONTENT)).await.unwrap();
+        if sure_local {
+            assert_eq!((c.intent, c.unsure), (local.intent, None), "a sure local model keeps its intent: {reply}");
+            continue;
+        }
+        let why = c.unsure.unwrap_or_default();
+        assert!(why.contains("bedrock says complaint") && why.contains(&format!("local model {}", local.intent.as_str())), "{why}");
+        assert!(!why.contains("shower") && !why.contains("John") && !why.contains("HT-"), "no content: {why}");
+    }
+}
+
+#[tokio::test]
+async fn agreement_raises_the_certainty_above_the_model_s_own() {
+    let local = local_verdict().await;
+    let reply = format!(r#"{{"intent":"{}","urgency":"high","reservation_number":null,"confidence":0.8}}"#, local.intent.as_str());
+    let stub = Stub::start(with_intent_model(reply)).await;
+    let c = classifier_with_model(&stub).await.classify(&request(Some(TITLE), CONTENT)).await.unwrap();
+    assert_eq!((c.intent, c.unsure.as_deref()), (local.intent, None));
+    let certainty = c.certainty.unwrap().intent;
+    assert!(certainty >= 0.8 && certainty >= local.certainty.map_or(0.0, |l| l.intent), "{certainty}");
+}
+
+#[tokio::test]
+async fn a_confidence_outside_zero_to_one_is_invalid_and_the_local_verdict_stands() {
+    let stub = Stub::start(with_intent_model(r#"{"intent":"complaint","urgency":"low","reservation_number":null,"confidence":7}"#)).await;
+    let c = classifier_with_model(&stub).await.classify(&request(Some(TITLE), CONTENT)).await.unwrap();
+    assert_eq!((c.intent, c.engine.as_str()), (local_verdict().await.intent, "comprehend"));
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 mod bedrock;
 mod comprehend;
 mod corpus;
+mod intent_cost;
 mod model;
 mod stub;
 mod textract;
