@@ -12,7 +12,7 @@
 
 pub(crate) mod attachments;
 mod classifier;
-mod faq;
+pub mod faq;
 
 pub use attachments::LocalAttachmentAnalyzer;
 pub use classifier::{ENGINE as CLASSIFIER_ENGINE, LocalClassifier, MAX_KEY_PHRASES, Signals};

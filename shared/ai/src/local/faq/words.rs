@@ -1,0 +1,285 @@
+//! Texts as words: English words lowercased, lightly stemmed and stripped
+//! of stopwords; a Korean run (a word with its particles glued on) loses
+//! its trailing ending and particle ("체크인은" → "체크인") and also gives
+//! its character bigrams, which still match compounds and odd spacing
+//! ("한옥마을투어"). Every word of the vocabulary also carries its concept
+//! ("입실" and "check-in" both mean `@checkin`).
+//!
+//! Text is read through [`fold`], so decomposed Hangul and full-width
+//! Latin give the same words as their plain forms.
+
+use super::vocabulary::VOCABULARY;
+use std::collections::HashSet;
+use switchboard_domain::text::fold;
+
+pub(crate) fn is_hangul(c: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&c)
+}
+
+/// All terms of a text, flattened.
+#[cfg(test)]
+pub(crate) fn tokenize(text: &str) -> Vec<String> {
+    words(text).iter().flat_map(Word::terms).cloned().collect()
+}
+
+/// Spellings joined so each is one word whatever the spacing ("wi-fi",
+/// "wifi"; "몇 시", "몇시"). A spelling rule, not a synonym: synonyms are
+/// the vocabulary's.
+const COMPOUNDS: &[(&str, &str)] = &[
+    ("check-in", "checkin"),
+    ("check in", "checkin"),
+    ("check-out", "checkout"),
+    ("check out", "checkout"),
+    ("pick-up", "pickup"),
+    ("drop-off", "dropoff"),
+    ("drop off", "dropoff"),
+    ("wi-fi", "wifi"),
+    ("e-mail", "email"),
+    ("몇 시", "몇시"),
+    ("체크 인", "체크인"),
+    ("체크 아웃", "체크아웃"),
+];
+
+/// The words of a text: English words (stemmed, no stopwords), Korean runs
+/// (stemmed, with bigrams), and the concepts its vocabulary phrases name.
+pub(crate) fn words(text: &str) -> Vec<Word> {
+    let folded = fold(text);
+    let mut out: Vec<Word> =
+        VOCABULARY.phrases_in(&folded).map(|concept| Word::new(vec![concept.to_owned()], vec![])).collect();
+    let mut text = folded;
+    for (from, to) in COMPOUNDS {
+        if text.contains(from) {
+            text = text.replace(from, to);
+        }
+    }
+    let mut word = String::new();
+    let mut hangul: Vec<char> = Vec::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || (c == '\'' && !word.is_empty()) {
+            flush_hangul(&mut hangul, &mut out);
+            word.push(c);
+        } else if is_hangul(c) {
+            flush_word(&mut word, &mut out);
+            hangul.push(c);
+        } else {
+            flush_word(&mut word, &mut out);
+            flush_hangul(&mut hangul, &mut out);
+        }
+    }
+    out
+}
+
+fn flush_word(word: &mut String, out: &mut Vec<Word>) {
+    let w = std::mem::take(word);
+    let w = w.trim_end_matches('\'').trim_end_matches("'s");
+    if w.is_empty() {
+        return;
+    }
+    let stemmed = stem(w);
+    let concept = VOCABULARY.concept(&stemmed).map(str::to_owned);
+    // Numbers (dates, prices, room numbers) say nothing about the topic.
+    let noise = w.len() < 2 || w.chars().all(|c| c.is_ascii_digit()) || EN_STOPWORDS.contains(&w);
+    match (noise, concept) {
+        (false, Some(concept)) => out.push(Word::new(vec![concept, stemmed], vec![])),
+        (false, None) => out.push(Word::new(vec![stemmed], vec![])),
+        // "when" is a stopword, but also means "time".
+        (true, Some(concept)) => out.push(Word::new(vec![concept], vec![])),
+        (true, None) => {}
+    }
+}
+
+fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
+    let whole: String = std::mem::take(run).into_iter().collect();
+    if whole.is_empty() {
+        return;
+    }
+    let stem: Vec<char> = korean_stem(&whole).chars().collect();
+    let word: String = stem.iter().collect();
+    // Words glued into an unspaced run still name their concept
+    // ("체크인몇시에요" asks about check-in).
+    for concept in VOCABULARY.inside(&word) {
+        out.push(Word::new(vec![concept.to_owned()], vec![]));
+    }
+    if KO_STOPWORDS.contains(&word.as_str()) {
+        return;
+    }
+    let concept = VOCABULARY.concept(&word).map(str::to_owned);
+    // Single syllables are mostly verb stems ("가", "있"); a few are the
+    // nouns a question is about ("방", "차", "물").
+    if stem.len() == 1 && concept.is_none() && !KO_SINGLE_NOUNS.contains(&word.as_str()) {
+        return;
+    }
+    let mut heads: Vec<String> = concept.into_iter().collect();
+    heads.push(word);
+    let bigrams = if stem.len() > 2 { stem.windows(2).map(|pair| pair.iter().collect()).collect() } else { Vec::new() };
+    out.push(Word::new(heads, bigrams));
+}
+
+/// One word of a text, as terms.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Word {
+    /// The concept it stands for (its synonym group's head) and its stem.
+    /// Words are merged by the first, so "요금은 얼마" is one concept
+    /// (price), not two words.
+    pub(crate) heads: Vec<String>,
+    /// The bigrams of a Korean stem of three or more syllables.
+    pub(crate) bigrams: Vec<String>,
+}
+
+impl Word {
+    pub(crate) fn new(heads: Vec<String>, bigrams: Vec<String>) -> Self {
+        let bigrams = bigrams.into_iter().filter(|b| !heads.contains(b)).collect();
+        Self { heads, bigrams }
+    }
+
+    pub(crate) fn key(&self) -> Option<&String> {
+        self.heads.first()
+    }
+
+    pub(crate) fn terms(&self) -> impl Iterator<Item = &String> {
+        self.heads.iter().chain(&self.bigrams)
+    }
+
+    /// Whether a text mentions this word: the text has one of its heads,
+    /// or most of its bigrams ("한옥마을투어" mentions "한옥마을"), or names
+    /// one of its parts as a word of its own ("공항" for "제주공항"). One
+    /// shared bigram is not enough: "체크인" does not mention "체크아웃".
+    pub(crate) fn is_in(&self, text: &Terms) -> bool {
+        self.heads.iter().any(|t| text.terms.contains(t.as_str())) || self.bigrams.iter().any(|t| text.heads.contains(t.as_str())) || {
+            let shared = self.bigrams.iter().filter(|t| text.terms.contains(t.as_str())).count();
+            self.bigrams.len() >= 2 && shared * 2 > self.bigrams.len()
+        }
+    }
+}
+
+/// What a text (an inquiry, an entry, an entry's question) contains.
+#[derive(Default)]
+pub(crate) struct Terms {
+    pub(crate) terms: HashSet<String>,
+    pub(crate) heads: HashSet<String>,
+}
+
+impl Terms {
+    pub(crate) fn of<'w>(words: impl IntoIterator<Item = &'w Word>) -> Self {
+        let mut out = Self::default();
+        for word in words {
+            out.terms.extend(word.terms().cloned());
+            out.heads.extend(word.heads.iter().cloned());
+        }
+        out
+    }
+}
+
+/// Words merged by their concept: "강아지 … 소형견" is one word about pets
+/// that mentions either.
+pub(crate) fn unique_words(words: Vec<Word>) -> Vec<Word> {
+    let mut out: Vec<Word> = Vec::new();
+    for word in words {
+        match out.iter_mut().find(|w| w.key() == word.key()) {
+            Some(same) => {
+                for head in word.heads {
+                    if !same.heads.contains(&head) {
+                        same.heads.push(head);
+                    }
+                }
+                for bigram in word.bigrams {
+                    if !same.bigrams.contains(&bigram) && !same.heads.contains(&bigram) {
+                        same.bigrams.push(bigram);
+                    }
+                }
+            }
+            None => out.push(word),
+        }
+    }
+    out
+}
+
+
+/// The run without its trailing ending and particle ("주차할" → "주차",
+/// "체크인과" → "체크인", "포함되어" → "포함"), so that the same noun in
+/// differently inflected sentences gives the same terms.
+pub(crate) fn korean_stem(word: &str) -> &str {
+    let mut stem = word;
+    for suffixes in [KO_ENDINGS, KO_PARTICLES] {
+        // A one-syllable suffix is often the noun's own last syllable ("아이",
+        // "마을"), so it is only stripped from longer words.
+        let stripped = suffixes.iter().find_map(|s| {
+            let min_rest = if s.chars().count() == 1 { 2 } else { 1 };
+            stem.strip_suffix(s).filter(|rest| rest.chars().count() >= min_rest)
+        });
+        if let Some(shorter) = stripped {
+            stem = shorter;
+        }
+    }
+    stem
+}
+
+/// A light English stemmer: enough to make "parking", "parked" and "park"
+/// (or "includes", "included", "include") the same term.
+pub(crate) fn stem(word: &str) -> String {
+    let mut w = word.to_owned();
+    if w.len() > 4 && w.ends_with("ies") {
+        w.truncate(w.len() - 3);
+        w.push('y');
+    } else if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
+        w.pop();
+    }
+    if w.len() > 5 && w.ends_with("ing") {
+        w.truncate(w.len() - 3);
+    } else if w.len() > 4 && w.ends_with("ed") {
+        w.truncate(w.len() - 2);
+    }
+    if w.len() > 4 && w.ends_with('e') {
+        w.pop();
+    }
+    w
+}
+
+/// Verb and copula endings, longest first.
+#[rustfmt::skip]
+const KO_ENDINGS: &[&str] = &[
+    "드립니다", "하세요", "합니다", "한가요", "하나요", "할까요", "됩니다", "되나요", "되어요", "인가요", "입니다", "이에요", "했어요", "해요",
+    "하면", "하고", "하는", "한지", "되어", "돼요", "되는", "되면", "인지", "이요", "예요", "에요", "나요", "가요",
+    "까요", "세요", "어요", "아요", "는데", "은데", "해야", "해서", "하여", "해도", "어야", "어서", "아야", "아서",
+    "면서", "된", "할", "한", "해", "하", "되", "돼", "요", "서", "야", "고", "면", "며",
+    "니", "게", "지",
+];
+
+/// Particles, longest first.
+#[rustfmt::skip]
+const KO_PARTICLES: &[&str] = &[
+    "에서는", "으로는", "이랑", "에서", "으로", "까지", "부터", "에는", "이나", "하고", "에게", "한테", "처럼", "은",
+    "는", "이", "가", "을", "를", "에", "도", "로", "의", "과", "와", "랑", "만",
+];
+
+/// One-syllable nouns customers ask about.
+#[rustfmt::skip]
+const KO_SINGLE_NOUNS: &[&str] = &[
+    "방", "차", "물", "짐", "돈", "밥", "불", "문", "키", "책", "술", "빵", "꽃", "펜", "표",
+];
+
+/// Words that say nothing about the topic of a question.
+#[rustfmt::skip]
+const EN_STOPWORDS: &[&str] = &[
+    "a", "about", "also", "am", "an", "and", "any", "anything", "are", "as", "at", "be", "been", "but",
+    "by", "can", "could", "do", "does", "dear", "for", "from", "get", "got", "had", "has", "have", "hello",
+    "hey", "hi", "how", "i", "i'd", "i'm", "if", "in", "is", "it", "it's", "just", "know", "let",
+    "like", "me", "much", "my", "of", "on", "or", "our", "please", "possible", "regards", "should", "so", "some",
+    "thank", "thanks", "that", "the", "there", "this", "to", "us", "want", "was", "we", "we're", "what", "when",
+    "where", "which", "will", "with", "would", "you", "your", "yes", "no", "not", "one", "here", "ask", "wondering",
+    "question", "we'd", "we'll", "i'll", "ok", "okay", "that's", "there's", "they", "them", "then", "than", "into", "out",
+    "up", "all", "too", "very", "need", "still", "who", "why", "available", "offer", "provide", "use", "stay", "service",
+    "served", "serve",
+];
+
+/// Korean politeness, fillers and question words, common to every inquiry
+/// and so useless for telling FAQ entries apart; and the verbs every FAQ
+/// question uses, which say how something is asked, not what about.
+#[rustfmt::skip]
+const KO_STOPWORDS: &[&str] = &[
+    "안녕", "감사", "궁금", "문의", "가능", "부탁", "혹시", "그리고", "그런데", "근데", "혹은", "그럼",
+    "저희", "제가", "우리", "이번", "정말", "너무", "조금", "같이", "있는지", "없는지", "어떻게", "얼마나",
+    "알려", "여쭤", "주세", "주실", "있을까", "될까", "어디", "어디서", "어디에서", "무엇", "뭐", "뭔가",
+    "뭔지", "제공", "이용", "사용", "필요", "함께", "투숙", "서비스", "받을",
+];
+
