@@ -14,6 +14,7 @@
 //!   spaces and other word order.
 
 use super::ngrams::{self, Grams};
+use super::request::{REQUEST_DISCOUNT, asks_to_act};
 use super::words::{Terms, Word, unique_words, words};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -57,11 +58,12 @@ pub(crate) fn search<'a>(entries: &[&'a FaqEntry], index: &Index, query: &str) -
     let query_words = unique_words(words(query));
     let query_text = Terms::of(&query_words);
     let query_grams = ngrams::of(query);
+    let discount = if asks_to_act(query) { REQUEST_DISCOUNT } else { 1.0 };
     let mut best: HashMap<usize, Hit<'a>> = HashMap::new();
     for doc in &index.docs {
         let lexical = index.confidence(&query_words, &query_text, doc);
         let similar = index.grams.similarity(&query_grams, &doc.grams);
-        let confidence = (LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * similar).clamp(0.0, 1.0);
+        let confidence = (discount * (LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * similar)).clamp(0.0, 1.0);
         if lexical <= 0.0 && similar <= 0.0 {
             continue;
         }

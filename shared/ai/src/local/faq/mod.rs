@@ -11,6 +11,7 @@
 
 mod index;
 mod ngrams;
+mod request;
 mod vocabulary;
 mod words;
 

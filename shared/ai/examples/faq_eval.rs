@@ -1,0 +1,27 @@
+//! The FAQ evaluation set's figures, and with `-v` every question the
+//! drafter gets wrong: `cargo run -p switchboard-ai --example faq_eval -- -v`.
+
+use switchboard_ai::local::CONFIDENCE_THRESHOLD;
+use switchboard_ai::local::faq::eval::{FaqSet, Split, report};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let set = FaqSet::repository()?;
+    print!("{}", report(&set));
+    if std::env::args().any(|a| a == "-v") {
+        for split in [Split::Dev, Split::HeldOut] {
+            for (case, best) in set.scores(Some(split)) {
+                let (id, score) = best.map_or((None, 0.0), |(id, s)| (Some(id), s));
+                let answered = score >= CONFIDENCE_THRESHOLD;
+                let ok = match &case.expected {
+                    Some(e) => answered && id.as_ref() == Some(e),
+                    None => !answered,
+                };
+                if !ok {
+                    let right_entry = case.expected.is_some() && id.as_ref() == case.expected.as_ref();
+                    println!("{split}\t{}\t{score:.3}\t{}\t{}", case.id, if right_entry { "right-entry" } else { "other-entry" }, case.text);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Requests to act ("환불해 주세요", "please cancel my booking") next to
+//! questions about a policy ("환불 규정 알려주세요", "can I cancel for
+//! free?"). They share their words, but an FAQ answers questions: a request
+//! to do something is for a person (or the partner) to carry out.
+
+use regex::Regex;
+use std::sync::LazyLock;
+use switchboard_domain::text::fold;
+
+/// How much of its confidence an entry keeps against a request to act:
+/// enough to stay first among the entries (the Bedrock drafter still sees
+/// it), never enough to be sent as the answer.
+pub(crate) const REQUEST_DISCOUNT: f32 = 0.5;
+
+/// A verb of doing followed by an imperative ending ("취소해 주세요",
+/// "바꿔주세요", "환불 부탁드립니다"); "알려 주세요" (tell me) is a question.
+#[allow(clippy::expect_used)] // a constant pattern, checked by the tests
+static KOREAN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(취소|환불|변경|바꿔|연장|배상|보상|처리|예약|발행|추천|불러|보내)\s*(해|하여|을|를)?\s*(주세요|줘요|줘|부탁)")
+        .expect("valid pattern")
+});
+
+/// "please cancel …", "cancel my booking", "I want a refund", "refund me".
+#[allow(clippy::expect_used)] // a constant pattern, checked by the tests
+static ENGLISH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(^|[.!?]\s*|\bplease\s+)(cancel|refund|change|move|extend|reschedule)\b|\b(want|need|like)\s+(a|my)\s+refund\b|\brefund\s+(me|it|one)\b",
+    )
+    .expect("valid pattern")
+});
+
+/// Whether the inquiry asks for something to be done rather than asking
+/// a question.
+pub(crate) fn asks_to_act(text: &str) -> bool {
+    let folded = fold(text);
+    KOREAN.is_match(&folded) || ENGLISH.is_match(folded.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_to_act_is_told_from_a_question_about_the_policy() {
+        for request in ["환불해 주세요", "예약 취소해주세요 HT-1234", "Please cancel my booking.", "I want a refund", "Cancel reservation CR-1"] {
+            assert!(asks_to_act(request), "{request}");
+        }
+        for question in ["환불 규정 알려주세요", "취소하면 환불 되나요?", "What is your refund policy?", "can i cancel for free", "cancelation policy pls"] {
+            assert!(!asks_to_act(question), "{question}");
+        }
+    }
+}
