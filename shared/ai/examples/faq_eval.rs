@@ -7,6 +7,23 @@ use switchboard_ai::local::faq::eval::{FaqSet, Split, report};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let set = FaqSet::repository()?;
     print!("{}", report(&set));
+    if let Some(at) = std::env::args().position(|a| a == "--words") {
+        for text in std::env::args().skip(at + 1) {
+            println!("{text}\t{:?}", switchboard_ai::local::faq::text_words(&text));
+        }
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "--parts") {
+        // id, split, expected, then entry:lexical:ngram for every entry
+        for case in &set.cases {
+            let Some(tenant) = set.tenants.get(&case.faq) else { continue };
+            let (parts, request) = switchboard_ai::local::faq::score_parts(tenant, case.language, &case.text);
+            let expected = case.expected.as_ref().map_or("-".to_owned(), |e| e.to_string());
+            let parts: Vec<String> = parts.iter().map(|(id, l, s)| format!("{id}:{l:.4}:{s:.4}")).collect();
+            println!("{}\t{}\t{expected}\t{request}\t{}", case.id, Split::of(&case.id), parts.join(" "));
+        }
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "-v") {
         for split in [Split::Dev, Split::HeldOut] {
             for (case, best) in set.scores(Some(split)) {

@@ -78,6 +78,25 @@ pub(crate) fn search<'a>(entries: &[&'a FaqEntry], index: &Index, query: &str) -
     hits
 }
 
+/// The parts of each entry's best phrasing's score, for tuning the
+/// combination: `(position, lexical, n-gram similarity)`, and whether the
+/// query asks to act.
+pub(crate) fn parts(entries: &[&FaqEntry], index: &Index, query: &str) -> (Vec<(usize, f32, f32)>, bool) {
+    let query_words = unique_words(words(query));
+    let query_text = Terms::of(&query_words);
+    let query_grams = ngrams::of(query);
+    let mut best: HashMap<usize, (f32, f32)> = HashMap::new();
+    for doc in &index.docs {
+        let lexical = index.confidence(&query_words, &query_text, doc);
+        let similar = index.grams.similarity(&query_grams, &doc.grams);
+        let kept = best.entry(doc.position).or_insert((0.0, 0.0));
+        kept.0 = kept.0.max(lexical);
+        kept.1 = kept.1.max(similar);
+    }
+    let _ = entries;
+    (best.into_iter().map(|(p, (l, s))| (p, l, s)).collect(), asks_to_act(query))
+}
+
 /// One phrasing of an entry (its question or a variant) with the answer.
 pub(crate) struct Doc {
     /// Where the entry is in the list the index was built from.

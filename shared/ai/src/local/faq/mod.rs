@@ -20,7 +20,7 @@ pub mod eval;
 use crate::{AiError, AnswerDrafter, Draft, DraftRequest};
 use async_trait::async_trait;
 use index::{Index, search};
-use switchboard_domain::{FaqEntry, Inquiry, Intent, Language, PartnerOutcome, ReservationNumber, Tenant};
+use switchboard_domain::{FaqEntry, FaqEntryId, Inquiry, Intent, Language, PartnerOutcome, ReservationNumber, Tenant};
 
 /// The `model` recorded on every draft this module makes.
 pub const MODEL: &str = "local-faq-bm25";
@@ -99,6 +99,22 @@ fn faq_draft(request: &DraftRequest) -> Draft {
 pub fn retrieve<'a>(tenant: &'a Tenant, language: Language, query: &str, limit: usize) -> Vec<(&'a FaqEntry, f32)> {
     let entries: Vec<&FaqEntry> = tenant.faq.iter().filter(|e| e.language == language).collect();
     search(&entries, &Index::of(&entries), query).into_iter().take(limit).map(|h| (h.entry, h.confidence)).collect()
+}
+
+/// For tuning: each entry of `tenant` in `language` with its lexical and
+/// n-gram scores against `query` (each the best over the entry's
+/// phrasings), and whether the query asks to act.
+#[doc(hidden)]
+pub fn score_parts(tenant: &Tenant, language: Language, query: &str) -> (Vec<(FaqEntryId, f32, f32)>, bool) {
+    let entries: Vec<&FaqEntry> = tenant.faq.iter().filter(|e| e.language == language).collect();
+    let (parts, request) = index::parts(&entries, &Index::of(&entries), query);
+    (parts.into_iter().map(|(p, l, s)| (entries[p].id.clone(), l, s)).collect(), request)
+}
+
+/// For tuning: the words retrieval reads in `text`, each as its terms.
+#[doc(hidden)]
+pub fn text_words(text: &str) -> Vec<String> {
+    words::words(text).iter().map(|w| w.terms().cloned().collect::<Vec<_>>().join("|")).collect()
 }
 
 pub(crate) fn word_count(text: &str) -> u32 {

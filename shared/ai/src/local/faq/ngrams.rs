@@ -2,9 +2,10 @@
 //! words are misspelt, run together or reordered ("체크인몇시에요",
 //! "chek-in time"). Hangul gives syllable bigrams across spaces (spacing
 //! is optional in chat), Latin gives the 3- and 4-grams of each word
-//! padded with its edges, all read through [`fold`].
+//! padded with its edges, all read through [`fold`]. The vocabulary's
+//! concepts a text names join its n-grams, so "조식" and "아침밥" share one.
 
-use super::words::is_hangul;
+use super::words::{is_hangul, words};
 use std::collections::{HashMap, HashSet};
 use switchboard_domain::text::fold;
 
@@ -27,12 +28,16 @@ pub(crate) fn of(text: &str) -> Grams {
     // between them inside one sentence.
     let syllables: Vec<char> = folded.chars().filter(|c| is_hangul(*c)).collect();
     out.extend(syllables.windows(2).map(|pair| pair.iter().collect::<String>()));
+    // Single syllables too: many nouns customers ask about have one
+    // ("룸", "숯", "옷"), and idf keeps the common ones ("요") light.
+    out.extend(syllables.iter().map(char::to_string));
     for word in folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| w.len() >= 2) {
         let padded: Vec<char> = format!(" {word} ").chars().collect();
         for n in LATIN {
             out.extend(padded.windows(n).map(|w| w.iter().collect::<String>()));
         }
     }
+    out.extend(words(text).into_iter().flat_map(|w| w.heads).filter(|h| h.starts_with('@')));
     out
 }
 

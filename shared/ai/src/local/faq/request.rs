@@ -16,7 +16,7 @@ pub(crate) const REQUEST_DISCOUNT: f32 = 0.5;
 /// "바꿔주세요", "환불 부탁드립니다"); "알려 주세요" (tell me) is a question.
 #[allow(clippy::expect_used)] // a constant pattern, checked by the tests
 static KOREAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(취소|환불|변경|바꿔|연장|배상|보상|처리|예약|발행|추천|불러|보내)\s*(해|하여|을|를)?\s*(주세요|줘요|줘|부탁)")
+    Regex::new(r"(취소|환불|변경|바꿔|연장|배상|보상|처리|발행)\s*(해|하여|을|를)?\s*(주세요|줘요|줘|부탁)")
         .expect("valid pattern")
 });
 
@@ -24,7 +24,7 @@ static KOREAN: LazyLock<Regex> = LazyLock::new(|| {
 #[allow(clippy::expect_used)] // a constant pattern, checked by the tests
 static ENGLISH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(^|[.!?]\s*|\bplease\s+)(cancel|refund|change|move|extend|reschedule)\b|\b(want|need|like)\s+(a|my)\s+refund\b|\brefund\s+(me|it|one)\b",
+        r"(^|[.!?]\s*|\bplease\s+|\b(can|could|would)\s+(you|we|i)\s+(please\s+)?)(cancel|refund|change|move|extend|reschedule)\s+(my|our|the|this|it|reservation|booking)\b|\b(want|need|like)\s+(a|my)\s+refund\b|\brefund\s+(me|it|one)\b",
     )
     .expect("valid pattern")
 });
@@ -42,10 +42,25 @@ mod tests {
 
     #[test]
     fn a_request_to_act_is_told_from_a_question_about_the_policy() {
-        for request in ["환불해 주세요", "예약 취소해주세요 HT-1234", "Please cancel my booking.", "I want a refund", "Cancel reservation CR-1"] {
+        for request in [
+            "환불해 주세요",
+            "예약 취소해주세요 HT-1234",
+            "Please cancel my booking.",
+            "I want a refund",
+            "Cancel reservation CR-1",
+            "Can you move my cleaning to Thursday?",
+        ] {
             assert!(asks_to_act(request), "{request}");
         }
-        for question in ["환불 규정 알려주세요", "취소하면 환불 되나요?", "What is your refund policy?", "can i cancel for free", "cancelation policy pls"] {
+        for question in [
+            "환불 규정 알려주세요",
+            "취소하면 환불 되나요?",
+            "비번 언제 보내주세요?",
+            "What is your refund policy?",
+            "can i cancel for free",
+            "cancelation policy pls",
+            "move in cleaning price?",
+        ] {
             assert!(!asks_to_act(question), "{question}");
         }
     }

@@ -93,7 +93,16 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
     if whole.is_empty() {
         return;
     }
-    let stem: Vec<char> = korean_stem(&whole).chars().collect();
+    let mut stem: Vec<char> = korean_stem(&whole).chars().collect();
+    // A one-syllable noun keeps its particle through korean_stem ("룸이",
+    // "숯은"): it is cut here, where the noun is known.
+    if let [noun, particle] = stem[..] {
+        let noun = noun.to_string();
+        let known = KO_SINGLE_NOUNS.contains(&noun.as_str()) || VOCABULARY.concept(&noun).is_some();
+        if known && KO_PARTICLES.contains(&particle.to_string().as_str()) {
+            stem.truncate(1);
+        }
+    }
     let word: String = stem.iter().collect();
     // Words glued into an unspaced run still name their concept
     // ("체크인몇시에요" asks about check-in).
@@ -255,7 +264,8 @@ const KO_PARTICLES: &[&str] = &[
 /// One-syllable nouns customers ask about.
 #[rustfmt::skip]
 const KO_SINGLE_NOUNS: &[&str] = &[
-    "방", "차", "물", "짐", "돈", "밥", "불", "문", "키", "책", "술", "빵", "꽃", "펜", "표",
+    "방", "차", "물", "짐", "돈", "밥", "불", "문", "키", "책", "술", "빵", "꽃", "펜", "표", "숯", "룸", "옷", "비", "역",
+    "살", "배", "집", "곳",
 ];
 
 /// Words that say nothing about the topic of a question.
@@ -281,5 +291,7 @@ const KO_STOPWORDS: &[&str] = &[
     "저희", "제가", "우리", "이번", "정말", "너무", "조금", "같이", "있는지", "없는지", "어떻게", "얼마나",
     "알려", "여쭤", "주세", "주실", "있을까", "될까", "어디", "어디서", "어디에서", "무엇", "뭐", "뭔가",
     "뭔지", "제공", "이용", "사용", "필요", "함께", "투숙", "서비스", "받을",
+    "돼요", "되요", "됐어요", "있어요", "없어요", "괜찮", "괜찮아요", "괜찮을까요", "나요", "건가요", "거예요", "인데",
+    "하시나요", "해주시나요", "주시나요", "할게요", "싶어요", "싶은데", "알려주세", "알려주세요", "해야",
 ];
 
