@@ -25,7 +25,10 @@ use switchboard_domain::{FaqEntry, FaqEntryId, Inquiry, Intent, Language, Partne
 /// The `model` recorded on every draft this module makes.
 pub const MODEL: &str = "local-faq-bm25";
 
-/// At or above this confidence the FAQ answer is sent; below it a human answers.
+/// At or above this confidence the FAQ answer is sent; below it a human
+/// answers. Retrieval's scores are scaled so that the level chosen on the
+/// FAQ evaluation set (`index::ANSWER_LEVEL`, with its figures) reads as
+/// this one.
 pub const CONFIDENCE_THRESHOLD: f32 = 0.5;
 
 /// Why a draft below the threshold is escalated.

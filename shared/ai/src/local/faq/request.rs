@@ -1,7 +1,9 @@
 //! Requests to act ("환불해 주세요", "please cancel my booking") next to
 //! questions about a policy ("환불 규정 알려주세요", "can I cancel for
-//! free?"). They share their words, but an FAQ answers questions: a request
-//! to do something is for a person (or the partner) to carry out.
+//! free?"), and reports of trouble ("the door code does not work") next to
+//! the question they share words with ("when do you send the door code?").
+//! An FAQ answers questions: something to do or to fix is for a person (or
+//! the partner).
 
 use regex::Regex;
 use std::sync::LazyLock;
@@ -29,11 +31,20 @@ static ENGLISH: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
-/// Whether the inquiry asks for something to be done rather than asking
-/// a question.
+/// Something that does not work, did not come, or was lost.
+#[allow(clippy::expect_used)] // a constant pattern, checked by the tests
+static TROUBLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(does not|doesn't|isn't|is not|not|won't|will not) (work|working|open|opening|arrived|come|came)\b|\bbroken\b|never showed up|\bleft my\b|\blost (my|the)\b|안\s*(열려|나와|와요|오세요|오네|켜|돼서)|고장|막혔|깨졌|잃어버렸|두고\s*(내렸|왔|나왔)",
+    )
+    .expect("valid pattern")
+});
+
+/// Whether the inquiry asks for something to be done (or fixed) rather
+/// than asking a question.
 pub(crate) fn asks_to_act(text: &str) -> bool {
     let folded = fold(text);
-    KOREAN.is_match(&folded) || ENGLISH.is_match(folded.trim())
+    KOREAN.is_match(&folded) || ENGLISH.is_match(folded.trim()) || TROUBLE.is_match(&folded)
 }
 
 #[cfg(test)]
@@ -49,6 +60,8 @@ mod tests {
             "I want a refund",
             "Cancel reservation CR-1",
             "Can you move my cleaning to Thursday?",
+            "The door code you sent does not work",
+            "현관 비밀번호 눌러도 안 열려요",
         ] {
             assert!(asks_to_act(request), "{request}");
         }
@@ -60,6 +73,8 @@ mod tests {
             "can i cancel for free",
             "cancelation policy pls",
             "move in cleaning price?",
+            "what happens if the cleaner breaks something",
+            "도어락 비번은 어떻게 받나요?",
         ] {
             assert!(!asks_to_act(question), "{question}");
         }
