@@ -515,10 +515,10 @@ mod tests {
 
     #[test]
     fn korean_and_english_words_tokenise_as_intended() {
-        assert_eq!(tokenize("Parking included?"), vec!["park", "includ"]);
-        assert_eq!(tokenize("체크인은 몇시"), vec!["체크인", "체크", "크인", "시간", "몇시"], "몇시 also means 시간");
+        assert_eq!(tokenize("Parking included?"), vec!["@parking", "park", "@included", "includ"]);
+        assert_eq!(tokenize("체크인은 몇시"), vec!["@checkin", "체크인", "체크", "크인", "@time", "몇시"], "몇시 is a time");
         assert_eq!(tokenize("주차할 수 있나요?"), tokenize("주차 가능한가요"));
-        assert_eq!(tokenize("조식이 포함되어 있나요"), vec!["조식", "포함"]);
+        assert_eq!(tokenize("조식이 포함되어 있나요"), vec!["@breakfast", "조식", "@included", "포함"]);
         assert!(tokenize("").is_empty());
     }
 
@@ -528,7 +528,7 @@ mod tests {
         assert_eq!(tokenize("check-in"), tokenize("check in"));
         assert_eq!(tokenize("Wi-Fi"), tokenize("wifi"));
         assert_eq!(tokenize("몇 시"), tokenize("몇시"));
-        assert_eq!(tokenize("아이"), vec!["아이"], "a one-syllable particle is not cut from a two-syllable noun");
+        assert_eq!(tokenize("아이"), vec!["@child", "아이"], "a one-syllable particle is not cut from a two-syllable noun");
     }
 
     #[test]
@@ -538,6 +538,47 @@ mod tests {
         assert!(!checkout.is_in(&Terms::of(&words("체크인"))), "one shared bigram does not make a match");
         assert!(w("제주공항").is_in(&Terms::of(&words("공항"))), "a part named as a word of its own does");
         assert!(w("한옥마을").is_in(&Terms::of(&words("한옥마을투어"))), "most bigrams do");
+    }
+
+    #[test]
+    fn a_paraphrase_is_answered_through_an_entrys_variant_in_its_language() {
+        let mut t = tenant();
+        let breakfast = t.faq.iter_mut().find(|e| e.question == "조식이 포함되어 있나요?").unwrap();
+        breakfast.variants.push("아침밥 주시나요?".to_owned());
+        let request = DraftRequest { tenant: t, inquiry: inquiry(None, "아침밥도 주시는 건가요?"), partner_outcome: None, language: Language::Ko };
+        let d = LocalAnswerDrafter::new().draft_now(&request);
+        assert_eq!(d.escalate, None, "{}", d.confidence);
+        assert!(d.text.contains("조식은 포함되어 있지 않으며"), "{}", d.text);
+        assert!(!d.text.contains("Breakfast is not included"));
+    }
+
+    #[test]
+    fn a_concept_of_the_vocabulary_matches_across_words() {
+        // 입실 and 체크인 are one concept; "morning meal" is breakfast.
+        let d = draft("입실 시간이 어떻게 되나요?", Language::Ko);
+        assert!(d.text.contains("체크인은 오후 3시부터"), "{}", d.text);
+        let d = draft("Do you serve a morning meal with the room?", Language::En);
+        assert!(d.text.contains("continental breakfast"), "{}", d.text);
+    }
+
+    #[test]
+    fn decomposed_hangul_and_full_width_latin_match_their_plain_forms() {
+        use unicode_normalization::UnicodeNormalization;
+        let nfd: String = "주차할 수 있나요?".nfd().collect();
+        assert!(draft(&nfd, Language::Ko).text.contains("무료 주차"));
+        assert!(draft("Ｉｓ ｐａｒｋｉｎｇ ａｖａｉｌａｂｌｅ?", Language::En).text.contains("free parking"));
+    }
+
+    #[test]
+    fn a_policy_question_is_answered_while_the_matching_request_is_not() {
+        let d = draft("What is your cancellation policy?", Language::En);
+        assert!(d.text.contains("fully refunded"), "{}", d.text);
+        let d = draft("Please cancel my booking, we cannot come.", Language::En);
+        assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{}", d.confidence);
+        let d = draft("환불 규정 알려주세요", Language::Ko);
+        assert!(d.text.contains("전액 환불"), "{}", d.text);
+        let d = draft("환불해 주세요", Language::Ko);
+        assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{}", d.confidence);
     }
 
     #[tokio::test]
