@@ -557,7 +557,7 @@ mod tests {
         // 입실 and 체크인 are one concept; "morning meal" is breakfast.
         let d = draft("입실 시간이 어떻게 되나요?", Language::Ko);
         assert!(d.text.contains("체크인은 오후 3시부터"), "{}", d.text);
-        let d = draft("Do you serve a morning meal with the room?", Language::En);
+        let d = draft("Is a morning meal included?", Language::En);
         assert!(d.text.contains("continental breakfast"), "{}", d.text);
     }
 

@@ -44,8 +44,8 @@ const COMPOUNDS: &[(&str, &str)] = &[
 /// (stemmed, with bigrams), and the concepts its vocabulary phrases name.
 pub(crate) fn words(text: &str) -> Vec<Word> {
     let folded = fold(text);
-    let mut out: Vec<Word> =
-        VOCABULARY.phrases_in(&folded).map(|concept| Word::new(vec![concept.to_owned()], vec![])).collect();
+    let phrases: Vec<String> = VOCABULARY.phrases_in(&folded).map(str::to_owned).collect();
+    let mut out: Vec<Word> = Vec::new();
     let mut text = folded;
     for (from, to) in COMPOUNDS {
         if text.contains(from) {
@@ -64,6 +64,13 @@ pub(crate) fn words(text: &str) -> Vec<Word> {
         } else {
             flush_word(&mut word, &mut out);
             flush_hangul(&mut hangul, &mut out);
+        }
+    }
+    // A phrase's concept, unless one of its words already names it
+    // ("check in" is joined into "checkin", which does).
+    for concept in phrases {
+        if !out.iter().any(|w| w.heads.contains(&concept)) {
+            out.push(Word::new(vec![concept], vec![]));
         }
     }
     out
@@ -292,6 +299,6 @@ const KO_STOPWORDS: &[&str] = &[
     "알려", "여쭤", "주세", "주실", "있을까", "될까", "어디", "어디서", "어디에서", "무엇", "뭐", "뭔가",
     "뭔지", "제공", "이용", "사용", "필요", "함께", "투숙", "서비스", "받을",
     "돼요", "되요", "됐어요", "있어요", "없어요", "괜찮", "괜찮아요", "괜찮을까요", "나요", "건가요", "거예요", "인데",
-    "하시나요", "해주시나요", "주시나요", "할게요", "싶어요", "싶은데", "알려주세", "알려주세요", "해야",
+    "하시나요", "해주시나요", "어떻", "어떤", "주시나요", "할게요", "싶어요", "싶은데", "알려주세", "알려주세요", "해야",
 ];
 
