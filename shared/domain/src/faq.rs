@@ -148,10 +148,13 @@ pub struct FaqEntryInput {
     /// `ko` or `en`; required for a new entry, ignored on edits.
     #[serde(default)]
     pub language: Option<String>,
+    /// The question; required for a new entry.
     #[serde(default)]
     pub question: Option<String>,
+    /// The answer; required for a new entry.
     #[serde(default)]
     pub answer: Option<String>,
+    /// Other phrasings; on an edit they replace the entry's.
     #[serde(default)]
     pub variants: Option<Vec<String>>,
 }
@@ -159,9 +162,13 @@ pub struct FaqEntryInput {
 /// A checked change to an entry: every present field valid and normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaqEntryChange {
+    /// The language (used for new entries only).
     pub language: Option<Language>,
+    /// The new question, trimmed and normalised.
     pub question: Option<String>,
+    /// The new answer, trimmed and normalised.
     pub answer: Option<String>,
+    /// The new variants, without duplicates.
     pub variants: Option<Vec<String>>,
 }
 
