@@ -32,7 +32,13 @@ pub struct FaqEntryView {
 
 impl From<FaqEntry> for FaqEntryView {
     fn from(e: FaqEntry) -> Self {
-        Self { id: e.id.to_string(), language: e.language.as_str().to_owned(), question: e.question, variants: e.variants, answer: e.answer }
+        Self {
+            id: e.id.to_string(),
+            language: e.language.as_str().to_owned(),
+            question: e.question,
+            variants: e.variants,
+            answer: e.answer,
+        }
     }
 }
 

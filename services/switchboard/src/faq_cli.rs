@@ -118,7 +118,8 @@ pub async fn tenant_faq(store: &dyn TenantStore, id: &TenantId, action: FaqActio
             Ok(())
         }
         FaqAction::Add { language, question, answer, variants } => {
-            let input = FaqEntryInput { language: Some(language), question: Some(question), answer: Some(answer), variants: Some(variants) };
+            let input =
+                FaqEntryInput { language: Some(language), question: Some(question), answer: Some(answer), variants: Some(variants) };
             let entry = input.parse_new()?;
             edit(Box::new(move |t| {
                 add_entry(&mut t.faq, entry.clone())?;

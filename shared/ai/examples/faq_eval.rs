@@ -35,7 +35,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 if !ok {
                     let right_entry = case.expected.is_some() && id.as_ref() == case.expected.as_ref();
-                    println!("{split}\t{}\t{score:.3}\t{}\t{}", case.id, if right_entry { "right-entry" } else { "other-entry" }, case.text);
+                    println!(
+                        "{split}\t{}\t{score:.3}\t{}\t{}",
+                        case.id,
+                        if right_entry { "right-entry" } else { "other-entry" },
+                        case.text
+                    );
                 }
             }
         }

@@ -183,14 +183,17 @@ impl FaqEntryInput {
                 errors.push(FieldError::new(field, "is required"));
             }
         }
-        let change = self.parse_change().map_err(|e| {
-            let mut all = errors.clone();
-            all.extend(e.0);
-            ValidationErrors(all)
-        })?;
+        let change = self.parse_change();
+        if let Err(e) = &change {
+            errors.extend(e.0.iter().cloned());
+        }
         if !errors.is_empty() {
+            // In the fields' order, whichever check found them.
+            let order = |f: &FieldError| ["language", "question", "answer"].iter().position(|n| *n == f.field).unwrap_or(3);
+            errors.sort_by_key(order);
             return Err(ValidationErrors(errors));
         }
+        let change = change?;
         let (Some(language), Some(question), Some(answer)) = (change.language, change.question, change.answer) else {
             return Err(ValidationErrors::single("question", "is required"));
         };

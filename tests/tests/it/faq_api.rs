@@ -54,7 +54,10 @@ async fn a_tenant_adds_reads_edits_and_deletes_an_faq_entry_and_its_variants() {
     assert_eq!((status, got["answer"].as_str()), (200, Some("Yes, 10,000 won a day.")));
 
     let (status, edited) = tenant_call(&app, "PATCH", &format!("/api/faq/{id}"), Some(json!({"answer": "Yes, 12,000 won a day."}))).await;
-    assert_eq!((status, edited["answer"].as_str(), edited["question"].as_str()), (200, Some("Yes, 12,000 won a day."), Some("Do you rent bicycles?")));
+    assert_eq!(
+        (status, edited["answer"].as_str(), edited["question"].as_str()),
+        (200, Some("Yes, 12,000 won a day."), Some("Do you rent bicycles?"))
+    );
 
     let (status, with_variant) =
         tenant_call(&app, "POST", &format!("/api/faq/{id}/variants"), Some(json!({"text": "can we hire a bike"}))).await;
@@ -96,7 +99,9 @@ async fn a_new_faq_entry_answers_the_next_inquiry_that_asks_it() {
 async fn faq_errors_name_their_cause() {
     let app = TestApp::spawn().await;
     let unknown = "faq-0123456789ab";
-    for (method, path) in [("GET", format!("/api/faq/{unknown}")), ("DELETE", format!("/api/faq/{unknown}")), ("GET", "/api/faq/not-an-id".to_owned())] {
+    for (method, path) in
+        [("GET", format!("/api/faq/{unknown}")), ("DELETE", format!("/api/faq/{unknown}")), ("GET", "/api/faq/not-an-id".to_owned())]
+    {
         let (status, body) = tenant_call(&app, method, &path, None).await;
         assert_eq!(status, 404, "{method} {path}: {body}");
     }
@@ -147,4 +152,70 @@ async fn a_write_with_a_stale_if_match_is_refused_and_changes_nothing() {
     let (_, entry) = tenant_call(&app, "GET", &format!("/api/faq/{id}"), None).await;
     assert_eq!(entry["answer"], "first");
     app.stop().await;
+}
+
+mod over_grpc {
+    use switchboard_proto::v1 as pb;
+    use switchboard_proto::v1::faq_service_client::FaqServiceClient;
+    use switchboard_tests::grpc::{bad_fields, channel, expect_code, keyed};
+    use switchboard_tests::{API_KEY, TestApp};
+    use tonic::Code;
+
+    #[tokio::test]
+    async fn a_tenant_manages_its_faq_over_grpc() {
+        let app = TestApp::spawn().await;
+        let mut faq = FaqServiceClient::new(channel(&app).await);
+        let before = faq.list_faq_entries(keyed(API_KEY, pb::ListFaqEntriesRequest {})).await.unwrap().into_inner();
+
+        let add = pb::AddFaqEntryRequest {
+            language: "ko".into(),
+            question: "자전거 대여가 되나요?".into(),
+            answer: "프런트에서 하루 10,000원에 빌려 드립니다.".into(),
+            variants: vec!["자전거 빌릴 수 있어요?".into()],
+            expected_version: Some(before.version),
+        };
+        let added = faq.add_faq_entry(keyed(API_KEY, add)).await.unwrap().into_inner();
+        let entry = added.entry.unwrap();
+        assert_eq!(added.version, before.version + 1);
+
+        let edit = pb::EditFaqEntryRequest {
+            id: entry.id.clone(),
+            answer: Some("프런트에서 하루 12,000원에 빌려 드립니다.".into()),
+            ..Default::default()
+        };
+        let edited = faq.edit_faq_entry(keyed(API_KEY, edit)).await.unwrap().into_inner().entry.unwrap();
+        assert_eq!((edited.question.as_str(), edited.variants.len()), ("자전거 대여가 되나요?", 1));
+
+        let variant = pb::AddFaqVariantRequest { id: entry.id.clone(), text: "자전거 있나요".into(), expected_version: None };
+        let with = faq.add_faq_variant(keyed(API_KEY, variant)).await.unwrap().into_inner().entry.unwrap();
+        assert_eq!(with.variants, ["자전거 빌릴 수 있어요?", "자전거 있나요"]);
+        let remove = pb::RemoveFaqVariantRequest { id: entry.id.clone(), index: 0, expected_version: None };
+        let without = faq.remove_faq_variant(keyed(API_KEY, remove)).await.unwrap().into_inner().entry.unwrap();
+        assert_eq!(without.variants, ["자전거 있나요"]);
+
+        let got = faq.get_faq_entry(keyed(API_KEY, pb::GetFaqEntryRequest { id: entry.id.clone() })).await.unwrap().into_inner();
+        assert_eq!(got.entry.unwrap().answer, "프런트에서 하루 12,000원에 빌려 드립니다.");
+        faq.delete_faq_entry(keyed(API_KEY, pb::DeleteFaqEntryRequest { id: entry.id.clone(), expected_version: None })).await.unwrap();
+        let after = faq.list_faq_entries(keyed(API_KEY, pb::ListFaqEntriesRequest {})).await.unwrap().into_inner();
+        assert_eq!(after.entries.len(), before.entries.len());
+        app.stop().await;
+    }
+
+    #[tokio::test]
+    async fn grpc_faq_errors_carry_their_code_and_field() {
+        let app = TestApp::spawn().await;
+        let mut faq = FaqServiceClient::new(channel(&app).await);
+        let unknown = pb::GetFaqEntryRequest { id: "faq-0123456789ab".into() };
+        expect_code(faq.get_faq_entry(keyed(API_KEY, unknown)).await, Code::NotFound);
+
+        let bad = pb::AddFaqEntryRequest { language: "fr".into(), question: "".into(), answer: "ok".into(), ..Default::default() };
+        let status = expect_code(faq.add_faq_entry(keyed(API_KEY, bad)).await, Code::InvalidArgument);
+        assert_eq!(bad_fields(&status), ["language", "question"]);
+
+        let stale = pb::DeleteFaqEntryRequest { id: "faq-0123456789ab".into(), expected_version: Some(999) };
+        expect_code(faq.delete_faq_entry(keyed(API_KEY, stale)).await, Code::FailedPrecondition);
+
+        expect_code(faq.list_faq_entries(pb::ListFaqEntriesRequest {}).await, Code::Unauthenticated);
+        app.stop().await;
+    }
 }

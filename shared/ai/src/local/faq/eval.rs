@@ -137,8 +137,11 @@ impl FaqSet {
                 };
                 set.cases.push(Case { id: id.to_owned(), faq: name.clone(), language, text: text.to_owned(), expected });
             }
-            let tenant = tenant(&name, faq)
-                .ok_or_else(|| EvalError::Line { path: faq_path.clone(), line: 0, reason: "not a tenant id once dotted".into() })?;
+            let tenant = tenant(&name, faq).ok_or_else(|| EvalError::Line {
+                path: faq_path.clone(),
+                line: 0,
+                reason: "not a tenant id once dotted".into(),
+            })?;
             set.tenants.insert(name.clone(), tenant);
         }
         Ok(set)
@@ -150,9 +153,10 @@ impl FaqSet {
             .iter()
             .filter(|c| split.is_none_or(|s| Split::of(&c.id) == s))
             .map(|case| {
-                let best = self.tenants.get(&case.faq).and_then(|tenant| {
-                    retrieve(tenant, case.language, &case.text, 1).into_iter().next().map(|(e, c)| (e.id.clone(), c))
-                });
+                let best = self
+                    .tenants
+                    .get(&case.faq)
+                    .and_then(|tenant| retrieve(tenant, case.language, &case.text, 1).into_iter().next().map(|(e, c)| (e.id.clone(), c)));
                 (case, best)
             })
             .collect()
@@ -259,9 +263,7 @@ pub fn answer_rate(tenant: &Tenant, questions: &[(Language, String, Option<FaqEn
         .collect();
     let scores: Vec<(&Case, Option<(FaqEntryId, f32)>)> = cases
         .iter()
-        .map(|case| {
-            (case, retrieve(tenant, case.language, &case.text, 1).into_iter().next().map(|(e, c)| (e.id.clone(), c)))
-        })
+        .map(|case| (case, retrieve(tenant, case.language, &case.text, 1).into_iter().next().map(|(e, c)| (e.id.clone(), c))))
         .collect();
     figures(&scores, CONFIDENCE_THRESHOLD)
 }
@@ -275,7 +277,8 @@ pub fn report(set: &FaqSet) -> String {
         out.push_str(&format!("{split}: {}\n", figures(&scores, CONFIDENCE_THRESHOLD)));
     }
     let dev = set.scores(Some(Split::Dev));
-    let top_invented = dev.iter().filter(|(c, _)| c.expected.is_none()).filter_map(|(_, b)| b.as_ref().map(|(_, s)| *s)).fold(0.0, f32::max);
+    let top_invented =
+        dev.iter().filter(|(c, _)| c.expected.is_none()).filter_map(|(_, b)| b.as_ref().map(|(_, s)| *s)).fold(0.0, f32::max);
     out.push_str(&format!(
         "dev: the highest out-of-FAQ confidence is {top_invented:.3} (threshold {CONFIDENCE_THRESHOLD:.3}, margin {:.3})\n",
         CONFIDENCE_THRESHOLD - top_invented

@@ -13,8 +13,8 @@
 //! - character n-grams ([`super::ngrams`]): what survives typos, missing
 //!   spaces and other word order.
 
-use super::ngrams::{self, Grams};
 use super::CONFIDENCE_THRESHOLD;
+use super::ngrams::{self, Grams};
 use super::request::{REQUEST_DISCOUNT, asks_to_act};
 use super::words::{Terms, Word, unique_words, words};
 use std::collections::{HashMap, HashSet};
@@ -269,4 +269,3 @@ impl Index {
         (doc_coverage.powf(DOC_WEIGHT) * query_coverage.powf(1.0 - DOC_WEIGHT)).clamp(0.0, 1.0)
     }
 }
-

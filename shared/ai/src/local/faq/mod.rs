@@ -254,8 +254,8 @@ fn outcome_text(tenant: &Tenant, inquiry: &Inquiry, outcome: &PartnerOutcome, la
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::words::{Terms, tokenize, words};
+    use super::*;
     use jiff::Timestamp;
     use switchboard_domain::fixtures::InquiryBuilder;
     use switchboard_domain::{Classification, InquiryStatus, Sentiment, TenantId, Urgency};
@@ -545,7 +545,10 @@ mod tests {
         let mut t = tenant();
         let breakfast = t.faq.iter_mut().find(|e| e.question == "조식이 포함되어 있나요?").unwrap();
         breakfast.variants.push("아침밥 주시나요?".to_owned());
-        let request = DraftRequest { tenant: t, inquiry: inquiry(None, "아침밥도 주시는 건가요?"), partner_outcome: None, language: Language::Ko };
+        let request =
+            DraftRequest {
+                tenant: t, inquiry: inquiry(None, "아침밥도 주시는 건가요?"), partner_outcome: None, language: Language::Ko
+            };
         let d = LocalAnswerDrafter::new().draft_now(&request);
         assert_eq!(d.escalate, None, "{}", d.confidence);
         assert!(d.text.contains("조식은 포함되어 있지 않으며"), "{}", d.text);

@@ -18,8 +18,7 @@ pub(crate) const REQUEST_DISCOUNT: f32 = 0.5;
 /// "바꿔주세요", "환불 부탁드립니다"); "알려 주세요" (tell me) is a question.
 #[allow(clippy::expect_used)] // a constant pattern, checked by the tests
 static KOREAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(취소|환불|변경|바꿔|연장|배상|보상|처리|발행)\s*(해|하여|을|를)?\s*(주세요|줘요|줘|부탁)")
-        .expect("valid pattern")
+    Regex::new(r"(취소|환불|변경|바꿔|연장|배상|보상|처리|발행)\s*(해|하여|을|를)?\s*(주세요|줘요|줘|부탁)").expect("valid pattern")
 });
 
 /// "please cancel …", "cancel my booking", "I want a refund", "refund me".

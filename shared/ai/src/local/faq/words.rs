@@ -210,7 +210,6 @@ pub(crate) fn unique_words(words: Vec<Word>) -> Vec<Word> {
     out
 }
 
-
 /// The run without its trailing ending and particle ("주차할" → "주차",
 /// "체크인과" → "체크인", "포함되어" → "포함"), so that the same noun in
 /// differently inflected sentences gives the same terms.
@@ -301,4 +300,3 @@ const KO_STOPWORDS: &[&str] = &[
     "돼요", "되요", "됐어요", "있어요", "없어요", "괜찮", "괜찮아요", "괜찮을까요", "나요", "건가요", "거예요", "인데",
     "하시나요", "해주시나요", "어떻", "어떤", "주시나요", "할게요", "싶어요", "싶은데", "알려주세", "알려주세요", "해야",
 ];
-
