@@ -11,7 +11,13 @@ use switchboard_proto::v1::faq_service_server::FaqService;
 use tonic::{Request, Response, Status};
 
 fn entry(e: FaqEntry) -> pb::FaqEntry {
-    pb::FaqEntry { id: e.id.to_string(), language: e.language.as_str().to_owned(), question: e.question, variants: e.variants, answer: e.answer }
+    pb::FaqEntry {
+        id: e.id.to_string(),
+        language: e.language.as_str().to_owned(),
+        question: e.question,
+        variants: e.variants,
+        answer: e.answer,
+    }
 }
 
 fn response((e, version): Versioned<FaqEntry>) -> Response<pb::FaqEntryResponse> {
