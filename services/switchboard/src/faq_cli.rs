@@ -99,9 +99,12 @@ fn entry_mut<'a>(tenant: &'a mut Tenant, id: &str) -> anyhow::Result<&'a mut Faq
     FaqEntryId::parse(id).ok().and_then(|parsed| tenant.faq_entry_mut(&parsed)).with_context(|| format!("no FAQ entry {id}"))
 }
 
+/// One change to a tenant's FAQ; the entry it returns is printed.
+type Change = Box<dyn FnMut(&mut Tenant) -> anyhow::Result<Option<FaqEntry>> + Send>;
+
 /// Runs `switchboard tenant faq --id TENANT <action>` against `store`.
 pub async fn tenant_faq(store: &dyn TenantStore, id: &TenantId, action: FaqAction) -> anyhow::Result<()> {
-    let edit = |change: Box<dyn FnMut(&mut Tenant) -> anyhow::Result<Option<FaqEntry>> + Send>| async move {
+    let edit = |change: Change| async move {
         let mut change = change;
         let (_, out) = edit_tenant(store, id, |t| change(t)).await??;
         if let Some(entry) = out {
