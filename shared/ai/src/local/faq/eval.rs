@@ -16,6 +16,9 @@ use switchboard_domain::{FaqEntry, FaqEntryId, Language, Tenant, TenantId};
 /// Where the set is kept, relative to the `switchboard-ai` crate.
 pub const SET_DIR: &str = "corpus/faq";
 
+/// How far above the highest dev out-of-FAQ confidence an answer must be.
+const SAFETY_MARGIN: f32 = 0.02;
+
 /// Percent of questions in the dev half; the rest are held out.
 const DEV_PERCENT: u64 = 60;
 
@@ -283,6 +286,12 @@ pub fn report(set: &FaqSet) -> String {
         "dev: the highest out-of-FAQ confidence is {top_invented:.3} (threshold {CONFIDENCE_THRESHOLD:.3}, margin {:.3})\n",
         CONFIDENCE_THRESHOLD - top_invented
     ));
+    // What a threshold just above that (the margin of index::ANSWER_LEVEL)
+    // would give: how the level is chosen.
+    let safe = top_invented + SAFETY_MARGIN;
+    for split in [Split::Dev, Split::HeldOut] {
+        out.push_str(&format!("at {safe:.3}, {split}: {}\n", figures(&set.scores(Some(split)), safe)));
+    }
     out
 }
 
