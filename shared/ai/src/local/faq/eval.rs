@@ -7,7 +7,8 @@
 //! Questions are split by a stable hash of their id into dev (where the
 //! threshold is chosen) and held-out (where it is checked).
 
-use super::{CONFIDENCE_THRESHOLD, retrieve};
+use super::index::CONFIDENCE_THRESHOLD;
+use super::retrieve;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

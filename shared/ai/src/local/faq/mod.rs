@@ -12,6 +12,7 @@
 mod index;
 mod ngrams;
 mod request;
+mod stem;
 mod vocabulary;
 mod words;
 
@@ -19,17 +20,13 @@ pub mod eval;
 
 use crate::{AiError, AnswerDrafter, Draft, DraftRequest};
 use async_trait::async_trait;
+pub use index::CONFIDENCE_THRESHOLD;
 use index::{Index, search};
 use switchboard_domain::{FaqEntry, FaqEntryId, Inquiry, Intent, Language, PartnerOutcome, ReservationNumber, Tenant};
+use words::word_count;
 
 /// The `model` recorded on every draft this module makes.
 pub const MODEL: &str = "local-faq-bm25";
-
-/// At or above this confidence the FAQ answer is sent; below it a human
-/// answers. Retrieval's scores are scaled so that the level chosen on the
-/// FAQ evaluation set (`index::ANSWER_LEVEL`, with its figures) reads as
-/// this one.
-pub const CONFIDENCE_THRESHOLD: f32 = 0.5;
 
 /// Why a draft below the threshold is escalated.
 pub const NO_FAQ_MATCH: &str = "no FAQ entry answers this inquiry";
@@ -118,10 +115,6 @@ pub fn score_parts(tenant: &Tenant, language: Language, query: &str) -> (Vec<(Fa
 #[doc(hidden)]
 pub fn text_words(text: &str) -> Vec<String> {
     words::words(text).iter().map(|w| w.terms().cloned().collect::<Vec<_>>().join("|")).collect()
-}
-
-pub(crate) fn word_count(text: &str) -> u32 {
-    u32::try_from(text.split_whitespace().count()).unwrap_or(u32::MAX)
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 //! padded with its edges, all read through [`fold`]. The vocabulary's
 //! concepts a text names join its n-grams, so "조식" and "아침밥" share one.
 
-use super::words::{is_hangul, words};
+use super::stem::is_hangul;
+use super::words::words;
 use std::collections::{HashMap, HashSet};
 use switchboard_domain::text::fold;
 

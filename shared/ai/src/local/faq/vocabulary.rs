@@ -5,7 +5,7 @@
 //! The file is the one place the groups are kept; it is compiled in, so a
 //! running service never reads it from disk.
 
-use super::words::{korean_stem, stem};
+use super::stem::{is_hangul, korean_stem, stem};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use switchboard_domain::text::fold;
@@ -54,7 +54,7 @@ impl Vocabulary {
             for word in members {
                 if word.contains([' ', '-']) {
                     phrases.push((word, term.clone()));
-                } else if word.chars().any(super::words::is_hangul) {
+                } else if word.chars().any(is_hangul) {
                     let stemmed = korean_stem(&word).to_owned();
                     if stemmed.chars().count() >= 2 {
                         korean.push((stemmed.clone(), term.clone()));
