@@ -71,12 +71,13 @@ pub(crate) fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow)
-            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
             .allow_headers([
                 HeaderName::from_static("x-api-key"),
                 HeaderName::from_static("idempotency-key"),
                 HeaderName::from_static("content-type"),
+                HeaderName::from_static("if-match"),
             ])
-            .expose_headers([HeaderName::from_static("retry-after")]),
+            .expose_headers([HeaderName::from_static("retry-after"), HeaderName::from_static("etag")]),
     )
 }
