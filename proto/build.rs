@@ -5,8 +5,13 @@
 use prost::Message;
 use std::path::PathBuf;
 
-const PROTOS: &[&str] =
-    &["switchboard/v1/inquiry.proto", "switchboard/v1/partner.proto", "google/rpc/error_details.proto", "google/rpc/status.proto"];
+const PROTOS: &[&str] = &[
+    "switchboard/v1/inquiry.proto",
+    "switchboard/v1/partner.proto",
+    "switchboard/v1/faq.proto",
+    "google/rpc/error_details.proto",
+    "google/rpc/status.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

@@ -12,6 +12,8 @@ mod app;
 mod chat;
 mod error;
 mod eta;
+mod faq_ops;
+mod faq_rest;
 pub mod grpc;
 mod health;
 mod inquiries;

@@ -6,13 +6,13 @@ use crate::limits::MAX_SMALL_BODY_BYTES;
 use crate::principal::check_client;
 use crate::problem::Problem;
 use crate::state::Gateway;
-use crate::{chat, inquiries, openapi, reservations};
+use crate::{chat, faq_rest, inquiries, openapi, reservations};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::net::SocketAddr;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -48,6 +48,10 @@ pub(crate) fn routes(gateway: &Gateway) -> Router<Gateway> {
         .route("/api/inquiries/{id}/resolve", post(inquiries::resolve).layer(small))
         .route("/api/reservations", post(reservations::put_reservation).layer(small))
         .route("/chat", post(chat::chat).layer(small))
+        .route("/api/faq", get(faq_rest::list).post(faq_rest::add).layer(small))
+        .route("/api/faq/{id}", get(faq_rest::get).patch(faq_rest::edit).delete(faq_rest::delete).layer(small))
+        .route("/api/faq/{id}/variants", post(faq_rest::add_variant).layer(small))
+        .route("/api/faq/{id}/variants/{index}", delete(faq_rest::remove_variant))
         .route_layer(from_fn_with_state(gateway.clone(), deadline));
     // Streams are bounded by the client and by shutdown, not by the timeout.
     let streams = Router::new().route("/api/inquiries/{id}/events", get(inquiries::events));
@@ -67,12 +71,13 @@ pub(crate) fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow)
-            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
             .allow_headers([
                 HeaderName::from_static("x-api-key"),
                 HeaderName::from_static("idempotency-key"),
                 HeaderName::from_static("content-type"),
+                HeaderName::from_static("if-match"),
             ])
-            .expose_headers([HeaderName::from_static("retry-after")]),
+            .expose_headers([HeaderName::from_static("retry-after"), HeaderName::from_static("etag")]),
     )
 }

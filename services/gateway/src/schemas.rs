@@ -115,3 +115,18 @@ pub struct ReservationInputDoc {
     /// A date or a date-time as the upstream system writes it, at most 64 characters.
     pub reservation_date: String,
 }
+
+/// Body of `POST /api/faq` (all of `language`, `question`, `answer`) and
+/// `PATCH /api/faq/{id}` (any of `question`, `answer`, `variants`). Text is
+/// trimmed and normalised (NFC).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FaqEntryInputDoc {
+    /// `ko` or `en`; required to add, ignored on edits.
+    pub language: Option<String>,
+    /// 1–500 characters.
+    pub question: Option<String>,
+    /// 1–4,000 characters.
+    pub answer: Option<String>,
+    /// At most 20, each 1–500 characters; replaces the variants on edit.
+    pub variants: Option<Vec<String>>,
+}

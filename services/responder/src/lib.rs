@@ -128,4 +128,6 @@ impl Handler for Responder {
 }
 
 #[cfg(test)]
+mod faq_tests;
+#[cfg(test)]
 mod tests;

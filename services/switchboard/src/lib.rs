@@ -7,6 +7,7 @@ pub mod aws;
 pub mod cloudformation;
 pub mod config;
 pub mod demo;
+pub mod faq_cli;
 pub mod model_cli;
 pub mod observability;
 pub mod permissions;

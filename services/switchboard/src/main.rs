@@ -59,6 +59,11 @@ impl Common {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The FAQ evaluation set: `switchboard faq eval [DIR]`.
+    Faq {
+        #[command(subcommand)]
+        command: switchboard::faq_cli::FaqCommand,
+    },
     /// Run every service and the gateway in one process (embedded mode).
     Up {
         /// Seed a demo tenant (a small hotel with a Korean/English FAQ) and
@@ -208,6 +213,16 @@ enum TenantCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// A tenant's FAQ: list, add, edit, delete, add-variant, remove-variant.
+    Faq {
+        /// The tenant's id.
+        #[arg(long)]
+        id: String,
+        #[command(subcommand)]
+        action: switchboard::faq_cli::FaqAction,
+        #[command(flatten)]
+        common: Common,
+    },
     /// List tenants (ids and names; never keys).
     List {
         #[command(flatten)]
@@ -311,6 +326,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant { command } => tenant(command).await,
+        Command::Faq { command } => switchboard::faq_cli::faq(command),
         Command::Trace { inquiry, common } => {
             let config = Config::load(&common.overrides())?;
             if config.backend != Backend::Embedded {
@@ -481,6 +497,12 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
             println!("tenant {id} has a new API key; the old one no longer works. It is shown once:");
             println!("{key}");
             Ok(())
+        }
+        TenantCommand::Faq { id, action, common } => {
+            let config = Config::load(&common.overrides())?;
+            let ports = Ports::open(&config, false).await?;
+            let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+            switchboard::faq_cli::tenant_faq(ports.store.as_ref(), &id, action).await
         }
         TenantCommand::List { common } => {
             let config = Config::load(&common.overrides())?;

@@ -2,6 +2,8 @@
 //! for it (question variants), per language.
 
 use crate::classification::Language;
+use crate::field_error::{FieldError, ValidationErrors};
+use crate::text::normalize;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -130,6 +132,183 @@ impl FaqEntry {
     }
 }
 
+/// Longest question or variant, in characters: a question, not a page.
+pub const MAX_QUESTION_CHARS: usize = 500;
+/// Longest answer, in characters.
+pub const MAX_ANSWER_CHARS: usize = 4000;
+/// Most variants one entry keeps.
+pub const MAX_VARIANTS: usize = 20;
+/// Most entries one tenant's FAQ holds (both languages together).
+pub const MAX_ENTRIES: usize = 200;
+
+/// A tenant's new or edited FAQ entry as a client sends it; [`FaqEntryInput::parse`]
+/// is the one place its text is checked and normalised.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct FaqEntryInput {
+    /// `ko` or `en`; required for a new entry, ignored on edits.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The question; required for a new entry.
+    #[serde(default)]
+    pub question: Option<String>,
+    /// The answer; required for a new entry.
+    #[serde(default)]
+    pub answer: Option<String>,
+    /// Other phrasings; on an edit they replace the entry's.
+    #[serde(default)]
+    pub variants: Option<Vec<String>>,
+}
+
+/// A checked change to an entry: every present field valid and normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaqEntryChange {
+    /// The language (used for new entries only).
+    pub language: Option<Language>,
+    /// The new question, trimmed and normalised.
+    pub question: Option<String>,
+    /// The new answer, trimmed and normalised.
+    pub answer: Option<String>,
+    /// The new variants, without duplicates.
+    pub variants: Option<Vec<String>>,
+}
+
+impl FaqEntryInput {
+    /// Checks a new entry: language, question and answer required.
+    pub fn parse_new(&self) -> Result<FaqEntry, ValidationErrors> {
+        let mut errors = Vec::new();
+        for (field, missing) in
+            [("language", self.language.is_none()), ("question", self.question.is_none()), ("answer", self.answer.is_none())]
+        {
+            if missing {
+                errors.push(FieldError::new(field, "is required"));
+            }
+        }
+        let change = self.parse_change();
+        if let Err(e) = &change {
+            errors.extend(e.0.iter().cloned());
+        }
+        if !errors.is_empty() {
+            // In the fields' order, whichever check found them.
+            let order = |f: &FieldError| ["language", "question", "answer"].iter().position(|n| *n == f.field).unwrap_or(3);
+            errors.sort_by_key(order);
+            return Err(ValidationErrors(errors));
+        }
+        let change = change?;
+        let (Some(language), Some(question), Some(answer)) = (change.language, change.question, change.answer) else {
+            return Err(ValidationErrors::single("question", "is required"));
+        };
+        let mut entry = FaqEntry::new(language, question, answer);
+        entry.variants = change.variants.unwrap_or_default();
+        Ok(entry)
+    }
+
+    /// Checks an edit: every field optional, each present one valid.
+    pub fn parse_change(&self) -> Result<FaqEntryChange, ValidationErrors> {
+        let mut errors = Vec::new();
+        let language = self.language.as_deref().and_then(|l| match l.trim() {
+            "ko" => Some(Language::Ko),
+            "en" => Some(Language::En),
+            _ => {
+                errors.push(FieldError::new("language", "must be ko or en"));
+                None
+            }
+        });
+        let question = self.question.as_deref().and_then(|q| text("question", q, MAX_QUESTION_CHARS, &mut errors));
+        let answer = self.answer.as_deref().and_then(|a| text("answer", a, MAX_ANSWER_CHARS, &mut errors));
+        let variants = self.variants.as_ref().map(|vs| {
+            if vs.len() > MAX_VARIANTS {
+                errors.push(FieldError::new("variants", format!("must have at most {MAX_VARIANTS} entries")));
+            }
+            let mut out: Vec<String> = Vec::new();
+            for (n, v) in vs.iter().enumerate() {
+                if let Some(v) = text(&format!("variants[{n}]"), v, MAX_QUESTION_CHARS, &mut errors)
+                    && !out.iter().any(|o| o.to_lowercase() == v.to_lowercase())
+                {
+                    out.push(v);
+                }
+            }
+            out
+        });
+        if errors.is_empty() { Ok(FaqEntryChange { language, question, answer, variants }) } else { Err(ValidationErrors(errors)) }
+    }
+}
+
+/// One variant as a client sends it.
+pub fn parse_variant(text_in: &str) -> Result<String, ValidationErrors> {
+    let mut errors = Vec::new();
+    text("variant", text_in, MAX_QUESTION_CHARS, &mut errors).ok_or(ValidationErrors(errors))
+}
+
+/// The normalised, trimmed text, or an error naming `field`.
+fn text(field: &str, raw: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let clean = normalize(raw).trim().to_owned();
+    if clean.is_empty() {
+        errors.push(FieldError::new(field, "must not be blank"));
+        None
+    } else if clean.chars().count() > max {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+        None
+    } else {
+        Some(clean)
+    }
+}
+
+/// Why an FAQ could not be changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaqEditError {
+    /// No entry has this id.
+    #[error("no FAQ entry {0}")]
+    NotFound(FaqEntryId),
+    /// The change is not valid.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+}
+
+impl FaqEntry {
+    /// Applies a checked change (the language of an entry never changes).
+    pub fn apply(&mut self, change: FaqEntryChange) {
+        if let Some(q) = change.question {
+            self.question = q;
+        }
+        if let Some(a) = change.answer {
+            self.answer = a;
+        }
+        if let Some(vs) = change.variants {
+            self.variants.clear();
+            for v in vs {
+                self.add_variant(&v);
+            }
+        }
+    }
+
+    /// Adds a checked variant; an error once the entry has [`MAX_VARIANTS`].
+    pub fn push_variant(&mut self, variant: &str) -> Result<bool, ValidationErrors> {
+        if self.variants.len() >= MAX_VARIANTS {
+            return Err(ValidationErrors::single("variant", format!("an entry has at most {MAX_VARIANTS} variants")));
+        }
+        Ok(self.add_variant(&parse_variant(variant)?))
+    }
+
+    /// Removes the variant at `index`; `false` when there is none.
+    pub fn remove_variant(&mut self, index: usize) -> bool {
+        if index < self.variants.len() {
+            self.variants.remove(index);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Adds `entry` to an FAQ unless it is full.
+pub fn add_entry(faq: &mut Vec<FaqEntry>, entry: FaqEntry) -> Result<(), ValidationErrors> {
+    if faq.len() >= MAX_ENTRIES {
+        return Err(ValidationErrors::single("faq", format!("a tenant has at most {MAX_ENTRIES} FAQ entries")));
+    }
+    faq.push(entry);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +339,60 @@ mod tests {
         assert!(!e.add_variant("  몇시부터 입실 가능한가요? "));
         assert!(!e.add_variant("체크인 시간은?"));
         assert_eq!(e.questions().count(), 2);
+    }
+
+    fn input(language: Option<&str>, question: Option<&str>, answer: Option<&str>, variants: Option<Vec<&str>>) -> FaqEntryInput {
+        FaqEntryInput {
+            language: language.map(str::to_owned),
+            question: question.map(str::to_owned),
+            answer: answer.map(str::to_owned),
+            variants: variants.map(|vs| vs.into_iter().map(str::to_owned).collect()),
+        }
+    }
+
+    fn fields(e: ValidationErrors) -> Vec<String> {
+        e.0.into_iter().map(|f| f.field).collect()
+    }
+
+    #[test]
+    fn a_new_entry_needs_a_language_a_question_and_an_answer() {
+        let err = input(None, None, None, None).parse_new().unwrap_err();
+        assert_eq!(fields(err), ["language", "question", "answer"]);
+        let err = input(Some("fr"), Some("  "), Some("ok"), None).parse_new().unwrap_err();
+        assert_eq!(fields(err), ["language", "question"]);
+    }
+
+    #[test]
+    fn text_is_trimmed_and_normalised_and_duplicate_variants_dropped() {
+        use unicode_normalization::UnicodeNormalization;
+        let nfd: String = "체크인 시간은?".nfd().collect();
+        let e = input(Some("ko"), Some(&format!("  {nfd} ")), Some("오후 3시"), Some(vec!["입실\u{200B} 시간", "입실 시간"]))
+            .parse_new()
+            .unwrap();
+        assert_eq!(e.question, "체크인 시간은?");
+        assert_eq!(e.variants, ["입실 시간"]);
+        assert_eq!(e.language, Language::Ko);
+    }
+
+    #[test]
+    fn limits_are_reported_with_the_field() {
+        let long = "a".repeat(MAX_QUESTION_CHARS + 1);
+        let too_many: Vec<&str> = (0..=MAX_VARIANTS).map(|_| "x").collect();
+        let err = input(None, Some(&long), None, Some(too_many)).parse_change().unwrap_err();
+        assert_eq!(fields(err), ["question", "variants"]);
+        let err = input(None, None, None, Some(vec!["ok", " "])).parse_change().unwrap_err();
+        assert_eq!(fields(err), ["variants[1]"]);
+    }
+
+    #[test]
+    fn an_entry_keeps_at_most_the_variant_limit_and_a_faq_the_entry_limit() {
+        let mut e = FaqEntry::new(Language::En, "Parking?", "Yes.");
+        for n in 0..MAX_VARIANTS {
+            assert_eq!(e.push_variant(&format!("parking {n}")), Ok(true));
+        }
+        assert_eq!(fields(e.push_variant("one more").unwrap_err()), ["variant"]);
+        assert!(e.remove_variant(0) && !e.remove_variant(MAX_VARIANTS));
+        let mut faq: Vec<FaqEntry> = (0..MAX_ENTRIES).map(|n| FaqEntry::new(Language::En, format!("q{n}"), "a")).collect();
+        assert_eq!(fields(add_entry(&mut faq, FaqEntry::new(Language::En, "q", "a")).unwrap_err()), ["faq"]);
     }
 }

@@ -28,7 +28,7 @@ pub use attachment::{AttachmentUpload, MediaType};
 pub use classification::{Certainty, Classification, Intent, Language, PiiSpan, Sentiment, TextField, UNSURE, Urgency};
 pub use contact::{CustomerContact, EmailAddress, PhoneNumber};
 pub use event::{CloudEvent, EventType, RoutingAttributes};
-pub use faq::{FaqEntry, FaqEntryId};
+pub use faq::{FaqEditError, FaqEntry, FaqEntryChange, FaqEntryId, FaqEntryInput};
 pub use field_error::{FieldError, ValidationErrors};
 pub use inquiry::{Channel, Escalation, Inquiry, InquiryId};
 pub use partner::{PartnerAnswer, PartnerOutcome, PartnerRequest, PartnerStep};

@@ -170,6 +170,7 @@ conformance!(
     status_listing_follows_transitions,
     a_token_is_consumed_once,
     tenants_are_found_by_api_key_hash,
+    a_tenant_update_is_conditional_on_the_version_read,
     reservations_round_trip,
     attachments_and_ai_responses_round_trip,
     blobs_round_trip_and_a_missing_blob_is_not_found,
@@ -470,6 +471,36 @@ async fn tenants_are_found_by_api_key_hash(f: Fixture) {
     s.put_tenant(&rotated).await.unwrap();
     assert_eq!(s.tenant_by_api_key_hash("hash-b").await.unwrap(), None);
     assert_eq!(s.tenant_by_api_key_hash("hash-b2").await.unwrap(), Some(rotated));
+}
+
+async fn a_tenant_update_is_conditional_on_the_version_read(f: Fixture) {
+    let s = f.store.as_ref();
+    s.put_tenant(&tenant("faq-hotel", "hash-faq")).await.unwrap();
+    let read = s.get_tenant(&tenant_id("faq-hotel")).await.unwrap().unwrap();
+    let mut first = read.clone();
+    first.faq.push(FaqEntry::new(Language::En, "Parking?", "Free."));
+    let stored = s.update_tenant(&first, read.version).await.unwrap();
+    assert_eq!(stored.version, read.version + 1);
+    // A writer that read the same version loses and changes nothing.
+    let mut second = read.clone();
+    second.name = "Renamed".into();
+    assert!(matches!(s.update_tenant(&second, read.version).await, Err(StoreError::Conflict(_))));
+    let now = s.get_tenant(&read.id).await.unwrap().unwrap();
+    assert_eq!((now.version, now.faq.len(), now.name.as_str()), (stored.version, 2, "Tenant faq-hotel"));
+    let mut ghost = read.clone();
+    ghost.id = tenant_id("nobody");
+    assert!(matches!(s.update_tenant(&ghost, 0).await, Err(StoreError::NotFound(_))));
+    // Two concurrent read-change-writes both land: the loser retries.
+    let add = |question: &'static str| {
+        switchboard_store::edit_tenant(s, &read.id, move |t: &mut Tenant| {
+            t.faq.push(FaqEntry::new(Language::En, question, "Yes."));
+            Ok::<_, std::convert::Infallible>(())
+        })
+    };
+    let (a, b) = tokio::join!(add("Wifi?"), add("Pool?"));
+    assert!(a.unwrap().is_ok() && b.unwrap().is_ok());
+    let last = s.get_tenant(&read.id).await.unwrap().unwrap();
+    assert_eq!((last.version, last.faq.len()), (stored.version + 2, 4));
 }
 
 async fn reservations_round_trip(f: Fixture) {

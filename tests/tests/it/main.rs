@@ -14,6 +14,7 @@ mod conformance_store;
 mod crash;
 mod dead_letter;
 mod escalation;
+mod faq_api;
 mod faults;
 mod gateway_body_limits;
 mod gateway_cli;

@@ -13,6 +13,7 @@
 
 mod authenticated;
 pub(crate) mod convert;
+mod faq;
 pub mod status;
 
 use crate::error::ApiError;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_domain::Channel;
 use switchboard_proto::v1 as pb;
+use switchboard_proto::v1::faq_service_server::FaqServiceServer;
 use switchboard_proto::v1::inquiry_service_server::{InquiryService, InquiryServiceServer};
 use switchboard_proto::v1::partner_service_server::{PartnerService, PartnerServiceServer};
 use switchboard_proto::v1::reservation_service_server::{ReservationService, ReservationServiceServer};
@@ -61,6 +63,12 @@ impl Services {
     /// `ReservationService` with its message size limit, authenticated.
     pub(crate) fn reservation_service(&self) -> Authenticated<ReservationServiceServer<Self>> {
         let server = ReservationServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES);
+        Authenticated::new(server, self.gateway.clone())
+    }
+
+    /// `FaqService` with its message size limit, authenticated.
+    pub(crate) fn faq_service(&self) -> Authenticated<FaqServiceServer<Self>> {
+        let server = FaqServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES);
         Authenticated::new(server, self.gateway.clone())
     }
 

@@ -15,7 +15,7 @@
 
 pub(crate) mod attachments;
 pub(crate) mod classifier;
-mod faq;
+pub mod faq;
 
 pub use attachments::LocalAttachmentAnalyzer;
 pub use classifier::{ENGINE as CLASSIFIER_ENGINE, LocalClassifier, MAX_KEY_PHRASES, RULES_ENGINE, Signals, classify_with_model};

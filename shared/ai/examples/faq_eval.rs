@@ -1,0 +1,50 @@
+//! The FAQ evaluation set's figures, and with `-v` every question the
+//! drafter gets wrong: `cargo run -p switchboard-ai --example faq_eval -- -v`.
+
+use switchboard_ai::local::CONFIDENCE_THRESHOLD;
+use switchboard_ai::local::faq::eval::{FaqSet, Split, report};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let set = FaqSet::repository()?;
+    print!("{}", report(&set));
+    if let Some(at) = std::env::args().position(|a| a == "--words") {
+        for text in std::env::args().skip(at + 1) {
+            println!("{text}\t{:?}", switchboard_ai::local::faq::text_words(&text));
+        }
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "--parts") {
+        // id, split, expected, then entry:lexical:ngram for every entry
+        for case in &set.cases {
+            let Some(tenant) = set.tenants.get(&case.faq) else { continue };
+            let (parts, request) = switchboard_ai::local::faq::score_parts(tenant, case.language, &case.text);
+            let expected = case.expected.as_ref().map_or("-".to_owned(), |e| e.to_string());
+            let parts: Vec<String> = parts.iter().map(|(id, l, s)| format!("{id}:{l:.4}:{s:.4}")).collect();
+            println!("{}\t{}\t{expected}\t{request}\t{}", case.id, Split::of(&case.id), parts.join(" "));
+        }
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "-v") {
+        for split in [Split::Dev, Split::HeldOut] {
+            for (case, best) in set.scores(Some(split)) {
+                let (id, score) = best.map_or((None, 0.0), |(id, s)| (Some(id), s));
+                let answered = score >= CONFIDENCE_THRESHOLD;
+                let ok = match &case.expected {
+                    Some(e) => answered && id.as_ref() == Some(e),
+                    None => !answered,
+                };
+                let near = case.expected.is_none() && score >= 0.8 * CONFIDENCE_THRESHOLD;
+                if !ok || near {
+                    let right_entry = case.expected.is_some() && id.as_ref() == case.expected.as_ref();
+                    println!(
+                        "{split}\t{}\t{score:.3}\t{}\t{}",
+                        case.id,
+                        if right_entry { "right-entry" } else { "other-entry" },
+                        case.text
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Stems: a Korean run without its trailing ending and particle, an
+//! English word without its inflection. Shared by the words of a text and
+//! the vocabulary, so both stem a word the same way.
+
+/// Whether `c` is a precomposed Hangul syllable.
+pub(crate) fn is_hangul(c: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&c)
+}
+
+/// The run without its trailing ending and particle ("주차할" → "주차",
+/// "체크인과" → "체크인", "포함되어" → "포함"), so that the same noun in
+/// differently inflected sentences gives the same terms.
+pub(crate) fn korean_stem(word: &str) -> &str {
+    let mut stem = word;
+    for suffixes in [KO_ENDINGS, KO_PARTICLES] {
+        // A one-syllable suffix is often the noun's own last syllable ("아이",
+        // "마을"), so it is only stripped from longer words.
+        let stripped = suffixes.iter().find_map(|s| {
+            let min_rest = if s.chars().count() == 1 { 2 } else { 1 };
+            stem.strip_suffix(s).filter(|rest| rest.chars().count() >= min_rest)
+        });
+        if let Some(shorter) = stripped {
+            stem = shorter;
+        }
+    }
+    stem
+}
+
+/// A light English stemmer: enough to make "parking", "parked" and "park"
+/// (or "includes", "included", "include") the same term.
+pub(crate) fn stem(word: &str) -> String {
+    let mut w = word.to_owned();
+    if w.len() > 4 && w.ends_with("ies") {
+        w.truncate(w.len() - 3);
+        w.push('y');
+    } else if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
+        w.pop();
+    }
+    if w.len() > 5 && w.ends_with("ing") {
+        w.truncate(w.len() - 3);
+    } else if w.len() > 4 && w.ends_with("ed") {
+        w.truncate(w.len() - 2);
+    }
+    if w.len() > 4 && w.ends_with('e') {
+        w.pop();
+    }
+    w
+}
+
+/// Verb and copula endings, longest first.
+#[rustfmt::skip]
+pub(crate) const KO_ENDINGS: &[&str] = &[
+    "드립니다", "하세요", "합니다", "한가요", "하나요", "할까요", "됩니다", "되나요", "되어요", "인가요", "입니다", "이에요", "했어요", "해요",
+    "하면", "하고", "하는", "한지", "되어", "돼요", "되는", "되면", "인지", "이요", "예요", "에요", "나요", "가요",
+    "까요", "세요", "어요", "아요", "는데", "은데", "해야", "해서", "하여", "해도", "어야", "어서", "아야", "아서",
+    "면서", "된", "할", "한", "해", "하", "되", "돼", "요", "서", "야", "고", "면", "며",
+    "니", "게", "지",
+];
+
+/// Particles, longest first.
+#[rustfmt::skip]
+pub(crate) const KO_PARTICLES: &[&str] = &[
+    "에서는", "으로는", "이랑", "에서", "으로", "까지", "부터", "에는", "이나", "하고", "에게", "한테", "처럼", "은",
+    "는", "이", "가", "을", "를", "에", "도", "로", "의", "과", "와", "랑", "만",
+];
