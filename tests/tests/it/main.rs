@@ -9,6 +9,7 @@ mod answers;
 mod aws_costs;
 mod aws_permissions;
 mod aws_pipeline;
+mod conformance_corrections;
 mod conformance_messaging;
 mod conformance_store;
 mod crash;
