@@ -5,6 +5,7 @@
 
 use crate::error::ApiError;
 use crate::eta::Estimate;
+use crate::feedback::FeedbackInput;
 use crate::principal::Principal;
 use crate::state::Gateway;
 use jiff::Timestamp;
@@ -163,12 +164,15 @@ pub async fn escalate(gateway: &Gateway, principal: &Principal, id: &str, reason
     Ok(inquiry)
 }
 
-/// An operator's answer: resolves the inquiry and has the customer told.
+/// An operator's answer: resolves the inquiry and has the customer told;
+/// the operator's feedback (a correction, an FAQ entry) is checked before
+/// and applied after (`feedback.rs`), also when the call is a retry.
 pub async fn resolve(
     gateway: &Gateway,
     principal: &Principal,
     id: &str,
     human_answer: Option<&str>,
+    feedback: &FeedbackInput,
     field: &str,
 ) -> Result<Inquiry, ApiError> {
     principal.operator("resolving an inquiry")?;
@@ -179,7 +183,9 @@ pub async fn resolve(
     if answer.chars().count() > MAX_HUMAN_ANSWER_CHARS {
         return Err(ApiError::field("human_answer", "must be at most 10000 characters"));
     }
+    let feedback = feedback.parse()?;
     let inquiry = load(gateway, principal, id, field).await?;
+    feedback.check(gateway, &inquiry).await?;
     let details = json!({ "resolved_by": principal.actor() });
     let outcome =
         transition(gateway.inquiries.as_ref(), inquiry.id, InquiryStatus::Resolved, &principal.actor(), Timestamp::now(), details, |i| {
@@ -198,6 +204,7 @@ pub async fn resolve(
             });
         }
     };
+    feedback.apply(gateway, &inquiry, answer).await?;
     announce(gateway, EventType::InquiryResolved, &inquiry, json!({ "resolved_by": principal.actor() })).await?;
     info!(inquiry_id = %inquiry.id, actor = %principal.actor(), "inquiry resolved");
     Ok(inquiry)
