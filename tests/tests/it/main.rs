@@ -28,6 +28,7 @@ mod gateway_rest;
 mod gateway_streams;
 mod gateway_tenancy;
 mod idempotency;
+mod learning;
 mod loadtest;
 mod module_graph;
 mod partner;
