@@ -136,6 +136,24 @@ enum Command {
         #[command(subcommand)]
         command: switchboard_loadtest::cli::BenchCommand,
     },
+    /// The classifier measured (`model eval --tenant T`: on a tenant's own corrections).
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Accuracy on the tenant's corrected inquiries, held out by time: the
+    /// base classifier alone, and with the memory of the earlier corrections.
+    Eval {
+        /// The tenant whose corrections to evaluate on.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -310,6 +328,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Loadtest(args) => {
             switchboard_loadtest::cli::loadtest(args).await?;
+            Ok(())
+        }
+        Command::Model { command: ModelCommand::Eval { tenant, common } } => {
+            let config = Config::load(&common.overrides())?;
+            let ports = Ports::open(&config, false).await?;
+            let tenant = switchboard_domain::TenantId::parse(&tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+            let eval = switchboard::tenant_eval::evaluate(ports.store.as_ref(), ports.ai.classifier.as_ref(), &tenant).await?;
+            println!("{eval}");
             Ok(())
         }
         Command::Bench { command } => {
