@@ -269,8 +269,7 @@ mod tests {
 
     #[test]
     fn a_close_inquiry_takes_the_operators_intent_and_is_no_longer_unsure() {
-        let memory =
-            Memory::new(&[corrected("There is no hot water in the shower", Language::En, Some(Intent::TroubleReport), None, 1)]);
+        let memory = Memory::new(&[corrected("There is no hot water in the shower", Language::En, Some(Intent::TroubleReport), None, 1)]);
         let mut verdict = base_verdict(Language::En, Some("HT-20481123"));
         let recall = memory.consult("The shower has no hot water, booking HT-20481123", &mut verdict).unwrap();
 
@@ -284,8 +283,7 @@ mod tests {
 
     #[test]
     fn a_dissimilar_inquiry_keeps_the_base_verdict() {
-        let memory =
-            Memory::new(&[corrected("There is no hot water in the shower", Language::En, Some(Intent::TroubleReport), None, 1)]);
+        let memory = Memory::new(&[corrected("There is no hot water in the shower", Language::En, Some(Intent::TroubleReport), None, 1)]);
         let mut verdict = base_verdict(Language::En, None);
         let before = verdict.clone();
         assert_eq!(memory.consult("What time is breakfast served?", &mut verdict), None);

@@ -226,7 +226,7 @@ pub trait CorrectionStore: Send + Sync {
 /// Orders corrections as [`CorrectionStore::corrections`] returns them
 /// (stored by inquiry id, which is not the time they were made).
 pub(crate) fn in_time_order(mut corrections: Vec<Correction>) -> Vec<Correction> {
-    corrections.sort_by(|a, b| (a.at, a.inquiry_id).cmp(&(b.at, b.inquiry_id)));
+    corrections.sort_by_key(|c| (c.at, c.inquiry_id));
     corrections
 }
 

@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 use switchboard_domain::{FaqEntry, FaqEntryId, Language, TenantId};
 use switchboard_proto::v1 as pb;
-use switchboard_store::{CorrectionStore, TenantStore, edit_tenant};
+use switchboard_store::edit_tenant;
 use switchboard_tests::grpc::{add_tenant, bad_fields, expect_code, inquiries, keyed};
 use switchboard_tests::{API_KEY, OPERATOR_KEY, Options, TestApp, inquiry_body};
 use tonic::Code;
@@ -27,14 +27,8 @@ fn demo() -> TenantId {
 
 /// `POST /api/inquiries/{id}/resolve` with the operator key.
 async fn resolve(app: &TestApp, id: &str, body: Value) -> (u16, Value) {
-    let r = app
-        .http
-        .post(app.url(&format!("/api/inquiries/{id}/resolve")))
-        .header("x-api-key", OPERATOR_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r =
+        app.http.post(app.url(&format!("/api/inquiries/{id}/resolve"))).header("x-api-key", OPERATOR_KEY).json(&body).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
@@ -124,7 +118,8 @@ async fn a_corrected_intent_sends_the_next_similar_inquiry_to_the_partner_and_le
     let (first, inquiry) = settled(&app, API_KEY, KEY_CARD).await;
     assert_eq!(inquiry["classification"]["intent"], "general_question", "the base classifier gets this one wrong: {inquiry}");
 
-    let (status, body) = resolve(&app, &first, json!({ "human_answer": "We are sending someone up now.", "corrected_intent": "trouble_report" })).await;
+    let (status, body) =
+        resolve(&app, &first, json!({ "human_answer": "We are sending someone up now.", "corrected_intent": "trouble_report" })).await;
     assert_eq!(status, 200, "{body}");
     let corrections = app.ports.store.corrections(&demo()).await.unwrap();
     assert_eq!(corrections.len(), 1);
