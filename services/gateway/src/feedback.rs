@@ -10,7 +10,7 @@
 //! correction is stored under the inquiry (a retry replaces it with the same record).
 
 use crate::error::ApiError;
-use crate::ops::MAX_HUMAN_ANSWER_CHARS;
+use crate::limits::MAX_HUMAN_ANSWER_CHARS;
 use crate::state::Gateway;
 use switchboard_domain::correction::{memory_text, question_of, saved_faq_entry_id};
 use switchboard_domain::field_error::FieldError;

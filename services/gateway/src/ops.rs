@@ -6,6 +6,7 @@
 use crate::error::ApiError;
 use crate::eta::Estimate;
 use crate::feedback::FeedbackInput;
+use crate::limits::MAX_HUMAN_ANSWER_CHARS;
 use crate::principal::Principal;
 use crate::state::Gateway;
 use jiff::Timestamp;
@@ -23,8 +24,6 @@ use tracing::info;
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// Longest escalation reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
-/// Longest human answer, in characters.
-pub const MAX_HUMAN_ANSWER_CHARS: usize = 10_000;
 /// The CloudEvents source of the events the gateway publishes.
 const SOURCE: &str = "switchboard/gateway";
 /// Marks an escalation the API made (so a retried call re-announces it,
