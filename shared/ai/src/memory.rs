@@ -27,6 +27,12 @@ use switchboard_domain::{Certainty, Classification, Correction, InquiryId, Inten
 /// requests that only share a topic stay below it ("…hot water in the
 /// shower" / "is there hot water in the spa?" ≈ 0.7: surface similarity
 /// does not see the negation, which is why the bar is this high).
+/// Measured by replaying the labelled corpus (3,200 inquiries, nine
+/// businesses) as corrections, held out by time
+/// (`examples/corrections_replay.rs` of the `switchboard` crate): at 0.5
+/// the memory recalled 478 times and lowered intent accuracy in 8 of 9
+/// businesses (hotel 77.6 → 75.2 %); at 0.75 it recalled twice (the corpus
+/// has few near-repeats) and lowered nothing.
 pub const SIMILARITY_THRESHOLD: f32 = 0.75;
 
 /// The suffix a verdict's engine gets when the memory changed it, e.g.
