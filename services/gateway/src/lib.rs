@@ -39,7 +39,6 @@ mod watch;
 pub use api::{Api, ApiParts, ApiSettings};
 pub use app::router;
 pub use error::ApiError;
-pub use feedback::FeedbackInput;
 pub use limits::MAX_BODY_BYTES;
 pub use operators::OperatorKeys;
 pub use principal::Principal;
