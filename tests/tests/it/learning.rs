@@ -175,3 +175,37 @@ async fn resolving_with_invalid_feedback_is_refused_with_the_field_and_changes_n
     assert_eq!(app.ports.store.get_tenant(&demo()).await.unwrap().unwrap().faq, faq_before, "the FAQ is unchanged");
     assert!(app.ports.store.corrections(&demo()).await.unwrap().is_empty(), "nothing remembered");
 }
+
+#[tokio::test]
+async fn a_resolve_retried_after_it_stopped_halfway_still_applies_its_feedback_once() {
+    let app = app().await;
+    let (id, _) = settled(&app, API_KEY, KEY_CARD).await;
+    let answer = "We are sending someone up now.";
+    // The first attempt resolved the inquiry, then stopped before the FAQ edit and the correction.
+    let inquiry_id = switchboard_domain::InquiryId::parse(&id).unwrap();
+    let now = jiff::Timestamp::now();
+    let first = switchboard_store::transition(
+        app.ports.store.as_ref(),
+        inquiry_id,
+        switchboard_domain::InquiryStatus::Resolved,
+        "operator",
+        now,
+        json!({}),
+        |i| i.human_answer = Some(answer.to_owned()),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(first, switchboard_store::TransitionOutcome::Applied(_)));
+    let faq_before = app.ports.store.get_tenant(&demo()).await.unwrap().unwrap().faq.len();
+
+    let retry = json!({ "human_answer": answer, "corrected_intent": "trouble_report", "save_as_faq": true });
+    for _ in 0..2 {
+        let (status, body) = resolve(&app, &id, retry.clone()).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let tenant = app.ports.store.get_tenant(&demo()).await.unwrap().unwrap();
+    assert_eq!(tenant.faq.len(), faq_before + 1, "the entry is saved, once");
+    let corrections = app.ports.store.corrections(&demo()).await.unwrap();
+    assert_eq!(corrections.len(), 1, "one correction per inquiry");
+    assert_eq!(corrections[0].faq_entry_id.as_ref(), tenant.faq.last().map(|e| &e.id));
+}
