@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use switchboard::{Config, Ports};
 use switchboard_domain::{
-    Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+    Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
 };
 use switchboard_messaging::{
     BatchFailure, MessagingError, OutgoingMessage, Publication, Queue, QueueStats, ReceiveOptions, ReceivedMessage, Topic,
 };
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, Created, InquiryStore, Page, PageRequest, ReservationStore, Store, StoreError, TenantStore,
-    TokenRecord, TokenStore,
+    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, InquiryStore, Page, PageRequest, ReservationStore, Store, StoreError,
+    TenantStore, TokenRecord, TokenStore,
 };
 use tokio::sync::watch;
 
@@ -243,6 +243,19 @@ impl TenantStore for SwitchedStore {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         self.gate().await?;
         self.inner.list_tenants().await
+    }
+}
+
+#[async_trait]
+impl CorrectionStore for SwitchedStore {
+    async fn put_correction(&self, correction: &Correction) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.put_correction(correction).await
+    }
+
+    async fn corrections(&self, tenant: &TenantId) -> Result<Vec<Correction>, StoreError> {
+        self.gate().await?;
+        self.inner.corrections(tenant).await
     }
 }
 

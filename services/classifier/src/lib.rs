@@ -1,16 +1,24 @@
 //! Classifier: decides language, sentiment, intent, urgency and the
 //! reservation number, stores them (`classified`) and publishes
 //! `inquiry.classified` with the `needs_partner` routing attribute.
+//!
+//! Beside the engine it consults the tenant's memory of operators'
+//! corrections ([`tenant_memory`]): an inquiry close to one an operator
+//! corrected takes the operator's intent and urgency, and is routed by them.
+
+pub mod tenant_memory;
 
 use async_trait::async_trait;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_ai::local::LocalClassifier;
 use switchboard_ai::{AttachmentAnalysis, Classifier as ClassifierEngine, ClassifyRequest};
+use switchboard_domain::correction::memory_text;
 use switchboard_domain::{EventType, Inquiry, InquiryStatus};
 use switchboard_messaging::ReceivedMessage;
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_worker::{Handler, Outcome};
+use tenant_memory::TenantMemories;
 use tracing::{debug, info, warn};
 
 /// Deliveries that retry a failed engine before the local rules decide: a
@@ -25,11 +33,19 @@ pub struct Classifier {
     engine: Arc<dyn ClassifierEngine>,
     /// The verdict when the engine keeps failing: pure rules, no I/O.
     fallback: LocalClassifier,
+    /// Tenants' corrections, consulted after the engine; none: the engine alone.
+    memories: Option<Arc<TenantMemories>>,
 }
 
 impl Classifier {
+    /// The service deciding with `engine` alone.
     pub fn new(stage: Stage, engine: Arc<dyn ClassifierEngine>) -> Self {
-        Self { stage, engine, fallback: LocalClassifier::new() }
+        Self { stage, engine, fallback: LocalClassifier::new(), memories: None }
+    }
+
+    /// The same service consulting each tenant's corrections after the engine.
+    pub fn with_memory(self, memories: TenantMemories) -> Self {
+        Self { memories: Some(Arc::new(memories)), ..self }
     }
 
     async fn request(&self, inquiry: &Inquiry) -> Result<ClassifyRequest, Outcome> {
@@ -83,7 +99,7 @@ impl Classifier {
     /// on meanwhile.
     async fn classify(&self, inquiry: &Inquiry, receive_count: u32) -> Result<Option<Inquiry>, Outcome> {
         let request = self.request(inquiry).await?;
-        let classification = match self.engine.classify(&request).await {
+        let mut classification = match self.engine.classify(&request).await {
             Ok(c) => c,
             Err(e) if receive_count < ENGINE_ATTEMPTS => return Err(Outcome::retry(e)),
             Err(e) => {
@@ -92,6 +108,16 @@ impl Classifier {
                 self.fallback.classify(&request).await.map_err(Outcome::retry)?
             }
         };
+        let remembered = match &self.memories {
+            Some(memories) => {
+                let memory = memories.memory(&inquiry.tenant_id).await.or_retry()?;
+                memory.consult(&memory_text(inquiry), &mut classification)
+            }
+            None => None,
+        };
+        if let Some(recall) = &remembered {
+            info!(inquiry_id = %inquiry.id, like = %recall.inquiry_id, similarity = recall.similarity, "an operator's correction applies");
+        }
         let details = json!({
             "intent": classification.intent,
             "urgency": classification.urgency,
@@ -99,6 +125,7 @@ impl Classifier {
             "language": classification.language,
             "needs_partner": classification.needs_partner(),
             "engine": classification.engine,
+            "remembered": remembered.map(|r| r.inquiry_id),
         });
         let classified = self
             .stage

@@ -121,3 +121,102 @@ async fn a_message_about_an_unknown_inquiry_is_rejected() {
     let outcome = received(&pipeline, &classifier, &inquiry, 1).await;
     assert_eq!(outcome, Err(Outcome::reject(format!("inquiry {} does not exist", inquiry.id))));
 }
+
+// ---------------------------------------------------------------------------
+// The tenant's memory of operators' corrections
+
+use std::time::Duration;
+use switchboard_domain::correction::memory_text;
+use switchboard_domain::{Correction, TenantId};
+use switchboard_store::CorrectionStore;
+use tenant_memory::TenantMemories;
+
+/// A classifier whose engine always says `intent` about reservation
+/// HT-20481123, consulting the pipeline's corrections with a cache of `ttl`.
+async fn with_memory(intent: Intent, ttl: Duration) -> (TestPipeline, Classifier) {
+    let pipeline = TestPipeline::new().await;
+    let memories = TenantMemories::new(pipeline.store.clone(), ttl);
+    let classifier = Classifier::new(pipeline.stage(Service::Classifier), Arc::new(Scripted(Some(verdict(intent, Some("HT-20481123"))))))
+        .with_memory(memories);
+    (pipeline, classifier)
+}
+
+/// An operator's correction of `text` (an inquiry of `tenant`) from general question to `intent`.
+async fn corrected(pipeline: &TestPipeline, tenant: &str, text: &str, intent: Intent) {
+    let inquiry = InquiryBuilder::new().tenant(TenantId::parse(tenant).unwrap()).created_at(START, 9).content(text).build();
+    let correction = Correction {
+        tenant_id: inquiry.tenant_id.clone(),
+        inquiry_id: inquiry.id,
+        at: START,
+        text: memory_text(&inquiry),
+        language: Language::En,
+        original_intent: Intent::GeneralQuestion,
+        original_urgency: Urgency::Medium,
+        corrected_intent: Some(intent),
+        corrected_urgency: Some(Urgency::High),
+        faq_entry_id: None,
+    };
+    pipeline.store.put_correction(&correction).await.unwrap();
+}
+
+/// Classifies a new inquiry of the pipeline's tenant naming reservation HT-20481123.
+async fn classify_new(pipeline: &TestPipeline, classifier: &Classifier, text: &str, seed: u8) -> Inquiry {
+    let inquiry = InquiryBuilder::new()
+        .tenant(TenantId::parse(switchboard_pipeline::testing::TENANT).unwrap())
+        .created_at(START, seed)
+        .content(text)
+        .reservation(ReservationNumber::parse("HT-20481123").unwrap())
+        .build();
+    pipeline.store_inquiry(&inquiry).await;
+    received(pipeline, classifier, &inquiry, 1).await.unwrap();
+    pipeline.inquiry(inquiry.id).await
+}
+
+#[tokio::test]
+async fn a_corrected_intent_sends_the_next_similar_inquiry_to_the_partner() {
+    let (pipeline, classifier) = with_memory(Intent::GeneralQuestion, Duration::ZERO).await;
+    corrected(&pipeline, switchboard_pipeline::testing::TENANT, "There is no hot water in the shower", Intent::TroubleReport).await;
+
+    let next = classify_new(&pipeline, &classifier, "The shower has no hot water at all", 1).await;
+    let verdict = next.classification.unwrap();
+    assert_eq!((verdict.intent, verdict.urgency), (Intent::TroubleReport, Urgency::High));
+    assert_eq!(verdict.engine, "scripted+memory");
+    assert_eq!(pipeline.take(Service::PartnerDispatcher).await.len(), 1, "routed by the operator's intent");
+    assert!(pipeline.take(Service::Responder).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_dissimilar_inquiry_keeps_the_engines_verdict() {
+    let (pipeline, classifier) = with_memory(Intent::GeneralQuestion, Duration::ZERO).await;
+    corrected(&pipeline, switchboard_pipeline::testing::TENANT, "There is no hot water in the shower", Intent::TroubleReport).await;
+
+    let next = classify_new(&pipeline, &classifier, "Where can I park my car during the stay?", 1).await;
+    let verdict = next.classification.unwrap();
+    assert_eq!((verdict.intent, verdict.engine.as_str()), (Intent::GeneralQuestion, "scripted"));
+    assert_eq!(pipeline.take(Service::Responder).await.len(), 1);
+}
+
+#[tokio::test]
+async fn another_tenants_corrections_never_apply() {
+    let (pipeline, classifier) = with_memory(Intent::GeneralQuestion, Duration::ZERO).await;
+    corrected(&pipeline, "another-hotel", "There is no hot water in the shower", Intent::TroubleReport).await;
+
+    let next = classify_new(&pipeline, &classifier, "There is no hot water in the shower", 1).await;
+    assert_eq!(next.classification.unwrap().intent, Intent::GeneralQuestion);
+    assert!(pipeline.take(Service::PartnerDispatcher).await.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cached_memory_sees_a_new_correction_once_its_time_is_up() {
+    let (pipeline, classifier) = with_memory(Intent::GeneralQuestion, Duration::from_secs(5)).await;
+    let first = classify_new(&pipeline, &classifier, "The heater in the room is broken", 1).await;
+    assert_eq!(first.classification.unwrap().intent, Intent::GeneralQuestion, "nothing learnt yet (and that is cached)");
+
+    corrected(&pipeline, switchboard_pipeline::testing::TENANT, "The heater in the room is broken", Intent::TroubleReport).await;
+    let cached = classify_new(&pipeline, &classifier, "The heater in the room is broken", 2).await;
+    assert_eq!(cached.classification.unwrap().intent, Intent::GeneralQuestion, "within the TTL the cached memory answers");
+
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let fresh = classify_new(&pipeline, &classifier, "The heater in the room is broken", 3).await;
+    assert_eq!(fresh.classification.unwrap().intent, Intent::TroubleReport, "read again after the TTL");
+}

@@ -3,6 +3,7 @@
 //! [`crate::ops`] and renders; errors are problem+json.
 
 use crate::error::ApiError;
+use crate::feedback::FeedbackInput;
 use crate::limits::MAX_SMALL_BODY_BYTES;
 use crate::listing::{self, ListParams};
 use crate::ops;
@@ -155,6 +156,37 @@ pub struct ResolveRequest {
     /// The operator's answer, sent to the customer as written (1–10,000 characters).
     #[serde(default)]
     pub human_answer: Option<String>,
+    /// Optional: the intent the inquiry really had (`trouble_report`, …);
+    /// the tenant's next inquiries close to this one take it.
+    #[serde(default)]
+    pub corrected_intent: Option<String>,
+    /// Optional: the urgency it really had (`low`, `medium`, `high`).
+    #[serde(default)]
+    pub corrected_urgency: Option<String>,
+    /// Optional: an entry of the tenant's FAQ (in the inquiry's language)
+    /// that answers it; the inquiry's question becomes one of its variants.
+    #[serde(default)]
+    pub faq_entry_id: Option<String>,
+    /// Optional: save the answer as a new FAQ entry with the inquiry's
+    /// question. Not with `faq_entry_id`.
+    #[serde(default)]
+    pub save_as_faq: bool,
+    /// Optional, with `save_as_faq`: the new entry's answer, when not `human_answer`.
+    #[serde(default)]
+    pub faq_answer: Option<String>,
+}
+
+impl ResolveRequest {
+    /// The feedback fields, for `ops::resolve`.
+    fn feedback(&self) -> FeedbackInput {
+        FeedbackInput {
+            corrected_intent: self.corrected_intent.clone(),
+            corrected_urgency: self.corrected_urgency.clone(),
+            faq_entry_id: self.faq_entry_id.clone(),
+            save_as_faq: self.save_as_faq,
+            faq_answer: self.faq_answer.clone(),
+        }
+    }
 }
 
 /// The id in the path; one that does not even decode is a bad id.
@@ -212,10 +244,10 @@ pub(crate) async fn escalate(
     request_body = ResolveRequest,
     responses(
         (status = 200, description = "Resolved", body = InquiryView),
-        (status = 400, description = "Bad id or missing human_answer", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad id, missing human_answer, or bad feedback (an unknown intent or urgency, faq_entry_id with save_as_faq)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an operator key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown inquiry, or faq_entry_id not in the tenant's FAQ (the detail names the field)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not answered or escalated, or resolved with another answer", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ),
@@ -229,7 +261,7 @@ pub(crate) async fn resolve(
 ) -> Result<Json<InquiryView>, Problem> {
     let id = path_id(id)?;
     let request: ResolveRequest = optional_json(body)?;
-    let inquiry = ops::resolve(&gateway, &principal, &id, request.human_answer.as_deref(), "id").await?;
+    let inquiry = ops::resolve(&gateway, &principal, &id, request.human_answer.as_deref(), &request.feedback(), "id").await?;
     Ok(Json(InquiryView::summary(inquiry)))
 }
 

@@ -14,6 +14,7 @@ mod error;
 mod eta;
 mod faq_ops;
 mod faq_rest;
+mod feedback;
 pub mod grpc;
 mod health;
 mod inquiries;

@@ -1,7 +1,11 @@
-//! Request body limits of the HTTP routes.
+//! Request body limits of the HTTP routes, and the longest answer an
+//! operator may send (or save to the FAQ).
 
 /// Largest request body: five 5 MB attachments in base64 plus the text.
 pub const MAX_BODY_BYTES: usize = 40 * 1024 * 1024;
 
 /// Largest body of the JSON routes other than submit (which carries attachments).
 pub const MAX_SMALL_BODY_BYTES: usize = 64 * 1024;
+
+/// Longest human answer (and FAQ answer saved from a resolve), in characters.
+pub const MAX_HUMAN_ANSWER_CHARS: usize = 10_000;

@@ -5,6 +5,8 @@
 
 use crate::error::ApiError;
 use crate::eta::Estimate;
+use crate::feedback::FeedbackInput;
+use crate::limits::MAX_HUMAN_ANSWER_CHARS;
 use crate::principal::Principal;
 use crate::state::Gateway;
 use jiff::Timestamp;
@@ -22,8 +24,6 @@ use tracing::info;
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// Longest escalation reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
-/// Longest human answer, in characters.
-pub const MAX_HUMAN_ANSWER_CHARS: usize = 10_000;
 /// The CloudEvents source of the events the gateway publishes.
 const SOURCE: &str = "switchboard/gateway";
 /// Marks an escalation the API made (so a retried call re-announces it,
@@ -163,12 +163,15 @@ pub async fn escalate(gateway: &Gateway, principal: &Principal, id: &str, reason
     Ok(inquiry)
 }
 
-/// An operator's answer: resolves the inquiry and has the customer told.
+/// An operator's answer: resolves the inquiry and has the customer told;
+/// the operator's feedback (a correction, an FAQ entry) is checked before
+/// and applied after (`feedback.rs`), also when the call is a retry.
 pub async fn resolve(
     gateway: &Gateway,
     principal: &Principal,
     id: &str,
     human_answer: Option<&str>,
+    feedback: &FeedbackInput,
     field: &str,
 ) -> Result<Inquiry, ApiError> {
     principal.operator("resolving an inquiry")?;
@@ -179,7 +182,9 @@ pub async fn resolve(
     if answer.chars().count() > MAX_HUMAN_ANSWER_CHARS {
         return Err(ApiError::field("human_answer", "must be at most 10000 characters"));
     }
+    let feedback = feedback.parse()?;
     let inquiry = load(gateway, principal, id, field).await?;
+    feedback.check(gateway, &inquiry).await?;
     let details = json!({ "resolved_by": principal.actor() });
     let outcome =
         transition(gateway.inquiries.as_ref(), inquiry.id, InquiryStatus::Resolved, &principal.actor(), Timestamp::now(), details, |i| {
@@ -198,6 +203,7 @@ pub async fn resolve(
             });
         }
     };
+    feedback.apply(gateway, &inquiry, answer).await?;
     announce(gateway, EventType::InquiryResolved, &inquiry, json!({ "resolved_by": principal.actor() })).await?;
     info!(inquiry_id = %inquiry.id, actor = %principal.actor(), "inquiry resolved");
     Ok(inquiry)

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use switchboard_intake::Intake;
 use switchboard_partner_dispatcher::PartnerDispatcher;
-use switchboard_store::{InquiryStore, TenantStore};
+use switchboard_store::{CorrectionStore, InquiryStore, TenantStore};
 
 /// Whether the store and queues answer.
 #[async_trait]
@@ -30,6 +30,8 @@ pub struct Gateway {
     pub inquiries: Arc<dyn InquiryStore>,
     /// Tenants, looked up by API key.
     pub tenants: Arc<dyn TenantStore>,
+    /// Operators' corrections, written when they resolve with feedback.
+    pub corrections: Arc<dyn CorrectionStore>,
     /// Whether the dependencies answer (`/readyz`, gRPC health).
     pub readiness: Arc<dyn Readiness>,
     /// Requests a minute each client address may make to the partner

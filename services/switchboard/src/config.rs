@@ -108,6 +108,10 @@ pub struct Config {
     pub cors_origins: String,
     /// Longest an API request may take, in seconds (streams excepted).
     pub request_timeout_secs: u64,
+    /// How long the classifier keeps a tenant's memory of operators'
+    /// corrections before reading it again, in milliseconds (a correction
+    /// takes effect within it); 0 reads it for every inquiry.
+    pub memory_ttl_ms: u64,
 }
 
 impl Default for Config {
@@ -150,6 +154,7 @@ impl Default for Config {
             api_rate_per_ip: 2000,
             cors_origins: String::new(),
             request_timeout_secs: 30,
+            memory_ttl_ms: switchboard_classifier::tenant_memory::DEFAULT_TTL.as_millis() as u64,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod permissions;
 pub mod provision;
 pub mod reservations_import;
 pub mod startup;
+pub mod tenant_eval;
 pub mod token_keys;
 
 pub use config::{Config, Overrides};

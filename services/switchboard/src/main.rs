@@ -166,11 +166,19 @@ enum ModelCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// K-fold cross-validation on the train split, then the held-out split's figures.
+    /// K-fold cross-validation on the train split, then the held-out
+    /// split's figures; with `--tenant T`, accuracy on that tenant's own
+    /// corrections instead, held out by time (the base classifier alone, and
+    /// with the memory of the earlier corrections).
     Eval {
         /// Number of folds.
         #[arg(long, default_value_t = switchboard_ai::model::crossval::FOLDS)]
         folds: usize,
+        /// The tenant whose corrections to evaluate on (reads the store).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -359,13 +367,21 @@ async fn main() -> anyhow::Result<()> {
             switchboard_loadtest::cli::loadtest(args).await?;
             Ok(())
         }
+        Command::Model { command: ModelCommand::Eval { tenant: Some(tenant), common, .. } } => {
+            let config = Config::load(&common.overrides())?;
+            let ports = Ports::open(&config, false).await?;
+            let tenant = switchboard_domain::TenantId::parse(&tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+            let eval = switchboard::tenant_eval::evaluate(ports.store.as_ref(), ports.ai.classifier.as_ref(), &tenant).await?;
+            println!("{eval}");
+            Ok(())
+        }
         Command::Model { command } => {
             let report = match command {
                 ModelCommand::Train { out } => {
                     let out = out.unwrap_or_else(|| switchboard_ai::model::artefact::ARTEFACT_PATH.into());
                     switchboard::model_cli::train_model(&out, switchboard_ai::model::crossval::FOLDS)?
                 }
-                ModelCommand::Eval { folds } => switchboard::model_cli::evaluate_model(folds)?,
+                ModelCommand::Eval { folds, .. } => switchboard::model_cli::evaluate_model(folds)?,
             };
             print!("{report}");
             Ok(())

@@ -240,7 +240,14 @@ impl App {
                 Service::ImageAnalyzer => {
                     Arc::new(switchboard_image_analyzer::ImageAnalyzer::new(stage(service), ports.blobs.clone(), ports.ai.analyzer.clone()))
                 }
-                Service::Classifier => Arc::new(switchboard_classifier::Classifier::new(stage(service), ports.ai.classifier.clone())),
+                Service::Classifier => {
+                    Arc::new(switchboard_classifier::Classifier::new(stage(service), ports.ai.classifier.clone()).with_memory(
+                        switchboard_classifier::tenant_memory::TenantMemories::new(
+                            ports.store.clone(),
+                            Duration::from_millis(config.memory_ttl_ms),
+                        ),
+                    ))
+                }
                 Service::PartnerDispatcher => Arc::new(dispatcher.clone()),
                 Service::Responder => Arc::new(switchboard_responder::Responder::new(
                     stage(service),
@@ -269,6 +276,7 @@ impl App {
             dispatcher,
             inquiries: ports.store.clone(),
             tenants: ports.store.clone(),
+            corrections: ports.store.clone(),
             readiness: Arc::new(StoreAndQueues(ports.clone())),
             partner_rate_per_minute: config.partner_rate_per_minute,
             api: switchboard_gateway::Api::new(switchboard_gateway::ApiParts {

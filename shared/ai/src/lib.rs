@@ -16,6 +16,7 @@ pub mod aws;
 mod engines;
 pub mod faults;
 pub mod local;
+pub mod memory;
 pub mod model;
 pub mod pii;
 

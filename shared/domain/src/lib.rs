@@ -9,6 +9,7 @@
 pub mod attachment;
 pub mod classification;
 pub mod contact;
+pub mod correction;
 pub mod event;
 pub mod faq;
 pub mod field_error;
@@ -27,6 +28,7 @@ pub mod token;
 pub use attachment::{AttachmentUpload, MediaType};
 pub use classification::{Certainty, Classification, Intent, Language, PiiSpan, Sentiment, TextField, UNSURE, Urgency};
 pub use contact::{CustomerContact, EmailAddress, PhoneNumber};
+pub use correction::Correction;
 pub use event::{CloudEvent, EventType, RoutingAttributes};
 pub use faq::{FaqEditError, FaqEntry, FaqEntryChange, FaqEntryId, FaqEntryInput};
 pub use field_error::{FieldError, ValidationErrors};

@@ -20,8 +20,8 @@
 
 use crate::keys::{self, Key, METADATA};
 use crate::{
-    AiResponseRecord, AttachmentRecord, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest, ReservationStore, StoreError,
-    TenantStore, TokenRecord, TokenStore,
+    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest,
+    ReservationStore, StoreError, TenantStore, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use switchboard_domain::{
-    Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+    Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
 };
 
 /// Name of the tenant-listing index (`gsi1pk`, `gsi1sk`).
@@ -662,6 +662,17 @@ impl TenantStore for DynamoStore {
         // The SQLite adapter orders by pk (`TENANT#{id}`, see `keys::tenant`): the same as by id.
         tenants.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(tenants)
+    }
+}
+
+#[async_trait]
+impl CorrectionStore for DynamoStore {
+    async fn put_correction(&self, correction: &Correction) -> Result<(), StoreError> {
+        self.upsert(item(&keys::correction(&correction.tenant_id, correction.inquiry_id), correction)?).await
+    }
+
+    async fn corrections(&self, tenant: &TenantId) -> Result<Vec<Correction>, StoreError> {
+        self.partition(&keys::tenant_partition(tenant), keys::CORRECTION_PREFIX).await.map(crate::in_time_order)
     }
 }
 

@@ -7,6 +7,7 @@
 //! | item | `pk` | `sk` | index keys and other attributes |
 //! |---|---|---|---|
 //! | tenant | `TENANT#{id}` | `METADATA` | GSI1 `APIKEY#{hash}` / `TENANT` |
+//! | operator's correction | `TENANT#{id}` | `CORRECTION#{inquiry id}` | one per inquiry |
 //! | inquiry | `INQUIRY#{id}` | `METADATA` | GSI1 `TENANT#{tenant}` / `INQUIRY#{created}#{id}`; GSI2 `STATUS#{status}` / `{created}#{id}` |
 //! | timeline event | `INQUIRY#{id}` | `EVENT#{at}#{seq, 6 digits}` | deduplicated by the event's key: SQLite's `dedupe` column holds `EVENT#{event key}`, DynamoDB writes a marker item (next row) |
 //! | event key marker (DynamoDB) | `INQUIRY#{id}` | `EVENTKEY#{event key}` | `event_sk`: the event's sort key |
@@ -38,6 +39,8 @@ pub const ATTACHMENT_PREFIX: &str = "ATTACHMENT#";
 pub const AI_RESPONSE_PREFIX: &str = "AI_RESPONSE#";
 /// Partition-key prefix of tenants.
 pub const TENANT_PREFIX: &str = "TENANT#";
+/// Sort-key prefix of a tenant's corrections (in the tenant's partition).
+pub const CORRECTION_PREFIX: &str = "CORRECTION#";
 /// Partition-key prefix of the sent-message ledger.
 pub const SENT_PREFIX: &str = "SENT#";
 
@@ -63,7 +66,17 @@ pub fn sort_time(t: Timestamp) -> String {
 
 /// A tenant.
 pub fn tenant(id: &TenantId) -> Key {
-    Key::metadata(format!("{TENANT_PREFIX}{id}"))
+    Key::metadata(tenant_partition(id))
+}
+
+/// The partition of a tenant: its record and its corrections.
+pub fn tenant_partition(id: &TenantId) -> String {
+    format!("{TENANT_PREFIX}{id}")
+}
+
+/// The operators' correction of inquiry `inquiry`, in its tenant's partition.
+pub fn correction(tenant: &TenantId, inquiry: InquiryId) -> Key {
+    Key { pk: tenant_partition(tenant), sk: format!("{CORRECTION_PREFIX}{inquiry}") }
 }
 
 /// A tenant's GSI1 key: found by the hash of its API key.
@@ -163,6 +176,7 @@ mod tests {
         assert_eq!(sort_time(at), "001700000000123");
         assert_eq!(sort_time(Timestamp::from_second(-1).unwrap()), "000000000000000", "times before the epoch sort first");
         assert_eq!(tenant(&tenant_id), key("TENANT#t", "METADATA"));
+        assert_eq!(correction(&tenant_id, id), key("TENANT#t", &format!("CORRECTION#{id}")));
         assert_eq!(tenant_by_api_key("h"), key("APIKEY#h", "TENANT"));
         assert_eq!(inquiry(id), key(&format!("INQUIRY#{id}"), "METADATA"));
         assert_eq!(inquiry_by_tenant(&i), key("TENANT#t", &format!("INQUIRY#001700000000123#{id}")));

@@ -21,7 +21,7 @@ mod transition;
 use async_trait::async_trait;
 pub use records::{AiResponseRecord, AttachmentRecord, TokenRecord};
 use switchboard_domain::{
-    Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+    Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
 };
 pub use tenant_edit::{EDIT_ATTEMPTS, edit_tenant};
 pub use transition::{TransitionError, TransitionOutcome, transition, transition_from};
@@ -212,6 +212,24 @@ pub trait TokenStore: Send + Sync {
     async fn consume_token(&self, hash: &str, outcome: &PartnerOutcome, at: jiff::Timestamp) -> Result<TokenRecord, StoreError>;
 }
 
+/// Operators' corrections: each tenant's memory of resolved inquiries.
+#[async_trait]
+pub trait CorrectionStore: Send + Sync {
+    /// Stores the correction of its inquiry, replacing an earlier one: a
+    /// retried resolve writes the same record again, a later resolve's
+    /// feedback wins.
+    async fn put_correction(&self, correction: &Correction) -> Result<(), StoreError>;
+    /// The tenant's corrections, oldest first (by `at`, then inquiry id).
+    async fn corrections(&self, tenant: &TenantId) -> Result<Vec<Correction>, StoreError>;
+}
+
+/// Orders corrections as [`CorrectionStore::corrections`] returns them
+/// (stored by inquiry id, which is not the time they were made).
+pub(crate) fn in_time_order(mut corrections: Vec<Correction>) -> Vec<Correction> {
+    corrections.sort_by_key(|c| (c.at, c.inquiry_id));
+    corrections
+}
+
 /// Everything the services store, as one handle.
-pub trait Store: InquiryStore + TenantStore + ReservationStore + TokenStore {}
-impl<T: InquiryStore + TenantStore + ReservationStore + TokenStore> Store for T {}
+pub trait Store: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore {}
+impl<T: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore> Store for T {}

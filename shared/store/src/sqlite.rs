@@ -4,8 +4,8 @@
 
 use crate::keys::{self, Key};
 use crate::{
-    AiResponseRecord, AttachmentRecord, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest, ReservationStore, StoreError,
-    TenantStore, TokenRecord, TokenStore,
+    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest,
+    ReservationStore, StoreError, TenantStore, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_domain::{
-    Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+    Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
 };
 use switchboard_sqlite::rusqlite::{OptionalExtension, Transaction, params};
 use switchboard_sqlite::{Database, DbError, rusqlite};
@@ -385,6 +385,20 @@ impl TenantStore for SqliteStore {
                 rows.iter().map(|(pk, b)| decode(pk, b)).collect()
             })
             .await
+    }
+}
+
+#[async_trait]
+impl CorrectionStore for SqliteStore {
+    async fn put_correction(&self, correction: &Correction) -> Result<(), StoreError> {
+        let key = keys::correction(&correction.tenant_id, correction.inquiry_id);
+        let body = encode(&key.pk, correction)?;
+        self.db.write(move |tx| upsert(tx, &key, &body)).await
+    }
+
+    async fn corrections(&self, tenant: &TenantId) -> Result<Vec<Correction>, StoreError> {
+        let pk = keys::tenant_partition(tenant);
+        self.db.read(move |c| partition(c, &pk, keys::CORRECTION_PREFIX)).await.map(crate::in_time_order)
     }
 }
 

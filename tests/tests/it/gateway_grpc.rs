@@ -306,7 +306,7 @@ async fn resolve_inquiry_stores_the_human_answer_tells_the_customer_and_refuses_
     assert!(page.inquiries.iter().any(|i| i.inquiry_id == id), "the complaint is in the escalation queue");
 
     let answer = "We are very sorry. The manager will call you within the hour and your stay is refunded.";
-    let resolve = pb::ResolveInquiryRequest { inquiry_id: id.clone(), human_answer: answer.into() };
+    let resolve = pb::ResolveInquiryRequest { inquiry_id: id.clone(), human_answer: answer.into(), ..Default::default() };
     expect_code(client.resolve_inquiry(keyed(API_KEY, resolve.clone())).await, Code::PermissionDenied);
     let resolved = client.resolve_inquiry(keyed(OPERATOR_KEY, resolve.clone())).await.unwrap().into_inner();
     assert_eq!((resolved.status(), resolved.human_answer.as_str()), (pb::InquiryStatus::Resolved, answer));
@@ -315,7 +315,7 @@ async fn resolve_inquiry_stores_the_human_answer_tells_the_customer_and_refuses_
         pb::InquiryStatus::Resolved,
         "the same answer again is a retry"
     );
-    let other = pb::ResolveInquiryRequest { inquiry_id: id.clone(), human_answer: "Something else".into() };
+    let other = pb::ResolveInquiryRequest { inquiry_id: id.clone(), human_answer: "Something else".into(), ..Default::default() };
     let status = expect_code(client.resolve_inquiry(keyed(OPERATOR_KEY, other)).await, Code::FailedPrecondition);
     assert!(status.message().contains("already resolved"), "{status:?}");
 
@@ -323,9 +323,9 @@ async fn resolve_inquiry_stores_the_human_answer_tells_the_customer_and_refuses_
     let to_customer: Vec<_> = app.outbox(&id).await.into_iter().filter(|m| m.to == CUSTOMER).collect();
     assert_eq!(to_customer.iter().filter(|m| m.body == answer).count(), 1, "the customer gets the human answer once: {to_customer:?}");
 
-    let early = pb::ResolveInquiryRequest { inquiry_id: waiting, human_answer: answer.into() };
+    let early = pb::ResolveInquiryRequest { inquiry_id: waiting, human_answer: answer.into(), ..Default::default() };
     expect_code(client.resolve_inquiry(keyed(OPERATOR_KEY, early)).await, Code::FailedPrecondition);
-    let blank = pb::ResolveInquiryRequest { inquiry_id: id.clone(), human_answer: "  ".into() };
+    let blank = pb::ResolveInquiryRequest { inquiry_id: id.clone(), human_answer: "  ".into(), ..Default::default() };
     assert_eq!(bad_fields(&expect_code(client.resolve_inquiry(keyed(OPERATOR_KEY, blank)).await, Code::InvalidArgument)), ["human_answer"]);
     let escalate_resolved = pb::EscalateInquiryRequest { inquiry_id: id, reason: String::new() };
     expect_code(client.escalate_inquiry(keyed(API_KEY, escalate_resolved)).await, Code::FailedPrecondition);

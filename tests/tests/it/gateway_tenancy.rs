@@ -94,7 +94,7 @@ async fn another_tenants_inquiry_is_not_found_on_every_grpc_call_and_is_left_unc
         }
         let escalate = pb::EscalateInquiryRequest { inquiry_id: inquiry_id.clone(), reason: String::new() };
         expect_code(client.escalate_inquiry(keyed(OTHER_KEY, escalate)).await, Code::NotFound);
-        let resolve = pb::ResolveInquiryRequest { inquiry_id, human_answer: "x".into() };
+        let resolve = pb::ResolveInquiryRequest { inquiry_id, human_answer: "x".into(), ..Default::default() };
         expect_code(client.resolve_inquiry(keyed(OTHER_KEY, resolve)).await, Code::PermissionDenied);
     }
     let listing = client.list_inquiries(keyed(OTHER_KEY, pb::ListInquiriesRequest::default())).await.unwrap().into_inner();

@@ -167,7 +167,14 @@ impl InquiryService for Services {
     async fn resolve_inquiry(&self, request: Request<pb::ResolveInquiryRequest>) -> Result<Response<pb::Inquiry>, Status> {
         let principal = caller(&request)?;
         let r = request.into_inner();
-        let inquiry = ops::resolve(&self.gateway, &principal, &r.inquiry_id, Some(&r.human_answer), "inquiry_id").await?;
+        let feedback = crate::feedback::FeedbackInput {
+            corrected_intent: Some(r.corrected_intent),
+            corrected_urgency: Some(r.corrected_urgency),
+            faq_entry_id: Some(r.faq_entry_id),
+            save_as_faq: r.save_as_faq,
+            faq_answer: Some(r.faq_answer),
+        };
+        let inquiry = ops::resolve(&self.gateway, &principal, &r.inquiry_id, Some(&r.human_answer), &feedback, "inquiry_id").await?;
         Ok(Response::new(convert::inquiry(inquiry, vec![])))
     }
 }
