@@ -5,6 +5,8 @@
 //!
 //! - [`corpus`]: the labelled corpus, its validation and its splits;
 //! - [`features`]: what the model reads;
+//! - [`fingerprint`]: one-way fingerprints of the evaluation set, so a
+//!   test can prove the corpus took nothing from it;
 //! - [`softmax`]: the model of one field and its trainer;
 //! - [`crossval`]: folds, calibration, thresholds;
 //! - [`train`]: the whole fit, from corpus to [`Model`];
@@ -16,6 +18,7 @@ pub mod artefact;
 pub mod corpus;
 pub mod crossval;
 pub mod features;
+pub mod fingerprint;
 pub mod metrics;
 pub mod softmax;
 pub mod train;
