@@ -146,10 +146,16 @@ enum Command {
     /// verdict line per input line on stdout.
     Classify,
     /// Measure the local classifier on a labelled JSON-lines file (the
-    /// corpus format): accuracy and confusion matrix per field.
+    /// corpus format): accuracy and confusion matrix per field; and, for
+    /// lines with a `faq_entry` (an entry id, or null for none), the FAQ's
+    /// answer rate.
     Eval {
         /// The labelled file.
         file: PathBuf,
+        /// The FAQ the `faq_entry` lines are asked of: JSON lines of entries
+        /// (`id`, `language`, `question`, `variants`, `answer`) [default: the demo FAQ].
+        #[arg(long)]
+        faq: Option<PathBuf>,
     },
     /// Micro-benchmarks (`bench sqlite`: the embedded store's durable-write floor).
     Bench {
@@ -390,9 +396,15 @@ async fn main() -> anyhow::Result<()> {
             switchboard::model_cli::classify_lines(std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(())
         }
-        Command::Eval { file } => {
+        Command::Eval { file, faq } => {
             let input = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-            print!("{}", switchboard::model_cli::evaluate_file(std::io::BufReader::new(input))?);
+            let faq = match faq {
+                Some(path) => switchboard::model_cli::read_faq(
+                    &std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?,
+                )?,
+                None => switchboard::demo::faq(),
+            };
+            print!("{}", switchboard::model_cli::evaluate_file(std::io::BufReader::new(input), &faq)?);
             Ok(())
         }
         Command::Bench { command } => {

@@ -10,9 +10,10 @@ use std::path::Path;
 use std::time::Instant;
 use switchboard_ai::ClassifyRequest;
 use switchboard_ai::local::LocalClassifier;
+use switchboard_ai::local::faq::eval::{Figures, answer_rate};
 use switchboard_ai::model::metrics::{Evaluation, Expected};
 use switchboard_ai::model::{artefact, corpus, softmax, train};
-use switchboard_domain::{Classification, Intent, Language, ReservationNumber, Sentiment, Urgency};
+use switchboard_domain::{Classification, FaqEntry, FaqEntryId, Intent, Language, ReservationNumber, Sentiment, Tenant, TenantId, Urgency};
 
 /// `switchboard model train`: retrains on the committed corpus, writes the
 /// artefact to `out` and returns a summary. Deterministic: the same corpus
@@ -145,32 +146,14 @@ pub struct LabelledLine {
     reservation_number_label: Option<Option<String>>,
     #[serde(default)]
     needs_partner: Option<bool>,
-    /// The FAQ entry that answers the inquiry, when one does.
-    #[serde(default)]
-    pub faq_entry: Option<String>,
+    /// Absent: not an FAQ question; `null`: one the FAQ does not answer
+    /// (it must be escalated); an entry id: the entry that answers it.
+    #[serde(default, deserialize_with = "present")]
+    faq_entry: Option<Option<String>>,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
-}
-
-/// How many inquiries the FAQ answered with the expected entry.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FaqScore {
-    /// Lines with an expected `faq_entry`.
-    pub expected: u32,
-    /// Of those, answered with it.
-    pub answered: u32,
-    /// Of those, not measured (no FAQ scorer yet).
-    pub unmeasured: u32,
-}
-
-/// The FAQ-answer hook: whether the FAQ answers `line` with its expected
-/// `faq_entry`. `None` until the FAQ retrieval provides a scorer (it needs
-/// the tenant's FAQ, which the file must name); the FAQ part of issue 14
-/// replaces this body.
-pub fn faq_answered(_line: &LabelledLine, _expected_entry: &str) -> Option<bool> {
-    None
 }
 
 /// `switchboard eval FILE`'s figures.
@@ -178,16 +161,18 @@ pub fn faq_answered(_line: &LabelledLine, _expected_entry: &str) -> Option<bool>
 pub struct FileEvaluation {
     /// Per field.
     pub classification: Evaluation,
-    /// The FAQ lines.
-    pub faq: FaqScore,
+    /// The FAQ lines' figures, when the file has any.
+    pub faq: Option<Figures>,
 }
 
 /// `switchboard eval FILE`: classifies every labelled line (labels are
-/// never passed to the classifier) and scores it.
-pub fn evaluate_file(input: impl BufRead) -> anyhow::Result<FileEvaluation> {
+/// never passed to the classifier) and scores it; lines that name a
+/// `faq_entry` (or `null` for none) are asked of `faq` as the responder
+/// would, in the language the classifier read.
+pub fn evaluate_file(input: impl BufRead, faq: &[FaqEntry]) -> anyhow::Result<FileEvaluation> {
     let classifier = LocalClassifier::new();
     let mut classification = Evaluation::new();
-    let mut faq = FaqScore::default();
+    let mut questions: Vec<(Language, String, Option<FaqEntryId>)> = Vec::new();
     for (index, line) in input.lines().enumerate() {
         let line = line.context("cannot read the input")?;
         if line.trim().is_empty() {
@@ -218,28 +203,58 @@ pub fn evaluate_file(input: impl BufRead) -> anyhow::Result<FileEvaluation> {
             needs_partner: labelled.needs_partner,
         };
         classification.add(&expected, &got);
-        if let Some(entry) = labelled.faq_entry.as_deref() {
-            faq.expected += 1;
-            match faq_answered(&labelled, entry) {
-                Some(true) => faq.answered += 1,
-                Some(false) => {}
-                None => faq.unmeasured += 1,
+        if let Some(expected) = &labelled.faq_entry {
+            let expected = match expected {
+                None => None,
+                Some(id) => Some(FaqEntryId::parse(id).with_context(|| format!("line {}: faq_entry {id:?}", index + 1))?),
+            };
+            if let Some(id) = &expected
+                && !faq.iter().any(|e| &e.id == id)
+            {
+                anyhow::bail!("line {}: faq_entry {id} is not in the FAQ", index + 1);
             }
+            questions.push((got.language, question_of(&labelled.input), expected));
         }
     }
+    let faq = if questions.is_empty() { None } else { Some(answer_rate(&faq_tenant(faq)?, &questions)) };
     Ok(FileEvaluation { classification, faq })
+}
+
+/// The text the FAQ is asked: the title and the content, as the responder reads them.
+fn question_of(input: &Input) -> String {
+    let title = input.title.as_deref().unwrap_or_default().trim();
+    if title.is_empty() { input.content.clone() } else { format!("{title}\n{}", input.content) }
+}
+
+/// A tenant with `faq` and nothing else, to ask it questions.
+fn faq_tenant(faq: &[FaqEntry]) -> anyhow::Result<Tenant> {
+    Ok(Tenant {
+        id: TenantId::parse("eval").context("the evaluation tenant's id")?,
+        name: String::new(),
+        api_key_hash: String::new(),
+        domain_context: String::new(),
+        faq: faq.to_vec(),
+        tier: String::new(),
+        version: 0,
+    })
+}
+
+/// Reads an FAQ file: one entry a line, as the FAQ API shows it
+/// (`language`, `question`, `variants`, `answer`, and `id`, derived when
+/// absent).
+pub fn read_faq(text: &str) -> anyhow::Result<Vec<FaqEntry>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| serde_json::from_str(l).with_context(|| format!("FAQ line {}: not an FAQ entry", n + 1)))
+        .collect()
 }
 
 impl std::fmt::Display for FileEvaluation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.classification)?;
-        let f_ = &self.faq;
-        if f_.expected > 0 {
-            writeln!(
-                f,
-                "faq: {} of {} expected answers given ({} not measured: no FAQ scorer yet)",
-                f_.answered, f_.expected, f_.unmeasured
-            )?;
+        if let Some(faq) = &self.faq {
+            writeln!(f, "faq: {faq}")?;
         }
         Ok(())
     }
@@ -280,20 +295,38 @@ mod tests {
     }
 
     #[test]
-    fn eval_scores_labels_and_counts_faq_lines_for_the_hook() {
-        let input = concat!(
+    fn eval_scores_labels_and_the_faq_answer_rate() {
+        let faq = crate::demo::faq();
+        let checkin = faq.iter().find(|e| e.language == Language::En && e.question.to_lowercase().contains("check-in")).unwrap();
+        let input = format!(
+            "{}\n{}\n{}\n",
             r#"{"id":"1","content":"My card was charged twice for booking HT-20481123, please refund one.","intent":"refund","urgency":"medium","sentiment":"NEGATIVE","reservation_number":"HT-20481123","needs_partner":false}"#,
-            "\n",
-            r#"{"id":"2","content":"What time is check-in?","intent":"general_question","reservation_number":null,"faq_entry":"check-in"}"#,
-            "\n"
+            serde_json::json!({"id": "2", "content": checkin.question, "intent": "general_question", "reservation_number": null, "faq_entry": checkin.id}),
+            r#"{"id":"3","content":"Can I pay the deposit in bitcoin?","faq_entry":null}"#,
         );
-        let result = evaluate_file(input.as_bytes()).unwrap();
+        let result = evaluate_file(input.as_bytes(), &faq).unwrap();
         let c = &result.classification;
         assert_eq!(c.intent.total(), 2);
         assert_eq!(c.urgency.total(), 1, "only labelled fields are scored");
         assert_eq!(c.reservation_number.total(), 2);
         assert_eq!(c.reservation_number.right(), 2, "the number, and no number, both read right");
-        assert_eq!(result.faq, FaqScore { expected: 1, answered: 0, unmeasured: 1 });
-        assert!(result.to_string().contains("intent: "));
+        let figures = result.faq.unwrap();
+        assert_eq!((figures.paraphrases, figures.right, figures.wrong), (1, 1, 0), "{figures}");
+        assert_eq!((figures.out_of_faq, figures.invented), (1, 0), "{figures}");
+        assert!(result.to_string().contains("faq: paraphrases 1/1 right"), "{result}");
+    }
+
+    #[test]
+    fn an_faq_entry_the_faq_does_not_have_is_an_error_naming_its_line() {
+        let input = r#"{"id":"1","content":"What time is check-in?","faq_entry":"faq-000000000000"}"#;
+        let error = evaluate_file(input.as_bytes(), &crate::demo::faq()).unwrap_err();
+        assert!(format!("{error:#}").contains("line 1: faq_entry faq-000000000000 is not in the FAQ"), "{error:#}");
+    }
+
+    #[test]
+    fn an_faq_file_reads_entries_and_derives_missing_ids() {
+        let faq = read_faq(r#"{"language":"en","question":"Is there parking?","answer":"Yes, free."}"#).unwrap();
+        assert_eq!(faq[0].id, FaqEntryId::derive(Language::En, "Is there parking?"));
+        assert!(format!("{:#}", read_faq("{}").unwrap_err()).contains("FAQ line 1"));
     }
 }
