@@ -5,7 +5,7 @@ use super::*;
 use jiff::SignedDuration;
 use switchboard_ai::local::LocalAnswerDrafter;
 use switchboard_domain::fixtures::InquiryBuilder;
-use switchboard_domain::{Classification, FaqEntry, Intent, Language, ReservationNumber, Sentiment, Service, Urgency};
+use switchboard_domain::{FaqEntry, Intent, Language, ReservationNumber, Service};
 use switchboard_pipeline::testing::{START, TestPipeline, delivery};
 
 /// A guesthouse FAQ in both languages, each entry with a variant.
@@ -43,18 +43,7 @@ async fn setup() -> (TestPipeline, Responder) {
 
 /// `content` classified; `seed` makes its id (one per inquiry of a test).
 fn classified(seed: u8, content: &str, language: Language, intent: Intent) -> Inquiry {
-    let classification = Classification {
-        language,
-        intent,
-        urgency: Urgency::Low,
-        sentiment: Sentiment::Neutral,
-        reservation_number: None,
-        key_phrases: vec![],
-        pii: vec![],
-        engine: "test".into(),
-        certainty: None,
-        unsure: None,
-    };
+    let classification = switchboard_domain::fixtures::classification(language, intent);
     InquiryBuilder::new().created_at(START, seed).content(content).status(InquiryStatus::Classified).classification(classification).build()
 }
 

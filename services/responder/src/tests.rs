@@ -5,7 +5,7 @@ use super::*;
 use jiff::SignedDuration;
 use switchboard_ai::{AiError, Draft};
 use switchboard_domain::fixtures::InquiryBuilder;
-use switchboard_domain::{Classification, Intent, Language, PartnerOutcome, PartnerRequest, Sentiment, Service, Urgency};
+use switchboard_domain::{Intent, Language, PartnerOutcome, PartnerRequest, Service};
 use switchboard_pipeline::testing::{START, TestPipeline, delivery};
 use switchboard_store::InquiryStore;
 
@@ -35,18 +35,7 @@ async fn setup(drafter: Scripted) -> (TestPipeline, Responder) {
 }
 
 fn classified(intent: Intent) -> Inquiry {
-    let classification = Classification {
-        language: Language::En,
-        intent,
-        urgency: Urgency::Low,
-        sentiment: Sentiment::Neutral,
-        reservation_number: None,
-        key_phrases: vec![],
-        pii: vec![],
-        engine: "test".into(),
-        certainty: None,
-        unsure: None,
-    };
+    let classification = switchboard_domain::fixtures::classification(Language::En, intent);
     InquiryBuilder::new()
         .created_at(START, 2)
         .content("Is there parking?")

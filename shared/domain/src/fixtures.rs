@@ -10,7 +10,8 @@
 //! ```
 
 use crate::{
-    Channel, Classification, CustomerContact, Inquiry, InquiryId, InquiryStatus, Language, PhoneNumber, ReservationNumber, TenantId,
+    Channel, Classification, CustomerContact, Inquiry, InquiryId, InquiryStatus, Intent, Language, PhoneNumber, ReservationNumber,
+    Sentiment, TenantId, Urgency,
 };
 use jiff::Timestamp;
 
@@ -111,5 +112,23 @@ impl InquiryBuilder {
     /// The inquiry.
     pub fn build(self) -> Inquiry {
         self.inquiry
+    }
+}
+
+/// A classification of `intent` in `language`: low urgency, neutral, no
+/// reservation number, no certainty, engine `test`. Change fields with
+/// struct update syntax.
+pub fn classification(language: Language, intent: Intent) -> Classification {
+    Classification {
+        language,
+        intent,
+        urgency: Urgency::Low,
+        sentiment: Sentiment::Neutral,
+        reservation_number: None,
+        key_phrases: vec![],
+        pii: vec![],
+        engine: "test".into(),
+        certainty: None,
+        unsure: None,
     }
 }

@@ -85,20 +85,13 @@ pub fn reconcile(local: &Classification, verdict: &IntentVerdict) -> Reconciled 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_domain::{Language, Sentiment};
+    use switchboard_domain::Language;
 
     fn local(intent: Intent, certainty: Option<f32>) -> Classification {
         Classification {
-            language: Language::En,
-            intent,
-            urgency: Urgency::Low,
-            sentiment: Sentiment::Neutral,
-            reservation_number: None,
-            key_phrases: vec![],
-            pii: vec![],
             engine: "local-model".into(),
             certainty: certainty.map(|intent| Certainty { intent, urgency: 0.8, sentiment: 0.9 }),
-            unsure: None,
+            ..switchboard_domain::fixtures::classification(Language::En, intent)
         }
     }
 
