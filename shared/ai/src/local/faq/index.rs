@@ -58,6 +58,10 @@ pub const CONFIDENCE_THRESHOLD: f32 = 0.5;
 /// responder also trusts.
 pub(crate) const ANSWER_LEVEL: f32 = 0.482;
 
+/// How much of its score an entry keeps against a query that names none
+/// of the entry's topic words ([`Index::names_topic`]).
+pub(crate) const OFF_TOPIC_DISCOUNT: f32 = 0.8;
+
 /// One FAQ entry found for a query, with its confidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Hit<'a> {
@@ -80,7 +84,8 @@ pub(crate) fn search<'a>(entries: &[&'a FaqEntry], index: &Index, query: &str) -
     for doc in &index.docs {
         let lexical = index.confidence(&query_words, &query_text, doc);
         let similar = index.grams.similarity(&query_grams, &doc.grams);
-        let score = discount * (LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * similar);
+        let off_topic = if index.names_topic(&query_text, doc) { 1.0 } else { OFF_TOPIC_DISCOUNT };
+        let score = discount * off_topic * (LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * similar);
         let confidence = (score * CONFIDENCE_THRESHOLD / ANSWER_LEVEL).clamp(0.0, 1.0);
         if lexical <= 0.0 && similar <= 0.0 {
             continue;
@@ -141,6 +146,9 @@ pub(crate) struct Index {
     avg_len: f32,
     /// The n-grams' weights over the entries' phrasings.
     grams: ngrams::Weights,
+    /// Each entry's topic: the words that two or more of its phrasings
+    /// share (by concept), what every way of asking it names.
+    topics: Vec<Vec<Word>>,
     /// Words in all the entries (the prompt a model would be given).
     pub(crate) words: u32,
 }
@@ -179,8 +187,11 @@ impl Index {
         let mut docs = Vec::new();
         let mut df: HashMap<String, u32> = HashMap::new();
         let mut grams = ngrams::Weights::default();
+        let mut topics = Vec::new();
         for (position, entry) in entries.iter().enumerate() {
             let answer = words(&entry.answer);
+            let phrasings: Vec<Vec<Word>> = entry.questions().map(|p| unique_words(words(p))).collect();
+            topics.push(topic(&phrasings, &answer));
             let mut entry_terms: HashSet<String> = HashSet::new();
             let mut entry_grams: HashSet<String> = HashSet::new();
             for phrasing in entry.questions() {
@@ -216,7 +227,13 @@ impl Index {
         }
         let words = entries.iter().map(|e| e.questions().chain([e.answer.as_str()]).map(word_count).sum::<u32>()).sum();
         let avg_len = (docs.iter().map(|d| d.len).sum::<f32>() / docs.len().max(1) as f32).max(1.0);
-        Self { docs, df, entries: entries.len(), avg_len, grams: grams.finish(entries.len()), words }
+        Self { docs, df, entries: entries.len(), avg_len, grams: grams.finish(entries.len()), topics, words }
+    }
+
+    /// Whether the query names the topic of the doc's entry, or the entry
+    /// has none (its phrasings share no word).
+    fn names_topic(&self, query: &Terms, doc: &Doc) -> bool {
+        self.topics.get(doc.position).is_none_or(|topic| topic.is_empty() || topic.iter().any(|w| w.is_in(query)))
     }
 
     /// Lucene's non-negative BM25 idf. A term no entry has counts as if
@@ -273,4 +290,20 @@ impl Index {
         );
         (doc_coverage.powf(DOC_WEIGHT) * query_coverage.powf(1.0 - DOC_WEIGHT)).clamp(0.0, 1.0)
     }
+}
+
+/// The words (by concept) of one entry's phrasings that another phrasing
+/// or the answer repeats.
+fn topic(phrasings: &[Vec<Word>], answer: &[Word]) -> Vec<Word> {
+    let mut out: Vec<Word> = Vec::new();
+    for (n, phrasing) in phrasings.iter().enumerate() {
+        for word in phrasing {
+            let repeated = |other: &Vec<Word>| other.iter().any(|o| o.key() == word.key());
+            let shared = phrasings.iter().enumerate().any(|(m, other)| m != n && repeated(other)) || repeated(&answer.to_vec());
+            if shared && !out.iter().any(|o| o.key() == word.key()) {
+                out.push(word.clone());
+            }
+        }
+    }
+    out
 }
