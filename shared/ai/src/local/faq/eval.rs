@@ -283,13 +283,18 @@ pub fn report(set: &FaqSet) -> String {
     let dev = set.scores(Some(Split::Dev));
     let top_invented =
         dev.iter().filter(|(c, _)| c.expected.is_none()).filter_map(|(_, b)| b.as_ref().map(|(_, s)| *s)).fold(0.0, f32::max);
+    // A wrong entry is as bad as an invented answer: the level must clear both.
+    let top_wrong = dev
+        .iter()
+        .filter_map(|(c, b)| b.as_ref().filter(|(id, _)| c.expected.as_ref().is_some_and(|e| e != id)).map(|(_, s)| *s))
+        .fold(0.0, f32::max);
     out.push_str(&format!(
-        "dev: the highest out-of-FAQ confidence is {top_invented:.3} (threshold {CONFIDENCE_THRESHOLD:.3}, margin {:.3})\n",
-        CONFIDENCE_THRESHOLD - top_invented
+        "dev: the highest out-of-FAQ confidence is {top_invented:.3}, the highest wrong-entry confidence {top_wrong:.3} (threshold {CONFIDENCE_THRESHOLD:.3}, margin {:.3})\n",
+        CONFIDENCE_THRESHOLD - top_invented.max(top_wrong)
     ));
-    // What a threshold just above that (the margin of index::ANSWER_LEVEL)
+    // What a threshold just above both (the margin of index::ANSWER_LEVEL)
     // would give: how the level is chosen.
-    let safe = top_invented + SAFETY_MARGIN;
+    let safe = top_invented.max(top_wrong) + SAFETY_MARGIN;
     for split in [Split::Dev, Split::HeldOut] {
         out.push_str(&format!("at {safe:.3}, {split}: {}\n", figures(&set.scores(Some(split)), safe)));
     }

@@ -62,6 +62,10 @@ pub(crate) const ANSWER_LEVEL: f32 = 0.482;
 /// of the entry's topic words ([`Index::names_topic`]).
 pub(crate) const OFF_TOPIC_DISCOUNT: f32 = 0.8;
 
+/// A repeated word names an entry's topic when its idf is at least this
+/// share of the entry's most telling repeated word's.
+const TOPIC_SHARE: f32 = 0.5;
+
 /// One FAQ entry found for a query, with its confidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Hit<'a> {
@@ -227,7 +231,20 @@ impl Index {
         }
         let words = entries.iter().map(|e| e.questions().chain([e.answer.as_str()]).map(word_count).sum::<u32>()).sum();
         let avg_len = (docs.iter().map(|d| d.len).sum::<f32>() / docs.len().max(1) as f32).max(1.0);
-        Self { docs, df, entries: entries.len(), avg_len, grams: grams.finish(entries.len()), topics, words }
+        let mut index = Self { docs, df, entries: entries.len(), avg_len, grams: grams.finish(entries.len()), topics, words };
+        // Of the words an entry repeats, only the telling ones name its
+        // topic: "몇 살부터 렌트할 수 있나요?" is about age, not renting,
+        // which many entries of a car-rental FAQ mention. A word weighs as
+        // its concept here, whichever synonym the entry uses.
+        let mut topics = std::mem::take(&mut index.topics);
+        for topic in &mut topics {
+            let idf: Vec<f32> = topic.iter().map(|w| w.key().map_or(0.0, |k| index.idf(k))).collect();
+            let top = idf.iter().copied().fold(0.0, f32::max);
+            let mut idf = idf.into_iter();
+            topic.retain(|_| idf.next().is_some_and(|w| w >= top * TOPIC_SHARE));
+        }
+        index.topics = topics;
+        index
     }
 
     /// Whether the query names the topic of the doc's entry, or the entry
