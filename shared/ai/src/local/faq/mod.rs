@@ -12,6 +12,7 @@
 mod index;
 mod ngrams;
 mod request;
+mod spelling;
 mod stem;
 mod vocabulary;
 mod words;
