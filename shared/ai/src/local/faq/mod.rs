@@ -578,6 +578,12 @@ mod tests {
         assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{}", d.confidence);
     }
 
+    #[test]
+    fn a_misspelt_word_is_read_as_the_faq_word_one_edit_away() {
+        let d = draft("Is brekfast included?", Language::En);
+        assert!(d.text.contains("continental breakfast"), "{}", d.text);
+    }
+
     #[tokio::test]
     async fn the_port_returns_the_same_draft() {
         let request = DraftRequest { tenant: tenant(), inquiry: inquiry(None, "parking?"), partner_outcome: None, language: Language::En };
