@@ -4,7 +4,8 @@
 //! Retrieval ([`index`]) matches the inquiry against every phrasing of
 //! every entry in the reply language (its question and its variants),
 //! through words with their bilingual concepts ([`words`],
-//! [`vocabulary`]) and character n-grams ([`ngrams`]). An entry's
+//! [`vocabulary`]; a misspelt English word read as the FAQ's,
+//! [`spelling`]) and character n-grams ([`ngrams`]). An entry's
 //! confidence is calibrated on the FAQ evaluation set ([`eval`]): at
 //! [`CONFIDENCE_THRESHOLD`] no question the FAQ does not answer was
 //! answered.
