@@ -25,15 +25,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     if std::env::args().any(|a| a == "-v") {
-        for split in [Split::Dev, Split::HeldOut] {
+        // `--at LEVEL`: list the misses at another level than the drafter's.
+        let args: Vec<String> = std::env::args().collect();
+        let level = args.iter().position(|a| a == "--at").and_then(|at| args.get(at + 1)).and_then(|l| l.parse::<f32>().ok());
+        let level = level.unwrap_or(CONFIDENCE_THRESHOLD);
+        let splits: &[Split] = if args.iter().any(|a| a == "--dev") { &[Split::Dev] } else { &[Split::Dev, Split::HeldOut] };
+        for &split in splits {
             for (case, best) in set.scores(Some(split)) {
                 let (id, score) = best.map_or((None, 0.0), |(id, s)| (Some(id), s));
-                let answered = score >= CONFIDENCE_THRESHOLD;
+                let answered = score >= level;
                 let ok = match &case.expected {
                     Some(e) => answered && id.as_ref() == Some(e),
                     None => !answered,
                 };
-                let near = case.expected.is_none() && score >= 0.8 * CONFIDENCE_THRESHOLD;
+                let near = case.expected.is_none() && score >= 0.8 * level;
                 if !ok || near {
                     let right_entry = case.expected.is_some() && id.as_ref() == case.expected.as_ref();
                     println!(

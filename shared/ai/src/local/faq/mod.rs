@@ -4,7 +4,8 @@
 //! Retrieval ([`index`]) matches the inquiry against every phrasing of
 //! every entry in the reply language (its question and its variants),
 //! through words with their bilingual concepts ([`words`],
-//! [`vocabulary`]) and character n-grams ([`ngrams`]). An entry's
+//! [`vocabulary`]; a misspelt English word read as the FAQ's,
+//! [`spelling`]) and character n-grams ([`ngrams`]). An entry's
 //! confidence is calibrated on the FAQ evaluation set ([`eval`]): at
 //! [`CONFIDENCE_THRESHOLD`] no question the FAQ does not answer was
 //! answered.
@@ -12,6 +13,7 @@
 mod index;
 mod ngrams;
 mod request;
+mod spelling;
 mod stem;
 mod vocabulary;
 mod words;
@@ -575,6 +577,12 @@ mod tests {
         assert!(d.text.contains("전액 환불"), "{}", d.text);
         let d = draft("환불해 주세요", Language::Ko);
         assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{}", d.confidence);
+    }
+
+    #[test]
+    fn a_misspelt_word_is_read_as_the_faq_word_one_edit_away() {
+        let d = draft("Is brekfast included?", Language::En);
+        assert!(d.text.contains("continental breakfast"), "{}", d.text);
     }
 
     #[tokio::test]

@@ -34,6 +34,9 @@ const COMPOUNDS: &[(&str, &str)] = &[
     ("drop off", "dropoff"),
     ("wi-fi", "wifi"),
     ("e-mail", "email"),
+    ("take away", "takeaway"),
+    ("take-away", "takeaway"),
+    ("year old", "year-old"),
     ("몇 시", "몇시"),
     ("체크 인", "체크인"),
     ("체크 아웃", "체크아웃"),
@@ -43,12 +46,18 @@ const COMPOUNDS: &[(&str, &str)] = &[
 /// (stemmed, with bigrams), and the concepts its vocabulary phrases name.
 pub(crate) fn words(text: &str) -> Vec<Word> {
     let folded = fold(text);
-    let phrases: Vec<String> = VOCABULARY.phrases_in(&folded).map(str::to_owned).collect();
+    let mut phrases: Vec<String> = VOCABULARY.phrases_in(&folded).map(str::to_owned).collect();
     let mut out: Vec<Word> = Vec::new();
     let mut text = folded;
     for (from, to) in COMPOUNDS {
         if text.contains(from) {
             text = text.replace(from, to);
+        }
+    }
+    // A phrase may also be written the joined way ("5 year old" as "5-year-old").
+    for concept in VOCABULARY.phrases_in(&text) {
+        if !phrases.iter().any(|p| p == concept) {
+            phrases.push(concept.to_owned());
         }
     }
     let mut word = String::new();
