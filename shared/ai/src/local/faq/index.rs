@@ -209,7 +209,7 @@ impl Index {
             let phrasings: Vec<Vec<Word>> = entry.questions().map(|p| unique_words(words(p))).collect();
             topics.push(topic(&phrasings, &answer));
             let mut entry_terms: HashSet<String> = HashSet::new();
-            let mut entry_grams: HashSet<String> = HashSet::new();
+            let mut entry_grams = ngrams::Grams::new();
             for phrasing in entry.questions() {
                 let question = unique_words(words(phrasing));
                 let mut terms: Vec<String> = Vec::new();

@@ -7,11 +7,13 @@
 
 use super::stem::is_hangul;
 use super::words::words;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use switchboard_domain::text::fold;
 
-/// The distinct n-grams of a text.
-pub(crate) type Grams = HashSet<String>;
+/// The distinct n-grams of a text. Ordered: scores sum weights over it, and
+/// a float sum in hash order differs in its last bits from run to run, so
+/// the same question could fall either side of the answer level.
+pub(crate) type Grams = BTreeSet<String>;
 
 /// The share of the similarity taken by "how much of the phrasing the
 /// inquiry has"; the rest is "how much of the inquiry the phrasing has"

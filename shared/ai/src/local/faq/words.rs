@@ -177,9 +177,10 @@ impl Word {
 }
 
 /// What a text (an inquiry, an entry, an entry's question) contains.
+/// `terms` is ordered because BM25 sums over it (see [`super::ngrams::Grams`]).
 #[derive(Default)]
 pub(crate) struct Terms {
-    pub(crate) terms: HashSet<String>,
+    pub(crate) terms: std::collections::BTreeSet<String>,
     pub(crate) heads: HashSet<String>,
 }
 
