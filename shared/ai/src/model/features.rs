@@ -30,7 +30,7 @@ pub const BUCKETS: usize = 1 << BUCKET_BITS;
 
 /// Changes whenever what [`extract`] computes changes: a model trained on
 /// other features must not be read with these.
-pub const FEATURE_VERSION: u16 = 1;
+pub const FEATURE_VERSION: u16 = 2;
 
 /// Latin character n-gram lengths.
 const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
