@@ -271,9 +271,10 @@ async fn classifier_with_model(stub: &Stub) -> ComprehendClassifier {
 
 #[tokio::test]
 async fn a_configured_intent_model_s_strict_json_decides_intent_urgency_and_number() {
-    let stub =
-        Stub::start(with_intent_model(r#"{"intent":"trouble_report","urgency":"medium","reservation_number":"HT-20481123","confidence":0.9}"#))
-            .await;
+    let stub = Stub::start(with_intent_model(
+        r#"{"intent":"trouble_report","urgency":"medium","reservation_number":"HT-20481123","confidence":0.9}"#,
+    ))
+    .await;
     let c = classifier_with_model(&stub).await.classify(&request(Some(TITLE), CONTENT)).await.unwrap();
 
     let converse = stub.calls("Converse");
