@@ -1040,10 +1040,13 @@ const ANGER: &[(&str, f32)] = &[
 /// Mild feedback: a complaint that can wait.
 const MILD: &[(&str, f32)] = &[
     (
-        r"minor|small thing|one (small )?(note|thing)|not a big deal|\bfyi\b|just so you know|\bremind (your|the) (staff|team)|just (a )?(heads up|suggestion)|for what it's worth|otherwise (fine|great|good)",
+        r"minor|small thing|one (small )?(note|thing)|not a big deal|\bfyi\b|just so you know|(you )?should know\b|just (saying|telling|letting)|no need to (reply|respond|answer)|nothing to fix|(don't|do not) need anything|\bremind (your|the) (staff|team)|just (a )?(heads up|suggestion)|for what it's worth|otherwise (fine|great|good)",
         1.0,
     ),
-    (r"좀\s?별로|조금만|(조금|좀)\s?아쉬|괜찮았|잘\s?된\s?것\s?같|참고\s?(해|하|부탁)", 1.0),
+    (
+        r"좀\s?별로|조금만|(조금|좀)\s?아쉬|괜찮았|잘\s?된\s?것\s?같|참고\s?(해|하|부탁)|알고\s?(계시라|계셨으면)|답(장|변)\s?(은\s?)?(안|필요\s?없)|위해\s?말씀",
+        1.0,
+    ),
 ];
 
 #[cfg(test)]
@@ -1141,9 +1144,9 @@ mod tests {
 
     #[test]
     fn the_day_a_change_concerns_is_crossed_with_the_change_and_the_day_of_a_question_with_the_question() {
-        let change = crosses("", "Please change my booking HT-20481123 to tonight, we land late");
+        let change = crosses("", "Please move my booking HT-20481123 to tonight");
         assert!(change.contains(&"cross:reservation_change:same_day".to_owned()), "{change:?}");
-        let question = crosses("", "What time is breakfast served today?");
+        let question = crosses("", "What time does the pool close today?");
         assert!(question.contains(&"cross:general_question:same_day".to_owned()), "{question:?}");
         assert!(!question.iter().any(|c| c.starts_with("cross:reservation_change")), "{question:?}");
     }
@@ -1155,6 +1158,14 @@ mod tests {
         assert!(tomorrow.iter().any(|c| c.ends_with(":tomorrow")), "{tomorrow:?}");
         let korean = crosses("", "낼 이사에 박스 10개만 더 가져와주세요");
         assert!(korean.iter().any(|c| c.ends_with(":tomorrow")), "{korean:?}");
+    }
+
+    #[test]
+    fn feedback_that_asks_for_no_reply_is_mild_and_a_plain_complaint_is_not() {
+        let mild = |content: &str| evidence(&Texts::of(&request("", content))).mild;
+        assert!(mild("The driver was rude to us. No need to reply, just so you know."));
+        assert!(mild("호스트분이 불친절하셨어요. 그냥 알고 계시라고요"));
+        assert!(!mild("The front desk clerk was rude and dismissive. I expected better."));
     }
 
     #[test]
