@@ -164,13 +164,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_repeated_correction_is_right_with_memory_only_from_its_second_time() {
-        let card = "Our room key card stopped opening the door";
+        let card = "The fob for our unit has gone funny";
         let cases = [
             corrected(card, Intent::TroubleReport, 1).await,
             corrected(&format!("{card} again"), Intent::TroubleReport, 2).await,
             corrected("Where can we park our car?", Intent::GeneralQuestion, 3).await,
         ];
-        assert_eq!(cases[0].original_intent, Intent::GeneralQuestion, "the base rules get the key card wrong");
+        assert_eq!(cases[0].original_intent, Intent::GeneralQuestion, "the base classifier misreads the fob");
 
         let eval = evaluate_corrections(&cases, &LocalClassifier::new()).await.unwrap();
         assert_eq!((eval.corrections, eval.teaching, eval.recalled), (3, 2, 1), "the first case had nothing earlier to recall");
