@@ -307,6 +307,11 @@ pub(crate) struct Evidence {
     question_form: bool,
 }
 
+/// The cues that bear on how soon to act, crossed with the intent in the
+/// model's features.
+const URGENCY_CUES: [&str; 11] =
+    ["safety", "relaxed", "immediate", "demand", "same_day", "tomorrow", "far_off", "this_week", "anger", "shouting", "mild"];
+
 /// Cue scores this high say the intent outright; the features scale by it.
 const STRONG_SCORE: f32 = 4.0;
 
@@ -350,6 +355,18 @@ impl Evidence {
         ];
         out.extend(cues.iter().filter(|(_, on)| *on).map(|(name, _)| (format!("cue:{name}"), 1.0)));
         let intent = RULES.intent(self, false);
+        // Urgency depends on the intent and the time together (a change for
+        // today is urgent, a question about today is not): a linear model
+        // sees that only through their conjunctions.
+        let timed = cues.iter().filter(|(name, on)| *on && URGENCY_CUES.contains(name)).count();
+        out.extend(
+            cues.iter()
+                .filter(|(name, on)| *on && URGENCY_CUES.contains(name))
+                .map(|(name, _)| (format!("cross:{}:{name}", intent.as_str()), 1.0)),
+        );
+        if timed == 0 {
+            out.push((format!("cross:{}:untimed", intent.as_str()), 1.0));
+        }
         out.push((format!("rules:intent={}", intent.as_str()), 1.0));
         out.push((format!("rules:urgency={}", RULES.urgency(self, intent, false).as_str()), 1.0));
         out.push((format!("rules:sentiment={}", RULES.sentiment(self, intent).as_str()), 1.0));
@@ -972,7 +989,7 @@ const SAFETY: &[(&str, f32)] = &[
 /// Happening now or today.
 const IMMEDIATE: &[(&str, f32)] = &[
     (
-        r"\bnow\b|right away|immediately|\basap\b|as soon as possible|\burgent|tonight|\btoday\b|this (morning|afternoon|evening)|in (an|one|two|half an|\d+) (hours?|minutes|mins?)\b|(minutes?|mins?|hours?) ago|been (outside|waiting|standing|here) for|just (started|arrived|landed|checked in|got here)|we('re| are) (waiting|stuck|stranded|standing|outside)|stranded|locked out|still waiting|(won't|wouldn't) start|broke down|broken down|dead battery|\bleak|flood|overflow",
+        r"\bnow\b|right away|immediately|\basap\b|as soon as possible|\burgent|tonight|\btoday\b|this (morning|afternoon|evening)|in (an|one|two|half an|\d+) ?(hours?|hrs?|minutes|mins?)\b|(minutes?|mins?|hours?) ago|been (outside|waiting|standing|here) for|just (started|arrived|landed|checked in|got here)|we('re| are) (waiting|stuck|stranded|standing|outside)|stranded|locked out|still waiting|(won't|wouldn't) start|broke down|broken down|dead battery|\bleak|flood|overflow",
         1.0,
     ),
     (
@@ -993,13 +1010,13 @@ const DEMAND: &[(&str, f32)] = &[
 /// The day itself: what a change request must name to be urgent.
 const SAME_DAY: &[(&str, f32)] = &[
     (
-        r"tonight|\btoday\b|this (morning|afternoon|evening)|in (an|one|two|half an|\d+) (hours?|minutes|mins?)\b|right now|\basap\b|as soon as possible|\burgent",
+        r"tonight|\btoday\b|this (morning|afternoon|evening)|in (an|one|two|half an|\d+) ?(hours?|hrs?|minutes|mins?)\b|right now|\basap\b|as soon as possible|\burgent",
         1.0,
     ),
-    (r"오늘|당장|빨리|급해|급합|급하|긴급|방금|당일|지금\s?(바로|당장|출발|가는)", 1.0),
+    (r"오늘|당장|빨리|급해|급합|급하|긴급|방금|당일|이따가?|지금\s?(바로|당장|출발|가는)|\d+\s?시간\s?(뒤|후|남)", 1.0),
 ];
 
-const TOMORROW: &[(&str, f32)] = &[(r"tomorrow|내일|명일", 1.0)];
+const TOMORROW: &[(&str, f32)] = &[(r"tomorrow|\btmrw?\b|\btmw\b|내일|명일|(^|\s)낼\s", 1.0)];
 
 /// More than a few days away.
 const FAR_OFF: &[(&str, f32)] = &[
@@ -1023,10 +1040,13 @@ const ANGER: &[(&str, f32)] = &[
 /// Mild feedback: a complaint that can wait.
 const MILD: &[(&str, f32)] = &[
     (
-        r"minor|small thing|one (small )?(note|thing)|not a big deal|\bfyi\b|just so you know|\bremind (your|the) (staff|team)|just (a )?(heads up|suggestion)|for what it's worth|otherwise (fine|great|good)",
+        r"minor|small thing|one (small )?(note|thing)|not a big deal|\bfyi\b|just so you know|(you )?should know\b|just (saying|telling|letting)|no need to (reply|respond|answer)|nothing to fix|(don't|do not) need anything|\bremind (your|the) (staff|team)|just (a )?(heads up|suggestion)|for what it's worth|otherwise (fine|great|good)",
         1.0,
     ),
-    (r"좀\s?별로|조금만|(조금|좀)\s?아쉬|괜찮았|잘\s?된\s?것\s?같|참고\s?(해|하|부탁)", 1.0),
+    (
+        r"좀\s?별로|조금만|(조금|좀)\s?아쉬|괜찮았|잘\s?된\s?것\s?같|참고\s?(해|하|부탁)|알고\s?(계시라|계셨으면)|답(장|변)\s?(은\s?)?(안|필요\s?없)|위해\s?말씀",
+        1.0,
+    ),
 ];
 
 #[cfg(test)]
@@ -1115,6 +1135,37 @@ mod tests {
         assert_eq!(c.intent, Intent::TroubleReport);
         assert_eq!(c.urgency, Urgency::High);
         assert_eq!(c.sentiment, Sentiment::Negative);
+    }
+
+    fn crosses(title: &str, content: &str) -> Vec<String> {
+        let texts = Texts::of(&request(title, content));
+        evidence(&texts).features().into_iter().map(|(name, _)| name).filter(|name| name.starts_with("cross:")).collect()
+    }
+
+    #[test]
+    fn the_day_a_change_concerns_is_crossed_with_the_change_and_the_day_of_a_question_with_the_question() {
+        let change = crosses("", "Please move my booking HT-20481123 to tonight");
+        assert!(change.contains(&"cross:reservation_change:same_day".to_owned()), "{change:?}");
+        let question = crosses("", "What time does the pool close today?");
+        assert!(question.contains(&"cross:general_question:same_day".to_owned()), "{question:?}");
+        assert!(!question.iter().any(|c| c.starts_with("cross:reservation_change")), "{question:?}");
+    }
+
+    #[test]
+    fn an_inquiry_naming_no_time_is_crossed_as_untimed_and_chat_spellings_of_tomorrow_count() {
+        assert_eq!(crosses("", "Do you have parking?"), vec!["cross:general_question:untimed".to_owned()]);
+        let tomorrow = crosses("", "can we add a baby seat for tmrw? RC-5510298");
+        assert!(tomorrow.iter().any(|c| c.ends_with(":tomorrow")), "{tomorrow:?}");
+        let korean = crosses("", "낼 이사에 박스 10개만 더 가져와주세요");
+        assert!(korean.iter().any(|c| c.ends_with(":tomorrow")), "{korean:?}");
+    }
+
+    #[test]
+    fn feedback_that_asks_for_no_reply_is_mild_and_a_plain_complaint_is_not() {
+        let mild = |content: &str| evidence(&Texts::of(&request("", content))).mild;
+        assert!(mild("The driver was rude to us. No need to reply, just so you know."));
+        assert!(mild("호스트분이 불친절하셨어요. 그냥 알고 계시라고요"));
+        assert!(!mild("The front desk clerk was rude and dismissive. I expected better."));
     }
 
     #[test]

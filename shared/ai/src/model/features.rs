@@ -10,8 +10,9 @@
 //!   and digits; digits read as `0`, so dates and amounts generalise);
 //! - symbols (`?`, `!`, `ㅠ`, emoji) one by one;
 //! - the keyword rules' evidence as named numbers (see
-//!   `local::classifier::Evidence::features`) and whether a reservation
-//!   number was found.
+//!   `local::classifier::Evidence::features`), among them the urgency
+//!   cues crossed with the rules' intent, and whether a reservation number
+//!   was found.
 //!
 //! Everything is hashed (signed, FNV-1a: stable across runs and platforms,
 //! unlike std's seeded hasher) into `2^BUCKET_BITS` buckets. The text
@@ -30,7 +31,7 @@ pub const BUCKETS: usize = 1 << BUCKET_BITS;
 
 /// Changes whenever what [`extract`] computes changes: a model trained on
 /// other features must not be read with these.
-pub const FEATURE_VERSION: u16 = 1;
+pub const FEATURE_VERSION: u16 = 2;
 
 /// Latin character n-gram lengths.
 const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;

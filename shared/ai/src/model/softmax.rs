@@ -28,7 +28,7 @@ pub struct TrainParams {
 }
 
 /// The settings the committed model is trained with.
-pub const PARAMS: TrainParams = TrainParams { epochs: 12, learning_rate: 0.5, l2: 1e-5, seed: 14 };
+pub const PARAMS: TrainParams = TrainParams { epochs: 20, learning_rate: 0.3, l2: 1e-5, seed: 14 };
 
 /// One field's linear model: `logits = x · W + b`, probabilities
 /// `softmax(logits / temperature)`.
