@@ -118,7 +118,7 @@ pub(crate) fn search<'a>(entries: &[&'a FaqEntry], index: &Index, query: &str) -
 /// The parts of each entry's best phrasing's score, for tuning the
 /// combination: `(position, lexical, n-gram similarity)`, and whether the
 /// query asks to act.
-pub(crate) fn parts(entries: &[&FaqEntry], index: &Index, query: &str) -> (Vec<(usize, f32, f32)>, bool) {
+pub(crate) fn parts(index: &Index, query: &str) -> (Vec<(usize, f32, f32)>, bool) {
     let query_words = unique_words(index.spelling.correct(words(query)));
     let query_text = Terms::of(&query_words);
     let query_grams = ngrams::of(query);
@@ -130,7 +130,6 @@ pub(crate) fn parts(entries: &[&FaqEntry], index: &Index, query: &str) -> (Vec<(
         kept.0 = kept.0.max(lexical);
         kept.1 = kept.1.max(similar);
     }
-    let _ = entries;
     (best.into_iter().map(|(p, (l, s))| (p, l, s)).collect(), asks_to_act(query))
 }
 

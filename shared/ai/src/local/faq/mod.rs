@@ -109,7 +109,7 @@ pub fn retrieve<'a>(tenant: &'a Tenant, language: Language, query: &str, limit: 
 #[doc(hidden)]
 pub fn score_parts(tenant: &Tenant, language: Language, query: &str) -> (Vec<(FaqEntryId, f32, f32)>, bool) {
     let entries: Vec<&FaqEntry> = tenant.faq.iter().filter(|e| e.language == language).collect();
-    let (parts, request) = index::parts(&entries, &Index::of(&entries), query);
+    let (parts, request) = index::parts(&Index::of(&entries), query);
     (parts.into_iter().map(|(p, l, s)| (entries[p].id.clone(), l, s)).collect(), request)
 }
 
