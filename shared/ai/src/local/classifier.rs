@@ -1204,10 +1204,10 @@ mod tests {
     }
 
     #[test]
-    fn a_korean_addon_is_recognised() {
+    fn a_korean_addon_for_next_week_is_a_medium_addon() {
         let c = classify("", "다음주 토요일 숙박인데 조식 2인 추가 신청 가능할까요?");
         assert_eq!(c.intent, Intent::AddonRequest);
-        assert_eq!(c.urgency, Urgency::Low);
+        assert_eq!(c.urgency, Urgency::Medium);
     }
 
     #[test]
@@ -1226,8 +1226,8 @@ mod tests {
     }
 
     #[test]
-    fn rude_staff_after_the_stay_is_a_complaint() {
-        let c = classify("", "We stayed last weekend and the front desk clerk was rude and dismissive. I expected better.");
+    fn rude_staff_after_the_stay_with_a_demand_for_an_apology_is_a_medium_complaint() {
+        let c = classify("", "We stayed last weekend and the front desk clerk was rude and dismissive. I expect an apology.");
         assert_eq!(c.intent, Intent::Complaint);
         assert_eq!(c.urgency, Urgency::Medium);
         assert_eq!(c.sentiment, Sentiment::Negative);
