@@ -10,9 +10,9 @@
 //! correction is stored under the inquiry (a retry replaces it with the same record).
 
 use crate::error::ApiError;
-use crate::limits::MAX_HUMAN_ANSWER_CHARS;
 use crate::state::Gateway;
 use switchboard_domain::correction::{memory_text, question_of, saved_faq_entry_id};
+use switchboard_domain::faq::{MAX_ANSWER_CHARS, MAX_ENTRIES, MAX_QUESTION_CHARS, MAX_VARIANTS, add_entry};
 use switchboard_domain::field_error::FieldError;
 use switchboard_domain::{Correction, FaqEntry, FaqEntryId, Inquiry, Intent, Tenant, Urgency, ValidationErrors};
 use switchboard_store::edit_tenant;
@@ -41,6 +41,16 @@ enum FaqAction {
     Link(FaqEntryId),
     /// Create an entry; `None`: the operator's answer is its answer.
     Save(Option<String>),
+}
+
+impl FaqAction {
+    /// The request field that asked for this edit, named in its errors.
+    fn field(&self) -> &'static str {
+        match self {
+            FaqAction::Link(_) => "faq_entry_id",
+            FaqAction::Save(_) => "save_as_faq",
+        }
+    }
 }
 
 /// Feedback that passed validation.
@@ -83,8 +93,8 @@ impl FeedbackInput {
             }
         });
         let answer = given(&self.faq_answer);
-        if answer.is_some_and(|a| a.chars().count() > MAX_HUMAN_ANSWER_CHARS) {
-            errors.push(FieldError::new("faq_answer", format!("must be at most {MAX_HUMAN_ANSWER_CHARS} characters")));
+        if answer.is_some_and(|a| a.chars().count() > MAX_ANSWER_CHARS) {
+            errors.push(FieldError::new("faq_answer", format!("must be at most {MAX_ANSWER_CHARS} characters (an FAQ answer)")));
         }
         if answer.is_some() && !self.save_as_faq {
             errors.push(FieldError::new("faq_answer", "is only used with save_as_faq"));
@@ -112,21 +122,57 @@ impl Feedback {
 
     /// Checks the feedback against the inquiry and its tenant before
     /// anything changes: a linked entry must exist in the inquiry's
-    /// language, a correction needs the classifier's verdict to correct.
-    pub async fn check(&self, gateway: &Gateway, inquiry: &Inquiry) -> Result<(), ApiError> {
+    /// language, a correction needs the classifier's verdict to correct,
+    /// and the FAQ edit must fit the FAQ's limits (the question's length,
+    /// the entry's variants, the FAQ's entries, the answer's length) so
+    /// that a resolve is not half done when the edit is refused.
+    pub async fn check(&self, gateway: &Gateway, inquiry: &Inquiry, human_answer: &str) -> Result<(), ApiError> {
         if (self.intent.is_some() || self.urgency.is_some()) && inquiry.classification.is_none() {
             let field = if self.intent.is_some() { "corrected_intent" } else { "corrected_urgency" };
             return Err(ApiError::field(field, "the inquiry was never classified: there is no verdict to correct"));
         }
-        let Some(FaqAction::Link(id)) = &self.faq else { return Ok(()) };
+        let Some(action) = &self.faq else { return Ok(()) };
+        let field = action.field();
+        let question = question_of(inquiry);
+        let length = question.chars().count();
+        if length > MAX_QUESTION_CHARS {
+            return Err(ApiError::field(
+                field,
+                &format!(
+                    "the inquiry's text is {length} characters and an FAQ question at most {MAX_QUESTION_CHARS}: add a shorter phrasing through the FAQ API"
+                ),
+            ));
+        }
         let tenant = gateway.tenants.get_tenant(&inquiry.tenant_id).await?;
-        match tenant.as_ref().and_then(|t| t.faq_entry(id)) {
-            None => Err(unknown_entry(id)),
-            Some(entry) if entry.language != inquiry.reply_language() => Err(ApiError::field(
-                "faq_entry_id",
-                &format!("is a '{}' entry; the inquiry is in '{}'", entry.language.as_str(), inquiry.reply_language().as_str()),
-            )),
-            Some(_) => Ok(()),
+        let faq = tenant.as_ref().map_or(&[][..], |t| t.faq.as_slice());
+        match action {
+            FaqAction::Link(id) => match faq.iter().find(|e| &e.id == id) {
+                None => Err(unknown_entry(id)),
+                Some(entry) if entry.language != inquiry.reply_language() => Err(ApiError::field(
+                    field,
+                    &format!("is a '{}' entry; the inquiry is in '{}'", entry.language.as_str(), inquiry.reply_language().as_str()),
+                )),
+                Some(entry) if !entry.has_phrasing(&question) && entry.variants.len() >= MAX_VARIANTS => {
+                    Err(ApiError::field(field, &format!("the entry already has {MAX_VARIANTS} variants, the most it keeps")))
+                }
+                Some(_) => Ok(()),
+            },
+            FaqAction::Save(answer) => {
+                let id = saved_faq_entry_id(inquiry.id);
+                if faq.iter().any(|e| e.id == id) {
+                    return Ok(()); // saved by an earlier try of this resolve
+                }
+                if faq.len() >= MAX_ENTRIES {
+                    return Err(ApiError::field(field, &format!("the tenant's FAQ already has {MAX_ENTRIES} entries, the most it holds")));
+                }
+                if answer.is_none() && human_answer.chars().count() > MAX_ANSWER_CHARS {
+                    return Err(ApiError::field(
+                        "faq_answer",
+                        &format!("is required when human_answer is longer than an FAQ answer may be ({MAX_ANSWER_CHARS} characters)"),
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -174,6 +220,8 @@ enum Unchanged {
     AlreadyDone,
     /// The linked entry was deleted since the check.
     Missing,
+    /// The FAQ changed since the check and the edit no longer fits its limits.
+    Refused(ValidationErrors),
 }
 
 /// Links or saves, returning the entry's id.
@@ -196,22 +244,29 @@ async fn edit_faq(gateway: &Gateway, inquiry: &Inquiry, action: &FaqAction, huma
     match edited {
         Ok(_) | Err(Unchanged::AlreadyDone) => Ok(id),
         Err(Unchanged::Missing) => Err(unknown_entry(&id)),
+        Err(Unchanged::Refused(errors)) => {
+            let reasons: Vec<String> = errors.0.into_iter().map(|e| e.reason).collect();
+            Err(ApiError::field(action.field(), &reasons.join("; ")))
+        }
     }
 }
 
-/// Adds `question` to entry `id` unless it has it.
+/// Adds `question` to entry `id` unless it has it, within the entry's limits.
 fn link(tenant: &mut Tenant, id: &FaqEntryId, question: &str) -> Result<(), Unchanged> {
     let entry = tenant.faq_entry_mut(id).ok_or(Unchanged::Missing)?;
-    if entry.add_variant(question) { Ok(()) } else { Err(Unchanged::AlreadyDone) }
+    match entry.push_variant(question) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Unchanged::AlreadyDone),
+        Err(errors) => Err(Unchanged::Refused(errors)),
+    }
 }
 
-/// Adds `entry` unless an entry with its id exists.
+/// Adds `entry` unless an entry with its id exists, within the FAQ's limit.
 fn save(tenant: &mut Tenant, entry: &FaqEntry) -> Result<(), Unchanged> {
     if tenant.faq_entry(&entry.id).is_some() {
         return Err(Unchanged::AlreadyDone);
     }
-    tenant.faq.push(entry.clone());
-    Ok(())
+    add_entry(&mut tenant.faq, entry.clone()).map_err(Unchanged::Refused)
 }
 
 #[cfg(test)]

@@ -184,7 +184,7 @@ pub async fn resolve(
     }
     let feedback = feedback.parse()?;
     let inquiry = load(gateway, principal, id, field).await?;
-    feedback.check(gateway, &inquiry).await?;
+    feedback.check(gateway, &inquiry, answer).await?;
     let details = json!({ "resolved_by": principal.actor() });
     let outcome =
         transition(gateway.inquiries.as_ref(), inquiry.id, InquiryStatus::Resolved, &principal.actor(), Timestamp::now(), details, |i| {

@@ -3,7 +3,7 @@
 
 use crate::classification::Language;
 use crate::field_error::{FieldError, ValidationErrors};
-use crate::text::normalize;
+use crate::text::{fold, normalize};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -119,17 +119,28 @@ impl FaqEntry {
         std::iter::once(self.question.as_str()).chain(self.variants.iter().map(String::as_str))
     }
 
-    /// Adds a phrasing unless the entry already has it (compared ignoring
-    /// case and surrounding space); `true` if it was added.
+    /// Whether the question or a variant is `text` ([`same_phrasing`]).
+    pub fn has_phrasing(&self, text: &str) -> bool {
+        self.questions().any(|q| same_phrasing(q, text))
+    }
+
+    /// Adds a phrasing unless the entry already has it ([`same_phrasing`]);
+    /// `true` if it was added. Unchecked: input from clients goes through
+    /// [`FaqEntry::push_variant`].
     pub fn add_variant(&mut self, text: &str) -> bool {
         let text = text.trim();
-        let known = self.questions().any(|q| q.trim().to_lowercase() == text.to_lowercase());
-        if text.is_empty() || known {
+        if text.is_empty() || self.has_phrasing(text) {
             return false;
         }
         self.variants.push(text.to_owned());
         true
     }
+}
+
+/// Whether two phrasings are the same question: equal once [`fold`]ed
+/// (case, width, composed or decomposed Hangul) and trimmed.
+pub fn same_phrasing(a: &str, b: &str) -> bool {
+    fold(a.trim()) == fold(b.trim())
 }
 
 /// Longest question or variant, in characters: a question, not a page.
@@ -222,7 +233,7 @@ impl FaqEntryInput {
             let mut out: Vec<String> = Vec::new();
             for (n, v) in vs.iter().enumerate() {
                 if let Some(v) = text(&format!("variants[{n}]"), v, MAX_QUESTION_CHARS, &mut errors)
-                    && !out.iter().any(|o| o.to_lowercase() == v.to_lowercase())
+                    && !out.iter().any(|o| same_phrasing(o, &v))
                 {
                     out.push(v);
                 }
@@ -281,12 +292,18 @@ impl FaqEntry {
         }
     }
 
-    /// Adds a checked variant; an error once the entry has [`MAX_VARIANTS`].
+    /// Adds a checked variant; `false` when the entry already has it (so a
+    /// retry succeeds even on a full entry), an error when it is new and
+    /// the entry has [`MAX_VARIANTS`].
     pub fn push_variant(&mut self, variant: &str) -> Result<bool, ValidationErrors> {
+        let variant = parse_variant(variant)?;
+        if self.has_phrasing(&variant) {
+            return Ok(false);
+        }
         if self.variants.len() >= MAX_VARIANTS {
             return Err(ValidationErrors::single("variant", format!("an entry has at most {MAX_VARIANTS} variants")));
         }
-        Ok(self.add_variant(&parse_variant(variant)?))
+        Ok(self.add_variant(&variant))
     }
 
     /// Removes the variant at `index`; `false` when there is none.
@@ -341,6 +358,16 @@ mod tests {
         assert_eq!(e.questions().count(), 2);
     }
 
+    #[test]
+    fn phrasings_differing_only_in_width_or_hangul_composition_are_the_same() {
+        use unicode_normalization::UnicodeNormalization;
+        let mut e = FaqEntry::new(Language::En, "Is there parking?", "Yes.");
+        assert!(!e.add_variant("ＩＳ ＴＨＥＲＥ ＰＡＲＫＩＮＧ?"));
+        let mut k = FaqEntry::new(Language::Ko, "주차 되나요?", "네.");
+        assert!(!k.add_variant(&"주차 되나요?".nfd().collect::<String>()));
+        assert!(e.add_variant("Where do we park?"));
+    }
+
     fn input(language: Option<&str>, question: Option<&str>, answer: Option<&str>, variants: Option<Vec<&str>>) -> FaqEntryInput {
         FaqEntryInput {
             language: language.map(str::to_owned),
@@ -391,6 +418,7 @@ mod tests {
             assert_eq!(e.push_variant(&format!("parking {n}")), Ok(true));
         }
         assert_eq!(fields(e.push_variant("one more").unwrap_err()), ["variant"]);
+        assert_eq!(e.push_variant("PARKING 3"), Ok(false), "a phrasing it has is no addition, full or not");
         assert!(e.remove_variant(0) && !e.remove_variant(MAX_VARIANTS));
         let mut faq: Vec<FaqEntry> = (0..MAX_ENTRIES).map(|n| FaqEntry::new(Language::En, format!("q{n}"), "a")).collect();
         assert_eq!(fields(add_entry(&mut faq, FaqEntry::new(Language::En, "q", "a")).unwrap_err()), ["faq"]);

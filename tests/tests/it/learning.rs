@@ -214,3 +214,55 @@ async fn a_resolve_retried_after_it_stopped_halfway_still_applies_its_feedback_o
     assert_eq!(corrections.len(), 1, "one correction per inquiry");
     assert_eq!(corrections[0].faq_entry_id.as_ref(), tenant.faq.last().map(|e| &e.id));
 }
+
+#[tokio::test]
+async fn feedback_that_would_break_the_faqs_limits_is_refused_with_the_field_before_anything_changes() {
+    use switchboard_domain::faq::{MAX_ANSWER_CHARS, MAX_ENTRIES, MAX_QUESTION_CHARS, MAX_VARIANTS};
+    let app = app().await;
+    let (id, _) = settled(&app, API_KEY, LUGGAGE_Q).await;
+    let answer = "The front desk keeps bags.";
+    let refused = |(status, body): (u16, Value), field: &str| {
+        assert_eq!((status, body["errors"][0]["field"].as_str()), (400, Some(field)), "{body}");
+    };
+
+    // An entry that already keeps the most variants takes no new one.
+    let full = add_entry(&app, "Can the front desk hold our bags?", LUGGAGE_A).await;
+    let full_id = full.id.clone();
+    edit_tenant(app.ports.store.as_ref(), &demo(), move |t| {
+        let entry = t.faq_entry_mut(&full_id).unwrap();
+        (0..MAX_VARIANTS).for_each(|n| assert!(entry.add_variant(&format!("bags question {n}"))));
+        Ok::<_, ()>(())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    refused(resolve(&app, &id, json!({ "human_answer": answer, "faq_entry_id": full.id.as_str() })).await, "faq_entry_id");
+
+    // A human answer longer than an FAQ answer cannot become one unless a shorter one is given.
+    let long_answer = "x".repeat(MAX_ANSWER_CHARS + 1);
+    refused(resolve(&app, &id, json!({ "human_answer": long_answer, "save_as_faq": true })).await, "faq_answer");
+
+    // A full FAQ takes no new entry.
+    let faq_len = app.ports.store.get_tenant(&demo()).await.unwrap().unwrap().faq.len();
+    edit_tenant(app.ports.store.as_ref(), &demo(), move |t| {
+        (faq_len..MAX_ENTRIES).for_each(|n| t.faq.push(FaqEntry::new(Language::En, format!("filler question {n}"), "filler")));
+        Ok::<_, ()>(())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    refused(resolve(&app, &id, json!({ "human_answer": answer, "save_as_faq": true })).await, "save_as_faq");
+
+    // An inquiry too long to be an FAQ question is not made one.
+    let (long_id, _) = settled(&app, API_KEY, &format!("{LUGGAGE_Q} {}", "We have a lot of bags. ".repeat(MAX_QUESTION_CHARS / 20))).await;
+    let (status, body) = resolve(&app, &long_id, json!({ "human_answer": answer, "faq_entry_id": full.id.as_str() })).await;
+    refused((status, body.clone()), "faq_entry_id");
+    assert!(body["errors"][0]["reason"].as_str().unwrap().contains("FAQ question"), "says why: {body}");
+
+    let faq_after = app.ports.store.get_tenant(&demo()).await.unwrap().unwrap().faq;
+    assert_eq!(faq_after.len(), MAX_ENTRIES, "no entry added");
+    assert_eq!(faq_after.iter().find(|e| e.id == full.id).unwrap().variants.len(), MAX_VARIANTS, "no variant added");
+    for id in [&id, &long_id] {
+        assert_ne!(wait_settled(&app, API_KEY, id).await["status"], "resolved", "a refused resolve resolves nothing");
+    }
+}
