@@ -18,6 +18,7 @@
 //! else it shares with one phrasing: the entry keeps part of its score.
 
 use super::ngrams::{self, Grams};
+use super::object::{SWAPPED_OBJECT_DISCOUNT, swaps_object};
 use super::request::{REQUEST_DISCOUNT, asks_to_act};
 use super::spelling::Spelling;
 use super::words::{Terms, Word, unique_words, word_count, words};
@@ -99,7 +100,8 @@ pub(crate) fn search<'a>(entries: &[&'a FaqEntry], index: &Index, query: &str) -
         let lexical = index.confidence(&query_words, &query_text, doc);
         let similar = index.grams.similarity(&query_grams, &doc.grams);
         let off_topic = if index.names_topic(&query_text, doc) { 1.0 } else { OFF_TOPIC_DISCOUNT };
-        let score = discount * off_topic * (LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * similar);
+        let swapped = if index.swaps_object(&query_words, &query_text, doc) { SWAPPED_OBJECT_DISCOUNT } else { 1.0 };
+        let score = discount * off_topic * swapped * (LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * similar);
         let confidence = (score * CONFIDENCE_THRESHOLD / ANSWER_LEVEL).clamp(0.0, 1.0);
         if lexical <= 0.0 && similar <= 0.0 {
             continue;
@@ -164,6 +166,11 @@ pub(crate) struct Index {
     topics: Vec<Vec<Word>>,
     /// The entries' English words, that a misspelt query word is read as.
     spelling: Spelling,
+    /// Every word of every entry (phrasings and answers): what the FAQ
+    /// mentions at all.
+    known: Terms,
+    /// Each entry's object: the most telling words of its topic.
+    objects: Vec<Vec<Word>>,
     /// Words in all the entries (the prompt a model would be given).
     pub(crate) words: u32,
 }
@@ -203,9 +210,11 @@ impl Index {
         let mut df: HashMap<String, u32> = HashMap::new();
         let mut grams = ngrams::Weights::default();
         let mut topics = Vec::new();
+        let mut known = Terms::default();
         for (position, entry) in entries.iter().enumerate() {
             let answer = words(&entry.answer);
             let phrasings: Vec<Vec<Word>> = entry.questions().map(|p| unique_words(words(p))).collect();
+            known.extend(phrasings.iter().flatten().chain(&answer));
             topics.push(topic(&phrasings, &answer));
             let mut entry_terms: HashSet<String> = HashSet::new();
             let mut entry_grams = ngrams::Grams::new();
@@ -243,20 +252,32 @@ impl Index {
         let words = entries.iter().map(|e| e.questions().chain([e.answer.as_str()]).map(word_count).sum::<u32>()).sum();
         let avg_len = (docs.iter().map(|d| d.len).sum::<f32>() / docs.len().max(1) as f32).max(1.0);
         let spelling = Spelling::of(df.keys());
-        let mut index = Self { docs, df, entries: entries.len(), avg_len, grams: grams.finish(entries.len()), topics, spelling, words };
+        let mut index = Self { docs, df, entries: entries.len(), avg_len, grams: grams.finish(entries.len()), topics, spelling, known, objects: Vec::new(), words };
         // Of the words an entry repeats, only the telling ones name its
         // topic: "몇 살부터 렌트할 수 있나요?" is about age, not renting,
         // which many entries of a car-rental FAQ mention. A word weighs as
         // its concept here, whichever synonym the entry uses.
         let mut topics = std::mem::take(&mut index.topics);
+        let mut objects = Vec::new();
         for topic in &mut topics {
             let idf: Vec<f32> = topic.iter().map(|w| w.key().map_or(0.0, |k| index.idf(k))).collect();
             let top = idf.iter().copied().fold(0.0, f32::max);
+            // The object: the topic's most telling words (equal idf counts as equal).
+            objects.push(topic.iter().zip(&idf).filter(|(_, w)| **w >= top - f32::EPSILON * top).map(|(t, _)| t.clone()).collect());
             let mut idf = idf.into_iter();
             topic.retain(|_| idf.next().is_some_and(|w| w >= top * TOPIC_SHARE));
         }
         index.topics = topics;
+        index.objects = objects;
         index
+    }
+
+    /// Whether the query asks the doc's phrasing about another object
+    /// ([`swaps_object`]).
+    fn swaps_object(&self, query_words: &[Word], query: &Terms, doc: &Doc) -> bool {
+        let topic = self.topics.get(doc.position).map_or(&[][..], Vec::as_slice);
+        let object = self.objects.get(doc.position).map_or(&[][..], Vec::as_slice);
+        swaps_object(query_words, query, topic, object, &doc.question, &self.known)
     }
 
     /// Whether the query names the topic of the doc's entry, or the entry

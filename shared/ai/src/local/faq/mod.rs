@@ -12,6 +12,7 @@
 
 mod index;
 mod ngrams;
+mod object;
 mod request;
 mod spelling;
 mod stem;

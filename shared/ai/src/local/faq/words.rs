@@ -8,7 +8,7 @@
 //! Text is read through [`fold`], so decomposed Hangul and full-width
 //! Latin give the same words as their plain forms.
 
-use super::stem::{KO_PARTICLES, korean_stem, stem};
+use super::stem::{KO_PARTICLES, is_predicate, korean_stem, stem};
 use super::vocabulary::VOCABULARY;
 use std::collections::HashSet;
 use switchboard_domain::text::fold;
@@ -136,7 +136,9 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
     let mut heads: Vec<String> = concept.into_iter().collect();
     heads.push(word);
     let bigrams = if stem.len() > 2 { stem.windows(2).map(|pair| pair.iter().collect()).collect() } else { Vec::new() };
-    out.push(Word::new(heads, bigrams));
+    let mut word = Word::new(heads, bigrams);
+    word.predicate = is_predicate(&whole);
+    out.push(word);
 }
 
 /// One word of a text, as terms.
@@ -148,12 +150,15 @@ pub(crate) struct Word {
     pub(crate) heads: Vec<String>,
     /// The bigrams of a Korean stem of three or more syllables.
     pub(crate) bigrams: Vec<String>,
+    /// A Korean run that ends as a verb does ("알려주세요", "가져오시나요"):
+    /// it says what is done, not what about.
+    pub(crate) predicate: bool,
 }
 
 impl Word {
     pub(crate) fn new(heads: Vec<String>, bigrams: Vec<String>) -> Self {
         let bigrams = bigrams.into_iter().filter(|b| !heads.contains(b)).collect();
-        Self { heads, bigrams }
+        Self { heads, bigrams, predicate: false }
     }
 
     pub(crate) fn key(&self) -> Option<&String> {
@@ -187,11 +192,16 @@ pub(crate) struct Terms {
 impl Terms {
     pub(crate) fn of<'w>(words: impl IntoIterator<Item = &'w Word>) -> Self {
         let mut out = Self::default();
-        for word in words {
-            out.terms.extend(word.terms().cloned());
-            out.heads.extend(word.heads.iter().cloned());
-        }
+        out.extend(words);
         out
+    }
+
+    /// Adds the terms of more words.
+    pub(crate) fn extend<'w>(&mut self, words: impl IntoIterator<Item = &'w Word>) {
+        for word in words {
+            self.terms.extend(word.terms().cloned());
+            self.heads.extend(word.heads.iter().cloned());
+        }
     }
 }
 
