@@ -33,6 +33,8 @@ const COMPOUNDS: &[(&str, &str)] = &[
     ("drop-off", "dropoff"),
     ("drop off", "dropoff"),
     ("wi-fi", "wifi"),
+    ("high chair", "highchair"),
+    ("hair dryer", "hairdryer"),
     ("e-mail", "email"),
     ("take away", "takeaway"),
     ("take-away", "takeaway"),
@@ -93,7 +95,8 @@ fn flush_word(word: &mut String, out: &mut Vec<Word>) {
     let stemmed = stem(w);
     let concept = VOCABULARY.concept(&stemmed).map(str::to_owned);
     // Numbers (dates, prices, room numbers) say nothing about the topic.
-    let noise = w.len() < 2 || w.chars().all(|c| c.is_ascii_digit()) || EN_STOPWORDS.contains(&w);
+    // Chat drops the apostrophe ("whats", "im"): the stem is checked too.
+    let noise = w.len() < 2 || w.chars().all(|c| c.is_ascii_digit()) || EN_STOPWORDS.contains(&w) || EN_STOPWORDS.contains(&stemmed.as_str());
     match (noise, concept) {
         (false, Some(concept)) => out.push(Word::new(vec![concept, stemmed], vec![])),
         (false, None) => out.push(Word::new(vec![stemmed], vec![])),
@@ -247,7 +250,7 @@ const EN_STOPWORDS: &[&str] = &[
     "where", "which", "will", "with", "would", "you", "your", "yes", "no", "not", "one", "here", "ask", "wondering",
     "question", "we'd", "we'll", "i'll", "ok", "okay", "that's", "there's", "they", "them", "then", "than", "into", "out",
     "up", "all", "too", "very", "need", "still", "who", "why", "available", "offer", "provide", "use", "stay", "service",
-    "served", "serve",
+    "served", "serve", "im", "ur", "pls", "plz", "thx",
 ];
 
 /// Korean politeness, fillers and question words, common to every inquiry
