@@ -371,3 +371,25 @@ fn topic(phrasings: &[Vec<Word>], answer: &[Word]) -> Vec<Word> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_domain::Language;
+
+    #[test]
+    fn the_lead_of_two_entries_about_as_close_is_no_surer_than_the_runner_up() {
+        let entries = [
+            FaqEntry::new(Language::En, "Do you have a breakfast buffet?", "Yes, a breakfast buffet from 7 am."),
+            FaqEntry::new(Language::En, "Do you have a breakfast menu?", "Yes, a breakfast menu from 7 am."),
+            FaqEntry::new(Language::En, "Do you have parking?", "Parking is free in the garage."),
+        ];
+        let entries: Vec<&FaqEntry> = entries.iter().collect();
+        let index = Index::of(&entries);
+        let hits = search(&entries, &index, "breakfast?");
+        assert_eq!(hits[0].confidence, hits[1].confidence, "{hits:?}");
+        let hits = search(&entries, &index, "Do you have a breakfast buffet?");
+        assert!(hits[0].confidence - hits[1].confidence >= AMBIGUITY_MARGIN, "{hits:?}");
+        assert_eq!(hits[0].entry.question, "Do you have a breakfast buffet?");
+    }
+}

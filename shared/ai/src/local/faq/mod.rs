@@ -581,6 +581,47 @@ mod tests {
     }
 
     #[test]
+    fn a_thing_the_faq_never_mentions_in_an_entrys_frame_is_escalated() {
+        // Each pair: the entry's own question, answered; the same frame with
+        // its object swapped for something no entry mentions, escalated.
+        for (language, answered, swapped) in [
+            (Language::En, "Can I bring my pet?", "Can I bring my bicycle?"),
+            (Language::En, "Is parking available?", "Is a drone available?"),
+            (Language::Ko, "반려동물 동반이 가능한가요?", "자전거 동반이 가능한가요?"),
+            (Language::Ko, "주차할 수 있나요?", "낚시할 수 있나요?"),
+        ] {
+            let d = draft(answered, language);
+            assert_eq!(d.escalate, None, "{answered}: {}", d.confidence);
+            let d = draft(swapped, language);
+            assert!(d.confidence < CONFIDENCE_THRESHOLD, "{swapped}: {}", d.confidence);
+            assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{swapped}");
+        }
+    }
+
+    #[test]
+    fn a_question_about_what_is_near_by_is_escalated_when_the_faq_never_names_the_thing() {
+        for (language, question) in [
+            (Language::En, "Is there a pharmacy near the pension?"),
+            (Language::En, "is there a supermarket nearby"),
+            (Language::Ko, "근처에 약국 있나요?"),
+            (Language::Ko, "주변에 편의점 있어요?"),
+        ] {
+            let d = draft(question, language);
+            assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{question}: {}", d.confidence);
+        }
+    }
+
+    #[test]
+    fn a_context_word_the_faq_lacks_does_not_stop_an_answer() {
+        // "Saturday", "tonight" and a verb the FAQ words differently frame
+        // the question; its object is the entry's.
+        let d = draft("we arrive on Saturday, what time is check-in?", Language::En);
+        assert!(d.text.contains("Check-in is from 3 pm"), "{}: {}", d.confidence, d.text);
+        let d = draft("토요일에 가는데 주차할 수 있나요?", Language::Ko);
+        assert!(d.text.contains("무료 주차"), "{}: {}", d.confidence, d.text);
+    }
+
+    #[test]
     fn a_misspelt_word_is_read_as_the_faq_word_one_edit_away() {
         let d = draft("Is brekfast included?", Language::En);
         assert!(d.text.contains("continental breakfast"), "{}", d.text);

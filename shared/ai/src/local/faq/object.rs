@@ -48,33 +48,35 @@ const NEAR: &[&str] = &["near", "nearby", "nearest", "around", "근처", "주변
 /// Whether a query word names a thing the FAQ never mentions: not a word
 /// of any entry, not a predicate ([`Word::predicate`]), not a frame word.
 fn names_unknown_thing(word: &Word, known: &Terms) -> bool {
-    !word.predicate && !word.is_in(known) && !word.heads.iter().any(|h| FRAME_WORDS.contains(&h.as_str()))
+    let frame = |h: &String| FRAME_WORDS.contains(&h.as_str()) || NEAR.contains(&h.as_str());
+    !word.predicate && !word.is_in(known) && !word.heads.iter().any(frame)
 }
 
 /// Words the FAQ may lack that frame a question rather than name its
 /// object, by kind (stems, as [`super::words::words`] gives them): when
-/// ("today", "tomorrow", "전에" before), chat ("pls", "thx"), the verbs of
-/// asking, coming, bringing and getting ("collect", "buy"), the vague
-/// ("someone", "part", "extra") and the place the customer writes to
-/// ("hotel", "place"), which every inquiry of a business is about.
+/// ("tomorrow", "friday", "전에" before), who comes ("friend", "가족"),
+/// the vague and generic ("more", "way", "necessary"), chat ("pls"), the
+/// verbs of coming, bringing and getting ("arrive", "collect", "buy"),
+/// nearness ("near", "근처"; it marks the thing named as the object, see
+/// [`asks_what_is_near`]) and the place the customer writes to ("hotel",
+/// "office"), which every inquiry of a business is about. Closed classes
+/// of words, not the FAQ's topics: a word of a topic is never here.
 #[rustfmt::skip]
 const FRAME_WORDS: &[&str] = &[
     // when
     "today", "tonight", "tomorrow", "morning", "afternoon", "evening", "night", "weekend", "week", "day", "later",
-    "early", "earliest", "late", "soon", "now", "last", "first", "next", "전에", "후에", "시쯤", "오늘", "내일", "지금",
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "월요일", "화요일", "수요일",
-    "목요일", "금요일", "토요일", "일요일", "주말", "평일",
+    "early", "earliest", "late", "soon", "now", "last", "first", "next", "monday", "tuesday", "wednesday",
+    "thursday", "friday", "saturday", "sunday", "전에", "후에", "시쯤", "오늘", "내일", "지금", "월요일", "화요일",
+    "수요일", "목요일", "금요일", "토요일", "일요일", "주말", "평일",
     // who
-    "friend", "family", "parent", "wife", "husband", "son", "daughter", "가족", "친구",
+    "friend", "family", "parent", "wife", "husband", "son", "daughter", "someon", "anyon", "guy", "가족", "친구",
     // the vague and the generic
     "more", "another", "back", "access", "method", "way", "option", "info", "necessary", "requir", "old", "year",
-    // chat
-    "pls", "plz", "thx", "guy", "hii", "heya", "ㅠㅠ",
-    // asking, coming, bringing, getting
-    "collect", "buy", "bring", "come", "go", "take", "put", "keep", "leav", "find", "help", "tell", "show", "check",
-    "recommend", "arrang", "plan", "happen", "mind", "matter", "problem", "worry", "someon", "anyon", "something",
-    "near", "nearby", "nearest", "around", "근처", "주변", "가까운",
-    "part", "extra", "separately", "separat", "exactly", "really", "anyway", "maybe",
+    "something", "part", "extra", "separately", "separat", "exactly", "really", "anyway", "maybe", "problem",
+    "matter", "mind", "worry", "happen", "plan",
+    // coming, bringing, getting, asking
+    "come", "go", "arriv", "visit", "travel", "land", "fly", "bring", "collect", "buy", "take", "put", "keep",
+    "leav", "find", "help", "tell", "show", "check", "recommend", "arrang",
     // the place written to
     "hotel", "place", "guesthous", "restaurant", "shop", "company", "office", "team", "staff",
 ];

@@ -97,3 +97,22 @@ pub(crate) const KO_PARTICLES: &[&str] = &[
     "에서는", "으로는", "이랑", "에서", "으로", "까지", "부터", "에는", "이나", "하고", "에게", "한테", "처럼", "은",
     "는", "이", "가", "을", "를", "에", "도", "로", "의", "과", "와", "랑", "만",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_ends_as_a_verb_is_a_predicate() {
+        for verb in ["알려주세요", "가져오시나요", "맡겨도", "가져가야", "갈때", "묵을수", "와요", "가도"] {
+            assert!(is_predicate(verb), "{verb}");
+        }
+    }
+
+    #[test]
+    fn a_noun_with_or_without_its_particle_is_not_a_predicate() {
+        for noun in ["공항으로", "자전거", "세차도", "냉장고", "가게", "사다리", "스키장", "분당도", "요"] {
+            assert!(!is_predicate(noun), "{noun}");
+        }
+    }
+}
