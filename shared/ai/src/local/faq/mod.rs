@@ -5,9 +5,12 @@
 //! every entry in the reply language (its question and its variants),
 //! through words with their bilingual concepts ([`words`],
 //! [`vocabulary`]; a misspelt English word read as the FAQ's,
-//! [`spelling`]) and character n-grams ([`ngrams`]). An entry's
-//! confidence is calibrated on the FAQ evaluation set ([`eval`]): at
-//! [`CONFIDENCE_THRESHOLD`] no question the FAQ does not answer was
+//! [`spelling`]) and character n-grams ([`ngrams`]). A question that keeps
+//! an entry's frame but names, in its object's place, a thing the FAQ
+//! never mentions is not answered ([`object`]), nor is one two entries fit
+//! about as well ([`index::AMBIGUITY_MARGIN`]). An entry's confidence is
+//! calibrated on the FAQ evaluation set ([`eval`]): at
+//! [`CONFIDENCE_THRESHOLD`] no dev question the FAQ does not answer was
 //! answered.
 
 mod index;

@@ -48,8 +48,13 @@ const NEAR: &[&str] = &["near", "nearby", "nearest", "around", "근처", "주변
 /// Whether a query word names a thing the FAQ never mentions: not a word
 /// of any entry, not a predicate ([`Word::predicate`]), not a frame word.
 fn names_unknown_thing(word: &Word, known: &Terms) -> bool {
-    let frame = |h: &String| FRAME_WORDS.contains(&h.as_str()) || NEAR.contains(&h.as_str());
-    !word.predicate && !word.is_in(known) && !word.heads.iter().any(frame)
+    !word.predicate && !word.is_in(known) && !frames(word)
+}
+
+/// Whether a word frames a question rather than names what it is about
+/// ([`FRAME_WORDS`], [`NEAR`]).
+fn frames(word: &Word) -> bool {
+    word.heads.iter().any(|h| FRAME_WORDS.contains(&h.as_str()) || NEAR.contains(&h.as_str()))
 }
 
 /// Words the FAQ may lack that frame a question rather than name its
