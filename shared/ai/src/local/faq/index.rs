@@ -270,7 +270,18 @@ impl Index {
         let words = entries.iter().map(|e| e.questions().chain([e.answer.as_str()]).map(word_count).sum::<u32>()).sum();
         let avg_len = (docs.iter().map(|d| d.len).sum::<f32>() / docs.len().max(1) as f32).max(1.0);
         let spelling = Spelling::of(df.keys());
-        let mut index = Self { docs, df, entries: entries.len(), avg_len, grams: grams.finish(entries.len()), topics, spelling, known, objects: Vec::new(), words };
+        let mut index = Self {
+            docs,
+            df,
+            entries: entries.len(),
+            avg_len,
+            grams: grams.finish(entries.len()),
+            topics,
+            spelling,
+            known,
+            objects: Vec::new(),
+            words,
+        };
         // Of the words an entry repeats, only the telling ones name its
         // topic: "몇 살부터 렌트할 수 있나요?" is about age, not renting,
         // which many entries of a car-rental FAQ mention. A word weighs as

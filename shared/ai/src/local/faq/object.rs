@@ -30,9 +30,8 @@ pub(crate) const SWAPPED_OBJECT_DISCOUNT: f32 = 0.5;
 /// `known`: every word of every entry of the FAQ.
 pub(crate) fn swaps_object(query_words: &[Word], query: &Terms, topic: &[Word], object: &[Word], phrasing: &[Word], known: &Terms) -> bool {
     let in_phrasing = |t: &Word| phrasing.iter().any(|w| w.key() == t.key());
-    let empty_slot = object.iter().any(|t| !t.is_in(query))
-        || topic.iter().any(|t| in_phrasing(t) && !t.is_in(query))
-        || asks_what_is_near(query_words);
+    let empty_slot =
+        object.iter().any(|t| !t.is_in(query)) || topic.iter().any(|t| in_phrasing(t) && !t.is_in(query)) || asks_what_is_near(query_words);
     empty_slot && query_words.iter().any(|w| names_unknown_thing(w, known))
 }
 

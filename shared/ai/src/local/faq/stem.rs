@@ -34,10 +34,15 @@ pub(crate) fn korean_stem(word: &str) -> &str {
 /// not count.
 pub(crate) fn is_predicate(run: &str) -> bool {
     let syllables: Vec<char> = run.chars().collect();
-    let ending = KO_ENDINGS.iter().filter(|e| e.chars().count() >= 2 || **e == "요").any(|e| run.ends_with(e) && syllables.len() > e.chars().count());
+    let ending = KO_ENDINGS
+        .iter()
+        .filter(|e| e.chars().count() >= 2 || **e == "요")
+        .any(|e| run.ends_with(e) && syllables.len() > e.chars().count());
     let clause = match syllables[..] {
         [.., before, '때' | '수'] => final_consonant(before) == Some(RIEUL),
-        [.., before, '도' | '야' | '서'] => before == '가' || (final_consonant(before) == Some(0) && vowel(before).is_some_and(|v| CONTRACTED_VOWELS.contains(&v))),
+        [.., before, '도' | '야' | '서'] => {
+            before == '가' || (final_consonant(before) == Some(0) && vowel(before).is_some_and(|v| CONTRACTED_VOWELS.contains(&v)))
+        }
         _ => false,
     };
     ending || clause

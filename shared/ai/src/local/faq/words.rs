@@ -96,7 +96,8 @@ fn flush_word(word: &mut String, out: &mut Vec<Word>) {
     let concept = VOCABULARY.concept(&stemmed).map(str::to_owned);
     // Numbers (dates, prices, room numbers) say nothing about the topic.
     // Chat drops the apostrophe ("whats", "im"): the stem is checked too.
-    let noise = w.len() < 2 || w.chars().all(|c| c.is_ascii_digit()) || EN_STOPWORDS.contains(&w) || EN_STOPWORDS.contains(&stemmed.as_str());
+    let noise =
+        w.len() < 2 || w.chars().all(|c| c.is_ascii_digit()) || EN_STOPWORDS.contains(&w) || EN_STOPWORDS.contains(&stemmed.as_str());
     match (noise, concept) {
         (false, Some(concept)) => out.push(Word::new(vec![concept, stemmed], vec![])),
         (false, None) => out.push(Word::new(vec![stemmed], vec![])),
