@@ -79,8 +79,8 @@ const FRAME_WORDS: &[&str] = &[
     "something", "part", "extra", "separately", "separat", "exactly", "really", "anyway", "maybe", "problem",
     "matter", "mind", "worry", "happen", "plan",
     // coming, bringing, getting, asking
-    "come", "go", "arriv", "visit", "travel", "land", "fly", "bring", "collect", "buy", "take", "put", "keep",
+    "come", "go", "join", "arriv", "visit", "travel", "land", "fly", "bring", "collect", "buy", "take", "put", "keep",
     "leav", "find", "help", "tell", "show", "check", "recommend", "arrang",
     // the place written to
-    "hotel", "place", "guesthous", "restaurant", "shop", "company", "office", "team", "staff",
+    "hotel", "place", "장소", "guesthous", "restaurant", "shop", "company", "office", "team", "staff",
 ];
