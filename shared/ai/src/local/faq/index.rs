@@ -291,8 +291,8 @@ impl Index {
         for topic in &mut topics {
             let idf: Vec<f32> = topic.iter().map(|w| w.key().map_or(0.0, |k| index.idf(k))).collect();
             let top = idf.iter().copied().fold(0.0, f32::max);
-            // The object: the topic's most telling words (equal idf counts as equal).
-            objects.push(topic.iter().zip(&idf).filter(|(_, w)| **w >= top - f32::EPSILON * top).map(|(t, _)| t.clone()).collect());
+            // The object: the topic's most telling words (as rare as the rarest).
+            objects.push(topic.iter().zip(&idf).filter(|(_, w)| **w >= top).map(|(t, _)| t.clone()).collect());
             let mut idf = idf.into_iter();
             topic.retain(|_| idf.next().is_some_and(|w| w >= top * TOPIC_SHARE));
         }

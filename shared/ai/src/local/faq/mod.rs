@@ -616,8 +616,8 @@ mod tests {
 
     #[test]
     fn a_context_word_the_faq_lacks_does_not_stop_an_answer() {
-        // "Saturday", "tonight" and a verb the FAQ words differently frame
-        // the question; its object is the entry's.
+        // "Saturday" and "arrive" (or "가는데") frame the question; its
+        // object is the entry's.
         let d = draft("we arrive on Saturday, what time is check-in?", Language::En);
         assert!(d.text.contains("Check-in is from 3 pm"), "{}: {}", d.confidence, d.text);
         let d = draft("토요일에 가는데 주차할 수 있나요?", Language::Ko);

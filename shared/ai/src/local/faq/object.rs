@@ -9,11 +9,11 @@
 //! Two signs together mark such a swap, each read from the FAQ itself:
 //! the query leaves out a word of the entry's object (the slot is empty),
 //! and it names a thing no entry of the FAQ mentions (something else
-//! fills it). Either alone is common
-//! in paraphrases: a context word the FAQ lacks ("on Friday"), or a
-//! phrasing's side word left out. Together they are what a question about
-//! another thing in the same frame looks like, and the FAQ cannot answer
-//! it whatever the rest of the score says.
+//! fills it). Either alone is common in paraphrases: a context word the
+//! FAQ lacks ("on Friday"), or one of two object words left out ("check
+//! out time?" of "check-in and check-out times"). Together they are what a
+//! question about another thing in the same frame looks like, and the FAQ
+//! cannot answer it whatever the rest of the score says.
 
 use super::words::{Terms, Word};
 
