@@ -62,9 +62,10 @@ fn frames(word: &Word) -> bool {
 /// the vague and generic ("more", "way", "necessary"), chat ("pls"), the
 /// verbs of coming, bringing and getting ("arrive", "collect", "buy"),
 /// nearness ("near", "근처"; it marks the thing named as the object, see
-/// [`asks_what_is_near`]) and the place the customer writes to ("hotel",
-/// "office"), which every inquiry of a business is about. Closed classes
-/// of words, not the FAQ's topics: a word of a topic is never here.
+/// [`asks_what_is_near`]) and places and people in general ("place",
+/// "staff"). Closed classes of words, not the FAQ's topics: a word of a
+/// topic is never here, nor a kind of business ("hotel" is another place
+/// to a guesthouse).
 #[rustfmt::skip]
 const FRAME_WORDS: &[&str] = &[
     // when
@@ -81,6 +82,6 @@ const FRAME_WORDS: &[&str] = &[
     // coming, bringing, getting, asking
     "come", "go", "join", "arriv", "visit", "travel", "land", "fly", "bring", "collect", "buy", "take", "put", "keep",
     "leav", "find", "help", "tell", "show", "check", "recommend", "arrang",
-    // the place written to
-    "hotel", "place", "장소", "guesthous", "restaurant", "shop", "company", "office", "team", "staff",
+    // places and people in general
+    "place", "장소", "team", "staff",
 ];
