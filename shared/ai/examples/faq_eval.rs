@@ -6,6 +6,18 @@ use switchboard_ai::local::faq::eval::{FaqSet, Split, report};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let set = FaqSet::repository()?;
+    // `--query FAQ TEXT`: the best entries of one FAQ (`hotel.en`) for one text.
+    if let Some(at) = std::env::args().position(|a| a == "--query") {
+        let args: Vec<String> = std::env::args().skip(at + 1).collect();
+        if let [faq, text, ..] = &args[..] {
+            let tenant = set.tenants.get(faq).ok_or("no such FAQ")?;
+            let language = tenant.faq.first().map(|e| e.language).ok_or("empty FAQ")?;
+            for (entry, confidence) in switchboard_ai::local::retrieve_faq(tenant, language, text, 3) {
+                println!("{confidence:.3}\t{}\t{}", entry.id, entry.question);
+            }
+        }
+        return Ok(());
+    }
     print!("{}", report(&set));
     if let Some(at) = std::env::args().position(|a| a == "--words") {
         for text in std::env::args().skip(at + 1) {

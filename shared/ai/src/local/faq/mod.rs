@@ -5,13 +5,17 @@
 //! every entry in the reply language (its question and its variants),
 //! through words with their bilingual concepts ([`words`],
 //! [`vocabulary`]; a misspelt English word read as the FAQ's,
-//! [`spelling`]) and character n-grams ([`ngrams`]). An entry's
-//! confidence is calibrated on the FAQ evaluation set ([`eval`]): at
-//! [`CONFIDENCE_THRESHOLD`] no question the FAQ does not answer was
+//! [`spelling`]) and character n-grams ([`ngrams`]). A question that keeps
+//! an entry's frame but names, in its object's place, a thing the FAQ
+//! never mentions is not answered ([`object`]), nor is one two entries fit
+//! about as well ([`index::AMBIGUITY_MARGIN`]). An entry's confidence is
+//! calibrated on the FAQ evaluation set ([`eval`]): at
+//! [`CONFIDENCE_THRESHOLD`] no dev question the FAQ does not answer was
 //! answered.
 
 mod index;
 mod ngrams;
+mod object;
 mod request;
 mod spelling;
 mod stem;
@@ -577,6 +581,47 @@ mod tests {
         assert!(d.text.contains("전액 환불"), "{}", d.text);
         let d = draft("환불해 주세요", Language::Ko);
         assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{}", d.confidence);
+    }
+
+    #[test]
+    fn a_thing_the_faq_never_mentions_in_an_entrys_frame_is_escalated() {
+        // Each pair: the entry's own question, answered; the same frame with
+        // its object swapped for something no entry mentions, escalated.
+        for (language, answered, swapped) in [
+            (Language::En, "Can I bring my pet?", "Can I bring my bicycle?"),
+            (Language::En, "Is parking available?", "Is a drone available?"),
+            (Language::Ko, "반려동물 동반이 가능한가요?", "자전거 동반이 가능한가요?"),
+            (Language::Ko, "주차할 수 있나요?", "낚시할 수 있나요?"),
+        ] {
+            let d = draft(answered, language);
+            assert_eq!(d.escalate, None, "{answered}: {}", d.confidence);
+            let d = draft(swapped, language);
+            assert!(d.confidence < CONFIDENCE_THRESHOLD, "{swapped}: {}", d.confidence);
+            assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{swapped}");
+        }
+    }
+
+    #[test]
+    fn a_question_about_what_is_near_by_is_escalated_when_the_faq_never_names_the_thing() {
+        for (language, question) in [
+            (Language::En, "Is there a pharmacy near the pension?"),
+            (Language::En, "is there a supermarket nearby"),
+            (Language::Ko, "근처에 약국 있나요?"),
+            (Language::Ko, "주변에 편의점 있어요?"),
+        ] {
+            let d = draft(question, language);
+            assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{question}: {}", d.confidence);
+        }
+    }
+
+    #[test]
+    fn a_context_word_the_faq_lacks_does_not_stop_an_answer() {
+        // "Saturday" and "arrive" (or "가는데") frame the question; its
+        // object is the entry's.
+        let d = draft("we arrive on Saturday, what time is check-in?", Language::En);
+        assert!(d.text.contains("Check-in is from 3 pm"), "{}: {}", d.confidence, d.text);
+        let d = draft("토요일에 가는데 주차할 수 있나요?", Language::Ko);
+        assert!(d.text.contains("무료 주차"), "{}: {}", d.confidence, d.text);
     }
 
     #[test]

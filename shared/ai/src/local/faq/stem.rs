@@ -26,6 +26,45 @@ pub(crate) fn korean_stem(word: &str) -> &str {
     stem
 }
 
+/// Whether a Korean run ends as a verb or adjective does: in one of the
+/// endings of two syllables or more, or in the polite "요"; or as a clause,
+/// "-ㄹ 때" / "-ㄹ 수" ("갈때", "묵을수") or a contracted "-어" form before
+/// "도", "야" or "서" ("맡겨도", "가져가야", "와서"). Other one-syllable
+/// endings ("고", "게", "지") also end nouns ("냉장고", "가게"), so they do
+/// not count.
+pub(crate) fn is_predicate(run: &str) -> bool {
+    let syllables: Vec<char> = run.chars().collect();
+    let ending = KO_ENDINGS
+        .iter()
+        .filter(|e| e.chars().count() >= 2 || **e == "요")
+        .any(|e| run.ends_with(e) && syllables.len() > e.chars().count());
+    let clause = match syllables[..] {
+        [.., before, '때' | '수'] => final_consonant(before) == Some(RIEUL),
+        [.., before, '도' | '야' | '서'] => {
+            before == '가' || (final_consonant(before) == Some(0) && vowel(before).is_some_and(|v| CONTRACTED_VOWELS.contains(&v)))
+        }
+        _ => false,
+    };
+    ending || clause
+}
+
+/// The final consonant of a Hangul syllable, as its index (0: none).
+fn final_consonant(c: char) -> Option<u32> {
+    is_hangul(c).then(|| (u32::from(c) - 0xAC00) % 28)
+}
+
+/// The vowel of a Hangul syllable, as its index.
+fn vowel(c: char) -> Option<u32> {
+    is_hangul(c).then(|| (u32::from(c) - 0xAC00) / 28 % 21)
+}
+
+/// The final ㄹ.
+const RIEUL: u32 = 8;
+
+/// The vowels of a contracted "-어" form: ㅐ (해), ㅕ (겨, 려, 져), ㅘ (와,
+/// 봐), ㅙ (돼), ㅝ (워, 줘). Plain ㅏ and ㅓ end too many nouns (세차, 자전거).
+const CONTRACTED_VOWELS: [u32; 5] = [1, 6, 9, 10, 14];
+
 /// A light English stemmer: enough to make "parking", "parked" and "park"
 /// (or "includes", "included", "include") the same term.
 pub(crate) fn stem(word: &str) -> String {
@@ -63,3 +102,22 @@ pub(crate) const KO_PARTICLES: &[&str] = &[
     "에서는", "으로는", "이랑", "에서", "으로", "까지", "부터", "에는", "이나", "하고", "에게", "한테", "처럼", "은",
     "는", "이", "가", "을", "를", "에", "도", "로", "의", "과", "와", "랑", "만",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_ends_as_a_verb_is_a_predicate() {
+        for verb in ["알려주세요", "가져오시나요", "맡겨도", "가져가야", "갈때", "묵을수", "와요", "가도"] {
+            assert!(is_predicate(verb), "{verb}");
+        }
+    }
+
+    #[test]
+    fn a_noun_with_or_without_its_particle_is_not_a_predicate() {
+        for noun in ["공항으로", "자전거", "세차도", "냉장고", "가게", "사다리", "스키장", "분당도", "요"] {
+            assert!(!is_predicate(noun), "{noun}");
+        }
+    }
+}

@@ -8,7 +8,7 @@
 //! Text is read through [`fold`], so decomposed Hangul and full-width
 //! Latin give the same words as their plain forms.
 
-use super::stem::{KO_PARTICLES, korean_stem, stem};
+use super::stem::{KO_PARTICLES, is_predicate, korean_stem, stem};
 use super::vocabulary::VOCABULARY;
 use std::collections::HashSet;
 use switchboard_domain::text::fold;
@@ -33,6 +33,8 @@ const COMPOUNDS: &[(&str, &str)] = &[
     ("drop-off", "dropoff"),
     ("drop off", "dropoff"),
     ("wi-fi", "wifi"),
+    ("high chair", "highchair"),
+    ("hair dryer", "hairdryer"),
     ("e-mail", "email"),
     ("take away", "takeaway"),
     ("take-away", "takeaway"),
@@ -93,7 +95,9 @@ fn flush_word(word: &mut String, out: &mut Vec<Word>) {
     let stemmed = stem(w);
     let concept = VOCABULARY.concept(&stemmed).map(str::to_owned);
     // Numbers (dates, prices, room numbers) say nothing about the topic.
-    let noise = w.len() < 2 || w.chars().all(|c| c.is_ascii_digit()) || EN_STOPWORDS.contains(&w);
+    // Chat drops the apostrophe ("whats", "im"): the stem is checked too.
+    let noise =
+        w.len() < 2 || w.chars().all(|c| c.is_ascii_digit()) || EN_STOPWORDS.contains(&w) || EN_STOPWORDS.contains(&stemmed.as_str());
     match (noise, concept) {
         (false, Some(concept)) => out.push(Word::new(vec![concept, stemmed], vec![])),
         (false, None) => out.push(Word::new(vec![stemmed], vec![])),
@@ -136,7 +140,9 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
     let mut heads: Vec<String> = concept.into_iter().collect();
     heads.push(word);
     let bigrams = if stem.len() > 2 { stem.windows(2).map(|pair| pair.iter().collect()).collect() } else { Vec::new() };
-    out.push(Word::new(heads, bigrams));
+    let mut word = Word::new(heads, bigrams);
+    word.predicate = is_predicate(&whole);
+    out.push(word);
 }
 
 /// One word of a text, as terms.
@@ -148,12 +154,15 @@ pub(crate) struct Word {
     pub(crate) heads: Vec<String>,
     /// The bigrams of a Korean stem of three or more syllables.
     pub(crate) bigrams: Vec<String>,
+    /// A Korean run that ends as a verb does ("알려주세요", "가져오시나요"):
+    /// it says what is done, not what about.
+    pub(crate) predicate: bool,
 }
 
 impl Word {
     pub(crate) fn new(heads: Vec<String>, bigrams: Vec<String>) -> Self {
         let bigrams = bigrams.into_iter().filter(|b| !heads.contains(b)).collect();
-        Self { heads, bigrams }
+        Self { heads, bigrams, predicate: false }
     }
 
     pub(crate) fn key(&self) -> Option<&String> {
@@ -187,11 +196,16 @@ pub(crate) struct Terms {
 impl Terms {
     pub(crate) fn of<'w>(words: impl IntoIterator<Item = &'w Word>) -> Self {
         let mut out = Self::default();
-        for word in words {
-            out.terms.extend(word.terms().cloned());
-            out.heads.extend(word.heads.iter().cloned());
-        }
+        out.extend(words);
         out
+    }
+
+    /// Adds the terms of more words.
+    pub(crate) fn extend<'w>(&mut self, words: impl IntoIterator<Item = &'w Word>) {
+        for word in words {
+            self.terms.extend(word.terms().cloned());
+            self.heads.extend(word.heads.iter().cloned());
+        }
     }
 }
 
@@ -237,7 +251,7 @@ const EN_STOPWORDS: &[&str] = &[
     "where", "which", "will", "with", "would", "you", "your", "yes", "no", "not", "one", "here", "ask", "wondering",
     "question", "we'd", "we'll", "i'll", "ok", "okay", "that's", "there's", "they", "them", "then", "than", "into", "out",
     "up", "all", "too", "very", "need", "still", "who", "why", "available", "offer", "provide", "use", "stay", "service",
-    "served", "serve",
+    "served", "serve", "im", "ur", "pls", "plz", "thx",
 ];
 
 /// Korean politeness, fillers and question words, common to every inquiry
