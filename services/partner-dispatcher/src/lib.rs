@@ -25,7 +25,7 @@ use std::time::Duration;
 use switchboard_channels::{ChannelError, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, TokenKeys, token_hash};
-use switchboard_domain::{CloudEvent, Escalation, EventType, Inquiry, InquiryStatus, PartnerOutcome, PartnerRequest, TimelineEvent};
+use switchboard_domain::{CloudEvent, Escalation, EventType, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, PartnerRequest, TimelineEvent};
 use switchboard_messaging::{MAX_DELAY, Queue, ReceivedMessage, events};
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore};
@@ -101,32 +101,32 @@ impl PartnerDispatcher {
             return Ok(());
         }
 
-        // Everything below is derived from the inquiry as classified, so a
-        // redelivery issues the same token, text and events.
-        let requested_at = inquiry.partner.as_ref().map(|p| p.requested_at).unwrap_or(inquiry.updated_at);
-        let deadline_at = requested_at + signed(self.config.deadline);
-        let expires_at = requested_at + signed(self.config.token_validity.max(self.config.deadline));
-        let claims = TokenClaims {
-            inquiry_id: inquiry.id.to_string(),
-            partner_id: reservation.partner_id.clone(),
-            expires_at: expires_at.as_second(),
-            scope: CONFIRM_SCOPE.into(),
-        };
-        let token = self.keys.sign(&claims);
-        let hash = token_hash(&token);
-        let record = TokenRecord {
-            token_hash: hash.clone(),
-            inquiry_id: inquiry.id,
-            partner_id: reservation.partner_id.clone(),
-            expires_at,
-            deadline_at,
-            used: false,
+        // The link is issued once, on the first attempt to text it: its
+        // deadline and expiry count from then (not from classification, so
+        // a backed-up dispatcher never texts a stale link), and a
+        // redelivery or a retried SMS reuses the same link and deadline.
+        let now = self.stage.now();
+        let record = self.issue(&inquiry, &reservation.partner_id, now).await?;
+        let request = PartnerRequest {
+            partner_id: record.partner_id.clone(),
+            partner_name: reservation.partner_name.clone(),
+            requested_at: record.issued_at.unwrap_or(now),
+            deadline_at: record.deadline_at,
             outcome: None,
-            used_at: None,
-            opened_at: None,
+            responded_at: None,
         };
-        self.tokens.put_token(&record).await.or_retry()?;
+        let details = json!({ "partner_id": record.partner_id, "deadline_at": record.deadline_at });
+        if now >= record.deadline_at {
+            // The deadline passed before the text could go (the earlier
+            // attempts failed or stalled): an expired link is not sent, and
+            // the inquiry goes on as if the partner never answered.
+            info!(inquiry_id = %inquiry.id, "partner deadline passed before the text could go; timing out");
+            let moved = self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details, |i| i.partner = Some(request.clone())).await?;
+            let Some(inquiry) = moved else { return self.moved_on(inquiry.id, now).await };
+            return self.close(&inquiry, &record.token_hash, now).await;
+        }
 
+        let token = self.link(&record)?;
         let link = format!("{}/r/{token}", self.config.public_base_url.trim_end_matches('/'));
         let sms = SmsMessage {
             id: deterministic_id(&format!("{}/partner-request", inquiry.id)),
@@ -155,26 +155,58 @@ impl PartnerDispatcher {
         );
         self.stage.inquiries.append_event(inquiry.id, &sent).await.or_retry()?;
 
-        let request = PartnerRequest {
-            partner_id: reservation.partner_id.clone(),
-            partner_name: reservation.partner_name.clone(),
-            requested_at,
-            deadline_at,
-            outcome: None,
-            responded_at: None,
-        };
-        let details = json!({ "partner_id": reservation.partner_id, "deadline_at": deadline_at });
-        let moved = self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details, |i| i.partner = Some(request.clone())).await?;
-        let Some(inquiry) = moved else { return Ok(()) };
+        let moved = self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details.clone(), |i| i.partner = Some(request.clone())).await?;
+        let Some(inquiry) = moved else { return self.moved_on(inquiry.id, now).await };
 
-        self.schedule_deadline(&inquiry, &hash, deadline_at).await?;
-        let requested = self.stage.event(
-            EventType::PartnerRequested,
-            &inquiry,
-            "1",
-            json!({ "partner_id": reservation.partner_id, "deadline_at": deadline_at }),
-        );
+        self.schedule_deadline(&inquiry, &record.token_hash, record.deadline_at).await?;
+        let requested = self.stage.event(EventType::PartnerRequested, &inquiry, "1", details);
         self.stage.publish(&[requested]).await
+    }
+
+    /// The inquiry's link: issued now unless an earlier attempt issued one,
+    /// in which case that one (its times, maybe its use) is returned.
+    async fn issue(&self, inquiry: &Inquiry, partner_id: &str, now: Timestamp) -> Result<TokenRecord, Outcome> {
+        let expires_at = now + signed(self.config.token_validity.max(self.config.deadline));
+        let claims = TokenClaims {
+            inquiry_id: inquiry.id.to_string(),
+            partner_id: partner_id.to_owned(),
+            expires_at: expires_at.as_second(),
+            scope: CONFIRM_SCOPE.into(),
+        };
+        let record = TokenRecord {
+            token_hash: token_hash(&self.keys.sign(&claims)),
+            inquiry_id: inquiry.id,
+            partner_id: partner_id.to_owned(),
+            expires_at,
+            deadline_at: now + signed(self.config.deadline),
+            issued_at: Some(now),
+            used: false,
+            outcome: None,
+            used_at: None,
+            opened_at: None,
+            voided_at: None,
+        };
+        self.tokens.put_token(&record).await.or_retry()
+    }
+
+    /// The link of an issued token, signed again by the key that issued it.
+    fn link(&self, record: &TokenRecord) -> Result<String, Outcome> {
+        let claims = TokenClaims {
+            inquiry_id: record.inquiry_id.to_string(),
+            partner_id: record.partner_id.clone(),
+            expires_at: record.expires_at.as_second(),
+            scope: CONFIRM_SCOPE.into(),
+        };
+        self.keys.reissue(&claims, &record.token_hash).ok_or_else(|| Outcome::reject("the partner link was signed with a key no longer configured"))
+    }
+
+    /// Someone else moved the inquiry on (escalated or failed it) while the
+    /// link was being issued: the link must not take an answer.
+    async fn moved_on(&self, inquiry: InquiryId, now: Timestamp) -> Result<(), Outcome> {
+        if self.tokens.void_tokens(inquiry, now).await.or_retry()? {
+            info!(inquiry_id = %inquiry, "the inquiry moved on while the partner was asked; link voided");
+        }
+        Ok(())
     }
 
     /// Hands an inquiry whose reservation cannot be verified to a person:
@@ -235,17 +267,44 @@ impl PartnerDispatcher {
             // Longer than one queue delay: hop again.
             return self.schedule_deadline(&inquiry, hash, record.deadline_at).await;
         }
-        let outcome = match self.tokens.consume_token(hash, &PartnerOutcome::TimedOut, now).await {
-            Ok(record) => record.outcome.unwrap_or(PartnerOutcome::TimedOut),
-            // The partner answered first. Publish that answer again in case
-            // its first publication was lost; the event id dedupes it.
-            Err(StoreError::Conflict(_)) => match self.tokens.get_token(hash).await.or_retry()? {
-                Some(TokenRecord { outcome: Some(o), .. }) => o,
-                _ => return Ok(()),
-            },
+        self.close(&inquiry, hash, now).await
+    }
+
+    /// Ends the request at its deadline: uses the token as timed out unless
+    /// something used it first, and publishes the outcome. Never ends
+    /// quietly while the inquiry still waits: a token used without an
+    /// outcome (voided, but the write that closed the inquiry never landed)
+    /// times the inquiry out.
+    async fn close(&self, inquiry: &Inquiry, hash: &str, now: Timestamp) -> Result<(), Outcome> {
+        let (outcome, at) = match self.tokens.consume_token(hash, &PartnerOutcome::TimedOut, now).await {
+            Ok(_) => (PartnerOutcome::TimedOut, now),
+            Err(StoreError::Conflict(_)) => {
+                let used = self.tokens.get_token(hash).await.or_retry()?;
+                let used = used.ok_or_else(|| Outcome::reject("deadline message for an unknown token"))?;
+                match used.outcome {
+                    // The partner answered first. Publish that answer again in
+                    // case its first publication was lost; the event id dedupes it.
+                    Some(outcome) => (outcome, used.used_at.unwrap_or(now)),
+                    None => {
+                        let current = self.stage.inquiries.get_inquiry(inquiry.id).await.or_retry()?;
+                        let current = current.ok_or_else(|| Outcome::reject("inquiry vanished"))?;
+                        match current.partner.as_ref().and_then(|p| p.outcome.clone()) {
+                            Some(recorded) => (recorded, now),
+                            None if current.status == InquiryStatus::AwaitingPartner => {
+                                info!(inquiry_id = %inquiry.id, "partner link used without an outcome; timing out");
+                                (PartnerOutcome::TimedOut, now)
+                            }
+                            None => {
+                                info!(inquiry_id = %inquiry.id, status = %current.status, "partner link voided; nothing left to wait for");
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
             Err(e) => return Err(Outcome::retry(e)),
         };
-        self.settle(&inquiry, outcome, record.used_at.unwrap_or(now)).await
+        self.settle(inquiry, outcome, at).await
     }
 
     /// Records the partner outcome on the inquiry and publishes it.
