@@ -2,7 +2,6 @@
 
 use serde_json::json;
 use switchboard_domain::token::token_hash;
-use switchboard_store::TokenStore;
 use switchboard_tests::{API_KEY, Options, TestApp, token_in};
 
 pub(crate) const PARTNER_PHONE: &str = "+821098765432";
