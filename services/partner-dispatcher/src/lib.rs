@@ -5,7 +5,9 @@
 //! (one that cannot be found or is not the customer's goes to a person:
 //! `escalated` with its reason, see [`Unverified`]), issues a signed single-use link, texts it to the partner, moves the
 //! inquiry to `awaiting_partner` and schedules the deadline as a delayed
-//! message to its own queue. The partner answers through the gateway
+//! message to its own queue. The deadline counts from the first attempt to
+//! text the link and is kept on its record, so redeliveries reuse it; a
+//! request whose deadline passed before the text could go times out untexted. The partner answers through the gateway
 //! ([`PartnerDispatcher::respond`]); whichever comes first, the answer or
 //! the deadline, uses the token (a conditional update), so exactly one
 //! outcome is published: `partner.responded` or `partner.timed_out`.
