@@ -27,7 +27,9 @@ use std::time::Duration;
 use switchboard_channels::{ChannelError, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, TokenKeys, token_hash};
-use switchboard_domain::{CloudEvent, Escalation, EventType, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, PartnerRequest, TimelineEvent};
+use switchboard_domain::{
+    CloudEvent, Escalation, EventType, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, PartnerRequest, TimelineEvent,
+};
 use switchboard_messaging::{MAX_DELAY, Queue, ReceivedMessage, events};
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore};
@@ -123,7 +125,8 @@ impl PartnerDispatcher {
             // attempts failed or stalled): an expired link is not sent, and
             // the inquiry goes on as if the partner never answered.
             info!(inquiry_id = %inquiry.id, "partner deadline passed before the text could go; timing out");
-            let moved = self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details, |i| i.partner = Some(request.clone())).await?;
+            let moved =
+                self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details, |i| i.partner = Some(request.clone())).await?;
             let Some(inquiry) = moved else { return self.moved_on(inquiry.id, now).await };
             return self.close(&inquiry, &record.token_hash, now).await;
         }
@@ -157,7 +160,8 @@ impl PartnerDispatcher {
         );
         self.stage.inquiries.append_event(inquiry.id, &sent).await.or_retry()?;
 
-        let moved = self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details.clone(), |i| i.partner = Some(request.clone())).await?;
+        let moved =
+            self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details.clone(), |i| i.partner = Some(request.clone())).await?;
         let Some(inquiry) = moved else { return self.moved_on(inquiry.id, now).await };
 
         self.schedule_deadline(&inquiry, &record.token_hash, record.deadline_at).await?;
@@ -199,7 +203,9 @@ impl PartnerDispatcher {
             expires_at: record.expires_at.as_second(),
             scope: CONFIRM_SCOPE.into(),
         };
-        self.keys.reissue(&claims, &record.token_hash).ok_or_else(|| Outcome::reject("the partner link was signed with a key no longer configured"))
+        self.keys
+            .reissue(&claims, &record.token_hash)
+            .ok_or_else(|| Outcome::reject("the partner link was signed with a key no longer configured"))
     }
 
     /// Someone else moved the inquiry on (escalated or failed it) while the

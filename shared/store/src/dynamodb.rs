@@ -19,11 +19,11 @@
 //!   days of `expires_at`); SQLite keeps them.
 
 use crate::keys::{self, Key, METADATA};
+use crate::partner_link::closes_partner_link;
 use crate::{
     AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest,
     ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
-use crate::partner_link::closes_partner_link;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};

@@ -3,11 +3,11 @@
 //! the DynamoDB table.
 
 use crate::keys::{self, Key};
+use crate::partner_link::closes_partner_link;
 use crate::{
     AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest,
     ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
-use crate::partner_link::closes_partner_link;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -503,7 +503,10 @@ async fn a_link_is_voided_only_while_unused_and_only_once(f: Fixture) {
     assert_eq!(s.get_token("open").await.unwrap(), Some(voided.clone()));
     assert!(!s.void_tokens(open, at(20)).await.unwrap(), "voiding again changes nothing");
     assert_eq!(s.get_token("open").await.unwrap(), Some(voided));
-    assert!(matches!(s.consume_token("open", &PartnerOutcome::Accepted, at(30)).await, Err(StoreError::Conflict(_))), "a void link takes no answer");
+    assert!(
+        matches!(s.consume_token("open", &PartnerOutcome::Accepted, at(30)).await, Err(StoreError::Conflict(_))),
+        "a void link takes no answer"
+    );
 
     assert!(!s.void_tokens(answered, at(10)).await.unwrap(), "an answer that came first stands");
     assert_eq!(s.get_token("answered").await.unwrap(), Some(accepted));
