@@ -7,10 +7,12 @@
 //! inquiry to `awaiting_partner` and schedules the deadline as a delayed
 //! message to its own queue. The deadline counts from the first attempt to
 //! text the link and is kept on its record, so redeliveries reuse it; a
-//! request whose deadline passed before the text could go times out untexted. The partner answers through the gateway
-//! ([`PartnerDispatcher::respond`]); whichever comes first, the answer or
-//! the deadline, uses the token (a conditional update), so exactly one
-//! outcome is published: `partner.responded` or `partner.timed_out`.
+//! request whose deadline passed before the text could go times out
+//! untexted. The partner answers through the gateway
+//! ([`PartnerDispatcher::respond`]); whichever comes first, the answer, the
+//! deadline or the inquiry going to a person (which voids the link), uses
+//! the token (a conditional update), so at most one outcome is published:
+//! `partner.responded` or `partner.timed_out`.
 
 mod confirmation;
 mod sms_text;
@@ -172,18 +174,11 @@ impl PartnerDispatcher {
     /// The inquiry's link: issued now unless an earlier attempt issued one,
     /// in which case that one (its times, maybe its use) is returned.
     async fn issue(&self, inquiry: &Inquiry, partner_id: &str, now: Timestamp) -> Result<TokenRecord, Outcome> {
-        let expires_at = now + signed(self.config.token_validity.max(self.config.deadline));
-        let claims = TokenClaims {
-            inquiry_id: inquiry.id.to_string(),
-            partner_id: partner_id.to_owned(),
-            expires_at: expires_at.as_second(),
-            scope: CONFIRM_SCOPE.into(),
-        };
-        let record = TokenRecord {
-            token_hash: token_hash(&self.keys.sign(&claims)),
+        let mut record = TokenRecord {
+            token_hash: String::new(),
             inquiry_id: inquiry.id,
             partner_id: partner_id.to_owned(),
-            expires_at,
+            expires_at: now + signed(self.config.token_validity.max(self.config.deadline)),
             deadline_at: now + signed(self.config.deadline),
             issued_at: Some(now),
             used: false,
@@ -192,19 +187,14 @@ impl PartnerDispatcher {
             opened_at: None,
             voided_at: None,
         };
+        record.token_hash = token_hash(&self.keys.sign(&claims(&record)));
         self.tokens.put_token(&record).await.or_retry()
     }
 
     /// The link of an issued token, signed again by the key that issued it.
     fn link(&self, record: &TokenRecord) -> Result<String, Outcome> {
-        let claims = TokenClaims {
-            inquiry_id: record.inquiry_id.to_string(),
-            partner_id: record.partner_id.clone(),
-            expires_at: record.expires_at.as_second(),
-            scope: CONFIRM_SCOPE.into(),
-        };
         self.keys
-            .reissue(&claims, &record.token_hash)
+            .reissue(&claims(record), &record.token_hash)
             .ok_or_else(|| Outcome::reject("the partner link was signed with a key no longer configured"))
     }
 
@@ -379,6 +369,16 @@ async fn record_outcome(
         }
     }
     Err(Outcome::retry("inquiry kept changing while recording the partner outcome"))
+}
+
+/// What a token record's link grants: its inquiry, for its partner, until it expires.
+fn claims(record: &TokenRecord) -> TokenClaims {
+    TokenClaims {
+        inquiry_id: record.inquiry_id.to_string(),
+        partner_id: record.partner_id.clone(),
+        expires_at: record.expires_at.as_second(),
+        scope: CONFIRM_SCOPE.into(),
+    }
 }
 
 fn signed(d: Duration) -> SignedDuration {
