@@ -138,7 +138,8 @@ impl PartnerDispatcher {
         let sms = SmsMessage {
             id: deterministic_id(&format!("{}/partner-request", inquiry.id)),
             to: reservation.partner_phone.clone(),
-            body: sms_text::partner_request(&reservation, &inquiry, self.config.deadline, &link),
+            // The time left, not the whole deadline: a retried text may go late.
+            body: sms_text::partner_request(&reservation, &inquiry, remaining(now, record.deadline_at), &link),
             inquiry_id: Some(inquiry.id),
         };
         // The id is derived from the inquiry, so a redelivered message (or a
@@ -237,8 +238,7 @@ impl PartnerDispatcher {
     /// longest delay a queue allows (the message then re-delays itself).
     async fn schedule_deadline(&self, inquiry: &Inquiry, hash: &str, deadline_at: Timestamp) -> Result<(), Outcome> {
         let now = self.stage.now();
-        let remaining = deadline_at.duration_since(now);
-        let delay = Duration::try_from(remaining).unwrap_or(Duration::ZERO).min(MAX_DELAY);
+        let delay = remaining(now, deadline_at).min(MAX_DELAY);
         let event = CloudEvent::for_inquiry(
             EventType::PartnerDeadline,
             inquiry.id,
@@ -379,6 +379,11 @@ fn claims(record: &TokenRecord) -> TokenClaims {
         expires_at: record.expires_at.as_second(),
         scope: CONFIRM_SCOPE.into(),
     }
+}
+
+/// How long from `now` until `deadline_at`; zero once it has passed.
+fn remaining(now: Timestamp, deadline_at: Timestamp) -> Duration {
+    Duration::try_from(deadline_at.duration_since(now)).unwrap_or(Duration::ZERO)
 }
 
 fn signed(d: Duration) -> SignedDuration {

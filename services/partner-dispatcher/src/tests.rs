@@ -484,6 +484,8 @@ async fn a_text_retried_after_a_failure_keeps_the_link_and_deadline_of_the_first
     let request = f.pipeline.inquiry(inquiry.id).await.partner.unwrap();
     assert_eq!(request.deadline_at, START + SignedDuration::from_mins(35));
     assert_eq!(delays(&f.own_queue.sent())[0], 2, "the deadline message waits what is left");
+    let text = &f.pipeline.outbox(inquiry.id).await[0].body;
+    assert!(text.contains("Reply within 2 min"), "the text gives the time left: {text}");
 }
 
 #[tokio::test]
