@@ -100,7 +100,10 @@ impl PartnerDispatcher {
     }
 
     async fn view(&self, record: &TokenRecord) -> Result<ConfirmationView, ConfirmError> {
-        let inquiry = self.inquiry(record).await?;
+        self.view_of(record, self.inquiry(record).await?).await
+    }
+
+    async fn view_of(&self, record: &TokenRecord, inquiry: Inquiry) -> Result<ConfirmationView, ConfirmError> {
         let reservation = match &inquiry.reservation_number {
             Some(n) => self.reservations.get_reservation(n).await?,
             None => None,
@@ -125,14 +128,16 @@ impl PartnerDispatcher {
     pub async fn open(&self, token: &str) -> Result<ConfirmationView, ConfirmError> {
         let now = self.stage.now();
         let record = self.checked_record(token, now).await?;
-        if let Some(refused) = Self::refusal(&record, &self.inquiry(&record).await?, now) {
+        let inquiry = self.inquiry(&record).await?;
+        if let Some(refused) = Self::refusal(&record, &inquiry, now) {
             return Err(refused);
         }
         if self.tokens.mark_token_opened(&record.token_hash, now).await? {
             let opened = TimelineEvent::once("partner.opened", "partner", now, json!({}));
             self.stage.inquiries.append_event(record.inquiry_id, &opened).await?;
         }
-        self.view(&record).await
+        // The opening is a timeline event, not a change of the inquiry: the one read serves.
+        self.view_of(&record, inquiry).await
     }
 
     /// Records the partner's answer, once. Returns the updated view.
