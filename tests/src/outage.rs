@@ -293,6 +293,11 @@ impl TokenStore for SwitchedStore {
         self.gate().await?;
         self.inner.consume_token(hash, outcome, at).await
     }
+
+    async fn void_tokens(&self, inquiry: InquiryId, at: jiff::Timestamp) -> Result<bool, StoreError> {
+        self.gate().await?;
+        self.inner.void_tokens(inquiry, at).await
+    }
 }
 
 struct SwitchedQueue {

@@ -107,7 +107,8 @@ impl From<StoreError> for ApiError {
 
 /// A partner confirmation that cannot go on: a bad or expired link is
 /// UNAUTHENTICATED (the token is the partner's credential), an answered one
-/// ALREADY_EXISTS, a bad answer names the `answer` field.
+/// ALREADY_EXISTS, one whose inquiry went to a person or failed
+/// FAILED_PRECONDITION, a bad answer names the `answer` field.
 impl From<ConfirmError> for ApiError {
     fn from(e: ConfirmError) -> Self {
         match e {
@@ -116,6 +117,10 @@ impl From<ConfirmError> for ApiError {
             ConfirmError::AlreadyAnswered { outcome } => {
                 Self::AlreadyExists(format!("this request was already answered ({})", outcome.map(|o| o.as_str()).unwrap_or("answered")))
             }
+            ConfirmError::Closed { status } => Self::FailedPrecondition {
+                detail: format!("this request is closed: the inquiry was {status}, so the partner's answer is no longer taken"),
+                current: Some(status),
+            },
             ConfirmError::BadAnswer(why) => Self::field("answer", &why),
             ConfirmError::Unavailable(why) => Self::Unavailable(why),
         }
@@ -138,6 +143,7 @@ mod tests {
             (ConfirmError::Invalid, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
             (ConfirmError::Expired, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
             (ConfirmError::AlreadyAnswered { outcome: Some(PartnerOutcome::Accepted) }, StatusCode::CONFLICT, "ALREADY_USED"),
+            (ConfirmError::Closed { status: InquiryStatus::Escalated }, StatusCode::CONFLICT, "INVALID_TRANSITION"),
             (ConfirmError::BadAnswer("no".into()), StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
             (ConfirmError::Unavailable("down".into()), StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
         ];

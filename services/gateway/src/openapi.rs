@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
     responses(
         (status = 200, description = "The request", body = ConfirmationDoc),
         (status = 401, description = "Invalid or expired link", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already answered", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already answered, or the inquiry went to a person or failed (the link is void)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited per address", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -36,7 +36,7 @@ fn confirm_doc() {}
         (status = 200, description = "Recorded", body = ConfirmationDoc),
         (status = 400, description = "Bad answer", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid or expired link", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already answered", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already answered, or the inquiry went to a person or failed (the link is void)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited per address", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use serde::Deserialize;
-use switchboard_domain::{Intent, Language};
+use switchboard_domain::{InquiryStatus, Intent, Language};
 use switchboard_partner_dispatcher::{ConfirmError, ConfirmationView};
 
 /// The form the page posts back.
@@ -208,6 +208,16 @@ fn error_page(e: ConfirmError) -> (StatusCode, Html<String>) {
         ConfirmError::Invalid => (StatusCode::UNAUTHORIZED, "유효하지 않은 링크입니다.", "This link is not valid."),
         ConfirmError::Expired => (StatusCode::UNAUTHORIZED, "응답 기한이 지난 링크입니다.", "This link has expired."),
         ConfirmError::AlreadyAnswered { .. } => (StatusCode::CONFLICT, "이미 응답한 요청입니다.", "This request was already answered."),
+        ConfirmError::Closed { status: InquiryStatus::Failed } => (
+            StatusCode::CONFLICT,
+            "이 요청은 처리할 수 없게 되어 더 이상 응답을 받지 않습니다. 담당자가 고객에게 직접 연락합니다.",
+            "This request could not be processed and no longer takes an answer. Our staff will contact the customer directly.",
+        ),
+        ConfirmError::Closed { .. } => (
+            StatusCode::CONFLICT,
+            "이 요청은 담당자가 직접 처리하고 있어 더 이상 응답을 받지 않습니다.",
+            "This request is now handled by our staff and no longer takes an answer.",
+        ),
         ConfirmError::BadAnswer(_) => (StatusCode::BAD_REQUEST, "응답을 처리할 수 없습니다.", "The answer could not be read."),
         ConfirmError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "잠시 후 다시 시도해 주세요.", "Please try again in a moment."),
     };

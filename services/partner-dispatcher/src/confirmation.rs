@@ -5,7 +5,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 use switchboard_domain::token::{TokenError, token_hash};
-use switchboard_domain::{EventType, Intent, Language, PartnerAnswer, PartnerOutcome, TimelineEvent};
+use switchboard_domain::{
+    EventType, Inquiry, InquiryStatus, Intent, Language, PartnerAnswer, PartnerOutcome, TimelineEvent, refuses_partner_answers,
+};
 use switchboard_store::{StoreError, TokenRecord};
 use switchboard_telemetry::propagation;
 use tracing::{Instrument, info};
@@ -23,6 +25,10 @@ pub enum ConfirmError {
     /// 409: the partner already answered. (A link the deadline used up is `Expired`.)
     #[error("this request was already answered")]
     AlreadyAnswered { outcome: Option<PartnerOutcome> },
+    /// 409: the inquiry no longer takes the partner's answer: a person has
+    /// it (escalated, resolved) or it failed. Its link is void.
+    #[error("this request is closed: the inquiry was {status}")]
+    Closed { status: InquiryStatus },
     /// 400: the answer itself is unusable.
     #[error("invalid answer: {0}")]
     BadAnswer(String),
@@ -70,18 +76,34 @@ impl PartnerDispatcher {
         Ok(record)
     }
 
-    /// Why a used token cannot be answered: the deadline consumed it
-    /// (a late answer is told the link expired, not that it was used) or the
-    /// partner did.
-    fn used(outcome: Option<PartnerOutcome>) -> ConfirmError {
-        match outcome {
-            Some(PartnerOutcome::TimedOut) => ConfirmError::Expired,
-            outcome => ConfirmError::AlreadyAnswered { outcome },
+    /// Why the link can no longer be answered, if it cannot: the partner
+    /// answered it, the deadline used it up (a late answer is told the link
+    /// expired, not that it was used), or the inquiry left
+    /// `awaiting_partner` for a person or a failure.
+    fn refusal(record: &TokenRecord, inquiry: &Inquiry, now: Timestamp) -> Option<ConfirmError> {
+        match &record.outcome {
+            Some(PartnerOutcome::TimedOut) => return Some(ConfirmError::Expired),
+            Some(outcome) => return Some(ConfirmError::AlreadyAnswered { outcome: Some(outcome.clone()) }),
+            None => {}
         }
+        if refuses_partner_answers(inquiry.status) {
+            return Some(ConfirmError::Closed { status: inquiry.status });
+        }
+        if record.used {
+            return Some(ConfirmError::AlreadyAnswered { outcome: None });
+        }
+        (now >= record.deadline_at).then_some(ConfirmError::Expired)
+    }
+
+    async fn inquiry(&self, record: &TokenRecord) -> Result<Inquiry, ConfirmError> {
+        self.stage.inquiries.get_inquiry(record.inquiry_id).await?.ok_or(ConfirmError::Invalid)
     }
 
     async fn view(&self, record: &TokenRecord) -> Result<ConfirmationView, ConfirmError> {
-        let inquiry = self.stage.inquiries.get_inquiry(record.inquiry_id).await?.ok_or(ConfirmError::Invalid)?;
+        self.view_of(record, self.inquiry(record).await?).await
+    }
+
+    async fn view_of(&self, record: &TokenRecord, inquiry: Inquiry) -> Result<ConfirmationView, ConfirmError> {
         let reservation = match &inquiry.reservation_number {
             Some(n) => self.reservations.get_reservation(n).await?,
             None => None,
@@ -106,17 +128,16 @@ impl PartnerDispatcher {
     pub async fn open(&self, token: &str) -> Result<ConfirmationView, ConfirmError> {
         let now = self.stage.now();
         let record = self.checked_record(token, now).await?;
-        if record.used {
-            return Err(Self::used(record.outcome));
-        }
-        if now >= record.deadline_at {
-            return Err(ConfirmError::Expired);
+        let inquiry = self.inquiry(&record).await?;
+        if let Some(refused) = Self::refusal(&record, &inquiry, now) {
+            return Err(refused);
         }
         if self.tokens.mark_token_opened(&record.token_hash, now).await? {
             let opened = TimelineEvent::once("partner.opened", "partner", now, json!({}));
             self.stage.inquiries.append_event(record.inquiry_id, &opened).await?;
         }
-        self.view(&record).await
+        // The opening is a timeline event, not a change of the inquiry: the one read serves.
+        self.view_of(&record, inquiry).await
     }
 
     /// Records the partner's answer, once. Returns the updated view.
@@ -128,18 +149,24 @@ impl PartnerDispatcher {
         }
         let now = self.stage.now();
         let record = self.checked_record(token, now).await?;
-        if record.used {
-            return Err(Self::used(record.outcome));
-        }
-        if now >= record.deadline_at {
-            return Err(ConfirmError::Expired);
+        let inquiry = self.inquiry(&record).await?;
+        if let Some(refused) = Self::refusal(&record, &inquiry, now) {
+            if matches!(refused, ConfirmError::Closed { .. }) {
+                // The write that closed the inquiry voided its link; one
+                // issued just after it (a dispatcher racing a person) is voided here.
+                self.tokens.void_tokens(record.inquiry_id, now).await?;
+            }
+            return Err(refused);
         }
         let outcome = PartnerOutcome::from(answer);
+        // The conditional use is where an answer and the inquiry's closing
+        // meet: whichever used the token first stands.
         let record = match self.tokens.consume_token(&record.token_hash, &outcome, now).await {
             Ok(r) => r,
             Err(StoreError::Conflict(_)) => {
-                let outcome = self.tokens.get_token(&record.token_hash).await?.and_then(|r| r.outcome);
-                return Err(Self::used(outcome));
+                let used = self.tokens.get_token(&record.token_hash).await?.ok_or(ConfirmError::Invalid)?;
+                let inquiry = self.inquiry(&used).await?;
+                return Err(Self::refusal(&used, &inquiry, now).unwrap_or(ConfirmError::AlreadyAnswered { outcome: None }));
             }
             Err(e) => return Err(e.into()),
         };

@@ -5,10 +5,14 @@
 //! (one that cannot be found or is not the customer's goes to a person:
 //! `escalated` with its reason, see [`Unverified`]), issues a signed single-use link, texts it to the partner, moves the
 //! inquiry to `awaiting_partner` and schedules the deadline as a delayed
-//! message to its own queue. The partner answers through the gateway
-//! ([`PartnerDispatcher::respond`]); whichever comes first, the answer or
-//! the deadline, uses the token (a conditional update), so exactly one
-//! outcome is published: `partner.responded` or `partner.timed_out`.
+//! message to its own queue. The deadline counts from the first attempt to
+//! text the link and is kept on its record, so redeliveries reuse it; a
+//! request whose deadline passed before the text could go times out
+//! untexted. The partner answers through the gateway
+//! ([`PartnerDispatcher::respond`]); whichever comes first, the answer, the
+//! deadline or the inquiry going to a person (which voids the link), uses
+//! the token (a conditional update), so at most one outcome is published:
+//! `partner.responded` or `partner.timed_out`.
 
 mod confirmation;
 mod sms_text;
@@ -25,7 +29,9 @@ use std::time::Duration;
 use switchboard_channels::{ChannelError, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, TokenKeys, token_hash};
-use switchboard_domain::{CloudEvent, Escalation, EventType, Inquiry, InquiryStatus, PartnerOutcome, PartnerRequest, TimelineEvent};
+use switchboard_domain::{
+    CloudEvent, Escalation, EventType, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, PartnerRequest, TimelineEvent,
+};
 use switchboard_messaging::{MAX_DELAY, Queue, ReceivedMessage, events};
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore};
@@ -101,37 +107,39 @@ impl PartnerDispatcher {
             return Ok(());
         }
 
-        // Everything below is derived from the inquiry as classified, so a
-        // redelivery issues the same token, text and events.
-        let requested_at = inquiry.partner.as_ref().map(|p| p.requested_at).unwrap_or(inquiry.updated_at);
-        let deadline_at = requested_at + signed(self.config.deadline);
-        let expires_at = requested_at + signed(self.config.token_validity.max(self.config.deadline));
-        let claims = TokenClaims {
-            inquiry_id: inquiry.id.to_string(),
-            partner_id: reservation.partner_id.clone(),
-            expires_at: expires_at.as_second(),
-            scope: CONFIRM_SCOPE.into(),
-        };
-        let token = self.keys.sign(&claims);
-        let hash = token_hash(&token);
-        let record = TokenRecord {
-            token_hash: hash.clone(),
-            inquiry_id: inquiry.id,
-            partner_id: reservation.partner_id.clone(),
-            expires_at,
-            deadline_at,
-            used: false,
+        // The link is issued once, on the first attempt to text it: its
+        // deadline and expiry count from then (not from classification, so
+        // a backed-up dispatcher never texts a stale link), and a
+        // redelivery or a retried SMS reuses the same link and deadline.
+        let now = self.stage.now();
+        let record = self.issue(&inquiry, &reservation.partner_id, now).await?;
+        let request = PartnerRequest {
+            partner_id: record.partner_id.clone(),
+            partner_name: reservation.partner_name.clone(),
+            requested_at: record.issued_at.unwrap_or(now),
+            deadline_at: record.deadline_at,
             outcome: None,
-            used_at: None,
-            opened_at: None,
+            responded_at: None,
         };
-        self.tokens.put_token(&record).await.or_retry()?;
+        let details = json!({ "partner_id": record.partner_id, "deadline_at": record.deadline_at });
+        if now >= record.deadline_at {
+            // The deadline passed before the text could go (the earlier
+            // attempts failed or stalled): an expired link is not sent, and
+            // the inquiry goes on as if the partner never answered.
+            info!(inquiry_id = %inquiry.id, "partner deadline passed before the text could go; timing out");
+            let moved =
+                self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details, |i| i.partner = Some(request.clone())).await?;
+            let Some(inquiry) = moved else { return self.moved_on(inquiry.id, now).await };
+            return self.close(&inquiry, &record.token_hash, now).await;
+        }
 
+        let token = self.link(&record)?;
         let link = format!("{}/r/{token}", self.config.public_base_url.trim_end_matches('/'));
         let sms = SmsMessage {
             id: deterministic_id(&format!("{}/partner-request", inquiry.id)),
             to: reservation.partner_phone.clone(),
-            body: sms_text::partner_request(&reservation, &inquiry, self.config.deadline, &link),
+            // The time left, not the whole deadline: a retried text may go late.
+            body: sms_text::partner_request(&reservation, &inquiry, remaining(now, record.deadline_at), &link),
             inquiry_id: Some(inquiry.id),
         };
         // The id is derived from the inquiry, so a redelivered message (or a
@@ -155,26 +163,49 @@ impl PartnerDispatcher {
         );
         self.stage.inquiries.append_event(inquiry.id, &sent).await.or_retry()?;
 
-        let request = PartnerRequest {
-            partner_id: reservation.partner_id.clone(),
-            partner_name: reservation.partner_name.clone(),
-            requested_at,
-            deadline_at,
-            outcome: None,
-            responded_at: None,
-        };
-        let details = json!({ "partner_id": reservation.partner_id, "deadline_at": deadline_at });
-        let moved = self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details, |i| i.partner = Some(request.clone())).await?;
-        let Some(inquiry) = moved else { return Ok(()) };
+        let moved =
+            self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details.clone(), |i| i.partner = Some(request.clone())).await?;
+        let Some(inquiry) = moved else { return self.moved_on(inquiry.id, now).await };
 
-        self.schedule_deadline(&inquiry, &hash, deadline_at).await?;
-        let requested = self.stage.event(
-            EventType::PartnerRequested,
-            &inquiry,
-            "1",
-            json!({ "partner_id": reservation.partner_id, "deadline_at": deadline_at }),
-        );
+        self.schedule_deadline(&inquiry, &record.token_hash, record.deadline_at).await?;
+        let requested = self.stage.event(EventType::PartnerRequested, &inquiry, "1", details);
         self.stage.publish(&[requested]).await
+    }
+
+    /// The inquiry's link: issued now unless an earlier attempt issued one,
+    /// in which case that one (its times, maybe its use) is returned.
+    async fn issue(&self, inquiry: &Inquiry, partner_id: &str, now: Timestamp) -> Result<TokenRecord, Outcome> {
+        let mut record = TokenRecord {
+            token_hash: String::new(),
+            inquiry_id: inquiry.id,
+            partner_id: partner_id.to_owned(),
+            expires_at: now + signed(self.config.token_validity.max(self.config.deadline)),
+            deadline_at: now + signed(self.config.deadline),
+            issued_at: Some(now),
+            used: false,
+            outcome: None,
+            used_at: None,
+            opened_at: None,
+            voided_at: None,
+        };
+        record.token_hash = token_hash(&self.keys.sign(&claims(&record)));
+        self.tokens.put_token(&record).await.or_retry()
+    }
+
+    /// The link of an issued token, signed again by the key that issued it.
+    fn link(&self, record: &TokenRecord) -> Result<String, Outcome> {
+        self.keys
+            .reissue(&claims(record), &record.token_hash)
+            .ok_or_else(|| Outcome::reject("the partner link was signed with a key no longer configured"))
+    }
+
+    /// Someone else moved the inquiry on (escalated or failed it) while the
+    /// link was being issued: the link must not take an answer.
+    async fn moved_on(&self, inquiry: InquiryId, now: Timestamp) -> Result<(), Outcome> {
+        if self.tokens.void_tokens(inquiry, now).await.or_retry()? {
+            info!(inquiry_id = %inquiry, "the inquiry moved on while the partner was asked; link voided");
+        }
+        Ok(())
     }
 
     /// Hands an inquiry whose reservation cannot be verified to a person:
@@ -207,8 +238,7 @@ impl PartnerDispatcher {
     /// longest delay a queue allows (the message then re-delays itself).
     async fn schedule_deadline(&self, inquiry: &Inquiry, hash: &str, deadline_at: Timestamp) -> Result<(), Outcome> {
         let now = self.stage.now();
-        let remaining = deadline_at.duration_since(now);
-        let delay = Duration::try_from(remaining).unwrap_or(Duration::ZERO).min(MAX_DELAY);
+        let delay = remaining(now, deadline_at).min(MAX_DELAY);
         let event = CloudEvent::for_inquiry(
             EventType::PartnerDeadline,
             inquiry.id,
@@ -235,17 +265,44 @@ impl PartnerDispatcher {
             // Longer than one queue delay: hop again.
             return self.schedule_deadline(&inquiry, hash, record.deadline_at).await;
         }
-        let outcome = match self.tokens.consume_token(hash, &PartnerOutcome::TimedOut, now).await {
-            Ok(record) => record.outcome.unwrap_or(PartnerOutcome::TimedOut),
-            // The partner answered first. Publish that answer again in case
-            // its first publication was lost; the event id dedupes it.
-            Err(StoreError::Conflict(_)) => match self.tokens.get_token(hash).await.or_retry()? {
-                Some(TokenRecord { outcome: Some(o), .. }) => o,
-                _ => return Ok(()),
-            },
+        self.close(&inquiry, hash, now).await
+    }
+
+    /// Ends the request at its deadline: uses the token as timed out unless
+    /// something used it first, and publishes the outcome. Never ends
+    /// quietly while the inquiry still waits: a token used without an
+    /// outcome (voided, but the write that closed the inquiry never landed)
+    /// times the inquiry out.
+    async fn close(&self, inquiry: &Inquiry, hash: &str, now: Timestamp) -> Result<(), Outcome> {
+        let (outcome, at) = match self.tokens.consume_token(hash, &PartnerOutcome::TimedOut, now).await {
+            Ok(_) => (PartnerOutcome::TimedOut, now),
+            Err(StoreError::Conflict(_)) => {
+                let used = self.tokens.get_token(hash).await.or_retry()?;
+                let used = used.ok_or_else(|| Outcome::reject("deadline message for an unknown token"))?;
+                match used.outcome {
+                    // The partner answered first. Publish that answer again in
+                    // case its first publication was lost; the event id dedupes it.
+                    Some(outcome) => (outcome, used.used_at.unwrap_or(now)),
+                    None => {
+                        let current = self.stage.inquiries.get_inquiry(inquiry.id).await.or_retry()?;
+                        let current = current.ok_or_else(|| Outcome::reject("inquiry vanished"))?;
+                        match current.partner.as_ref().and_then(|p| p.outcome.clone()) {
+                            Some(recorded) => (recorded, now),
+                            None if current.status == InquiryStatus::AwaitingPartner => {
+                                info!(inquiry_id = %inquiry.id, "partner link used without an outcome; timing out");
+                                (PartnerOutcome::TimedOut, now)
+                            }
+                            None => {
+                                info!(inquiry_id = %inquiry.id, status = %current.status, "partner link voided; nothing left to wait for");
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
             Err(e) => return Err(Outcome::retry(e)),
         };
-        self.settle(&inquiry, outcome, record.used_at.unwrap_or(now)).await
+        self.settle(inquiry, outcome, at).await
     }
 
     /// Records the partner outcome on the inquiry and publishes it.
@@ -312,6 +369,21 @@ async fn record_outcome(
         }
     }
     Err(Outcome::retry("inquiry kept changing while recording the partner outcome"))
+}
+
+/// What a token record's link grants: its inquiry, for its partner, until it expires.
+fn claims(record: &TokenRecord) -> TokenClaims {
+    TokenClaims {
+        inquiry_id: record.inquiry_id.to_string(),
+        partner_id: record.partner_id.clone(),
+        expires_at: record.expires_at.as_second(),
+        scope: CONFIRM_SCOPE.into(),
+    }
+}
+
+/// How long from `now` until `deadline_at`; zero once it has passed.
+fn remaining(now: Timestamp, deadline_at: Timestamp) -> Duration {
+    Duration::try_from(deadline_at.duration_since(now)).unwrap_or(Duration::ZERO)
 }
 
 fn signed(d: Duration) -> SignedDuration {

@@ -4,8 +4,9 @@
 use std::time::Duration;
 use switchboard_domain::{Inquiry, Intent, Language, Reservation};
 
-pub(crate) fn partner_request(reservation: &Reservation, inquiry: &Inquiry, deadline: Duration, link: &str) -> String {
-    let minutes = deadline.as_secs().div_ceil(60).max(1);
+/// The request, with the minutes left to answer (`time_left`, rounded up).
+pub(crate) fn partner_request(reservation: &Reservation, inquiry: &Inquiry, time_left: Duration, link: &str) -> String {
+    let minutes = time_left.as_secs().div_ceil(60).max(1);
     let intent = inquiry.classification.as_ref().map(|c| c.intent);
     match reservation.partner_locale {
         Language::Ko => {

@@ -66,6 +66,22 @@ impl SmsSender for FailingSms {
     }
 }
 
+/// An SMS channel that fails while `down` is set, then sends through `inner`.
+struct SwitchableSms {
+    inner: Arc<dyn SmsSender>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl SmsSender for SwitchableSms {
+    async fn send_sms(&self, message: &SmsMessage) -> Result<Delivery, ChannelError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(ChannelError::Unavailable("timeout".into()));
+        }
+        self.inner.send_sms(message).await
+    }
+}
+
 struct Fixture {
     pipeline: TestPipeline,
     own_queue: Arc<Recorded>,
@@ -77,7 +93,13 @@ async fn fixture(deadline: Duration) -> Fixture {
 }
 
 async fn fixture_with_sms(deadline: Duration, sms: Option<Arc<dyn SmsSender>>) -> Fixture {
+    fixture_on(deadline, |_| sms).await
+}
+
+/// A fixture whose SMS channel `sms` makes from the pipeline (`None`: its outbox).
+async fn fixture_on(deadline: Duration, sms: impl FnOnce(&TestPipeline) -> Option<Arc<dyn SmsSender>>) -> Fixture {
     let pipeline = TestPipeline::new().await;
+    let sms = sms(&pipeline);
     pipeline.store.put_reservation(&reservation()).await.unwrap();
     let own_queue = Arc::new(Recorded { inner: pipeline.queue(Service::PartnerDispatcher), sent: Mutex::default() });
     let dispatcher = PartnerDispatcher::new(
@@ -382,4 +404,176 @@ async fn events_it_does_not_handle_are_rejected() {
     let answered = f.pipeline.stage(Service::Responder).event(EventType::InquiryAnswered, &inquiry, "1", json!({}));
     let outcome = f.dispatcher.try_handle(&delivery(&answered, 1)).await;
     assert_eq!(outcome, Err(Outcome::reject("partner-dispatcher does not handle inquiry.answered")));
+}
+
+/// A fixture whose SMS channel is down until the test says otherwise.
+async fn fixture_with_sms_down(deadline: Duration) -> (Fixture, Arc<SwitchableSms>) {
+    let mut switch = None;
+    let f = fixture_on(deadline, |pipeline| {
+        let sms = Arc::new(SwitchableSms { inner: pipeline.outbox.clone(), down: true.into() });
+        switch = Some(sms.clone());
+        Some(sms as Arc<dyn SmsSender>)
+    })
+    .await;
+    (f, switch.unwrap())
+}
+
+impl SwitchableSms {
+    fn up(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Fixture {
+    /// The link issued for the inquiry, texted or not (issuing again
+    /// returns the inquiry's first link).
+    async fn issued(&self, inquiry: &Inquiry) -> TokenRecord {
+        let probe = TokenRecord {
+            token_hash: "probe".into(),
+            inquiry_id: inquiry.id,
+            partner_id: "probe".into(),
+            expires_at: START,
+            deadline_at: START,
+            issued_at: None,
+            used: false,
+            outcome: None,
+            used_at: None,
+            opened_at: None,
+            voided_at: None,
+        };
+        self.pipeline.store.put_token(&probe).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_deadline_counts_from_the_text_not_from_classification() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    // Classified at START; the dispatcher is backed up for half an hour.
+    f.at(30);
+    f.dispatch(&inquiry).await.unwrap();
+
+    let token = f.token(&inquiry).await;
+    assert_eq!(token.issued_at, Some(START + SignedDuration::from_mins(30)));
+    assert_eq!(token.deadline_at, START + SignedDuration::from_mins(35), "text time + the deadline");
+    assert_eq!(token.expires_at, START + SignedDuration::from_mins(40), "text time + the link's validity");
+    let request = f.pipeline.inquiry(inquiry.id).await.partner.unwrap();
+    assert_eq!((request.requested_at, request.deadline_at), (token.issued_at.unwrap(), token.deadline_at));
+    assert_eq!(delays(&f.own_queue.sent()), [5], "the deadline message waits the whole deadline");
+
+    f.at(34);
+    let view = f.dispatcher.open(&f.texted_token(&inquiry).await).await.unwrap();
+    assert_eq!(view.deadline_at, START + SignedDuration::from_mins(35));
+}
+
+#[tokio::test]
+async fn a_text_retried_after_a_failure_keeps_the_link_and_deadline_of_the_first_attempt() {
+    let (f, sms) = fixture_with_sms_down(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.at(30);
+    assert!(f.dispatch(&inquiry).await.is_err(), "the SMS is down: retried");
+    sms.up();
+    f.at(33);
+    f.redeliver(&inquiry).await.unwrap();
+    f.at(34);
+    f.redeliver(&inquiry).await.unwrap();
+
+    let token = f.token(&inquiry).await;
+    assert_eq!(token.issued_at, Some(START + SignedDuration::from_mins(30)), "the clock is not restarted");
+    assert_eq!(token.deadline_at, START + SignedDuration::from_mins(35));
+    let request = f.pipeline.inquiry(inquiry.id).await.partner.unwrap();
+    assert_eq!(request.deadline_at, START + SignedDuration::from_mins(35));
+    assert_eq!(delays(&f.own_queue.sent())[0], 2, "the deadline message waits what is left");
+    let text = &f.pipeline.outbox(inquiry.id).await[0].body;
+    assert!(text.contains("Reply within 2 min"), "the text gives the time left: {text}");
+}
+
+#[tokio::test]
+async fn a_request_whose_deadline_passed_before_the_text_could_go_is_not_texted_and_times_out() {
+    let (f, sms) = fixture_with_sms_down(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    assert!(f.dispatch(&inquiry).await.is_err(), "the SMS is down: retried");
+    sms.up();
+    f.at(6);
+    f.redeliver(&inquiry).await.unwrap();
+
+    assert!(f.pipeline.outbox(inquiry.id).await.is_empty(), "an expired link is never texted");
+    let stored = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(stored.status, InquiryStatus::AwaitingPartner);
+    assert_eq!(stored.partner.unwrap().outcome, Some(PartnerOutcome::TimedOut));
+    let told: Vec<String> = f.pipeline.take(Service::Responder).await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(told, ["partner.timed_out"], "the same path as a partner who never answered");
+
+    f.redeliver(&inquiry).await.unwrap();
+    assert!(f.pipeline.outbox(inquiry.id).await.is_empty(), "nor on a redelivery");
+}
+
+#[tokio::test]
+async fn a_token_used_without_an_outcome_does_not_end_the_deadline() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    // The link was used up without an outcome, and the write that should
+    // have gone with it never landed: the inquiry still waits.
+    f.at(1);
+    assert!(f.pipeline.store.void_tokens(inquiry.id, START + SignedDuration::from_mins(1)).await.unwrap());
+
+    f.at(5);
+    f.deliver_sent(0).await.unwrap();
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.partner.unwrap().outcome, Some(PartnerOutcome::TimedOut));
+    let told: Vec<String> = f.pipeline.take(Service::Responder).await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(told, ["partner.timed_out"]);
+}
+
+#[tokio::test]
+async fn an_answer_used_on_the_token_but_never_recorded_is_recorded_by_the_deadline() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    // The partner's answer used the token, then the process died.
+    let hash = f.token(&inquiry).await.token_hash;
+    f.pipeline.store.consume_token(&hash, &PartnerOutcome::Accepted, START + SignedDuration::from_mins(2)).await.unwrap();
+
+    f.at(5);
+    f.deliver_sent(0).await.unwrap();
+    let request = f.pipeline.inquiry(inquiry.id).await.partner.unwrap();
+    assert_eq!((request.outcome, request.responded_at), (Some(PartnerOutcome::Accepted), Some(START + SignedDuration::from_mins(2))));
+    let told: Vec<String> = f.pipeline.take(Service::Responder).await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(told, ["partner.responded"]);
+}
+
+#[tokio::test]
+async fn escalating_voids_the_link_so_a_later_answer_is_refused_and_the_deadline_ends_quietly() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let token = f.texted_token(&inquiry).await;
+    f.at(1);
+    f.pipeline.stage(Service::Responder).advance(inquiry.id, InquiryStatus::Escalated, json!({}), |_| {}).await.unwrap().unwrap();
+
+    let record = f.token(&inquiry).await;
+    assert_eq!((record.used, record.outcome, record.voided_at), (true, None, Some(START + SignedDuration::from_mins(1))));
+    f.at(2);
+    let refused = f.dispatcher.respond(&token, PartnerAnswer::Accept).await;
+    assert!(matches!(refused, Err(ConfirmError::Closed { status: InquiryStatus::Escalated })), "{refused:?}");
+    assert!(matches!(f.dispatcher.open(&token).await, Err(ConfirmError::Closed { status: InquiryStatus::Escalated })));
+
+    f.at(5);
+    f.deliver_sent(0).await.unwrap();
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.partner.unwrap().outcome, None);
+    assert!(f.pipeline.take(Service::Responder).await.is_empty(), "nothing to announce");
+}
+
+#[tokio::test]
+async fn a_link_issued_before_a_person_took_the_inquiry_is_voided_and_never_texted() {
+    let (f, sms) = fixture_with_sms_down(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    assert!(f.dispatch(&inquiry).await.is_err(), "the SMS is down: retried, with the link issued");
+    f.pipeline.stage(Service::Responder).advance(inquiry.id, InquiryStatus::Escalated, json!({}), |_| {}).await.unwrap().unwrap();
+    sms.up();
+    f.redeliver(&inquiry).await.unwrap();
+
+    let record = f.issued(&inquiry).await;
+    assert!(record.used && record.voided_at.is_some(), "{record:?}");
+    assert!(f.pipeline.outbox(inquiry.id).await.is_empty(), "the escalated inquiry's partner is not texted");
 }

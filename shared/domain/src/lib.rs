@@ -33,7 +33,7 @@ pub use event::{CloudEvent, EventType, RoutingAttributes};
 pub use faq::{FaqEditError, FaqEntry, FaqEntryChange, FaqEntryId, FaqEntryInput};
 pub use field_error::{FieldError, ValidationErrors};
 pub use inquiry::{Channel, Escalation, Inquiry, InquiryId};
-pub use partner::{PartnerAnswer, PartnerOutcome, PartnerRequest, PartnerStep};
+pub use partner::{PartnerAnswer, PartnerOutcome, PartnerRequest, PartnerStep, refuses_partner_answers};
 pub use reservation::{Reservation, ReservationInput, ReservationNumber};
 pub use routing::{FilterPolicy, Service};
 pub use status::{InquiryStatus, TransitionError};

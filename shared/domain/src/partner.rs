@@ -1,7 +1,15 @@
 //! The partner's side of a reservation change: what was asked and what came back.
 
+use crate::InquiryStatus;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+/// Whether an inquiry in `status` no longer takes a partner's answer: a
+/// person has it (escalated, resolved) or the pipeline gave up (failed).
+/// Moving there voids its open link, and a late answer is refused.
+pub fn refuses_partner_answers(status: InquiryStatus) -> bool {
+    matches!(status, InquiryStatus::Escalated | InquiryStatus::Resolved | InquiryStatus::Failed)
+}
 
 /// A partner's answer on the confirmation page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +161,12 @@ mod tests {
         for step in PartnerStep::ALL {
             assert_eq!(serde_json::to_value(step).unwrap(), step.label());
         }
+    }
+
+    #[test]
+    fn only_a_person_or_a_failure_closes_the_door_on_a_partners_answer() {
+        let refusing: Vec<_> = InquiryStatus::ALL.into_iter().filter(|s| refuses_partner_answers(*s)).collect();
+        assert_eq!(refusing, [InquiryStatus::Escalated, InquiryStatus::Resolved, InquiryStatus::Failed]);
     }
 
     #[test]

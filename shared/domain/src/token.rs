@@ -77,8 +77,15 @@ impl TokenKeys {
     /// A token for `claims`, signed with the newest key.
     pub fn sign(&self, claims: &TokenClaims) -> String {
         let payload = serde_json::to_vec(claims).unwrap_or_default();
-        let signature = mac(&self.keys[0], &payload).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(signature))
+        token_of(&payload, &self.keys[0])
+    }
+
+    /// The token issued for `claims` whose hash is `hash`, signed by
+    /// whichever of the keys signed it: a link issued before a key
+    /// rotation is sent again as it was. `None` if no key gives that hash.
+    pub fn reissue(&self, claims: &TokenClaims, hash: &str) -> Option<String> {
+        let payload = serde_json::to_vec(claims).unwrap_or_default();
+        self.keys.iter().map(|key| token_of(&payload, key)).find(|token| token_hash(token) == hash)
     }
 
     /// Checks signature (in constant time), scope and expiry.
@@ -99,6 +106,11 @@ impl TokenKeys {
         }
         Ok(claims)
     }
+}
+
+fn token_of(payload: &[u8], key: &[u8]) -> String {
+    let signature = mac(key, payload).finalize().into_bytes();
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(signature))
 }
 
 fn mac(key: &[u8], payload: &[u8]) -> HmacSha256 {
@@ -171,6 +183,15 @@ mod tests {
         let short = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&raw[..16]));
         assert_eq!(keys(1).verify(&short, at(0)), Err(TokenError::BadSignature));
         assert_eq!(keys(1).verify(&format!("{payload}."), at(0)), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn a_link_is_reissued_with_the_key_that_signed_it_even_after_a_rotation() {
+        let old = keys(1).sign(&claims(1000));
+        let rotated = TokenKeys::new(vec![vec![2; 32], vec![1; 32]]).unwrap();
+        assert_eq!(rotated.reissue(&claims(1000), &token_hash(&old)), Some(old.clone()));
+        assert_eq!(keys(2).reissue(&claims(1000), &token_hash(&old)), None, "the signing key is gone");
+        assert_eq!(rotated.reissue(&claims(999), &token_hash(&old)), None, "other claims");
     }
 
     #[test]

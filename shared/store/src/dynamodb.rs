@@ -19,9 +19,10 @@
 //!   days of `expires_at`); SQLite keeps them.
 
 use crate::keys::{self, Key, METADATA};
+use crate::partner_link::closes_partner_link;
 use crate::{
     AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest,
-    ReservationStore, StoreError, TenantStore, TokenRecord, TokenStore,
+    ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -30,7 +31,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection,
     ProjectionType, Put, ReturnValue, ScalarAttributeType, Select, SseSpecification, TableStatus, TimeToLiveSpecification,
-    TimeToLiveStatus, TransactWriteItem,
+    TimeToLiveStatus, TransactWriteItem, Update,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -390,6 +391,44 @@ impl DynamoStore {
         }
     }
 
+    /// [`Self::put_inquiry_at`], voiding the inquiry's partner link in the
+    /// same transaction when `void` is given.
+    async fn put_inquiry_voiding(&self, item: Item, id: InquiryId, expected: u64, void: Option<Update>) -> Result<(), StoreError> {
+        let Some(void) = void else { return self.put_inquiry_at(item, id, expected).await };
+        let writes = vec![self.put(item, Condition::Version(expected))?, TransactWriteItem::builder().update(void).build()];
+        match self.transact(writes).await? {
+            Tx::Done => Ok(()),
+            Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => Err(stale(id, expected)),
+            Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => Err(link_used_meanwhile(id)),
+            Tx::Cancelled(codes) => Err(cancelled(&codes)),
+        }
+    }
+
+    /// The update voiding inquiry `id`'s partner link, if it has one still
+    /// unused; conditional on it staying unused until the write.
+    async fn void_update(&self, id: InquiryId, at: Timestamp) -> Result<Option<Update>, StoreError> {
+        let Some(issued): Option<TokenPointer> = self.get_body(&keys::partner_token(id)).await? else { return Ok(None) };
+        let token = keys::token(&issued.token_hash);
+        let Some(record): Option<TokenRecord> = self.get_body(&token).await? else { return Ok(None) };
+        if record.used {
+            return Ok(None);
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&token)))
+            .update_expression("SET #body.#used = :true, #body.#voided = :at")
+            .condition_expression("#body.#used = :false")
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_names("#used", "used")
+            .expression_attribute_names("#voided", "voided_at")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":at", to_av(&token.pk, &at)?)
+            .build()
+            .map_err(request)?;
+        Ok(Some(update))
+    }
+
     /// Newest-first page over one index partition. Reads one item past the
     /// page so the last page says so (no empty trailing page), as in SQLite.
     async fn index_page(&self, index: Index, partition: String, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
@@ -428,6 +467,11 @@ impl DynamoStore {
         let items = items.into_iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, next })
     }
+}
+
+/// The inquiry's partner link was used while it was being closed: read again.
+fn link_used_meanwhile(id: InquiryId) -> StoreError {
+    StoreError::Conflict(format!("inquiry {id}: its partner link was used meanwhile"))
 }
 
 fn stale(id: InquiryId, expected: u64) -> StoreError {
@@ -490,29 +534,33 @@ impl InquiryStore for DynamoStore {
         let mut next = next.clone();
         next.version = expected_version + 1;
         let item = inquiry_item(&next)?;
+        // Closing the inquiry voids its open partner link in the same transaction.
+        let void = if closes_partner_link(&next) { self.void_update(next.id, next.updated_at).await? } else { None };
         let Some(event) = event else {
-            self.put_inquiry_at(item, next.id, expected_version).await?;
+            self.put_inquiry_voiding(item, next.id, expected_version, void).await?;
             return Ok(next);
         };
         for _ in 0..APPEND_ATTEMPTS {
             let event_key = self.next_event_key(next.id, event.at).await?;
             let (marker, event_item) = event_items(next.id, &event_key, event)?;
-            let writes = vec![
+            let mut writes = vec![
                 self.put(item.clone(), Condition::Version(expected_version))?,
                 self.put(marker, Condition::New)?,
                 self.put(event_item, Condition::New)?,
             ];
+            writes.extend(void.clone().map(|u| TransactWriteItem::builder().update(u).build()));
             match self.transact(writes).await? {
                 Tx::Done => return Ok(next),
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => return Err(stale(next.id, expected_version)),
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => {
                     // The event's key is already on the timeline. SQLite keeps
                     // the update and drops the duplicate event: do the same.
-                    self.put_inquiry_at(item, next.id, expected_version).await?;
+                    self.put_inquiry_voiding(item, next.id, expected_version, void).await?;
                     return Ok(next);
                 }
                 // A concurrent append took this sort key: count again.
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 2) => continue,
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 3) => return Err(link_used_meanwhile(next.id)),
                 Tx::Cancelled(codes) => return Err(cancelled(&codes)),
             }
         }
@@ -690,15 +738,20 @@ impl ReservationStore for DynamoStore {
 #[async_trait]
 impl TokenStore for DynamoStore {
     async fn put_token(&self, record: &TokenRecord) -> Result<TokenRecord, StoreError> {
-        let token = keys::token(&record.token_hash);
-        let mut item = item(&token, record)?;
-        item.insert(TTL_ATTRIBUTE.into(), n(record.expires_at.as_second()));
-        let put = self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)");
-        match put.send().await {
-            Ok(_) => Ok(record.clone()),
-            // A redelivered dispatcher: the stored record (maybe used) wins.
-            Err(e) if condition_failed(&e) => self.get_body(&token).await?.ok_or(StoreError::Corrupt(token.pk)),
-            Err(e) => Err(failed("PutItem", e)),
+        let (token, pointer) = (keys::token(&record.token_hash), keys::partner_token(record.inquiry_id));
+        let mut token_item = item(&token, record)?;
+        token_item.insert(TTL_ATTRIBUTE.into(), n(record.expires_at.as_second()));
+        let pointer_item = item(&pointer, &TokenPointer { token_hash: record.token_hash.clone() })?;
+        match self.transact(vec![self.put(pointer_item, Condition::New)?, self.put(token_item, Condition::New)?]).await? {
+            Tx::Done => Ok(record.clone()),
+            // A redelivered dispatcher: the inquiry's first link (maybe used) wins.
+            Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => {
+                let issued: TokenPointer = self.get_body(&pointer).await?.ok_or_else(|| StoreError::Corrupt(pointer.pk.clone()))?;
+                let token = keys::token(&issued.token_hash);
+                self.get_body(&token).await?.ok_or(StoreError::Corrupt(token.pk))
+            }
+            Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => self.get_body(&token).await?.ok_or(StoreError::Corrupt(token.pk)),
+            Tx::Cancelled(codes) => Err(cancelled(&codes)),
         }
     }
 
@@ -727,6 +780,16 @@ impl TokenStore for DynamoStore {
                 None => Err(StoreError::NotFound(token.pk)),
             },
             Err(e) => Err(failed("UpdateItem", e)),
+        }
+    }
+
+    async fn void_tokens(&self, inquiry: InquiryId, at: Timestamp) -> Result<bool, StoreError> {
+        let Some(void) = self.void_update(inquiry, at).await? else { return Ok(false) };
+        match self.transact(vec![TransactWriteItem::builder().update(void).build()]).await? {
+            Tx::Done => Ok(true),
+            // Answered or timed out meanwhile: that use stands.
+            Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => Ok(false),
+            Tx::Cancelled(codes) => Err(cancelled(&codes)),
         }
     }
 

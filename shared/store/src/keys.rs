@@ -15,6 +15,7 @@
 //! | attachment | `INQUIRY#{id}` | `ATTACHMENT#{n, 2 digits}` | |
 //! | reservation | `RES#{number}` | `METADATA` | |
 //! | token | `TOKEN#{hash}` | `METADATA` | `expires_at` (TTL) |
+//! | an inquiry's token | `INQUIRY#{id}` | `PARTNER_TOKEN` | body `{token_hash}`: the one link issued for the inquiry |
 //! | idempotency key | `IDEM#{tenant}#{key}` | `METADATA` | `expires_at` (TTL), body `{inquiry_id}` |
 //! | sent message | `SENT#{message id}` | `METADATA` | written by the SNS/SES senders of `switchboard-channels`; `expires_at` (TTL) |
 //!
@@ -150,6 +151,11 @@ pub fn token(hash: &str) -> Key {
     Key::metadata(format!("TOKEN#{hash}"))
 }
 
+/// The pointer to the one partner link issued for inquiry `id`.
+pub fn partner_token(id: InquiryId) -> Key {
+    Key { pk: inquiry_partition(id), sk: "PARTNER_TOKEN".to_owned() }
+}
+
 /// The claim of idempotency key `key`, scoped to `tenant`.
 pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
     Key::metadata(format!("IDEM#{tenant}#{key}"))
@@ -188,6 +194,7 @@ mod tests {
         assert_eq!(ai_response(id, at), key(&format!("INQUIRY#{id}"), "AI_RESPONSE#001700000000123"));
         assert_eq!(reservation(&ReservationNumber::parse("HT-20481123").unwrap()), key("RES#HT-20481123", "METADATA"));
         assert_eq!(token("h"), key("TOKEN#h", "METADATA"));
+        assert_eq!(partner_token(id), key(&format!("INQUIRY#{id}"), "PARTNER_TOKEN"));
         assert_eq!(idempotency(&tenant_id, "k"), key("IDEM#t#k", "METADATA"));
         assert_eq!(sent_message("m-1"), key("SENT#m-1", "METADATA"));
     }

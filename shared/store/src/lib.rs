@@ -11,6 +11,7 @@ pub mod blob;
 /// The single table in DynamoDB (AWS mode), and its provisioning.
 pub mod dynamodb;
 pub mod keys;
+mod partner_link;
 pub mod records;
 /// Attachment bodies in S3 (AWS mode), and their bucket's provisioning.
 pub mod s3;
@@ -19,7 +20,7 @@ mod tenant_edit;
 mod transition;
 
 use async_trait::async_trait;
-pub use records::{AiResponseRecord, AttachmentRecord, TokenRecord};
+pub use records::{AiResponseRecord, AttachmentRecord, TokenPointer, TokenRecord};
 use switchboard_domain::{
     Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
 };
@@ -143,7 +144,10 @@ pub trait InquiryStore: Send + Sync {
 
     /// Replaces the inquiry if its stored version is still
     /// `expected_version`, bumping the version and appending `event`
-    /// atomically. Returns the stored inquiry.
+    /// atomically. Returns the stored inquiry. An inquiry written in a
+    /// status that refuses partner answers (escalated, resolved, failed)
+    /// has its open partner link voided in the same write (see
+    /// [`TokenStore::void_tokens`]).
     async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError>;
 
     /// Appends an event unless one with the same key exists; `true` if appended.
@@ -201,8 +205,10 @@ pub trait ReservationStore: Send + Sync {
 /// Partner confirmation tokens, stored under their hash.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Stores the record unless one with the same hash exists (a redelivered
-    /// dispatcher issues the same token); returns the stored record.
+    /// Issues the inquiry's link: stores the record unless a link was
+    /// already issued for its inquiry (or one with the same hash exists);
+    /// returns the stored record, so a redelivered dispatcher reuses the
+    /// first link, its deadline and its expiry.
     async fn put_token(&self, record: &TokenRecord) -> Result<TokenRecord, StoreError>;
     /// The record of the token hashing to `hash`.
     async fn get_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
@@ -210,6 +216,10 @@ pub trait TokenStore: Send + Sync {
     async fn mark_token_opened(&self, hash: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;
     /// Uses the token once: succeeds only if it is unused, else [`StoreError::Conflict`].
     async fn consume_token(&self, hash: &str, outcome: &PartnerOutcome, at: jiff::Timestamp) -> Result<TokenRecord, StoreError>;
+    /// Voids the inquiry's link if it is still unused (a conditional
+    /// update: an answer that came first is kept); `true` if this call
+    /// voided it. Idempotent: a voided, used or missing link is left alone.
+    async fn void_tokens(&self, inquiry: InquiryId, at: jiff::Timestamp) -> Result<bool, StoreError>;
 }
 
 /// Operators' corrections: each tenant's memory of resolved inquiries.

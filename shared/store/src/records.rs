@@ -46,7 +46,9 @@ pub struct AiResponseRecord {
     pub fallback_used: bool,
 }
 
-/// `TOKEN#{sha256(token)}`: a partner link's single-use state.
+/// `TOKEN#{sha256(token)}`: a partner link's single-use state. Used once:
+/// by the partner's answer, by the deadline (`outcome` timed out), or voided
+/// when the inquiry no longer takes an answer (`voided_at`, no `outcome`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenRecord {
     /// SHA-256 of the token, hex: the token itself is never stored.
@@ -59,7 +61,11 @@ pub struct TokenRecord {
     pub expires_at: Timestamp,
     /// The partner's answer counts only before this.
     pub deadline_at: Timestamp,
-    /// Whether the partner has answered with it.
+    /// When the dispatcher first tried to text the link: the deadline and
+    /// the expiry count from here, and a redelivery reuses them.
+    #[serde(default)]
+    pub issued_at: Option<Timestamp>,
+    /// Whether it can no longer be used (answered, timed out or voided).
     pub used: bool,
     /// The partner's answer, once given.
     pub outcome: Option<PartnerOutcome>,
@@ -67,4 +73,17 @@ pub struct TokenRecord {
     pub used_at: Option<Timestamp>,
     /// When the partner first opened the link.
     pub opened_at: Option<Timestamp>,
+    /// When the inquiry left `awaiting_partner` for a person or a failure
+    /// before any answer: the link is used up without an outcome.
+    #[serde(default)]
+    pub voided_at: Option<Timestamp>,
+}
+
+/// `INQUIRY#{id}` / `PARTNER_TOKEN`: which link was issued for an inquiry
+/// (one per inquiry, the first issued wins), so a redelivery sends the same
+/// link and closing the inquiry finds the link to void.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPointer {
+    /// The hash the link's record is stored under.
+    pub token_hash: String,
 }

@@ -3,9 +3,10 @@
 //! the DynamoDB table.
 
 use crate::keys::{self, Key};
+use crate::partner_link::closes_partner_link;
 use crate::{
     AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest,
-    ReservationStore, StoreError, TenantStore, TokenRecord, TokenStore,
+    ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -249,6 +250,9 @@ impl InquiryStore for SqliteStore {
                 if !replace_inquiry(tx, &next)? {
                     return Err(StoreError::Conflict(format!("inquiry {} is no longer at version {expected_version}", next.id)));
                 }
+                if closes_partner_link(&next) {
+                    void_open_token(tx, next.id, next.updated_at)?;
+                }
                 if let Some(event) = &event {
                     insert_event(tx, next.id, event)?;
                 }
@@ -419,19 +423,37 @@ impl ReservationStore for SqliteStore {
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn put_token(&self, record: &TokenRecord) -> Result<TokenRecord, StoreError> {
-        let key = keys::token(&record.token_hash);
+        let (key, pointer) = (keys::token(&record.token_hash), keys::partner_token(record.inquiry_id));
         let (expires, body) = (record.expires_at.as_second(), encode(&key.pk, record)?);
+        let pointer_body = encode(&pointer.pk, &TokenPointer { token_hash: record.token_hash.clone() })?;
         self.db
             .write(move |tx| {
-                exec(
+                // The inquiry's first link wins; a redelivery gets it back.
+                let claimed = exec(
                     tx,
-                    "INSERT INTO items (pk, sk, expires_at, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                    params![key.pk, key.sk, expires, body],
+                    "INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    params![pointer.pk, pointer.sk, pointer_body],
                 )
                 .map_err(db)?;
+                let key = if claimed == 1 {
+                    exec(
+                        tx,
+                        "INSERT INTO items (pk, sk, expires_at, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                        params![key.pk, key.sk, expires, body],
+                    )
+                    .map_err(db)?;
+                    key
+                } else {
+                    let issued: TokenPointer = get_item(tx, &pointer)?.ok_or_else(|| StoreError::Corrupt(pointer.pk.clone()))?;
+                    keys::token(&issued.token_hash)
+                };
                 get_item(tx, &key)?.ok_or_else(|| StoreError::Corrupt(key.pk.clone()))
             })
             .await
+    }
+
+    async fn void_tokens(&self, inquiry: InquiryId, at: Timestamp) -> Result<bool, StoreError> {
+        self.db.write(move |tx| void_open_token(tx, inquiry, at)).await
     }
 
     async fn get_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -481,6 +503,25 @@ impl TokenStore for SqliteStore {
             })
             .await
     }
+}
+
+/// Voids inquiry `id`'s link if it is still unused; `true` if this did.
+fn void_open_token(tx: &Transaction<'_>, id: InquiryId, at: Timestamp) -> Result<bool, StoreError> {
+    let Some(issued): Option<TokenPointer> = get_item(tx, &keys::partner_token(id))? else { return Ok(false) };
+    let key = keys::token(&issued.token_hash);
+    let Some(mut record): Option<TokenRecord> = get_item(tx, &key)? else { return Ok(false) };
+    if record.used {
+        return Ok(false);
+    }
+    record.used = true;
+    record.voided_at = Some(at);
+    let changed = exec(
+        tx,
+        "UPDATE items SET body = ?3 WHERE pk = ?1 AND sk = ?2 AND json_extract(body, '$.used') = 0",
+        params![key.pk, key.sk, encode(&key.pk, &record)?],
+    )
+    .map_err(db)?;
+    Ok(changed == 1)
 }
 
 // The behaviour of the ports is specified once for both adapters, by the

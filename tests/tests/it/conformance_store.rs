@@ -169,6 +169,9 @@ conformance!(
     tenant_listings_are_newest_first_across_pages_and_bad_tokens_are_rejected,
     status_listing_follows_transitions,
     a_token_is_consumed_once,
+    an_inquiry_has_one_partner_link_and_a_redelivery_gets_the_first,
+    a_link_is_voided_only_while_unused_and_only_once,
+    closing_an_inquiry_voids_its_open_link_in_the_same_write,
     tenants_are_found_by_api_key_hash,
     a_tenant_update_is_conditional_on_the_version_read,
     reservations_round_trip,
@@ -214,11 +217,31 @@ fn token(hash: &str, inquiry_id: InquiryId) -> TokenRecord {
         partner_id: "partner-1".into(),
         expires_at: at(600),
         deadline_at: at(300),
+        issued_at: Some(at(0)),
         used: false,
         outcome: None,
         used_at: None,
         opened_at: None,
+        voided_at: None,
     }
+}
+
+/// A received change request for a reservation: one a partner is asked about.
+fn change_request(tenant: &str, second: i64) -> Inquiry {
+    let mut i = inquiry(tenant, second);
+    i.classification = Some(Classification {
+        language: Language::En,
+        intent: Intent::ReservationChange,
+        urgency: Urgency::Medium,
+        sentiment: Sentiment::Neutral,
+        reservation_number: ReservationNumber::parse("HT-20481123").ok(),
+        key_phrases: vec![],
+        pii: vec![],
+        engine: "local".into(),
+        certainty: None,
+        unsure: None,
+    });
+    i
 }
 
 fn tenant(id: &str, key_hash: &str) -> Tenant {
@@ -452,6 +475,62 @@ async fn a_token_is_consumed_once(f: Fixture) {
     assert_eq!(s.get_token("nope").await.unwrap(), None);
     assert!(matches!(s.consume_token("nope", &PartnerOutcome::Accepted, at(30)).await, Err(StoreError::NotFound(_))));
     assert!(matches!(s.mark_token_opened("nope", at(30)).await, Err(StoreError::NotFound(_))));
+}
+
+async fn an_inquiry_has_one_partner_link_and_a_redelivery_gets_the_first(f: Fixture) {
+    let s = f.store.as_ref();
+    let id = inquiry("t", 1).id;
+    let first = token("first", id);
+    assert_eq!(s.put_token(&first).await.unwrap(), first);
+    // A redelivery issues at a later time, so under another hash: the first link wins.
+    let later = TokenRecord { token_hash: "later".into(), issued_at: Some(at(60)), deadline_at: at(360), ..token("later", id) };
+    assert_eq!(s.put_token(&later).await.unwrap(), first);
+    assert_eq!(s.get_token("later").await.unwrap(), None, "no second link is stored");
+    let other = token("other", inquiry("t", 2).id);
+    assert_eq!(s.put_token(&other).await.unwrap(), other, "another inquiry has its own");
+}
+
+async fn a_link_is_voided_only_while_unused_and_only_once(f: Fixture) {
+    let s = f.store.as_ref();
+    let (open, answered) = (inquiry("t", 1).id, inquiry("t", 2).id);
+    assert!(!s.void_tokens(open, at(10)).await.unwrap(), "no link issued: nothing to void");
+    s.put_token(&token("open", open)).await.unwrap();
+    s.put_token(&token("answered", answered)).await.unwrap();
+    let accepted = s.consume_token("answered", &PartnerOutcome::Accepted, at(5)).await.unwrap();
+
+    assert!(s.void_tokens(open, at(10)).await.unwrap());
+    let voided = TokenRecord { used: true, voided_at: Some(at(10)), ..token("open", open) };
+    assert_eq!(s.get_token("open").await.unwrap(), Some(voided.clone()));
+    assert!(!s.void_tokens(open, at(20)).await.unwrap(), "voiding again changes nothing");
+    assert_eq!(s.get_token("open").await.unwrap(), Some(voided));
+    assert!(
+        matches!(s.consume_token("open", &PartnerOutcome::Accepted, at(30)).await, Err(StoreError::Conflict(_))),
+        "a void link takes no answer"
+    );
+
+    assert!(!s.void_tokens(answered, at(10)).await.unwrap(), "an answer that came first stands");
+    assert_eq!(s.get_token("answered").await.unwrap(), Some(accepted));
+}
+
+async fn closing_an_inquiry_voids_its_open_link_in_the_same_write(f: Fixture) {
+    let s = f.store.as_ref();
+    let (waiting, answered) = (change_request("t", 1), change_request("t", 2));
+    for i in [&waiting, &answered] {
+        create(s, i).await;
+        s.put_token(&token(&format!("link-{}", i.id), i.id)).await.unwrap();
+    }
+    let accepted = s.consume_token(&format!("link-{}", answered.id), &PartnerOutcome::Accepted, at(5)).await.unwrap();
+    for i in [&waiting, &answered] {
+        transition(s, i.id, InquiryStatus::Escalated, "operator", at(10), Value::Null, |_| {}).await.unwrap();
+    }
+
+    let voided = s.get_token(&format!("link-{}", waiting.id)).await.unwrap().unwrap();
+    assert_eq!((voided.used, voided.outcome.clone(), voided.voided_at), (true, None, Some(at(10))));
+    assert_eq!(s.get_token(&format!("link-{}", answered.id)).await.unwrap(), Some(accepted), "the partner answered first");
+
+    // Resolving later (another closing write) leaves the void link as it was.
+    transition(s, waiting.id, InquiryStatus::Resolved, "operator", at(20), Value::Null, |_| {}).await.unwrap();
+    assert_eq!(s.get_token(&format!("link-{}", waiting.id)).await.unwrap(), Some(voided));
 }
 
 async fn tenants_are_found_by_api_key_hash(f: Fixture) {

@@ -398,6 +398,24 @@ async fn partner_service_shows_and_answers_a_confirmation_once() {
 }
 
 #[tokio::test]
+async fn a_partner_answer_after_escalation_is_a_failed_precondition_over_grpc() {
+    let app = TestApp::spawn().await;
+    let id = submit(&app, CHANGE, "010-1234-5678").await;
+    wait_status(&app, &id, |s| s == pb::InquiryStatus::AwaitingPartner).await;
+    let sms = app.outbox(&id).await.into_iter().find(|m| m.to == PARTNER_PHONE).expect("the partner's SMS");
+    let token = token_in(&sms.body);
+    let request = pb::EscalateInquiryRequest { inquiry_id: id.clone(), reason: "the customer called".into() };
+    inquiries(&app).await.escalate_inquiry(keyed(API_KEY, request)).await.unwrap();
+
+    let mut client = partners(&app).await;
+    let accept = pb::RespondConfirmationRequest { token: token.clone(), answer: pb::PartnerAnswer::Accept as i32, ..Default::default() };
+    let refused = expect_code(client.respond_confirmation(accept).await, Code::FailedPrecondition);
+    assert!(refused.message().contains("the inquiry was escalated"), "{}", refused.message());
+    expect_code(client.get_confirmation(pb::GetConfirmationRequest { token }).await, Code::FailedPrecondition);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_key_over_its_rate_gets_resource_exhausted_with_a_retry_delay() {
     let app = TestApp::spawn_with(Options { api_rate_per_key: 2, ..Options::default() }).await;
     let mut client = inquiries(&app).await;

@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use serde_json::json;
-use switchboard_tests::{Options, TestApp, token_in};
+use switchboard_domain::token::token_hash;
+use switchboard_tests::{API_KEY, Options, TestApp, token_in};
 
 pub(crate) const PARTNER_PHONE: &str = "+821098765432";
 pub(crate) const CUSTOMER_PHONE: &str = "+821012345678";
@@ -125,6 +126,45 @@ async fn a_late_answer_after_the_deadline_gets_the_expired_page_and_401() {
     }
     let inquiry = app.inquiry(&id).await;
     assert_eq!(inquiry["partner"]["outcome"]["outcome"], "timed_out", "the late answer changed nothing");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_partner_answer_after_escalation_is_refused_with_409_and_its_link_is_void() {
+    let app = TestApp::spawn_with(Options { partner_deadline_secs: 600, ..Options::default() }).await;
+    let id = app.submit_ok(&change_request()).await;
+    let token = token_in(&partner_sms(&app, &id).await);
+    app.wait_for(&id, |s| s == "awaiting_partner").await;
+    let escalated = app
+        .http
+        .post(app.url(&format!("/api/inquiries/{id}/escalate")))
+        .header("x-api-key", API_KEY)
+        .json(&json!({ "reason": "the customer called" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(escalated.status(), 200);
+
+    let record = app.ports.store.get_token(&token_hash(&token)).await.unwrap().unwrap();
+    assert!(record.used && record.voided_at.is_some() && record.outcome.is_none(), "escalating voided the link: {record:?}");
+
+    let late = app.http.post(app.url("/respond")).json(&json!({ "token": token, "answer": "accept" })).send().await.unwrap();
+    assert_eq!(late.status(), 409);
+    let problem: serde_json::Value = late.json().await.unwrap();
+    assert_eq!(problem["detail"], "this request is closed: the inquiry was escalated, so the partner's answer is no longer taken");
+    let confirm = app.http.get(app.url(&format!("/confirm/{token}"))).send().await.unwrap();
+    assert_eq!(confirm.status(), 409);
+    for page in [
+        app.http.get(app.url(&format!("/r/{token}"))).send().await.unwrap(),
+        app.http.post(app.url(&format!("/r/{token}"))).form(&[("answer", "accept")]).send().await.unwrap(),
+    ] {
+        assert_eq!(page.status(), 409);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("담당자가 직접 처리하고 있어") && html.contains("This request is now handled by our staff"), "{html}");
+    }
+    let inquiry = app.inquiry(&id).await;
+    assert_eq!(inquiry["status"], "escalated");
+    assert!(inquiry["partner"]["outcome"].is_null(), "the refused answer changed nothing: {}", inquiry["partner"]);
     app.stop().await;
 }
 
