@@ -10,7 +10,9 @@
 //! shared `BEGIN IMMEDIATE` transaction, and commits once. Each caller keeps
 //! all-or-nothing semantics: a closure that fails (or panics) is rolled
 //! back to its savepoint without touching the others, and no caller hears
-//! "done" before the commit that holds its writes succeeded. Reads use a
+//! "done" before the commit that holds its writes succeeded; when that
+//! commit fails, every caller in it hears [`DbError::Batch`], even one whose
+//! closure returned its own error. Reads use a
 //! small pool of their own connections on tokio's blocking pool, which WAL
 //! lets run beside the writer.
 
@@ -63,8 +65,9 @@ pub enum DbError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
-    /// The write itself succeeded, but the transaction it was committed in
-    /// did not: nothing of it was kept. Worth retrying.
+    /// The transaction this write ran in failed to commit (or SQLite rolled
+    /// it back midway): nothing of it was kept, and what the write itself
+    /// returned, success or its own error, is void. Worth retrying.
     #[error("the transaction holding this write failed: {0}")]
     Batch(String),
 }
@@ -281,10 +284,11 @@ where
 
     fn finish(self: Box<Self>, failure: Option<&str>) {
         let answer = match (self.result, failure) {
-            // The caller's own error stands whatever became of the batch.
-            (Some(Err(e)), _) => Err(e),
-            (Some(Ok(value)), None) => Ok(value),
-            (Some(Ok(_)), Some(why)) => Err(E::from(DbError::Batch(why.to_owned()))),
+            (Some(result), None) => result,
+            // Not even the caller's own error stands: it may rest on what
+            // earlier writes in the batch did (a conflict with a row that
+            // was never committed), so the caller must try again.
+            (Some(_), Some(why)) => Err(E::from(DbError::Batch(why.to_owned()))),
             (None, why) => Err(E::from(DbError::Worker(why.unwrap_or("the write panicked").to_owned()))),
         };
         // The caller may have stopped waiting (its task was cancelled): nothing to tell.
