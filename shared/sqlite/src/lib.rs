@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+pub mod first_open;
 pub mod floor;
 
 pub use rusqlite;
@@ -145,7 +146,7 @@ impl Database {
     pub fn open_with_batch(path: &Path, durability: Durability, write_batch: usize) -> Result<Self, DbError> {
         let max_batch = write_batch.max(1);
         let writer = open_connection(path, durability)?;
-        writer.pragma_update(None, "journal_mode", "WAL").map_err(|source| DbError::Open { path: path.to_owned(), source })?;
+        first_open::use_wal(&writer).map_err(|source| DbError::Open { path: path.to_owned(), source })?;
         let (sender, jobs) = mpsc::channel::<Box<dyn Job>>();
         let (writes, commits) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let counters = Counters { writes: writes.clone(), commits: commits.clone() };

@@ -17,6 +17,7 @@ mod dead_letter;
 mod escalation;
 mod faq_api;
 mod faults;
+mod first_start;
 mod gateway_body_limits;
 mod gateway_cli;
 mod gateway_eta;
