@@ -169,6 +169,11 @@ impl InquiryStore for SwitchedStore {
         self.inner.get_inquiry(id).await
     }
 
+    async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError> {
+        self.gate().await?;
+        self.inner.claimed_inquiry(tenant, idempotency_key).await
+    }
+
     async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
         self.gate().await?;
         self.inner.update_inquiry(next, expected_version, event).await

@@ -486,6 +486,10 @@ impl InquiryStore for DynamoStore {
         self.get_body(&keys::inquiry(id)).await
     }
 
+    async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError> {
+        self.claimed_by(&keys::idempotency(tenant, idempotency_key)).await
+    }
+
     async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
         let mut next = next.clone();
         next.version = expected_version + 1;

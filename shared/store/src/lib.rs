@@ -138,6 +138,12 @@ pub trait InquiryStore: Send + Sync {
     /// `idempotency_key` (scoped to the tenant) in the same transaction.
     async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError>;
 
+    /// The inquiry `idempotency_key` (scoped to the tenant) already
+    /// created, if any: what [`InquiryStore::create_inquiry`] would return
+    /// as [`Created::Existing`]. Lets a caller skip work (storing
+    /// attachments) for a submission that is a repeat.
+    async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError>;
+
     /// The inquiry, if it exists (a consistent read).
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError>;
 
