@@ -6,6 +6,7 @@
 
 mod ai_aws;
 mod answers;
+mod attachments;
 mod aws_costs;
 mod aws_permissions;
 mod aws_pipeline;
