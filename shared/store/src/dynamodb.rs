@@ -441,12 +441,9 @@ fn stale(id: InquiryId, expected: u64) -> StoreError {
 impl InquiryStore for DynamoStore {
     async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError> {
         let idem = idempotency_key.map(|k| keys::idempotency(&inquiry.tenant_id, k));
-        // The common replay answers from one read, without a failed transaction.
-        if let Some(idem) = &idem
-            && let Some(existing) = self.claimed_by(idem).await?
-        {
-            return Ok(Created::Existing(existing));
-        }
+        // No read of the claim first: callers ask `claimed_inquiry` before
+        // doing the work a new inquiry needs (intake: storing attachments),
+        // and the transaction's condition settles a race either way.
         let event_key = self.next_event_key(inquiry.id, event.at).await?;
         let (marker, event_item) = event_items(inquiry.id, &event_key, event)?;
         let mut writes = Vec::with_capacity(4);
