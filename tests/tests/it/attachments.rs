@@ -102,8 +102,8 @@ async fn an_orphan_older_than_the_grace_is_collected_and_a_fresh_or_referenced_o
 
     let later = Timestamp::now() + GRACE + SignedDuration::from_secs(60);
     let swept = attachments::sweep(blobs, store, later, GRACE, None).await.unwrap();
-    assert_eq!(swept.deleted, [orphan.clone()], "only the orphan goes");
-    assert_eq!(backend.stored_keys().await, [referenced.clone()]);
+    assert_eq!(swept.deleted, std::slice::from_ref(&orphan), "only the orphan goes");
+    assert_eq!(backend.stored_keys().await, std::slice::from_ref(&referenced));
     assert_eq!(backend.blobs.get(&referenced).await.unwrap(), tiny_png(), "the referenced body is intact");
 
     let again = attachments::sweep(blobs, store, later, GRACE, None).await.unwrap();
