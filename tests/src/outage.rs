@@ -202,6 +202,11 @@ impl InquiryStore for SwitchedStore {
         self.inner.list_by_status(status, page).await
     }
 
+    async fn delete_orphan_attachments(&self, id: InquiryId) -> Result<usize, StoreError> {
+        self.gate().await?;
+        self.inner.delete_orphan_attachments(id).await
+    }
+
     async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError> {
         self.gate().await?;
         self.inner.put_attachment(record).await

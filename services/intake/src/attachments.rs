@@ -6,7 +6,7 @@
 //! `attachments/{inquiry id}/{index}.{extension}`. A body whose inquiry was
 //! never created — the process died in between, or a concurrent submission
 //! with the same idempotency key won — is an orphan. [`sweep`] deletes
-//! orphans older than a grace period: far longer than any submission takes
+//! orphans (and their attachment records) older than a grace period: far longer than any submission takes
 //! between storing its bodies and creating its inquiry, so a body whose
 //! inquiry is about to be created is never taken.
 
@@ -48,6 +48,9 @@ pub struct Swept {
     pub examined: usize,
     /// The keys deleted: their inquiry does not exist.
     pub deleted: Vec<String>,
+    /// Attachment records deleted with them (table items of the same
+    /// never-created inquiries).
+    pub records_deleted: usize,
 }
 
 /// Deletes the attachment bodies stored before `now - grace` whose inquiry
@@ -64,8 +67,8 @@ pub async fn sweep(
     let cutoff = now - grace;
     let mut swept = Swept::default();
     let mut after = since.map(first_key_at).unwrap_or_default();
-    // Inquiries seen to exist, so a many-attachment inquiry is read once.
-    let mut existing = BTreeSet::new();
+    // Inquiries seen to exist, and seen not to, so each is read once.
+    let (mut existing, mut missing) = (BTreeSet::new(), BTreeSet::new());
     loop {
         let page = blobs.list(PREFIX, &after).await?;
         for blob in &page {
@@ -78,9 +81,14 @@ pub async fn sweep(
             if existing.contains(&id) {
                 continue;
             }
-            if inquiries.get_inquiry(id).await?.is_some() {
-                existing.insert(id);
-                continue;
+            if !missing.contains(&id) {
+                if inquiries.get_inquiry(id).await?.is_some() {
+                    existing.insert(id);
+                    continue;
+                }
+                // Conditional on the inquiry's absence, like the read above.
+                swept.records_deleted += inquiries.delete_orphan_attachments(id).await?;
+                missing.insert(id);
             }
             blobs.delete(&blob.key).await?;
             swept.deleted.push(blob.key.clone());

@@ -5,9 +5,10 @@
 //! the whole bucket, which no service's role may do (intake and the gateway
 //! only put, the image-analyzer only gets); an operator runs it, or a
 //! scheduled task with its own role (`s3:ListBucket`, `s3:DeleteObject`,
-//! `dynamodb:GetItem`). Orphans are rare — a process killed between storing
-//! a body and creating its inquiry, or the loser of two concurrent
-//! submissions with one idempotency key — so a daily run is plenty.
+//! `dynamodb:GetItem`, `Query`, `DeleteItem`, `ConditionCheckItem`).
+//! Orphans are rare — a process killed between storing a body and creating
+//! its inquiry, or the loser of two concurrent submissions with one
+//! idempotency key — so a daily run is plenty.
 
 use crate::{Config, Ports};
 use jiff::{SignedDuration, Timestamp};
@@ -24,6 +25,11 @@ pub async fn sweep(config: &Config, grace: SignedDuration, days: Option<u32>) ->
     for key in &swept.deleted {
         println!("deleted {key}");
     }
-    println!("examined {} attachment bodies, deleted {} unreferenced", swept.examined, swept.deleted.len());
+    println!(
+        "examined {} attachment bodies, deleted {} unreferenced (and {} attachment records)",
+        swept.examined,
+        swept.deleted.len(),
+        swept.records_deleted
+    );
     Ok(())
 }

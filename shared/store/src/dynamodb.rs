@@ -28,8 +28,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ReturnValue, ScalarAttributeType, Select, SseSpecification, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
+    Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, Select, SseSpecification, TableStatus, TimeToLiveSpecification,
     TimeToLiveStatus, TransactWriteItem,
 };
 use base64::Engine;
@@ -552,6 +552,34 @@ impl InquiryStore for DynamoStore {
 
     async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError> {
         self.partition(&keys::inquiry_partition(id), keys::ATTACHMENT_PREFIX).await
+    }
+
+    async fn delete_orphan_attachments(&self, id: InquiryId) -> Result<usize, StoreError> {
+        let records: Vec<AttachmentRecord> = self.attachments(id).await?;
+        if records.is_empty() {
+            return Ok(0);
+        }
+        // The inquiry's absence is checked in the same transaction as the deletes.
+        let absent = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&keys::inquiry(id))))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(request)?;
+        let mut writes = vec![TransactWriteItem::builder().condition_check(absent).build()];
+        for record in &records {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(&keys::attachment(id, record.index))))
+                .build()
+                .map_err(request)?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        match self.transact(writes).await? {
+            Tx::Done => Ok(records.len()),
+            Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => Ok(0),
+            Tx::Cancelled(codes) => Err(cancelled(&codes)),
+        }
     }
 
     async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError> {

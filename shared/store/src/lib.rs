@@ -170,6 +170,12 @@ pub trait InquiryStore: Send + Sync {
     /// The inquiry's attachment records, by index.
     async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError>;
 
+    /// Deletes the attachment records of inquiry `id` if the inquiry does
+    /// not exist (a submission stored them, then died before creating it),
+    /// in one conditional write; deletes nothing while it exists. Returns
+    /// how many were deleted.
+    async fn delete_orphan_attachments(&self, id: InquiryId) -> Result<usize, StoreError>;
+
     /// Stores an AI response record; the first record at an instant wins.
     async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError>;
 

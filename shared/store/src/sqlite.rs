@@ -295,6 +295,21 @@ impl InquiryStore for SqliteStore {
         self.db.read(move |c| partition(c, &keys::inquiry_partition(id), keys::ATTACHMENT_PREFIX)).await
     }
 
+    async fn delete_orphan_attachments(&self, id: InquiryId) -> Result<usize, StoreError> {
+        let inquiry = keys::inquiry(id);
+        self.db
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "DELETE FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3
+                     AND NOT EXISTS (SELECT 1 FROM items WHERE pk = ?1 AND sk = ?4)",
+                    params![inquiry.pk, keys::ATTACHMENT_PREFIX, prefix_end(keys::ATTACHMENT_PREFIX), inquiry.sk],
+                )
+                .map_err(db)
+            })
+            .await
+    }
+
     async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError> {
         let key = keys::ai_response(record.inquiry_id, record.at);
         let body = encode(&key.pk, record)?;

@@ -16,7 +16,7 @@ use switchboard_store::blob::{BlobStore, FilesystemBlobs};
 use switchboard_store::dynamodb::{DynamoStore, ensure_table};
 use switchboard_store::s3::{S3Blobs, ensure_bucket};
 use switchboard_store::sqlite::SqliteStore;
-use switchboard_store::{InquiryStore, Store};
+use switchboard_store::{AttachmentRecord, InquiryStore, Store};
 use switchboard_tests::emulator::{emulator, unique_prefix};
 
 /// A store and a blob store of one backend, and an intake writing to them.
@@ -90,8 +90,19 @@ async fn a_repeated_submission_stores_its_attachment_once(backend: Backend) {
 async fn an_orphan_older_than_the_grace_is_collected_and_a_fresh_or_referenced_one_is_not(backend: Backend) {
     let referenced = attachments::key(backend.submit_with_photo(None).await, 0, MediaType::Png);
     // A body whose inquiry was never created: the process died in between.
-    let orphan = attachments::key(InquiryId::new(Timestamp::now(), [7; 10]), 0, MediaType::Png);
+    let never_created = InquiryId::new(Timestamp::now(), [7; 10]);
+    let orphan = attachments::key(never_created, 0, MediaType::Png);
     backend.blobs.put(&orphan, &tiny_png(), "image/png").await.unwrap();
+    let record = |id: InquiryId, object_key: &str| AttachmentRecord {
+        inquiry_id: id,
+        index: 0,
+        object_key: object_key.to_owned(),
+        filename: "ticket.png".into(),
+        media_type: MediaType::Png,
+        size: tiny_png().len() as u64,
+        analysis: None,
+    };
+    backend.store.put_attachment(&record(never_created, &orphan)).await.unwrap();
     let (blobs, store) = (backend.blobs.as_ref(), backend.store.as_ref() as &dyn InquiryStore);
 
     let now = attachments::sweep(blobs, store, Timestamp::now(), GRACE, None).await.unwrap();
@@ -103,6 +114,11 @@ async fn an_orphan_older_than_the_grace_is_collected_and_a_fresh_or_referenced_o
     let later = Timestamp::now() + GRACE + SignedDuration::from_secs(60);
     let swept = attachments::sweep(blobs, store, later, GRACE, None).await.unwrap();
     assert_eq!(swept.deleted, std::slice::from_ref(&orphan), "only the orphan goes");
+    assert_eq!(swept.records_deleted, 1, "with its attachment record");
+    assert!(backend.store.attachments(never_created).await.unwrap().is_empty());
+    let referenced_id = attachments::inquiry_of(&referenced).unwrap();
+    assert_eq!(backend.store.attachments(referenced_id).await.unwrap().len(), 1, "the referenced record stays");
+    assert_eq!(backend.store.delete_orphan_attachments(referenced_id).await.unwrap(), 0, "nothing of an existing inquiry is deleted");
     assert_eq!(backend.stored_keys().await, std::slice::from_ref(&referenced));
     assert_eq!(backend.blobs.get(&referenced).await.unwrap(), tiny_png(), "the referenced body is intact");
 
