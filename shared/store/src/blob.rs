@@ -139,7 +139,12 @@ fn walk(dir: &Path, at: &str, prefix: &str, start_after: &str, found: &mut Vec<S
             let key = format!("{at}{name}");
             // Half-written bodies (see `put`) are not blobs yet.
             if key.starts_with(prefix) && key.as_str() > start_after && check_key(&key).is_ok() && !key.ends_with(".partial") {
-                let modified = std::fs::metadata(dir.join(&name))?.modified()?;
+                let modified = match std::fs::metadata(dir.join(&name)) {
+                    Ok(metadata) => metadata.modified()?,
+                    // Deleted since the directory was read (another sweep): not there.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(StoreError::Io(e)),
+                };
                 let stored_at = jiff::Timestamp::try_from(modified).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
                 found.push(StoredBlob { key, stored_at });
             }
