@@ -169,6 +169,11 @@ impl InquiryStore for SwitchedStore {
         self.inner.get_inquiry(id).await
     }
 
+    async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError> {
+        self.gate().await?;
+        self.inner.claimed_inquiry(tenant, idempotency_key).await
+    }
+
     async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
         self.gate().await?;
         self.inner.update_inquiry(next, expected_version, event).await
@@ -195,6 +200,11 @@ impl InquiryStore for SwitchedStore {
     async fn list_by_status(&self, status: InquiryStatus, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
         self.gate().await?;
         self.inner.list_by_status(status, page).await
+    }
+
+    async fn delete_orphan_attachments(&self, id: InquiryId) -> Result<usize, StoreError> {
+        self.gate().await?;
+        self.inner.delete_orphan_attachments(id).await
     }
 
     async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError> {

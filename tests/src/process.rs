@@ -80,6 +80,11 @@ impl Process {
         nix::unistd::Pid::from_raw(self.child.id() as i32)
     }
 
+    /// Whether the process is still running (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// SIGKILL: no chance to clean up.
     pub fn kill(&mut self) {
         if let Ok(None) = self.child.try_wait() {

@@ -20,6 +20,8 @@ use switchboard_store::{AttachmentRecord, Created, InquiryStore, StoreError, Ten
 use switchboard_worker::{Handler, Outcome};
 use tracing::{Instrument, info, warn};
 
+pub mod attachments;
+
 const SOURCE: &str = "switchboard/intake";
 
 /// Why a submission was not accepted.
@@ -124,13 +126,22 @@ impl Intake {
         default_channel: Channel,
     ) -> Result<Accepted, SubmitError> {
         let new = NewInquiry::parse(request, default_channel)?;
+        // A repeat is answered before anything is stored: its attachments
+        // would belong to no inquiry.
+        if let Some(key) = idempotency_key
+            && let Some(existing) = self.inquiries.claimed_inquiry(tenant_id, key).await?
+        {
+            return self.accepted(existing, true).await;
+        }
         let now = self.clock.now();
         let inquiry = Inquiry::received(InquiryId::new(now, rand::random()), tenant_id.clone(), &new, now);
 
         // Bodies first, keyed by the new id: if the inquiry is then not
-        // created (duplicate key, crash) they are unreferenced, never missing.
+        // created (a crash, or a concurrent submission with the same key
+        // won) they are unreferenced, never missing, and
+        // `attachments::sweep` collects them.
         for (index, upload) in new.attachments.iter().enumerate() {
-            let object_key = format!("attachments/{}/{index}.{}", inquiry.id, upload.media_type.extension());
+            let object_key = attachments::key(inquiry.id, index, upload.media_type);
             self.blobs.put(&object_key, &upload.bytes, upload.media_type.as_str()).await?;
             let record = AttachmentRecord {
                 inquiry_id: inquiry.id,
@@ -146,14 +157,19 @@ impl Intake {
 
         let details = json!({ "channel": inquiry.channel.as_str(), "attachments": inquiry.attachment_count });
         let event = TimelineEvent::once("status.received", Service::Intake.name(), now, details);
-        let (inquiry, duplicate) = match self.inquiries.create_inquiry(&inquiry, idempotency_key, &event).await? {
-            Created::New(i) => (i, false),
-            Created::Existing(i) => (i, true),
-        };
+        match self.inquiries.create_inquiry(&inquiry, idempotency_key, &event).await? {
+            Created::New(i) => self.accepted(i, false).await,
+            Created::Existing(i) => self.accepted(i, true).await,
+        }
+    }
+
+    /// Announces an accepted inquiry: a new one, or a repeat's that has not
+    /// moved on (in case the first announcement was lost).
+    async fn accepted(&self, inquiry: Inquiry, duplicate: bool) -> Result<Accepted, SubmitError> {
         if !duplicate || inquiry.status == InquiryStatus::Received {
             events::publish(self.topic.as_ref(), &[received_event(&inquiry)]).await?;
         }
-        info!(inquiry_id = %inquiry.id, tenant_id = %tenant_id, duplicate, "inquiry accepted");
+        info!(inquiry_id = %inquiry.id, tenant_id = %inquiry.tenant_id, duplicate, "inquiry accepted");
         Ok(Accepted { inquiry, duplicate })
     }
 }

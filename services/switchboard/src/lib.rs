@@ -3,6 +3,7 @@
 //! binary runs.
 
 pub mod ai;
+pub mod attachments_cli;
 pub mod aws;
 pub mod cloudformation;
 pub mod config;

@@ -104,6 +104,11 @@ enum Command {
         #[command(subcommand)]
         command: ReservationsCommand,
     },
+    /// Attachment bodies.
+    Attachments {
+        #[command(subcommand)]
+        command: AttachmentsCommand,
+    },
     /// Tenants and their API keys.
     Tenant {
         #[command(subcommand)]
@@ -183,6 +188,22 @@ enum ModelCommand {
         /// The tenant whose corrections to evaluate on (reads the store).
         #[arg(long)]
         tenant: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AttachmentsCommand {
+    /// Delete attachment bodies whose inquiry was never created (a crash
+    /// between storing them and creating it), once older than the grace.
+    Sweep {
+        /// Only bodies stored at least this many minutes ago.
+        #[arg(long, default_value_t = switchboard_intake::attachments::GRACE.as_mins() as u32)]
+        grace_minutes: u32,
+        /// Only inquiries created in the last DAYS days (default: all).
+        #[arg(long)]
+        days: Option<u32>,
         #[command(flatten)]
         common: Common,
     },
@@ -355,6 +376,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Operator { command } => operator(command),
+        Command::Attachments { command: AttachmentsCommand::Sweep { grace_minutes, days, common } } => {
+            let config = Config::load(&common.overrides())?;
+            let grace = jiff::SignedDuration::from_mins(i64::from(grace_minutes));
+            switchboard::attachments_cli::sweep(&config, grace, days).await
+        }
         Command::Routing { format } => {
             let out = match format {
                 RoutingFormat::Json => serde_json::Value::Object(

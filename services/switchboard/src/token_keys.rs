@@ -18,9 +18,9 @@ pub fn load(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<TokenKe
                 Ok(text) => text,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     let key: [u8; 32] = rand::random();
-                    let text = hex(&key);
-                    write_private(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
-                    text
+                    create_once(&path, &hex(&key)).with_context(|| format!("cannot write {}", path.display()))?;
+                    // Ours, or the keys of a process that got there first.
+                    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?
                 }
                 Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
             }
@@ -47,6 +47,23 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Creates `path` holding `text` unless it exists, so that processes (and
+/// threads) racing on a new data directory all end up reading one whole
+/// file: the text is written to a file of this caller's own, then
+/// hard-linked into place, which fails when another caller's link won. No
+/// reader can see the file half written, and nobody overwrites it.
+fn create_once(path: &Path, text: &str) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.{:016x}.tmp", std::process::id(), rand::random::<u64>()));
+    let linked = write_private(&temp, text).and_then(|()| std::fs::hard_link(&temp, path));
+    // The name in place (if ours) keeps the contents; the temporary name goes either way.
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    }
+}
+
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -56,5 +73,41 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)?.write_all(text.as_bytes())
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    // On disk before it gets its real name: a crash never leaves an empty key file.
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims};
+
+    /// What `keys` sign a fixed claim as: equal signatures, equal keys.
+    fn signature(keys: &TokenKeys) -> String {
+        let claims = TokenClaims { inquiry_id: "i".into(), partner_id: "p".into(), expires_at: 0, scope: CONFIRM_SCOPE.into() };
+        keys.sign(&claims)
+    }
+
+    #[test]
+    fn many_threads_creating_the_key_file_at_once_all_read_the_same_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = std::sync::Barrier::new(16);
+        let signatures: Vec<String> = std::thread::scope(|s| {
+            let loaders: Vec<_> = (0..16)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        signature(&load(None, dir.path()).expect("every thread gets the keys"))
+                    })
+                })
+                .collect();
+            loaders.into_iter().map(|l| l.join().unwrap()).collect()
+        });
+        assert!(signatures.iter().all(|k| *k == signatures[0]), "one set of keys for all: {signatures:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, [KEY_FILE], "no temporary file is left behind");
+        assert_eq!(signature(&load(None, dir.path()).unwrap()), signatures[0], "a later start reads the same keys");
+    }
 }

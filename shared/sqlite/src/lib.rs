@@ -10,7 +10,9 @@
 //! shared `BEGIN IMMEDIATE` transaction, and commits once. Each caller keeps
 //! all-or-nothing semantics: a closure that fails (or panics) is rolled
 //! back to its savepoint without touching the others, and no caller hears
-//! "done" before the commit that holds its writes succeeded. Reads use a
+//! "done" before the commit that holds its writes succeeded; when that
+//! commit fails, every caller in it hears [`DbError::Batch`], even one whose
+//! closure returned its own error. Reads use a
 //! small pool of their own connections on tokio's blocking pool, which WAL
 //! lets run beside the writer.
 
@@ -21,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+pub mod first_open;
 pub mod floor;
 
 pub use rusqlite;
@@ -63,8 +66,9 @@ pub enum DbError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
-    /// The write itself succeeded, but the transaction it was committed in
-    /// did not: nothing of it was kept. Worth retrying.
+    /// The transaction this write ran in failed to commit (or SQLite rolled
+    /// it back midway): nothing of it was kept, and what the write itself
+    /// returned, success or its own error, is void. Worth retrying.
     #[error("the transaction holding this write failed: {0}")]
     Batch(String),
 }
@@ -142,7 +146,7 @@ impl Database {
     pub fn open_with_batch(path: &Path, durability: Durability, write_batch: usize) -> Result<Self, DbError> {
         let max_batch = write_batch.max(1);
         let writer = open_connection(path, durability)?;
-        writer.pragma_update(None, "journal_mode", "WAL").map_err(|source| DbError::Open { path: path.to_owned(), source })?;
+        first_open::use_wal(&writer).map_err(|source| DbError::Open { path: path.to_owned(), source })?;
         let (sender, jobs) = mpsc::channel::<Box<dyn Job>>();
         let (writes, commits) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let counters = Counters { writes: writes.clone(), commits: commits.clone() };
@@ -281,10 +285,11 @@ where
 
     fn finish(self: Box<Self>, failure: Option<&str>) {
         let answer = match (self.result, failure) {
-            // The caller's own error stands whatever became of the batch.
-            (Some(Err(e)), _) => Err(e),
-            (Some(Ok(value)), None) => Ok(value),
-            (Some(Ok(_)), Some(why)) => Err(E::from(DbError::Batch(why.to_owned()))),
+            (Some(result), None) => result,
+            // Not even the caller's own error stands: it may rest on what
+            // earlier writes in the batch did (a conflict with a row that
+            // was never committed), so the caller must try again.
+            (Some(_), Some(why)) => Err(E::from(DbError::Batch(why.to_owned()))),
             (None, why) => Err(E::from(DbError::Worker(why.unwrap_or("the write panicked").to_owned()))),
         };
         // The caller may have stopped waiting (its task was cancelled): nothing to tell.

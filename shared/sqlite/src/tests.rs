@@ -128,6 +128,33 @@ async fn when_sqlite_aborts_the_transaction_the_writes_before_fail_and_the_rest_
     assert_eq!(values(&db).await, [3]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_commit_fails_every_write_in_the_batch_is_told_unavailable_even_one_that_saw_a_conflict() {
+    let (_dir, db) = database().await;
+    db.migrate("CREATE UNIQUE INDEX IF NOT EXISTS t_v ON t (v)").await.unwrap();
+    let (release, holder) = hold_writer(&db).await;
+    let first = db.write(insert(1));
+    // Runs after `first` in the same batch, so it sees that row and breaks the unique index.
+    let conflicting = db.write(insert(1));
+    // SQLite turns a COMMIT whose commit hook answers `true` into a rollback: the injected fault.
+    let refusing_the_commit = db.write(|tx| {
+        let mut refuse = true;
+        tx.commit_hook(Some(move || std::mem::take(&mut refuse)));
+        Ok::<_, DbError>(())
+    });
+    let mut all = Box::pin(async { tokio::join!(first, conflicting, refusing_the_commit) });
+    assert!(futures::poll!(all.as_mut()).is_pending());
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let (a, b, c) = all.await;
+    assert!(matches!(a, Err(DbError::Batch(_))), "{a:?}");
+    assert!(matches!(b, Err(DbError::Batch(_))), "the conflict was with a row that was never committed: {b:?}");
+    assert!(matches!(c, Err(DbError::Batch(_))), "{c:?}");
+    assert!(values(&db).await.is_empty(), "nothing of the failed batch was kept");
+    db.write(insert(1)).await.expect("a retry of the write that was told conflict now goes through");
+    assert_eq!(values(&db).await, [1]);
+}
+
 #[tokio::test]
 async fn a_write_is_visible_to_readers_once_it_returns() {
     let (_dir, db) = database().await;

@@ -29,8 +29,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ReturnValue, ScalarAttributeType, Select, SseSpecification, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
+    Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, Select, SseSpecification, TableStatus, TimeToLiveSpecification,
     TimeToLiveStatus, TransactWriteItem, Update,
 };
 use base64::Engine;
@@ -485,12 +485,9 @@ fn stale(id: InquiryId, expected: u64) -> StoreError {
 impl InquiryStore for DynamoStore {
     async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError> {
         let idem = idempotency_key.map(|k| keys::idempotency(&inquiry.tenant_id, k));
-        // The common replay answers from one read, without a failed transaction.
-        if let Some(idem) = &idem
-            && let Some(existing) = self.claimed_by(idem).await?
-        {
-            return Ok(Created::Existing(existing));
-        }
+        // No read of the claim first: callers ask `claimed_inquiry` before
+        // doing the work a new inquiry needs (intake: storing attachments),
+        // and the transaction's condition settles a race either way.
         let event_key = self.next_event_key(inquiry.id, event.at).await?;
         let (marker, event_item) = event_items(inquiry.id, &event_key, event)?;
         let mut writes = Vec::with_capacity(4);
@@ -528,6 +525,10 @@ impl InquiryStore for DynamoStore {
 
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
         self.get_body(&keys::inquiry(id)).await
+    }
+
+    async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError> {
+        self.claimed_by(&keys::idempotency(tenant, idempotency_key)).await
     }
 
     async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
@@ -599,6 +600,34 @@ impl InquiryStore for DynamoStore {
 
     async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError> {
         self.partition(&keys::inquiry_partition(id), keys::ATTACHMENT_PREFIX).await
+    }
+
+    async fn delete_orphan_attachments(&self, id: InquiryId) -> Result<usize, StoreError> {
+        let records: Vec<AttachmentRecord> = self.attachments(id).await?;
+        if records.is_empty() {
+            return Ok(0);
+        }
+        // The inquiry's absence is checked in the same transaction as the deletes.
+        let absent = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&keys::inquiry(id))))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(request)?;
+        let mut writes = vec![TransactWriteItem::builder().condition_check(absent).build()];
+        for record in &records {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(&keys::attachment(id, record.index))))
+                .build()
+                .map_err(request)?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        match self.transact(writes).await? {
+            Tx::Done => Ok(records.len()),
+            Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => Ok(0),
+            Tx::Cancelled(codes) => Err(cancelled(&codes)),
+        }
     }
 
     async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError> {

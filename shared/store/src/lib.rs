@@ -139,6 +139,12 @@ pub trait InquiryStore: Send + Sync {
     /// `idempotency_key` (scoped to the tenant) in the same transaction.
     async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError>;
 
+    /// The inquiry `idempotency_key` (scoped to the tenant) already
+    /// created, if any: what [`InquiryStore::create_inquiry`] would return
+    /// as [`Created::Existing`]. Lets a caller skip work (storing
+    /// attachments) for a submission that is a repeat.
+    async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError>;
+
     /// The inquiry, if it exists (a consistent read).
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError>;
 
@@ -167,6 +173,12 @@ pub trait InquiryStore: Send + Sync {
 
     /// The inquiry's attachment records, by index.
     async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError>;
+
+    /// Deletes the attachment records of inquiry `id` if the inquiry does
+    /// not exist (a submission stored them, then died before creating it),
+    /// in one conditional write; deletes nothing while it exists. Returns
+    /// how many were deleted.
+    async fn delete_orphan_attachments(&self, id: InquiryId) -> Result<usize, StoreError>;
 
     /// Stores an AI response record; the first record at an instant wins.
     async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError>;

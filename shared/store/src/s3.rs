@@ -4,7 +4,7 @@
 //! their media type; keys pass the same check as the embedded adapter's.
 
 use crate::StoreError;
-use crate::blob::{BlobStore, check_key};
+use crate::blob::{BlobStore, LIST_PAGE, StoredBlob, check_key};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -79,6 +79,29 @@ impl BlobStore for S3Blobs {
         };
         let body = out.body.collect().await.map_err(|e| StoreError::Aws { call: format!("S3 GetObject {key}"), source: Box::new(e) })?;
         Ok(body.into_bytes().to_vec())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        check_key(key)?;
+        // S3 answers a delete of a missing key with success too.
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| failed("DeleteObject", e))?;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str, start_after: &str) -> Result<Vec<StoredBlob>, StoreError> {
+        let mut request = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).max_keys(LIST_PAGE as i32);
+        if !start_after.is_empty() {
+            request = request.start_after(start_after);
+        }
+        let out = request.send().await.map_err(|e| failed("ListObjectsV2", e))?;
+        let mut found = Vec::new();
+        for object in out.contents() {
+            let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else { continue };
+            let stored_at = jiff::Timestamp::new(modified.secs(), modified.subsec_nanos() as i32)
+                .map_err(|e| StoreError::malformed(format!("S3 object {key}"), e))?;
+            found.push(StoredBlob { key: key.to_owned(), stored_at });
+        }
+        Ok(found)
     }
 }
 

@@ -92,6 +92,21 @@ fn row<T>(
     conn.prepare_cached(sql)?.query_row(params, f)
 }
 
+/// The inquiry the idempotency claim `claim` points at, if it was made.
+fn claimed_by(conn: &rusqlite::Connection, claim: &Key) -> Result<Option<Inquiry>, StoreError> {
+    let existing: Option<String> =
+        row(conn, "SELECT json_extract(body, '$.inquiry_id') FROM items WHERE pk = ?1 AND sk = ?2", params![claim.pk, claim.sk], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db)?;
+    let Some(existing) = existing else { return Ok(None) };
+    let missing = || StoreError::Corrupt(format!("{} points at a missing inquiry", claim.pk));
+    let existing = InquiryId::parse(&existing).map_err(|_| missing())?;
+    let body = get_body(conn, &keys::inquiry(existing))?.ok_or_else(missing)?;
+    Ok(Some(decode(&claim.pk, &body)?))
+}
+
 /// Inserts a new inquiry record; a unique violation means it exists.
 fn insert_inquiry(tx: &Transaction<'_>, inquiry: &Inquiry) -> Result<(), StoreError> {
     let (key, by_tenant, by_status) = (keys::inquiry(inquiry.id), keys::inquiry_by_tenant(inquiry), keys::inquiry_by_status(inquiry));
@@ -208,19 +223,8 @@ impl InquiryStore for SqliteStore {
         self.db
             .write(move |tx| {
                 if let Some(claim) = &claim {
-                    let existing: Option<String> = row(
-                        tx,
-                        "SELECT json_extract(body, '$.inquiry_id') FROM items WHERE pk = ?1 AND sk = ?2",
-                        params![claim.pk, claim.sk],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(db)?;
-                    if let Some(existing) = existing {
-                        let missing = || StoreError::Corrupt(format!("{} points at a missing inquiry", claim.pk));
-                        let existing = InquiryId::parse(&existing).map_err(|_| missing())?;
-                        let body = get_body(tx, &keys::inquiry(existing))?.ok_or_else(missing)?;
-                        return Ok(Created::Existing(decode(&claim.pk, &body)?));
+                    if let Some(existing) = claimed_by(tx, claim)? {
+                        return Ok(Created::Existing(existing));
                     }
                     let expires = inquiry.created_at.as_second() + IDEMPOTENCY_WINDOW_SECS;
                     exec(
@@ -239,6 +243,11 @@ impl InquiryStore for SqliteStore {
 
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
         self.db.read(move |c| get_item(c, &keys::inquiry(id))).await
+    }
+
+    async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError> {
+        let claim = keys::idempotency(tenant, idempotency_key);
+        self.db.read(move |c| claimed_by(c, &claim)).await
     }
 
     async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
@@ -288,6 +297,21 @@ impl InquiryStore for SqliteStore {
 
     async fn attachments(&self, id: InquiryId) -> Result<Vec<AttachmentRecord>, StoreError> {
         self.db.read(move |c| partition(c, &keys::inquiry_partition(id), keys::ATTACHMENT_PREFIX)).await
+    }
+
+    async fn delete_orphan_attachments(&self, id: InquiryId) -> Result<usize, StoreError> {
+        let inquiry = keys::inquiry(id);
+        self.db
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "DELETE FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3
+                     AND NOT EXISTS (SELECT 1 FROM items WHERE pk = ?1 AND sk = ?4)",
+                    params![inquiry.pk, keys::ATTACHMENT_PREFIX, prefix_end(keys::ATTACHMENT_PREFIX), inquiry.sk],
+                )
+                .map_err(db)
+            })
+            .await
     }
 
     async fn put_ai_response(&self, record: &AiResponseRecord) -> Result<(), StoreError> {

@@ -59,8 +59,10 @@ fn open(path: &Path) -> Result<Connection, TelemetryError> {
     let conn = Connection::open(path).map_err(|e| store_error(path, e))?;
     // Other connections (the broker, other processes) write the same file.
     conn.busy_timeout(Duration::from_secs(5)).map_err(|e| store_error(path, e))?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;").map_err(|e| store_error(path, e))?;
-    conn.execute_batch(SCHEMA).map_err(|e| store_error(path, e))?;
+    // Every process on a data directory opens this file at start, maybe all at once.
+    switchboard_sqlite::first_open::use_wal(&conn).map_err(|e| store_error(path, e))?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| store_error(path, e))?;
+    switchboard_sqlite::first_open::create_schema(&conn, SCHEMA).map_err(|e| store_error(path, e))?;
     Ok(conn)
 }
 

@@ -6,6 +6,7 @@
 
 mod ai_aws;
 mod answers;
+mod attachments;
 mod aws_costs;
 mod aws_permissions;
 mod aws_pipeline;
@@ -17,6 +18,7 @@ mod dead_letter;
 mod escalation;
 mod faq_api;
 mod faults;
+mod first_start;
 mod gateway_body_limits;
 mod gateway_cli;
 mod gateway_eta;
