@@ -4,6 +4,7 @@
 
 pub mod ai;
 pub mod aws;
+pub mod backlog;
 pub mod cloudformation;
 pub mod config;
 pub mod demo;

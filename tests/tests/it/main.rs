@@ -31,6 +31,7 @@ mod gateway_tenancy;
 mod idempotency;
 mod intake_text;
 mod learning;
+mod load_shedding;
 mod loadtest;
 mod module_graph;
 mod partner;
