@@ -42,6 +42,7 @@ mod partner_sms;
 mod reservation_unverified;
 mod reservations_import;
 mod shutdown;
+mod submission_cancel;
 mod telemetry;
 mod upstream;
 mod validation;
