@@ -259,9 +259,9 @@ fn grpc_refusal(status: &tonic::Status) -> Refusal {
         .find(|d| d.type_url.ends_with("google.rpc.RetryInfo"))
         .and_then(|d| RetryInfo::decode(d.value.as_slice()).ok()?.retry_delay);
     match delay {
-        Some(d) if status.code() == tonic::Code::Unavailable => Refusal::Shed {
-            retry_after: Duration::from_secs(d.seconds.max(0) as u64) + Duration::from_nanos(d.nanos.max(0) as u64),
-        },
+        Some(d) if status.code() == tonic::Code::Unavailable => {
+            Refusal::Shed { retry_after: Duration::from_secs(d.seconds.max(0) as u64) + Duration::from_nanos(d.nanos.max(0) as u64) }
+        }
         _ => Refusal::Error(grpc_error(status)),
     }
 }

@@ -175,17 +175,7 @@ pub fn summary(r: &Report) -> String {
     let mut out = vec![
         format!(
             "{} req/s for {:.0} s against {} ({}): sent {} · accepted {} · shed {} ({} retried) · completed {} · in flight {} · errors {}",
-            r.rate,
-            r.duration_secs,
-            r.target,
-            r.protocol,
-            r.sent,
-            r.accepted,
-            r.shed,
-            r.shed_retries,
-            r.completed,
-            r.in_flight,
-            r.errors
+            r.rate, r.duration_secs, r.target, r.protocol, r.sent, r.accepted, r.shed, r.shed_retries, r.completed, r.in_flight, r.errors
         ),
         format!(
             "throughput: accepted {:.1}/s, end-to-end {:.1}/s at steady state ({:.1}/s including the drain)",

@@ -55,11 +55,10 @@ pub async fn submit(
     // request timeout): stopping between storing the inquiry and publishing
     // its event would leave it accepted but never processed.
     let (intake, tenant_id, key) = (gateway.intake.clone(), tenant.id.clone(), idempotency_key.map(str::to_owned));
-    let submitted = tokio::spawn(
-        async move { intake.submit(&tenant_id, request, key.as_deref(), default_channel).await }.in_current_span(),
-    )
-    .await
-    .map_err(|e| ApiError::Unavailable(format!("the submission failed: {e}")))?;
+    let submitted =
+        tokio::spawn(async move { intake.submit(&tenant_id, request, key.as_deref(), default_channel).await }.in_current_span())
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("the submission failed: {e}")))?;
     submitted.map_err(|e| match e {
         SubmitError::Invalid(errors) => ApiError::Invalid(errors),
         SubmitError::UnknownTenant(t) => ApiError::Unauthenticated(format!("unknown tenant {t}")),

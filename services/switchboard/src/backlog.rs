@@ -1,7 +1,8 @@
 //! The pipeline's backlog for load shedding (the gateway's [`Backlog`]
-//! port): each stage's queue through the queue port (embedded: one
-//! indexed query per queue, giving depth and the oldest message's age; SQS:
-//! `GetQueueAttributes`, depth only), and the embedded writer's queue.
+//! port): each stage's queue through the queue port's statistics
+//! (embedded: indexed reads giving depth and the oldest waiting message's
+//! age; SQS: `GetQueueAttributes`, depth only), and the embedded writer's
+//! queue length.
 
 use crate::startup::Ports;
 use async_trait::async_trait;

@@ -211,7 +211,8 @@ impl Database {
         E: From<DbError> + Send + 'static,
     {
         // The slot is freed when the writer drops the job, answered or not.
-        let slot = self.inner.queued.clone().acquire_owned().await.map_err(|_| E::from(DbError::Worker("the writer queue is closed".into())))?;
+        let slot =
+            self.inner.queued.clone().acquire_owned().await.map_err(|_| E::from(DbError::Worker("the writer queue is closed".into())))?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Box<dyn Job> = Box::new(Call { f: Some(f), result: None, reply, _slot: slot });
         self.inner.writer.send(job).map_err(|_| E::from(DbError::Worker("the writer thread has stopped".into())))?;

@@ -92,11 +92,8 @@ async fn shed_while_backlogged_and_admitted_once_drained(app: &Stalled) {
     // The same over gRPC: UNAVAILABLE, saying why and when to retry.
     let channel = tonic::transport::Channel::from_shared(app.grpc_url.clone()).unwrap().connect().await.unwrap();
     let mut grpc = InquiryServiceClient::new(channel);
-    let request = pb::SubmitInquiryRequest {
-        content: "What time is check-in?".into(),
-        customer_phone: "010-1234-5678".into(),
-        ..Default::default()
-    };
+    let request =
+        pb::SubmitInquiryRequest { content: "What time is check-in?".into(), customer_phone: "010-1234-5678".into(), ..Default::default() };
     let status = grpc.submit_inquiry(keyed(API_KEY, request)).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     let details = switchboard_gateway::grpc::status::details(&status).unwrap().details;
@@ -120,7 +117,8 @@ async fn shed_while_backlogged_and_admitted_once_drained(app: &Stalled) {
         .await
         .unwrap();
     assert_eq!(escalated.status(), 200, "{}", escalated.text().await.unwrap());
-    let answer = app.http.post(format!("{}/respond", app.base_url)).json(&json!({ "token": "not-a-token", "answer": "accept" })).send().await;
+    let answer =
+        app.http.post(format!("{}/respond", app.base_url)).json(&json!({ "token": "not-a-token", "answer": "accept" })).send().await;
     assert_eq!(answer.unwrap().status(), 401, "a partner's answer is judged, not shed");
 
     // Once the queue is worked off, submissions are taken again.

@@ -22,8 +22,7 @@ async fn a_submission_that_outlasts_the_request_timeout_is_still_published_and_a
     assert_eq!(problem["type"], "/problems/timeout", "{problem}");
 
     outage.messaging.heal();
-    let listed: Value =
-        app.http.get(app.url("/api/inquiries")).header("x-api-key", API_KEY).send().await.unwrap().json().await.unwrap();
+    let listed: Value = app.http.get(app.url("/api/inquiries")).header("x-api-key", API_KEY).send().await.unwrap().json().await.unwrap();
     let inquiries = listed["inquiries"].as_array().unwrap();
     assert_eq!(inquiries.len(), 1, "{listed}");
     let done = app.wait_terminal(inquiries[0]["inquiry_id"].as_str().unwrap()).await;
