@@ -26,6 +26,8 @@ use tracing::{info, warn};
 pub const RESUME_FRACTION: f64 = 0.8;
 /// Sampling pauses when no submission came for this long.
 const IDLE_AFTER: Duration = Duration::from_secs(5);
+/// Longest one backlog sample may take before it counts as failed.
+const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One stage's queue, as sampled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,8 +175,8 @@ impl Admission {
     }
 
     /// Samples `backlog` every `sample_every` while submissions arrive (or
-    /// while shedding), until `stop`. A failed sample admits: the store or
-    /// queue being down already fails submissions on its own.
+    /// while shedding), until `stop`. A failed or hung sample admits: the
+    /// store or queue being down already fails submissions on its own.
     pub async fn run(self, backlog: Arc<dyn Backlog>, stop: CancellationToken) {
         let every = self.inner.limits.sample_every.max(Duration::from_millis(10));
         let mut last_asked = Instant::now();
@@ -183,7 +185,9 @@ impl Admission {
                 last_asked = Instant::now();
             }
             if last_asked.elapsed() < IDLE_AFTER || self.is_shedding() {
-                match backlog.sample().await {
+                // A hung queue must not freeze the decision either way.
+                let sampled = tokio::time::timeout(SAMPLE_TIMEOUT, backlog.sample()).await.unwrap_or_else(|_| Err("timed out".into()));
+                match sampled {
                     Ok(sample) => self.update(&sample),
                     Err(e) => {
                         warn!(error = %e, "backlog not sampled; admitting");
