@@ -1,7 +1,9 @@
 //! Admission control: while the pipeline's backlog is past a configured
 //! bound, new submissions are shed (503 / UNAVAILABLE with a retry delay)
 //! instead of being queued behind work the pipeline cannot finish in time.
-//! Only submissions are shed (`ops::submit`: REST, chat, gRPC); reads,
+//! Only submissions are shed (REST `POST /api/inquiries` and `/chat` in
+//! `rest.rs`, gRPC `SubmitInquiry` in `grpc/authenticated.rs`, before the
+//! body is read or the key looked up, so shedding costs nothing); reads,
 //! partner answers and operator actions are always served, since they add
 //! little work and finish what was already accepted.
 //!

@@ -50,7 +50,6 @@ pub async fn submit(
     default_channel: Channel,
 ) -> Result<Accepted, ApiError> {
     let tenant = principal.tenant()?;
-    gateway.api.admission().check()?;
     // Run to the end even if the caller goes away (a dropped connection, the
     // request timeout): stopping between storing the inquiry and publishing
     // its event would leave it accepted but never processed.
