@@ -176,9 +176,20 @@ impl Admission {
         *shedding = next;
     }
 
+    /// Sheds for `why` until the next sample says otherwise.
+    fn shed(&self, why: String) {
+        let mut shedding = self.inner.shedding.write().unwrap_or_else(|p| p.into_inner());
+        if shedding.is_none() {
+            warn!(reason = %why, "shedding new submissions");
+        }
+        *shedding = Some(why);
+    }
+
     /// Samples `backlog` every `sample_every` while submissions arrive (or
-    /// while shedding), until `stop`. A failed or hung sample admits: the
-    /// store or queue being down already fails submissions on its own.
+    /// while shedding), until `stop`. A failed sample admits (the store or
+    /// queues being down already fail submissions on their own); one that
+    /// takes longer than [`SAMPLE_TIMEOUT`] sheds, since reads that slow
+    /// mean the store is overloaded.
     pub async fn run(self, backlog: Arc<dyn Backlog>, stop: CancellationToken) {
         let every = self.inner.limits.sample_every.max(Duration::from_millis(10));
         let mut last_asked = Instant::now();
@@ -187,14 +198,15 @@ impl Admission {
                 last_asked = Instant::now();
             }
             if last_asked.elapsed() < IDLE_AFTER || self.is_shedding() {
-                // A hung queue must not freeze the decision either way.
-                let sampled = tokio::time::timeout(SAMPLE_TIMEOUT, backlog.sample()).await.unwrap_or_else(|_| Err("timed out".into()));
-                match sampled {
-                    Ok(sample) => self.update(&sample),
-                    Err(e) => {
+                match tokio::time::timeout(SAMPLE_TIMEOUT, backlog.sample()).await {
+                    Ok(Ok(sample)) => self.update(&sample),
+                    Ok(Err(e)) => {
                         warn!(error = %e, "backlog not sampled; admitting");
                         self.update(&BacklogSample::default());
                     }
+                    // Reads that slow are the overload itself (the store's
+                    // readers are saturated): shed until a sample gets through.
+                    Err(_) => self.shed(format!("the backlog could not be read within {} s", SAMPLE_TIMEOUT.as_secs())),
                 }
             }
             tokio::select! {
@@ -278,6 +290,30 @@ mod tests {
         assert!(admission.check().is_err(), "90 waiting is under the bound but over the resume level");
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(admission.check().is_ok());
+        stop.cancel();
+        sampler.await.unwrap();
+    }
+
+    struct Stuck;
+
+    #[async_trait]
+    impl Backlog for Stuck {
+        async fn sample(&self) -> Result<BacklogSample, String> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sample_that_takes_too_long_sheds() {
+        let admission = Admission::new(limits());
+        let stop = CancellationToken::new();
+        admission.check().unwrap();
+        let sampler = tokio::spawn(admission.clone().run(Arc::new(Stuck), stop.clone()));
+        tokio::time::sleep(SAMPLE_TIMEOUT + Duration::from_millis(1)).await;
+        match admission.check() {
+            Err(ApiError::Overloaded { detail, .. }) => assert!(detail.contains("could not be read within 2 s"), "{detail}"),
+            other => panic!("expected shedding, got {other:?}"),
+        }
         stop.cancel();
         sampler.await.unwrap();
     }

@@ -29,11 +29,20 @@ impl PipelineBacklog {
 #[async_trait]
 impl Backlog for PipelineBacklog {
     async fn sample(&self) -> Result<BacklogSample, String> {
-        let mut stages = Vec::with_capacity(self.queues.len());
+        // All queues at once: a sample's latency is one read's, not six.
+        let mut reads = tokio::task::JoinSet::new();
         for (&service, queue) in &self.queues {
-            let stats = queue.stats().await.map_err(|e| format!("queue {}: {e}", queue.name()))?;
-            stages.push(StageBacklog { service, waiting: stats.visible, oldest_age: stats.oldest_age });
+            let queue = queue.clone();
+            reads.spawn(async move {
+                let stats = queue.stats().await.map_err(|e| format!("queue {}: {e}", queue.name()))?;
+                Ok::<_, String>(StageBacklog { service, waiting: stats.visible, oldest_age: stats.oldest_age })
+            });
         }
+        let mut stages = Vec::with_capacity(self.queues.len());
+        while let Some(read) = reads.join_next().await {
+            stages.push(read.map_err(|e| e.to_string())??);
+        }
+        stages.sort_by_key(|s| s.service);
         let pending_writes = self.database.as_ref().map(|db| db.pending_writes() as u64);
         Ok(BacklogSample { stages, pending_writes })
     }
