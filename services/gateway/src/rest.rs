@@ -36,7 +36,8 @@ async fn admit(State(gateway): State<Gateway>, request: Request, next: Next) -> 
 }
 
 /// Ends a request that takes longer than the configured timeout with a 503
-/// problem (the work is dropped, so nothing keeps running for a gone client).
+/// problem (the work is dropped, so nothing keeps running for a gone client;
+/// a submission alone finishes on its own task, see `ops::submit`).
 async fn deadline(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
     let limit = gateway.api.settings().request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
