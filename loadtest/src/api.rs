@@ -337,6 +337,25 @@ mod tests {
     }
 
     #[test]
+    fn an_unavailable_call_with_retry_info_is_shed_for_the_advised_wait_and_other_failures_keep_their_kind() {
+        use prost::Message;
+        use switchboard_proto::google::rpc::{RetryInfo, Status as RpcStatus};
+        let mut retry = RetryInfo { retry_delay: Some(Default::default()) };
+        if let Some(delay) = retry.retry_delay.as_mut() {
+            delay.seconds = 1;
+            delay.nanos = 500_000_000;
+        }
+        let mut details =
+            RpcStatus { code: tonic::Code::Unavailable as i32, message: "overloaded".into(), details: vec![Default::default()] };
+        details.details[0].type_url = "type.googleapis.com/google.rpc.RetryInfo".into();
+        details.details[0].value = retry.encode_to_vec();
+        let shed = tonic::Status::with_details(tonic::Code::Unavailable, "overloaded", details.encode_to_vec().into());
+        assert_eq!(grpc_refusal(&shed), Refusal::Shed { retry_after: Duration::from_millis(1500) });
+        assert_eq!(grpc_refusal(&tonic::Status::unavailable("down")), Refusal::Error("grpc_unavailable".into()));
+        assert_eq!(grpc_refusal(&tonic::Status::resource_exhausted("slow down")), Refusal::Error("grpc_resource_exhausted".into()));
+    }
+
+    #[test]
     fn statuses_and_errors_are_named_as_over_rest() {
         assert_eq!(status_name(pb::InquiryStatus::AwaitingPartner as i32), "awaiting_partner");
         assert_eq!(status_name(pb::InquiryStatus::Answered as i32), "answered");
