@@ -113,8 +113,8 @@ impl Api {
         }
     }
 
-    /// Submits `plan`; the new inquiry's id, or the kind of error.
-    pub async fn submit(&self, plan: &Plan) -> Result<String, String> {
+    /// Submits `plan`; the new inquiry's id, or why it was not taken.
+    pub async fn submit(&self, plan: &Plan) -> Result<String, Refusal> {
         match self {
             Self::Rest { http, base, key } => {
                 let mut request = http.post(format!("{base}/api/inquiries")).header("x-api-key", key).json(&plan.body);
@@ -122,20 +122,20 @@ impl Api {
                     request = request.header("idempotency-key", k);
                 }
                 let body: Value = match request.send().await {
-                    Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => r.json().await.map_err(|_| "bad_body".to_owned())?,
-                    Ok(r) => return Err(format!("http_{}", r.status().as_u16())),
-                    Err(e) if e.is_timeout() => return Err("timeout".into()),
-                    Err(e) if e.is_connect() => return Err("connect".into()),
-                    Err(_) => return Err("transport".into()),
+                    Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => r.json().await.map_err(|_| Refusal::error("bad_body"))?,
+                    Ok(r) => return Err(rest_refusal(&r)),
+                    Err(e) if e.is_timeout() => return Err(Refusal::error("timeout")),
+                    Err(e) if e.is_connect() => return Err(Refusal::error("connect")),
+                    Err(_) => return Err(Refusal::error("transport")),
                 };
-                body["inquiry_id"].as_str().map(str::to_owned).ok_or_else(|| "bad_body".to_owned())
+                body["inquiry_id"].as_str().map(str::to_owned).ok_or_else(|| Refusal::error("bad_body"))
             }
             Self::Grpc { inquiries, key, .. } => {
-                let mut request = tonic::Request::new(submit_request(plan)?);
+                let mut request = tonic::Request::new(submit_request(plan).map_err(Refusal::Error)?);
                 request.metadata_mut().insert("x-api-key", key.clone());
                 match inquiries.clone().submit_inquiry(request).await {
                     Ok(r) => Ok(r.into_inner().inquiry_id),
-                    Err(s) => Err(grpc_error(&s)),
+                    Err(s) => Err(grpc_refusal(&s)),
                 }
             }
         }
@@ -222,6 +222,50 @@ fn grpc_step<T>(result: Result<tonic::Response<T>, tonic::Status>) -> PartnerSte
     }
 }
 
+/// Why a submission was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Shed for overload (503 with `Retry-After`, UNAVAILABLE with
+    /// `RetryInfo`): worth retrying after the advised wait.
+    Shed { retry_after: Duration },
+    /// Anything else, by kind (`http_429`, `timeout`, …).
+    Error(String),
+}
+
+impl Refusal {
+    fn error(kind: &str) -> Self {
+        Self::Error(kind.to_owned())
+    }
+}
+
+/// A non-202 answer: shed when it is 503 with a `Retry-After` in seconds.
+fn rest_refusal(response: &reqwest::Response) -> Refusal {
+    let status = response.status();
+    let retry_after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    match retry_after {
+        Some(seconds) if status == reqwest::StatusCode::SERVICE_UNAVAILABLE => Refusal::Shed { retry_after: Duration::from_secs(seconds) },
+        _ => Refusal::Error(format!("http_{}", status.as_u16())),
+    }
+}
+
+/// A failed call: shed when UNAVAILABLE carries a `RetryInfo` delay.
+fn grpc_refusal(status: &tonic::Status) -> Refusal {
+    use prost::Message;
+    use switchboard_proto::google::rpc::{RetryInfo, Status as RpcStatus};
+    let delay = RpcStatus::decode(status.details())
+        .ok()
+        .into_iter()
+        .flat_map(|s| s.details)
+        .find(|d| d.type_url.ends_with("google.rpc.RetryInfo"))
+        .and_then(|d| RetryInfo::decode(d.value.as_slice()).ok()?.retry_delay);
+    match delay {
+        Some(d) if status.code() == tonic::Code::Unavailable => {
+            Refusal::Shed { retry_after: Duration::from_secs(d.seconds.max(0) as u64) + Duration::from_nanos(d.nanos.max(0) as u64) }
+        }
+        _ => Refusal::Error(grpc_error(status)),
+    }
+}
+
 /// `grpc_unavailable`, `grpc_resource_exhausted`, …: the error kinds of the report.
 fn grpc_error(status: &tonic::Status) -> String {
     let name = format!("{:?}", status.code());
@@ -290,6 +334,25 @@ mod tests {
         assert_eq!(r.channel, pb::Channel::Chat as i32);
         assert_eq!(r.attachments[0].content, b"\x89PNG");
         assert!(r.customer_email.is_empty());
+    }
+
+    #[test]
+    fn an_unavailable_call_with_retry_info_is_shed_for_the_advised_wait_and_other_failures_keep_their_kind() {
+        use prost::Message;
+        use switchboard_proto::google::rpc::{RetryInfo, Status as RpcStatus};
+        let mut retry = RetryInfo { retry_delay: Some(Default::default()) };
+        if let Some(delay) = retry.retry_delay.as_mut() {
+            delay.seconds = 1;
+            delay.nanos = 500_000_000;
+        }
+        let mut details =
+            RpcStatus { code: tonic::Code::Unavailable as i32, message: "overloaded".into(), details: vec![Default::default()] };
+        details.details[0].type_url = "type.googleapis.com/google.rpc.RetryInfo".into();
+        details.details[0].value = retry.encode_to_vec();
+        let shed = tonic::Status::with_details(tonic::Code::Unavailable, "overloaded", details.encode_to_vec().into());
+        assert_eq!(grpc_refusal(&shed), Refusal::Shed { retry_after: Duration::from_millis(1500) });
+        assert_eq!(grpc_refusal(&tonic::Status::unavailable("down")), Refusal::Error("grpc_unavailable".into()));
+        assert_eq!(grpc_refusal(&tonic::Status::resource_exhausted("slow down")), Refusal::Error("grpc_resource_exhausted".into()));
     }
 
     #[test]

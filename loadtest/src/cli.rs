@@ -76,6 +76,11 @@ pub struct LoadtestArgs {
     /// timestamps, so pacing the polls delays only when completions are seen.
     #[arg(long)]
     pub max_poll_rate: Option<f64>,
+    /// How many times a submission the server sheds (503 with
+    /// `Retry-After`, UNAVAILABLE with `RetryInfo`) is sent again, each
+    /// after the advised wait; 0 counts it and drops it.
+    #[arg(long, default_value_t = crate::run::DEFAULT_SHED_RETRIES)]
+    pub shed_retries: u32,
 }
 
 /// A `LOW..HIGH` range of delays.
@@ -137,6 +142,7 @@ impl LoadtestArgs {
             request_timeout: Duration::from_secs(30),
             allow_remote: self.allow_remote,
             max_poll_rate: self.max_poll_rate,
+            shed_retries: self.shed_retries,
         })
     }
 }
@@ -168,8 +174,8 @@ fn line(name: &str, p: &Percentiles) -> String {
 pub fn summary(r: &Report) -> String {
     let mut out = vec![
         format!(
-            "{} req/s for {:.0} s against {} ({}): sent {} · accepted {} · completed {} · in flight {} · errors {}",
-            r.rate, r.duration_secs, r.target, r.protocol, r.sent, r.accepted, r.completed, r.in_flight, r.errors
+            "{} req/s for {:.0} s against {} ({}): sent {} · accepted {} · shed {} ({} retried) · completed {} · in flight {} · errors {}",
+            r.rate, r.duration_secs, r.target, r.protocol, r.sent, r.accepted, r.shed, r.shed_retries, r.completed, r.in_flight, r.errors
         ),
         format!(
             "throughput: accepted {:.1}/s, end-to-end {:.1}/s at steady state ({:.1}/s including the drain)",

@@ -63,6 +63,9 @@ pub struct SecondReport {
     pub sent: u64,
     pub accepted: u64,
     pub errors: u64,
+    /// Submissions the server shed in this second (each answer).
+    #[serde(default)]
+    pub shed: u64,
     pub completed: u64,
     pub submit_p50_ms: f64,
     pub submit_p99_ms: f64,
@@ -126,6 +129,15 @@ pub struct Report {
     /// Submissions not accepted (non-202 answer, transport error, no answer by the end).
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
+    /// Answers that shed a submission for overload (503 with `Retry-After`,
+    /// UNAVAILABLE with `RetryInfo`), retries included.
+    #[serde(default)]
+    pub shed: u64,
+    /// Shed submissions sent again after the advised wait. Those given up
+    /// are errors of kind `shed`: `shed_retries + errors_by_kind.shed <= shed`
+    /// (the rest were still waiting when the run ended).
+    #[serde(default)]
+    pub shed_retries: u64,
     /// Accepted submissions per second of sending.
     pub throughput_submit: f64,
     /// Inquiries reaching a terminal status per second at steady state:
@@ -166,6 +178,13 @@ impl Report {
         if self.sent != self.accepted + self.errors {
             broken.push(format!("sent {} != accepted {} + errors {}", self.sent, self.accepted, self.errors));
         }
+        let dropped = self.errors_by_kind.get(crate::run::SHED_KIND).copied().unwrap_or(0);
+        if self.shed_retries + dropped > self.shed {
+            broken.push(format!("shed {} < retried {} + dropped {dropped}", self.shed, self.shed_retries));
+        }
+        if self.timeline.iter().map(|s| s.shed).sum::<u64>() != self.shed {
+            broken.push("timeline does not add up to shed".into());
+        }
         if self.sent > self.scheduled {
             broken.push(format!("sent {} > scheduled {}", self.sent, self.scheduled));
         }
@@ -200,6 +219,7 @@ struct Second {
     sent: u64,
     accepted: u64,
     errors: u64,
+    shed: u64,
     completed: u64,
     submit: Histogram<u64>,
     e2e_auto: Histogram<u64>,
@@ -213,6 +233,7 @@ impl Second {
             sent: 0,
             accepted: 0,
             errors: 0,
+            shed: 0,
             completed: 0,
             submit: histogram(2),
             e2e_auto: histogram(2),
@@ -232,6 +253,8 @@ pub struct Recorder {
     sent: u64,
     accepted: u64,
     errors: BTreeMap<String, u64>,
+    shed: u64,
+    shed_retries: u64,
     outcomes: BTreeMap<String, u64>,
     /// Offset of the latest completion from the start.
     last_completion: Duration,
@@ -259,6 +282,8 @@ impl Recorder {
             sent: 0,
             accepted: 0,
             errors: BTreeMap::new(),
+            shed: 0,
+            shed_retries: 0,
             outcomes: BTreeMap::new(),
             last_completion: Duration::ZERO,
             completion_offsets: Vec::new(),
@@ -296,6 +321,21 @@ impl Recorder {
     pub fn error(&mut self, due: Duration, kind: &str) {
         *self.errors.entry(kind.to_owned()).or_default() += 1;
         self.second(due).errors += 1;
+    }
+
+    /// A submission was shed at `at` (from the start); `retried` if it will
+    /// be sent again (else it is also recorded as an error of kind `shed`).
+    pub fn shed(&mut self, at: Duration, retried: bool) {
+        self.shed += 1;
+        if retried {
+            self.shed_retries += 1;
+        }
+        self.second(at).shed += 1;
+    }
+
+    /// Shed answers so far.
+    pub fn shed_count(&self) -> u64 {
+        self.shed
     }
 
     /// An accepted inquiry reached `status` at `at` (from the start), `e2e` after it was due.
@@ -360,6 +400,7 @@ impl Recorder {
                 sent: s.sent,
                 accepted: s.accepted,
                 errors: s.errors,
+                shed: s.shed,
                 completed: s.completed,
                 submit_p50_ms: Percentiles::of(&s.submit).p50,
                 submit_p99_ms: Percentiles::of(&s.submit).p99,
@@ -390,6 +431,8 @@ impl Recorder {
             in_flight: self.accepted.saturating_sub(completed),
             errors,
             errors_by_kind,
+            shed: self.shed,
+            shed_retries: self.shed_retries,
             throughput_submit: per_second(self.accepted, send_span),
             throughput_e2e: {
                 let (from, to) = steady_window(settings.send_span);
@@ -543,6 +586,36 @@ mod tests {
         assert_eq!(report.timeline[0].sent, 10);
         assert_eq!(report.timeline[0].completed, 0);
         assert!(report.inconsistencies().is_empty(), "{:?}", report.inconsistencies());
+    }
+
+    #[test]
+    fn shed_submissions_are_counted_apart_from_accepted_and_a_dropped_one_is_an_error_of_kind_shed() {
+        let mut r = Recorder::new();
+        for i in 0..10u64 {
+            let due = Duration::from_millis(i * 100);
+            r.sent(due);
+            match i {
+                // Shed once, accepted on the retry.
+                0..=3 => {
+                    r.shed(due, true);
+                    r.accepted(due, Duration::from_millis(3));
+                }
+                // Shed twice, then given up.
+                4 | 5 => {
+                    r.shed(due, true);
+                    r.shed(due + Duration::from_secs(1), false);
+                    r.error(due, crate::run::SHED_KIND);
+                }
+                _ => r.accepted(due, Duration::from_millis(2)),
+            }
+        }
+        let report = r.report(&RunSettings { scheduled: 10, ..settings() });
+        assert_eq!((report.sent, report.accepted, report.shed, report.shed_retries), (10, 8, 8, 6));
+        assert_eq!((report.errors, report.errors_by_kind[crate::run::SHED_KIND]), (2, 2));
+        assert_eq!(report.timeline.iter().map(|s| s.shed).collect::<Vec<_>>(), [6, 2]);
+        assert!(report.inconsistencies().is_empty(), "{:?}", report.inconsistencies());
+        let broken = Report { shed: 1, shed_retries: 1, errors_by_kind: BTreeMap::from([("shed".into(), 1)]), errors: 1, ..report };
+        assert!(broken.inconsistencies().iter().any(|b| b.contains("shed 1 < retried 1 + dropped 1")));
     }
 
     #[test]

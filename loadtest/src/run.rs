@@ -1,7 +1,7 @@
 //! The engine: sends on the timetable, follows every accepted inquiry to a
 //! terminal status, plays the partner, and collects the measurements.
 
-use crate::api::{Api, PartnerStep};
+use crate::api::{Api, PartnerStep, Refusal};
 use crate::links::OutboxLinks;
 use crate::mix::{Mix, MixConfig, PartnerPlan, Plan};
 use crate::procstat;
@@ -18,6 +18,9 @@ use tokio::time::Instant;
 const FIRST_POLL: Duration = Duration::from_millis(50);
 /// Longest gap between two status polls of one inquiry.
 const MAX_POLL_GAP: Duration = Duration::from_secs(1);
+
+/// Retries of a shed submission by default.
+pub const DEFAULT_SHED_RETRIES: u32 = 3;
 
 /// Settings of one run.
 #[derive(Debug, Clone)]
@@ -48,6 +51,9 @@ pub struct LoadConfig {
     /// twice the rate, at least 100). Keeps a backlog from turning the
     /// generator's own polling into the server's main load.
     pub max_poll_rate: Option<f64>,
+    /// How many times a shed submission is sent again, each after the
+    /// server's advised wait (`Retry-After`); 0 drops it at once.
+    pub shed_retries: u32,
 }
 
 impl LoadConfig {
@@ -68,6 +74,7 @@ impl LoadConfig {
             request_timeout: Duration::from_secs(30),
             allow_remote: false,
             max_poll_rate: None,
+            shed_retries: DEFAULT_SHED_RETRIES,
         }
     }
 }
@@ -94,6 +101,7 @@ struct Shared {
     links: Option<OutboxLinks>,
     recorder: Mutex<Recorder>,
     polls: Pacer,
+    shed_retries: u32,
 }
 
 impl Shared {
@@ -188,6 +196,7 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         links,
         recorder: Mutex::new(Recorder::new()),
         polls: Pacer::per_second(config.max_poll_rate.unwrap_or((config.rate * 2.0).max(100.0))),
+        shed_retries: config.shed_retries,
     });
 
     let progress = if config.progress { ProgressBar::new(schedule.count()) } else { ProgressBar::hidden() };
@@ -266,13 +275,13 @@ async fn watch(shared: Arc<Shared>, progress: ProgressBar, server_pid: Option<u3
     loop {
         tick.tick().await;
         n += 1;
-        let (sent, accepted, completed, errors) = {
+        let (sent, accepted, shed, completed, errors) = {
             let r = shared.rec();
-            (r.sent_count(), r.accepted_count(), r.completed_count(), r.error_count())
+            (r.sent_count(), r.accepted_count(), r.shed_count(), r.completed_count(), r.error_count())
         };
         progress.set_position(sent);
         progress.set_message(format!(
-            "accepted {accepted} · completed {completed} · in flight {} · errors {errors}",
+            "accepted {accepted} · shed {shed} · completed {completed} · in flight {} · errors {errors}",
             accepted.saturating_sub(completed)
         ));
         if n.is_multiple_of(4)
@@ -284,22 +293,40 @@ async fn watch(shared: Arc<Shared>, progress: ProgressBar, server_pid: Option<u3
     }
 }
 
-/// One inquiry: submit on time, then follow it to a terminal status.
+/// One inquiry: submit on time (again after the advised wait while it is
+/// shed), then follow it to a terminal status. An inquiry accepted on a
+/// retry is timed from that retry: the server took it then.
 async fn inquiry(shared: Arc<Shared>, due: Duration, plan: Plan) {
-    let due_at = shared.start + due;
     shared.rec().sent(due);
-    let answer = shared.api.submit(&plan).await;
-    let latency = Instant::now().saturating_duration_since(due_at);
-    let id = match answer {
-        Ok(id) => id,
-        Err(kind) => {
-            shared.rec().error(due, &kind);
-            return;
+    let mut attempt = due;
+    let mut retries = 0;
+    let id = loop {
+        match shared.api.submit(&plan).await {
+            Ok(id) => break id,
+            Err(Refusal::Shed { retry_after }) => {
+                let retry = retries < shared.shed_retries;
+                shared.rec().shed(shared.start.elapsed(), retry);
+                if !retry {
+                    shared.rec().error(due, SHED_KIND);
+                    return;
+                }
+                retries += 1;
+                tokio::time::sleep(retry_after).await;
+                attempt = shared.start.elapsed();
+            }
+            Err(Refusal::Error(kind)) => {
+                shared.rec().error(due, &kind);
+                return;
+            }
         }
     };
+    let latency = Instant::now().saturating_duration_since(shared.start + attempt);
     shared.rec().accepted(due, latency);
-    follow(&shared, due, &id, &plan.partner).await;
+    follow(&shared, attempt, &id, &plan.partner).await;
 }
+
+/// The error kind of a submission given up after being shed.
+pub const SHED_KIND: &str = "shed";
 
 /// Polls the inquiry's status, backing off, until it is terminal; plays the
 /// partner when it waits for one.

@@ -2,6 +2,7 @@
 //! (rate limits, the ETA estimator, operator keys, settings, the signal
 //! that ends open streams at shutdown).
 
+use crate::admission::{Admission, AdmissionLimits, Backlog};
 use crate::api_limits::ApiRateLimits;
 use crate::eta::Eta;
 use crate::operators::OperatorKeys;
@@ -32,6 +33,8 @@ pub struct ApiSettings {
     pub eta_refresh: Duration,
     /// First pause between two reads of a watched timeline.
     pub watch_poll: Duration,
+    /// Backlog bounds past which new submissions are shed (`admission.rs`).
+    pub admission: AdmissionLimits,
 }
 
 impl Default for ApiSettings {
@@ -44,6 +47,7 @@ impl Default for ApiSettings {
             worker_concurrency: 16,
             eta_refresh: Duration::from_secs(1),
             watch_poll: Duration::from_millis(100),
+            admission: AdmissionLimits::default(),
         }
     }
 }
@@ -58,6 +62,8 @@ pub struct ApiParts {
     pub queues: BTreeMap<Service, Arc<dyn Queue>>,
     pub operators: OperatorKeys,
     pub settings: ApiSettings,
+    /// The pipeline's backlog, for admission control (`None`: never shed).
+    pub backlog: Option<Arc<dyn Backlog>>,
 }
 
 struct Inner {
@@ -68,6 +74,8 @@ struct Inner {
     settings: ApiSettings,
     limits: ApiRateLimits,
     eta: Eta,
+    admission: Admission,
+    backlog: Option<Arc<dyn Backlog>>,
     streams: CancellationToken,
 }
 
@@ -82,6 +90,7 @@ impl Api {
         let s = &parts.settings;
         let limits = ApiRateLimits::per_second(s.rate_per_key_per_second, s.rate_per_ip_per_second);
         let eta = Eta::new(s.eta_refresh, s.worker_concurrency);
+        let admission = Admission::new(s.admission.clone());
         Self {
             inner: Arc::new(Inner {
                 topic: parts.topic,
@@ -91,6 +100,8 @@ impl Api {
                 settings: parts.settings,
                 limits,
                 eta,
+                admission,
+                backlog: parts.backlog,
                 streams: CancellationToken::new(),
             }),
         }
@@ -122,6 +133,19 @@ impl Api {
 
     pub fn eta(&self) -> &Eta {
         &self.inner.eta
+    }
+
+    /// Whether a new submission is taken now (load shedding).
+    pub fn admission(&self) -> &Admission {
+        &self.inner.admission
+    }
+
+    /// Samples the backlog for admission control until `stop` (nothing
+    /// without a backlog port).
+    pub async fn sample_backlog(&self, stop: CancellationToken) {
+        if let Some(backlog) = self.inner.backlog.clone() {
+            self.inner.admission.clone().run(backlog, stop).await;
+        }
     }
 
     /// Cancelled when the server shuts down: open streams end, so graceful

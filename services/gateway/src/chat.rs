@@ -63,6 +63,7 @@ pub struct ChatResponse {
         (status = 400, description = "A field is invalid (named in camelCase)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A dependency is down, or overloaded (shed; retry after `Retry-After`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]

@@ -41,6 +41,10 @@ pub enum ApiError {
     /// 503 / UNAVAILABLE: a dependency (store, queues) is down; worth retrying.
     #[error("{0}")]
     Unavailable(String),
+    /// 503 / UNAVAILABLE: the pipeline's backlog is past its bound, so a new
+    /// submission is shed (`admission.rs`); retry after the advised wait.
+    #[error("{detail}")]
+    Overloaded { detail: String, retry_after: Duration },
 }
 
 impl ApiError {
@@ -59,7 +63,7 @@ impl ApiError {
             Self::FailedPrecondition { .. } | Self::AlreadyExists(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::DeadlineExceeded(_) | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DeadlineExceeded(_) | Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -76,13 +80,14 @@ impl ApiError {
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::DeadlineExceeded(_) => "DEADLINE_EXCEEDED",
             Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Overloaded { .. } => "OVERLOADED",
         }
     }
 
     /// How long a client should wait before retrying, when retrying helps.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::RateLimited { retry_after, .. } | Self::Overloaded { retry_after, .. } => Some(*retry_after),
             Self::Unavailable(_) | Self::DeadlineExceeded(_) => Some(Duration::from_secs(1)),
             _ => None,
         }

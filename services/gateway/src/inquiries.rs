@@ -44,7 +44,7 @@ pub(crate) fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, 
         (status = 403, description = "An operator key", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 40 MB", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A dependency is down", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A dependency is down, or overloaded (shed; retry after `Retry-After`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]

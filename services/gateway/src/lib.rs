@@ -6,6 +6,7 @@
 //! This file only declares the modules and what the crate offers; no
 //! module imports another that imports it back (the graph is acyclic).
 
+mod admission;
 mod api;
 mod api_limits;
 mod app;
@@ -38,6 +39,7 @@ mod telemetry;
 mod views;
 mod watch;
 
+pub use admission::{AdmissionLimits, Backlog, BacklogSample, StageBacklog};
 pub use api::{Api, ApiParts, ApiSettings};
 pub use app::router;
 pub use error::ApiError;

@@ -18,7 +18,7 @@ use switchboard_domain::{
 use switchboard_intake::{Accepted, SubmitError};
 use switchboard_messaging::events;
 use switchboard_store::{TransitionError, TransitionOutcome, transition};
-use tracing::info;
+use tracing::{Instrument, info};
 
 /// Longest accepted idempotency key.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -50,7 +50,15 @@ pub async fn submit(
     default_channel: Channel,
 ) -> Result<Accepted, ApiError> {
     let tenant = principal.tenant()?;
-    gateway.intake.submit(&tenant.id, request, idempotency_key, default_channel).await.map_err(|e| match e {
+    // Run to the end even if the caller goes away (a dropped connection, the
+    // request timeout): stopping between storing the inquiry and publishing
+    // its event would leave it accepted but never processed.
+    let (intake, tenant_id, key) = (gateway.intake.clone(), tenant.id.clone(), idempotency_key.map(str::to_owned));
+    let submitted =
+        tokio::spawn(async move { intake.submit(&tenant_id, request, key.as_deref(), default_channel).await }.in_current_span())
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("the submission failed: {e}")))?;
+    submitted.map_err(|e| match e {
         SubmitError::Invalid(errors) => ApiError::Invalid(errors),
         SubmitError::UnknownTenant(t) => ApiError::Unauthenticated(format!("unknown tenant {t}")),
         SubmitError::Unavailable(why) => ApiError::Unavailable(why),

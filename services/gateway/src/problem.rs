@@ -94,6 +94,7 @@ impl From<ApiError> for Problem {
             ApiError::RateLimited { detail, .. } => Self::new(status, "rate-limited", "Too many requests", detail),
             ApiError::DeadlineExceeded(d) => Self::new(status, "timeout", "The request took too long", d),
             ApiError::Unavailable(d) => Self::unavailable(d),
+            ApiError::Overloaded { detail, .. } => Self::new(status, "overloaded", "Switchboard is overloaded", detail),
         };
         problem.retry_after = retry_after;
         problem

@@ -9,6 +9,7 @@ use crate::state::Gateway;
 use crate::{chat, faq_rest, inquiries, openapi, reservations};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
@@ -25,8 +26,18 @@ async fn limit_client(State(gateway): State<Gateway>, request: Request, next: Ne
     }
 }
 
+/// Sheds a submission while the backlog is past its bound (`admission.rs`),
+/// before its body is read or its key looked up: shedding must cost nothing.
+async fn admit(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
+    match gateway.api.admission().check() {
+        Ok(()) => next.run(request).await,
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
 /// Ends a request that takes longer than the configured timeout with a 503
-/// problem (the work is dropped, so nothing keeps running for a gone client).
+/// problem (the work is dropped, so nothing keeps running for a gone client;
+/// a submission alone finishes on its own task, see `ops::submit`).
 async fn deadline(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
     let limit = gateway.api.settings().request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
@@ -40,14 +51,15 @@ async fn deadline(State(gateway): State<Gateway>, request: Request, next: Next) 
 /// The API routes: `/api/...`, `/chat`, `/openapi.json`.
 pub(crate) fn routes(gateway: &Gateway) -> Router<Gateway> {
     let small = DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES);
+    let admit = from_fn_with_state(gateway.clone(), admit);
     let bounded = Router::new()
-        .route("/api/inquiries", post(inquiries::submit).get(inquiries::list))
+        .route("/api/inquiries", post(inquiries::submit.layer(admit.clone())).get(inquiries::list))
         .route("/api/inquiries/{id}", get(inquiries::get))
         .route("/api/inquiries/{id}/status", get(inquiries::status))
         .route("/api/inquiries/{id}/escalate", post(inquiries::escalate).layer(small))
         .route("/api/inquiries/{id}/resolve", post(inquiries::resolve).layer(small))
         .route("/api/reservations", post(reservations::put_reservation).layer(small))
-        .route("/chat", post(chat::chat).layer(small))
+        .route("/chat", post(chat::chat.layer(admit)).layer(small))
         .route("/api/faq", get(faq_rest::list).post(faq_rest::add).layer(small))
         .route("/api/faq/{id}", get(faq_rest::get).patch(faq_rest::edit).delete(faq_rest::delete).layer(small))
         .route("/api/faq/{id}/variants", post(faq_rest::add_variant).layer(small))

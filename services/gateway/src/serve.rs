@@ -36,6 +36,11 @@ pub async fn serve(gateway: Gateway, listeners: Listeners, shutdown: Cancellatio
         api.stop_streams();
     });
 
+    // Load shedding decides on a backlog sampled here, not per request.
+    let api = gateway.api.clone();
+    let token = shutdown.clone();
+    tasks.spawn(async move { api.sample_backlog(token).await });
+
     if let Some(listener) = listeners.http {
         let app = crate::app::router(gateway.clone());
         let token = shutdown.clone();

@@ -111,6 +111,7 @@ pub async fn ports_with(clients: &Clients, config: &Config, provision: bool) -> 
         queues,
         dead_letter_queues,
         outbox: None,
+        database: None,
         ai: switchboard_ai::Engines::local(),
     })
 }

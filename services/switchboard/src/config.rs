@@ -112,6 +112,21 @@ pub struct Config {
     /// corrections before reading it again, in milliseconds (a correction
     /// takes effect within it); 0 reads it for every inquiry.
     pub memory_ttl_ms: u64,
+    /// Load shedding: new submissions get 503 / UNAVAILABLE while any
+    /// stage's queue has more than this many messages waiting (0: no bound).
+    pub shed_queue_depth: u64,
+    /// … or its oldest waiting message is older than this, in milliseconds
+    /// (embedded mode; SQS does not report it; 0: no bound).
+    pub shed_queue_age_ms: u64,
+    /// … or the embedded store's writer has more than this many writes
+    /// queued (0: no bound).
+    pub shed_pending_writes: u64,
+    /// How often the backlog is sampled while submissions arrive, in
+    /// milliseconds; default 200 embedded, 1000 on AWS (each sample is two
+    /// SQS `GetQueueAttributes` per stage).
+    pub shed_sample_ms: Option<u64>,
+    /// The wait advised to a shed client (`Retry-After`, gRPC `RetryInfo`), in milliseconds.
+    pub shed_retry_after_ms: u64,
 }
 
 impl Default for Config {
@@ -155,6 +170,11 @@ impl Default for Config {
             cors_origins: String::new(),
             request_timeout_secs: 30,
             memory_ttl_ms: switchboard_classifier::tenant_memory::DEFAULT_TTL.as_millis() as u64,
+            shed_queue_depth: 2000,
+            shed_queue_age_ms: 500,
+            shed_pending_writes: 2000,
+            shed_sample_ms: None,
+            shed_retry_after_ms: 1000,
         }
     }
 }
@@ -309,6 +329,21 @@ impl Config {
         Ok(keys)
     }
 
+    /// The load-shedding bounds (`SWITCHBOARD_SHED_*`).
+    pub fn admission_limits(&self) -> switchboard_gateway::AdmissionLimits {
+        let default_sample = match self.backend {
+            Backend::Embedded => 200,
+            Backend::Aws => 1000,
+        };
+        switchboard_gateway::AdmissionLimits {
+            max_waiting: self.shed_queue_depth,
+            max_oldest_age: Duration::from_millis(self.shed_queue_age_ms),
+            max_pending_writes: self.shed_pending_writes,
+            sample_every: Duration::from_millis(self.shed_sample_ms.unwrap_or(default_sample)),
+            retry_after: Duration::from_millis(self.shed_retry_after_ms),
+        }
+    }
+
     /// The API's settings.
     pub fn api_settings(&self) -> switchboard_gateway::ApiSettings {
         switchboard_gateway::ApiSettings {
@@ -317,6 +352,7 @@ impl Config {
             cors_origins: self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect(),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             worker_concurrency: self.worker_concurrency,
+            admission: self.admission_limits(),
             ..switchboard_gateway::ApiSettings::default()
         }
     }

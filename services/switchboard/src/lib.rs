@@ -5,6 +5,7 @@
 pub mod ai;
 pub mod attachments_cli;
 pub mod aws;
+pub mod backlog;
 pub mod cloudformation;
 pub mod config;
 pub mod demo;

@@ -40,6 +40,8 @@ pub struct Ports {
     pub dead_letter_queues: BTreeMap<Service, Arc<dyn Queue>>,
     /// The embedded outbox (`switchboard outbox`); `None` in AWS mode.
     pub outbox: Option<Arc<SqliteOutbox>>,
+    /// The embedded database (its writer queue feeds load shedding); `None` in AWS mode.
+    pub database: Option<Database>,
     /// The AI engines (`SWITCHBOARD_AI`): local, or Comprehend, Bedrock and Textract.
     pub ai: Engines,
 }
@@ -72,7 +74,7 @@ impl Ports {
         let db = Database::open_with_batch(&config.database_path(), durability, config.write_batch)?;
         let store = Arc::new(SqliteStore::open(db.clone()).await?);
         let outbox = Arc::new(SqliteOutbox::open(db.clone()).await?);
-        let broker = SqliteBroker::open(db).await?;
+        let broker = SqliteBroker::open(db.clone()).await?;
         let prefix = &config.resource_prefix;
         let mut queues: BTreeMap<Service, Arc<dyn Queue>> = BTreeMap::new();
         let mut dead_letter_queues: BTreeMap<Service, Arc<dyn Queue>> = BTreeMap::new();
@@ -97,6 +99,7 @@ impl Ports {
             queues,
             dead_letter_queues,
             outbox: Some(outbox),
+            database: Some(db),
             ai: Engines::local(),
         })
     }
@@ -285,6 +288,7 @@ impl App {
                 queues: ports.queues.clone().into_iter().collect(),
                 operators: config.operator_keys()?,
                 settings: config.api_settings(),
+                backlog: Some(Arc::new(crate::backlog::PipelineBacklog::new(&ports))),
             }),
         };
         Ok(Self { config, ports, workers, gateway, listener, http_addr, grpc_listener, grpc_addr })

@@ -99,6 +99,11 @@ const READERS: usize = 4;
 /// holds the writer (and so the latency of the writes queued behind it).
 pub const DEFAULT_WRITE_BATCH: usize = 256;
 
+/// Most writes queued for the writer (waiting or running) at once; a write
+/// beyond it waits for a slot, so the queue is bounded and overload pushes
+/// back on the callers instead of growing memory and latency.
+pub const MAX_QUEUED_WRITES: usize = 4096;
+
 /// Counters of the writer, for benchmarks and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WriterStats {
@@ -111,6 +116,8 @@ pub struct WriterStats {
 struct Inner {
     path: PathBuf,
     writer: mpsc::Sender<Box<dyn Job>>,
+    /// One permit per write in the writer's queue ([`MAX_QUEUED_WRITES`]).
+    queued: Arc<tokio::sync::Semaphore>,
     readers: Mutex<Vec<Connection>>,
     /// One permit per read connection.
     reading: Arc<tokio::sync::Semaphore>,
@@ -160,6 +167,7 @@ impl Database {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 writer: sender,
+                queued: Arc::new(tokio::sync::Semaphore::new(MAX_QUEUED_WRITES)),
                 readers: Mutex::new(Vec::new()),
                 reading: Arc::new(tokio::sync::Semaphore::new(READERS)),
                 opened_readers: AtomicU64::new(0),
@@ -185,6 +193,12 @@ impl Database {
         WriterStats { writes: self.inner.writes.load(Ordering::Relaxed), commits: self.inner.commits.load(Ordering::Relaxed) }
     }
 
+    /// Writes queued for the writer thread, waiting or running (load
+    /// shedding reads it; at most [`MAX_QUEUED_WRITES`]).
+    pub fn pending_writes(&self) -> usize {
+        MAX_QUEUED_WRITES - self.inner.queued.available_permits()
+    }
+
     /// Runs `f` atomically: its writes are all committed if it returns
     /// `Ok` (and then only once they are durable at the configured level),
     /// and none are if it returns `Err` or panics.
@@ -200,8 +214,11 @@ impl Database {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        // The slot is freed when the writer drops the job, answered or not.
+        let slot =
+            self.inner.queued.clone().acquire_owned().await.map_err(|_| E::from(DbError::Worker("the writer queue is closed".into())))?;
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Call { f: Some(f), result: None, reply });
+        let job: Box<dyn Job> = Box::new(Call { f: Some(f), result: None, reply, _slot: slot });
         self.inner.writer.send(job).map_err(|_| E::from(DbError::Worker("the writer thread has stopped".into())))?;
         match answer.await {
             Ok(result) => result,
@@ -267,6 +284,8 @@ struct Call<F, T, E> {
     f: Option<F>,
     result: Option<Result<T, E>>,
     reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+    /// This write's place in the bounded queue.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl<F, T, E> Job for Call<F, T, E>

@@ -225,3 +225,31 @@ async fn a_write_waits_while_another_connection_holds_the_file_then_goes_through
     waiting.await.unwrap().unwrap();
     assert_eq!(values(&db).await, [7]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_writes_counts_the_writes_queued_behind_the_writer_until_they_commit() {
+    let (_dir, db) = database().await;
+    assert_eq!(db.pending_writes(), 0);
+    let (release, holder) = hold_writer(&db).await;
+    let queued: Vec<_> = (0..3)
+        .map(|v| {
+            let db = db.clone();
+            tokio::spawn(async move { db.write(insert(v)).await })
+        })
+        .collect();
+    // The holder runs; the three others wait behind it.
+    while db.pending_writes() < 4 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(db.pending_writes(), 4);
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    for write in queued {
+        write.await.unwrap().unwrap();
+    }
+    // A slot is freed just after its caller is answered.
+    while db.pending_writes() > 0 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(values(&db).await, [0, 1, 2]);
+}

@@ -17,6 +17,9 @@ use tonic::server::NamedService;
 use tonic::transport::server::TcpConnectInfo;
 use tonic::{Request, Status};
 
+/// The call load shedding applies to.
+const SUBMIT_INQUIRY_PATH: &str = "/switchboard.v1.InquiryService/SubmitInquiry";
+
 /// A gRPC service whose calls are authenticated first.
 #[derive(Clone)]
 pub(crate) struct Authenticated<S> {
@@ -57,7 +60,12 @@ where
             let client = request.extensions().get::<TcpConnectInfo>().and_then(TcpConnectInfo::remote_addr).map(|a| a.ip());
             // Owned, so the request (whose body is not `Sync`) is not held across the lookup.
             let key = api_key(request.headers()).map(|k| k.map(str::to_owned));
+            let submission = request.uri().path() == SUBMIT_INQUIRY_PATH;
             let principal = async {
+                // Shed before any work, as the REST twin does (`admission.rs`).
+                if submission {
+                    gateway.api.admission().check()?;
+                }
                 check_client(&gateway.api, client)?;
                 authenticate(&gateway, key?.as_deref()).await
             }

@@ -25,7 +25,7 @@ pub fn code(e: &ApiError) -> Code {
         ApiError::AlreadyExists(_) => Code::AlreadyExists,
         ApiError::TooLarge(_) | ApiError::RateLimited { .. } => Code::ResourceExhausted,
         ApiError::DeadlineExceeded(_) => Code::DeadlineExceeded,
-        ApiError::Unavailable(_) => Code::Unavailable,
+        ApiError::Unavailable(_) | ApiError::Overloaded { .. } => Code::Unavailable,
     }
 }
 
@@ -120,6 +120,7 @@ mod tests {
             (ApiError::TooLarge("t".into()), Code::ResourceExhausted),
             (ApiError::DeadlineExceeded("d".into()), Code::DeadlineExceeded),
             (ApiError::Unavailable("u".into()), Code::Unavailable),
+            (ApiError::Overloaded { detail: "o".into(), retry_after: Duration::from_secs(1) }, Code::Unavailable),
         ];
         for (error, expected) in cases {
             let s = status(error.clone());
@@ -136,6 +137,16 @@ mod tests {
             status(ApiError::Unavailable("u".into())).metadata().get("retry-after").is_some(),
             "a dependency outage says when to retry"
         );
+    }
+
+    #[test]
+    fn a_shed_submission_is_unavailable_with_the_advised_wait_in_retry_info() {
+        let s = status(ApiError::Overloaded { detail: "the classifier queue is full".into(), retry_after: Duration::from_millis(1500) });
+        assert_eq!(s.code(), Code::Unavailable);
+        assert_eq!(s.metadata().get("retry-after").and_then(|v| v.to_str().ok()), Some("2"));
+        let retry = details(&s).unwrap().details.into_iter().find(|d| d.type_url.ends_with("RetryInfo")).expect("RetryInfo");
+        let delay = RetryInfo::decode(retry.value.as_slice()).unwrap().retry_delay.unwrap();
+        assert_eq!((delay.seconds, delay.nanos), (1, 500_000_000));
     }
 
     #[test]
