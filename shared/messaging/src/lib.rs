@@ -100,7 +100,8 @@ pub struct QueueStats {
     pub delayed: u64,
     /// Messages in this queue's dead-letter queue.
     pub dead_lettered: u64,
-    /// Age of the oldest message waiting to be received.
+    /// How long the longest-waiting receivable message has been receivable
+    /// (since it was sent, its delay ended or its lease expired).
     pub oldest_age: Option<Duration>,
 }
 

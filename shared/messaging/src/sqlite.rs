@@ -342,7 +342,7 @@ impl Queue for SqliteQueue {
                         COALESCE(SUM(visible_at <= ?2), 0),
                         COALESCE(SUM(visible_at > ?2 AND receive_count > 0), 0),
                         COALESCE(SUM(visible_at > ?2 AND receive_count = 0), 0),
-                        MIN(CASE WHEN visible_at <= ?2 THEN sent_at END)
+                        MIN(CASE WHEN visible_at <= ?2 THEN visible_at END)
                      FROM queue_messages WHERE queue = ?1",
                     params![name, now],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -351,7 +351,9 @@ impl Queue for SqliteQueue {
                     Some(dlq) => conn.query_row("SELECT COUNT(*) FROM queue_messages WHERE queue = ?1", [dlq], |r| r.get(0))?,
                     None => 0,
                 };
-                let oldest_age = oldest.map(|sent| Duration::from_millis((now - sent).max(0) as u64));
+                // Waiting since it became receivable: a delayed message (a partner
+                // deadline) or a redelivery is not old because it was sent long ago.
+                let oldest_age = oldest.map(|since| Duration::from_millis((now - since).max(0) as u64));
                 Ok::<_, DbError>(QueueStats { visible, in_flight, delayed, dead_lettered, oldest_age })
             })
             .await?;
