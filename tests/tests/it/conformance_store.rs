@@ -18,7 +18,7 @@ use switchboard_channels::ses::{SesEmail, ensure_sender};
 use switchboard_channels::sns::SnsSms;
 use switchboard_channels::sqlite::SqliteOutbox;
 use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
-use switchboard_domain::fixtures::InquiryBuilder;
+use switchboard_domain::fixtures::{self, InquiryBuilder};
 use switchboard_domain::{
     Channel, Classification, EmailAddress, Escalation, FaqEntry, Inquiry, InquiryId, InquiryStatus, Intent, Language, MediaType,
     PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment, Tenant, TenantId, TimelineEvent, Urgency,
@@ -230,16 +230,8 @@ fn token(hash: &str, inquiry_id: InquiryId) -> TokenRecord {
 fn change_request(tenant: &str, second: i64) -> Inquiry {
     let mut i = inquiry(tenant, second);
     i.classification = Some(Classification {
-        language: Language::En,
-        intent: Intent::ReservationChange,
-        urgency: Urgency::Medium,
-        sentiment: Sentiment::Neutral,
         reservation_number: ReservationNumber::parse("HT-20481123").ok(),
-        key_phrases: vec![],
-        pii: vec![],
-        engine: "local".into(),
-        certainty: None,
-        unsure: None,
+        ..fixtures::classification(Language::En, Intent::ReservationChange)
     });
     i
 }
