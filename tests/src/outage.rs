@@ -10,14 +10,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use switchboard::{Config, Ports};
 use switchboard_domain::{
-    Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
+    TimelineEvent,
 };
 use switchboard_messaging::{
     BatchFailure, MessagingError, OutgoingMessage, Publication, Queue, QueueStats, ReceiveOptions, ReceivedMessage, Topic,
 };
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, InquiryStore, Page, PageRequest, ReservationStore, Store, StoreError,
-    TenantStore, TokenRecord, TokenStore,
+    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, InquiryStore, OutboxEntry, Page, PageRequest, ReservationStore, Store,
+    StoreError, TenantStore, TokenRecord, TokenStore,
 };
 use tokio::sync::watch;
 
@@ -159,9 +160,15 @@ impl SwitchedStore {
 
 #[async_trait]
 impl InquiryStore for SwitchedStore {
-    async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError> {
+    async fn create_inquiry(
+        &self,
+        inquiry: &Inquiry,
+        idempotency_key: Option<&str>,
+        event: &TimelineEvent,
+        announce: &[CloudEvent],
+    ) -> Result<Created, StoreError> {
         self.gate().await?;
-        self.inner.create_inquiry(inquiry, idempotency_key, event).await
+        self.inner.create_inquiry(inquiry, idempotency_key, event, announce).await
     }
 
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
@@ -174,9 +181,25 @@ impl InquiryStore for SwitchedStore {
         self.inner.claimed_inquiry(tenant, idempotency_key).await
     }
 
-    async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
+    async fn update_inquiry(
+        &self,
+        next: &Inquiry,
+        expected_version: u64,
+        event: Option<&TimelineEvent>,
+        announce: &[CloudEvent],
+    ) -> Result<Inquiry, StoreError> {
         self.gate().await?;
-        self.inner.update_inquiry(next, expected_version, event).await
+        self.inner.update_inquiry(next, expected_version, event, announce).await
+    }
+
+    async fn pending_events(&self, before: jiff::Timestamp, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.gate().await?;
+        self.inner.pending_events(before, limit).await
+    }
+
+    async fn clear_event(&self, inquiry: InquiryId, event_id: &str) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.clear_event(inquiry, event_id).await
     }
 
     async fn append_event(&self, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {

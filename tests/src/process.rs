@@ -29,6 +29,14 @@ pub fn free_port() -> u16 {
 impl Process {
     /// Starts `switchboard up --demo` on `data_dir` and waits until it is ready.
     pub async fn start(data_dir: &Path, port: u16, extra_env: &[(&str, &str)]) -> Self {
+        let process = Self::launch(data_dir, port, extra_env);
+        process.wait_until_ready(port).await;
+        process
+    }
+
+    /// Starts `switchboard up --demo` on `data_dir` without waiting for it
+    /// (a process told to crash may be gone before it could be seen ready).
+    pub fn launch(data_dir: &Path, port: u16, extra_env: &[(&str, &str)]) -> Self {
         let http = format!("127.0.0.1:{port}");
         let args = ["up", "--demo", "--http-addr", &http];
         let mut env: Vec<(&str, &str)> =
@@ -36,7 +44,6 @@ impl Process {
         env.extend_from_slice(extra_env);
         let mut process = Self::spawn(&args, data_dir, &env, "up");
         process.base_url = format!("http://127.0.0.1:{port}");
-        process.wait_until_ready(port).await;
         process
     }
 

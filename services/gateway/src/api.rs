@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_domain::Service;
-use switchboard_messaging::{Queue, Topic};
+use switchboard_messaging::Queue;
+use switchboard_pipeline::Relay;
 use switchboard_store::ReservationStore;
 use tokio_util::sync::CancellationToken;
 
@@ -54,8 +55,9 @@ impl Default for ApiSettings {
 
 /// What the composition root hands the API.
 pub struct ApiParts {
-    /// Where escalations and resolutions are announced (the notifier tells the customer).
-    pub topic: Arc<dyn Topic>,
+    /// Publishes the escalations and resolutions the API stores in the
+    /// outbox (the notifier tells the customer).
+    pub relay: Relay,
     /// Reservations operators add.
     pub reservations: Arc<dyn ReservationStore>,
     /// The pipeline's queues, for the ETA's queue depths (may be empty).
@@ -67,7 +69,7 @@ pub struct ApiParts {
 }
 
 struct Inner {
-    topic: Arc<dyn Topic>,
+    relay: Relay,
     reservations: Arc<dyn ReservationStore>,
     queues: BTreeMap<Service, Arc<dyn Queue>>,
     operators: OperatorKeys,
@@ -93,7 +95,7 @@ impl Api {
         let admission = Admission::new(s.admission.clone());
         Self {
             inner: Arc::new(Inner {
-                topic: parts.topic,
+                relay: parts.relay,
                 reservations: parts.reservations,
                 queues: parts.queues,
                 operators: parts.operators,
@@ -107,8 +109,9 @@ impl Api {
         }
     }
 
-    pub fn topic(&self) -> &Arc<dyn Topic> {
-        &self.inner.topic
+    /// Publishes what the API's moves stored in the outbox.
+    pub fn relay(&self) -> &Relay {
+        &self.inner.relay
     }
 
     pub fn reservations(&self) -> &Arc<dyn ReservationStore> {

@@ -16,9 +16,8 @@ use switchboard_domain::{
     TimelineEvent,
 };
 use switchboard_intake::{Accepted, SubmitError};
-use switchboard_messaging::events;
-use switchboard_store::{TransitionError, TransitionOutcome, transition};
-use tracing::{Instrument, info};
+use switchboard_store::{TransitionError, TransitionOutcome, transition_announced};
+use tracing::{Instrument, info, warn};
 
 /// Longest accepted idempotency key.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -129,10 +128,19 @@ fn transition_error(e: TransitionError, what: &str) -> ApiError {
     }
 }
 
-async fn announce(gateway: &Gateway, event_type: EventType, inquiry: &Inquiry, data: serde_json::Value) -> Result<(), ApiError> {
-    // The same step id on a retried call: consumers see a repeat, not a second event.
-    let event = CloudEvent::for_inquiry(event_type, inquiry.id, &inquiry.tenant_id, "gateway", SOURCE, Timestamp::now(), data);
-    gateway.api.topic().publish(&[events::publication(&event)]).await.map_err(|e| ApiError::Unavailable(e.to_string()))
+/// The event announcing the API's move of `inquiry`. The step is the same
+/// on a retried call: consumers see a repeat, not a second event.
+fn announcement(event_type: EventType, inquiry: &Inquiry, data: serde_json::Value) -> CloudEvent {
+    CloudEvent::for_inquiry(event_type, inquiry.id, &inquiry.tenant_id, "gateway", SOURCE, inquiry.updated_at, data)
+}
+
+/// Publishes an announcement the move stored in the outbox (or, for a
+/// retried call, announces it again). The move is done either way: what
+/// cannot be published now, the outbox relay publishes later.
+async fn announce(gateway: &Gateway, event: CloudEvent) {
+    if let Err(e) = gateway.api.relay().deliver(std::slice::from_ref(&event)).await {
+        warn!(event_type = %event.event_type, subject = ?event.subject, error = %e, "announcement left to the outbox relay");
+    }
 }
 
 /// Hands an inquiry to a person (tenant: its own; operator: any).
@@ -148,12 +156,19 @@ pub async fn escalate(gateway: &Gateway, principal: &Principal, id: &str, reason
     };
     let message = escalation_message(inquiry.reply_language());
     let details = json!({ "requested_by": principal.actor() });
-    let outcome =
-        transition(gateway.inquiries.as_ref(), inquiry.id, InquiryStatus::Escalated, &principal.actor(), Timestamp::now(), details, |i| {
-            i.escalation = Some(Escalation { reason: why.clone(), customer_message: message.clone() });
-        })
-        .await
-        .map_err(|e| transition_error(e, "escalated"))?;
+    let escalated = |i: &Inquiry| announcement(EventType::InquiryEscalated, i, json!({ "reason": "requested" }));
+    let outcome = transition_announced(
+        gateway.inquiries.as_ref(),
+        inquiry.id,
+        InquiryStatus::Escalated,
+        &principal.actor(),
+        Timestamp::now(),
+        details,
+        |i| i.escalation = Some(Escalation { reason: why.clone(), customer_message: message.clone() }),
+        |i| vec![escalated(i)],
+    )
+    .await
+    .map_err(|e| transition_error(e, "escalated"))?;
     let (inquiry, announce_it) = match outcome {
         TransitionOutcome::Applied(i) => (i, true),
         // Escalated through this API before (a retried call): announce again
@@ -165,7 +180,7 @@ pub async fn escalate(gateway: &Gateway, principal: &Principal, id: &str, reason
         }
     };
     if announce_it {
-        announce(gateway, EventType::InquiryEscalated, &inquiry, json!({ "reason": "requested" })).await?;
+        announce(gateway, escalated(&inquiry)).await;
     }
     info!(inquiry_id = %inquiry.id, actor = %principal.actor(), "inquiry escalated through the API");
     Ok(inquiry)
@@ -194,12 +209,19 @@ pub async fn resolve(
     let inquiry = load(gateway, principal, id, field).await?;
     feedback.check(gateway, &inquiry, answer).await?;
     let details = json!({ "resolved_by": principal.actor() });
-    let outcome =
-        transition(gateway.inquiries.as_ref(), inquiry.id, InquiryStatus::Resolved, &principal.actor(), Timestamp::now(), details, |i| {
-            i.human_answer = Some(answer.to_owned());
-        })
-        .await
-        .map_err(|e| transition_error(e, "resolved"))?;
+    let resolved = |i: &Inquiry| announcement(EventType::InquiryResolved, i, json!({ "resolved_by": principal.actor() }));
+    let outcome = transition_announced(
+        gateway.inquiries.as_ref(),
+        inquiry.id,
+        InquiryStatus::Resolved,
+        &principal.actor(),
+        Timestamp::now(),
+        details,
+        |i| i.human_answer = Some(answer.to_owned()),
+        |i| vec![resolved(i)],
+    )
+    .await
+    .map_err(|e| transition_error(e, "resolved"))?;
     let inquiry = match outcome {
         TransitionOutcome::Applied(i) => i,
         // The same answer again is a retry; another answer is a conflict.
@@ -212,7 +234,7 @@ pub async fn resolve(
         }
     };
     feedback.apply(gateway, &inquiry, answer).await?;
-    announce(gateway, EventType::InquiryResolved, &inquiry, json!({ "resolved_by": principal.actor() })).await?;
+    announce(gateway, resolved(&inquiry)).await;
     info!(inquiry_id = %inquiry.id, actor = %principal.actor(), "inquiry resolved");
     Ok(inquiry)
 }

@@ -97,7 +97,7 @@ async fn a_redelivery_after_classification_is_left_alone() {
     let (mut inquiry, _) = with_attachment(&pipeline, false).await;
     inquiry.status = InquiryStatus::Classified;
     let stored = pipeline.inquiry(inquiry.id).await;
-    pipeline.store.update_inquiry(&inquiry, stored.version, None).await.unwrap();
+    pipeline.store.update_inquiry(&inquiry, stored.version, None, &[]).await.unwrap();
     received(&pipeline, &analyzer, &inquiry).await.unwrap();
 
     assert!(pipeline.store.attachments(inquiry.id).await.unwrap()[0].analysis.is_none(), "nothing read again");

@@ -10,11 +10,10 @@ use async_trait::async_trait;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_domain::{
-    Channel, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry, Service, SubmitInquiry, TenantId, TimelineEvent,
-    ValidationErrors,
+    Channel, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry, Service, SubmitInquiry, TenantId, TimelineEvent, ValidationErrors,
 };
-use switchboard_messaging::{MessagingError, ReceivedMessage, Topic, events};
-use switchboard_pipeline::{Clock, OrRetry, SystemClock};
+use switchboard_messaging::{MessagingError, ReceivedMessage, events};
+use switchboard_pipeline::{Clock, OrRetry, Relay, SystemClock};
 use switchboard_store::blob::BlobStore;
 use switchboard_store::{AttachmentRecord, Created, InquiryStore, StoreError, TenantStore};
 use switchboard_worker::{Handler, Outcome};
@@ -22,7 +21,9 @@ use tracing::{Instrument, info, warn};
 
 pub mod attachments;
 
-const SOURCE: &str = "switchboard/intake";
+/// The `inquiry.received` event of an inquiry (defined with the pipeline,
+/// whose sweeper announces it again for an inquiry that stopped moving).
+pub use switchboard_pipeline::received_event;
 
 /// Why a submission was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -62,15 +63,17 @@ pub struct Intake {
     inquiries: Arc<dyn InquiryStore>,
     tenants: Arc<dyn TenantStore>,
     blobs: Arc<dyn BlobStore>,
-    topic: Arc<dyn Topic>,
+    /// Publishes `inquiry.received` from the outbox it is stored in.
+    relay: Relay,
     /// Stamps new inquiries (and their time-ordered ids).
     clock: Arc<dyn Clock>,
 }
 
 impl Intake {
-    /// Intake on the system clock; [`Self::with_clock`] changes it.
-    pub fn new(inquiries: Arc<dyn InquiryStore>, tenants: Arc<dyn TenantStore>, blobs: Arc<dyn BlobStore>, topic: Arc<dyn Topic>) -> Self {
-        Self { inquiries, tenants, blobs, topic, clock: Arc::new(SystemClock) }
+    /// Intake on the system clock; [`Self::with_clock`] changes it. The
+    /// relay publishes from `inquiries`' outbox.
+    pub fn new(inquiries: Arc<dyn InquiryStore>, tenants: Arc<dyn TenantStore>, blobs: Arc<dyn BlobStore>, relay: Relay) -> Self {
+        Self { inquiries, tenants, blobs, relay, clock: Arc::new(SystemClock) }
     }
 
     /// The same intake acting by `clock`.
@@ -78,10 +81,12 @@ impl Intake {
         Self { clock, ..self }
     }
 
-    /// Validates and stores a submission, then announces it. Nothing is
-    /// written or published for invalid input. Safe to repeat with the
-    /// same idempotency key: the first inquiry is returned (and announced
-    /// again if it had not moved on, in case the first announcement was lost).
+    /// Validates and stores a submission with its `inquiry.received` event
+    /// in the outbox (one transaction), then publishes the event. Once
+    /// stored it is accepted: a failed publish is left to the outbox relay.
+    /// Nothing is written or published for invalid input. Safe to repeat
+    /// with the same idempotency key: the first inquiry is returned (and
+    /// announced again if it had not moved on).
     ///
     /// Runs in a span of the intake service: the gateway calls this
     /// in-process, and the trace shows intake as its own step.
@@ -157,35 +162,23 @@ impl Intake {
 
         let details = json!({ "channel": inquiry.channel.as_str(), "attachments": inquiry.attachment_count });
         let event = TimelineEvent::once("status.received", Service::Intake.name(), now, details);
-        match self.inquiries.create_inquiry(&inquiry, idempotency_key, &event).await? {
+        match self.inquiries.create_inquiry(&inquiry, idempotency_key, &event, &[received_event(&inquiry)]).await? {
             Created::New(i) => self.accepted(i, false).await,
             Created::Existing(i) => self.accepted(i, true).await,
         }
     }
 
     /// Announces an accepted inquiry: a new one, or a repeat's that has not
-    /// moved on (in case the first announcement was lost).
+    /// moved on (its first announcement may still be in the outbox).
     async fn accepted(&self, inquiry: Inquiry, duplicate: bool) -> Result<Accepted, SubmitError> {
-        if !duplicate || inquiry.status == InquiryStatus::Received {
-            events::publish(self.topic.as_ref(), &[received_event(&inquiry)]).await?;
+        if (!duplicate || inquiry.status == InquiryStatus::Received)
+            && let Err(e) = self.relay.deliver(&[received_event(&inquiry)]).await
+        {
+            warn!(inquiry_id = %inquiry.id, error = %e, "inquiry.received left to the outbox relay");
         }
         info!(inquiry_id = %inquiry.id, tenant_id = %inquiry.tenant_id, duplicate, "inquiry accepted");
         Ok(Accepted { inquiry, duplicate })
     }
-}
-
-/// The `inquiry.received` event of an inquiry.
-pub fn received_event(inquiry: &Inquiry) -> CloudEvent {
-    CloudEvent::for_inquiry(
-        EventType::InquiryReceived,
-        inquiry.id,
-        &inquiry.tenant_id,
-        "1",
-        SOURCE,
-        inquiry.created_at,
-        json!({ "inquiry_id": inquiry.id, "tenant_id": inquiry.tenant_id }),
-    )
-    .with_has_attachments(inquiry.has_attachments())
 }
 
 /// The outcome of an upstream submission: a submission that is invalid or

@@ -3,12 +3,13 @@
 
 use super::*;
 use serde_json::Value;
+use switchboard_domain::CloudEvent;
 use switchboard_pipeline::testing::{START, TENANT, TestPipeline, delivery};
 use switchboard_store::PageRequest;
 
 async fn setup() -> (TestPipeline, Intake) {
     let pipeline = TestPipeline::new().await;
-    let intake = Intake::new(pipeline.store.clone(), pipeline.store.clone(), pipeline.blobs.clone(), pipeline.topic.clone())
+    let intake = Intake::new(pipeline.store.clone(), pipeline.store.clone(), pipeline.blobs.clone(), pipeline.relay())
         .with_clock(pipeline.clock.clone());
     (pipeline, intake)
 }

@@ -352,7 +352,7 @@ async fn record_outcome(
             p.responded_at = Some(at);
         }
         next.updated_at = stage.now();
-        match stage.inquiries.update_inquiry(&next, current.version, Some(event)).await {
+        match stage.inquiries.update_inquiry(&next, current.version, Some(event), &[]).await {
             Ok(stored) => {
                 // Time-outs count, but their wait is the deadline, not a response time.
                 let waited = (*outcome != PartnerOutcome::TimedOut)

@@ -352,7 +352,7 @@ async fn an_escalation_never_overrides_a_partner_request_already_made() {
     // The request is delivered again once its reservation can no longer be found.
     let mut stored = f.pipeline.inquiry(inquiry.id).await;
     stored.reservation_number = Some(ReservationNumber::parse("HT-99999999").unwrap());
-    f.pipeline.store.update_inquiry(&stored, stored.version, None).await.unwrap();
+    f.pipeline.store.update_inquiry(&stored, stored.version, None, &[]).await.unwrap();
     f.redeliver(&stored).await.unwrap();
 
     assert_eq!(f.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::AwaitingPartner);

@@ -127,6 +127,18 @@ pub struct Config {
     pub shed_sample_ms: Option<u64>,
     /// The wait advised to a shed client (`Retry-After`, gRPC `RetryInfo`), in milliseconds.
     pub shed_retry_after_ms: u64,
+    /// How often the outbox relay looks for events a crash left
+    /// unpublished, in milliseconds.
+    pub outbox_relay_ms: u64,
+    /// How old an outbox entry must be before the relay publishes it, in
+    /// milliseconds: the call that stored it publishes it at once, and
+    /// normally well within this.
+    pub outbox_grace_ms: u64,
+    /// How often the sweeper looks for inquiries that stopped moving, in seconds.
+    pub sweep_every_secs: u64,
+    /// How long an inquiry may sit in a working status (or past its partner
+    /// deadline) before the sweeper hands it on again, in seconds.
+    pub stuck_after_secs: u64,
 }
 
 impl Default for Config {
@@ -175,6 +187,10 @@ impl Default for Config {
             shed_pending_writes: 2000,
             shed_sample_ms: None,
             shed_retry_after_ms: 1000,
+            outbox_relay_ms: 1000,
+            outbox_grace_ms: 5000,
+            sweep_every_secs: 60,
+            stuck_after_secs: 300,
         }
     }
 }

@@ -17,7 +17,7 @@ use switchboard_intake::Intake;
 use switchboard_messaging::sqlite::SqliteBroker;
 use switchboard_messaging::{Queue, Topic};
 use switchboard_partner_dispatcher::{DispatcherConfig, PartnerDispatcher};
-use switchboard_pipeline::{Clock, Stage, SystemClock};
+use switchboard_pipeline::{Clock, Relay, Stage, Sweeper, SweeperParts, SystemClock};
 use switchboard_sqlite::{Database, Durability};
 use switchboard_store::Store;
 use switchboard_store::blob::BlobStore;
@@ -140,6 +140,12 @@ pub struct App {
     http_addr: SocketAddr,
     grpc_listener: Option<TcpListener>,
     grpc_addr: SocketAddr,
+    /// Publishes what a crash left in the outbox (every process: any
+    /// process may store an event there).
+    relay: Relay,
+    /// Hands on inquiries that stopped moving (the gateway's process).
+    sweeper: Option<Sweeper>,
+    clock: Arc<dyn Clock>,
 }
 
 struct StoreAndQueues(Ports);
@@ -205,8 +211,8 @@ impl App {
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let stage = |service| Stage::new(service, ports.store.clone(), ports.topic.clone()).with_clock(clock.clone());
-        let intake =
-            Intake::new(ports.store.clone(), ports.store.clone(), ports.blobs.clone(), ports.topic.clone()).with_clock(clock.clone());
+        let relay = Relay::new(ports.store.clone(), ports.topic.clone());
+        let intake = Intake::new(ports.store.clone(), ports.store.clone(), ports.blobs.clone(), relay.clone()).with_clock(clock.clone());
         let dispatcher = PartnerDispatcher::new(
             stage(Service::PartnerDispatcher),
             ports.store.clone(),
@@ -283,7 +289,7 @@ impl App {
             readiness: Arc::new(StoreAndQueues(ports.clone())),
             partner_rate_per_minute: config.partner_rate_per_minute,
             api: switchboard_gateway::Api::new(switchboard_gateway::ApiParts {
-                topic: ports.topic.clone(),
+                relay: relay.clone(),
                 reservations: ports.store.clone(),
                 queues: ports.queues.clone().into_iter().collect(),
                 operators: config.operator_keys()?,
@@ -291,7 +297,21 @@ impl App {
                 backlog: Some(Arc::new(crate::backlog::PipelineBacklog::new(&ports))),
             }),
         };
-        Ok(Self { config, ports, workers, gateway, listener, http_addr, grpc_listener, grpc_addr })
+        // One sweeper per deployment is enough; the gateway's process runs it
+        // (several gateways sweep the same inquiries: repeats, not harm).
+        let sweeper = if selection.gateway {
+            Some(Sweeper::new(SweeperParts {
+                inquiries: ports.store.clone(),
+                topic: ports.topic.clone(),
+                classifier: ports.queue(Service::Classifier)?,
+                dispatcher: ports.queue(Service::PartnerDispatcher)?,
+                clock: clock.clone(),
+                stuck_after: Duration::from_secs(config.stuck_after_secs),
+            }))
+        } else {
+            None
+        };
+        Ok(Self { config, ports, workers, gateway, listener, http_addr, grpc_listener, grpc_addr, relay, sweeper, clock })
     }
 
     /// The address the HTTP server listens on (the real port when configured as 0).
@@ -308,6 +328,12 @@ impl App {
     /// drains in-flight work within the grace period and returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut tasks = tokio::task::JoinSet::new();
+        let (every, grace) =
+            (Duration::from_millis(self.config.outbox_relay_ms.max(1)), Duration::from_millis(self.config.outbox_grace_ms));
+        tasks.spawn(self.relay.run(self.clock.clone(), every, grace, shutdown.clone()));
+        if let Some(sweeper) = self.sweeper {
+            tasks.spawn(sweeper.run(Duration::from_secs(self.config.sweep_every_secs.max(1)), shutdown.clone()));
+        }
         for worker in self.workers {
             let token = shutdown.clone();
             tasks.spawn(async move {

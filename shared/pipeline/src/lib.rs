@@ -1,23 +1,30 @@
 //! The part of every pipeline stage that is the same: read the inquiry an
 //! event is about, move it through the status machine, publish the stage's
 //! event, and when a message is given up on, mark its inquiry `failed` and
-//! say so with `inquiry.failed`. Also the stages' [`Clock`] and the rule
-//! that a port's failure is retried ([`OrRetry`]).
+//! say so with `inquiry.failed`. Also the stages' [`Clock`], the rule
+//! that a port's failure is retried ([`OrRetry`]), the outbox's
+//! [`Relay`] and the [`Sweeper`] that re-announces inquiries that stopped
+//! moving.
 
 pub mod clock;
+pub mod crash_point;
+pub mod outbox;
 mod retry;
+pub mod sweeper;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use outbox::{Relay, RelayError};
 pub use retry::{OrRetry, Transient};
+pub use sweeper::{SweepError, Sweeper, SweeperParts};
 
 use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_domain::{CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Service};
 use switchboard_messaging::{ReceivedMessage, Topic, events};
-use switchboard_store::{InquiryStore, TransitionError, TransitionOutcome, transition, transition_from};
+use switchboard_store::{InquiryStore, TransitionError, TransitionOutcome, transition_announced, transition_from};
 use switchboard_worker::Outcome;
 use tracing::{debug, info, warn};
 
@@ -123,12 +130,22 @@ impl Stage {
     }
 
     /// Moves inquiry `id` to `failed` with `reason` and publishes
-    /// `inquiry.failed`. An inquiry already finished is left alone.
+    /// `inquiry.failed` through the outbox (the dead-lettered message that
+    /// led here will not come again). An inquiry already finished is left
+    /// alone.
     pub async fn fail(&self, id: InquiryId, reason: &str) -> Result<(), Outcome> {
         let details = json!({ "reason": reason, "service": self.service.name() });
-        let failed = transition(self.inquiries.as_ref(), id, InquiryStatus::Failed, self.service.name(), self.now(), details, |i| {
-            i.status_reason = Some(reason.to_owned());
-        })
+        let failed_event = |i: &Inquiry| self.event(EventType::InquiryFailed, i, "1", json!({ "reason": i.status_reason }));
+        let failed = transition_announced(
+            self.inquiries.as_ref(),
+            id,
+            InquiryStatus::Failed,
+            self.service.name(),
+            self.now(),
+            details,
+            |i| i.status_reason = Some(reason.to_owned()),
+            |i| vec![failed_event(i)],
+        )
         .await;
         let inquiry = match failed {
             Ok(outcome) => outcome.inquiry().clone(),
@@ -137,7 +154,27 @@ impl Stage {
             Err(e) => return Err(Outcome::retry(e)),
         };
         info!(inquiry_id = %id, service = self.service.name(), "inquiry failed");
-        let failed_event = self.event(EventType::InquiryFailed, &inquiry, "1", json!({ "reason": inquiry.status_reason }));
-        self.publish(&[failed_event]).await
+        let relay = Relay::new(self.inquiries.clone(), self.topic.clone());
+        if let Err(e) = relay.deliver(&[failed_event(&inquiry)]).await {
+            // Stored in the outbox with the change: the relay publishes it.
+            warn!(inquiry_id = %id, error = %e, "inquiry.failed left to the outbox relay");
+        }
+        Ok(())
     }
+}
+
+/// The `inquiry.received` event of an inquiry: what intake announces, and
+/// what the sweeper announces again for an inquiry stuck before
+/// classification. Routed to the image analyzer when it has attachments.
+pub fn received_event(inquiry: &Inquiry) -> CloudEvent {
+    CloudEvent::for_inquiry(
+        EventType::InquiryReceived,
+        inquiry.id,
+        &inquiry.tenant_id,
+        "1",
+        "switchboard/intake",
+        inquiry.created_at,
+        json!({ "inquiry_id": inquiry.id, "tenant_id": inquiry.tenant_id }),
+    )
+    .with_has_attachments(inquiry.has_attachments())
 }

@@ -5,7 +5,7 @@
 //! so a test can see where a stage's events go.
 #![allow(clippy::expect_used, reason = "test support: a harness that cannot be set up fails the test")]
 
-use crate::{ManualClock, Stage};
+use crate::{ManualClock, Relay, Stage};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -68,6 +68,11 @@ impl TestPipeline {
         Stage::new(service, self.store.clone(), self.topic.clone()).with_clock(self.clock.clone())
     }
 
+    /// A relay from this store's outbox to the topic.
+    pub fn relay(&self) -> Relay {
+        Relay::new(self.store.clone(), self.topic.clone())
+    }
+
     /// The queue of `service`.
     pub fn queue(&self, service: Service) -> Arc<dyn Queue> {
         Arc::new(self.queues[&service].clone())
@@ -76,7 +81,7 @@ impl TestPipeline {
     /// Stores `inquiry` as it is, with a first timeline event.
     pub async fn store_inquiry(&self, inquiry: &Inquiry) {
         let event = TimelineEvent::once("status.received", "test", inquiry.created_at, serde_json::json!({}));
-        self.store.create_inquiry(inquiry, None, &event).await.expect("inquiry stored");
+        self.store.create_inquiry(inquiry, None, &event, &[]).await.expect("inquiry stored");
     }
 
     /// The inquiry as stored now.

@@ -21,7 +21,7 @@
 use crate::keys::{self, Key, METADATA};
 use crate::partner_link::closes_partner_link;
 use crate::{
-    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest,
+    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page, PageRequest,
     ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
@@ -41,7 +41,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use switchboard_domain::{
-    Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
+    TimelineEvent,
 };
 
 /// Name of the tenant-listing index (`gsi1pk`, `gsi1sk`).
@@ -165,6 +166,23 @@ fn inquiry_item(inquiry: &Inquiry) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+/// The outbox items of the events announcing a change of inquiry `id`
+/// made at `stored`: written in the change's transaction, listed oldest
+/// first by GSI2 until the relay deletes them.
+fn outbox_items(id: InquiryId, stored: Timestamp, events: &[CloudEvent]) -> Result<Vec<Item>, StoreError> {
+    events
+        .iter()
+        .map(|event| {
+            let entry = OutboxEntry { inquiry_id: id, stored_at: stored, event: event.clone() };
+            let mut item = item(&keys::outbox_entry(id, &event.id), &entry)?;
+            let by_age = keys::outbox_by_age(id, &event.id, stored);
+            item.insert("gsi2pk".into(), s(by_age.pk));
+            item.insert("gsi2sk".into(), s(by_age.sk));
+            Ok(item)
+        })
+        .collect()
+}
+
 /// The event at `at` (a key from [`DynamoStore::next_event_key`]) and the
 /// marker item claiming its event key.
 fn event_items(id: InquiryId, at: &Key, event: &TimelineEvent) -> Result<(Item, Item), StoreError> {
@@ -183,6 +201,8 @@ struct IdempotencyBody {
 enum Condition {
     /// The item must not exist yet.
     New,
+    /// Written whatever is there (an outbox entry written again by a retry).
+    Any,
     /// The inquiry must still be at this version.
     Version(u64),
 }
@@ -191,6 +211,7 @@ impl Condition {
     fn apply(self, put: aws_sdk_dynamodb::types::builders::PutBuilder) -> aws_sdk_dynamodb::types::builders::PutBuilder {
         match self {
             Self::New => put.condition_expression("attribute_not_exists(pk)"),
+            Self::Any => put,
             Self::Version(v) => put
                 .condition_expression("#body.#version = :expected")
                 .expression_attribute_names("#body", "body")
@@ -391,15 +412,29 @@ impl DynamoStore {
         }
     }
 
-    /// [`Self::put_inquiry_at`], voiding the inquiry's partner link in the
-    /// same transaction when `void` is given.
-    async fn put_inquiry_voiding(&self, item: Item, id: InquiryId, expected: u64, void: Option<Update>) -> Result<(), StoreError> {
-        let Some(void) = void else { return self.put_inquiry_at(item, id, expected).await };
-        let writes = vec![self.put(item, Condition::Version(expected))?, TransactWriteItem::builder().update(void).build()];
+    /// [`Self::put_inquiry_at`], voiding the inquiry's partner link (when
+    /// `void` is given) and storing its outbox items in the same transaction.
+    async fn put_inquiry_voiding(
+        &self,
+        item: Item,
+        id: InquiryId,
+        expected: u64,
+        void: Option<Update>,
+        outbox: Vec<Item>,
+    ) -> Result<(), StoreError> {
+        if void.is_none() && outbox.is_empty() {
+            return self.put_inquiry_at(item, id, expected).await;
+        }
+        let voids = void.is_some();
+        let mut writes = vec![self.put(item, Condition::Version(expected))?];
+        writes.extend(void.map(|u| TransactWriteItem::builder().update(u).build()));
+        for entry in outbox {
+            writes.push(self.put(entry, Condition::Any)?);
+        }
         match self.transact(writes).await? {
             Tx::Done => Ok(()),
             Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => Err(stale(id, expected)),
-            Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => Err(link_used_meanwhile(id)),
+            Tx::Cancelled(codes) if voids && Tx::failed_at(&codes, 1) => Err(link_used_meanwhile(id)),
             Tx::Cancelled(codes) => Err(cancelled(&codes)),
         }
     }
@@ -483,7 +518,13 @@ fn stale(id: InquiryId, expected: u64) -> StoreError {
 
 #[async_trait]
 impl InquiryStore for DynamoStore {
-    async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError> {
+    async fn create_inquiry(
+        &self,
+        inquiry: &Inquiry,
+        idempotency_key: Option<&str>,
+        event: &TimelineEvent,
+        announce: &[CloudEvent],
+    ) -> Result<Created, StoreError> {
         let idem = idempotency_key.map(|k| keys::idempotency(&inquiry.tenant_id, k));
         // No read of the claim first: callers ask `claimed_inquiry` before
         // doing the work a new inquiry needs (intake: storing attachments),
@@ -500,6 +541,9 @@ impl InquiryStore for DynamoStore {
         writes.push(self.put(inquiry_item(inquiry)?, Condition::New)?);
         writes.push(self.put(marker, Condition::New)?);
         writes.push(self.put(event_item, Condition::New)?);
+        for entry in outbox_items(inquiry.id, inquiry.created_at, announce)? {
+            writes.push(self.put(entry, Condition::Any)?);
+        }
         match self.transact(writes).await? {
             Tx::Done => Ok(Created::New(inquiry.clone())),
             Tx::Cancelled(codes) => {
@@ -531,14 +575,21 @@ impl InquiryStore for DynamoStore {
         self.claimed_by(&keys::idempotency(tenant, idempotency_key)).await
     }
 
-    async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
+    async fn update_inquiry(
+        &self,
+        next: &Inquiry,
+        expected_version: u64,
+        event: Option<&TimelineEvent>,
+        announce: &[CloudEvent],
+    ) -> Result<Inquiry, StoreError> {
         let mut next = next.clone();
         next.version = expected_version + 1;
         let item = inquiry_item(&next)?;
+        let outbox = outbox_items(next.id, next.updated_at, announce)?;
         // Closing the inquiry voids its open partner link in the same transaction.
         let void = if closes_partner_link(&next) { self.void_update(next.id, next.updated_at).await? } else { None };
         let Some(event) = event else {
-            self.put_inquiry_voiding(item, next.id, expected_version, void).await?;
+            self.put_inquiry_voiding(item, next.id, expected_version, void, outbox).await?;
             return Ok(next);
         };
         for _ in 0..APPEND_ATTEMPTS {
@@ -550,22 +601,48 @@ impl InquiryStore for DynamoStore {
                 self.put(event_item, Condition::New)?,
             ];
             writes.extend(void.clone().map(|u| TransactWriteItem::builder().update(u).build()));
+            for entry in &outbox {
+                writes.push(self.put(entry.clone(), Condition::Any)?);
+            }
             match self.transact(writes).await? {
                 Tx::Done => return Ok(next),
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => return Err(stale(next.id, expected_version)),
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => {
                     // The event's key is already on the timeline. SQLite keeps
                     // the update and drops the duplicate event: do the same.
-                    self.put_inquiry_voiding(item, next.id, expected_version, void).await?;
+                    self.put_inquiry_voiding(item, next.id, expected_version, void, outbox).await?;
                     return Ok(next);
                 }
                 // A concurrent append took this sort key: count again.
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 2) => continue,
-                Tx::Cancelled(codes) if Tx::failed_at(&codes, 3) => return Err(link_used_meanwhile(next.id)),
+                Tx::Cancelled(codes) if void.is_some() && Tx::failed_at(&codes, 3) => return Err(link_used_meanwhile(next.id)),
                 Tx::Cancelled(codes) => return Err(cancelled(&codes)),
             }
         }
         Err(StoreError::Conflict(format!("inquiry {}: concurrent timeline appends kept winning", next.id)))
+    }
+
+    async fn pending_events(&self, before: Timestamp, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2)
+            .key_condition_expression("gsi2pk = :p AND gsi2sk < :before")
+            .expression_attribute_values(":p", s(keys::OUTBOX_INDEX))
+            .expression_attribute_values(":before", s(keys::sort_time(before)))
+            .scan_index_forward(true)
+            .limit(i32::try_from(limit.clamp(1, PageRequest::MAX_SIZE)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| failed("Query", e))?;
+        out.items.unwrap_or_default().into_iter().map(decode).collect()
+    }
+
+    async fn clear_event(&self, inquiry: InquiryId, event_id: &str) -> Result<(), StoreError> {
+        let at = keys::outbox_entry(inquiry, event_id);
+        self.client.delete_item().table_name(&self.table).set_key(Some(key(&at))).send().await.map_err(|e| failed("DeleteItem", e))?;
+        Ok(())
     }
 
     async fn append_event(&self, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {

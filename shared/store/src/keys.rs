@@ -16,6 +16,7 @@
 //! | reservation | `RES#{number}` | `METADATA` | |
 //! | token | `TOKEN#{hash}` | `METADATA` | `expires_at` (TTL) |
 //! | an inquiry's token | `INQUIRY#{id}` | `PARTNER_TOKEN` | body `{token_hash}`: the one link issued for the inquiry |
+//! | outbox entry | `INQUIRY#{id}` | `OUTBOX#{event id}` | GSI2 `OUTBOX` / `{stored}#{id}#{event id}`: an event written with a state change, until it is published |
 //! | idempotency key | `IDEM#{tenant}#{key}` | `METADATA` | `expires_at` (TTL), body `{inquiry_id}` |
 //! | sent message | `SENT#{message id}` | `METADATA` | written by the SNS/SES senders of `switchboard-channels`; `expires_at` (TTL) |
 //!
@@ -24,8 +25,9 @@
 //! the same millisecond in the order they were written.
 //!
 //! GSI1 lists a tenant's inquiries newest first and finds a tenant by the
-//! hash of its API key; GSI2 lists inquiries in one status newest first.
-//! Both project the whole item.
+//! hash of its API key; GSI2 lists inquiries in one status newest first,
+//! and the outbox's unpublished events oldest first. Both project the
+//! whole item.
 
 use jiff::Timestamp;
 use switchboard_domain::{Inquiry, InquiryId, InquiryStatus, ReservationNumber, TenantId};
@@ -156,6 +158,20 @@ pub fn partner_token(id: InquiryId) -> Key {
     Key { pk: inquiry_partition(id), sk: "PARTNER_TOKEN".to_owned() }
 }
 
+/// The GSI2 partition of the outbox's unpublished events.
+pub const OUTBOX_INDEX: &str = "OUTBOX";
+
+/// Outbox entry `event_id` of inquiry `id`: an event written in the same
+/// transaction as the state change it announces.
+pub fn outbox_entry(id: InquiryId, event_id: &str) -> Key {
+    Key { pk: inquiry_partition(id), sk: format!("OUTBOX#{event_id}") }
+}
+
+/// An outbox entry's GSI2 key: in the outbox's listing, by the time it was stored.
+pub fn outbox_by_age(id: InquiryId, event_id: &str, stored: Timestamp) -> Key {
+    Key { pk: OUTBOX_INDEX.to_owned(), sk: format!("{}#{id}#{event_id}", sort_time(stored)) }
+}
+
 /// The claim of idempotency key `key`, scoped to `tenant`.
 pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
     Key::metadata(format!("IDEM#{tenant}#{key}"))
@@ -196,6 +212,8 @@ mod tests {
         assert_eq!(token("h"), key("TOKEN#h", "METADATA"));
         assert_eq!(partner_token(id), key(&format!("INQUIRY#{id}"), "PARTNER_TOKEN"));
         assert_eq!(idempotency(&tenant_id, "k"), key("IDEM#t#k", "METADATA"));
+        assert_eq!(outbox_entry(id, "e-1"), key(&format!("INQUIRY#{id}"), "OUTBOX#e-1"));
+        assert_eq!(outbox_by_age(id, "e-1", at), key("OUTBOX", &format!("001700000000123#{id}#e-1")));
         assert_eq!(sent_message("m-1"), key("SENT#m-1", "METADATA"));
     }
 }

@@ -20,12 +20,13 @@ mod tenant_edit;
 mod transition;
 
 use async_trait::async_trait;
-pub use records::{AiResponseRecord, AttachmentRecord, TokenPointer, TokenRecord};
+pub use records::{AiResponseRecord, AttachmentRecord, OutboxEntry, TokenPointer, TokenRecord};
 use switchboard_domain::{
-    Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
+    TimelineEvent,
 };
 pub use tenant_edit::{EDIT_ATTEMPTS, edit_tenant};
-pub use transition::{TransitionError, TransitionOutcome, transition, transition_from};
+pub use transition::{TransitionError, TransitionOutcome, transition, transition_announced, transition_from};
 
 /// The error a failed call into a backend library carries as its source.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -132,12 +133,26 @@ pub enum Created {
 /// (its item's `expires_at`; DynamoDB's TTL then deletes it).
 pub const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 3600;
 
-/// Inquiries, their timelines, attachments and AI responses.
+/// Inquiries, their timelines, attachments, AI responses and outbox.
+///
+/// The outbox makes a state change and its announcement one unit: the
+/// events passed as `announce` to [`InquiryStore::create_inquiry`] and
+/// [`InquiryStore::update_inquiry`] are stored in the same transaction as
+/// the change, and stay until [`InquiryStore::clear_event`] says they were
+/// published; a relay publishes whatever [`InquiryStore::pending_events`]
+/// still holds (a crash between the commit and the publish).
 #[async_trait]
 pub trait InquiryStore: Send + Sync {
-    /// Stores a new inquiry with its first timeline event, claiming
-    /// `idempotency_key` (scoped to the tenant) in the same transaction.
-    async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError>;
+    /// Stores a new inquiry with its first timeline event and the events
+    /// announcing it, claiming `idempotency_key` (scoped to the tenant) in
+    /// the same transaction. A repeat ([`Created::Existing`]) writes nothing.
+    async fn create_inquiry(
+        &self,
+        inquiry: &Inquiry,
+        idempotency_key: Option<&str>,
+        event: &TimelineEvent,
+        announce: &[CloudEvent],
+    ) -> Result<Created, StoreError>;
 
     /// The inquiry `idempotency_key` (scoped to the tenant) already
     /// created, if any: what [`InquiryStore::create_inquiry`] would return
@@ -149,12 +164,26 @@ pub trait InquiryStore: Send + Sync {
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError>;
 
     /// Replaces the inquiry if its stored version is still
-    /// `expected_version`, bumping the version and appending `event`
-    /// atomically. Returns the stored inquiry. An inquiry written in a
-    /// status that refuses partner answers (escalated, resolved, failed)
-    /// has its open partner link voided in the same write (see
-    /// [`TokenStore::void_tokens`]).
-    async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError>;
+    /// `expected_version`, bumping the version, appending `event` and
+    /// storing the `announce` events in the outbox atomically. Returns the
+    /// stored inquiry. An inquiry written in a status that refuses partner
+    /// answers (escalated, resolved, failed) has its open partner link
+    /// voided in the same write (see [`TokenStore::void_tokens`]).
+    async fn update_inquiry(
+        &self,
+        next: &Inquiry,
+        expected_version: u64,
+        event: Option<&TimelineEvent>,
+        announce: &[CloudEvent],
+    ) -> Result<Inquiry, StoreError>;
+
+    /// Outbox entries stored before `before` and not yet cleared, oldest
+    /// first, at most `limit` (capped at [`PageRequest::MAX_SIZE`]).
+    async fn pending_events(&self, before: jiff::Timestamp, limit: u32) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Removes a published event from the outbox. Idempotent: clearing an
+    /// entry that is gone (cleared by another relay) succeeds.
+    async fn clear_event(&self, inquiry: InquiryId, event_id: &str) -> Result<(), StoreError>;
 
     /// Appends an event unless one with the same key exists; `true` if appended.
     async fn append_event(&self, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError>;

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use switchboard_domain::{InquiryId, MediaType, PartnerOutcome};
+use switchboard_domain::{CloudEvent, InquiryId, MediaType, PartnerOutcome};
 
 /// `INQUIRY#{id}` / `ATTACHMENT#{n}`: an attachment and what was read from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,4 +86,17 @@ pub struct TokenRecord {
 pub struct TokenPointer {
     /// The hash the link's record is stored under.
     pub token_hash: String,
+}
+
+/// `INQUIRY#{id}` / `OUTBOX#{event id}`: an event stored in the same
+/// transaction as the state change it announces, kept until it has been
+/// published (see `InquiryStore::pending_events`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The inquiry the event is about.
+    pub inquiry_id: InquiryId,
+    /// When the state change was written.
+    pub stored_at: Timestamp,
+    /// The event to publish.
+    pub event: CloudEvent,
 }

@@ -5,7 +5,7 @@
 use crate::keys::{self, Key};
 use crate::partner_link::closes_partner_link;
 use crate::{
-    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, Page, PageRequest,
+    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page, PageRequest,
     ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
@@ -15,7 +15,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_domain::{
-    Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId, TimelineEvent,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
+    TimelineEvent,
 };
 use switchboard_sqlite::rusqlite::{OptionalExtension, Transaction, params};
 use switchboard_sqlite::{Database, DbError, rusqlite};
@@ -156,6 +157,23 @@ fn insert_event(tx: &Transaction<'_>, id: InquiryId, event: &TimelineEvent) -> R
     Ok(changed == 1)
 }
 
+/// Stores the events announcing a change of inquiry `id` made at `stored`
+/// in the outbox, in the transaction of the change. An entry already there
+/// (a retried write) is kept as it is.
+fn insert_outbox(tx: &Transaction<'_>, id: InquiryId, stored: Timestamp, events: &[CloudEvent]) -> Result<(), StoreError> {
+    for event in events {
+        let (key, by_age) = (keys::outbox_entry(id, &event.id), keys::outbox_by_age(id, &event.id, stored));
+        let body = encode(&key.pk, &OutboxEntry { inquiry_id: id, stored_at: stored, event: event.clone() })?;
+        exec(
+            tx,
+            "INSERT INTO items (pk, sk, gsi2pk, gsi2sk, body) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            params![key.pk, key.sk, by_age.pk, by_age.sk, body],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
 fn get_body(conn: &rusqlite::Connection, key: &Key) -> Result<Option<String>, StoreError> {
     row(conn, "SELECT body FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |r| r.get(0)).optional().map_err(db)
 }
@@ -217,8 +235,14 @@ fn gsi_page(conn: &rusqlite::Connection, index: u8, partition_key: &str, page: &
 
 #[async_trait]
 impl InquiryStore for SqliteStore {
-    async fn create_inquiry(&self, inquiry: &Inquiry, idempotency_key: Option<&str>, event: &TimelineEvent) -> Result<Created, StoreError> {
-        let (inquiry, event) = (inquiry.clone(), event.clone());
+    async fn create_inquiry(
+        &self,
+        inquiry: &Inquiry,
+        idempotency_key: Option<&str>,
+        event: &TimelineEvent,
+        announce: &[CloudEvent],
+    ) -> Result<Created, StoreError> {
+        let (inquiry, event, announce) = (inquiry.clone(), event.clone(), announce.to_vec());
         let claim = idempotency_key.map(|k| keys::idempotency(&inquiry.tenant_id, k));
         self.db
             .write(move |tx| {
@@ -236,6 +260,7 @@ impl InquiryStore for SqliteStore {
                 }
                 insert_inquiry(tx, &inquiry)?;
                 insert_event(tx, inquiry.id, &event)?;
+                insert_outbox(tx, inquiry.id, inquiry.created_at, &announce)?;
                 Ok(Created::New(inquiry))
             })
             .await
@@ -250,10 +275,16 @@ impl InquiryStore for SqliteStore {
         self.db.read(move |c| claimed_by(c, &claim)).await
     }
 
-    async fn update_inquiry(&self, next: &Inquiry, expected_version: u64, event: Option<&TimelineEvent>) -> Result<Inquiry, StoreError> {
+    async fn update_inquiry(
+        &self,
+        next: &Inquiry,
+        expected_version: u64,
+        event: Option<&TimelineEvent>,
+        announce: &[CloudEvent],
+    ) -> Result<Inquiry, StoreError> {
         let mut next = next.clone();
         next.version = expected_version + 1;
-        let event = event.cloned();
+        let (event, announce) = (event.cloned(), announce.to_vec());
         self.db
             .write(move |tx| {
                 if !replace_inquiry(tx, &next)? {
@@ -265,8 +296,33 @@ impl InquiryStore for SqliteStore {
                 if let Some(event) = &event {
                     insert_event(tx, next.id, event)?;
                 }
+                insert_outbox(tx, next.id, next.updated_at, &announce)?;
                 Ok(next)
             })
+            .await
+    }
+
+    async fn pending_events(&self, before: Timestamp, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        let cutoff = keys::sort_time(before);
+        let limit = i64::from(limit.clamp(1, PageRequest::MAX_SIZE));
+        self.db
+            .read(move |c| {
+                let mut stmt =
+                    c.prepare_cached("SELECT body FROM items WHERE gsi2pk = ?1 AND gsi2sk < ?2 ORDER BY gsi2sk LIMIT ?3").map_err(db)?;
+                let bodies = stmt
+                    .query_map(params![keys::OUTBOX_INDEX, cutoff, limit], |r| r.get::<_, String>(0))
+                    .map_err(db)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db)?;
+                bodies.iter().map(|b| decode(keys::OUTBOX_INDEX, b)).collect()
+            })
+            .await
+    }
+
+    async fn clear_event(&self, inquiry: InquiryId, event_id: &str) -> Result<(), StoreError> {
+        let key = keys::outbox_entry(inquiry, event_id);
+        self.db
+            .write(move |tx| exec(tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map(|_| ()).map_err(db))
             .await
     }
 
@@ -584,7 +640,7 @@ mod tests {
         let (_d, s) = store().await;
         let i = InquiryBuilder::new().tenant(TenantId::parse("t").unwrap()).build();
         let event = TimelineEvent::once("status.received", "intake", i.created_at, serde_json::Value::Null);
-        s.create_inquiry(&i, Some("k"), &event).await.unwrap();
+        s.create_inquiry(&i, Some("k"), &event, &[]).await.unwrap();
         let (record, by_tenant, by_status) = (keys::inquiry(i.id), keys::inquiry_by_tenant(&i), keys::inquiry_by_status(&i));
         let (claim, event_key) = (keys::idempotency(&i.tenant_id, "k"), keys::event(i.id, event.at, 0));
         let expires = i.created_at.as_second() + IDEMPOTENCY_WINDOW_SECS;

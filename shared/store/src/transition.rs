@@ -2,7 +2,7 @@
 
 use crate::{InquiryStore, StoreError};
 use jiff::Timestamp;
-use switchboard_domain::{Inquiry, InquiryId, InquiryStatus, TimelineEvent};
+use switchboard_domain::{CloudEvent, Inquiry, InquiryId, InquiryStatus, TimelineEvent};
 
 /// What a [`transition`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +76,40 @@ pub async fn transition_from(
     details: serde_json::Value,
     change: impl Fn(&mut Inquiry),
 ) -> Result<TransitionOutcome, TransitionError> {
+    apply(store, id, from, to, actor, now, details, change, |_| Vec::new()).await
+}
+
+/// As [`transition`], storing the events `announce` makes of the moved
+/// inquiry in the outbox in the same write (see [`InquiryStore`]): for a
+/// move that no queue message will repeat if its announcement is lost (an
+/// API call, a dead-lettered message). Nothing is stored when the inquiry
+/// was already in `to`; the caller announces again if it must.
+#[allow(clippy::too_many_arguments)] // transition's arguments and the announcement
+pub async fn transition_announced(
+    store: &dyn InquiryStore,
+    id: InquiryId,
+    to: InquiryStatus,
+    actor: &str,
+    now: Timestamp,
+    details: serde_json::Value,
+    change: impl Fn(&mut Inquiry),
+    announce: impl Fn(&Inquiry) -> Vec<CloudEvent>,
+) -> Result<TransitionOutcome, TransitionError> {
+    apply(store, id, &InquiryStatus::ALL, to, actor, now, details, change, announce).await
+}
+
+#[allow(clippy::too_many_arguments)] // the union of the public functions' arguments
+async fn apply(
+    store: &dyn InquiryStore,
+    id: InquiryId,
+    from: &[InquiryStatus],
+    to: InquiryStatus,
+    actor: &str,
+    now: Timestamp,
+    details: serde_json::Value,
+    change: impl Fn(&mut Inquiry),
+    announce: impl Fn(&Inquiry) -> Vec<CloudEvent>,
+) -> Result<TransitionOutcome, TransitionError> {
     let mut last_conflict = None;
     for _ in 0..ATTEMPTS {
         let current = store.get_inquiry(id).await?.ok_or(TransitionError::NotFound(id))?;
@@ -92,7 +126,8 @@ pub async fn transition_from(
         next.status = to;
         next.updated_at = now;
         let event = TimelineEvent::once(format!("status.{}", to.as_str()), actor, now, details.clone());
-        match store.update_inquiry(&next, current.version, Some(&event)).await {
+        let events = announce(&next);
+        match store.update_inquiry(&next, current.version, Some(&event), &events).await {
             Ok(stored) => return Ok(TransitionOutcome::Applied(stored)),
             Err(StoreError::Conflict(why)) => last_conflict = Some(why),
             Err(e) => return Err(e.into()),

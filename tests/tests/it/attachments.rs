@@ -11,6 +11,7 @@ use switchboard_domain::{Channel, InquiryId, MediaType, SubmitInquiry, TenantId}
 use switchboard_intake::Intake;
 use switchboard_intake::attachments::{self, GRACE, PREFIX};
 use switchboard_messaging::sqlite::SqliteBroker;
+use switchboard_pipeline::Relay;
 use switchboard_sqlite::{Database, Durability};
 use switchboard_store::blob::{BlobStore, FilesystemBlobs};
 use switchboard_store::dynamodb::{DynamoStore, ensure_table};
@@ -52,7 +53,7 @@ impl Backend {
     async fn with(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, dir: tempfile::TempDir) -> Self {
         let events = Database::open(&dir.path().join("events.db"), Durability::Normal).unwrap();
         let topic = Arc::new(SqliteBroker::open(events).await.unwrap().topic(Vec::new()));
-        let intake = Intake::new(store.clone(), store.clone(), blobs.clone(), topic);
+        let intake = Intake::new(store.clone(), store.clone(), blobs.clone(), Relay::new(store.clone(), topic));
         Self { store, blobs, intake, _dir: dir }
     }
 

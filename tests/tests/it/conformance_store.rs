@@ -20,8 +20,9 @@ use switchboard_channels::sqlite::SqliteOutbox;
 use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
 use switchboard_domain::fixtures::{self, InquiryBuilder};
 use switchboard_domain::{
-    Channel, Classification, EmailAddress, Escalation, FaqEntry, Inquiry, InquiryId, InquiryStatus, Intent, Language, MediaType,
-    PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment, Tenant, TenantId, TimelineEvent, Urgency,
+    Channel, Classification, CloudEvent, EmailAddress, Escalation, EventType, FaqEntry, Inquiry, InquiryId, InquiryStatus, Intent,
+    Language, MediaType, PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment, Tenant, TenantId,
+    TimelineEvent, Urgency,
 };
 use switchboard_sqlite::{Database, Durability};
 use switchboard_store::blob::{BlobStore, FilesystemBlobs};
@@ -30,8 +31,8 @@ use switchboard_store::keys;
 use switchboard_store::s3::{S3Blobs, ensure_bucket};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, Created, Page, PageRequest, Store, StoreError, TokenRecord, TransitionError, TransitionOutcome,
-    transition, transition_from,
+    AiResponseRecord, AttachmentRecord, Created, OutboxEntry, Page, PageRequest, Store, StoreError, TokenRecord, TransitionError,
+    TransitionOutcome, transition, transition_from,
 };
 use switchboard_tests::emulator::{emulator, unique_prefix};
 
@@ -163,6 +164,7 @@ conformance!(
     an_inquiry_round_trips_with_every_field,
     the_same_idempotency_key_returns_the_first_inquiry_per_tenant,
     a_write_with_a_stale_version_is_a_conflict,
+    the_outbox_holds_an_announcement_from_its_write_until_it_is_cleared,
     a_transition_writes_status_and_timeline_together_and_only_once,
     a_guarded_transition_writes_nothing_once_the_inquiry_left_the_expected_statuses,
     timeline_events_are_deduplicated_by_key_and_read_oldest_first,
@@ -202,7 +204,7 @@ fn received_event(i: &Inquiry) -> TimelineEvent {
 }
 
 async fn create(store: &dyn Store, i: &Inquiry) {
-    let created = store.create_inquiry(i, None, &received_event(i)).await.expect("created");
+    let created = store.create_inquiry(i, None, &received_event(i), &[]).await.expect("created");
     assert!(matches!(created, Created::New(_)));
 }
 
@@ -289,15 +291,15 @@ async fn an_inquiry_round_trips_with_every_field(f: Fixture) {
     assert_eq!(f.store.get_inquiry(i.id).await.unwrap(), Some(i.clone()));
     assert_eq!(f.store.get_inquiry(inquiry("t", 2).id).await.unwrap(), None);
     // Creating the same inquiry again is a conflict, not a silent overwrite.
-    let again = f.store.create_inquiry(&i, None, &received_event(&i)).await;
+    let again = f.store.create_inquiry(&i, None, &received_event(&i), &[]).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
 }
 
 async fn the_same_idempotency_key_returns_the_first_inquiry_per_tenant(f: Fixture) {
     let s = f.store.as_ref();
     let (first, second) = (inquiry("t", 1), inquiry("t", 2));
-    assert!(matches!(s.create_inquiry(&first, Some("k"), &received_event(&first)).await.unwrap(), Created::New(_)));
-    match s.create_inquiry(&second, Some("k"), &received_event(&second)).await.unwrap() {
+    assert!(matches!(s.create_inquiry(&first, Some("k"), &received_event(&first), &[]).await.unwrap(), Created::New(_)));
+    match s.create_inquiry(&second, Some("k"), &received_event(&second), &[]).await.unwrap() {
         Created::Existing(i) => assert_eq!(i, first),
         other => panic!("expected Existing, got {other:?}"),
     }
@@ -305,9 +307,9 @@ async fn the_same_idempotency_key_returns_the_first_inquiry_per_tenant(f: Fixtur
     assert_eq!(kinds(&s.timeline(second.id).await.unwrap()), Vec::<&str>::new());
     // Keys are per tenant.
     let other = inquiry("u", 3);
-    assert!(matches!(s.create_inquiry(&other, Some("k"), &received_event(&other)).await.unwrap(), Created::New(_)));
+    assert!(matches!(s.create_inquiry(&other, Some("k"), &received_event(&other), &[]).await.unwrap(), Created::New(_)));
     // Without a key nothing is deduplicated.
-    assert!(matches!(s.create_inquiry(&second, None, &received_event(&second)).await.unwrap(), Created::New(_)));
+    assert!(matches!(s.create_inquiry(&second, None, &received_event(&second), &[]).await.unwrap(), Created::New(_)));
 }
 
 async fn a_write_with_a_stale_version_is_a_conflict(f: Fixture) {
@@ -316,17 +318,58 @@ async fn a_write_with_a_stale_version_is_a_conflict(f: Fixture) {
     create(s, &i).await;
     let mut next = i.clone();
     next.status = InquiryStatus::Classified;
-    let stored = s.update_inquiry(&next, 1, None).await.unwrap();
+    let stored = s.update_inquiry(&next, 1, None, &[]).await.unwrap();
     assert_eq!(stored.version, 2);
     assert_eq!(s.get_inquiry(i.id).await.unwrap(), Some(stored.clone()));
     let event = TimelineEvent::once("status.escalated", "responder", at(5), Value::Null);
-    assert!(matches!(s.update_inquiry(&next, 1, Some(&event)).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.update_inquiry(&next, 1, Some(&event), &[]).await, Err(StoreError::Conflict(_))));
     // The losing write left nothing behind: neither the record nor the event.
     assert_eq!(s.get_inquiry(i.id).await.unwrap(), Some(stored));
     assert_eq!(kinds(&s.timeline(i.id).await.unwrap()), ["status.received"]);
     // An inquiry that does not exist cannot be updated either.
     let ghost = inquiry("t", 9);
-    assert!(matches!(s.update_inquiry(&ghost, 1, None).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.update_inquiry(&ghost, 1, None, &[]).await, Err(StoreError::Conflict(_))));
+}
+
+/// An event about `i`, as the API or intake announces one.
+fn announcement(i: &Inquiry, event_type: EventType, step: &str) -> CloudEvent {
+    CloudEvent::for_inquiry(event_type, i.id, &i.tenant_id, step, "switchboard/test", i.updated_at, json!({ "inquiry_id": i.id }))
+}
+
+async fn the_outbox_holds_an_announcement_from_its_write_until_it_is_cleared(f: Fixture) {
+    let s = f.store.as_ref();
+    let i = inquiry("t", 1);
+    let received = announcement(&i, EventType::InquiryReceived, "1");
+    let created = s.create_inquiry(&i, Some("k"), &received_event(&i), std::slice::from_ref(&received)).await.unwrap();
+    assert!(matches!(created, Created::New(_)));
+    // A repeat of the submission writes nothing, its announcement included.
+    let repeat = inquiry("t", 2);
+    let again =
+        s.create_inquiry(&repeat, Some("k"), &received_event(&repeat), &[announcement(&repeat, EventType::InquiryReceived, "1")]).await;
+    assert!(matches!(again.unwrap(), Created::Existing(_)));
+    let ids = |entries: Vec<OutboxEntry>| entries.into_iter().map(|e| e.event.id).collect::<Vec<_>>();
+
+    assert!(s.pending_events(at(1), 10).await.unwrap().is_empty(), "only entries stored before the cutoff");
+    let pending = s.pending_events(at(100), 10).await.unwrap();
+    assert_eq!(pending, [OutboxEntry { inquiry_id: i.id, stored_at: at(1), event: received.clone() }]);
+
+    // An update stores its announcement with it; a losing update stores none.
+    let mut next = i.clone();
+    next.status = InquiryStatus::Escalated;
+    next.updated_at = at(5);
+    let escalated = announcement(&next, EventType::InquiryEscalated, "gateway");
+    let lost = s.update_inquiry(&next, 7, None, std::slice::from_ref(&escalated)).await;
+    assert!(matches!(lost, Err(StoreError::Conflict(_))), "{lost:?}");
+    assert_eq!(ids(s.pending_events(at(100), 10).await.unwrap()), [received.id.clone()], "the losing write stored no announcement");
+    s.update_inquiry(&next, 1, None, std::slice::from_ref(&escalated)).await.unwrap();
+    assert_eq!(ids(s.pending_events(at(100), 10).await.unwrap()), [received.id.clone(), escalated.id.clone()], "oldest first");
+    assert_eq!(ids(s.pending_events(at(100), 1).await.unwrap()), [received.id.clone()], "at most the limit");
+
+    s.clear_event(i.id, &received.id).await.unwrap();
+    s.clear_event(i.id, &received.id).await.unwrap();
+    assert_eq!(ids(s.pending_events(at(100), 10).await.unwrap()), [escalated.id.clone()], "cleared once, idempotently");
+    // The inquiry and its timeline are untouched by the outbox.
+    assert_eq!(s.get_inquiry(i.id).await.unwrap().map(|i| i.status), Some(InquiryStatus::Escalated));
 }
 
 async fn a_transition_writes_status_and_timeline_together_and_only_once(f: Fixture) {
@@ -398,7 +441,7 @@ async fn timeline_events_are_deduplicated_by_key_and_read_oldest_first(f: Fixtur
     // and the duplicate event is dropped.
     let mut next = i.clone();
     next.answer = Some("hi".into());
-    let stored = s.update_inquiry(&next, 1, Some(&received_event(&i))).await.unwrap();
+    let stored = s.update_inquiry(&next, 1, Some(&received_event(&i)), &[]).await.unwrap();
     assert_eq!(s.get_inquiry(i.id).await.unwrap(), Some(stored));
     let timeline = s.timeline(i.id).await.unwrap();
     assert_eq!(kinds(&timeline), ["status.received", "intake.note", "partner.sms_sent", "partner.opened", "partner.answered"]);

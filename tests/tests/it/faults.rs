@@ -1,5 +1,7 @@
 //! The fault test: load runs while service processes are SIGKILLed and
-//! restarted, a process is frozen (SIGSTOP) so its queues stall, AI engine
+//! restarted (in embedded mode one of them crashes by itself between
+//! storing a submission and announcing it, the outbox's gap), a process is
+//! frozen (SIGSTOP) so its queues stall, AI engine
 //! calls fail and slow down on purpose, and poison messages land on the
 //! intake queue. At the end every accepted inquiry must be terminal and
 //! stored once, the dead-letter queues must hold exactly the poison, and
@@ -30,6 +32,7 @@ use switchboard::Config;
 use switchboard_domain::Service;
 use switchboard_domain::event::deterministic_id;
 use switchboard_messaging::{Attributes, OutgoingMessage, ReceiveOptions};
+use switchboard_pipeline::crash_point;
 use switchboard_tests::emulator::{DEMO_RESERVATION_TEXTS, emulator};
 use switchboard_tests::process::{Process, binary, free_port};
 use switchboard_tests::{API_KEY, PATIENCE, token_in};
@@ -330,6 +333,15 @@ async fn embedded_under_kills_stalls_and_ai_faults_loses_nothing_and_tells_nobod
             }
         }
         process.kill();
+        if kill == 0 {
+            // A crash between commit and publish: the next process stores a
+            // few submissions, then dies before announcing one of them.
+            let mut crashing = pairs.clone();
+            crashing.push((crash_point::VARIABLE, "outbox.before-publish:3"));
+            let mut doomed = Process::launch(dir.path(), port, &crashing);
+            let exit = doomed.wait_exit(PATIENCE).await.expect("the process crashed between commit and publish");
+            assert!(!exit.success(), "{exit:?}");
+        }
         process = Process::start(dir.path(), port, &pairs).await;
     }
     let ids = load.await.unwrap();
@@ -359,7 +371,7 @@ async fn embedded_under_kills_stalls_and_ai_faults_loses_nothing_and_tells_nobod
 
     let told = embedded_told(dir.path(), &ids);
     told.assert_nobody_missed(&ids, &statuses);
-    print_report("embedded", size, &statuses, &told, "");
+    print_report("embedded", size, &statuses, &told, "; one of the kills a crash between commit and publish");
     assert_eq!(told.total_duplicates(), 0, "embedded mode tells nobody twice: {told:?}");
     process.kill();
 }

@@ -98,38 +98,37 @@ async fn while_the_store_is_down_calls_get_503_or_unavailable_and_are_served_aga
 }
 
 #[tokio::test]
-async fn while_the_queues_are_down_a_submission_gets_503_and_the_same_submission_retried_afterwards_is_answered() {
+async fn while_the_queues_are_down_a_submission_is_accepted_into_the_outbox_and_finished_once_they_are_back() {
     let outage = Outage::default();
     let app = outage.spawn(Options::default(), |_| {}).await;
-    let submit = || {
-        app.http
-            .post(app.url("/api/inquiries"))
-            .header("x-api-key", API_KEY)
-            .header("idempotency-key", "queued-while-down")
-            .json(&inquiry_body(FAQ_QUESTION, CUSTOMER))
-            .send()
-    };
-
     outage.messaging.down();
-    let p = retryable(submit().await.unwrap()).await;
-    assert_eq!(p["type"], "/problems/unavailable", "{p}");
     let not_ready = problem(readyz(&app).await, 503).await;
     assert!(not_ready["detail"].as_str().unwrap().starts_with("queue"), "{not_ready}");
+    // Stored with its announcement in one transaction: accepted, whatever
+    // the queues say; the announcement waits in the outbox.
+    let accepted = app
+        .http
+        .post(app.url("/api/inquiries"))
+        .header("x-api-key", API_KEY)
+        .json(&inquiry_body(FAQ_QUESTION, CUSTOMER))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let accepted: Value = accepted.json().await.unwrap();
+    let id = accepted["inquiry_id"].as_str().unwrap().to_owned();
     let mut client = inquiries(&app).await;
-    expect_code(client.submit_inquiry(keyed(API_KEY, submission())).await, Code::Unavailable);
+    let over_grpc = client.submit_inquiry(keyed(API_KEY, submission())).await.unwrap().into_inner();
+    assert_eq!(get(&app, &format!("/api/inquiries/{id}"), API_KEY).await.json::<Value>().await.unwrap()["status"], "received");
     // gRPC health follows readiness on its own schedule.
     wait_health(&app, ServingStatus::NotServing).await;
 
     outage.messaging.heal();
     assert_eq!(readyz(&app).await.status(), 200);
     wait_health(&app, ServingStatus::Serving).await;
-    let accepted = submit().await.unwrap();
-    assert_eq!(accepted.status(), 202);
-    let accepted: Value = accepted.json().await.unwrap();
-    // The refused call had stored the inquiry; the retry announces that one.
-    assert_eq!(accepted["duplicate"], true, "{accepted}");
-    let done = app.wait_terminal(accepted["inquiry_id"].as_str().unwrap()).await;
-    assert_eq!(done["status"], "answered");
+    // The outbox relay publishes both; the pipeline finishes them.
+    assert_eq!(app.wait_terminal(&id).await["status"], "answered");
+    assert_eq!(app.wait_terminal(&over_grpc.inquiry_id).await["status"], "answered");
     app.stop().await;
 }
 
