@@ -360,14 +360,14 @@ async fn the_outbox_holds_an_announcement_from_its_write_until_it_is_cleared(f: 
     let escalated = announcement(&next, EventType::InquiryEscalated, "gateway");
     let lost = s.update_inquiry(&next, 7, None, std::slice::from_ref(&escalated)).await;
     assert!(matches!(lost, Err(StoreError::Conflict(_))), "{lost:?}");
-    assert_eq!(ids(s.pending_events(at(100), 10).await.unwrap()), [received.id.clone()], "the losing write stored no announcement");
+    assert_eq!(ids(s.pending_events(at(100), 10).await.unwrap()), [received.id.as_str()], "the losing write stored no announcement");
     s.update_inquiry(&next, 1, None, std::slice::from_ref(&escalated)).await.unwrap();
-    assert_eq!(ids(s.pending_events(at(100), 10).await.unwrap()), [received.id.clone(), escalated.id.clone()], "oldest first");
-    assert_eq!(ids(s.pending_events(at(100), 1).await.unwrap()), [received.id.clone()], "at most the limit");
+    assert_eq!(ids(s.pending_events(at(100), 10).await.unwrap()), [received.id.as_str(), escalated.id.as_str()], "oldest first");
+    assert_eq!(ids(s.pending_events(at(100), 1).await.unwrap()), [received.id.as_str()], "at most the limit");
 
     s.clear_event(i.id, &received.id).await.unwrap();
     s.clear_event(i.id, &received.id).await.unwrap();
-    assert_eq!(ids(s.pending_events(at(100), 10).await.unwrap()), [escalated.id.clone()], "cleared once, idempotently");
+    assert_eq!(ids(s.pending_events(at(100), 10).await.unwrap()), [escalated.id.as_str()], "cleared once, idempotently");
     // The inquiry and its timeline are untouched by the outbox.
     assert_eq!(s.get_inquiry(i.id).await.unwrap().map(|i| i.status), Some(InquiryStatus::Escalated));
 }
