@@ -68,6 +68,9 @@ fn statement(component: &str, actions: &[&str], target: Target) -> Value {
         Target::OwnQueue => json!([{ "Fn::GetAtt": [format!("{id}Queue"), "Arn"] }]),
         Target::OwnDeadLetterQueue => json!([queue_arn("-dlq")]),
         Target::AllQueues => json!([sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${Prefix}-*")]),
+        Target::QueuesOf(stages) => {
+            Value::Array(stages.iter().map(|s| json!({ "Fn::GetAtt": [format!("{}Queue", logical(s.name())), "Arn"] })).collect())
+        }
         Target::Topic => json!([{ "Ref": "EventsTopic" }]),
         Target::Table => json!([{ "Fn::GetAtt": ["Table", "Arn"] }, sub("${Table.Arn}/index/*")]),
         Target::BucketObjects => json!([sub("${AttachmentsBucket.Arn}/*")]),

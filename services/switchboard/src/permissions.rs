@@ -16,6 +16,8 @@ pub enum Target {
     OwnDeadLetterQueue,
     /// Every Switchboard queue (URL look-ups, depth for readiness).
     AllQueues,
+    /// The queues of these stages.
+    QueuesOf(&'static [Service]),
     /// The events topic.
     Topic,
     /// The table and its indexes.
@@ -43,7 +45,16 @@ const CONSUME: &[&str] = &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:Chang
 const DEAD_LETTER: &[&str] = &["sqs:SendMessage", "sqs:GetQueueAttributes"];
 const LOOK_UP_QUEUES: &[&str] = &["sqs:GetQueueUrl"];
 const PUBLISH: &[&str] = &["sns:Publish"];
-const TABLE: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"];
+/// Every component reads and writes the table; `DeleteItem` clears the
+/// outbox entries its relay publishes.
+const TABLE: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+];
 
 /// The grants of one component (`COMPONENTS`), least privilege.
 pub fn grants(component: &str) -> Vec<Grant> {
@@ -88,10 +99,13 @@ pub fn grants(component: &str) -> Vec<Grant> {
         }
         // Submits through intake (attachments, `inquiry.received`), records
         // partner answers (`partner.responded`) and reports queue depth.
+        // The sweeper hands stuck inquiries back to the classifier and the
+        // partner dispatcher through their queues.
         "gateway" => {
             grants.push(grant(&["s3:PutObject"], Target::BucketObjects));
             grants.push(grant(PUBLISH, Target::Topic));
             grants.push(grant(&["sqs:GetQueueAttributes"], Target::AllQueues));
+            grants.push(grant(&["sqs:SendMessage"], Target::QueuesOf(&[Service::Classifier, Service::PartnerDispatcher])));
         }
         _ => {}
     }

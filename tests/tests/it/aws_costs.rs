@@ -26,8 +26,9 @@ const DYNAMODB_READ_PER_MILLION: f64 = 0.125;
 
 /// The most requests an inquiry may cost on a path, per kind: the figures
 /// measured when the test was last tightened, five inquiries per path
-/// (FAQ answer: SQS 3.0, SNS 5.0, DynamoDB writes 7.0 and reads 11.2;
-/// escalation: 3.0, 5.0, 10.0 and 12.2, SES 1.0), plus a margin of half a
+/// (FAQ answer: SQS 3.0, SNS 5.0, DynamoDB writes 8.0 and reads 11.2;
+/// escalation: 3.0, 5.0, 11.0 and 12.2, SES 1.0; the outbox's delete of a
+/// published `inquiry.received` is the eighth write), plus a margin of half a
 /// request, so one more request per inquiry on any service fails the test. Receives and queue-depth reads are not
 /// budgeted: their number depends on how long the queues sit idle and on
 /// the `/metrics` sampling timer, not on the inquiry.
@@ -157,6 +158,10 @@ async fn aws_requests_per_inquiry_stay_within_budget() {
     config.backend = switchboard::config::Backend::Aws;
     config.resource_prefix = unique_prefix("costs");
     config.token_keys = Some("636f7374207465737420686d6163206b6579206f662033322062797465732e2e2e".into());
+    // The outbox relay's and the sweeper's polls run on timers whatever the
+    // traffic (priced apart in deploy/README.md): kept out of the counts.
+    config.outbox_relay_ms = 3_600_000;
+    config.sweep_every_secs = 3_600;
     let counter = RequestCounter::new();
     let clients = Clients::new(&emulator().aws_options(), Some(counter.clone())).await;
     let ports = ports_with(&clients, &config, true).await.unwrap();
@@ -173,12 +178,12 @@ async fn aws_requests_per_inquiry_stay_within_budget() {
         Scenario {
             name: "FAQ answer",
             body: json!({ "content": "What time is check-in?", "customer_phone": "+12135550149" }),
-            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 7.5, dynamodb_reads: 11.7, ses: 0.0, other: 0.0 },
+            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 8.5, dynamodb_reads: 11.7, ses: 0.0, other: 0.0 },
         },
         Scenario {
             name: "escalation",
             body: json!({ "content": "The staff were rude and I am furious, call me now!", "customer_phone": "+12135550149" }),
-            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 10.5, dynamodb_reads: 12.7, ses: 1.0, other: 0.0 },
+            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 11.5, dynamodb_reads: 12.7, ses: 1.0, other: 0.0 },
         },
     ];
     let n = 5;
