@@ -188,7 +188,7 @@ impl Default for Config {
             shed_sample_ms: None,
             shed_retry_after_ms: 1000,
             outbox_relay_ms: 1000,
-            outbox_grace_ms: 5000,
+            outbox_grace_ms: 30_000,
             sweep_every_secs: 60,
             stuck_after_secs: 300,
         }

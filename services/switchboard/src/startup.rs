@@ -140,11 +140,10 @@ pub struct App {
     http_addr: SocketAddr,
     grpc_listener: Option<TcpListener>,
     grpc_addr: SocketAddr,
-    /// Publishes what a crash left in the outbox (every process: any
-    /// process may store an event there).
-    relay: Relay,
-    /// Hands on inquiries that stopped moving (the gateway's process).
-    sweeper: Option<Sweeper>,
+    /// The outbox relay and the sweeper: run by the gateway's process only
+    /// (one per deployment, or one per gateway instance), so a left-behind
+    /// event is not published by every process at once.
+    housekeeping: Option<(Relay, Sweeper)>,
     clock: Arc<dyn Clock>,
 }
 
@@ -297,21 +296,22 @@ impl App {
                 backlog: Some(Arc::new(crate::backlog::PipelineBacklog::new(&ports))),
             }),
         };
-        // One sweeper per deployment is enough; the gateway's process runs it
-        // (several gateways sweep the same inquiries: repeats, not harm).
-        let sweeper = if selection.gateway {
-            Some(Sweeper::new(SweeperParts {
+        // The gateway's process publishes what the outbox holds and sweeps
+        // (several gateways do the same work twice: repeats, not harm).
+        let housekeeping = if selection.gateway {
+            let sweeper = Sweeper::new(SweeperParts {
                 inquiries: ports.store.clone(),
                 topic: ports.topic.clone(),
                 classifier: ports.queue(Service::Classifier)?,
                 dispatcher: ports.queue(Service::PartnerDispatcher)?,
                 clock: clock.clone(),
                 stuck_after: Duration::from_secs(config.stuck_after_secs),
-            }))
+            });
+            Some((relay, sweeper))
         } else {
             None
         };
-        Ok(Self { config, ports, workers, gateway, listener, http_addr, grpc_listener, grpc_addr, relay, sweeper, clock })
+        Ok(Self { config, ports, workers, gateway, listener, http_addr, grpc_listener, grpc_addr, housekeeping, clock })
     }
 
     /// The address the HTTP server listens on (the real port when configured as 0).
@@ -328,10 +328,10 @@ impl App {
     /// drains in-flight work within the grace period and returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut tasks = tokio::task::JoinSet::new();
-        let (every, grace) =
-            (Duration::from_millis(self.config.outbox_relay_ms.max(1)), Duration::from_millis(self.config.outbox_grace_ms));
-        tasks.spawn(self.relay.run(self.clock.clone(), every, grace, shutdown.clone()));
-        if let Some(sweeper) = self.sweeper {
+        if let Some((relay, sweeper)) = self.housekeeping {
+            let (every, grace) =
+                (Duration::from_millis(self.config.outbox_relay_ms.max(1)), Duration::from_millis(self.config.outbox_grace_ms));
+            tasks.spawn(relay.run(self.clock.clone(), every, grace, shutdown.clone()));
             tasks.spawn(sweeper.run(Duration::from_secs(self.config.sweep_every_secs.max(1)), shutdown.clone()));
         }
         for worker in self.workers {

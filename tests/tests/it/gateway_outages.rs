@@ -100,7 +100,8 @@ async fn while_the_store_is_down_calls_get_503_or_unavailable_and_are_served_aga
 #[tokio::test]
 async fn while_the_queues_are_down_a_submission_is_accepted_into_the_outbox_and_finished_once_they_are_back() {
     let outage = Outage::default();
-    let app = outage.spawn(Options::default(), |_| {}).await;
+    // The relay publishes what the failed calls left as soon as it is a second old.
+    let app = outage.spawn(Options::default(), |config| config.outbox_grace_ms = 1000).await;
     outage.messaging.down();
     let not_ready = problem(readyz(&app).await, 503).await;
     assert!(not_ready["detail"].as_str().unwrap().starts_with("queue"), "{not_ready}");
