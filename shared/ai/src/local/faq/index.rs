@@ -153,6 +153,32 @@ pub(crate) fn parts(index: &Index, query: &str) -> (Vec<(usize, f32, f32)>, bool
     (best.into_iter().map(|(p, (l, s))| (p, l, s)).collect(), asks_to_act(query))
 }
 
+/// For tuning: every phrasing's parts against the query, as
+/// `(position, lexical, n-gram, names the topic, swaps the object)`.
+pub(crate) fn explain(index: &Index, query: &str) -> Vec<(usize, f32, f32, bool, bool, String)> {
+    let query_words = unique_words(index.spelling.correct(words(query)));
+    let query_text = Terms::of(&query_words);
+    let query_grams = ngrams::of(query);
+    index
+        .docs
+        .iter()
+        .map(|doc| {
+            (
+                doc.position,
+                index.confidence(&query_words, &query_text, doc),
+                index.grams.similarity(&query_grams, &doc.grams),
+                index.names_topic(&query_text, doc),
+                index.swaps_object(&query_words, &query_text, doc),
+                format!(
+                    "topic {:?} object {:?}",
+                    index.topics[doc.position].iter().filter_map(Word::key).collect::<Vec<_>>(),
+                    index.objects[doc.position].iter().filter_map(Word::key).collect::<Vec<_>>()
+                ),
+            )
+        })
+        .collect()
+}
+
 /// One phrasing of an entry (its question or a variant) with the answer.
 pub(crate) struct Doc {
     /// Where the entry is in the list the index was built from.
@@ -288,11 +314,18 @@ impl Index {
         // its concept here, whichever synonym the entry uses.
         let mut topics = std::mem::take(&mut index.topics);
         let mut objects = Vec::new();
-        for topic in &mut topics {
+        for (topic, entry) in topics.iter_mut().zip(entries) {
             let idf: Vec<f32> = topic.iter().map(|w| w.key().map_or(0.0, |k| index.idf(k))).collect();
             let top = idf.iter().copied().fold(0.0, f32::max);
-            // The object: the topic's most telling words (as rare as the rarest).
-            objects.push(topic.iter().zip(&idf).filter(|(_, w)| **w >= top).map(|(t, _)| t.clone()).collect());
+            // The object: the topic's most telling words (as rare as the
+            // rarest), those the entry's own question names when it names
+            // any: the question states what the entry is about, a variant
+            // may ask about one side of it ("Can I pay the deposit in
+            // cash?" of "Do you take a deposit?").
+            let object: Vec<Word> = topic.iter().zip(&idf).filter(|(_, w)| **w >= top).map(|(t, _)| t.clone()).collect();
+            let question = Terms::of(&super::words::words(&entry.question));
+            let stated: Vec<Word> = object.iter().filter(|w| w.is_in(&question)).cloned().collect();
+            objects.push(if stated.is_empty() { object } else { stated });
             let mut idf = idf.into_iter();
             topic.retain(|_| idf.next().is_some_and(|w| w >= top * TOPIC_SHARE));
         }

@@ -117,6 +117,18 @@ pub fn score_parts(tenant: &Tenant, language: Language, query: &str) -> (Vec<(Fa
     (parts.into_iter().map(|(p, l, s)| (entries[p].id.clone(), l, s)).collect(), request)
 }
 
+/// For tuning: each phrasing of `tenant`'s entries in `language` against
+/// `query`: the entry's question, lexical and n-gram scores, whether the
+/// query names the entry's topic and whether it swaps its object.
+#[doc(hidden)]
+pub fn explain(tenant: &Tenant, language: Language, query: &str) -> Vec<(String, f32, f32, bool, bool)> {
+    let entries: Vec<&FaqEntry> = tenant.faq.iter().filter(|e| e.language == language).collect();
+    index::explain(&Index::of(&entries), query)
+        .into_iter()
+        .map(|(p, l, s, topic, swapped, why)| (format!("{} [{why}]", entries[p].question), l, s, topic, swapped))
+        .collect()
+}
+
 /// For tuning: the words retrieval reads in `text`, each as its terms.
 #[doc(hidden)]
 pub fn text_words(text: &str) -> Vec<String> {
