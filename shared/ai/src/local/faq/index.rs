@@ -293,7 +293,7 @@ impl Index {
             }
             grams.count(entry_grams);
         }
-        let words = entries.iter().map(|e| e.questions().chain([e.answer.as_str()]).map(word_count).sum::<u32>()).sum();
+        let word_total = entries.iter().map(|e| e.questions().chain([e.answer.as_str()]).map(word_count).sum::<u32>()).sum();
         let avg_len = (docs.iter().map(|d| d.len).sum::<f32>() / docs.len().max(1) as f32).max(1.0);
         let spelling = Spelling::of(df.keys());
         let mut index = Self {
@@ -306,7 +306,7 @@ impl Index {
             spelling,
             known,
             objects: Vec::new(),
-            words,
+            words: word_total,
         };
         // Of the words an entry repeats, only the telling ones name its
         // topic: "몇 살부터 렌트할 수 있나요?" is about age, not renting,
@@ -323,7 +323,7 @@ impl Index {
             // may ask about one side of it ("Can I pay the deposit in
             // cash?" of "Do you take a deposit?").
             let object: Vec<Word> = topic.iter().zip(&idf).filter(|(_, w)| **w >= top).map(|(t, _)| t.clone()).collect();
-            let question = Terms::of(&super::words::words(&entry.question));
+            let question = Terms::of(&words(&entry.question));
             let stated: Vec<Word> = object.iter().filter(|w| w.is_in(&question)).cloned().collect();
             objects.push(if stated.is_empty() { object } else { stated });
             let mut idf = idf.into_iter();

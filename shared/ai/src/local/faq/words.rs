@@ -113,6 +113,9 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
         return;
     }
     let mut stem: Vec<char> = korean_stem(&whole).chars().collect();
+    // The vocabulary stems its words the same way, so a word it lists with
+    // its particle ("비가", "집에") is found before the particle is cut.
+    let listed = VOCABULARY.concept(&stem.iter().collect::<String>()).map(str::to_owned);
     // A one-syllable noun keeps its particle through korean_stem ("룸이",
     // "숯은"): it is cut here, where the noun is known.
     if let [noun, particle] = stem[..] {
@@ -131,7 +134,7 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
     if KO_STOPWORDS.contains(&word.as_str()) {
         return;
     }
-    let concept = VOCABULARY.concept(&word).map(str::to_owned);
+    let concept = VOCABULARY.concept(&word).map(str::to_owned).or(listed);
     // Single syllables are mostly verb stems ("가", "있"); a few are the
     // nouns a question is about ("방", "차", "물").
     if stem.len() == 1 && concept.is_none() && !KO_SINGLE_NOUNS.contains(&word.as_str()) {
