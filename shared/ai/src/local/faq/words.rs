@@ -48,7 +48,8 @@ const COMPOUNDS: &[(&str, &str)] = &[
 /// (stemmed, with bigrams), and the concepts its vocabulary phrases name.
 pub(crate) fn words(text: &str) -> Vec<Word> {
     let folded = fold(text);
-    let mut phrases: Vec<String> = VOCABULARY.phrases_in(&folded).map(str::to_owned).collect();
+    let mut matches: Vec<(String, String)> = VOCABULARY.phrase_matches(&folded).map(|(p, c)| (p.to_owned(), c.to_owned())).collect();
+    let mut phrases: Vec<String> = matches.iter().map(|(_, c)| c.clone()).collect();
     let mut out: Vec<Word> = Vec::new();
     let mut text = folded;
     for (from, to) in COMPOUNDS {
@@ -57,10 +58,11 @@ pub(crate) fn words(text: &str) -> Vec<Word> {
         }
     }
     // A phrase may also be written the joined way ("5 year old" as "5-year-old").
-    for concept in VOCABULARY.phrases_in(&text) {
+    for (phrase, concept) in VOCABULARY.phrase_matches(&text) {
         if !phrases.iter().any(|p| p == concept) {
             phrases.push(concept.to_owned());
         }
+        matches.push((phrase.to_owned(), concept.to_owned()));
     }
     let mut word = String::new();
     let mut hangul: Vec<char> = Vec::new();
@@ -81,6 +83,17 @@ pub(crate) fn words(text: &str) -> Vec<Word> {
     for concept in phrases {
         if !out.iter().any(|w| w.heads.contains(&concept)) {
             out.push(Word::new(vec![concept], vec![]));
+        }
+    }
+    // The words of a phrase also mean the phrase: "환불" in "환불 규정" is
+    // part of a refund policy, which an FAQ's "취소 규정" names, and is no
+    // thing of its own the FAQ lacks.
+    for (phrase, concept) in &matches {
+        let parts: Vec<String> = phrase.split([' ', '-']).map(|p| if p.chars().any(is_hangul) { korean_stem(p).to_owned() } else { stem(p) }).collect();
+        for word in out.iter_mut().filter(|w| w.heads.iter().any(|h| parts.contains(h))) {
+            if !word.heads.contains(concept) {
+                word.heads.push(concept.clone());
+            }
         }
     }
     out
@@ -254,7 +267,8 @@ const EN_STOPWORDS: &[&str] = &[
     "where", "which", "will", "with", "would", "you", "your", "yes", "no", "not", "one", "here", "ask", "wondering",
     "question", "we'd", "we'll", "i'll", "ok", "okay", "that's", "there's", "they", "them", "then", "than", "into", "out",
     "up", "all", "too", "very", "need", "still", "who", "why", "available", "offer", "provide", "use", "stay", "service",
-    "served", "serve", "im", "ur", "pls", "plz", "thx",
+    "served", "serve", "im", "ur", "pls", "plz", "thx", "off", "myself", "yourself", "yourselves", "ourselves",
+    "themselves",
 ];
 
 /// Korean politeness, fillers and question words, common to every inquiry
