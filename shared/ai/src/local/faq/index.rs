@@ -215,6 +215,10 @@ pub(crate) struct Index {
     known: Terms,
     /// Each entry's object: the most telling words of its topic.
     objects: Vec<Vec<Word>>,
+    /// Each entry's details: words only its answer has, in no phrasing
+    /// and no other entry ("Pangyo" of "We cover all of Seoul and
+    /// Seongnam (Bundang, Pangyo)").
+    details: Vec<Vec<Word>>,
     /// Words in all the entries (the prompt a model would be given).
     pub(crate) words: u32,
 }
@@ -255,11 +259,14 @@ impl Index {
         let mut grams = ngrams::Weights::default();
         let mut topics = Vec::new();
         let mut known = Terms::default();
+        let mut details = Vec::new();
         for (position, entry) in entries.iter().enumerate() {
             let answer = words(&entry.answer);
             let phrasings: Vec<Vec<Word>> = entry.questions().map(|p| unique_words(words(p))).collect();
             known.extend(phrasings.iter().flatten().chain(&answer));
             topics.push(topic(&phrasings, &answer));
+            let asked = Terms::of(phrasings.iter().flatten());
+            details.push(unique_words(answer.iter().filter(|w| !w.is_in(&asked)).cloned().collect()));
             let mut entry_terms: HashSet<String> = HashSet::new();
             let mut entry_grams = ngrams::Grams::new();
             for phrasing in entry.questions() {
@@ -306,6 +313,7 @@ impl Index {
             spelling,
             known,
             objects: Vec::new(),
+            details: Vec::new(),
             words: word_total,
         };
         // Of the words an entry repeats, only the telling ones name its
@@ -331,6 +339,8 @@ impl Index {
         }
         index.topics = topics;
         index.objects = objects;
+        let rare = |w: &Word| w.terms().all(|t| index.df.get(t).is_none_or(|&df| df <= 1));
+        index.details = details.into_iter().map(|d| d.into_iter().filter(|w| rare(w)).collect()).collect();
         index
     }
 
@@ -345,7 +355,9 @@ impl Index {
     /// Whether the query names the topic of the doc's entry, or the entry
     /// has none (its phrasings share no word).
     fn names_topic(&self, query: &Terms, doc: &Doc) -> bool {
+        let details = self.details.get(doc.position).map_or(&[][..], Vec::as_slice);
         self.topics.get(doc.position).is_none_or(|topic| topic.is_empty() || topic.iter().any(|w| w.is_in(query)))
+            || details.iter().any(|w| w.is_in(query))
     }
 
     /// Lucene's non-negative BM25 idf. A term no entry has counts as if

@@ -141,13 +141,23 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
     let word: String = stem.iter().collect();
     // Words glued into an unspaced run still name their concept
     // ("체크인몇시에요" asks about check-in).
-    for concept in VOCABULARY.inside(&word) {
-        out.push(Word::new(vec![concept.to_owned()], vec![]));
+    let mut inside: Vec<String> = VOCABULARY.inside(&word).map(str::to_owned).collect();
+    let concept = VOCABULARY.concept(&word).map(str::to_owned).or(listed);
+    // A verb that is no word of the vocabulary but holds one is that word
+    // inflected ("비온다는데" is 비오-): it means the concept rather than
+    // naming another thing beside it. A noun that holds one is another
+    // thing ("주유소" is a place, not 주유).
+    let predicate = is_predicate(&whole);
+    let concept = match concept {
+        None if predicate && !inside.is_empty() => Some(inside.remove(0)),
+        concept => concept,
+    };
+    for concept in inside {
+        out.push(Word::new(vec![concept], vec![]));
     }
     if KO_STOPWORDS.contains(&word.as_str()) {
         return;
     }
-    let concept = VOCABULARY.concept(&word).map(str::to_owned).or(listed);
     // Single syllables are mostly verb stems ("가", "있"); a few are the
     // nouns a question is about ("방", "차", "물").
     if stem.len() == 1 && concept.is_none() && !KO_SINGLE_NOUNS.contains(&word.as_str()) {
@@ -157,7 +167,7 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
     heads.push(word);
     let bigrams = if stem.len() > 2 { stem.windows(2).map(|pair| pair.iter().collect()).collect() } else { Vec::new() };
     let mut word = Word::new(heads, bigrams);
-    word.predicate = is_predicate(&whole);
+    word.predicate = predicate;
     out.push(word);
 }
 
@@ -282,6 +292,7 @@ const KO_STOPWORDS: &[&str] = &[
     "뭔지", "제공", "이용", "사용", "필요", "함께", "투숙", "서비스", "받을",
     "돼요", "되요", "됐어요", "있어요", "없어요", "괜찮", "괜찮아요", "괜찮을까요", "나요", "건가요", "거예요", "인데",
     "하시나요", "해주시나요", "어떻", "어떤", "주시나요", "할게요", "싶어요", "싶은데", "알려주세", "알려주세요", "해야",
+    "있으", "없으", "있는", "없는", "있습니", "없습니",
 ];
 
 /// Words in a text, as a reply's length is counted (prompt and completion tokens).
