@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use switchboard_domain::text::fold;
 
 pub(crate) use super::stem::is_hangul;
+use super::stem::verb_base;
 
 /// All terms of a text, flattened.
 #[cfg(test)]
@@ -163,8 +164,11 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
     if stem.len() == 1 && concept.is_none() && !KO_SINGLE_NOUNS.contains(&word.as_str()) {
         return;
     }
+    // A word of the vocabulary is a noun as written ("체크인").
+    let base = if concept.is_none() { verb_base(&word) } else { None };
     let mut heads: Vec<String> = concept.into_iter().collect();
     heads.push(word);
+    heads.extend(base);
     let bigrams = if stem.len() > 2 { stem.windows(2).map(|pair| pair.iter().collect()).collect() } else { Vec::new() };
     let mut word = Word::new(heads, bigrams);
     word.predicate = predicate;
