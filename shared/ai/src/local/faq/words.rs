@@ -90,7 +90,8 @@ pub(crate) fn words(text: &str) -> Vec<Word> {
     // part of a refund policy, which an FAQ's "취소 규정" names, and is no
     // thing of its own the FAQ lacks.
     for (phrase, concept) in &matches {
-        let parts: Vec<String> = phrase.split([' ', '-']).map(|p| if p.chars().any(is_hangul) { korean_stem(p).to_owned() } else { stem(p) }).collect();
+        let parts: Vec<String> =
+            phrase.split([' ', '-']).map(|p| if p.chars().any(is_hangul) { korean_stem(p).to_owned() } else { stem(p) }).collect();
         for word in out.iter_mut().filter(|w| w.heads.iter().any(|h| parts.contains(h))) {
             if !word.heads.contains(concept) {
                 word.heads.push(concept.clone());
