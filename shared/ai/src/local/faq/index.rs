@@ -456,4 +456,25 @@ mod tests {
         assert!(hits[0].confidence - hits[1].confidence >= AMBIGUITY_MARGIN, "{hits:?}");
         assert_eq!(hits[0].entry.question, "Do you have a breakfast buffet?");
     }
+
+    #[test]
+    fn the_object_is_what_the_entrys_own_question_names_not_a_variants_side_word() {
+        let with = |question: &str, variant: &str, answer: &str| {
+            let mut e = FaqEntry::new(Language::En, question, answer);
+            e.variants.push(variant.to_owned());
+            e
+        };
+        let entries = [
+            with("Do you take a deposit?", "Can I pay the deposit in cash?", "We hold a deposit on your card; no cash deposits."),
+            with("Can I bring my pet?", "Are small dogs allowed?", "Small dogs are welcome for a fee."),
+        ];
+        let entries: Vec<&FaqEntry> = entries.iter().collect();
+        let index = Index::of(&entries);
+        // Against each entry's own question (its first phrasing).
+        let swapped = |query: &str, position: usize| explain(&index, query).iter().find(|r| r.0 == position).is_some_and(|r| r.4);
+        // "refundable" is no word of the FAQ and "cash" is left out, but the
+        // entry's question is about the deposit, which the query names.
+        assert!(!swapped("is the deposit refundable?", 0));
+        assert!(swapped("Can I bring my bicycle?", 1), "the pet's place taken by a thing the FAQ lacks");
+    }
 }
