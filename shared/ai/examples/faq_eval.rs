@@ -18,6 +18,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         return Ok(());
     }
+    // `--explain FAQ TEXT`: every phrasing's score parts for one text.
+    if let Some(at) = std::env::args().position(|a| a == "--explain") {
+        let args: Vec<String> = std::env::args().skip(at + 1).collect();
+        if let [faq, text, ..] = &args[..] {
+            let tenant = set.tenants.get(faq).ok_or("no such FAQ")?;
+            let language = tenant.faq.first().map(|e| e.language).ok_or("empty FAQ")?;
+            println!("{:?}", switchboard_ai::local::faq::text_words(text));
+            let mut rows = switchboard_ai::local::faq::explain(tenant, language, text);
+            rows.sort_by(|a, b| (b.1 * 0.8 + b.2 * 0.2).total_cmp(&(a.1 * 0.8 + a.2 * 0.2)));
+            for (question, lexical, ngram, topic, swapped) in rows.iter().take(4) {
+                println!("lex {lexical:.3} ngram {ngram:.3} topic {topic} swapped {swapped}\t{question}");
+            }
+        }
+        return Ok(());
+    }
     print!("{}", report(&set));
     if let Some(at) = std::env::args().position(|a| a == "--words") {
         for text in std::env::args().skip(at + 1) {

@@ -343,12 +343,13 @@ mod tests {
         assert!(f.paraphrases >= 150 && f.out_of_faq >= 80, "{f}");
         // The targets are 90 % right, no wrong entry and no
         // invented answer. Held-out is never tuned on; these are the
-        // figures measured when the rule of `object` was added (2 wrong
-        // entries, no invented answer, 69.6 % right), kept from getting
-        // worse until retrieval gets there.
+        // figures measured after the object read from the entry's own
+        // question, the answer's details and the wider vocabulary (2 wrong
+        // entries, no invented answer, 149/194 = 76.8 % right), kept from
+        // getting worse until retrieval gets there.
         assert!(invented.is_empty(), "answered out of the FAQ: {invented:?}");
         assert!(f.wrong <= 2, "at most two wrong entries: {f}");
-        assert!(f.right_rate() >= 0.69, "{f}");
+        assert!(f.right_rate() >= 0.768, "{f}");
     }
 
     #[test]

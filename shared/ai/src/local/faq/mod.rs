@@ -117,6 +117,18 @@ pub fn score_parts(tenant: &Tenant, language: Language, query: &str) -> (Vec<(Fa
     (parts.into_iter().map(|(p, l, s)| (entries[p].id.clone(), l, s)).collect(), request)
 }
 
+/// For tuning: each phrasing of `tenant`'s entries in `language` against
+/// `query`: the entry's question, lexical and n-gram scores, whether the
+/// query names the entry's topic and whether it swaps its object.
+#[doc(hidden)]
+pub fn explain(tenant: &Tenant, language: Language, query: &str) -> Vec<(String, f32, f32, bool, bool)> {
+    let entries: Vec<&FaqEntry> = tenant.faq.iter().filter(|e| e.language == language).collect();
+    index::explain(&Index::of(&entries), query)
+        .into_iter()
+        .map(|(p, l, s, topic, swapped, why)| (format!("{} [{why}]", entries[p].question), l, s, topic, swapped))
+        .collect()
+}
+
 /// For tuning: the words retrieval reads in `text`, each as its terms.
 #[doc(hidden)]
 pub fn text_words(text: &str) -> Vec<String> {
@@ -628,6 +640,42 @@ mod tests {
     fn a_misspelt_word_is_read_as_the_faq_word_one_edit_away() {
         let d = draft("Is brekfast included?", Language::En);
         assert!(d.text.contains("continental breakfast"), "{}", d.text);
+    }
+
+    /// A cleaning company's FAQ whose entries have variants naming side
+    /// words (cash of a deposit) and answers naming details (districts).
+    fn cleaning_draft(content: &str) -> Draft {
+        let mut t = tenant();
+        let with = |question: &str, variant: &str, answer: &str| {
+            let mut e = entry(Language::En, question, answer);
+            e.variants.push(variant.to_owned());
+            e
+        };
+        t.faq = vec![
+            with(
+                "Do you take a deposit?",
+                "Can I pay the deposit in cash?",
+                "We hold a deposit on your card; cash is not accepted for the deposit.",
+            ),
+            with("Which areas do you cover?", "Do you service Bundang?", "We cover all of Seoul and Seongnam (Bundang, Pangyo)."),
+            with("How much does a home cleaning cost?", "Is the price per hour?", "A standard cleaning is 25,000 won per hour."),
+            with("Can I bring my pet?", "Are small dogs allowed?", "Small dogs are welcome for a fee."),
+        ];
+        let request = DraftRequest { tenant: t, inquiry: inquiry(None, content), partner_outcome: None, language: Language::En };
+        LocalAnswerDrafter::new().draft_now(&request)
+    }
+
+    #[test]
+    fn a_detail_only_an_entrys_answer_names_is_asking_about_that_entry() {
+        let d = cleaning_draft("Do you come to Pangyo?");
+        assert!(d.text.contains("We cover all of Seoul"), "{}: {}", d.confidence, d.text);
+    }
+
+    #[test]
+    fn a_vocabulary_phrase_and_a_listed_word_with_its_particle_name_their_concepts() {
+        assert!(tokenize("비가 오면").contains(&"@weather".to_owned()), "{:?}", tokenize("비가 오면"));
+        let refund = words("환불 규정 알려주세요").remove(0);
+        assert!(refund.heads.contains(&"@refund_policy".to_owned()), "{refund:?}");
     }
 
     #[tokio::test]

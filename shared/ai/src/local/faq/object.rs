@@ -24,8 +24,9 @@ pub(crate) const SWAPPED_OBJECT_DISCOUNT: f32 = 0.5;
 
 /// Whether the query leaves the object's slot empty and names a thing the
 /// FAQ never mentions in it. The slot is empty when the query leaves out
-/// a word of the entry's object (`object`: its most telling topic words)
-/// or a topic word this phrasing names (`topic`, `phrasing`), or when it
+/// a word of the entry's object (`object`: its most telling topic words,
+/// those its own question names: "Do you take a deposit?" is about the
+/// deposit, not the cash of a variant) or a topic word this phrasing names (`topic`, `phrasing`), or when it
 /// asks what is near by, where the thing named is always the object.
 /// `known`: every word of every entry of the FAQ.
 pub(crate) fn swaps_object(query_words: &[Word], query: &Terms, topic: &[Word], object: &[Word], phrasing: &[Word], known: &Terms) -> bool {

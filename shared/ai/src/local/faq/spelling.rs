@@ -11,6 +11,11 @@ use std::collections::HashSet;
 /// one edit away ("cars", "bars").
 const MIN_LETTERS: usize = 5;
 
+/// The shortest word corrected when its letters are the known word's with
+/// two neighbours swapped ("tiem" for "time"): a slip of typing, seldom
+/// another word.
+const MIN_SWAPPED_LETTERS: usize = 4;
+
 /// The English stems of one index's entries, the words a query's
 /// misspelling may be read as.
 #[derive(Default)]
@@ -38,7 +43,8 @@ impl Spelling {
         if !correctable(stem) || self.known.contains(stem) {
             return None;
         }
-        let mut near = self.known.iter().filter(|k| strsim::damerau_levenshtein(stem, k) == 1);
+        let short = stem.len() < MIN_LETTERS;
+        let mut near = self.known.iter().filter(|k| if short { swapped(stem, k) } else { strsim::damerau_levenshtein(stem, k) == 1 });
         let known = near.next()?;
         if near.next().is_some() {
             return None;
@@ -49,7 +55,14 @@ impl Spelling {
 }
 
 fn correctable(term: &str) -> bool {
-    term.len() >= MIN_LETTERS && term.bytes().all(|b| b.is_ascii_lowercase())
+    term.len() >= MIN_SWAPPED_LETTERS && term.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// Whether `a` is `b` with two neighbouring letters swapped.
+fn swapped(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let differ: Vec<usize> = (0..a.len()).filter(|&i| a.get(i) != b.get(i)).collect();
+    a.len() == b.len() && matches!(differ[..], [i, j] if j == i + 1 && a[i] == b[j] && a[j] == b[i])
 }
 
 #[cfg(test)]
@@ -78,5 +91,13 @@ mod tests {
         assert_eq!(known.correct(words("bars")), words("bars"), "too short to correct");
         let known = spelling("the tower and the power");
         assert_eq!(known.correct(words("lower")), words("lower"), "one edit from two known words");
+    }
+
+    #[test]
+    fn a_four_letter_word_is_corrected_only_for_swapped_neighbours() {
+        let known = spelling("What time is check-in? Do you have a pool?");
+        assert_eq!(known.correct(words("tiem")), words("time"));
+        assert_eq!(known.correct(words("tile")), words("tile"), "another letter is another word");
+        assert_eq!(known.correct(words("poll")), words("poll"));
     }
 }

@@ -48,6 +48,37 @@ pub(crate) fn is_predicate(run: &str) -> bool {
     ending || clause
 }
 
+/// The base of a Korean verb stem whose last syllable is conjugated, as a
+/// term of its own: the adnominal ㄹ dropped ("맡길" → "맡기", "먹을"
+/// → "먹으") and a contracted "-어" vowel undone ("맡겨" → "맡기", "와" →
+/// "오", "줘" → "주", "돼" → "되"), so that the same verb conjugated
+/// otherwise than in the FAQ still matches. `None` when the last syllable
+/// is neither.
+pub(crate) fn verb_base(stem: &str) -> Option<String> {
+    let mut syllables: Vec<char> = stem.chars().collect();
+    let last = *syllables.last()?;
+    if syllables.len() < 2 || !is_hangul(last) {
+        return None;
+    }
+    let code = u32::from(last) - 0xAC00;
+    let (initial, vowel, last_consonant) = (code / 588, code / 28 % 21, code % 28);
+    let vowel = match vowel {
+        6 => 20,  // ㅕ → ㅣ
+        9 => 8,   // ㅘ → ㅗ
+        14 => 13, // ㅝ → ㅜ
+        10 => 11, // ㅙ → ㅚ
+        v => v,
+    };
+    let last_consonant = if last_consonant == RIEUL { 0 } else { last_consonant };
+    let base = char::from_u32(0xAC00 + initial * 588 + vowel * 28 + last_consonant)?;
+    (base != last).then(|| {
+        if let Some(end) = syllables.last_mut() {
+            *end = base;
+        }
+        syllables.into_iter().collect()
+    })
+}
+
 /// The final consonant of a Hangul syllable, as its index (0: none).
 fn final_consonant(c: char) -> Option<u32> {
     is_hangul(c).then(|| (u32::from(c) - 0xAC00) % 28)
@@ -112,6 +143,16 @@ mod tests {
         for verb in ["알려주세요", "가져오시나요", "맡겨도", "가져가야", "갈때", "묵을수", "와요", "가도"] {
             assert!(is_predicate(verb), "{verb}");
         }
+    }
+
+    #[test]
+    fn a_verb_conjugated_two_ways_has_one_base() {
+        assert_eq!(verb_base("맡겨"), verb_base("맡길"));
+        assert_eq!(verb_base("맡겨").as_deref(), Some("맡기"));
+        assert_eq!(verb_base("데려와").as_deref(), Some("데려오"));
+        assert_eq!(verb_base("가져"), Some("가지".to_owned()));
+        assert_eq!(verb_base("주차"), None, "nothing to undo");
+        assert_eq!(verb_base("길"), None, "one syllable is too little to tell");
     }
 
     #[test]

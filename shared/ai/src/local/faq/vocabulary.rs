@@ -82,9 +82,9 @@ impl Vocabulary {
         self.korean.iter().filter(move |(w, _)| w != run && run.contains(w.as_str())).map(|(_, c)| c.as_str())
     }
 
-    /// Concepts named by a phrase in a folded text.
-    pub(crate) fn phrases_in<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.phrases.iter().filter(move |(p, _)| contains_phrase(folded, p)).map(|(_, c)| c.as_str())
+    /// The phrases in a folded text, each with its concept.
+    pub(crate) fn phrase_matches<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.phrases.iter().filter(move |(p, _)| contains_phrase(folded, p)).map(|(p, c)| (p.as_str(), c.as_str()))
     }
 }
 
@@ -154,8 +154,8 @@ mod tests {
         assert_eq!(v.concept("체크인"), v.concept("입실"));
         assert_eq!(v.concept(&stem("breakfast")), v.concept("조식"));
         assert!(v.concept("조식").is_some());
-        assert_eq!(v.phrases_in("can you pick us up at the station").next(), v.concept("픽업"));
-        assert_eq!(v.phrases_in("환불 규정 알려주세요").next(), Some("@refund_policy"));
+        assert_eq!(v.phrase_matches("can you pick us up at the station").next().map(|(_, c)| c), v.concept("픽업"));
+        assert_eq!(v.phrase_matches("환불 규정 알려주세요").next(), Some(("환불 규정", "@refund_policy")));
         assert_eq!(v.inside("체크인몇시").next(), v.concept("체크인"));
     }
 

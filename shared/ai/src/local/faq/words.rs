@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use switchboard_domain::text::fold;
 
 pub(crate) use super::stem::is_hangul;
+use super::stem::verb_base;
 
 /// All terms of a text, flattened.
 #[cfg(test)]
@@ -48,7 +49,8 @@ const COMPOUNDS: &[(&str, &str)] = &[
 /// (stemmed, with bigrams), and the concepts its vocabulary phrases name.
 pub(crate) fn words(text: &str) -> Vec<Word> {
     let folded = fold(text);
-    let mut phrases: Vec<String> = VOCABULARY.phrases_in(&folded).map(str::to_owned).collect();
+    let mut matches: Vec<(String, String)> = VOCABULARY.phrase_matches(&folded).map(|(p, c)| (p.to_owned(), c.to_owned())).collect();
+    let mut phrases: Vec<String> = matches.iter().map(|(_, c)| c.clone()).collect();
     let mut out: Vec<Word> = Vec::new();
     let mut text = folded;
     for (from, to) in COMPOUNDS {
@@ -57,10 +59,11 @@ pub(crate) fn words(text: &str) -> Vec<Word> {
         }
     }
     // A phrase may also be written the joined way ("5 year old" as "5-year-old").
-    for concept in VOCABULARY.phrases_in(&text) {
+    for (phrase, concept) in VOCABULARY.phrase_matches(&text) {
         if !phrases.iter().any(|p| p == concept) {
             phrases.push(concept.to_owned());
         }
+        matches.push((phrase.to_owned(), concept.to_owned()));
     }
     let mut word = String::new();
     let mut hangul: Vec<char> = Vec::new();
@@ -81,6 +84,18 @@ pub(crate) fn words(text: &str) -> Vec<Word> {
     for concept in phrases {
         if !out.iter().any(|w| w.heads.contains(&concept)) {
             out.push(Word::new(vec![concept], vec![]));
+        }
+    }
+    // The words of a phrase also mean the phrase: "환불" in "환불 규정" is
+    // part of a refund policy, which an FAQ's "취소 규정" names, and is no
+    // thing of its own the FAQ lacks.
+    for (phrase, concept) in &matches {
+        let parts: Vec<String> =
+            phrase.split([' ', '-']).map(|p| if p.chars().any(is_hangul) { korean_stem(p).to_owned() } else { stem(p) }).collect();
+        for word in out.iter_mut().filter(|w| w.heads.iter().any(|h| parts.contains(h))) {
+            if !word.heads.contains(concept) {
+                word.heads.push(concept.clone());
+            }
         }
     }
     out
@@ -113,6 +128,9 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
         return;
     }
     let mut stem: Vec<char> = korean_stem(&whole).chars().collect();
+    // The vocabulary stems its words the same way, so a word it lists with
+    // its particle ("비가", "집에") is found before the particle is cut.
+    let listed = VOCABULARY.concept(&stem.iter().collect::<String>()).map(str::to_owned);
     // A one-syllable noun keeps its particle through korean_stem ("룸이",
     // "숯은"): it is cut here, where the noun is known.
     if let [noun, particle] = stem[..] {
@@ -125,23 +143,36 @@ fn flush_hangul(run: &mut Vec<char>, out: &mut Vec<Word>) {
     let word: String = stem.iter().collect();
     // Words glued into an unspaced run still name their concept
     // ("체크인몇시에요" asks about check-in).
-    for concept in VOCABULARY.inside(&word) {
-        out.push(Word::new(vec![concept.to_owned()], vec![]));
+    let mut inside: Vec<String> = VOCABULARY.inside(&word).map(str::to_owned).collect();
+    let concept = VOCABULARY.concept(&word).map(str::to_owned).or(listed);
+    // A verb that is no word of the vocabulary but holds one is that word
+    // inflected ("비온다는데" is 비오-): it means the concept rather than
+    // naming another thing beside it. A noun that holds one is another
+    // thing ("주유소" is a place, not 주유).
+    let predicate = is_predicate(&whole);
+    let concept = match concept {
+        None if predicate && !inside.is_empty() => Some(inside.remove(0)),
+        concept => concept,
+    };
+    for concept in inside {
+        out.push(Word::new(vec![concept], vec![]));
     }
     if KO_STOPWORDS.contains(&word.as_str()) {
         return;
     }
-    let concept = VOCABULARY.concept(&word).map(str::to_owned);
     // Single syllables are mostly verb stems ("가", "있"); a few are the
     // nouns a question is about ("방", "차", "물").
     if stem.len() == 1 && concept.is_none() && !KO_SINGLE_NOUNS.contains(&word.as_str()) {
         return;
     }
+    // A word of the vocabulary is a noun as written ("체크인").
+    let base = if concept.is_none() { verb_base(&word) } else { None };
     let mut heads: Vec<String> = concept.into_iter().collect();
     heads.push(word);
+    heads.extend(base);
     let bigrams = if stem.len() > 2 { stem.windows(2).map(|pair| pair.iter().collect()).collect() } else { Vec::new() };
     let mut word = Word::new(heads, bigrams);
-    word.predicate = is_predicate(&whole);
+    word.predicate = predicate;
     out.push(word);
 }
 
@@ -251,7 +282,8 @@ const EN_STOPWORDS: &[&str] = &[
     "where", "which", "will", "with", "would", "you", "your", "yes", "no", "not", "one", "here", "ask", "wondering",
     "question", "we'd", "we'll", "i'll", "ok", "okay", "that's", "there's", "they", "them", "then", "than", "into", "out",
     "up", "all", "too", "very", "need", "still", "who", "why", "available", "offer", "provide", "use", "stay", "service",
-    "served", "serve", "im", "ur", "pls", "plz", "thx",
+    "served", "serve", "im", "ur", "pls", "plz", "thx", "off", "myself", "yourself", "yourselves", "ourselves",
+    "themselves",
 ];
 
 /// Korean politeness, fillers and question words, common to every inquiry
@@ -265,6 +297,7 @@ const KO_STOPWORDS: &[&str] = &[
     "뭔지", "제공", "이용", "사용", "필요", "함께", "투숙", "서비스", "받을",
     "돼요", "되요", "됐어요", "있어요", "없어요", "괜찮", "괜찮아요", "괜찮을까요", "나요", "건가요", "거예요", "인데",
     "하시나요", "해주시나요", "어떻", "어떤", "주시나요", "할게요", "싶어요", "싶은데", "알려주세", "알려주세요", "해야",
+    "있으", "없으", "있는", "없는", "있습니", "없습니",
 ];
 
 /// Words in a text, as a reply's length is counted (prompt and completion tokens).
