@@ -21,6 +21,19 @@ pub fn binary() -> PathBuf {
     binary
 }
 
+/// The messages the embedded channels recorded in `data_dir`'s message
+/// outbox, one JSON object each, read with `switchboard outbox` as an
+/// operator would.
+pub fn sent_messages(data_dir: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new(binary()).args(["outbox", "--data-dir"]).arg(data_dir).output().expect("switchboard outbox runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .expect("UTF-8 output")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+        .collect()
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")

@@ -137,10 +137,7 @@ pub(crate) async fn assert_all_finished_without_duplicates(base_url: &str, data_
         assert_eq!(status, expected.as_str(), "inquiry {n} ({id}, {text:?}) ended {status}");
     }
 
-    let outbox =
-        std::process::Command::new(switchboard_tests::process::binary()).args(["outbox", "--data-dir"]).arg(data_dir).output().unwrap();
-    assert!(outbox.status.success(), "{}", String::from_utf8_lossy(&outbox.stderr));
-    let rows: Vec<Value> = String::from_utf8(outbox.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let rows = switchboard_tests::process::sent_messages(data_dir);
     let mut per_message: HashMap<(String, String, String), usize> = HashMap::new();
     for m in &rows {
         let key = (m["inquiry_id"].to_string(), m["to"].to_string(), m["body"].to_string());

@@ -34,7 +34,7 @@ use switchboard_domain::event::deterministic_id;
 use switchboard_messaging::{Attributes, OutgoingMessage, ReceiveOptions};
 use switchboard_pipeline::crash_point;
 use switchboard_tests::emulator::{DEMO_RESERVATION_TEXTS, emulator};
-use switchboard_tests::process::{Process, binary, free_port};
+use switchboard_tests::process::{Process, free_port, sent_messages};
 use switchboard_tests::{API_KEY, PATIENCE, token_in};
 
 /// The customer of the demo reservation the partner flows change.
@@ -281,12 +281,9 @@ fn print_report(mode: &str, size: Size, statuses: &HashMap<String, String>, told
 
 /// The embedded outbox, read with `switchboard outbox`.
 fn embedded_told(data_dir: &std::path::Path, ids: &BTreeMap<usize, String>) -> Told {
-    let output = std::process::Command::new(binary()).args(["outbox", "--data-dir"]).arg(data_dir).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let number: HashMap<&str, usize> = ids.iter().map(|(n, id)| (id.as_str(), *n)).collect();
     let mut told = Told::default();
-    for line in String::from_utf8(output.stdout).unwrap().lines() {
-        let m: Value = serde_json::from_str(line).unwrap();
+    for m in sent_messages(data_dir) {
         let Some(&n) = m["inquiry_id"].as_str().and_then(|id| number.get(id)) else { continue };
         let to = m["to"].as_str().unwrap_or_default();
         let map = if to == inquiry(n).1 {

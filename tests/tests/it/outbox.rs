@@ -15,7 +15,7 @@ use switchboard_intake::Intake;
 use switchboard_pipeline::testing::{TENANT, TestPipeline};
 use switchboard_pipeline::{Clock, crash_point};
 use switchboard_store::{InquiryStore, PageRequest};
-use switchboard_tests::process::{Process, binary, free_port};
+use switchboard_tests::process::{Process, free_port, sent_messages};
 use switchboard_tests::{API_KEY, PATIENCE, inquiry_body};
 
 fn question() -> SubmitInquiry {
@@ -81,12 +81,8 @@ const CUSTOMER: &str = "+12135550149";
 
 /// The messages the embedded channels recorded for inquiry `id` to `to`, as ids.
 fn sent_to(data_dir: &Path, id: &str, to: &str) -> Vec<String> {
-    let out = std::process::Command::new(binary()).args(["outbox", "--data-dir"]).arg(data_dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+    sent_messages(data_dir)
+        .into_iter()
         .filter(|m| m["inquiry_id"] == id && m["to"] == to)
         .map(|m| m["id"].as_str().unwrap().to_owned())
         .collect()
