@@ -124,9 +124,7 @@ impl Api {
                 let body: Value = match request.send().await {
                     Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => r.json().await.map_err(|_| Refusal::error("bad_body"))?,
                     Ok(r) => return Err(rest_refusal(&r)),
-                    Err(e) if e.is_timeout() => return Err(Refusal::error("timeout")),
-                    Err(e) if e.is_connect() => return Err(Refusal::error("connect")),
-                    Err(_) => return Err(Refusal::error("transport")),
+                    Err(e) => return Err(Refusal::error(transport_error(&e))),
                 };
                 body["inquiry_id"].as_str().map(str::to_owned).ok_or_else(|| Refusal::error("bad_body"))
             }
@@ -143,24 +141,31 @@ impl Api {
 
     /// The inquiry's status; `None` when the call failed.
     pub async fn status(&self, id: &str) -> Option<Status> {
+        self.status_or_error(id).await.ok()
+    }
+
+    /// The inquiry's status, or the kind of the failure (`http_429`,
+    /// `timeout`, `grpc_not_found`, …), as the report counts errors.
+    pub async fn status_or_error(&self, id: &str) -> Result<Status, String> {
         match self {
             Self::Rest { http, base, key } => {
-                let r = http.get(format!("{base}/api/inquiries/{id}/status")).header("x-api-key", key).send().await.ok()?;
-                if !r.status().is_success() {
-                    return None;
-                }
-                let v: RestStatus = r.json().await.ok()?;
-                Some(Status { status: v.status, terminal: v.terminal, updated_at: v.updated_at })
+                let r = match http.get(format!("{base}/api/inquiries/{id}/status")).header("x-api-key", key).send().await {
+                    Ok(r) if r.status().is_success() => r,
+                    Ok(r) => return Err(format!("http_{}", r.status().as_u16())),
+                    Err(e) => return Err(transport_error(&e).to_owned()),
+                };
+                let v: RestStatus = r.json().await.map_err(|_| "bad_body".to_owned())?;
+                Ok(Status { status: v.status, terminal: v.terminal, updated_at: v.updated_at })
             }
             Self::Grpc { inquiries, key, .. } => {
                 let mut request = tonic::Request::new(pb::GetInquiryStatusRequest { inquiry_id: id.to_owned() });
                 request.metadata_mut().insert("x-api-key", key.clone());
-                let view = inquiries.clone().get_inquiry_status(request).await.ok()?.into_inner();
-                let updated = view.updated_at?;
-                Some(Status {
+                let view = inquiries.clone().get_inquiry_status(request).await.map_err(|s| grpc_error(&s))?.into_inner();
+                let updated = view.updated_at.ok_or_else(|| "bad_body".to_owned())?;
+                Ok(Status {
                     status: status_name(view.status),
                     terminal: view.terminal,
-                    updated_at: jiff::Timestamp::new(updated.seconds, updated.nanos).ok()?,
+                    updated_at: jiff::Timestamp::new(updated.seconds, updated.nanos).map_err(|_| "bad_body".to_owned())?,
                 })
             }
         }
@@ -219,6 +224,17 @@ fn grpc_step<T>(result: Result<tonic::Response<T>, tonic::Status>) -> PartnerSte
         Ok(_) => PartnerStep::Done,
         Err(s) if matches!(s.code(), tonic::Code::Unauthenticated | tonic::Code::AlreadyExists) => PartnerStep::Late,
         Err(_) => PartnerStep::Failed,
+    }
+}
+
+/// The error kind of a request that got no answer.
+fn transport_error(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "transport"
     }
 }
 

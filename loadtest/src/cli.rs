@@ -81,6 +81,11 @@ pub struct LoadtestArgs {
     /// after the advised wait; 0 counts it and drops it.
     #[arg(long, default_value_t = crate::run::DEFAULT_SHED_RETRIES)]
     pub shed_retries: u32,
+    /// Also poll the status of already accepted inquiries at this many
+    /// polls a second, open loop, each of an id drawn uniformly from those
+    /// accepted so far, for --duration; reported apart ("poll load").
+    #[arg(long, value_name = "RATE")]
+    pub poll_load: Option<f64>,
 }
 
 /// A `LOW..HIGH` range of delays.
@@ -143,6 +148,7 @@ impl LoadtestArgs {
             allow_remote: self.allow_remote,
             max_poll_rate: self.max_poll_rate,
             shed_retries: self.shed_retries,
+            poll_load: self.poll_load,
         })
     }
 }
@@ -198,6 +204,16 @@ pub fn summary(r: &Report) -> String {
         p.requested, p.answered, p.silent, p.late, p.links_missing, p.errors
     ));
     out.push(format!("status polls: {} ({} failed)", r.status_polls, r.poll_errors));
+    if let Some(p) = &r.poll_load {
+        out.push(format!(
+            "poll load: {}/s offered · sent {} · ok {} ({:.1}/s) · errors {} · skipped {} (no inquiry accepted yet)",
+            p.rate, p.sent, p.ok, p.throughput, p.errors, p.skipped
+        ));
+        out.push(line("  poll latency (ms)", &p.latency_ms));
+        if !p.errors_by_kind.is_empty() {
+            out.push(format!("  poll errors: {}", join(&p.errors_by_kind)));
+        }
+    }
     if let Some(s) = &r.server {
         out.push(format!(
             "server pid {}: peak RSS {} MB, CPU {} s",

@@ -15,12 +15,12 @@ use std::time::Duration;
 /// Longest latency a histogram holds (longer values are clamped): one hour.
 const MAX_MICROS: u64 = 3_600_000_000;
 
-fn histogram(significant_digits: u8) -> Histogram<u64> {
+pub(crate) fn histogram(significant_digits: u8) -> Histogram<u64> {
     // Bounds and precision are constants known to be valid.
     Histogram::new_with_bounds(1, MAX_MICROS, significant_digits).unwrap_or_else(|_| unreachable!("static histogram bounds"))
 }
 
-fn micros(d: Duration) -> u64 {
+pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).clamp(1, MAX_MICROS)
 }
 
@@ -162,6 +162,9 @@ pub struct Report {
     pub status_polls: u64,
     pub poll_errors: u64,
     pub timeline: Vec<SecondReport>,
+    /// The poll load offered beside the submissions (`--poll-load`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_load: Option<crate::poll_load::PollLoadReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<ProcessReport>,
     pub client: ProcessReport,
@@ -209,6 +212,7 @@ impl Report {
         if per_second(|s| s.completed) != self.completed {
             broken.push("timeline does not add up to completed".into());
         }
+        broken.extend(self.poll_load.iter().flat_map(|p| p.inconsistencies()));
         broken
     }
 }
@@ -449,6 +453,7 @@ impl Recorder {
             status_polls: self.status_polls,
             poll_errors: self.poll_errors,
             timeline,
+            poll_load: None,
             server: None,
             client: ProcessReport::default(),
             notes: Vec::new(),

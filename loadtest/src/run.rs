@@ -4,6 +4,7 @@
 use crate::api::{Api, PartnerStep, Refusal};
 use crate::links::OutboxLinks;
 use crate::mix::{Mix, MixConfig, PartnerPlan, Plan};
+use crate::poll_load::{KnownIds, PollRecorder};
 use crate::procstat;
 use crate::report::{ProcessReport, Recorder, Report, RunSettings};
 use crate::schedule::{Schedule, ScheduleError};
@@ -54,6 +55,9 @@ pub struct LoadConfig {
     /// How many times a shed submission is sent again, each after the
     /// server's advised wait (`Retry-After`); 0 drops it at once.
     pub shed_retries: u32,
+    /// Status polls per second of already accepted inquiries, open loop,
+    /// beside the submissions and the following of each inquiry (`poll_load.rs`).
+    pub poll_load: Option<f64>,
 }
 
 impl LoadConfig {
@@ -75,6 +79,7 @@ impl LoadConfig {
             allow_remote: false,
             max_poll_rate: None,
             shed_retries: DEFAULT_SHED_RETRIES,
+            poll_load: None,
         }
     }
 }
@@ -102,6 +107,8 @@ struct Shared {
     recorder: Mutex<Recorder>,
     polls: Pacer,
     shed_retries: u32,
+    /// The accepted inquiries, for the poll load to draw from.
+    known: Arc<KnownIds>,
 }
 
 impl Shared {
@@ -164,6 +171,7 @@ pub fn checked_target(target: &str, allow_remote: bool) -> Result<String, LoadEr
 /// Runs the load and returns the report.
 pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     let schedule = Schedule::new(config.rate, config.duration)?;
+    let poll_schedule = config.poll_load.map(|rate| Schedule::new(rate, config.duration)).transpose()?;
     let (api, base) = match &config.grpc {
         Some(address) => {
             let uri = if address.contains("://") { address.clone() } else { format!("http://{address}") };
@@ -197,6 +205,19 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         recorder: Mutex::new(Recorder::new()),
         polls: Pacer::per_second(config.max_poll_rate.unwrap_or((config.rate * 2.0).max(100.0))),
         shed_retries: config.shed_retries,
+        known: Arc::default(),
+    });
+    let poll_recorder = Arc::new(Mutex::new(PollRecorder::default()));
+    let poller = poll_schedule.map(|polls| {
+        let api = shared.api.clone();
+        let poll = move |id: String| {
+            let api = api.clone();
+            async move { api.status_or_error(&id).await.map(|_| ()) }
+        };
+        // Its own seed: the same --seed sends the same inquiries with or without it.
+        let driven =
+            crate::poll_load::drive(polls, shared.start, config.seed ^ POLL_SEED, shared.known.clone(), poll_recorder.clone(), poll);
+        tokio::spawn(driven)
     });
 
     let progress = if config.progress { ProgressBar::new(schedule.count()) } else { ProgressBar::hidden() };
@@ -220,6 +241,13 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         tasks.spawn(inquiry(shared.clone(), due, plan));
         while tasks.try_join_next().is_some() {}
     }
+    if let Some(poller) = poller {
+        // The polls end with the sending; wait for the last answers.
+        tokio::select! {
+            _ = poller => {}
+            _ = &mut interrupt => { cut_short = true; }
+        }
+    }
     let drain_until = Instant::now() + config.drain;
     if !cut_short {
         progress.set_message("sending done; waiting for accepted inquiries to finish");
@@ -242,6 +270,7 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         send_span: schedule.span(),
     };
     let mut report = shared.rec().report(&settings);
+    report.poll_load = poll_schedule.map(|polls| poll_recorder.lock().unwrap_or_else(|p| p.into_inner()).report(&polls));
     report.protocol = shared.api.protocol().to_owned();
     if cut_short {
         notes.push("interrupted: the run was cut short".to_owned());
@@ -322,8 +351,12 @@ async fn inquiry(shared: Arc<Shared>, due: Duration, plan: Plan) {
     };
     let latency = Instant::now().saturating_duration_since(shared.start + attempt);
     shared.rec().accepted(due, latency);
+    shared.known.add(&id);
     follow(&shared, attempt, &id, &plan.partner).await;
 }
+
+/// Mixed into `--seed` for the poll load's draws.
+const POLL_SEED: u64 = 0x706f_6c6c;
 
 /// The error kind of a submission given up after being shed.
 pub const SHED_KIND: &str = "shed";

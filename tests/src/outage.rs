@@ -2,7 +2,8 @@
 //! backend never takes: the store, the queues and the topic wrapped behind a
 //! [`Switch`] the test flips. A switch also counts the calls it is holding,
 //! so a test can see the server give up work (a timed-out request, a
-//! cancelled stream) instead of guessing with a sleep.
+//! cancelled stream) instead of guessing with a sleep, and the inquiry reads
+//! the API makes are counted, so a test can see a read that did not happen.
 
 use crate::{Options, TestApp};
 use async_trait::async_trait;
@@ -120,12 +121,16 @@ pub struct Outage {
     pub timelines: Switch,
     /// Every queue and topic call.
     pub messaging: Switch,
+    /// `get_inquiry` calls through the API's store (the pipeline's are not counted).
+    pub api_inquiry_reads: Arc<AtomicUsize>,
 }
 
 impl Outage {
     /// Puts the store, the service queues and the topic behind the switches.
     pub fn install(&self, ports: &mut Ports) {
-        ports.store = Arc::new(SwitchedStore { inner: ports.store.clone(), outage: self.clone() });
+        ports.store = Arc::new(SwitchedStore { inner: ports.store.clone(), outage: self.clone(), inquiry_reads: None });
+        let api_reads = Some(self.api_inquiry_reads.clone());
+        ports.api_store = Arc::new(SwitchedStore { inner: ports.api_store.clone(), outage: self.clone(), inquiry_reads: api_reads });
         for queue in ports.queues.values_mut() {
             *queue = Arc::new(SwitchedQueue { inner: queue.clone(), switch: self.messaging.clone() });
         }
@@ -150,6 +155,8 @@ fn messaging_down() -> MessagingError {
 struct SwitchedStore {
     inner: Arc<dyn Store>,
     outage: Outage,
+    /// Counts `get_inquiry` calls, when set.
+    inquiry_reads: Option<Arc<AtomicUsize>>,
 }
 
 impl SwitchedStore {
@@ -172,6 +179,9 @@ impl InquiryStore for SwitchedStore {
     }
 
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
+        if let Some(reads) = &self.inquiry_reads {
+            reads.fetch_add(1, Ordering::SeqCst);
+        }
         self.gate().await?;
         self.inner.get_inquiry(id).await
     }

@@ -6,13 +6,14 @@ use crate::admission::{Admission, AdmissionLimits, Backlog};
 use crate::api_limits::ApiRateLimits;
 use crate::eta::Eta;
 use crate::operators::OperatorKeys;
+use crate::status_cache::{DEFAULT_STATUS_STALENESS, STATUS_CACHE_CAPACITY, StatusCache};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_domain::Service;
 use switchboard_messaging::Queue;
 use switchboard_pipeline::Relay;
-use switchboard_store::ReservationStore;
+use switchboard_store::{InquiryStore, ReservationStore};
 use tokio_util::sync::CancellationToken;
 
 /// Settings of the tenant and operator API.
@@ -36,6 +37,9 @@ pub struct ApiSettings {
     pub watch_poll: Duration,
     /// Backlog bounds past which new submissions are shed (`admission.rs`).
     pub admission: AdmissionLimits,
+    /// Longest a terminal inquiry's status is served from the cache
+    /// (`SWITCHBOARD_STATUS_CACHE_MS`; zero: no cache; `status_cache.rs`).
+    pub status_staleness: Duration,
 }
 
 impl Default for ApiSettings {
@@ -49,6 +53,7 @@ impl Default for ApiSettings {
             eta_refresh: Duration::from_secs(1),
             watch_poll: Duration::from_millis(100),
             admission: AdmissionLimits::default(),
+            status_staleness: DEFAULT_STATUS_STALENESS,
         }
     }
 }
@@ -75,7 +80,8 @@ struct Inner {
     operators: OperatorKeys,
     settings: ApiSettings,
     limits: ApiRateLimits,
-    eta: Eta,
+    eta: Arc<Eta>,
+    statuses: StatusCache,
     admission: Admission,
     backlog: Option<Arc<dyn Backlog>>,
     streams: CancellationToken,
@@ -91,7 +97,8 @@ impl Api {
     pub fn new(parts: ApiParts) -> Self {
         let s = &parts.settings;
         let limits = ApiRateLimits::per_second(s.rate_per_key_per_second, s.rate_per_ip_per_second);
-        let eta = Eta::new(s.eta_refresh, s.worker_concurrency);
+        let eta = Arc::new(Eta::new(s.eta_refresh, s.worker_concurrency));
+        let statuses = StatusCache::new(s.status_staleness, STATUS_CACHE_CAPACITY);
         let admission = Admission::new(s.admission.clone());
         Self {
             inner: Arc::new(Inner {
@@ -102,6 +109,7 @@ impl Api {
                 settings: parts.settings,
                 limits,
                 eta,
+                statuses,
                 admission,
                 backlog: parts.backlog,
                 streams: CancellationToken::new(),
@@ -136,6 +144,21 @@ impl Api {
 
     pub fn eta(&self) -> &Eta {
         &self.inner.eta
+    }
+
+    /// The last statuses of inquiries the pipeline is done with.
+    pub fn statuses(&self) -> &StatusCache {
+        &self.inner.statuses
+    }
+
+    /// Refreshes the ETA's averages from `store` and the queues in the
+    /// background when a refresh is due (at most once per refresh
+    /// interval), so no status poll waits for it or starts another.
+    pub fn refresh_eta(&self, store: &Arc<dyn InquiryStore>) {
+        if self.inner.eta.start_refresh() {
+            let (eta, store, queues) = (self.inner.eta.clone(), store.clone(), self.inner.queues.clone());
+            tokio::spawn(async move { eta.read(store.as_ref(), &queues).await });
+        }
     }
 
     /// Whether a new submission is taken now (load shedding).

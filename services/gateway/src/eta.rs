@@ -14,17 +14,19 @@
 //! recent inquiries that needed one weighs the partner stage.
 //!
 //! The averages are refreshed from the store at most once per refresh
-//! interval, on demand (an idle gateway reads nothing): the newest finished
+//! interval, on demand (an idle gateway reads nothing) and in the
+//! background (a status poll never waits for it): the newest finished
 //! inquiries of each terminal status are listed, and the timelines of those
 //! not seen before are read.
 
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use switchboard_domain::{Inquiry, InquiryId, InquiryStatus, Service, TimelineEvent};
 use switchboard_messaging::Queue;
 use switchboard_store::{InquiryStore, PageRequest};
+use tokio::time::Instant;
 use tracing::debug;
 
 /// Weight of a new observation once warmed up.
@@ -93,8 +95,8 @@ pub struct Estimate {
 /// The gateway's estimator, shared by REST and gRPC.
 pub struct Eta {
     learned: Mutex<Learned>,
-    /// Single flight: one refresh at a time; others use what is known.
-    refreshing: tokio::sync::Mutex<Option<Instant>>,
+    /// When the last refresh started: one per interval, whoever asks.
+    last_refresh: Mutex<Option<Instant>>,
     refresh_every: Duration,
     concurrency: f64,
 }
@@ -104,7 +106,7 @@ impl Eta {
     pub fn new(refresh_every: Duration, concurrency: usize) -> Self {
         Self {
             learned: Mutex::new(Learned::default()),
-            refreshing: tokio::sync::Mutex::new(None),
+            last_refresh: Mutex::new(None),
             refresh_every,
             concurrency: concurrency.max(1) as f64,
         }
@@ -156,15 +158,21 @@ impl Eta {
         });
     }
 
-    /// Reads recently finished inquiries and queue depths, unless that was
-    /// done less than the refresh interval ago. Failures keep the old numbers:
-    /// an estimate is never worth failing a status request for.
-    pub async fn refresh(&self, store: &dyn InquiryStore, queues: &BTreeMap<Service, Arc<dyn Queue>>) {
-        let Ok(mut last) = self.refreshing.try_lock() else { return };
+    /// Whether a refresh is due (none started within the refresh
+    /// interval); if so, it counts as started, so that of many callers at
+    /// once one goes on to [`Eta::read`].
+    pub fn start_refresh(&self) -> bool {
+        let mut last = self.last_refresh.lock().unwrap_or_else(|e| e.into_inner());
         if last.is_some_and(|at| at.elapsed() < self.refresh_every) {
-            return;
+            return false;
         }
         *last = Some(Instant::now());
+        true
+    }
+
+    /// Reads recently finished inquiries and queue depths. Failures keep the
+    /// old numbers: an estimate is never worth failing a status request for.
+    pub async fn read(&self, store: &dyn InquiryStore, queues: &BTreeMap<Service, Arc<dyn Queue>>) {
         for status in [InquiryStatus::Answered, InquiryStatus::Escalated, InquiryStatus::Resolved, InquiryStatus::Failed] {
             let page = match store.list_by_status(status, &PageRequest::first(SAMPLE_PER_STATUS)).await {
                 Ok(page) => page,
@@ -193,6 +201,11 @@ impl Eta {
     /// How long until `inquiry` is likely to reach a terminal status.
     pub fn estimate(&self, inquiry: &Inquiry, now: Timestamp) -> Estimate {
         self.with(|l| estimate(l, inquiry, now, self.concurrency))
+    }
+
+    /// The estimate of an inquiry that is already terminal: nothing left.
+    pub fn nothing_left(&self) -> Estimate {
+        Estimate { remaining: Duration::ZERO, samples: self.with(|l| l.samples), queue_depth: 0 }
     }
 }
 
@@ -377,11 +390,25 @@ mod tests {
         assert_eq!(e.remaining, Duration::from_millis(10_000 + 100), "bounded by the deadline plus a classified stage");
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn of_many_polls_one_a_refresh_interval_starts_a_refresh() {
+        let eta = Eta::new(Duration::from_secs(1), 16);
+        let started = (0..100).filter(|_| eta.start_refresh()).count();
+        assert_eq!(started, 1);
+        tokio::time::advance(Duration::from_millis(999)).await;
+        assert!(!eta.start_refresh());
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(eta.start_refresh());
+        assert!(!eta.start_refresh());
+    }
+
     #[test]
     fn terminal_inquiries_have_nothing_left() {
         let eta = Eta::new(Duration::from_secs(1), 16);
         for status in [InquiryStatus::Answered, InquiryStatus::Escalated, InquiryStatus::Resolved, InquiryStatus::Failed] {
             assert_eq!(eta.estimate(&inquiry(1, status, 0), at(0)).remaining, Duration::ZERO);
         }
+        learn_faq(&eta, 1, 300, 100);
+        assert_eq!(eta.nothing_left(), Estimate { remaining: Duration::ZERO, samples: 1, queue_depth: 0 });
     }
 }

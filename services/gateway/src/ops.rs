@@ -9,6 +9,7 @@ use crate::feedback::FeedbackInput;
 use crate::limits::MAX_HUMAN_ANSWER_CHARS;
 use crate::principal::Principal;
 use crate::state::Gateway;
+use crate::status_cache::LastStatus;
 use jiff::Timestamp;
 use serde_json::json;
 use switchboard_domain::{
@@ -67,13 +68,16 @@ pub async fn submit(
 /// The inquiry `id` if the caller may see it. Another tenant's inquiry is
 /// "not found": its existence is not theirs to learn.
 pub async fn load(gateway: &Gateway, principal: &Principal, id: &str, field: &str) -> Result<Inquiry, ApiError> {
-    let id = InquiryId::parse(id).map_err(|e| ApiError::field(field, &e.to_string()))?;
-    gateway
-        .inquiries
-        .get_inquiry(id)
-        .await?
-        .filter(|i| principal.may_see(i))
-        .ok_or_else(|| ApiError::NotFound(format!("inquiry {id} not found")))
+    let id = inquiry_id(id, field)?;
+    gateway.inquiries.get_inquiry(id).await?.filter(|i| principal.may_see(i)).ok_or_else(|| not_found(id))
+}
+
+fn inquiry_id(id: &str, field: &str) -> Result<InquiryId, ApiError> {
+    InquiryId::parse(id).map_err(|e| ApiError::field(field, &e.to_string()))
+}
+
+fn not_found(id: InquiryId) -> ApiError {
+    ApiError::NotFound(format!("inquiry {id} not found"))
 }
 
 /// An inquiry with its timeline (oldest first).
@@ -86,8 +90,9 @@ pub async fn detail(gateway: &Gateway, principal: &Principal, id: &str, field: &
 /// Status, progress and the estimated time to answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusReport {
-    /// The inquiry as it stands.
-    pub inquiry: Inquiry,
+    /// The inquiry's status as it stands (or stood, within the status
+    /// cache's staleness bound), and whose it is.
+    pub last: LastStatus,
     /// Its stage (1 received … 5 done).
     pub stage: u32,
     /// How many stages there are.
@@ -98,16 +103,30 @@ pub struct StatusReport {
     pub estimate: Estimate,
 }
 
-/// Where an inquiry stands and how long it should take to finish.
+/// Where an inquiry stands and how long it should take to finish. An
+/// inquiry the pipeline is done with is answered from the status cache
+/// when it is there (`status_cache.rs`); one still on its way is read from
+/// the store, and asks for the ETA's refresh in the background.
 pub async fn status(gateway: &Gateway, principal: &Principal, id: &str, field: &str) -> Result<StatusReport, ApiError> {
-    let inquiry = load(gateway, principal, id, field).await?;
+    let id = inquiry_id(id, field)?;
     let api = &gateway.api;
-    if !inquiry.status.is_terminal() {
-        api.eta().refresh(gateway.inquiries.as_ref(), api.queues()).await;
+    let (last, estimate) = match api.statuses().get(id) {
+        // Only terminal statuses are cached: nothing is left of them.
+        Some(last) => (last, api.eta().nothing_left()),
+        None => {
+            let inquiry = gateway.inquiries.get_inquiry(id).await?.ok_or_else(|| not_found(id))?;
+            api.statuses().remember(&inquiry);
+            if !inquiry.status.is_terminal() && principal.may_see(&inquiry) {
+                api.refresh_eta(&gateway.inquiries);
+            }
+            (LastStatus::of(&inquiry), api.eta().estimate(&inquiry, Timestamp::now()))
+        }
+    };
+    if !principal.may_see_tenant(&last.tenant_id) {
+        return Err(not_found(id));
     }
-    let estimate = api.eta().estimate(&inquiry, Timestamp::now());
-    let stage = inquiry.status.stage();
-    Ok(StatusReport { stage, stages: InquiryStatus::STAGES, progress: stage as f32 / InquiryStatus::STAGES as f32, estimate, inquiry })
+    let stage = last.status.stage();
+    Ok(StatusReport { stage, stages: InquiryStatus::STAGES, progress: stage as f32 / InquiryStatus::STAGES as f32, estimate, last })
 }
 
 /// What the customer is told while a person takes over.

@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 use switchboard_domain::tenant::hash_api_key;
-use switchboard_domain::{Inquiry, Tenant};
+use switchboard_domain::{Inquiry, Tenant, TenantId};
 
 /// The header (gRPC: metadata entry) that carries the API key.
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
@@ -60,8 +60,13 @@ impl Principal {
 
     /// Whether this caller may see `inquiry`.
     pub fn may_see(&self, inquiry: &Inquiry) -> bool {
+        self.may_see_tenant(&inquiry.tenant_id)
+    }
+
+    /// Whether this caller may see the inquiries of `tenant`.
+    pub fn may_see_tenant(&self, tenant: &TenantId) -> bool {
         match self {
-            Self::Tenant(t) => t.id == inquiry.tenant_id,
+            Self::Tenant(t) => t.id == *tenant,
             Self::Operator { .. } => true,
         }
     }

@@ -48,8 +48,8 @@ impl From<StatusReport> for StatusView {
     fn from(r: StatusReport) -> Self {
         let ms = r.estimate.remaining.as_millis().min(u128::from(u64::MAX)) as u64;
         Self {
-            inquiry_id: r.inquiry.id.to_string(),
-            status: r.inquiry.status,
+            inquiry_id: r.last.inquiry_id.to_string(),
+            status: r.last.status,
             stage: r.stage,
             stages: r.stages,
             progress: r.progress,
@@ -57,8 +57,8 @@ impl From<StatusReport> for StatusView {
             estimated_ms_remaining: ms,
             estimate_samples: r.estimate.samples,
             queue_depth: r.estimate.queue_depth,
-            terminal: r.inquiry.status.is_terminal(),
-            updated_at: r.inquiry.updated_at,
+            terminal: r.last.status.is_terminal(),
+            updated_at: r.last.updated_at,
         }
     }
 }

@@ -102,8 +102,10 @@ pub async fn ports_with(clients: &Clients, config: &Config, provision: bool) -> 
         Some(arn) => arn.clone(),
         None => find_topic(&clients.sns, &names.topic).await?,
     };
+    let store: Arc<DynamoStore> = Arc::new(DynamoStore::new(clients.dynamodb.clone(), names.table.clone()));
     Ok(Ports {
-        store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), names.table.clone())),
+        api_store: store.clone(),
+        store,
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), names.bucket.clone())),
         sms: Arc::new(SnsSms::new(clients.sns.clone(), clients.dynamodb.clone(), names.table.clone())),
         email: Arc::new(SesEmail::new(clients.ses.clone(), clients.dynamodb.clone(), names.table.clone(), config.email_from.clone())),

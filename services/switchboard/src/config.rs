@@ -112,6 +112,11 @@ pub struct Config {
     /// corrections before reading it again, in milliseconds (a correction
     /// takes effect within it); 0 reads it for every inquiry.
     pub memory_ttl_ms: u64,
+    /// How long a status poll may be answered from the gateway's cache of
+    /// inquiries the pipeline is done with, in milliseconds (a person's
+    /// escalation or resolution shows in status polls within it); 0: every
+    /// poll reads the store.
+    pub status_cache_ms: u64,
     /// Load shedding: new submissions get 503 / UNAVAILABLE while any
     /// stage's queue has more than this many messages waiting (0: no bound).
     pub shed_queue_depth: u64,
@@ -182,6 +187,7 @@ impl Default for Config {
             cors_origins: String::new(),
             request_timeout_secs: 30,
             memory_ttl_ms: switchboard_classifier::tenant_memory::DEFAULT_TTL.as_millis() as u64,
+            status_cache_ms: switchboard_gateway::DEFAULT_STATUS_STALENESS.as_millis() as u64,
             shed_queue_depth: 2000,
             shed_queue_age_ms: 500,
             shed_pending_writes: 2000,
@@ -369,6 +375,7 @@ impl Config {
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             worker_concurrency: self.worker_concurrency,
             admission: self.admission_limits(),
+            status_staleness: Duration::from_millis(self.status_cache_ms),
             ..switchboard_gateway::ApiSettings::default()
         }
     }

@@ -18,7 +18,7 @@ use switchboard_messaging::sqlite::SqliteBroker;
 use switchboard_messaging::{Queue, Topic};
 use switchboard_partner_dispatcher::{DispatcherConfig, PartnerDispatcher};
 use switchboard_pipeline::{Clock, Relay, Stage, Sweeper, SweeperParts, SystemClock};
-use switchboard_sqlite::{Database, Durability};
+use switchboard_sqlite::{Database, Durability, ReadPool};
 use switchboard_store::Store;
 use switchboard_store::blob::BlobStore;
 use switchboard_store::blob::FilesystemBlobs;
@@ -31,7 +31,13 @@ use tracing::{info, warn};
 /// The backends, as ports. Services see only these traits.
 #[derive(Clone)]
 pub struct Ports {
+    /// The store the pipeline's services use.
     pub store: Arc<dyn Store>,
+    /// The same store for the API's reads: in embedded mode on the API's
+    /// own read connections, so a flood of status polls never waits for,
+    /// or holds, the connections the workers read with. The same as
+    /// `store` on AWS (DynamoDB has no pool to share).
+    pub api_store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
     pub sms: Arc<dyn SmsSender>,
     pub email: Arc<dyn EmailSender>,
@@ -72,7 +78,9 @@ impl Ports {
             DurabilityLevel::Full => Durability::Full,
         };
         let db = Database::open_with_batch(&config.database_path(), durability, config.write_batch)?;
-        let store = Arc::new(SqliteStore::open(db.clone()).await?);
+        let sqlite_store = SqliteStore::open(db.clone()).await?;
+        let api_store = Arc::new(sqlite_store.reading_from(ReadPool::Api));
+        let store = Arc::new(sqlite_store);
         let outbox = Arc::new(SqliteOutbox::open(db.clone()).await?);
         let broker = SqliteBroker::open(db.clone()).await?;
         let prefix = &config.resource_prefix;
@@ -92,6 +100,7 @@ impl Ports {
         let blobs = Arc::new(FilesystemBlobs::new(&config.data_dir.join("blobs")));
         Ok(Self {
             store,
+            api_store,
             blobs,
             sms: outbox.clone(),
             email: outbox.clone(),
@@ -282,14 +291,16 @@ impl App {
         let gateway = Gateway {
             intake,
             dispatcher,
-            inquiries: ports.store.clone(),
-            tenants: ports.store.clone(),
-            corrections: ports.store.clone(),
+            // The API's reads; submissions (intake) and partner answers
+            // (dispatcher) are the pipeline's work and use its store.
+            inquiries: ports.api_store.clone(),
+            tenants: ports.api_store.clone(),
+            corrections: ports.api_store.clone(),
             readiness: Arc::new(StoreAndQueues(ports.clone())),
             partner_rate_per_minute: config.partner_rate_per_minute,
             api: switchboard_gateway::Api::new(switchboard_gateway::ApiParts {
                 relay: relay.clone(),
-                reservations: ports.store.clone(),
+                reservations: ports.api_store.clone(),
                 queues: ports.queues.clone().into_iter().collect(),
                 operators: config.operator_keys()?,
                 settings: config.api_settings(),

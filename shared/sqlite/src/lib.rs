@@ -12,9 +12,11 @@
 //! back to its savepoint without touching the others, and no caller hears
 //! "done" before the commit that holds its writes succeeded; when that
 //! commit fails, every caller in it hears [`DbError::Batch`], even one whose
-//! closure returned its own error. Reads use a
-//! small pool of their own connections on tokio's blocking pool, which WAL
-//! lets run beside the writer.
+//! closure returned its own error. Reads use
+//! small pools of their own connections on tokio's blocking pool, which WAL
+//! lets run beside the writer: one for the pipeline's workers and one for
+//! the API's reads ([`ReadPool`]), so a flood of status polls waits for the
+//! API's connections and never for the ones the workers need.
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -90,10 +92,54 @@ pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
     )
 }
 
-/// Read connections, and so reads running at once. Reads wait for a free
-/// connection rather than open another: opening one (and re-parsing every
-/// statement on it) costs far more than waiting for a point query.
-const READERS: usize = 4;
+/// Read connections of the pipeline's pool, and so pipeline reads running
+/// at once. Reads wait for a free connection rather than open another:
+/// opening one (and re-parsing every statement on it) costs far more than
+/// waiting for a point query.
+pub const READERS: usize = 4;
+
+/// Read connections of the API's pool. Fewer than the pipeline's: API reads
+/// are point lookups, and the bound is what keeps a poll flood from holding
+/// more of the machine's threads than this.
+pub const API_READERS: usize = 2;
+
+/// Which read connections a handle's reads use. The pools are apart so
+/// that no amount of reads through one delays a read through the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadPool {
+    /// The workers' pool ([`READERS`] connections): the pipeline's reads.
+    #[default]
+    Pipeline,
+    /// The API's pool ([`API_READERS`] connections): reads that serve API
+    /// callers (status polls, listings, authentication).
+    Api,
+}
+
+impl ReadPool {
+    fn size(self) -> usize {
+        match self {
+            Self::Pipeline => READERS,
+            Self::Api => API_READERS,
+        }
+    }
+}
+
+/// A pool of read connections, opened on first use.
+struct Readers {
+    size: usize,
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per connection.
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Connections opened so far.
+    opened: AtomicU64,
+}
+
+impl Readers {
+    fn new(pool: ReadPool) -> Self {
+        let size = pool.size();
+        Self { size, idle: Mutex::new(Vec::new()), permits: Arc::new(tokio::sync::Semaphore::new(size)), opened: AtomicU64::new(0) }
+    }
+}
 
 /// Most writes committed together by default. Bounds how long one batch
 /// holds the writer (and so the latency of the writes queued behind it).
@@ -118,25 +164,34 @@ struct Inner {
     writer: mpsc::Sender<Box<dyn Job>>,
     /// One permit per write in the writer's queue ([`MAX_QUEUED_WRITES`]).
     queued: Arc<tokio::sync::Semaphore>,
-    readers: Mutex<Vec<Connection>>,
-    /// One permit per read connection.
-    reading: Arc<tokio::sync::Semaphore>,
-    /// Read connections opened so far.
-    opened_readers: AtomicU64,
+    /// The pipeline's read pool and the API's.
+    pipeline_reads: Readers,
+    api_reads: Readers,
     durability: Durability,
     writes: Arc<AtomicU64>,
     commits: Arc<AtomicU64>,
 }
 
-/// A handle to the embedded database; cheap to clone.
+impl Inner {
+    fn readers(&self, pool: ReadPool) -> &Readers {
+        match pool {
+            ReadPool::Pipeline => &self.pipeline_reads,
+            ReadPool::Api => &self.api_reads,
+        }
+    }
+}
+
+/// A handle to the embedded database; cheap to clone. Its reads go through
+/// one [`ReadPool`] (the pipeline's unless [`Database::reading_from`] chose).
 #[derive(Clone)]
 pub struct Database {
     inner: Arc<Inner>,
+    reads: ReadPool,
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("path", &self.inner.path).finish()
+        f.debug_struct("Database").field("path", &self.inner.path).field("reads", &self.reads).finish()
     }
 }
 
@@ -168,13 +223,13 @@ impl Database {
                 path: path.to_owned(),
                 writer: sender,
                 queued: Arc::new(tokio::sync::Semaphore::new(MAX_QUEUED_WRITES)),
-                readers: Mutex::new(Vec::new()),
-                reading: Arc::new(tokio::sync::Semaphore::new(READERS)),
-                opened_readers: AtomicU64::new(0),
+                pipeline_reads: Readers::new(ReadPool::Pipeline),
+                api_reads: Readers::new(ReadPool::Api),
                 durability,
                 writes,
                 commits,
             }),
+            reads: ReadPool::Pipeline,
         })
     }
 
@@ -227,37 +282,53 @@ impl Database {
         }
     }
 
-    /// Read connections opened so far (at most [`READERS`] at a time).
-    pub fn read_connections_opened(&self) -> u64 {
-        self.inner.opened_readers.load(Ordering::Relaxed)
+    /// The same database, its reads going through `pool`; writes still go
+    /// to the one writer. The composition root gives the API's stores a
+    /// handle on [`ReadPool::Api`].
+    pub fn reading_from(&self, pool: ReadPool) -> Self {
+        Self { inner: self.inner.clone(), reads: pool }
     }
 
-    /// Runs `f` on a read connection (a consistent snapshot for its duration
-    /// if `f` opens a transaction; single statements are atomic anyway).
+    /// The read pool this handle's reads use.
+    pub fn read_pool(&self) -> ReadPool {
+        self.reads
+    }
+
+    /// Connections this handle's read pool opened so far (at most its size
+    /// at a time).
+    pub fn read_connections_opened(&self) -> u64 {
+        self.inner.readers(self.reads).opened.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` on a connection of this handle's read pool (a consistent
+    /// snapshot for its duration if `f` opens a transaction; single
+    /// statements are atomic anyway).
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        let permit = inner.reading.clone().acquire_owned().await.map_err(|_| E::from(DbError::Worker("the read pool is closed".into())))?;
+        let (inner, pool) = (self.inner.clone(), self.reads);
+        let permits = inner.readers(pool).permits.clone();
+        let permit = permits.acquire_owned().await.map_err(|_| E::from(DbError::Worker("the read pool is closed".into())))?;
         tokio::task::spawn_blocking(move || {
             // Holding a permit, this read finds a pooled connection unless
-            // fewer than READERS have been opened so far.
+            // fewer than the pool's size have been opened so far.
             let _permit = permit;
-            let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let readers = inner.readers(pool);
+            let pooled = readers.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match pooled {
                 Some(c) => c,
                 None => {
-                    inner.opened_readers.fetch_add(1, Ordering::Relaxed);
+                    readers.opened.fetch_add(1, Ordering::Relaxed);
                     open_connection(&inner.path, inner.durability)?
                 }
             };
             let result = f(&conn);
-            let mut pool = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < READERS {
-                pool.push(conn);
+            let mut idle = readers.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < readers.size {
+                idle.push(conn);
             }
             result
         })

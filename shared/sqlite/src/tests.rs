@@ -168,25 +168,7 @@ async fn a_write_is_visible_to_readers_once_it_returns() {
 async fn reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_more() {
     let (_dir, db) = database().await;
     // Fill the pool with reads that hold their connection until released.
-    let (started, mut all_started) = tokio::sync::mpsc::unbounded_channel();
-    let mut releases = Vec::new();
-    let mut holders = Vec::new();
-    for _ in 0..READERS {
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        releases.push(release);
-        let (db, started) = (db.clone(), started.clone());
-        holders.push(tokio::spawn(async move {
-            db.read(move |c| {
-                let _ = started.send(());
-                let _ = released.blocking_recv();
-                c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(DbError::from)
-            })
-            .await
-        }));
-    }
-    for _ in 0..READERS {
-        all_started.recv().await.unwrap();
-    }
+    let (releases, holders) = hold_reads(&db, READERS, READERS).await;
     assert_eq!(db.read_connections_opened(), READERS as u64, "every held read has a connection of its own");
     let mut extra = Box::pin(db.read(|c| c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(DbError::from)));
     assert!(futures::poll!(extra.as_mut()).is_pending(), "a read beyond the pool waits");
@@ -252,4 +234,75 @@ async fn pending_writes_counts_the_writes_queued_behind_the_writer_until_they_co
         tokio::task::yield_now().await;
     }
     assert_eq!(values(&db).await, [0, 1, 2]);
+}
+
+/// Starts `n` reads through `db` that each hold their connection until
+/// their sender is used (or dropped); returns once `running` of them run
+/// (the others wait for a connection).
+async fn hold_reads(
+    db: &Database,
+    n: usize,
+    running: usize,
+) -> (Vec<tokio::sync::oneshot::Sender<()>>, Vec<tokio::task::JoinHandle<Result<i64, DbError>>>) {
+    let (started, mut all_started) = tokio::sync::mpsc::unbounded_channel();
+    let mut releases = Vec::new();
+    let mut holders = Vec::new();
+    for _ in 0..n {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        releases.push(release);
+        let (db, started) = (db.clone(), started.clone());
+        holders.push(tokio::spawn(async move {
+            db.read(move |c| {
+                let _ = started.send(());
+                let _ = released.blocking_recv();
+                c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(DbError::from)
+            })
+            .await
+        }));
+    }
+    for _ in 0..running {
+        all_started.recv().await.unwrap();
+    }
+    (releases, holders)
+}
+
+/// Bounds a wait that must end, so a broken pool fails the test instead of
+/// hanging it (not a measure of speed: it is many orders too long for that).
+const HANG: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_reads_holding_every_api_connection_do_not_delay_a_pipeline_read() {
+    let (_dir, pipeline) = database().await;
+    pipeline.write(insert(1)).await.unwrap();
+    let api = pipeline.reading_from(ReadPool::Api);
+    // More held API reads than either pool has connections: the API's pool
+    // runs its share and queues the rest.
+    let (releases, holders) = hold_reads(&api, READERS + API_READERS, API_READERS).await;
+    assert_eq!(api.read_connections_opened(), API_READERS as u64, "the API's reads are bounded by its own pool");
+
+    let read = tokio::time::timeout(HANG, values(&pipeline)).await;
+    assert_eq!(read.expect("a pipeline read is served while API reads hold and queue for every API connection"), [1]);
+    assert_eq!(pipeline.read_connections_opened(), 1);
+
+    for release in releases {
+        release.send(()).unwrap();
+    }
+    for holder in holders {
+        assert_eq!(holder.await.unwrap().unwrap(), 1);
+    }
+    assert_eq!(api.read_connections_opened(), API_READERS as u64, "the queued API reads reused the API's connections");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_reads_holding_every_pipeline_connection_do_not_delay_an_api_read() {
+    let (_dir, pipeline) = database().await;
+    let (releases, holders) = hold_reads(&pipeline, READERS + 1, READERS).await;
+    let api = pipeline.reading_from(ReadPool::Api);
+    assert_eq!(api.read_pool(), ReadPool::Api);
+    let read = tokio::time::timeout(HANG, values(&api)).await;
+    assert!(read.expect("an API read is served while the pipeline's pool is held").is_empty());
+    drop(releases);
+    for holder in holders {
+        holder.await.unwrap().unwrap();
+    }
 }

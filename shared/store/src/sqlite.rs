@@ -19,7 +19,7 @@ use switchboard_domain::{
     TimelineEvent,
 };
 use switchboard_sqlite::rusqlite::{OptionalExtension, Transaction, params};
-use switchboard_sqlite::{Database, DbError, rusqlite};
+use switchboard_sqlite::{Database, DbError, ReadPool, rusqlite};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -56,6 +56,12 @@ impl SqliteStore {
     /// The database the table lives in.
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// The same table, read through `pool`'s connections (writes still go
+    /// to the database's one writer).
+    pub fn reading_from(&self, pool: ReadPool) -> Self {
+        Self { db: self.db.reading_from(pool) }
     }
 }
 

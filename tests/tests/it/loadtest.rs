@@ -32,6 +32,8 @@ async fn short_run(grpc: bool) {
         partner_delay: (Duration::from_millis(50), Duration::from_millis(300)),
         ..MixConfig::default()
     };
+    // A poll load beside the submissions, reported apart.
+    config.poll_load = Some(20.0);
     let report = run(config).await.expect("the run starts");
 
     assert!(report.inconsistencies().is_empty(), "{:?}", report.inconsistencies());
@@ -52,6 +54,12 @@ async fn short_run(grpc: bool) {
     assert_eq!(report.e2e_partner_latency_ms.count, p.requested);
     assert!(report.outcomes.keys().all(|s| ["answered", "escalated", "resolved", "failed"].contains(&s.as_str())), "{:?}", report.outcomes);
 
+    let polls = report.poll_load.as_ref().expect("the poll load is reported");
+    assert_eq!(polls.scheduled, 60);
+    assert_eq!(polls.sent + polls.skipped, polls.scheduled, "every due poll went out, or had no inquiry yet: {polls:?}");
+    assert!(polls.ok > 0 && polls.ok == polls.sent, "every poll answered: {polls:?}");
+    assert_eq!(polls.latency_ms.count, polls.ok);
+
     // The JSON carries the documented fields; the chart is an SVG.
     let json = serde_json::to_value(&report).unwrap();
     for field in ["accepted", "completed", "errors", "throughput_e2e"] {
@@ -62,6 +70,7 @@ async fn short_run(grpc: bool) {
             assert!(json[histogram][p].is_number(), "{histogram}.{p} missing");
         }
     }
+    assert!(json["poll_load"]["latency_ms"]["p99"].is_number(), "poll_load.latency_ms.p99 missing");
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("chart.svg");
     switchboard_loadtest::chart::write_svg(&report, &chart).unwrap();

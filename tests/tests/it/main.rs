@@ -45,6 +45,7 @@ mod partner_sms;
 mod reservation_unverified;
 mod reservations_import;
 mod shutdown;
+mod status_reads;
 mod submission_cancel;
 mod sweeper;
 mod telemetry;

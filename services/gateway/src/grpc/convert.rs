@@ -243,14 +243,14 @@ pub(crate) fn inquiry(i: Inquiry, timeline: Vec<TimelineEvent>) -> pb::Inquiry {
 
 pub(crate) fn status_view(r: StatusReport) -> pb::InquiryStatusView {
     pb::InquiryStatusView {
-        inquiry_id: r.inquiry.id.to_string(),
-        status: status(r.inquiry.status) as i32,
+        inquiry_id: r.last.inquiry_id.to_string(),
+        status: status(r.last.status) as i32,
         stage: r.stage,
         stages: r.stages,
         progress: r.progress,
         estimated_time_remaining: Some(duration(r.estimate.remaining)),
-        terminal: r.inquiry.status.is_terminal(),
-        updated_at: Some(timestamp(r.inquiry.updated_at)),
+        terminal: r.last.status.is_terminal(),
+        updated_at: Some(timestamp(r.last.updated_at)),
         estimate_samples: r.estimate.samples,
         queue_depth: r.estimate.queue_depth,
     }
