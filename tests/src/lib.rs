@@ -88,9 +88,22 @@ pub fn test_config(dir: &std::path::Path, options: &Options) -> Config {
         cors_origins: options.cors_origins.clone(),
         retry_base_ms: 20,
         shutdown_grace_secs: 5,
+        shed_queue_depth: TEST_SHED_QUEUE_DEPTH,
+        shed_queue_age_ms: TEST_SHED_QUEUE_AGE_MS,
+        shed_pending_writes: TEST_SHED_PENDING_WRITES,
         ..Config::default()
     }
 }
+
+/// Load-shedding bounds of the tests' servers, looser than the defaults
+/// (tuned on release builds, see loadtest/README.md "Overload"): a debug
+/// build on a busy machine would shed the bursts tests send and expect
+/// accepted. The shedding tests configure bounds of their own.
+pub const TEST_SHED_QUEUE_DEPTH: u64 = 2000;
+/// See [`TEST_SHED_QUEUE_DEPTH`].
+pub const TEST_SHED_QUEUE_AGE_MS: u64 = 500;
+/// See [`TEST_SHED_QUEUE_DEPTH`].
+pub const TEST_SHED_PENDING_WRITES: u64 = 2000;
 
 impl TestApp {
     pub async fn spawn() -> Self {

@@ -52,8 +52,16 @@ impl Process {
     pub fn launch(data_dir: &Path, port: u16, extra_env: &[(&str, &str)]) -> Self {
         let http = format!("127.0.0.1:{port}");
         let args = ["up", "--demo", "--http-addr", &http];
-        let mut env: Vec<(&str, &str)> =
-            vec![("SWITCHBOARD_DEMO_API_KEY", API_KEY), ("SWITCHBOARD_RETRY_BASE_MS", "20"), ("SWITCHBOARD_MAX_RECEIVES", "5")];
+        let (depth, age, writes) =
+            (crate::TEST_SHED_QUEUE_DEPTH.to_string(), crate::TEST_SHED_QUEUE_AGE_MS.to_string(), crate::TEST_SHED_PENDING_WRITES.to_string());
+        let mut env: Vec<(&str, &str)> = vec![
+            ("SWITCHBOARD_DEMO_API_KEY", API_KEY),
+            ("SWITCHBOARD_RETRY_BASE_MS", "20"),
+            ("SWITCHBOARD_MAX_RECEIVES", "5"),
+            ("SWITCHBOARD_SHED_QUEUE_DEPTH", &depth),
+            ("SWITCHBOARD_SHED_QUEUE_AGE_MS", &age),
+            ("SWITCHBOARD_SHED_PENDING_WRITES", &writes),
+        ];
         env.extend_from_slice(extra_env);
         let mut process = Self::spawn(&args, data_dir, &env, "up");
         process.base_url = format!("http://127.0.0.1:{port}");

@@ -127,7 +127,7 @@ pub struct Config {
     /// queued (0: no bound).
     pub shed_pending_writes: u64,
     /// How often the backlog is sampled while submissions arrive, in
-    /// milliseconds; default 200 embedded, 1000 on AWS (each sample is two
+    /// milliseconds; default 50 embedded, 1000 on AWS (each sample is two
     /// SQS `GetQueueAttributes` per stage).
     pub shed_sample_ms: Option<u64>,
     /// The wait advised to a shed client (`Retry-After`, gRPC `RetryInfo`), in milliseconds.
@@ -188,9 +188,12 @@ impl Default for Config {
             request_timeout_secs: 30,
             memory_ttl_ms: switchboard_classifier::tenant_memory::DEFAULT_TTL.as_millis() as u64,
             status_cache_ms: switchboard_gateway::DEFAULT_STATUS_STALENESS.as_millis() as u64,
-            shed_queue_depth: 2000,
-            shed_queue_age_ms: 500,
-            shed_pending_writes: 2000,
+            // Measured on two cores (loadtest/README.md, "Overload"): at 2x the
+            // maximum, 2000 / 500 ms / 2000 let 2.4 s of work queue up behind
+            // the accepted inquiries; these keep their p99 under 1 s.
+            shed_queue_depth: 300,
+            shed_queue_age_ms: 100,
+            shed_pending_writes: 300,
             shed_sample_ms: None,
             shed_retry_after_ms: 1000,
             outbox_relay_ms: 1000,
@@ -354,7 +357,7 @@ impl Config {
     /// The load-shedding bounds (`SWITCHBOARD_SHED_*`).
     pub fn admission_limits(&self) -> switchboard_gateway::AdmissionLimits {
         let default_sample = match self.backend {
-            Backend::Embedded => 200,
+            Backend::Embedded => 50,
             Backend::Aws => 1000,
         };
         switchboard_gateway::AdmissionLimits {
