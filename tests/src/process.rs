@@ -52,8 +52,11 @@ impl Process {
     pub fn launch(data_dir: &Path, port: u16, extra_env: &[(&str, &str)]) -> Self {
         let http = format!("127.0.0.1:{port}");
         let args = ["up", "--demo", "--http-addr", &http];
-        let (depth, age, writes) =
-            (crate::TEST_SHED_QUEUE_DEPTH.to_string(), crate::TEST_SHED_QUEUE_AGE_MS.to_string(), crate::TEST_SHED_PENDING_WRITES.to_string());
+        let (depth, age, writes) = (
+            crate::TEST_SHED_QUEUE_DEPTH.to_string(),
+            crate::TEST_SHED_QUEUE_AGE_MS.to_string(),
+            crate::TEST_SHED_PENDING_WRITES.to_string(),
+        );
         let mut env: Vec<(&str, &str)> = vec![
             ("SWITCHBOARD_DEMO_API_KEY", API_KEY),
             ("SWITCHBOARD_RETRY_BASE_MS", "20"),
