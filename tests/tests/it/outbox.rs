@@ -111,6 +111,15 @@ async fn stored(data_dir: &Path) -> (Vec<(String, InquiryStatus)>, Vec<(InquiryI
     (inquiries.into_iter().map(|i| (i.id.to_string(), i.status)).collect(), pending(ports.store.as_ref()).await)
 }
 
+/// Submits the customer's FAQ question to the process at `base_url`.
+async fn submit_question(http: &reqwest::Client, base_url: &str) -> reqwest::Result<reqwest::Response> {
+    http.post(format!("{base_url}/api/inquiries"))
+        .header("x-api-key", API_KEY)
+        .json(&inquiry_body("What time is check-in?", CUSTOMER))
+        .send()
+        .await
+}
+
 fn notification(id: &str, status: InquiryStatus) -> String {
     deterministic_id(&format!("{id}/inquiry.{}/customer", status.as_str()))
 }
@@ -121,12 +130,7 @@ async fn a_submission_stored_by_a_process_killed_before_announcing_it_is_finishe
     let port = free_port();
     let mut first = Process::start(dir.path(), port, &crashing()).await;
     let http = reqwest::Client::new();
-    let sent = http
-        .post(format!("{}/api/inquiries", first.base_url))
-        .header("x-api-key", API_KEY)
-        .json(&inquiry_body("What time is check-in?", CUSTOMER))
-        .send()
-        .await;
+    let sent = submit_question(&http, &first.base_url).await;
     assert!(sent.is_err(), "the process died before answering: {sent:?}");
     let exit = first.wait_exit(PATIENCE).await.expect("the process crashed at the point");
     assert!(!exit.success(), "{exit:?}");
@@ -151,16 +155,7 @@ async fn an_escalation_stored_by_a_process_killed_before_announcing_it_reaches_t
     let port = free_port();
     let http = reqwest::Client::new();
     let mut first = Process::start(dir.path(), port, &NO_SWEEPER).await;
-    let accepted: Value = http
-        .post(format!("{}/api/inquiries", first.base_url))
-        .header("x-api-key", API_KEY)
-        .json(&inquiry_body("What time is check-in?", CUSTOMER))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let accepted: Value = submit_question(&http, &first.base_url).await.unwrap().json().await.unwrap();
     let id = accepted["inquiry_id"].as_str().unwrap().to_owned();
     assert_eq!(wait_sent(dir.path(), &id, 1).await, [notification(&id, InquiryStatus::Answered)]);
     first.kill();
