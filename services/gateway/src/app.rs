@@ -32,6 +32,7 @@ pub fn router(gateway: Gateway) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(telemetry::record_metrics))
         .layer(telemetry::trace_layer())
+        .layer(axum::middleware::from_fn_with_state(gateway.clone(), rest::shed))
         .layer(tower::util::option_layer(rest::cors(&gateway.api.settings().cors_origins)))
         .with_state(gateway)
 }

@@ -9,12 +9,12 @@ use crate::state::Gateway;
 use crate::{chat, faq_rest, inquiries, openapi, reservations};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
-use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use std::net::SocketAddr;
+use switchboard_telemetry::metrics;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Per-address limit of the API routes.
@@ -26,13 +26,24 @@ async fn limit_client(State(gateway): State<Gateway>, request: Request, next: Ne
     }
 }
 
-/// Sheds a submission while the backlog is past its bound (`admission.rs`),
-/// before its body is read or its key looked up: shedding must cost nothing.
-async fn admit(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
-    match gateway.api.admission().check() {
-        Ok(()) => next.run(request).await,
-        Err(e) => Problem::from(e).into_response(),
+/// The path of a submission, shed while the backlog is past its bound.
+const SUBMIT_PATH: &str = "/api/inquiries";
+/// The path of a chat turn, which may submit an inquiry and is shed with it.
+const CHAT_PATH: &str = "/chat";
+
+/// Sheds a new submission while the backlog is past its bound
+/// (`admission.rs`). This is the outermost layer but CORS: a shed request
+/// makes no span, no metric sample of its own duration, no rate-limit
+/// charge (it is counted in `submissions_shed`), and its body is never read nor its key looked up, because under
+/// overload the shed requests far outnumber the admitted ones and every
+/// microsecond spent on them is taken from the pipeline.
+pub(crate) async fn shed(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
+    let submission = request.method() == Method::POST && matches!(request.uri().path(), SUBMIT_PATH | CHAT_PATH);
+    if submission && let Err(e) = gateway.api.admission().check() {
+        metrics().submission_shed("rest");
+        return Problem::from(e).into_response();
     }
+    next.run(request).await
 }
 
 /// Ends a request that takes longer than the configured timeout with a 503
@@ -51,15 +62,14 @@ async fn deadline(State(gateway): State<Gateway>, request: Request, next: Next) 
 /// The API routes: `/api/...`, `/chat`, `/openapi.json`.
 pub(crate) fn routes(gateway: &Gateway) -> Router<Gateway> {
     let small = DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES);
-    let admit = from_fn_with_state(gateway.clone(), admit);
     let bounded = Router::new()
-        .route("/api/inquiries", post(inquiries::submit.layer(admit.clone())).get(inquiries::list))
+        .route(SUBMIT_PATH, post(inquiries::submit).get(inquiries::list))
         .route("/api/inquiries/{id}", get(inquiries::get))
         .route("/api/inquiries/{id}/status", get(inquiries::status))
         .route("/api/inquiries/{id}/escalate", post(inquiries::escalate).layer(small))
         .route("/api/inquiries/{id}/resolve", post(inquiries::resolve).layer(small))
         .route("/api/reservations", post(reservations::put_reservation).layer(small))
-        .route("/chat", post(chat::chat.layer(admit)).layer(small))
+        .route(CHAT_PATH, post(chat::chat).layer(small))
         .route("/api/faq", get(faq_rest::list).post(faq_rest::add).layer(small))
         .route("/api/faq/{id}", get(faq_rest::get).patch(faq_rest::edit).delete(faq_rest::delete).layer(small))
         .route("/api/faq/{id}/variants", post(faq_rest::add_variant).layer(small))

@@ -46,6 +46,7 @@ pub struct Metrics {
     http_duration: Histograms,
     aws_requests: Family<Labels, Counter>,
     aws_duration: Histograms,
+    submissions_shed: Family<Labels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -80,6 +81,7 @@ impl Metrics {
             http_duration: Family::new_with_constructor(latency_histogram),
             aws_requests: Family::default(),
             aws_duration: Family::new_with_constructor(latency_histogram),
+            submissions_shed: Family::default(),
         };
         registry.register(
             "stage_messages",
@@ -121,6 +123,11 @@ impl Metrics {
         registry.register("http_request_duration_seconds", "HTTP request latency, by method and route", m.http_duration.clone());
         registry.register("aws_requests", "AWS SDK operations (retries inside), by service, operation and outcome", m.aws_requests.clone());
         registry.register("aws_request_duration_seconds", "AWS SDK operation latency, by service and operation", m.aws_duration.clone());
+        registry.register(
+            "submissions_shed",
+            "Submissions refused while the backlog was past its bound, by protocol (rest, grpc); not in http_requests",
+            m.submissions_shed.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -190,6 +197,11 @@ impl Metrics {
             .get_or_create(&vec![("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())])
             .inc();
         self.http_duration.get_or_create(&vec![("method", method.to_owned()), ("route", route.to_owned())]).observe(seconds(took));
+    }
+
+    /// A submission was shed (`protocol`: `rest` or `grpc`).
+    pub fn submission_shed(&self, protocol: &'static str) {
+        self.submissions_shed.get_or_create(&vec![("protocol", protocol.to_owned())]).inc();
     }
 
     /// An AWS SDK operation ended.

@@ -88,6 +88,9 @@ async fn shed_while_backlogged_and_admitted_once_drained(app: &Stalled) {
     let problem: Value = shed.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/overloaded");
     assert!(problem["detail"].as_str().unwrap().contains("classifier queue"), "{problem}");
+    // Shed at the edge, so counted on its own rather than as an HTTP request.
+    let metrics = app.http.get(format!("{}/metrics", app.base_url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("switchboard_submissions_shed_total{protocol=\"rest\"}"), "{metrics}");
 
     // The same over gRPC: UNAVAILABLE, saying why and when to retry.
     let channel = tonic::transport::Channel::from_shared(app.grpc_url.clone()).unwrap().connect().await.unwrap();

@@ -12,6 +12,7 @@ use axum::http;
 use futures::future::BoxFuture;
 use std::convert::Infallible;
 use std::task::{Context, Poll};
+use switchboard_telemetry::metrics;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::transport::server::TcpConnectInfo;
@@ -64,7 +65,7 @@ where
             let principal = async {
                 // Shed before any work, as the REST twin does (`admission.rs`).
                 if submission {
-                    gateway.api.admission().check()?;
+                    gateway.api.admission().check().inspect_err(|_| metrics().submission_shed("grpc"))?;
                 }
                 check_client(&gateway.api, client)?;
                 authenticate(&gateway, key?.as_deref()).await
