@@ -3,9 +3,10 @@
 //! that ends open streams at shutdown).
 
 use crate::admission::{Admission, AdmissionLimits, Backlog};
-use crate::api_limits::ApiRateLimits;
+use crate::client_address::TrustedProxies;
 use crate::eta::Eta;
 use crate::operators::OperatorKeys;
+use crate::rate_limits::{LimitKey, Limited, RateLimits, Rates};
 use crate::status_cache::{DEFAULT_STATUS_STALENESS, STATUS_CACHE_CAPACITY, StatusCache};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,10 +20,14 @@ use tokio_util::sync::CancellationToken;
 /// Settings of the tenant and operator API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiSettings {
-    /// Requests a second per API key (`SWITCHBOARD_API_RATE_PER_KEY`).
-    pub rate_per_key_per_second: u32,
-    /// Requests a second per client address (`SWITCHBOARD_API_RATE_PER_IP`).
-    pub rate_per_ip_per_second: u32,
+    /// Every rate limit, API and partner (`rate_limits.rs`).
+    pub rates: Rates,
+    /// Proxies whose `X-Forwarded-For` names the client
+    /// (`SWITCHBOARD_TRUSTED_PROXIES`; `client_address.rs`).
+    pub trusted_proxies: TrustedProxies,
+    /// Requests served at once, streams apart
+    /// (`SWITCHBOARD_MAX_CONCURRENT_REQUESTS`); beyond it, 503 at once.
+    pub max_concurrent_requests: usize,
     /// Origins browsers may call the API from (`SWITCHBOARD_CORS_ORIGINS`);
     /// empty: no CORS headers; `*`: any origin.
     pub cors_origins: Vec<String>,
@@ -45,8 +50,9 @@ pub struct ApiSettings {
 impl Default for ApiSettings {
     fn default() -> Self {
         Self {
-            rate_per_key_per_second: 1000,
-            rate_per_ip_per_second: 2000,
+            rates: Rates::default(),
+            trusted_proxies: TrustedProxies::default(),
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             cors_origins: vec![],
             request_timeout: Duration::from_secs(30),
             worker_concurrency: 16,
@@ -57,6 +63,11 @@ impl Default for ApiSettings {
         }
     }
 }
+
+/// Requests served at once by default: enough for the measured maximum
+/// (about 400 submissions a second, each well under 100 ms) many times
+/// over, few enough that a flood is refused before it takes the memory.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1024;
 
 /// What the composition root hands the API.
 pub struct ApiParts {
@@ -79,7 +90,7 @@ struct Inner {
     queues: BTreeMap<Service, Arc<dyn Queue>>,
     operators: OperatorKeys,
     settings: ApiSettings,
-    limits: ApiRateLimits,
+    limits: RateLimits,
     eta: Arc<Eta>,
     statuses: StatusCache,
     admission: Admission,
@@ -96,7 +107,7 @@ pub struct Api {
 impl Api {
     pub fn new(parts: ApiParts) -> Self {
         let s = &parts.settings;
-        let limits = ApiRateLimits::per_second(s.rate_per_key_per_second, s.rate_per_ip_per_second);
+        let limits = RateLimits::new(s.rates);
         let eta = Arc::new(Eta::new(s.eta_refresh, s.worker_concurrency));
         let statuses = StatusCache::new(s.status_staleness, STATUS_CACHE_CAPACITY);
         let admission = Admission::new(s.admission.clone());
@@ -138,8 +149,9 @@ impl Api {
         &self.inner.settings
     }
 
-    pub fn limits(&self) -> &ApiRateLimits {
-        &self.inner.limits
+    /// Counts one request against `key` (`rate_limits.rs`).
+    pub fn limit(&self, key: LimitKey<'_>) -> Result<(), Limited> {
+        self.inner.limits.check(key)
     }
 
     pub fn eta(&self) -> &Eta {

@@ -47,6 +47,12 @@ pub enum ApiError {
     Overloaded { detail: String, retry_after: Duration },
 }
 
+impl From<crate::rate_limits::Limited> for ApiError {
+    fn from(limited: crate::rate_limits::Limited) -> Self {
+        Self::RateLimited { detail: format!("too many requests from {}", limited.what), retry_after: limited.wait }
+    }
+}
+
 impl ApiError {
     /// One wrong field.
     pub fn field(field: &str, reason: &str) -> Self {

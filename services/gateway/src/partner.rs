@@ -4,6 +4,7 @@
 
 use crate::error::ApiError;
 use crate::problem::{Problem, from_json_rejection};
+use crate::rate_limits::LimitKey;
 use crate::state::Gateway;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -89,6 +90,8 @@ pub(crate) async fn respond(
 ) -> Result<(StatusCode, Json<ConfirmationView>), Problem> {
     let Json(request) = body.map_err(from_json_rejection)?;
     let token = request.token.filter(|t| !t.trim().is_empty()).ok_or_else(|| Problem::field("token", "is required"))?;
+    // The address was counted by the route's layer; the link only now, from the body.
+    gateway.api.limit(LimitKey::PartnerLink(token.trim())).map_err(ApiError::from)?;
     let answer = parse_answer(request.answer.as_deref(), request.reason, request.proposed_time)?;
     let view = gateway.dispatcher.respond(token.trim(), answer).await.map_err(ApiError::from)?;
     Ok((StatusCode::OK, Json(view)))

@@ -7,6 +7,7 @@
 use crate::api::Api;
 use crate::error::ApiError;
 use crate::problem::Problem;
+use crate::rate_limits::LimitKey;
 use crate::state::Gateway;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -75,7 +76,7 @@ impl Principal {
 /// Counts a request from `client` against the per-address limit.
 pub(crate) fn check_client(api: &Api, client: Option<IpAddr>) -> Result<(), ApiError> {
     match client {
-        Some(ip) => api.limits().check_ip(ip),
+        Some(ip) => Ok(api.limit(LimitKey::ApiClient(ip))?),
         // No address (a router driven directly in tests): only the key limit applies.
         None => Ok(()),
     }
@@ -106,7 +107,7 @@ pub(crate) async fn authenticate(gateway: &Gateway, key: Option<&str>) -> Result
             .ok_or_else(|| ApiError::Unauthenticated("the API key is not valid".into()))?;
         Principal::Tenant(tenant)
     };
-    gateway.api.limits().check_key(&principal.actor())?;
+    gateway.api.limit(LimitKey::ApiCaller(&principal.actor()))?;
     Ok(principal)
 }
 

@@ -1,7 +1,7 @@
 //! RFC 9457 problem details: every error the API returns.
 
 use crate::error::{ApiError, retry_after_secs};
-use crate::limits::{MAX_BODY_BYTES, MAX_SMALL_BODY_BYTES};
+use crate::limits::{MAX_BODY_BYTES, MAX_PARTNER_BODY_BYTES, MAX_SMALL_BODY_BYTES};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -93,13 +93,23 @@ impl From<ApiError> for Problem {
             ApiError::TooLarge(d) => Self::new(status, "too-large", "The request is too large", d),
             ApiError::RateLimited { detail, .. } => Self::new(status, "rate-limited", "Too many requests", detail),
             ApiError::DeadlineExceeded(d) => Self::new(status, "timeout", "The request took too long", d),
-            ApiError::Unavailable(d) => Self::unavailable(d),
+            ApiError::Unavailable(cause) => Self::unavailable(hidden_cause(&cause)),
             ApiError::Overloaded { detail, .. } => Self::new(status, "overloaded", "Switchboard is overloaded", detail),
         };
         problem.retry_after = retry_after;
         problem
     }
 }
+
+/// What any caller is told of a dependency's failure: the cause (store and
+/// AWS error text, host names) goes to the log only.
+pub(crate) fn hidden_cause(cause: &str) -> &'static str {
+    tracing::warn!(cause, "a dependency is unavailable");
+    UNAVAILABLE_DETAIL
+}
+
+/// The detail of every 503 for a failed dependency.
+pub(crate) const UNAVAILABLE_DETAIL: &str = "a dependency of Switchboard is unavailable; retry shortly";
 
 /// A JSON body that could not be read, as a problem naming why.
 pub(crate) fn from_json_rejection(rejection: axum::extract::rejection::JsonRejection) -> Problem {
@@ -110,8 +120,8 @@ pub(crate) fn from_json_rejection(rejection: axum::extract::rejection::JsonRejec
             "too-large",
             "The request body is too large",
             format!(
-                "the body is larger than this endpoint accepts: {} bytes for inquiries (attachments included), {} for other calls",
-                MAX_BODY_BYTES, MAX_SMALL_BODY_BYTES
+                "the body is larger than this endpoint accepts: {} bytes for inquiries (attachments included), {} for partner answers, {} for other calls",
+                MAX_BODY_BYTES, MAX_PARTNER_BODY_BYTES, MAX_SMALL_BODY_BYTES
             ),
         );
     }

@@ -1,25 +1,26 @@
 //! The tenant and operator REST routes, their limits (body size, per-key
 //! and per-address rates, request timeout) and CORS.
 
+use crate::client_address::ClientAddress;
+use crate::concurrency_cap::{self, ConcurrencyCap};
 use crate::error::ApiError;
-use crate::limits::MAX_SMALL_BODY_BYTES;
+use crate::limits::MAX_BODY_BYTES;
 use crate::principal::check_client;
 use crate::problem::Problem;
 use crate::state::Gateway;
 use crate::{chat, faq_rest, inquiries, openapi, reservations};
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use std::net::SocketAddr;
 use switchboard_telemetry::metrics;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Per-address limit of the API routes.
 async fn limit_client(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
-    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip());
+    let client = request.extensions().get::<ClientAddress>().map(|ClientAddress(ip)| *ip);
     match check_client(&gateway.api, client) {
         Ok(()) => next.run(request).await,
         Err(e) => Problem::from(e).into_response(),
@@ -49,7 +50,7 @@ pub(crate) async fn shed(State(gateway): State<Gateway>, request: Request, next:
 /// Ends a request that takes longer than the configured timeout with a 503
 /// problem (the work is dropped, so nothing keeps running for a gone client;
 /// a submission alone finishes on its own task, see `ops::submit`).
-async fn deadline(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
+pub(crate) async fn deadline(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
     let limit = gateway.api.settings().request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
@@ -59,25 +60,29 @@ async fn deadline(State(gateway): State<Gateway>, request: Request, next: Next) 
     }
 }
 
-/// The API routes: `/api/...`, `/chat`, `/openapi.json`.
-pub(crate) fn routes(gateway: &Gateway) -> Router<Gateway> {
-    let small = DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES);
+/// The API routes: `/api/...`, `/chat`, `/openapi.json`. Every route but
+/// the event stream counts against `cap`.
+pub(crate) fn routes(gateway: &Gateway, cap: &ConcurrencyCap) -> Router<Gateway> {
     let bounded = Router::new()
-        .route(SUBMIT_PATH, post(inquiries::submit).get(inquiries::list))
+        .route(SUBMIT_PATH, post(inquiries::submit).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).get(inquiries::list))
         .route("/api/inquiries/{id}", get(inquiries::get))
         .route("/api/inquiries/{id}/status", get(inquiries::status))
-        .route("/api/inquiries/{id}/escalate", post(inquiries::escalate).layer(small))
-        .route("/api/inquiries/{id}/resolve", post(inquiries::resolve).layer(small))
-        .route("/api/reservations", post(reservations::put_reservation).layer(small))
-        .route(CHAT_PATH, post(chat::chat).layer(small))
-        .route("/api/faq", get(faq_rest::list).post(faq_rest::add).layer(small))
-        .route("/api/faq/{id}", get(faq_rest::get).patch(faq_rest::edit).delete(faq_rest::delete).layer(small))
-        .route("/api/faq/{id}/variants", post(faq_rest::add_variant).layer(small))
+        .route("/api/inquiries/{id}/escalate", post(inquiries::escalate))
+        .route("/api/inquiries/{id}/resolve", post(inquiries::resolve))
+        .route("/api/reservations", post(reservations::put_reservation))
+        .route(CHAT_PATH, post(chat::chat))
+        .route("/api/faq", get(faq_rest::list).post(faq_rest::add))
+        .route("/api/faq/{id}", get(faq_rest::get).patch(faq_rest::edit).delete(faq_rest::delete))
+        .route("/api/faq/{id}/variants", post(faq_rest::add_variant))
         .route("/api/faq/{id}/variants/{index}", delete(faq_rest::remove_variant))
-        .route_layer(from_fn_with_state(gateway.clone(), deadline));
-    // Streams are bounded by the client and by shutdown, not by the timeout.
-    let streams = Router::new().route("/api/inquiries/{id}/events", get(inquiries::events));
-    bounded.merge(streams).route_layer(from_fn_with_state(gateway.clone(), limit_client)).route("/openapi.json", get(openapi::serve))
+        .route_layer(from_fn_with_state(gateway.clone(), deadline))
+        .route_layer(from_fn_with_state(gateway.clone(), limit_client))
+        .route_layer(from_fn_with_state(cap.clone(), concurrency_cap::cap));
+    // Streams are bounded by the client and by shutdown, not by the timeout or the cap.
+    let streams = Router::new()
+        .route("/api/inquiries/{id}/events", get(inquiries::events))
+        .route_layer(from_fn_with_state(gateway.clone(), limit_client));
+    bounded.merge(streams).route("/openapi.json", get(openapi::serve))
 }
 
 /// The CORS layer for the configured origins, if any.

@@ -17,10 +17,14 @@ use tracing::{info, warn};
 /// How often gRPC health follows readiness (store and queues).
 const HEALTH_EVERY: Duration = Duration::from_secs(5);
 
-/// The sockets to serve on; either may be absent.
+/// The sockets to serve on; any may be absent.
 pub struct Listeners {
     pub http: Option<TcpListener>,
     pub grpc: Option<TcpListener>,
+    /// An internal address for `/metrics`: when given, the public HTTP
+    /// address no longer serves it (behind the load balancer it would be
+    /// anyone's to scrape).
+    pub metrics: Option<TcpListener>,
 }
 
 /// Serves until `shutdown` is cancelled and every connection has drained.
@@ -41,8 +45,20 @@ pub async fn serve(gateway: Gateway, listeners: Listeners, shutdown: Cancellatio
     let token = shutdown.clone();
     tasks.spawn(async move { api.sample_backlog(token).await });
 
+    let public_metrics = listeners.metrics.is_none();
+    if let Some(listener) = listeners.metrics {
+        let app = crate::app::metrics_router(gateway.clone());
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await;
+            if let Err(e) = served {
+                warn!(error = %e, "metrics server stopped with an error");
+            }
+        });
+    }
+
     if let Some(listener) = listeners.http {
-        let app = crate::app::router(gateway.clone());
+        let app = crate::app::router_with(gateway.clone(), public_metrics);
         let token = shutdown.clone();
         tasks.spawn(async move {
             // Connection info gives the rate limits the client's address.

@@ -8,11 +8,21 @@ use switchboard_intake::Intake;
 use switchboard_partner_dispatcher::PartnerDispatcher;
 use switchboard_store::{CorrectionStore, InquiryStore, TenantStore};
 
+/// A dependency that does not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{dependency}: {cause}")]
+pub struct NotReady {
+    /// Which one (`store`, `queue classifier`): safe to show any caller.
+    pub dependency: String,
+    /// Why: for the log only, it may name hosts and carry backend errors.
+    pub cause: String,
+}
+
 /// Whether the store and queues answer.
 #[async_trait]
 pub trait Readiness: Send + Sync {
     /// `Ok` when every dependency answers, else which one does not.
-    async fn check(&self) -> Result<(), String>;
+    async fn check(&self) -> Result<(), NotReady>;
 
     /// Samples the queues' depths, ages and dead-letter counts into the
     /// metrics (`/metrics` calls it on every scrape). Nothing by default.
@@ -34,9 +44,6 @@ pub struct Gateway {
     pub corrections: Arc<dyn CorrectionStore>,
     /// Whether the dependencies answer (`/readyz`, gRPC health).
     pub readiness: Arc<dyn Readiness>,
-    /// Requests a minute each client address may make to the partner
-    /// endpoints (`SWITCHBOARD_PARTNER_RATE_PER_MINUTE`).
-    pub partner_rate_per_minute: u32,
     /// The tenant and operator API's shared state (REST and gRPC).
     pub api: Api,
 }

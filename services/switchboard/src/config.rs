@@ -42,6 +42,9 @@ pub struct Config {
     pub http_addr: SocketAddr,
     /// The gRPC API (`switchboard.v1`, health, reflection).
     pub grpc_addr: SocketAddr,
+    /// An internal listener for `/metrics` (and `/healthz`); when set,
+    /// `/metrics` is no longer served on the public HTTP address.
+    pub metrics_addr: Option<SocketAddr>,
     pub backend: Backend,
     pub ai: AiMode,
     pub partner_deadline_secs: u64,
@@ -95,6 +98,13 @@ pub struct Config {
     /// Requests a minute one client address may make to the partner
     /// endpoints (`/r/`, `/confirm/`, `/respond`); 100 by default.
     pub partner_rate_per_minute: u32,
+    /// Requests a minute one partner link may take, from any address; 30 by default.
+    pub partner_rate_per_link_per_minute: u32,
+    /// Comma-separated CIDRs of the proxies (load balancers) whose
+    /// `X-Forwarded-For` names the client; empty: the TCP peer is the client.
+    pub trusted_proxies: String,
+    /// Requests the gateway serves at once (streams apart); more get 503.
+    pub max_concurrent_requests: usize,
     /// Operator keys, as `name=sha256hex` entries separated by commas (only
     /// hashes: `switchboard operator create` prints the entry for a new key).
     pub operator_key_hashes: Option<String>,
@@ -152,6 +162,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./switchboard-data"),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            metrics_addr: None,
             backend: Backend::Embedded,
             ai: AiMode::Local,
             partner_deadline_secs: 300,
@@ -180,6 +191,9 @@ impl Default for Config {
             events_topic_arn: None,
             visibility_secs: 30,
             partner_rate_per_minute: 100,
+            partner_rate_per_link_per_minute: 30,
+            trusted_proxies: String::new(),
+            max_concurrent_requests: switchboard_gateway::DEFAULT_MAX_CONCURRENT_REQUESTS,
             operator_key_hashes: None,
             demo_operator_key: None,
             api_rate_per_key: 1000,
@@ -238,12 +252,12 @@ impl Config {
         if self.max_receives == 0 {
             bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
         }
-        if self.partner_rate_per_minute == 0 {
-            bail!("SWITCHBOARD_PARTNER_RATE_PER_MINUTE must be at least 1");
-        }
-        for (value, variable) in
-            [(self.api_rate_per_key, "SWITCHBOARD_API_RATE_PER_KEY"), (self.api_rate_per_ip, "SWITCHBOARD_API_RATE_PER_IP")]
-        {
+        for (value, variable) in [
+            (self.partner_rate_per_minute, "SWITCHBOARD_PARTNER_RATE_PER_MINUTE"),
+            (self.partner_rate_per_link_per_minute, "SWITCHBOARD_PARTNER_RATE_PER_LINK_PER_MINUTE"),
+            (self.api_rate_per_key, "SWITCHBOARD_API_RATE_PER_KEY"),
+            (self.api_rate_per_ip, "SWITCHBOARD_API_RATE_PER_IP"),
+        ] {
             if value == 0 {
                 bail!("{variable} must be at least 1");
             }
@@ -251,6 +265,11 @@ impl Config {
         if self.request_timeout_secs == 0 {
             bail!("SWITCHBOARD_REQUEST_TIMEOUT_SECS must be at least 1");
         }
+        if self.max_concurrent_requests == 0 {
+            bail!("SWITCHBOARD_MAX_CONCURRENT_REQUESTS must be at least 1");
+        }
+        switchboard_gateway::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("SWITCHBOARD_TRUSTED_PROXIES: {e}"))?;
         if let Some(hashes) = &self.operator_key_hashes {
             switchboard_gateway::OperatorKeys::parse(hashes).map_err(|e| anyhow::anyhow!("SWITCHBOARD_OPERATOR_KEY_HASHES: {e}"))?;
         }
@@ -370,17 +389,24 @@ impl Config {
     }
 
     /// The API's settings.
-    pub fn api_settings(&self) -> switchboard_gateway::ApiSettings {
-        switchboard_gateway::ApiSettings {
-            rate_per_key_per_second: self.api_rate_per_key,
-            rate_per_ip_per_second: self.api_rate_per_ip,
+    pub fn api_settings(&self) -> anyhow::Result<switchboard_gateway::ApiSettings> {
+        Ok(switchboard_gateway::ApiSettings {
+            rates: switchboard_gateway::Rates {
+                api_caller_per_second: self.api_rate_per_key,
+                api_client_per_second: self.api_rate_per_ip,
+                partner_client_per_minute: self.partner_rate_per_minute,
+                partner_link_per_minute: self.partner_rate_per_link_per_minute,
+            },
+            trusted_proxies: switchboard_gateway::TrustedProxies::parse(&self.trusted_proxies)
+                .map_err(|e| anyhow::anyhow!("SWITCHBOARD_TRUSTED_PROXIES: {e}"))?,
+            max_concurrent_requests: self.max_concurrent_requests,
             cors_origins: self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect(),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             worker_concurrency: self.worker_concurrency,
             admission: self.admission_limits(),
             status_staleness: Duration::from_millis(self.status_cache_ms),
             ..switchboard_gateway::ApiSettings::default()
-        }
+        })
     }
 }
 
@@ -472,11 +498,11 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             let c = Config::load(&Overrides::default()).unwrap();
             assert_eq!((c.api_rate_per_key, c.api_rate_per_ip, c.request_timeout_secs), (1000, 2000, 30));
-            assert!(c.api_settings().cors_origins.is_empty());
+            assert!(c.api_settings().unwrap().cors_origins.is_empty());
             jail.set_env("SWITCHBOARD_CORS_ORIGINS", "https://a.example, https://b.example");
             jail.set_env("SWITCHBOARD_OPERATOR_KEY_HASHES", switchboard_gateway::operators::entry_line("alice", "k"));
             let c = Config::load(&Overrides::default()).unwrap();
-            assert_eq!(c.api_settings().cors_origins, ["https://a.example", "https://b.example"]);
+            assert_eq!(c.api_settings().unwrap().cors_origins, ["https://a.example", "https://b.example"]);
             assert_eq!(c.operator_keys().unwrap().find("k"), Some("alice"));
             jail.set_env("SWITCHBOARD_OPERATOR_KEY_HASHES", "alice=not-a-hash");
             let err = Config::load(&Overrides::default()).unwrap_err().to_string();

@@ -12,7 +12,7 @@ use switchboard_ai::Engines;
 use switchboard_channels::sqlite::SqliteOutbox;
 use switchboard_channels::{EmailSender, SmsSender};
 use switchboard_domain::{EmailAddress, Service};
-use switchboard_gateway::{Gateway, Readiness};
+use switchboard_gateway::{Gateway, NotReady, Readiness};
 use switchboard_intake::Intake;
 use switchboard_messaging::sqlite::SqliteBroker;
 use switchboard_messaging::{Queue, Topic};
@@ -149,6 +149,7 @@ pub struct App {
     http_addr: SocketAddr,
     grpc_listener: Option<TcpListener>,
     grpc_addr: SocketAddr,
+    metrics_listener: Option<TcpListener>,
     /// The outbox relay and the sweeper: run by the gateway's process only
     /// (one per deployment, or one per gateway instance), so a left-behind
     /// event is not published by every process at once.
@@ -160,11 +161,12 @@ struct StoreAndQueues(Ports);
 
 #[async_trait]
 impl Readiness for StoreAndQueues {
-    async fn check(&self) -> Result<(), String> {
-        let probe = switchboard_domain::TenantId::parse("readiness-probe").map_err(|e| e.to_string())?;
-        self.0.store.get_tenant(&probe).await.map_err(|e| format!("store: {e}"))?;
-        for queue in self.0.queues.values() {
-            queue.stats().await.map_err(|e| format!("queue {}: {e}", queue.name()))?;
+    async fn check(&self) -> Result<(), NotReady> {
+        let not_ready = |dependency: String| move |cause: String| NotReady { dependency, cause };
+        let probe = switchboard_domain::TenantId::parse("readiness-probe").map_err(|e| not_ready("store".into())(e.to_string()))?;
+        self.0.store.get_tenant(&probe).await.map_err(|e| not_ready("store".into())(e.to_string()))?;
+        for (service, queue) in &self.0.queues {
+            queue.stats().await.map_err(|e| not_ready(format!("queue {}", service.name()))(e.to_string()))?;
         }
         Ok(())
     }
@@ -215,6 +217,10 @@ impl App {
             (Some(listener), addr)
         } else {
             (None, config.grpc_addr)
+        };
+        let metrics_listener = match config.metrics_addr.filter(|_| selection.gateway) {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on SWITCHBOARD_METRICS_ADDR {addr}"))?),
+            None => None,
         };
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -296,14 +302,16 @@ impl App {
             inquiries: ports.api_store.clone(),
             tenants: ports.api_store.clone(),
             corrections: ports.api_store.clone(),
-            readiness: Arc::new(StoreAndQueues(ports.clone())),
-            partner_rate_per_minute: config.partner_rate_per_minute,
+            readiness: Arc::new(switchboard_gateway::CachedReadiness::new(
+                Arc::new(StoreAndQueues(ports.clone())),
+                switchboard_gateway::READINESS_TTL,
+            )),
             api: switchboard_gateway::Api::new(switchboard_gateway::ApiParts {
                 relay: relay.clone(),
                 reservations: ports.api_store.clone(),
                 queues: ports.queues.clone().into_iter().collect(),
                 operators: config.operator_keys()?,
-                settings: config.api_settings(),
+                settings: config.api_settings()?,
                 backlog: Some(Arc::new(crate::backlog::PipelineBacklog::new(&ports))),
             }),
         };
@@ -322,7 +330,7 @@ impl App {
         } else {
             None
         };
-        Ok(Self { config, ports, workers, gateway, listener, http_addr, grpc_listener, grpc_addr, housekeeping, clock })
+        Ok(Self { config, ports, workers, gateway, listener, http_addr, grpc_listener, grpc_addr, metrics_listener, housekeeping, clock })
     }
 
     /// The address the HTTP server listens on (the real port when configured as 0).
@@ -354,7 +362,8 @@ impl App {
             });
         }
         if self.listener.is_some() || self.grpc_listener.is_some() {
-            let listeners = switchboard_gateway::Listeners { http: self.listener, grpc: self.grpc_listener };
+            let listeners =
+                switchboard_gateway::Listeners { http: self.listener, grpc: self.grpc_listener, metrics: self.metrics_listener };
             let gateway = self.gateway;
             let token = shutdown.clone();
             tasks.spawn(async move { switchboard_gateway::serve(gateway, listeners, token).await });

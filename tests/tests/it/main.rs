@@ -21,6 +21,7 @@ mod faults;
 mod first_start;
 mod gateway_body_limits;
 mod gateway_cli;
+mod gateway_edge;
 mod gateway_eta;
 mod gateway_fuzz;
 mod gateway_grpc;

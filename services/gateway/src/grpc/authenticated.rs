@@ -58,7 +58,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let gateway = self.gateway.clone();
         Box::pin(async move {
-            let client = request.extensions().get::<TcpConnectInfo>().and_then(TcpConnectInfo::remote_addr).map(|a| a.ip());
+            let proxies = &gateway.api.settings().trusted_proxies;
+            let peer = request.extensions().get::<TcpConnectInfo>().and_then(TcpConnectInfo::remote_addr);
+            let client = peer.map(|peer| proxies.client(peer.ip(), request.headers()));
             // Owned, so the request (whose body is not `Sync`) is not held across the lookup.
             let key = api_key(request.headers()).map(|k| k.map(str::to_owned));
             let submission = request.uri().path() == SUBMIT_INQUIRY_PATH;

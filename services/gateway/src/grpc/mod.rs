@@ -17,15 +17,15 @@ mod faq;
 pub mod status;
 
 use crate::error::ApiError;
+use crate::limits::MAX_PARTNER_BODY_BYTES;
 use crate::listing;
 use crate::ops;
 use crate::partner::parse_answer;
-use crate::rate_limit::PartnerRateLimit;
+use crate::partner_limit::check_partner;
 use crate::state::Gateway;
 use authenticated::{Authenticated, caller};
 use futures::{Stream, StreamExt};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 use switchboard_domain::Channel;
 use switchboard_proto::v1 as pb;
@@ -44,14 +44,12 @@ pub const MAX_SMALL_MESSAGE_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub(crate) struct Services {
     gateway: Gateway,
-    partner_limit: Arc<PartnerRateLimit>,
 }
 
 impl Services {
     /// The services over `gateway`.
     pub(crate) fn new(gateway: Gateway) -> Self {
-        let partner_limit = Arc::new(PartnerRateLimit::per_minute(gateway.partner_rate_per_minute));
-        Self { gateway, partner_limit }
+        Self { gateway }
     }
 
     /// `InquiryService` with its message size limit, authenticated.
@@ -75,7 +73,7 @@ impl Services {
     /// `PartnerService` with its message size limit: no API key (the token
     /// is the partner's credential), a per-address limit instead.
     pub(crate) fn partner_service(&self) -> PartnerServiceServer<Self> {
-        PartnerServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES)
+        PartnerServiceServer::new(self.clone()).max_decoding_message_size(MAX_PARTNER_BODY_BYTES)
     }
 }
 
@@ -190,18 +188,20 @@ impl ReservationService for Services {
 }
 
 impl Services {
-    fn partner_limit<T>(&self, request: &Request<T>) -> Result<(), Status> {
-        let client = request.remote_addr().map(|a| a.ip()).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        self.partner_limit
-            .check(client)
-            .map_err(|wait| ApiError::RateLimited { detail: "too many requests from this address".into(), retry_after: wait }.into())
+    /// Counts a partner call from its client (behind trusted proxies, the
+    /// forwarded address) for the link `token`.
+    fn partner_limit<T>(&self, request: &Request<T>, token: &str) -> Result<(), Status> {
+        let proxies = &self.gateway.api.settings().trusted_proxies;
+        let client = request.remote_addr().map(|peer| proxies.client(peer.ip(), &request.metadata().clone().into_headers()));
+        let token = Some(token.trim()).filter(|t| !t.is_empty());
+        check_partner(&self.gateway, client, token).map_err(|limited| ApiError::from(limited).into())
     }
 }
 
 #[tonic::async_trait]
 impl PartnerService for Services {
     async fn get_confirmation(&self, request: Request<pb::GetConfirmationRequest>) -> Result<Response<pb::Confirmation>, Status> {
-        self.partner_limit(&request)?;
+        self.partner_limit(&request, &request.get_ref().token)?;
         let token = request.into_inner().token;
         if token.trim().is_empty() {
             return Err(ApiError::field("token", "is required").into());
@@ -211,7 +211,7 @@ impl PartnerService for Services {
     }
 
     async fn respond_confirmation(&self, request: Request<pb::RespondConfirmationRequest>) -> Result<Response<pb::Confirmation>, Status> {
-        self.partner_limit(&request)?;
+        self.partner_limit(&request, &request.get_ref().token)?;
         let r = request.into_inner();
         if r.token.trim().is_empty() {
             return Err(ApiError::field("token", "is required").into());

@@ -32,7 +32,10 @@ pub fn code(e: &ApiError) -> Code {
 /// The status for `e`, with field names as the gRPC messages spell them.
 pub fn status(e: ApiError) -> Status {
     let code = code(&e);
-    let message = e.to_string();
+    let message = match &e {
+        ApiError::Unavailable(cause) => crate::problem::hidden_cause(cause).to_owned(),
+        _ => e.to_string(),
+    };
     let mut details = Vec::new();
     let mut metadata = std::collections::HashMap::new();
     if let ApiError::FailedPrecondition { current: Some(current), .. } = &e {
