@@ -23,6 +23,7 @@ use super::ngrams::{self, Grams};
 use super::object::{SWAPPED_OBJECT_DISCOUNT, swaps_object};
 use super::request::{REQUEST_DISCOUNT, asks_to_act};
 use super::spelling::Spelling;
+use super::topic;
 use super::words::{Terms, Word, unique_words, word_count, words};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -90,6 +91,10 @@ pub(crate) const AMBIGUITY_MARGIN: f32 = 0.1;
 /// share of the entry's most telling repeated word's.
 const TOPIC_SHARE: f32 = 0.5;
 
+/// The weight of the topic model's similarity ([`Index::topicality`])
+/// in a phrasing's score, beside the lexical and n-gram scores.
+pub(crate) const TOPIC_WEIGHT: f32 = 0.0;
+
 /// One FAQ entry found for a query, with its confidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Hit<'a> {
@@ -108,13 +113,15 @@ pub(crate) fn search<'a>(entries: &[&'a FaqEntry], index: &Index, query: &str) -
     let query_text = Terms::of(&query_words);
     let query_grams = ngrams::of(query);
     let discount = if asks_to_act(query) { REQUEST_DISCOUNT } else { 1.0 };
+    let query_topics = index.query_topics(query);
     let mut best: HashMap<usize, Hit<'a>> = HashMap::new();
     for doc in &index.docs {
         let lexical = index.confidence(&query_words, &query_text, doc);
         let similar = index.grams.similarity(&query_grams, &doc.grams);
         let off_topic = if index.names_topic(&query_text, doc) { 1.0 } else { OFF_TOPIC_DISCOUNT };
         let swapped = if index.swaps_object(&query_words, &query_text, doc) { SWAPPED_OBJECT_DISCOUNT } else { 1.0 };
-        let score = discount * off_topic * swapped * (LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * similar);
+        let topical = index.topicality(query_topics.as_deref(), doc);
+        let score = discount * swapped * combine(lexical, similar, off_topic, topical);
         let confidence = (score * CONFIDENCE_THRESHOLD / ANSWER_LEVEL).clamp(0.0, 1.0);
         if lexical <= 0.0 && similar <= 0.0 {
             continue;
@@ -136,6 +143,45 @@ pub(crate) fn search<'a>(entries: &[&'a FaqEntry], index: &Index, query: &str) -
         first.confidence = second.confidence;
     }
     hits
+}
+
+/// A phrasing's score before the request and swapped-object discounts:
+/// the lexical and n-gram scores (the off-topic discount on them), and the
+/// topic model's similarity.
+fn combine(lexical: f32, similar: f32, off_topic: f32, topical: f32) -> f32 {
+    off_topic * (LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * similar) + TOPIC_WEIGHT * topical
+}
+
+/// For tuning: every phrasing's parts against the query, as `(position,
+/// lexical, n-gram, names the topic, swaps the object, topic similarity
+/// of the phrasing, topic similarity of the entry)`, and whether the query
+/// asks to act.
+#[allow(clippy::type_complexity)]
+pub(crate) fn doc_parts(index: &Index, query: &str) -> (Vec<(usize, f32, f32, bool, bool, f32, f32)>, bool) {
+    let query_words = unique_words(index.spelling.correct(words(query)));
+    let query_text = Terms::of(&query_words);
+    let query_grams = ngrams::of(query);
+    let query_topics = index.query_topics(query);
+    let rows = index
+        .docs
+        .iter()
+        .map(|doc| {
+            (
+                doc.position,
+                index.confidence(&query_words, &query_text, doc),
+                index.grams.similarity(&query_grams, &doc.grams),
+                index.names_topic(&query_text, doc),
+                index.swaps_object(&query_words, &query_text, doc),
+                query_topics.as_deref().map_or(0.0, |q| dot(q, &doc.topics)),
+                index.topicality(query_topics.as_deref(), doc),
+            )
+        })
+        .collect();
+    (rows, asks_to_act(query))
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// The parts of each entry's best phrasing's score, for tuning the
@@ -196,6 +242,8 @@ pub(crate) struct Doc {
     entry_terms: Terms,
     /// The phrasing's character n-grams.
     grams: Grams,
+    /// The phrasing's topic distribution ([`topic`]); empty without a model.
+    topics: Vec<f32>,
 }
 
 /// The index of one list of entries.
@@ -223,6 +271,8 @@ pub(crate) struct Index {
     /// and no other entry ("Pangyo" of "We cover all of Seoul and
     /// Seongnam (Bundang, Pangyo)").
     details: Vec<Vec<Word>>,
+    /// Each entry's topic distribution: the mean of its phrasings'.
+    entry_topics: Vec<Vec<f32>>,
     /// Words in all the entries (the prompt a model would be given).
     pub(crate) words: u32,
 }
@@ -297,6 +347,7 @@ impl Index {
                     question_terms,
                     entry_terms: all_terms,
                     grams: doc_grams,
+                    topics: topic::model().map(|m| m.distribution(phrasing)).unwrap_or_default(),
                 });
             }
             for term in entry_terms {
@@ -307,6 +358,18 @@ impl Index {
         let word_total = entries.iter().map(|e| e.questions().chain([e.answer.as_str()]).map(word_count).sum::<u32>()).sum();
         let avg_len = (docs.iter().map(|d| d.len).sum::<f32>() / docs.len().max(1) as f32).max(1.0);
         let spelling = Spelling::of(df.keys());
+        let mut entry_topics: Vec<Vec<f32>> = vec![Vec::new(); entries.len()];
+        for (position, mean) in entry_topics.iter_mut().enumerate() {
+            let own: Vec<&Doc> = docs.iter().filter(|d| d.position == position && !d.topics.is_empty()).collect();
+            if let Some(first) = own.first() {
+                *mean = vec![0.0; first.topics.len()];
+                for d in &own {
+                    for (m, p) in mean.iter_mut().zip(&d.topics) {
+                        *m += p / own.len() as f32;
+                    }
+                }
+            }
+        }
         let mut index = Self {
             docs,
             df,
@@ -318,6 +381,7 @@ impl Index {
             known,
             objects: Vec::new(),
             details: Vec::new(),
+            entry_topics,
             words: word_total,
         };
         // Of the words an entry repeats, only the telling ones name its
@@ -346,6 +410,20 @@ impl Index {
         let rare = |w: &Word| w.terms().all(|t| index.df.get(t).is_none_or(|&df| df <= 1));
         index.details = details.into_iter().map(|d| d.into_iter().filter(|w| rare(w)).collect()).collect();
         index
+    }
+
+    /// The topic distribution of a query, if there is a topic model.
+    fn query_topics(&self, query: &str) -> Option<Vec<f32>> {
+        topic::model().map(|m| m.distribution(query))
+    }
+
+    /// 0–1: how likely the query and the doc's entry are about the same
+    /// topic (the dot product of their distributions); 0 without a model.
+    fn topicality(&self, query: Option<&[f32]>, doc: &Doc) -> f32 {
+        match (query, self.entry_topics.get(doc.position)) {
+            (Some(q), Some(e)) if !e.is_empty() => dot(q, e),
+            _ => 0.0,
+        }
     }
 
     /// Whether the query asks the doc's phrasing about another object

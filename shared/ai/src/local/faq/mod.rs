@@ -19,6 +19,7 @@ mod object;
 mod request;
 mod spelling;
 mod stem;
+pub mod topic;
 mod vocabulary;
 mod words;
 
@@ -127,6 +128,18 @@ pub fn explain(tenant: &Tenant, language: Language, query: &str) -> Vec<(String,
         .into_iter()
         .map(|(p, l, s, topic, swapped, why)| (format!("{} [{why}]", entries[p].question), l, s, topic, swapped))
         .collect()
+}
+
+/// For tuning: each phrasing of `tenant`'s entries in `language` against
+/// `query`: the entry's position, lexical and n-gram scores, whether the
+/// query names its topic and swaps its object, the topic model's
+/// similarity of the phrasing and of the entry; and whether the query asks
+/// to act.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn doc_parts(tenant: &Tenant, language: Language, query: &str) -> (Vec<(usize, f32, f32, bool, bool, f32, f32)>, bool) {
+    let entries: Vec<&FaqEntry> = tenant.faq.iter().filter(|e| e.language == language).collect();
+    index::doc_parts(&Index::of(&entries), query)
 }
 
 /// For tuning: the words retrieval reads in `text`, each as its terms.
