@@ -362,13 +362,13 @@ mod tests {
         assert!(f.paraphrases >= 150 && f.out_of_faq >= 80, "{f}");
         // The targets are 90 % right, no wrong entry and no
         // invented answer. Held-out is never tuned on; these are the
-        // figures measured after the object read from the entry's own
-        // question, the answer's details and the wider vocabulary (2 wrong
-        // entries, no invented answer, 149/194 = 76.8 % right), kept from
+        // figures measured with the topic model's agreement added to the
+        // lexical and n-gram scores (1 wrong entry, no invented answer,
+        // 168/194 = 86.6 % right; before it: 2 wrong, 76.8 %), kept from
         // getting worse until retrieval gets there.
         assert!(invented.is_empty(), "answered out of the FAQ: {invented:?}");
-        assert!(f.wrong <= 2, "at most two wrong entries: {f}");
-        assert!(f.right_rate() >= 0.768, "{f}");
+        assert!(f.wrong <= 1, "at most one wrong entry: {f}");
+        assert!(f.right_rate() >= 0.865, "{f}");
     }
 
     #[test]

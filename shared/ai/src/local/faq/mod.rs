@@ -5,7 +5,9 @@
 //! every entry in the reply language (its question and its variants),
 //! through words with their bilingual concepts ([`words`],
 //! [`vocabulary`]; a misspelt English word read as the FAQ's,
-//! [`spelling`]) and character n-grams ([`ngrams`]). A question that keeps
+//! [`spelling`]), character n-grams ([`ngrams`]) and a topic model
+//! trained on paraphrase groups ([`topic`]), which knows other words for
+//! an entry's topic than the FAQ's own. A question that keeps
 //! an entry's frame but names, in its object's place, a thing the FAQ
 //! never mentions is not answered ([`object`]), nor is one two entries fit
 //! about as well ([`index::AMBIGUITY_MARGIN`]). An entry's confidence is
