@@ -147,19 +147,19 @@ impl FaqSet {
                 files.push((fresh_path, true));
             }
             for (asks_path, fresh) in files {
-            for (n, line) in read(&asks_path)?.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let bad = |reason: String| EvalError::Line { path: asks_path.clone(), line: n + 1, reason };
-                let mut cols = line.splitn(3, '\t');
-                let (Some(id), Some(key), Some(text)) = (cols.next(), cols.next(), cols.next()) else {
-                    return Err(bad("expected id<TAB>key<TAB>text".into()));
-                };
-                let expected = match key {
-                    "-" => None,
-                    key => Some(keys.get(key).cloned().ok_or_else(|| bad(format!("no entry {key}")))?),
-                };
-                let split = if fresh { Split::Fresh } else { Split::of(id) };
-                set.cases.push(Case { id: id.to_owned(), faq: name.clone(), language, text: text.to_owned(), expected, split });
-            }
+                for (n, line) in read(&asks_path)?.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                    let bad = |reason: String| EvalError::Line { path: asks_path.clone(), line: n + 1, reason };
+                    let mut cols = line.splitn(3, '\t');
+                    let (Some(id), Some(key), Some(text)) = (cols.next(), cols.next(), cols.next()) else {
+                        return Err(bad("expected id<TAB>key<TAB>text".into()));
+                    };
+                    let expected = match key {
+                        "-" => None,
+                        key => Some(keys.get(key).cloned().ok_or_else(|| bad(format!("no entry {key}")))?),
+                    };
+                    let split = if fresh { Split::Fresh } else { Split::of(id) };
+                    set.cases.push(Case { id: id.to_owned(), faq: name.clone(), language, text: text.to_owned(), expected, split });
+                }
             }
             let tenant = tenant(&name, faq).ok_or_else(|| EvalError::Line {
                 path: faq_path.clone(),

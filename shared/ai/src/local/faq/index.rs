@@ -149,8 +149,7 @@ pub(crate) fn search<'a>(entries: &[&'a FaqEntry], index: &Index, query: &str) -
         let lexical = index.confidence(&query_words, &query_text, doc);
         let similar = index.grams.similarity(&query_grams, &doc.grams);
         let topical = index.topicality(query_topics.as_deref(), doc);
-        let off_topic =
-            if topical >= TOPIC_AGREES || index.names_topic(&query_text, doc) { 1.0 } else { OFF_TOPIC_DISCOUNT };
+        let off_topic = if topical >= TOPIC_AGREES || index.names_topic(&query_text, doc) { 1.0 } else { OFF_TOPIC_DISCOUNT };
         let swapped = if index.swaps_object(&query_words, &query_text, doc) { SWAPPED_OBJECT_DISCOUNT } else { 1.0 };
         let topical = if swapped < 1.0 && topical < TOPIC_OVERRIDES { 0.0 } else { topical };
         let score = discount * combine(lexical, similar, off_topic * swapped, topical);
