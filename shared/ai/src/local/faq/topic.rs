@@ -199,6 +199,22 @@ pub fn train(lines: &[TopicLine], params: &TrainParams) -> TopicModel {
     decode(&encode(&model)).unwrap_or(model)
 }
 
+/// Cross-validated accuracy of the topic model on `lines`: each line's
+/// topic as decided by the model trained without its fold (`folds` folds
+/// by a hash of the text), the share right; how well the model reads
+/// paraphrases it has not seen.
+pub fn cross_validate(lines: &[TopicLine], params: &TrainParams, folds: usize) -> f64 {
+    let folds = folds.max(2);
+    let fold: Vec<usize> = lines.iter().map(|l| crate::model::crossval::fold_of(&l.text, folds)).collect();
+    let mut right = 0usize;
+    for f in 0..folds {
+        let train_lines: Vec<TopicLine> = lines.iter().zip(&fold).filter(|(_, k)| **k != f).map(|(l, _)| l.clone()).collect();
+        let model = train(&train_lines, params);
+        right += lines.iter().zip(&fold).filter(|(l, k)| **k == f && model.topic(&l.text).0 == l.topic).count();
+    }
+    right as f64 / lines.len().max(1) as f64
+}
+
 /// Trains on the repository's corpus and writes the artefact to `out`
 /// (what `switchboard model train` may call; [`ARTEFACT_PATH`] is the
 /// committed one). Returns a one-line summary.
