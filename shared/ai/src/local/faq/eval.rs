@@ -364,11 +364,11 @@ mod tests {
         // invented answer. Held-out is never tuned on; these are the
         // figures measured with the topic model's agreement added to the
         // lexical and n-gram scores (no wrong entry, no invented answer,
-        // 176/194 = 90.7 % right; before it: 2 wrong, 76.8 %), kept from
+        // 177/194 = 91.2 % right; before it: 2 wrong, 76.8 %), kept from
         // getting worse until retrieval gets there.
         assert!(invented.is_empty(), "answered out of the FAQ: {invented:?}");
         assert_eq!(f.wrong, 0, "no wrong entry: {f}");
-        assert!(f.right_rate() >= 0.907, "{f}");
+        assert!(f.right_rate() >= 0.912, "{f}");
     }
 
     #[test]
