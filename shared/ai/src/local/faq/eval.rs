@@ -372,6 +372,23 @@ mod tests {
     }
 
     #[test]
+    fn the_fresh_questions_keep_their_measured_floors() {
+        let set = FaqSet::repository().unwrap();
+        let fresh = set.scores(Some(Split::Fresh));
+        let f = figures(&fresh, CONFIDENCE_THRESHOLD);
+        assert!(f.paraphrases >= 130 && f.out_of_faq >= 60, "{f}");
+        // The fresh set was written before retrieval changed and run once,
+        // at the end, to report: nothing was chosen on it. Before the topic
+        // model it measured 60/134 right (44.8 %), 1 wrong, 1 invented
+        // answer; with it 107/134 (79.9 %), 0 wrong, 2 invented answers:
+        // short of the targets (90 % right, none invented). Kept
+        // from getting worse.
+        assert!(f.invented <= 2, "at most two invented answers: {f}");
+        assert_eq!(f.wrong, 0, "no wrong entry: {f}");
+        assert!(f.right_rate() >= 0.798, "{f}");
+    }
+
+    #[test]
     fn the_set_covers_six_businesses_in_both_languages_with_enough_questions() {
         let set = FaqSet::repository().unwrap();
         let mut businesses: Vec<&str> = set.tenants.keys().filter_map(|n| n.split('.').next()).collect();
