@@ -1,5 +1,5 @@
 //! Trains the FAQ topic model on `corpus/faq/topics.tsv` and writes the
-//! committed artefact: `cargo run --release -p switchboard-ai --example
+//! committed artefact: `cargo run -p switchboard-ai --example
 //! faq_topics_train [-- OUT]`; with `-- --cv` prints the model's 5-fold
 //! cross-validated accuracy on the corpus instead.
 

@@ -20,7 +20,7 @@
 //!
 //! The artefact (`shared/ai/model/faq_topics.bin`) is embedded; a test
 //! fails when it is not what the committed corpus and code train
-//! ([`train_artefact`] writes it: `cargo run --release -p switchboard-ai
+//! ([`train_artefact`] writes it: `cargo run -p switchboard-ai
 //! --example faq_topics_train`). If it cannot be read, retrieval goes on
 //! without the topic signal.
 //!
@@ -327,7 +327,7 @@ mod tests {
         let committed = std::fs::read(ARTEFACT_PATH).unwrap_or_default();
         assert!(
             committed == encode(&train(&lines, &PARAMS)),
-            "shared/ai/model/faq_topics.bin is stale (the corpus, the features or the trainer changed): run `cargo run --release -p switchboard-ai --example faq_topics_train` and commit it"
+            "shared/ai/model/faq_topics.bin is stale (the corpus, the features or the trainer changed): run `cargo run -p switchboard-ai --example faq_topics_train` and commit it"
         );
     }
 
