@@ -18,6 +18,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         return Ok(());
     }
+    // `--topic TEXT…`: the topic model's best topic of each text.
+    if let Some(at) = std::env::args().position(|a| a == "--topic") {
+        let model = switchboard_ai::local::faq::topic::model().ok_or("no topic model")?;
+        for text in std::env::args().skip(at + 1) {
+            let (topic, p) = model.topic(&text);
+            println!("{p:.3}\t{topic}\t{text}");
+        }
+        return Ok(());
+    }
     // `--explain FAQ TEXT`: every phrasing's score parts for one text.
     if let Some(at) = std::env::args().position(|a| a == "--explain") {
         let args: Vec<String> = std::env::args().skip(at + 1).collect();
@@ -30,6 +39,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for (question, lexical, ngram, topic, swapped) in rows.iter().take(4) {
                 println!("lex {lexical:.3} ngram {ngram:.3} topic {topic} swapped {swapped}\t{question}");
             }
+        }
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "--dump") {
+        // For tuning on dev only: id, split, expected position (-1: none),
+        // request, then per phrasing position:lexical:ngram:topic:swapped:tdoc:tentry.
+        for case in set.cases.iter().filter(|c| c.split == Split::Dev) {
+            let Some(tenant) = set.tenants.get(&case.faq) else { continue };
+            let expected = case.expected.as_ref().and_then(|e| tenant.faq.iter().position(|f| &f.id == e)).map_or(-1, |p| p as i64);
+            let (rows, request) = switchboard_ai::local::faq::doc_parts(tenant, case.language, &case.text);
+            let rows: Vec<String> = rows
+                .iter()
+                .map(|(p, l, s, t, w, d, e)| format!("{p}:{l:.5}:{s:.5}:{}:{}:{d:.5}:{e:.5}", u8::from(*t), u8::from(*w)))
+                .collect();
+            println!("{}\t{}\t{expected}\t{}\t{}", case.id, case.split, u8::from(request), rows.join(" "));
         }
         return Ok(());
     }
@@ -47,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (parts, request) = switchboard_ai::local::faq::score_parts(tenant, case.language, &case.text);
             let expected = case.expected.as_ref().map_or("-".to_owned(), |e| e.to_string());
             let parts: Vec<String> = parts.iter().map(|(id, l, s)| format!("{id}:{l:.4}:{s:.4}")).collect();
-            println!("{}\t{}\t{expected}\t{request}\t{}", case.id, Split::of(&case.id), parts.join(" "));
+            println!("{}\t{}\t{expected}\t{request}\t{}", case.id, case.split, parts.join(" "));
         }
         return Ok(());
     }
@@ -56,7 +80,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let args: Vec<String> = std::env::args().collect();
         let level = args.iter().position(|a| a == "--at").and_then(|at| args.get(at + 1)).and_then(|l| l.parse::<f32>().ok());
         let level = level.unwrap_or(CONFIDENCE_THRESHOLD);
-        let splits: &[Split] = if args.iter().any(|a| a == "--dev") { &[Split::Dev] } else { &[Split::Dev, Split::HeldOut] };
+        // `--fresh`: the fresh set's misses (it is never tuned on).
+        let splits: &[Split] = if args.iter().any(|a| a == "--dev") {
+            &[Split::Dev]
+        } else if args.iter().any(|a| a == "--fresh") {
+            &[Split::Fresh]
+        } else {
+            &[Split::Dev, Split::HeldOut]
+        };
         for &split in splits {
             for (case, best) in set.scores(Some(split)) {
                 let (id, score) = best.map_or((None, 0.0), |(id, s)| (Some(id), s));

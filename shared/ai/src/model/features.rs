@@ -134,6 +134,35 @@ pub(crate) fn extract(texts: &Texts, evidence: &Evidence, has_reservation: bool)
     merge(all)
 }
 
+/// The text features of `text` alone (no rules' evidence), hashed into
+/// `2^bits` buckets (at most [`BUCKET_BITS`]) and scaled to unit length:
+/// what the FAQ topic model reads, with the classifier's n-grams.
+pub(crate) fn text_vector(text: &str, bits: u8) -> SparseVector {
+    let mask = (1u32 << bits.min(BUCKET_BITS)) - 1;
+    let mut block: Vec<(u32, f32)> = Vec::with_capacity(256);
+    text_features(&fold(text), &mut |f: Feature| {
+        let (index, sign) = f.bucket();
+        block.push((index & mask, sign));
+    });
+    merge(normalized(block, 1.0))
+}
+
+/// The bucket of one named feature in `2^bits` buckets, with its sign.
+pub(crate) fn named_bucket(namespace: &str, name: &str, bits: u8) -> (u32, f32) {
+    let (index, sign) = Feature::new(namespace).text(name).bucket();
+    (index & ((1u32 << bits.min(BUCKET_BITS)) - 1), sign)
+}
+
+/// Sums equal `(index, value)` pairs into a sparse vector.
+pub(crate) fn sparse(pairs: Vec<(u32, f32)>) -> SparseVector {
+    merge(pairs)
+}
+
+/// `pairs` summed by index and scaled to L2 norm `norm`.
+pub(crate) fn scaled(pairs: Vec<(u32, f32)>, norm: f32) -> Vec<(u32, f32)> {
+    normalized(pairs, norm)
+}
+
 /// Sums equal indices and scales the block to L2 norm `norm`.
 fn normalized(block: Vec<(u32, f32)>, norm: f32) -> Vec<(u32, f32)> {
     let merged = merge(block);

@@ -5,7 +5,11 @@
 //! questions refer to) and customers' questions (`{business}.{ko|en}.asks.tsv`:
 //! `id<TAB>key<TAB>text`, key `-` when the FAQ does not answer it).
 //! Questions are split by a stable hash of their id into dev (where the
-//! threshold is chosen) and held-out (where it is checked).
+//! threshold is chosen) and held-out (where it is checked). A third set,
+//! `{business}.{ko|en}.fresh.tsv` (same format), was written after the
+//! held-out figures had been looked at too often to be a clean measure:
+//! it is only reported, never used to choose a threshold, a weight or a
+//! rule.
 
 use super::index::CONFIDENCE_THRESHOLD;
 use super::retrieve;
@@ -44,6 +48,8 @@ pub enum Split {
     Dev,
     /// Where the chosen threshold is checked.
     HeldOut,
+    /// The fresh questions (`*.fresh.tsv`): only reported.
+    Fresh,
 }
 
 impl Split {
@@ -60,6 +66,7 @@ impl fmt::Display for Split {
         f.write_str(match self {
             Split::Dev => "dev",
             Split::HeldOut => "held-out",
+            Split::Fresh => "fresh",
         })
     }
 }
@@ -74,6 +81,8 @@ pub struct Case {
     pub text: String,
     /// The entry that answers it; `None` when the FAQ does not.
     pub expected: Option<FaqEntryId>,
+    /// Its set: dev or held-out by its id's hash, or fresh by its file.
+    pub split: Split,
 }
 
 /// The whole set: one tenant per FAQ and every question.
@@ -132,17 +141,25 @@ impl FaqSet {
                 faq.push(entry);
             }
             let asks_path = dir.join(format!("{name}.asks.tsv"));
-            for (n, line) in read(&asks_path)?.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let bad = |reason: String| EvalError::Line { path: asks_path.clone(), line: n + 1, reason };
-                let mut cols = line.splitn(3, '\t');
-                let (Some(id), Some(key), Some(text)) = (cols.next(), cols.next(), cols.next()) else {
-                    return Err(bad("expected id<TAB>key<TAB>text".into()));
-                };
-                let expected = match key {
-                    "-" => None,
-                    key => Some(keys.get(key).cloned().ok_or_else(|| bad(format!("no entry {key}")))?),
-                };
-                set.cases.push(Case { id: id.to_owned(), faq: name.clone(), language, text: text.to_owned(), expected });
+            let fresh_path = dir.join(format!("{name}.fresh.tsv"));
+            let mut files = vec![(asks_path, false)];
+            if fresh_path.exists() {
+                files.push((fresh_path, true));
+            }
+            for (asks_path, fresh) in files {
+                for (n, line) in read(&asks_path)?.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                    let bad = |reason: String| EvalError::Line { path: asks_path.clone(), line: n + 1, reason };
+                    let mut cols = line.splitn(3, '\t');
+                    let (Some(id), Some(key), Some(text)) = (cols.next(), cols.next(), cols.next()) else {
+                        return Err(bad("expected id<TAB>key<TAB>text".into()));
+                    };
+                    let expected = match key {
+                        "-" => None,
+                        key => Some(keys.get(key).cloned().ok_or_else(|| bad(format!("no entry {key}")))?),
+                    };
+                    let split = if fresh { Split::Fresh } else { Split::of(id) };
+                    set.cases.push(Case { id: id.to_owned(), faq: name.clone(), language, text: text.to_owned(), expected, split });
+                }
             }
             let tenant = tenant(&name, faq).ok_or_else(|| EvalError::Line {
                 path: faq_path.clone(),
@@ -158,7 +175,7 @@ impl FaqSet {
     pub fn scores(&self, split: Option<Split>) -> Vec<(&Case, Option<(FaqEntryId, f32)>)> {
         self.cases
             .iter()
-            .filter(|c| split.is_none_or(|s| Split::of(&c.id) == s))
+            .filter(|c| split.is_none_or(|s| c.split == s))
             .map(|case| {
                 let best = self
                     .tenants
@@ -266,6 +283,7 @@ pub fn answer_rate(tenant: &Tenant, questions: &[(Language, String, Option<FaqEn
             language: *language,
             text: text.clone(),
             expected: expected.clone(),
+            split: Split::Dev,
         })
         .collect();
     let scores: Vec<(&Case, Option<(FaqEntryId, f32)>)> = cases
@@ -275,11 +293,12 @@ pub fn answer_rate(tenant: &Tenant, questions: &[(Language, String, Option<FaqEn
     figures(&scores, CONFIDENCE_THRESHOLD)
 }
 
-/// The report of `switchboard faq eval`: dev and held-out figures at the
-/// drafter's threshold, and on dev the lowest out-of-FAQ-free threshold.
+/// The report of `switchboard faq eval`: dev, held-out and fresh figures
+/// at the drafter's threshold, and on dev the lowest out-of-FAQ-free
+/// threshold.
 pub fn report(set: &FaqSet) -> String {
     let mut out = String::new();
-    for split in [Split::Dev, Split::HeldOut] {
+    for split in [Split::Dev, Split::HeldOut, Split::Fresh] {
         let scores = set.scores(Some(split));
         out.push_str(&format!("{split}: {}\n", figures(&scores, CONFIDENCE_THRESHOLD)));
     }
@@ -343,13 +362,30 @@ mod tests {
         assert!(f.paraphrases >= 150 && f.out_of_faq >= 80, "{f}");
         // The targets are 90 % right, no wrong entry and no
         // invented answer. Held-out is never tuned on; these are the
-        // figures measured after the object read from the entry's own
-        // question, the answer's details and the wider vocabulary (2 wrong
-        // entries, no invented answer, 149/194 = 76.8 % right), kept from
+        // figures measured with the topic model's agreement added to the
+        // lexical and n-gram scores (no wrong entry, no invented answer,
+        // 177/194 = 91.2 % right; before it: 2 wrong, 76.8 %), kept from
         // getting worse until retrieval gets there.
         assert!(invented.is_empty(), "answered out of the FAQ: {invented:?}");
-        assert!(f.wrong <= 2, "at most two wrong entries: {f}");
-        assert!(f.right_rate() >= 0.768, "{f}");
+        assert_eq!(f.wrong, 0, "no wrong entry: {f}");
+        assert!(f.right_rate() >= 0.912, "{f}");
+    }
+
+    #[test]
+    fn the_fresh_questions_keep_their_measured_floors() {
+        let set = FaqSet::repository().unwrap();
+        let fresh = set.scores(Some(Split::Fresh));
+        let f = figures(&fresh, CONFIDENCE_THRESHOLD);
+        assert!(f.paraphrases >= 130 && f.out_of_faq >= 60, "{f}");
+        // The fresh set was written before retrieval changed and run once,
+        // at the end, to report: nothing was chosen on it. Before the topic
+        // model it measured 60/134 right (44.8 %), 1 wrong, 1 invented
+        // answer; with it 107/134 (79.9 %), 0 wrong, 2 invented answers:
+        // short of the targets (90 % right, none invented). Kept
+        // from getting worse.
+        assert!(f.invented <= 2, "at most two invented answers: {f}");
+        assert_eq!(f.wrong, 0, "no wrong entry: {f}");
+        assert!(f.right_rate() >= 0.798, "{f}");
     }
 
     #[test]
@@ -366,9 +402,12 @@ mod tests {
                 assert!(tenant.faq.iter().all(|e| (1..=3).contains(&e.variants.len())), "{business}.{language}: 1–3 variants");
             }
         }
-        let paraphrases = set.cases.iter().filter(|c| c.expected.is_some()).count();
-        let out_of_faq = set.cases.len() - paraphrases;
+        let asked: Vec<&Case> = set.cases.iter().filter(|c| c.split != Split::Fresh).collect();
+        let paraphrases = asked.iter().filter(|c| c.expected.is_some()).count();
+        let out_of_faq = asked.len() - paraphrases;
         assert!(paraphrases >= 300 && out_of_faq >= 150, "{paraphrases} paraphrases, {out_of_faq} out of the FAQ");
+        let fresh = set.cases.iter().filter(|c| c.split == Split::Fresh).count();
+        assert!(fresh >= 180, "{fresh} fresh questions");
         let mut ids: Vec<&str> = set.cases.iter().map(|c| c.id.as_str()).collect();
         ids.sort();
         let total = ids.len();

@@ -5,7 +5,9 @@
 //! every entry in the reply language (its question and its variants),
 //! through words with their bilingual concepts ([`words`],
 //! [`vocabulary`]; a misspelt English word read as the FAQ's,
-//! [`spelling`]) and character n-grams ([`ngrams`]). A question that keeps
+//! [`spelling`]), character n-grams ([`ngrams`]) and a topic model
+//! trained on paraphrase groups ([`topic`]), which knows other words for
+//! an entry's topic than the FAQ's own. A question that keeps
 //! an entry's frame but names, in its object's place, a thing the FAQ
 //! never mentions is not answered ([`object`]), nor is one two entries fit
 //! about as well ([`index::AMBIGUITY_MARGIN`]). An entry's confidence is
@@ -19,6 +21,7 @@ mod object;
 mod request;
 mod spelling;
 mod stem;
+pub mod topic;
 mod vocabulary;
 mod words;
 
@@ -127,6 +130,18 @@ pub fn explain(tenant: &Tenant, language: Language, query: &str) -> Vec<(String,
         .into_iter()
         .map(|(p, l, s, topic, swapped, why)| (format!("{} [{why}]", entries[p].question), l, s, topic, swapped))
         .collect()
+}
+
+/// For tuning: each phrasing of `tenant`'s entries in `language` against
+/// `query`: the entry's position, lexical and n-gram scores, whether the
+/// query names its topic and swaps its object, the topic model's
+/// similarity of the phrasing and of the entry; and whether the query asks
+/// to act.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn doc_parts(tenant: &Tenant, language: Language, query: &str) -> (Vec<(usize, f32, f32, bool, bool, f32, f32)>, bool) {
+    let entries: Vec<&FaqEntry> = tenant.faq.iter().filter(|e| e.language == language).collect();
+    index::doc_parts(&Index::of(&entries), query)
 }
 
 /// For tuning: the words retrieval reads in `text`, each as its terms.
@@ -676,6 +691,54 @@ mod tests {
         assert!(tokenize("비가 오면").contains(&"@weather".to_owned()), "{:?}", tokenize("비가 오면"));
         let refund = words("환불 규정 알려주세요").remove(0);
         assert!(refund.heads.contains(&"@refund_policy".to_owned()), "{refund:?}");
+    }
+
+    #[test]
+    fn the_topic_model_answers_other_words_for_an_entrys_topic_but_not_a_neighbouring_thing() {
+        // A guesthouse FAQ with one variant an entry (the responder's
+        // fixture): "somewhere to leave our vehicle" asks the parking
+        // entry in words it lacks; a sauna, a refund demand and a
+        // cancellation request are not what any entry answers.
+        let with = |language, question: &str, variant: &str, answer: &str| {
+            let mut e = entry(language, question, answer);
+            e.variants.push(variant.to_owned());
+            e
+        };
+        let mut t = tenant();
+        t.faq = vec![
+            with(Language::Ko, "입실 시간이 어떻게 되나요?", "몇 시부터 들어갈 수 있나요?", "입실은 오후 4시부터입니다."),
+            with(Language::Ko, "취소 규정이 어떻게 되나요?", "예약 취소하면 환불되나요?", "7일 전까지 취소하시면 전액 환불됩니다."),
+            with(Language::Ko, "주차할 수 있나요?", "차 세울 곳 있나요?", "마당에 무료로 주차하실 수 있습니다."),
+            with(Language::En, "What time is check-in?", "When can we arrive?", "Check-in is from 4 pm."),
+            with(
+                Language::En,
+                "What is your cancellation policy?",
+                "Do I get a refund if I cancel?",
+                "Cancel 7 days ahead for a full refund.",
+            ),
+            with(Language::En, "Is there parking?", "Where can we leave the car?", "Park for free in the yard."),
+        ];
+        let draft = |content: &str, language| {
+            let request = DraftRequest { tenant: t.clone(), inquiry: inquiry(None, content), partner_outcome: None, language };
+            LocalAnswerDrafter::new().draft_now(&request)
+        };
+        for (question, language, expected) in [
+            ("토요일에 가는데 입실 몇시부터 돼요?", Language::Ko, "오후 4시부터"),
+            ("what is your cancellation policy?", Language::En, "full refund"),
+            ("we're driving down, is there somewhere to leave our vehicle?", Language::En, "Park for free"),
+        ] {
+            let d = draft(question, language);
+            assert_eq!(d.escalate, None, "{question}: {}", d.confidence);
+            assert!(d.text.contains(expected), "{question}: {}", d.text);
+        }
+        for (question, language) in [
+            ("Is there a sauna we could use?", Language::En),
+            ("환불해 주세요", Language::Ko),
+            ("Please cancel my booking GH-20481123.", Language::En),
+        ] {
+            let d = draft(question, language);
+            assert_eq!(d.escalate.as_deref(), Some(NO_FAQ_MATCH), "{question}: {}", d.confidence);
+        }
     }
 
     #[tokio::test]
