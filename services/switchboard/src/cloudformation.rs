@@ -99,6 +99,9 @@ fn environment(component: &str) -> Value {
     if component == "gateway" {
         env.push(json!({ "Name": "SWITCHBOARD_HTTP_ADDR", "Value": "0.0.0.0:8080" }));
         env.push(json!({ "Name": "SWITCHBOARD_GRPC_ADDR", "Value": "0.0.0.0:50051" }));
+        env.push(json!({ "Name": "SWITCHBOARD_TRUSTED_PROXIES", "Value": { "Ref": "VpcCidr" } }));
+        // Not a target of the load balancer: metrics stay inside the task.
+        env.push(json!({ "Name": "SWITCHBOARD_METRICS_ADDR", "Value": "127.0.0.1:9090" }));
     }
     Value::Array(env)
 }
@@ -346,6 +349,8 @@ fn parameters() -> Value {
         "CollectorImage": { "Type": "String", "Default": "public.ecr.aws/aws-observability/aws-otel-collector:latest",
             "Description": "The ADOT collector sidecar that exports traces to X-Ray" },
         "VpcId": { "Type": "AWS::EC2::VPC::Id" },
+        "VpcCidr": { "Type": "String", "AllowedPattern": "[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}",
+            "Description": "The VPC's IPv4 range: the load balancer's addresses, whose X-Forwarded-For the gateway trusts to name the client (rate limits per client)" },
         "PrivateSubnets": { "Type": "List<AWS::EC2::Subnet::Id>", "Description": "Subnets of the tasks (with a NAT gateway or VPC endpoints)" },
         "PublicSubnets": { "Type": "List<AWS::EC2::Subnet::Id>", "Description": "Subnets of the load balancer" },
         "CertificateArn": { "Type": "String", "Description": "ACM certificate for the gateway's HTTPS listener" },
