@@ -90,6 +90,17 @@ async fn events_other_than_submissions_are_rejected() {
     assert_eq!(outcome, Err(Outcome::reject("event type \"inquiry.answered\" is not inquiry.submitted")));
 }
 
+#[tokio::test]
+async fn an_event_whose_id_is_longer_than_256_characters_is_dead_lettered_with_the_reason_not_retried() {
+    let (pipeline, intake) = setup().await;
+    let at_the_limit = "e".repeat(256);
+    intake.try_handle(&delivery(&submitted(&at_the_limit, parking_question()), 1)).await.unwrap();
+    let too_long = "e".repeat(257);
+    let outcome = intake.try_handle(&delivery(&submitted(&too_long, parking_question()), 1)).await;
+    assert_eq!(outcome, Err(Outcome::reject("not a CloudEvents 1.0 JSON event: id is longer than 256 characters")));
+    assert_eq!(stored(&pipeline).await.len(), 1, "only the event at the limit is stored");
+}
+
 #[test]
 fn a_submission_error_is_rejected_unless_a_dependency_was_down() {
     let unknown = Outcome::from(SubmitError::UnknownTenant("nobody".into()));

@@ -130,6 +130,11 @@ pub fn envelope_trace(body: &str) -> EnvelopeTrace {
     serde_json::from_str(body).unwrap_or_default()
 }
 
+/// The longest event id taken: ids key deduplication records in both
+/// backends, and one past any sane producer's is a producer's bug, not a
+/// reason to retry.
+pub const MAX_EVENT_ID_CHARS: usize = 256;
+
 /// Parses a received message's body as a CloudEvent.
 pub fn parse(message: &ReceivedMessage) -> Result<CloudEvent, MalformedEvent> {
     let event: CloudEvent = serde_json::from_str(&message.body).map_err(|e| MalformedEvent(e.to_string()))?;
@@ -138,6 +143,9 @@ pub fn parse(message: &ReceivedMessage) -> Result<CloudEvent, MalformedEvent> {
     }
     if event.id.trim().is_empty() {
         return Err(MalformedEvent("id is empty".into()));
+    }
+    if event.id.chars().count() > MAX_EVENT_ID_CHARS {
+        return Err(MalformedEvent(format!("id is longer than {MAX_EVENT_ID_CHARS} characters")));
     }
     Ok(event)
 }
