@@ -3,7 +3,7 @@
 
 use std::process::Command;
 use switchboard::Ports;
-use switchboard_domain::ReservationNumber;
+use switchboard_domain::{ReservationNumber, TenantId};
 use switchboard_tests::process::binary;
 use switchboard_tests::{Options, test_config};
 
@@ -46,10 +46,11 @@ async fn csv_and_json_lines_files_are_imported_and_each_bad_line_is_named() {
 
     let config = test_config(dir.path(), &Options::default());
     let ports = Ports::embedded(&config).await.unwrap();
-    let stored = ports.store.get_reservation(&ReservationNumber::parse("SP-20261201").unwrap()).await.unwrap().expect("imported");
+    let demo = TenantId::parse("demo").unwrap();
+    let stored = ports.store.get_reservation(&demo, &ReservationNumber::parse("SP-20261201").unwrap()).await.unwrap().expect("imported");
     assert_eq!((stored.customer_name.as_str(), stored.customer_phone.as_str()), ("Lee, Jiwoo", "+821055556666"));
-    assert!(ports.store.get_reservation(&ReservationNumber::parse("SP-20261202").unwrap()).await.unwrap().is_none());
-    assert!(ports.store.get_reservation(&ReservationNumber::parse("SP-20261203").unwrap()).await.unwrap().is_some());
+    assert!(ports.store.get_reservation(&demo, &ReservationNumber::parse("SP-20261202").unwrap()).await.unwrap().is_none());
+    assert!(ports.store.get_reservation(&demo, &ReservationNumber::parse("SP-20261203").unwrap()).await.unwrap().is_some());
 }
 
 #[tokio::test]
