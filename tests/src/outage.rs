@@ -18,8 +18,8 @@ use switchboard_messaging::{
     BatchFailure, MessagingError, OutgoingMessage, Publication, Queue, QueueStats, ReceiveOptions, ReceivedMessage, Topic,
 };
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, InquiryStore, OutboxEntry, Page, PageRequest, ReservationMigration, ReservationStore, Store,
-    StoreError, TenantStore, TokenRecord, TokenStore,
+    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, InquiryStore, OutboxEntry, Page, PageRequest, ReservationMigration,
+    ReservationStore, Store, StoreError, TenantStore, TokenRecord, TokenStore,
 };
 use tokio::sync::watch;
 

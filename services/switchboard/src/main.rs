@@ -371,8 +371,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Reservations { command: ReservationsCommand::Migrate { common } } => {
             let config = Config::load(&common.overrides())?;
-            let ports = Ports::open(&config, false).await?;
-            let report = ports.store.migrate_legacy_reservations().await?;
+            let report = match config.backend {
+                // Opening the file already moved them; this run reports what is left.
+                Backend::Embedded => Ports::embedded(&config).await?.store.migrate_legacy_reservations().await?,
+                Backend::Aws => {
+                    use switchboard_store::ReservationStore as _;
+                    switchboard::aws::store(&config).await.migrate_legacy_reservations().await?
+                }
+            };
             for pk in &report.unreadable {
                 eprintln!("left {pk}: it does not read as a reservation, so it names no tenant");
             }

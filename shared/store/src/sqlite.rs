@@ -524,8 +524,9 @@ fn migrate_legacy_reservations(tx: &Transaction<'_>) -> Result<ReservationMigrat
         let key = keys::reservation(&reservation.tenant_id, &reservation.reservation_number);
         // A reservation already at its tenant's key was imported since the
         // upgrade: it is newer than the legacy copy and is kept.
-        let inserted = exec(tx, "INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![key.pk, key.sk, body])
-            .map_err(db)?;
+        let inserted =
+            exec(tx, "INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![key.pk, key.sk, body])
+                .map_err(db)?;
         exec(tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, keys::METADATA]).map_err(db)?;
         if inserted == 1 {
             migration.moved += 1;

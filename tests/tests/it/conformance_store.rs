@@ -31,8 +31,8 @@ use switchboard_store::keys;
 use switchboard_store::s3::{S3Blobs, ensure_bucket};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, Created, OutboxEntry, Page, PageRequest, ReservationMigration, ReservationStore, Store, StoreError, TokenRecord, TransitionError,
-    TransitionOutcome, transition, transition_from,
+    AiResponseRecord, AttachmentRecord, Created, OutboxEntry, Page, PageRequest, ReservationMigration, ReservationStore, Store, StoreError,
+    TokenRecord, TransitionError, TransitionOutcome, transition, transition_from,
 };
 use switchboard_tests::emulator::{emulator, unique_prefix};
 
@@ -763,7 +763,11 @@ async fn a_reservation_under_its_legacy_key_is_moved_to_its_tenants_key_once(f: 
     let first = s.migrate_legacy_reservations().await.unwrap();
     assert_eq!(first, ReservationMigration { moved: 1, superseded: 1, unreadable: vec![damaged.pk.clone()] });
     assert_eq!(s.get_reservation(&old.tenant_id, &old.reservation_number).await.unwrap(), Some(old.clone()));
-    assert_eq!(s.get_reservation(&newer.tenant_id, &newer.reservation_number).await.unwrap(), Some(newer.clone()), "the newer import is kept");
+    assert_eq!(
+        s.get_reservation(&newer.tenant_id, &newer.reservation_number).await.unwrap(),
+        Some(newer.clone()),
+        "the newer import is kept"
+    );
     assert_eq!(s.get_reservation(&tenant_id("b"), &old.reservation_number).await.unwrap(), None, "moved to its own tenant only");
     assert!(!f.has_raw(&legacy(&old)).await && !f.has_raw(&legacy(&stale)).await, "the legacy items are gone");
     assert!(f.has_raw(&damaged).await, "an item naming no tenant is left where nothing reads it");
