@@ -551,7 +551,7 @@ impl ReservationStore for SqliteStore {
     }
 
     async fn migrate_legacy_reservations(&self) -> Result<ReservationMigration, StoreError> {
-        let migration = self.db.write(move |tx| migrate_legacy_reservations(tx)).await?;
+        let migration = self.db.write(migrate_legacy_reservations).await?;
         for pk in &migration.unreadable {
             tracing::warn!(pk = %pk, "a legacy reservation item names no tenant: left in place, read by nothing");
         }
