@@ -29,11 +29,12 @@
 //! within that tenant (two businesses can import the same upstream
 //! number). It used to be keyed `RES#{number}` alone, so a second tenant's
 //! import replaced the first tenant's booking. It now lives in its
-//! tenant's partition, sort key `RES#{number}`, rather than under
-//! `RES#{tenant}#{number}`: every read names the tenant because the key
-//! cannot be built without it; no legacy `RES#…` partition key is ever
-//! written again, so the migration finds exactly the legacy items by their
-//! prefix (and finds none, cheaply, once they are moved); and a tenant's
+//! tenant's partition, sort key `RES#{number}`. Either that or
+//! `RES#{tenant}#{number}` makes every read name the tenant (the key cannot
+//! be built without it); the tenant's partition was chosen because no
+//! `RES#…` partition key is ever written again, so the migration finds
+//! exactly the legacy items by their prefix (and finds none, cheaply, once
+//! they are moved, which lets every embedded open run it), and a tenant's
 //! data stays together with its record and corrections. Reservations are
 //! imported at a few per second and read one at a time, far below what one
 //! DynamoDB partition serves, so sharing the tenant's partition costs no
