@@ -18,8 +18,8 @@ use switchboard_messaging::{
     BatchFailure, MessagingError, OutgoingMessage, Publication, Queue, QueueStats, ReceiveOptions, ReceivedMessage, Topic,
 };
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, InquiryStore, OutboxEntry, Page, PageRequest, ReservationStore, Store,
-    StoreError, TenantStore, TokenRecord, TokenStore,
+    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, InquiryStore, OutboxEntry, Page, PageRequest, ReservationMigration,
+    ReservationStore, Store, StoreError, TenantStore, TokenRecord, TokenStore,
 };
 use tokio::sync::watch;
 
@@ -309,9 +309,14 @@ impl ReservationStore for SwitchedStore {
         self.inner.put_reservation(reservation).await
     }
 
-    async fn get_reservation(&self, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
+    async fn get_reservation(&self, tenant: &TenantId, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
         self.gate().await?;
-        self.inner.get_reservation(number).await
+        self.inner.get_reservation(tenant, number).await
+    }
+
+    async fn migrate_legacy_reservations(&self) -> Result<ReservationMigration, StoreError> {
+        self.gate().await?;
+        self.inner.migrate_legacy_reservations().await
     }
 }
 

@@ -12,7 +12,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use switchboard_domain::ReservationInput;
 
-/// Stores a reservation (operator key), replacing one with the same number.
+/// Stores a reservation (operator key), replacing the one its tenant has with the same number.
 #[utoipa::path(
     post, path = "/api/reservations", tag = "operators",
     request_body = crate::schemas::ReservationInputDoc,

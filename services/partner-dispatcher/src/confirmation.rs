@@ -104,8 +104,9 @@ impl PartnerDispatcher {
     }
 
     async fn view_of(&self, record: &TokenRecord, inquiry: Inquiry) -> Result<ConfirmationView, ConfirmError> {
+        // The inquiry's own tenant's booking, never another tenant's with the same number.
         let reservation = match &inquiry.reservation_number {
-            Some(n) => self.reservations.get_reservation(n).await?,
+            Some(n) => self.reservations.get_reservation(&inquiry.tenant_id, n).await?.filter(|r| r.tenant_id == inquiry.tenant_id),
             None => None,
         };
         Ok(ConfirmationView {

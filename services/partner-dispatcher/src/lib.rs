@@ -95,7 +95,7 @@ impl PartnerDispatcher {
             return Ok(());
         }
         let found = match &inquiry.reservation_number {
-            Some(number) => self.reservations.get_reservation(number).await.or_retry()?,
+            Some(number) => self.reservations.get_reservation(&inquiry.tenant_id, number).await.or_retry()?,
             None => None,
         };
         let reservation = match verify(&inquiry, found) {

@@ -277,6 +277,28 @@ async fn an_answer_before_the_deadline_wins_and_the_deadline_announces_it_again(
 }
 
 #[tokio::test]
+async fn another_tenants_booking_with_the_same_number_neither_hides_nor_replaces_the_inquirys_own() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    // Imported after this tenant's: with reservations keyed by number
+    // alone it replaced this tenant's booking.
+    let elsewhere = Reservation {
+        tenant_id: TenantId::parse("other").unwrap(),
+        partner_phone: PhoneNumber::parse("+821066660000").unwrap(),
+        partner_locale: Language::Ko,
+        reservation_date: "2026-03-03".into(),
+        ..reservation()
+    };
+    f.pipeline.store.put_reservation(&elsewhere).await.unwrap();
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::AwaitingPartner, "the tenant's own partner is asked");
+
+    let view = f.dispatcher.open(&f.texted_token(&inquiry).await).await.unwrap();
+    assert_eq!(view.reservation_date.as_deref(), Some("2026-01-10"), "the partner sees the tenant's own booking");
+    assert_eq!(view.language, Language::En, "in the tenant's partner's language");
+}
+
+#[tokio::test]
 async fn a_redelivered_request_texts_the_partner_once() {
     let f = fixture(Duration::from_secs(5 * 60)).await;
     let inquiry = change_request();

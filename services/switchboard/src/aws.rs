@@ -78,6 +78,13 @@ pub async fn ports(config: &Config, provision: bool) -> anyhow::Result<Ports> {
     ports_with(&Clients::from_env().await, config, provision).await
 }
 
+/// The table alone, for admin commands that need nothing else (no queue
+/// or topic has to exist): `switchboard reservations migrate`.
+pub async fn store(config: &Config) -> DynamoStore {
+    let clients = Clients::from_env().await;
+    DynamoStore::new(clients.dynamodb, ResourceNames::new(&config.resource_prefix).table)
+}
+
 /// The AWS ports on the given clients.
 pub async fn ports_with(clients: &Clients, config: &Config, provision: bool) -> anyhow::Result<Ports> {
     let clients = clients.clone();

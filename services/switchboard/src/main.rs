@@ -221,6 +221,15 @@ enum ReservationsCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Move reservations stored before they were keyed by tenant
+    /// (`RES#{number}`, one per number for every tenant) to their tenants'
+    /// keys. Idempotent: a second run moves nothing. Embedded mode does it
+    /// whenever the data file is opened; AWS mode needs this command once
+    /// after the upgrade (it scans the whole table).
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -358,6 +367,27 @@ async fn main() -> anyhow::Result<()> {
             if report.imported == 0 && !report.rejected.is_empty() {
                 anyhow::bail!("no reservation could be imported");
             }
+            Ok(())
+        }
+        Command::Reservations { command: ReservationsCommand::Migrate { common } } => {
+            let config = Config::load(&common.overrides())?;
+            let report = match config.backend {
+                // Opening the file already moved them; this run reports what is left.
+                Backend::Embedded => Ports::embedded(&config).await?.store.migrate_legacy_reservations().await?,
+                Backend::Aws => {
+                    use switchboard_store::ReservationStore as _;
+                    switchboard::aws::store(&config).await.migrate_legacy_reservations().await?
+                }
+            };
+            for pk in &report.unreadable {
+                eprintln!("left {pk}: it does not read as a reservation, so it names no tenant");
+            }
+            println!(
+                "moved {} reservations to their tenants' keys, removed {} already there, left {}",
+                report.moved,
+                report.superseded,
+                report.unreadable.len()
+            );
             Ok(())
         }
         Command::Tenant { command } => tenant(command).await,

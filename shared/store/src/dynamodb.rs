@@ -22,7 +22,7 @@ use crate::keys::{self, Key, METADATA};
 use crate::partner_link::closes_partner_link;
 use crate::{
     AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page, PageRequest,
-    ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
+    ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -830,14 +830,77 @@ impl CorrectionStore for DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Moves one legacy reservation item (see `migrate_legacy_reservations`).
+    async fn migrate_legacy_reservation(&self, legacy: Item, migration: &mut ReservationMigration) -> Result<(), StoreError> {
+        let Some(AttributeValue::S(pk)) = legacy.get("pk").cloned() else { return Ok(()) };
+        let body = legacy.get("body").cloned();
+        // The tenant is read from the record: it has been a required field
+        // since reservations were first stored, so only a damaged item lacks it.
+        let Ok(reservation) = decode::<Reservation>(legacy) else {
+            migration.unreadable.push(pk);
+            return Ok(());
+        };
+        let mut moved = key(&keys::reservation(&reservation.tenant_id, &reservation.reservation_number));
+        // The body as stored, not re-encoded: the move changes the key only.
+        moved.insert("body".into(), body.ok_or_else(|| StoreError::Corrupt(format!("{pk} has no body")))?);
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(moved)).condition_expression("attribute_not_exists(pk)");
+        match put.send().await {
+            Ok(_) => migration.moved += 1,
+            Err(e) if condition_failed(&e) => migration.superseded += 1,
+            Err(e) => return Err(failed("PutItem", e)),
+        }
+        let old = Key { pk, sk: METADATA.to_owned() };
+        self.client.delete_item().table_name(&self.table).set_key(Some(key(&old))).send().await.map_err(|e| failed("DeleteItem", e))?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl ReservationStore for DynamoStore {
     async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError> {
-        self.upsert(item(&keys::reservation(&reservation.reservation_number), reservation)?).await
+        self.upsert(item(&keys::reservation(&reservation.tenant_id, &reservation.reservation_number), reservation)?).await
     }
 
-    async fn get_reservation(&self, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
-        self.get_body(&keys::reservation(number)).await
+    async fn get_reservation(&self, tenant: &TenantId, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
+        self.get_body(&keys::reservation(tenant, number)).await
+    }
+
+    /// Scans the table for the legacy `RES#` partitions (every item is
+    /// read to find them: an admin command's cost, run by `switchboard
+    /// reservations migrate`, never on a request path) and moves each item
+    /// by itself: a conditional put of the tenant's key (a reservation
+    /// already there is newer and is kept), then the delete of the legacy
+    /// item. A run stopped between the two leaves the legacy item, which
+    /// the next run deletes, finding the put already done.
+    async fn migrate_legacy_reservations(&self) -> Result<ReservationMigration, StoreError> {
+        let mut migration = ReservationMigration::default();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :prefix) AND sk = :meta")
+                .expression_attribute_values(":prefix", s(keys::RESERVATION_PREFIX))
+                .expression_attribute_values(":meta", s(METADATA))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed("Scan", e))?;
+            for legacy in out.items.unwrap_or_default() {
+                self.migrate_legacy_reservation(legacy, &mut migration).await?;
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        for pk in &migration.unreadable {
+            tracing::warn!(pk = %pk, "a legacy reservation item names no tenant: left in place, read by nothing");
+        }
+        Ok(migration)
     }
 }
 

@@ -8,12 +8,13 @@
 //! |---|---|---|---|
 //! | tenant | `TENANT#{id}` | `METADATA` | GSI1 `APIKEY#{hash}` / `TENANT` |
 //! | operator's correction | `TENANT#{id}` | `CORRECTION#{inquiry id}` | one per inquiry |
+//! | reservation | `TENANT#{tenant}` | `RES#{number}` | in its tenant's partition: the same number in two tenants is two items |
 //! | inquiry | `INQUIRY#{id}` | `METADATA` | GSI1 `TENANT#{tenant}` / `INQUIRY#{created}#{id}`; GSI2 `STATUS#{status}` / `{created}#{id}` |
 //! | timeline event | `INQUIRY#{id}` | `EVENT#{at}#{seq, 6 digits}` | deduplicated by the event's key: SQLite's `dedupe` column holds `EVENT#{event key}`, DynamoDB writes a marker item (next row) |
 //! | event key marker (DynamoDB) | `INQUIRY#{id}` | `EVENTKEY#{event key}` | `event_sk`: the event's sort key |
 //! | AI response | `INQUIRY#{id}` | `AI_RESPONSE#{at}` | |
 //! | attachment | `INQUIRY#{id}` | `ATTACHMENT#{n, 2 digits}` | |
-//! | reservation | `RES#{number}` | `METADATA` | |
+//! | reservation before tenant keys (legacy) | `RES#{number}` | `METADATA` | read by nothing; moved by [`crate::ReservationStore::migrate_legacy_reservations`] |
 //! | token | `TOKEN#{hash}` | `METADATA` | `expires_at` (TTL) |
 //! | an inquiry's token | `INQUIRY#{id}` | `PARTNER_TOKEN` | body `{token_hash}`: the one link issued for the inquiry |
 //! | outbox entry | `INQUIRY#{id}` | `OUTBOX#{event id}` | GSI2 `OUTBOX` / `{stored}#{id}#{event id}`: an event written with a state change, until it is published |
@@ -23,6 +24,21 @@
 //! Times in keys (`{created}`, `{at}`) are [`sort_time`]. `seq` is the
 //! number of events the inquiry had before this one, which keeps events of
 //! the same millisecond in the order they were written.
+//!
+//! A reservation belongs to a tenant, and its number is unique only
+//! within that tenant (two businesses can import the same upstream
+//! number). It used to be keyed `RES#{number}` alone, so a second tenant's
+//! import replaced the first tenant's booking. It now lives in its
+//! tenant's partition, sort key `RES#{number}`. Either that or
+//! `RES#{tenant}#{number}` makes every read name the tenant (the key cannot
+//! be built without it); the tenant's partition was chosen because no
+//! `RES#…` partition key is ever written again, so the migration finds
+//! exactly the legacy items by their prefix (and finds none, cheaply, once
+//! they are moved, which lets every embedded open run it), and a tenant's
+//! data stays together with its record and corrections. Reservations are
+//! imported at a few per second and read one at a time, far below what one
+//! DynamoDB partition serves, so sharing the tenant's partition costs no
+//! throughput that matters.
 //!
 //! GSI1 lists a tenant's inquiries newest first and finds a tenant by the
 //! hash of its API key; GSI2 lists inquiries in one status newest first,
@@ -143,9 +159,19 @@ pub fn ai_response(id: InquiryId, at: Timestamp) -> Key {
     Key { pk: inquiry_partition(id), sk: format!("{AI_RESPONSE_PREFIX}{}", sort_time(at)) }
 }
 
-/// A reservation.
-pub fn reservation(number: &ReservationNumber) -> Key {
-    Key::metadata(format!("RES#{number}"))
+/// Sort-key prefix of a tenant's reservations (in the tenant's
+/// partition), and partition-key prefix of the legacy reservation items.
+pub const RESERVATION_PREFIX: &str = "RES#";
+
+/// Reservation `number` of `tenant`, in the tenant's partition.
+pub fn reservation(tenant: &TenantId, number: &ReservationNumber) -> Key {
+    Key { pk: tenant_partition(tenant), sk: format!("{RESERVATION_PREFIX}{number}") }
+}
+
+/// Where a reservation was stored before reservations were keyed by
+/// tenant: a number shared by every tenant. Only the migration reads it.
+pub fn legacy_reservation(number: &ReservationNumber) -> Key {
+    Key::metadata(format!("{RESERVATION_PREFIX}{number}"))
 }
 
 /// A partner confirmation token, by the hash of the token.
@@ -208,7 +234,9 @@ mod tests {
         assert_eq!(event_marker(id, "status.received"), key(&format!("INQUIRY#{id}"), "EVENTKEY#status.received"));
         assert_eq!(attachment(id, 3), key(&format!("INQUIRY#{id}"), "ATTACHMENT#03"));
         assert_eq!(ai_response(id, at), key(&format!("INQUIRY#{id}"), "AI_RESPONSE#001700000000123"));
-        assert_eq!(reservation(&ReservationNumber::parse("HT-20481123").unwrap()), key("RES#HT-20481123", "METADATA"));
+        let number = ReservationNumber::parse("HT-20481123").unwrap();
+        assert_eq!(reservation(&tenant_id, &number), key("TENANT#t", "RES#HT-20481123"));
+        assert_eq!(legacy_reservation(&number), key("RES#HT-20481123", "METADATA"));
         assert_eq!(token("h"), key("TOKEN#h", "METADATA"));
         assert_eq!(partner_token(id), key(&format!("INQUIRY#{id}"), "PARTNER_TOKEN"));
         assert_eq!(idempotency(&tenant_id, "k"), key("IDEM#t#k", "METADATA"));

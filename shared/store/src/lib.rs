@@ -234,13 +234,37 @@ pub trait TenantStore: Send + Sync {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
 }
 
-/// Reservations, by number.
+/// Reservations, by tenant and number: a number is unique only within
+/// its tenant, and no read can reach another tenant's booking.
 #[async_trait]
 pub trait ReservationStore: Send + Sync {
-    /// Stores (or replaces) a reservation.
+    /// Stores (or replaces) a reservation, under its own tenant: the same
+    /// number imported by another tenant is another reservation.
     async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError>;
-    /// The reservation, if it exists.
-    async fn get_reservation(&self, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError>;
+    /// `tenant`'s reservation `number`, if that tenant has one.
+    async fn get_reservation(&self, tenant: &TenantId, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError>;
+    /// Moves every reservation still stored under its legacy key
+    /// (`RES#{number}`, shared by all tenants) to its tenant's key, using
+    /// the tenant recorded on the reservation. Idempotent and safe to run
+    /// twice or concurrently: a reservation already at its tenant's key
+    /// (moved by an earlier run, or imported again since) is kept, and the
+    /// legacy item is removed. An item that does not read as a reservation
+    /// names no tenant to move it to: it stays where it is, where no read
+    /// finds it, and is reported.
+    async fn migrate_legacy_reservations(&self) -> Result<ReservationMigration, StoreError>;
+}
+
+/// What [`ReservationStore::migrate_legacy_reservations`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReservationMigration {
+    /// Legacy items moved to their tenant's key.
+    pub moved: usize,
+    /// Legacy items removed because their tenant's key already held the
+    /// reservation (a newer import, or an interrupted earlier run).
+    pub superseded: usize,
+    /// Partition keys of legacy items left in place: they do not read as a
+    /// reservation, so they name no tenant. No read returns them.
+    pub unreadable: Vec<String>,
 }
 
 /// Partner confirmation tokens, stored under their hash.

@@ -6,7 +6,7 @@ use crate::keys::{self, Key};
 use crate::partner_link::closes_partner_link;
 use crate::{
     AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page, PageRequest,
-    ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
+    ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -48,9 +48,18 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// The table in `db`, created if it is missing.
+    /// Moves reservations stored before they were keyed by tenant (see
+    /// [`ReservationStore::migrate_legacy_reservations`]): every process
+    /// opening the file runs it, in one transaction, and once they are
+    /// moved it finds nothing (one index probe).
     pub async fn open(db: Database) -> Result<Self, StoreError> {
         db.migrate(SCHEMA).await?;
-        Ok(Self { db })
+        let store = Self { db };
+        let migrated = store.migrate_legacy_reservations().await?;
+        if migrated.moved + migrated.superseded > 0 {
+            tracing::info!(moved = migrated.moved, superseded = migrated.superseded, "reservations moved to their tenants' keys");
+        }
+        Ok(store)
     }
 
     /// The database the table lives in.
@@ -492,17 +501,61 @@ impl CorrectionStore for SqliteStore {
     }
 }
 
+/// Moves the legacy `RES#{number}` items to their tenants' keys, in the
+/// caller's transaction: all of them or, on an error, none.
+fn migrate_legacy_reservations(tx: &Transaction<'_>) -> Result<ReservationMigration, StoreError> {
+    let legacy: Vec<(String, String)> = {
+        let mut stmt = tx.prepare_cached("SELECT pk, body FROM items WHERE pk >= ?1 AND pk < ?2 AND sk = ?3").map_err(db)?;
+        let rows = stmt
+            .query_map(params![keys::RESERVATION_PREFIX, prefix_end(keys::RESERVATION_PREFIX), keys::METADATA], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)?
+    };
+    let mut migration = ReservationMigration::default();
+    for (pk, body) in legacy {
+        // The tenant is read from the record: it has been a required field
+        // since reservations were first stored, so only a damaged body lacks it.
+        let Ok(reservation) = serde_json::from_str::<Reservation>(&body) else {
+            migration.unreadable.push(pk);
+            continue;
+        };
+        let key = keys::reservation(&reservation.tenant_id, &reservation.reservation_number);
+        // A reservation already at its tenant's key was imported since the
+        // upgrade: it is newer than the legacy copy and is kept.
+        let inserted =
+            exec(tx, "INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![key.pk, key.sk, body])
+                .map_err(db)?;
+        exec(tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, keys::METADATA]).map_err(db)?;
+        if inserted == 1 {
+            migration.moved += 1;
+        } else {
+            migration.superseded += 1;
+        }
+    }
+    Ok(migration)
+}
+
 #[async_trait]
 impl ReservationStore for SqliteStore {
     async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError> {
-        let key = keys::reservation(&reservation.reservation_number);
+        let key = keys::reservation(&reservation.tenant_id, &reservation.reservation_number);
         let body = encode(&key.pk, reservation)?;
         self.db.write(move |tx| upsert(tx, &key, &body)).await
     }
 
-    async fn get_reservation(&self, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
-        let key = keys::reservation(number);
+    async fn get_reservation(&self, tenant: &TenantId, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
+        let key = keys::reservation(tenant, number);
         self.db.read(move |c| get_item(c, &key)).await
+    }
+
+    async fn migrate_legacy_reservations(&self) -> Result<ReservationMigration, StoreError> {
+        let migration = self.db.write(migrate_legacy_reservations).await?;
+        for pk in &migration.unreadable {
+            tracing::warn!(pk = %pk, "a legacy reservation item names no tenant: left in place, read by nothing");
+        }
+        Ok(migration)
     }
 }
 

@@ -31,8 +31,8 @@ use switchboard_store::keys;
 use switchboard_store::s3::{S3Blobs, ensure_bucket};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, Created, OutboxEntry, Page, PageRequest, Store, StoreError, TokenRecord, TransitionError,
-    TransitionOutcome, transition, transition_from,
+    AiResponseRecord, AttachmentRecord, Created, OutboxEntry, Page, PageRequest, ReservationMigration, ReservationStore, Store, StoreError,
+    TokenRecord, TransitionError, TransitionOutcome, transition, transition_from,
 };
 use switchboard_tests::emulator::{emulator, unique_prefix};
 
@@ -55,8 +55,16 @@ struct Fixture {
     /// Makes message bodies unique to this fixture, so counting what moto
     /// received ignores other tests sharing the emulator.
     marker: String,
+    /// The table under the store, to leave items as an older version wrote them.
+    raw: Raw,
     /// Keeps the embedded database's directory alive.
     _dir: Option<tempfile::TempDir>,
+}
+
+/// Direct access to a fixture's table, around its store.
+enum Raw {
+    Embedded(Database),
+    Aws { dynamodb: aws_sdk_dynamodb::Client, table: String },
 }
 
 impl Backend {
@@ -67,7 +75,7 @@ impl Backend {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let db = Database::open(&dir.path().join("sb.db"), Durability::Normal).expect("database opens");
                 let store = SqliteStore::open(db.clone()).await.expect("store opens");
-                let outbox = Arc::new(SqliteOutbox::open(db).await.expect("outbox opens"));
+                let outbox = Arc::new(SqliteOutbox::open(db.clone()).await.expect("outbox opens"));
                 Fixture {
                     backend: self,
                     store: Arc::new(store),
@@ -76,6 +84,7 @@ impl Backend {
                     email: outbox.clone(),
                     outbox: Some(outbox),
                     marker: prefix,
+                    raw: Raw::Embedded(db),
                     _dir: Some(dir),
                 }
             }
@@ -95,9 +104,10 @@ impl Backend {
                     store: Arc::new(DynamoStore::new(dynamodb.clone(), table.clone())),
                     blobs: Arc::new(S3Blobs::new(s3, bucket)),
                     sms: Arc::new(SnsSms::new(sns, dynamodb.clone(), table.clone())),
-                    email: Arc::new(SesEmail::new(ses, dynamodb, table, from)),
+                    email: Arc::new(SesEmail::new(ses, dynamodb.clone(), table.clone(), from)),
                     outbox: None,
                     marker: prefix,
+                    raw: Raw::Aws { dynamodb, table },
                     _dir: None,
                 }
             }
@@ -106,6 +116,65 @@ impl Backend {
 }
 
 impl Fixture {
+    /// Writes `body` (a JSON object of strings) at `key`, bypassing the
+    /// store: an item as an older version left it.
+    async fn put_raw(&self, key: &keys::Key, body: &Value) {
+        match &self.raw {
+            Raw::Embedded(db) => {
+                let (key, body) = (key.clone(), body.to_string());
+                db.write(move |tx| {
+                    tx.execute("INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3)", (&key.pk, &key.sk, &body))
+                        .map_err(switchboard_sqlite::DbError::from)
+                })
+                .await
+                .expect("raw item written");
+            }
+            Raw::Aws { dynamodb, table } => {
+                use aws_sdk_dynamodb::types::AttributeValue;
+                let fields = body.as_object().expect("a JSON object");
+                let map = fields.iter().map(|(k, v)| (k.clone(), AttributeValue::S(v.as_str().expect("a string").to_owned()))).collect();
+                dynamodb
+                    .put_item()
+                    .table_name(table)
+                    .item("pk", AttributeValue::S(key.pk.clone()))
+                    .item("sk", AttributeValue::S(key.sk.clone()))
+                    .item("body", AttributeValue::M(map))
+                    .send()
+                    .await
+                    .expect("raw item written");
+            }
+        }
+    }
+
+    /// Whether an item is stored at `key`, whatever it holds.
+    async fn has_raw(&self, key: &keys::Key) -> bool {
+        match &self.raw {
+            Raw::Embedded(db) => {
+                let key = key.clone();
+                db.read(move |c| {
+                    c.query_row("SELECT count(*) FROM items WHERE pk = ?1 AND sk = ?2", (&key.pk, &key.sk), |r| r.get::<_, i64>(0))
+                        .map_err(switchboard_sqlite::DbError::from)
+                })
+                .await
+                .expect("raw item read")
+                    == 1
+            }
+            Raw::Aws { dynamodb, table } => {
+                use aws_sdk_dynamodb::types::AttributeValue;
+                let out = dynamodb
+                    .get_item()
+                    .table_name(table)
+                    .key("pk", AttributeValue::S(key.pk.clone()))
+                    .key("sk", AttributeValue::S(key.sk.clone()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .expect("raw item read");
+                out.item.is_some()
+            }
+        }
+    }
+
     /// Texts really sent whose body contains `needle`.
     async fn sms_sent(&self, needle: &str) -> Vec<String> {
         match &self.outbox {
@@ -177,11 +246,27 @@ conformance!(
     tenants_are_found_by_api_key_hash,
     a_tenant_update_is_conditional_on_the_version_read,
     reservations_round_trip,
+    a_reservation_number_imported_by_two_tenants_keeps_each_tenants_own_record,
+    a_reservation_under_its_legacy_key_is_moved_to_its_tenants_key_once,
     attachments_and_ai_responses_round_trip,
     blobs_round_trip_and_a_missing_blob_is_not_found,
     an_sms_id_is_sent_once_however_often_it_is_asked,
     an_email_id_is_sent_once_however_often_it_is_asked,
 );
+
+/// Embedded mode needs no command: every process opening the data file
+/// moves the legacy reservations before it serves anything.
+#[tokio::test]
+async fn opening_the_embedded_store_moves_legacy_reservations_to_their_tenants_keys() {
+    let f = Backend::Embedded.provision("legacy_reservations_on_open").await;
+    let old = reservation("a", "HT-20481123", "2024-11-23");
+    let legacy = keys::legacy_reservation(&old.reservation_number);
+    f.put_raw(&legacy, &serde_json::to_value(&old).unwrap()).await;
+    let Raw::Embedded(db) = &f.raw else { unreachable!("an embedded fixture") };
+    let reopened = SqliteStore::open(db.clone()).await.expect("store opens");
+    assert_eq!(ReservationStore::get_reservation(&reopened, &old.tenant_id, &old.reservation_number).await.unwrap(), Some(old));
+    assert!(!f.has_raw(&legacy).await, "the legacy item is gone");
+}
 
 // ---------------------------------------------------------------------------
 // Builders
@@ -617,11 +702,10 @@ async fn a_tenant_update_is_conditional_on_the_version_read(f: Fixture) {
     assert_eq!((last.version, last.faq.len()), (stored.version + 2, 4));
 }
 
-async fn reservations_round_trip(f: Fixture) {
-    let s = f.store.as_ref();
-    let mut reservation = Reservation {
-        reservation_number: ReservationNumber::parse("HT-20481123").unwrap(),
-        tenant_id: tenant_id("t"),
+fn reservation(tenant: &str, number: &str, date: &str) -> Reservation {
+    Reservation {
+        reservation_number: ReservationNumber::parse(number).unwrap(),
+        tenant_id: tenant_id(tenant),
         customer_name: "김민수".into(),
         customer_phone: PhoneNumber::parse("+821012345678").unwrap(),
         partner_id: "p-1".into(),
@@ -629,14 +713,68 @@ async fn reservations_round_trip(f: Fixture) {
         partner_phone: PhoneNumber::parse("+821098765432").unwrap(),
         partner_locale: Language::Ko,
         service_type: "room".into(),
-        reservation_date: "2024-11-23".into(),
-    };
+        reservation_date: date.into(),
+    }
+}
+
+async fn reservations_round_trip(f: Fixture) {
+    let s = f.store.as_ref();
+    let mut reservation = reservation("t", "HT-20481123", "2024-11-23");
+    let (t, number) = (reservation.tenant_id.clone(), reservation.reservation_number.clone());
     s.put_reservation(&reservation).await.unwrap();
-    assert_eq!(s.get_reservation(&reservation.reservation_number).await.unwrap(), Some(reservation.clone()));
+    assert_eq!(s.get_reservation(&t, &number).await.unwrap(), Some(reservation.clone()));
     reservation.reservation_date = "2024-11-24T15:00".into();
     s.put_reservation(&reservation).await.unwrap();
-    assert_eq!(s.get_reservation(&reservation.reservation_number).await.unwrap(), Some(reservation));
-    assert_eq!(s.get_reservation(&ReservationNumber::parse("HT-99999999").unwrap()).await.unwrap(), None);
+    assert_eq!(s.get_reservation(&t, &number).await.unwrap(), Some(reservation));
+    assert_eq!(s.get_reservation(&t, &ReservationNumber::parse("HT-99999999").unwrap()).await.unwrap(), None);
+    assert_eq!(s.get_reservation(&tenant_id("u"), &number).await.unwrap(), None, "another tenant has no such reservation");
+}
+
+async fn a_reservation_number_imported_by_two_tenants_keeps_each_tenants_own_record(f: Fixture) {
+    let s = f.store.as_ref();
+    let mut first = reservation("a", "HT-20481123", "2024-11-23");
+    first.partner_locale = Language::En;
+    let second = reservation("b", "HT-20481123", "2025-01-05");
+    s.put_reservation(&first).await.unwrap();
+    s.put_reservation(&second).await.unwrap();
+    let number = &first.reservation_number.clone();
+    assert_eq!(s.get_reservation(&tenant_id("a"), number).await.unwrap(), Some(first), "the second import did not replace the first");
+    assert_eq!(s.get_reservation(&tenant_id("b"), number).await.unwrap(), Some(second));
+    assert_eq!(s.get_reservation(&tenant_id("c"), number).await.unwrap(), None);
+}
+
+/// Versions before reservations were keyed by tenant stored them under
+/// `RES#{number}`. The migration moves each to its tenant's key, keeps a
+/// newer import already there, leaves (and names) an item that names no
+/// tenant, and finds nothing more to do when run again.
+async fn a_reservation_under_its_legacy_key_is_moved_to_its_tenants_key_once(f: Fixture) {
+    let s = f.store.as_ref();
+    let old = reservation("a", "HT-20481123", "2024-11-23");
+    let stale = reservation("b", "HT-20481124", "2024-12-01");
+    let newer = reservation("b", "HT-20481124", "2024-12-02");
+    let legacy = |r: &Reservation| keys::legacy_reservation(&r.reservation_number);
+    f.put_raw(&legacy(&old), &serde_json::to_value(&old).unwrap()).await;
+    f.put_raw(&legacy(&stale), &serde_json::to_value(&stale).unwrap()).await;
+    s.put_reservation(&newer).await.unwrap();
+    let damaged = keys::legacy_reservation(&ReservationNumber::parse("ZZ-00000001").unwrap());
+    f.put_raw(&damaged, &json!({ "reservation_number": "ZZ-00000001" })).await;
+    assert_eq!(s.get_reservation(&old.tenant_id, &old.reservation_number).await.unwrap(), None, "nothing reads a legacy key");
+
+    let first = s.migrate_legacy_reservations().await.unwrap();
+    assert_eq!(first, ReservationMigration { moved: 1, superseded: 1, unreadable: vec![damaged.pk.clone()] });
+    assert_eq!(s.get_reservation(&old.tenant_id, &old.reservation_number).await.unwrap(), Some(old.clone()));
+    assert_eq!(
+        s.get_reservation(&newer.tenant_id, &newer.reservation_number).await.unwrap(),
+        Some(newer.clone()),
+        "the newer import is kept"
+    );
+    assert_eq!(s.get_reservation(&tenant_id("b"), &old.reservation_number).await.unwrap(), None, "moved to its own tenant only");
+    assert!(!f.has_raw(&legacy(&old)).await && !f.has_raw(&legacy(&stale)).await, "the legacy items are gone");
+    assert!(f.has_raw(&damaged).await, "an item naming no tenant is left where nothing reads it");
+
+    let again = s.migrate_legacy_reservations().await.unwrap();
+    assert_eq!(again, ReservationMigration { moved: 0, superseded: 0, unreadable: vec![damaged.pk.clone()] });
+    assert_eq!(s.get_reservation(&old.tenant_id, &old.reservation_number).await.unwrap(), Some(old));
 }
 
 async fn attachments_and_ai_responses_round_trip(f: Fixture) {

@@ -353,8 +353,9 @@ async fn put_reservation_stores_a_reservation_for_operators_only_and_names_bad_f
     let stored = client.put_reservation(keyed(OPERATOR_KEY, request())).await.unwrap().into_inner();
     assert_eq!(stored.reservation_number, "TR-77700001");
     assert_ne!(stored.customer_phone, CUSTOMER, "phones come back masked");
-    let number = switchboard_domain::ReservationNumber::parse("TR-77700001").unwrap();
-    let found = switchboard_store::ReservationStore::get_reservation(app.ports.store.as_ref(), &number).await.unwrap();
+    let (demo, number) =
+        (switchboard_domain::TenantId::parse("demo").unwrap(), switchboard_domain::ReservationNumber::parse("TR-77700001").unwrap());
+    let found = switchboard_store::ReservationStore::get_reservation(app.ports.store.as_ref(), &demo, &number).await.unwrap();
     assert_eq!(found.map(|r| r.partner_name), Some("Jeonju Day Tours".to_owned()));
 
     let bad = pb::PutReservationRequest {

@@ -2,7 +2,8 @@
 
 use serde_json::json;
 use switchboard_domain::token::token_hash;
-use switchboard_tests::{API_KEY, Options, TestApp, token_in};
+use switchboard_tests::grpc::add_tenant;
+use switchboard_tests::{API_KEY, OPERATOR_KEY, Options, PATIENCE, TestApp, token_in};
 
 pub(crate) const PARTNER_PHONE: &str = "+821098765432";
 pub(crate) const CUSTOMER_PHONE: &str = "+821012345678";
@@ -181,6 +182,65 @@ async fn a_reservation_that_is_not_the_customers_goes_to_a_person_without_reveal
     assert_eq!(sent.iter().filter(|m| m.to == "+12135550149").count(), 1, "the customer is told");
     assert!(sent.iter().all(|m| !m.body.contains("김민지")));
     assert_eq!(partner_steps(&inquiry), ["Created"], "no partner was asked");
+    app.stop().await;
+}
+
+/// The one SMS texted to `phone` about inquiry `id`, whichever tenant
+/// it belongs to (read from the outbox, which needs no tenant's key).
+async fn texted_to(app: &TestApp, id: &str, phone: &str) -> String {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let sent: Vec<_> = app.outbox(id).await.into_iter().filter(|m| m.to == phone).collect();
+        if let [only] = sent.as_slice() {
+            return only.body.clone();
+        }
+        assert!(sent.is_empty(), "more than one SMS to {phone}: {sent:?}");
+        assert!(tokio::time::Instant::now() < deadline, "no SMS to {phone} for inquiry {id}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_reservation_number_imported_by_two_tenants_keeps_each_tenants_own_record() {
+    const OTHER_KEY: &str = "other-tenant-key-0123";
+    const OTHER_PARTNER: &str = "+821077770000";
+    let app = TestApp::spawn().await;
+    add_tenant(&app, "other", OTHER_KEY).await;
+    // The demo tenant's HT-20481123 (for 2026-12-24, a Korean partner) is
+    // seeded first; another business then imports its own booking with the
+    // same number, the same customer, and another partner, date and language.
+    let other = json!({
+        "reservation_number": "HT-20481123",
+        "tenant_id": "other",
+        "customer_name": "Kim Minji",
+        "customer_phone": CUSTOMER_PHONE,
+        "partner_id": "other-partner",
+        "partner_name": "Other Stay",
+        "partner_phone": OTHER_PARTNER,
+        "partner_locale": "en",
+        "service_type": "spa",
+        "reservation_date": "2027-02-14",
+    });
+    let stored = app.http.post(app.url("/api/reservations")).header("x-api-key", OPERATOR_KEY).json(&other).send().await.unwrap();
+    assert!(stored.status().is_success(), "{}", stored.text().await.unwrap());
+
+    let demo_id = app.submit_ok(&change_request()).await;
+    let submitted = app.http.post(app.url("/api/inquiries")).header("x-api-key", OTHER_KEY).json(&change_request()).send().await.unwrap();
+    assert_eq!(submitted.status(), 202);
+    let other_id = submitted.json::<serde_json::Value>().await.unwrap()["inquiry_id"].as_str().unwrap().to_owned();
+
+    let page = |token: String| {
+        let url = app.url(&format!("/r/{token}"));
+        async { app.http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let demo_page = page(token_in(&partner_sms(&app, &demo_id).await)).await;
+    assert!(demo_page.contains("2026-12-24") && demo_page.contains(r#"lang="ko""#), "the demo partner sees the demo booking: {demo_page}");
+    assert!(!demo_page.contains("2027-02-14"), "and nothing of the other tenant's");
+    let other_page = page(token_in(&texted_to(&app, &other_id, OTHER_PARTNER).await)).await;
+    assert!(other_page.contains("2027-02-14") && other_page.contains(r#"lang="en""#), "the other partner sees its booking: {other_page}");
+    assert!(!other_page.contains("2026-12-24"));
+    assert!(app.outbox(&demo_id).await.iter().all(|m| m.to != OTHER_PARTNER), "each request goes to its own tenant's partner");
+    assert!(app.outbox(&other_id).await.iter().all(|m| m.to != PARTNER_PHONE));
     app.stop().await;
 }
 
