@@ -4,10 +4,12 @@
 
 use crate::admission::{Admission, AdmissionLimits, Backlog};
 use crate::client_address::TrustedProxies;
+use crate::error::ApiError;
 use crate::eta::Eta;
 use crate::operators::OperatorKeys;
 use crate::rate_limits::{LimitKey, Limited, RateLimits, Rates};
 use crate::status_cache::{DEFAULT_STATUS_STALENESS, STATUS_CACHE_CAPACITY, StatusCache};
+use crate::stream_slots::{StreamSlot, StreamSlots};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +27,12 @@ pub struct ApiSettings {
     /// Proxies whose `X-Forwarded-For` names the client
     /// (`SWITCHBOARD_TRUSTED_PROXIES`; `client_address.rs`).
     pub trusted_proxies: TrustedProxies,
+    /// Watch streams one caller may hold open at once
+    /// (`SWITCHBOARD_MAX_STREAMS_PER_KEY`; `stream_slots.rs`).
+    pub max_streams_per_caller: usize,
+    /// Longest a watch stream stays open (`SWITCHBOARD_STREAM_LIFETIME_SECS`);
+    /// then it ends and the client watches again.
+    pub stream_lifetime: Duration,
     /// Requests served at once, streams apart
     /// (`SWITCHBOARD_MAX_CONCURRENT_REQUESTS`); beyond it, 503 at once.
     pub max_concurrent_requests: usize,
@@ -53,6 +61,8 @@ impl Default for ApiSettings {
             rates: Rates::default(),
             trusted_proxies: TrustedProxies::default(),
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_streams_per_caller: 20,
+            stream_lifetime: Duration::from_secs(600),
             cors_origins: vec![],
             request_timeout: Duration::from_secs(30),
             worker_concurrency: 16,
@@ -96,6 +106,7 @@ struct Inner {
     admission: Admission,
     backlog: Option<Arc<dyn Backlog>>,
     streams: CancellationToken,
+    stream_slots: StreamSlots,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -108,6 +119,7 @@ impl Api {
     pub fn new(parts: ApiParts) -> Self {
         let s = &parts.settings;
         let limits = RateLimits::new(s.rates);
+        let stream_slots = StreamSlots::new(s.max_streams_per_caller);
         let eta = Arc::new(Eta::new(s.eta_refresh, s.worker_concurrency));
         let statuses = StatusCache::new(s.status_staleness, STATUS_CACHE_CAPACITY);
         let admission = Admission::new(s.admission.clone());
@@ -124,6 +136,7 @@ impl Api {
                 admission,
                 backlog: parts.backlog,
                 streams: CancellationToken::new(),
+                stream_slots,
             }),
         }
     }
@@ -190,6 +203,11 @@ impl Api {
     /// shutdown does not wait for watchers.
     pub fn streams_stopping(&self) -> CancellationToken {
         self.inner.streams.clone()
+    }
+
+    /// A slot for one more watch stream of `caller`, or 429.
+    pub(crate) fn stream_slot(&self, caller: &str) -> Result<StreamSlot, ApiError> {
+        self.inner.stream_slots.take(caller)
     }
 
     /// Ends every open stream (watchers are told to reconnect).

@@ -288,7 +288,8 @@ pub(crate) async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let id = path_id(id)?;
     let inquiry = ops::load(&gateway, &principal, &id, "id").await?;
-    let stream = crate::watch::watch(gateway.clone(), inquiry.id, None);
+    let slot = gateway.api.stream_slot(&principal.actor())?;
+    let stream = crate::watch::watch(gateway.clone(), inquiry.id, None, slot);
     let stream = stream.flat_map(|item| {
         let events: Vec<Result<Event, Infallible>> = match item {
             Ok(watched) => {

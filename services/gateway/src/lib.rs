@@ -38,6 +38,7 @@ mod schemas;
 mod serve;
 mod state;
 mod status_cache;
+mod stream_slots;
 mod telemetry;
 mod views;
 mod watch;

@@ -7,10 +7,14 @@
 //! partner costs few reads) and shrinks again when something does. Events
 //! are handed out once each (by their dedupe key), oldest first, up to and
 //! including the one that puts the inquiry in a terminal status; then the
-//! stream ends. The client's deadline and the server's shutdown end it early.
+//! stream ends. The client's deadline, the stream's longest lifetime
+//! (`SWITCHBOARD_STREAM_LIFETIME_SECS`) and the server's shutdown end it
+//! early. Each stream holds one of its caller's slots (`stream_slots.rs`)
+//! until it ends.
 
 use crate::error::ApiError;
 use crate::state::Gateway;
+use crate::stream_slots::StreamSlot;
 use futures::Stream;
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
@@ -39,7 +43,10 @@ struct State {
     done: bool,
     first: bool,
     pause: Duration,
-    deadline: Option<Instant>,
+    deadline: Instant,
+    /// Whether `deadline` is the client's rather than the stream's lifetime.
+    client_deadline: bool,
+    _slot: StreamSlot,
 }
 
 /// The status a `status.*` event records.
@@ -48,11 +55,32 @@ pub fn event_status(event: &TimelineEvent) -> Option<InquiryStatus> {
 }
 
 /// The timeline of inquiry `id` (which the caller was allowed to see) as a
-/// stream. `deadline`: when the client stops waiting.
-pub fn watch(gateway: Gateway, id: InquiryId, deadline: Option<Instant>) -> impl Stream<Item = Result<Watched, ApiError>> + Send + 'static {
-    let first_pause = gateway.api.settings().watch_poll;
-    let state =
-        State { gateway, id, sent: HashSet::new(), pending: VecDeque::new(), done: false, first: true, pause: first_pause, deadline };
+/// stream, holding `slot`. `deadline`: when the client stops waiting.
+pub(crate) fn watch(
+    gateway: Gateway,
+    id: InquiryId,
+    deadline: Option<Instant>,
+    slot: StreamSlot,
+) -> impl Stream<Item = Result<Watched, ApiError>> + Send + 'static {
+    let settings = gateway.api.settings();
+    let first_pause = settings.watch_poll;
+    let lifetime = Instant::now() + settings.stream_lifetime;
+    let (deadline, client_deadline) = match deadline {
+        Some(at) if at <= lifetime => (at, true),
+        _ => (lifetime, false),
+    };
+    let state = State {
+        gateway,
+        id,
+        sent: HashSet::new(),
+        pending: VecDeque::new(),
+        done: false,
+        first: true,
+        pause: first_pause,
+        deadline,
+        client_deadline,
+        _slot: slot,
+    };
     futures::stream::unfold(state, |mut state| async move {
         loop {
             if let Some(next) = state.pending.pop_front() {
@@ -64,12 +92,7 @@ pub fn watch(gateway: Gateway, id: InquiryId, deadline: Option<Instant>) -> impl
             if !state.first {
                 let stop = state.gateway.api.streams_stopping();
                 let sleep = tokio::time::sleep(state.pause);
-                let deadline = async {
-                    match state.deadline {
-                        Some(at) => tokio::time::sleep_until(at).await,
-                        None => std::future::pending().await,
-                    }
-                };
+                let deadline = tokio::time::sleep_until(state.deadline);
                 tokio::select! {
                     _ = sleep => {}
                     _ = stop.cancelled() => {
@@ -78,7 +101,13 @@ pub fn watch(gateway: Gateway, id: InquiryId, deadline: Option<Instant>) -> impl
                     }
                     _ = deadline => {
                         state.done = true;
-                        return Some((Err(ApiError::DeadlineExceeded("the deadline passed before the inquiry finished".into())), state));
+                        let why = if state.client_deadline {
+                            "the deadline passed before the inquiry finished".to_owned()
+                        } else {
+                            let lifetime = state.gateway.api.settings().stream_lifetime.as_secs();
+                            format!("the stream reached its longest lifetime ({lifetime} s) before the inquiry finished; watch again")
+                        };
+                        return Some((Err(ApiError::DeadlineExceeded(why)), state));
                     }
                 }
             }

@@ -105,6 +105,10 @@ pub struct Config {
     pub trusted_proxies: String,
     /// Requests the gateway serves at once (streams apart); more get 503.
     pub max_concurrent_requests: usize,
+    /// Watch streams (SSE, gRPC) one API key may hold open at once; more get 429.
+    pub max_streams_per_key: usize,
+    /// Longest a watch stream stays open, in seconds; then the client watches again.
+    pub stream_lifetime_secs: u64,
     /// Operator keys, as `name=sha256hex` entries separated by commas (only
     /// hashes: `switchboard operator create` prints the entry for a new key).
     pub operator_key_hashes: Option<String>,
@@ -194,6 +198,8 @@ impl Default for Config {
             partner_rate_per_link_per_minute: 30,
             trusted_proxies: String::new(),
             max_concurrent_requests: switchboard_gateway::DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_streams_per_key: 20,
+            stream_lifetime_secs: 600,
             operator_key_hashes: None,
             demo_operator_key: None,
             api_rate_per_key: 1000,
@@ -267,6 +273,12 @@ impl Config {
         }
         if self.max_concurrent_requests == 0 {
             bail!("SWITCHBOARD_MAX_CONCURRENT_REQUESTS must be at least 1");
+        }
+        if self.max_streams_per_key == 0 {
+            bail!("SWITCHBOARD_MAX_STREAMS_PER_KEY must be at least 1");
+        }
+        if self.stream_lifetime_secs == 0 {
+            bail!("SWITCHBOARD_STREAM_LIFETIME_SECS must be at least 1");
         }
         switchboard_gateway::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("SWITCHBOARD_TRUSTED_PROXIES: {e}"))?;
@@ -400,6 +412,8 @@ impl Config {
             trusted_proxies: switchboard_gateway::TrustedProxies::parse(&self.trusted_proxies)
                 .map_err(|e| anyhow::anyhow!("SWITCHBOARD_TRUSTED_PROXIES: {e}"))?,
             max_concurrent_requests: self.max_concurrent_requests,
+            max_streams_per_caller: self.max_streams_per_key,
+            stream_lifetime: Duration::from_secs(self.stream_lifetime_secs),
             cors_origins: self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect(),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             worker_concurrency: self.worker_concurrency,

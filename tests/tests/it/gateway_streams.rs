@@ -162,3 +162,57 @@ async fn an_event_stream_the_client_drops_releases_the_servers_read_and_the_next
     drop(again);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_key_past_its_open_streams_gets_429_until_one_closes_and_a_stream_ends_at_its_longest_lifetime() {
+    let app = TestApp::spawn_configured(
+        Options::default(),
+        |c| {
+            c.max_streams_per_key = 2;
+            c.stream_lifetime_secs = 1;
+        },
+        |_| {},
+    )
+    .await;
+    let id = awaiting_partner(&app).await;
+    let mut client = inquiries(&app).await;
+    let first = client.watch_inquiry(watch_request(&id)).await.unwrap().into_inner();
+    let events = app.url(&format!("/api/inquiries/{id}/events"));
+    let second = app.http.get(&events).header("x-api-key", API_KEY).send().await.unwrap();
+    assert_eq!(second.status(), 200);
+    // SSE and gRPC share the key's slots.
+    let third = app.http.get(&events).header("x-api-key", API_KEY).send().await.unwrap();
+    assert_eq!(third.status(), 429);
+    assert!(third.headers().contains_key("retry-after"));
+    let status = client.watch_inquiry(watch_request(&id)).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+
+    // The partner never answers here: the stream ends at its lifetime, telling the client to watch again.
+    let mut first = first;
+    let ended = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match first.next().await {
+                Some(Ok(_)) => continue,
+                Some(Err(status)) => return Some(status),
+                None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the stream ends");
+    let status = ended.expect("ended with a status");
+    assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
+    assert!(status.message().contains("watch again"), "{status:?}");
+    drop(second);
+    // Both slots are free again once the streams are gone.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let again = app.http.get(&events).header("x-api-key", API_KEY).send().await.unwrap();
+        if again.status() == 200 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the slots were never freed: {}", again.status());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}

@@ -149,8 +149,9 @@ impl InquiryService for Services {
         let principal = caller(&request)?;
         let deadline = client_timeout(request.metadata()).map(|d| tokio::time::Instant::now() + d);
         let inquiry = ops::load(&self.gateway, &principal, &request.get_ref().inquiry_id, "inquiry_id").await?;
-        let stream =
-            crate::watch::watch(self.gateway.clone(), inquiry.id, deadline).map(|item| item.map(convert::watched).map_err(Status::from));
+        let slot = self.gateway.api.stream_slot(&principal.actor())?;
+        let stream = crate::watch::watch(self.gateway.clone(), inquiry.id, deadline, slot)
+            .map(|item| item.map(convert::watched).map_err(Status::from));
         Ok(Response::new(Box::pin(stream)))
     }
 
