@@ -267,3 +267,55 @@ fn problem(error: &serde_json::Error) -> Problem {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "only the parse is under test")]
+    struct Shape {
+        phone: String,
+        #[serde(default)]
+        tags: BTreeMap<String, u8>,
+        #[serde(default)]
+        kind: Option<Kind>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Sms,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Nothing {}
+
+    fn shape_error<T: DeserializeOwned + std::fmt::Debug>(text: &str) -> String {
+        match from_json::<T>(text) {
+            Err(e) => e.to_string(),
+            Ok(value) => panic!("{text} parsed as {value:?}"),
+        }
+    }
+
+    #[test]
+    fn a_parse_error_names_the_field_and_the_problem_never_the_value() {
+        for (text, error) in [
+            (r#"{"phone": 821012345678}"#, "phone: invalid type, expected a string"),
+            (r#"{}"#, "phone: missing field"),
+            (r#"{"phone": "x", "phone": "y"}"#, "phone: duplicate field"),
+            (r#"{"phone": "x", "kind": "kim.minji@example.co.kr"}"#, "kind: unknown variant, expected `sms`"),
+            (r#"{"phone": "x", "kim.minji@example.co.kr": 1}"#, "?: unknown field, expected one of `phone`, `tags`, `kind`"),
+            (r#"{"phone": "x", "tags": {"01012345678": "010-1234-5678"}}"#, "tags.?: invalid type, expected u8"),
+            (r#"{"phone": "x"} 821012345678"#, "malformed JSON at line 1 column 16"),
+            (r#"{"phone": "821012345678"#, "truncated JSON"),
+        ] {
+            assert_eq!(shape_error::<Shape>(text), error, "{text}");
+        }
+        // With no field to expect, a `, expected` could only be the sender's.
+        assert_eq!(shape_error::<Nothing>(r#"{"a, expected 821012345678": 1}"#), "?: unknown field");
+    }
+}
