@@ -114,7 +114,7 @@ impl From<Watched> for WatchedEvent {
 /// The customer's contact, masked.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MaskedContact {
-    /// e.g. `+8210****5678`.
+    /// e.g. `+********5678`.
     pub phone: Option<String>,
     /// e.g. `a***@example.com`.
     pub email: Option<String>,
@@ -242,7 +242,7 @@ pub struct ReservationView {
     pub reservation_number: String,
     pub tenant_id: String,
     pub customer_name: String,
-    /// Masked, e.g. `+8210****5678`.
+    /// Masked, e.g. `+********5678`.
     pub customer_phone: String,
     pub partner_id: String,
     pub partner_name: String,

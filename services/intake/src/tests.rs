@@ -108,3 +108,86 @@ fn a_submission_error_is_rejected_unless_a_dependency_was_down() {
     let down = Outcome::from(SubmitError::Unavailable("store down".into()));
     assert_eq!(down, Outcome::retry("a dependency is unavailable: store down"));
 }
+
+/// The upstream's raw message body, as the intake queue delivers it.
+fn raw_delivery(body: String) -> ReceivedMessage {
+    ReceivedMessage {
+        message_id: "message-raw".into(),
+        receipt: "receipt-raw".into(),
+        body,
+        attributes: Default::default(),
+        receive_count: 1,
+        trace_header: None,
+    }
+}
+
+/// The reason of a rejected delivery, which the worker logs, records on
+/// its span and keeps with the dead letter.
+fn rejection(outcome: Result<(), Outcome>) -> String {
+    match outcome {
+        Err(Outcome::Reject { reason }) => reason,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_event_with_a_bad_phone_is_dead_lettered_naming_the_field_not_the_value() {
+    let (pipeline, intake) = setup().await;
+    let data = json!({ "tenant_id": TENANT, "content": "Is there parking?", "customer_phone": 821012345678_u64 });
+    let reason = rejection(intake.try_handle(&delivery(&submitted("evt-phone", data), 1)).await);
+
+    assert_eq!(reason, "data is not an inquiry submission: data.customer_phone: invalid type, expected a string");
+    assert!(stored(&pipeline).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_upstream_event_whose_data_does_not_fit_names_each_field_by_its_path() {
+    let (_pipeline, intake) = setup().await;
+    let cases = [
+        (
+            json!({ "tenant_id": TENANT, "content": "hi", "customer_email": ["kim.minji@example.co.kr"] }),
+            "data.customer_email: invalid type, expected a string",
+        ),
+        (
+            json!({ "tenant_id": TENANT, "content": "hi", "attachments": [{ "filename": 1012345678 }] }),
+            "data.attachments[0].filename: invalid type, expected a string",
+        ),
+        (
+            json!({ "tenant_id": TENANT, "content": "hi", "attachments": "+821012345678" }),
+            "data.attachments: invalid type, expected a sequence",
+        ),
+    ];
+    for (data, problem) in cases {
+        let reason = rejection(intake.try_handle(&delivery(&submitted("evt-bad", data.clone()), 1)).await);
+        assert_eq!(reason, format!("data is not an inquiry submission: {problem}"), "{data}");
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_envelope_that_does_not_parse_is_rejected_naming_the_field_not_the_value() {
+    let (_pipeline, intake) = setup().await;
+    let cases = [
+        (
+            json!({ "specversion": "1.0", "id": 821012345678_u64, "source": "crm", "type": "inquiry.submitted" }).to_string(),
+            "id: invalid type, expected a string",
+        ),
+        (
+            json!({ "specversion": "010-1234-5678", "id": "evt-1", "source": "crm", "type": "inquiry.submitted" }).to_string(),
+            "specversion: must be 1.0",
+        ),
+        (
+            json!({ "specversion": "1.0", "id": "evt-1", "source": "crm", "type": "inquiry.submitted", "time": "kim.minji@example.co.kr" })
+                .to_string(),
+            "time: invalid value",
+        ),
+        (
+            r#"{"specversion": "1.0", "id": "evt-1", "source": "crm", "type": "inquiry.submitted", "010-1234-5678": tru}"#.to_owned(),
+            "malformed JSON at line 1 column 105",
+        ),
+        ("821012345678".to_owned(), ".: invalid type, expected struct CloudEvent"),
+    ];
+    for (body, problem) in cases {
+        let reason = rejection(intake.try_handle(&raw_delivery(body.clone())).await);
+        assert_eq!(reason, format!("not a CloudEvents 1.0 JSON event: {problem}"), "{body}");
+    }
+}

@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::json;
 use switchboard_domain::token::{TokenError, token_hash};
 use switchboard_domain::{
-    EventType, Inquiry, InquiryStatus, Intent, Language, PartnerAnswer, PartnerOutcome, TimelineEvent, refuses_partner_answers,
+    EventType, Inquiry, InquiryStatus, Intent, Language, PartnerAnswer, PartnerOutcome, TextField, TimelineEvent, pii,
+    refuses_partner_answers,
 };
 use switchboard_store::{StoreError, TokenRecord};
 use switchboard_telemetry::propagation;
@@ -43,7 +44,8 @@ impl From<StoreError> for ConfirmError {
     }
 }
 
-/// What the partner sees: the request, never the customer's contact details.
+/// What the partner sees (on the page, over REST and gRPC): the request,
+/// never the customer's contact details, not even those typed into it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConfirmationView {
     pub inquiry_id: String,
@@ -58,6 +60,19 @@ pub struct ConfirmationView {
     pub deadline_at: Timestamp,
     /// `pending`, or the recorded outcome.
     pub status: String,
+}
+
+/// A field of the inquiry as a partner may see it: the personal data the
+/// detector finds in it, and what the classifier recorded (names that
+/// Comprehend found), replaced by its kind (`[PHONE]`, `[EMAIL]`). The
+/// partner needs the request, not the customer's contacts; reservation
+/// numbers and dates are not personal data and stay.
+fn for_partner(inquiry: &Inquiry, field: TextField, text: &str) -> String {
+    let mut spans = pii::detect(field, text);
+    if let Some(classification) = &inquiry.classification {
+        spans.extend(classification.pii.iter().filter(|span| span.field == field).cloned());
+    }
+    pii::mask(text, field, &pii::merge(spans))
 }
 
 impl PartnerDispatcher {
@@ -114,8 +129,8 @@ impl PartnerDispatcher {
             partner_name: inquiry.partner.as_ref().map(|p| p.partner_name.clone()).unwrap_or_default(),
             language: reservation.as_ref().map(|r| r.partner_locale).unwrap_or(Language::Ko),
             intent: inquiry.classification.as_ref().map(|c| c.intent),
-            title: inquiry.title.clone(),
-            question: inquiry.content.clone(),
+            title: inquiry.title.as_deref().map(|title| for_partner(&inquiry, TextField::Title, title)),
+            question: for_partner(&inquiry, TextField::Content, &inquiry.content),
             reservation_number: inquiry.reservation_number.as_ref().map(|n| n.to_string()),
             reservation_date: reservation.as_ref().map(|r| r.reservation_date.clone()),
             service_type: reservation.as_ref().map(|r| r.service_type.clone()),

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use switchboard_channels::{Delivery, SmsMessage};
 use switchboard_domain::fixtures::InquiryBuilder;
 use switchboard_domain::{
-    Classification, Intent, Language, PartnerAnswer, PhoneNumber, Reservation, ReservationNumber, Sentiment, Service, TenantId, Urgency,
+    Classification, Intent, Language, PartnerAnswer, PhoneNumber, PiiSpan, Reservation, ReservationNumber, Sentiment, Service, TenantId,
+    TextField, Urgency,
 };
 use switchboard_messaging::{BatchFailure, MessagingError, OutgoingMessage, QueueStats, ReceiveOptions};
 use switchboard_pipeline::testing::{START, TENANT, TestPipeline, delivery};
@@ -252,6 +253,24 @@ async fn the_partner_is_texted_a_link_that_shows_the_request_until_the_deadline(
 
     f.at(5);
     assert!(matches!(f.dispatcher.open(&token).await, Err(ConfirmError::Expired)));
+}
+
+#[tokio::test]
+async fn the_partner_sees_the_request_without_the_personal_data_the_customer_typed() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let mut inquiry = change_request();
+    inquiry.title = Some("Tour HT-20481123, call 010-9876-5432".into());
+    inquiry.content = "Can we move the tour to 2026-12-25 3 pm? Call Minji at +1 213 555 0149 or kim.minji@example.co.kr".into();
+    // A name Comprehend found, recorded with the classification.
+    let name = inquiry.content.find("Minji").unwrap();
+    if let Some(classification) = inquiry.classification.as_mut() {
+        classification.pii = vec![PiiSpan { field: TextField::Content, kind: "NAME".into(), start: name, end: name + "Minji".len() }];
+    }
+    f.dispatch(&inquiry).await.unwrap();
+
+    let view = f.dispatcher.open(&f.texted_token(&inquiry).await).await.unwrap();
+    assert_eq!(view.title.as_deref(), Some("Tour HT-20481123, call [PHONE]"));
+    assert_eq!(view.question, "Can we move the tour to 2026-12-25 3 pm? Call [NAME] at [PHONE] or [EMAIL]");
 }
 
 #[tokio::test]

@@ -41,10 +41,24 @@ impl PhoneNumber {
         &self.0
     }
 
-    /// The number with its middle digits hidden, safe for logs: `+8210****5678`.
+    /// The number with every digit but the last four hidden, safe for logs
+    /// and staff screens: `+********5678`. The country and area codes are
+    /// hidden too: with them, a short number would be shown nearly whole.
+    /// The shape (`+`, one `*` per hidden digit) is kept.
     pub fn masked(&self) -> String {
-        let n = self.0.len();
-        format!("{}{}{}", &self.0[..5.min(n)], "*".repeat(n.saturating_sub(9)), &self.0[n.saturating_sub(4)..])
+        let digits = self.0.chars().filter(char::is_ascii_digit).count();
+        let hidden = digits.saturating_sub(4);
+        let mut seen = 0;
+        self.0
+            .chars()
+            .map(|c| {
+                if !c.is_ascii_digit() {
+                    return c;
+                }
+                seen += 1;
+                if seen <= hidden { '*' } else { c }
+            })
+            .collect()
     }
 }
 
@@ -154,9 +168,40 @@ mod tests {
     }
 
     #[test]
-    fn masked_phone_hides_the_middle_digits() {
-        let masked = PhoneNumber::parse("+821012345678").unwrap().masked();
-        assert_eq!(masked, "+8210****5678");
+    fn a_masked_phone_shows_only_its_last_four_digits() {
+        for (number, masked) in [
+            ("+821012345678", "+********5678"),
+            ("010-1234-5678", "+********5678"),
+            ("+12345678", "+****5678"),
+            ("+123456789", "+*****6789"),
+            ("+123456789012345", "+***********2345"),
+        ] {
+            assert_eq!(PhoneNumber::parse(number).unwrap().masked(), masked, "{number}");
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Every form `PhoneNumber::parse` accepts: E.164 of 8 to 15
+        /// digits, and Korean mobile numbers with or without separators.
+        fn any_phone() -> impl Strategy<Value = PhoneNumber> {
+            prop_oneof!["\\+[1-9][0-9]{7,14}", "01[016789]-?[0-9]{3,4}-?[0-9]{4}"]
+                .prop_filter_map("accepted by parse", |input| PhoneNumber::parse(&input).ok())
+        }
+
+        proptest! {
+            #[test]
+            fn a_masked_phone_never_shows_more_than_its_last_four_digits(phone in any_phone()) {
+                let masked = phone.masked();
+                let shown: String = masked.chars().filter(char::is_ascii_digit).collect();
+                let digits: String = phone.as_str().chars().filter(char::is_ascii_digit).collect();
+                prop_assert_eq!(&shown, &digits[digits.len() - 4..], "{}", masked);
+                prop_assert!(masked.ends_with(shown.as_str()), "the shown digits are the last ones: {}", masked);
+                prop_assert_eq!(masked.chars().count(), phone.as_str().chars().count(), "one * per hidden digit");
+            }
+        }
     }
 
     #[test]

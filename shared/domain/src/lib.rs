@@ -16,6 +16,7 @@ pub mod field_error;
 pub mod fixtures;
 pub mod inquiry;
 pub mod partner;
+pub mod pii;
 pub mod reservation;
 pub mod routing;
 pub mod status;

@@ -158,12 +158,20 @@ async fn a_partner_answers_in_a_real_browser_and_every_page_state_shows() {
     let app = TestApp::spawn().await;
     let browser = Browser::start().await;
 
-    // Open the SMS link: the request, in the partner's language, without the customer's phone.
-    let id = app.submit_ok(&change_request()).await;
+    // Open the SMS link: the request, in the partner's language, without the
+    // customer's phone, nor the number and address they typed into the text.
+    let mut request = change_request();
+    let content = format!("{} 연락은 010-9876-5432 또는 kim.minji@example.co.kr 로 주세요.", request["content"].as_str().unwrap());
+    request["content"] = json!(content);
+    let id = app.submit_ok(&request).await;
     let link = link_in(&partner_sms(&app, &id).await);
     let page = browser.open(&link).await;
     assert!(page.contains("예약 변경 요청") && page.contains("HT-20481123") && page.contains("12월 25일"), "{page}");
     assert!(!page.contains("1234-5678") && !page.contains(CUSTOMER_PHONE), "the customer's phone never shows: {page}");
+    for typed in ["9876-5432", "kim.minji", "example.co.kr"] {
+        assert!(!page.contains(typed), "{typed}, typed by the customer, shows on the partner page: {page}");
+    }
+    assert!(page.contains("연락은 [PHONE] 또는 [EMAIL] 로 주세요."), "{page}");
     browser.screenshot("01-request.png").await;
 
     // Accept: the confirmation page.

@@ -91,3 +91,29 @@ async fn a_malformed_event_goes_to_the_dead_letter_queue_with_its_reason_and_the
     assert!(reasons.iter().any(|r| r.contains("content")), "{reasons:?}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_upstream_event_with_a_bad_phone_is_dead_lettered_naming_the_field_not_the_value() {
+    let app = TestApp::spawn().await;
+    // A CRM that sends the number as a JSON number, without its `+`.
+    let bad_phone = json!({
+        "specversion": "1.0", "id": "crm-phone", "source": "upstream/crm", "type": "inquiry.submitted",
+        "data": { "tenant_id": "demo", "content": "Is there parking?", "customer_phone": 821012345678_u64 },
+    });
+    put_on_intake_queue(&app, bad_phone.to_string()).await;
+
+    let dlq = app.ports.dead_letter_queue(Service::Intake).unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let dead = loop {
+        let options = ReceiveOptions { max_messages: 10, wait: Duration::from_millis(100), visibility: Duration::from_secs(60) };
+        let received = dlq.receive(options).await.unwrap();
+        if !received.is_empty() {
+            break received;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the event was not dead-lettered");
+    };
+    let reason = dead[0].attributes[FAILURE_REASON_ATTRIBUTE].as_str();
+    assert_eq!(reason, "data is not an inquiry submission: data.customer_phone: invalid type, expected a string");
+    assert!(demo_inquiries(&app).await.is_empty());
+    app.stop().await;
+}

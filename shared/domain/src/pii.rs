@@ -1,5 +1,7 @@
 //! Personal data in inquiry text: local detection, masking with detected
-//! spans, and a redaction helper for anything about to be logged.
+//! spans, and a redaction helper for anything about to be logged. The one
+//! detector: the classifiers record its spans, the partner page masks the
+//! text it shows with it (re-exported as `switchboard_ai::pii`).
 //!
 //! Comprehend's `DetectPiiEntities` supports only English and Spanish, so
 //! Korean text (and English text when Comprehend is not used) relies on the
@@ -7,9 +9,9 @@
 //! resident registration numbers. They are the identifiers customers type
 //! into inquiries; names need a model and are left to Comprehend.
 
+use crate::{PiiSpan, TextField};
 use regex::Regex;
 use std::sync::LazyLock;
-use switchboard_domain::{PiiSpan, TextField};
 
 /// Patterns and the kind (Comprehend's names) each one finds.
 const PATTERNS: &[(&str, &str)] = &[
@@ -27,20 +29,10 @@ const PATTERNS: &[(&str, &str)] = &[
     ("PHONE", r"\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}"),
 ];
 
-static DETECTORS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
-    PATTERNS
-        .iter()
-        .filter_map(|&(kind, pattern)| match Regex::new(pattern) {
-            Ok(re) => Some((kind, re)),
-            Err(error) => {
-                // Static patterns: the unit tests catch this; detection of the
-                // other kinds must still work in production.
-                tracing::error!(kind, %error, "a PII pattern does not compile and is skipped");
-                None
-            }
-        })
-        .collect()
-});
+// Static patterns: `every_pattern_compiles` catches a typo; detection of
+// the other kinds must still work if one slipped through.
+static DETECTORS: LazyLock<Vec<(&'static str, Regex)>> =
+    LazyLock::new(|| PATTERNS.iter().filter_map(|&(kind, pattern)| Regex::new(pattern).ok().map(|re| (kind, re))).collect());
 
 /// Spans of personal data the local patterns find in `text` (one field of
 /// an inquiry), ordered by position, without overlaps. A match glued to
