@@ -108,6 +108,10 @@ impl LocalAttachmentAnalyzer {
 
     /// The local checks, on a blocking thread under [`ANALYSIS_TIMEOUT`].
     pub(crate) async fn check(&self, media_type: MediaType, bytes: &[u8]) -> Checked {
+        self.check_within(ANALYSIS_TIMEOUT, media_type, bytes).await
+    }
+
+    async fn check_within(&self, deadline: Duration, media_type: MediaType, bytes: &[u8]) -> Checked {
         // The blocking task must own its input; attachments are capped at
         // a few MB, so the copy is cheap next to the parse.
         let owned = bytes.to_vec();
@@ -116,14 +120,10 @@ impl LocalAttachmentAnalyzer {
             analysis: AttachmentAnalysis { engine: ENGINE.to_owned(), problems: vec![reason], ..AttachmentAnalysis::default() },
             rejected: true,
         };
-        match tokio::time::timeout(ANALYSIS_TIMEOUT, task).await {
+        match tokio::time::timeout(deadline, task).await {
             Ok(Ok(checked)) => checked,
-            Ok(Err(error)) => failed(format!("the {} could not be read (the reader failed: {error})", media_type.as_str())),
-            Err(_) => failed(format!(
-                "reading the {} took longer than {} s; it was not read",
-                media_type.as_str(),
-                ANALYSIS_TIMEOUT.as_secs()
-            )),
+            Ok(Err(error)) => failed(format!("the attachment could not be read (the reader failed: {error})")),
+            Err(_) => failed(format!("reading the attachment took longer than {} s; it was not read", deadline.as_secs_f64())),
         }
     }
 }
@@ -423,6 +423,7 @@ mod tests {
     use super::*;
     use lopdf::content::{Content, Operation};
     use lopdf::{Document, Object, Stream, dictionary};
+    use std::io::Write;
 
     fn crc32(bytes: &[u8]) -> u32 {
         let mut crc = 0xFFFF_FFFFu32;
@@ -526,6 +527,87 @@ mod tests {
         let mut out = Vec::new();
         doc.save_to(&mut out).unwrap();
         out
+    }
+
+    const MIB: usize = 1024 * 1024;
+
+    /// A zlib stream of `mib` MiB of zeros, in about 1 kB per MiB: the same
+    /// byte-aligned deflate blocks for one MiB, repeated (each copy refers
+    /// only to its own output), then a final empty block and the checksum.
+    /// Built this way so a 1 GiB bomb takes milliseconds to make.
+    fn zeros_zlib(mib: usize) -> Vec<u8> {
+        use flate2::Compression;
+        use flate2::write::DeflateEncoder;
+        let mut encoder = DeflateEncoder::new(Vec::new(), Compression::best());
+        encoder.write_all(&vec![0u8; MIB]).unwrap();
+        encoder.flush().unwrap();
+        let one_mib = encoder.get_ref().clone();
+        let mut out = vec![0x78, 0xDA];
+        for _ in 0..mib {
+            out.extend_from_slice(&one_mib);
+        }
+        out.extend_from_slice(&[0x03, 0x00]);
+        // Adler-32 of zeros: a stays 1, b adds 1 per byte.
+        let b = ((mib as u64 * MIB as u64) % 65_521) as u32;
+        out.extend_from_slice(&((b << 16) | 1).to_be_bytes());
+        out
+    }
+
+    /// zlib-compresses `bytes` (an outer filter layer).
+    fn zlib(bytes: &[u8]) -> Vec<u8> {
+        use flate2::Compression;
+        use flate2::write::ZlibEncoder;
+        let mut encoder = ZlibEncoder::new(Vec::new(), Compression::best());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// A PDF whose one page's content is the given streams, each with the
+    /// given filters (already applied to its bytes).
+    fn pdf_with_contents(contents: Vec<(Vec<u8>, Vec<&str>)>) -> Vec<u8> {
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let mut ids: Vec<Object> = Vec::new();
+        for (bytes, filters) in contents {
+            let filters: Vec<Object> = filters.into_iter().map(Object::from).collect();
+            let mut stream = Stream::new(dictionary! { "Filter" => filters }, bytes);
+            stream.allows_compression = false;
+            ids.push(doc.add_object(stream).into());
+        }
+        let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => ids });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1,
+                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            }),
+        );
+        let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog_id);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    /// A PDF whose page content inflates to 1 GiB of zeros, from about 1 MB.
+    fn pdf_bomb() -> Vec<u8> {
+        pdf_with_contents(vec![(zeros_zlib(1024), vec!["FlateDecode"])])
+    }
+
+    /// A PNG header declaring `width`×`height`, with no pixel data at all.
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&width.to_be_bytes());
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    fn expands_past_the_budget(a: &AttachmentAnalysis) -> bool {
+        a.problems.iter().any(|p| p.contains("expands past 64 MB when decompressed"))
     }
 
     fn analyze(media_type: MediaType, bytes: &[u8]) -> AttachmentAnalysis {
@@ -633,5 +715,83 @@ mod tests {
         let bytes = png(40, 40);
         let via_port = LocalAttachmentAnalyzer::new().analyze(MediaType::Png, &bytes, "the sink is broken").await.ok();
         assert_eq!(via_port, Some(analyze(MediaType::Png, &bytes)));
+    }
+
+    #[tokio::test]
+    async fn a_pdf_compression_bomb_is_rejected_with_a_reason_and_the_process_stays_up() {
+        let bomb = pdf_bomb();
+        assert!(bomb.len() < 2 * MIB, "a bomb small enough to upload: {} bytes", bomb.len());
+
+        let analyzer = LocalAttachmentAnalyzer::new();
+        let a = analyzer.analyze(MediaType::Pdf, &bomb, "see the attached booking").await.unwrap();
+        assert!(expands_past_the_budget(&a), "{:?}", a.problems);
+        assert_eq!(a.extracted_text, None);
+        assert_eq!(a.engine, ENGINE);
+
+        // Still here, and still reading honest files.
+        let honest = analyzer.analyze(MediaType::Pdf, &pdf(&["Booking confirmation HT-1"]), "").await.unwrap();
+        assert!(honest.extracted_text.is_some_and(|t| t.contains("HT-1")), "{:?}", honest.problems);
+    }
+
+    #[test]
+    fn streams_that_each_fit_but_together_expand_past_the_budget_are_rejected() {
+        let forty_mib = || (zeros_zlib(40), vec!["FlateDecode"]);
+        let a = analyze(MediaType::Pdf, &pdf_with_contents(vec![forty_mib(), forty_mib()]));
+        assert!(expands_past_the_budget(&a), "{:?}", a.problems);
+    }
+
+    #[test]
+    fn streams_the_raw_count_cannot_see_are_counted_when_decoded() {
+        // Hex-encoded first, so the count before loading sees no Flate
+        // stream; decoding them for the text must still stop at the budget.
+        let hex = |bytes: Vec<u8>| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes();
+        let forty_mib = || (hex(zeros_zlib(40)), vec!["ASCIIHexDecode", "FlateDecode"]);
+        let a = analyze(MediaType::Pdf, &pdf_with_contents(vec![forty_mib(), forty_mib()]));
+        assert!(expands_past_the_budget(&a), "{:?}", a.problems);
+    }
+
+    #[test]
+    fn a_bomb_wrapped_in_a_second_flate_layer_is_rejected() {
+        let wrapped = zlib(&zeros_zlib(1024));
+        let a = analyze(MediaType::Pdf, &pdf_with_contents(vec![(wrapped, vec!["FlateDecode", "FlateDecode"])]));
+        assert!(expands_past_the_budget(&a), "{:?}", a.problems);
+    }
+
+    #[test]
+    fn a_compressed_pdf_within_the_budget_is_read() {
+        let content = b"BT /F1 12 Tf 72 720 Td (Receipt 4471) Tj ET".to_vec();
+        let mut bytes = pdf(&["Receipt 4471"]);
+        let mut doc = Document::load_mem(&bytes).unwrap();
+        doc.compress();
+        bytes.clear();
+        doc.save_to(&mut bytes).unwrap();
+        assert!(!bytes.windows(content.len()).any(|w| w == content), "the content is compressed");
+        let a = analyze(MediaType::Pdf, &bytes);
+        assert!(a.extracted_text.is_some_and(|t| t.contains("Receipt 4471")), "{:?}", a.problems);
+    }
+
+    #[tokio::test]
+    async fn an_image_declaring_more_pixels_than_the_budget_is_rejected_from_its_header() {
+        let bomb = png_header(100_000, 100_000);
+        assert!(bomb.len() < 100, "a few bytes declaring 10 gigapixels");
+        let checked = LocalAttachmentAnalyzer::new().check(MediaType::Png, &bomb).await;
+        assert!(checked.rejected);
+        let a = checked.analysis;
+        assert_eq!((a.width, a.height), (Some(100_000), Some(100_000)));
+        assert!(
+            a.problems.iter().any(|p| p.contains("declares 100000×100000 pixels, more than the 100 megapixels allowed")),
+            "{:?}",
+            a.problems
+        );
+        // Right at the budget is fine: 10 000 × 10 000 is 100 megapixels.
+        assert!(!LocalAttachmentAnalyzer::new().check(MediaType::Png, &png_header(10_000, 10_000)).await.rejected);
+    }
+
+    #[tokio::test]
+    async fn a_file_that_takes_too_long_to_read_is_reported_and_skipped() {
+        let checked =
+            LocalAttachmentAnalyzer::new().check_within(Duration::from_millis(1), MediaType::Pdf, &pdf_bomb()).await;
+        assert!(checked.rejected);
+        assert_eq!(checked.analysis.problems, ["reading the attachment took longer than 0.001 s; it was not read"]);
     }
 }
