@@ -180,7 +180,8 @@ async fn a_pdf_compression_bomb_is_rejected_with_a_reason_and_the_inquiry_and_th
     assert!(problems(1).contains("more than the 100 megapixels allowed"), "{}", problems(1));
 
     // Still up, and still serving.
-    let next = app.submit_ok(&serde_json::json!({ "content": "Is there parking at the hotel?", "customer_email": "guest@example.com" })).await;
+    let next =
+        app.submit_ok(&serde_json::json!({ "content": "Is there parking at the hotel?", "customer_email": "guest@example.com" })).await;
     assert_eq!(app.wait_terminal(&next).await["status"], "answered");
     app.stop().await;
 }

@@ -789,8 +789,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_file_that_takes_too_long_to_read_is_reported_and_skipped() {
-        let checked =
-            LocalAttachmentAnalyzer::new().check_within(Duration::from_millis(1), MediaType::Pdf, &pdf_bomb()).await;
+        let checked = LocalAttachmentAnalyzer::new().check_within(Duration::from_millis(1), MediaType::Pdf, &pdf_bomb()).await;
         assert!(checked.rejected);
         assert_eq!(checked.analysis.problems, ["reading the attachment took longer than 0.001 s; it was not read"]);
     }
