@@ -103,7 +103,7 @@ impl LocalAttachmentAnalyzer {
     /// large PDF: async code calls [`AttachmentAnalyzer::analyze`], which
     /// runs it off the runtime under [`ANALYSIS_TIMEOUT`].
     pub fn analyze_now(&self, media_type: MediaType, bytes: &[u8]) -> AttachmentAnalysis {
-        check(media_type, bytes).analysis
+        check_now(media_type, bytes).analysis
     }
 
     /// The local checks, on a blocking thread under [`ANALYSIS_TIMEOUT`].
@@ -115,7 +115,7 @@ impl LocalAttachmentAnalyzer {
         // The blocking task must own its input; attachments are capped at
         // a few MB, so the copy is cheap next to the parse.
         let owned = bytes.to_vec();
-        let task = tokio::task::spawn_blocking(move || check(media_type, &owned));
+        let task = tokio::task::spawn_blocking(move || check_now(media_type, &owned));
         let failed = |reason: String| Checked {
             analysis: AttachmentAnalysis { engine: ENGINE.to_owned(), problems: vec![reason], ..AttachmentAnalysis::default() },
             rejected: true,
@@ -137,7 +137,8 @@ impl AttachmentAnalyzer for LocalAttachmentAnalyzer {
     }
 }
 
-fn check(media_type: MediaType, bytes: &[u8]) -> Checked {
+/// The local checks, on the calling thread.
+fn check_now(media_type: MediaType, bytes: &[u8]) -> Checked {
     let mut analysis = AttachmentAnalysis { engine: ENGINE.to_owned(), ..AttachmentAnalysis::default() };
     if bytes.is_empty() {
         analysis.problems.push("the file is empty".to_owned());
