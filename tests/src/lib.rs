@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test support: a failed unwrap is a failed test, reported with its message")]
 
 pub mod aws_traffic;
+pub mod bombs;
 pub mod emulator;
 pub mod grpc;
 pub mod outage;

@@ -1,7 +1,9 @@
 //! Attachment bodies, on both backends (files and S3 on the emulator): a
 //! repeated submission stores nothing, and the sweep deletes the bodies no
 //! inquiry references once they are older than the grace period, and no
-//! others.
+//! others. And hostile attachments through the whole pipeline: a
+//! compression bomb is rejected with a reason, and the inquiry and the
+//! process carry on.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use base64::Engine;
@@ -18,6 +20,8 @@ use switchboard_store::dynamodb::{DynamoStore, ensure_table};
 use switchboard_store::s3::{S3Blobs, ensure_bucket};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{AttachmentRecord, InquiryStore, Store};
+use switchboard_tests::TestApp;
+use switchboard_tests::bombs::{pdf_bomb, png_declaring};
 use switchboard_tests::emulator::{emulator, unique_prefix};
 
 /// A store and a blob store of one backend, and an intake writing to them.
@@ -152,3 +156,32 @@ on_both_backends!(
     a_repeated_submission_stores_its_attachment_once,
     an_orphan_older_than_the_grace_is_collected_and_a_fresh_or_referenced_one_is_not
 );
+
+#[tokio::test]
+async fn a_pdf_compression_bomb_is_rejected_with_a_reason_and_the_inquiry_and_the_process_carry_on() {
+    let app = TestApp::spawn().await;
+    let encode = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let id = app
+        .submit_ok(&serde_json::json!({
+            "content": "Is there parking at the hotel, and what does it cost? My booking is attached.",
+            "customer_email": "guest@example.com",
+            "attachments": [
+                { "filename": "booking.pdf", "content_base64": encode(pdf_bomb()) },
+                { "filename": "photo.png", "content_base64": encode(png_declaring(100_000, 100_000)) },
+            ],
+        }))
+        .await;
+
+    let inquiry = app.wait_terminal(&id).await;
+    assert!(matches!(inquiry["status"].as_str(), Some("answered" | "escalated")), "the inquiry carries on: {}", inquiry["status"]);
+    let records = app.ports.store.attachments(InquiryId::parse(&id).unwrap()).await.unwrap();
+    let problems = |index: usize| records[index].analysis.as_ref().expect("analysis stored")["problems"].to_string();
+    assert!(problems(0).contains("the PDF expands past 64 MB when decompressed"), "{}", problems(0));
+    assert!(problems(1).contains("more than the 100 megapixels allowed"), "{}", problems(1));
+
+    // Still up, and still serving.
+    let next =
+        app.submit_ok(&serde_json::json!({ "content": "Is there parking at the hotel?", "customer_email": "guest@example.com" })).await;
+    assert_eq!(app.wait_terminal(&next).await["status"], "answered");
+    app.stop().await;
+}

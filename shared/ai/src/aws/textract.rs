@@ -132,10 +132,13 @@ impl TextractAnalyzer {
 impl AttachmentAnalyzer for TextractAnalyzer {
     /// Never fails: engine failures are problems on the analysis.
     async fn analyze(&self, media_type: MediaType, bytes: &[u8], context: &str) -> Result<AttachmentAnalysis, AiError> {
-        let mut analysis = self.local.analyze_now(media_type, bytes);
+        // Off the runtime and under a deadline: the local checks parse the file.
+        let checked = self.local.check(media_type, bytes).await;
+        let mut analysis = checked.analysis;
         // An empty or mislabelled file is reported by the local checks; a
-        // cloud engine would only bill for the same verdict.
-        if bytes.is_empty() || MediaType::detect(bytes) != Some(media_type) {
+        // cloud engine would only bill for the same verdict. One over a local
+        // limit (a compression bomb, a gigapixel image) is not sent either.
+        if checked.rejected || bytes.is_empty() || MediaType::detect(bytes) != Some(media_type) {
             return Ok(analysis);
         }
         let mut engines = vec![LOCAL_ENGINE];

@@ -17,6 +17,6 @@ pub(crate) mod attachments;
 pub(crate) mod classifier;
 pub mod faq;
 
-pub use attachments::LocalAttachmentAnalyzer;
+pub use attachments::{ANALYSIS_TIMEOUT, LocalAttachmentAnalyzer, MAX_IMAGE_PIXELS, MAX_PAGES_READ, MAX_PDF_EXPANDED_BYTES};
 pub use classifier::{ENGINE as CLASSIFIER_ENGINE, LocalClassifier, MAX_KEY_PHRASES, RULES_ENGINE, Signals, classify_with_model};
 pub use faq::{CONFIDENCE_THRESHOLD, LocalAnswerDrafter, MODEL as DRAFTER_MODEL, NO_FAQ_MATCH, retrieve as retrieve_faq};

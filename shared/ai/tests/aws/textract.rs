@@ -193,6 +193,24 @@ async fn a_mislabelled_file_is_left_to_the_local_checks() {
 }
 
 #[tokio::test]
+async fn an_image_over_the_pixel_budget_is_rejected_locally_and_not_sent() {
+    // A header declaring 100 000 × 100 000 pixels, and no pixel data.
+    let mut bomb = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    chunk(&mut bomb, b"IHDR", &ihdr);
+    chunk(&mut bomb, b"IEND", &[]);
+
+    let stub = Stub::start(|r, _| engines(r)).await;
+    let a = analyzer(&stub).await.analyze(MediaType::Png, &bomb, CONTEXT).await.unwrap();
+    assert!(stub.requests().is_empty(), "neither Textract nor the vision model is asked");
+    assert!(a.problems.iter().any(|p| p.contains("more than the 100 megapixels allowed")), "{:?}", a.problems);
+    assert_eq!(a.engine, "local-checks");
+}
+
+#[tokio::test]
 async fn engine_failures_become_problems_and_the_local_findings_stay() {
     let logs = Logs::capture();
     let stub = Stub::start(|r, _| match r.operation() {
