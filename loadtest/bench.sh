@@ -25,9 +25,11 @@ data=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
 trap 'rm -rf "$data"' EXIT
 
 # Limits that would otherwise answer 429 to one client sending thousands of
-# requests a second (the gateway's per-key, per-address and partner-page limits).
+# requests a second (the gateway's per-key, per-address, partner-page and
+# partner-link limits, and the tenant's hourly quota of texted submissions).
 SWITCHBOARD_DEMO_API_KEY=bench-key SWITCHBOARD_DURABILITY=$durability SWITCHBOARD_PARTNER_DEADLINE_SECS=5 \
 SWITCHBOARD_API_RATE_PER_KEY=1000000 SWITCHBOARD_API_RATE_PER_IP=1000000 SWITCHBOARD_PARTNER_RATE_PER_MINUTE=1000000 \
+SWITCHBOARD_PARTNER_RATE_PER_LINK_PER_MINUTE=1000000 SWITCHBOARD_SMS_PER_TENANT_PER_HOUR=0 \
 SWITCHBOARD_GRPC_ADDR=127.0.0.1:0 RUST_LOG=${RUST_LOG:-info,tower_http=warn,switchboard_sqlite=debug} \
     "$bin" up --demo --data-dir "$data" --http-addr "127.0.0.1:$port" > "$out/server.log" 2>&1 &
 server=$!

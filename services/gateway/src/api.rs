@@ -33,6 +33,9 @@ pub struct ApiSettings {
     /// Longest a watch stream stays open (`SWITCHBOARD_STREAM_LIFETIME_SECS`);
     /// then it ends and the client watches again.
     pub stream_lifetime: Duration,
+    /// The countries Switchboard may text (`SWITCHBOARD_SMS_COUNTRIES`): a
+    /// reservation whose partner is elsewhere is refused.
+    pub sms_countries: switchboard_domain::SmsCountries,
     /// Requests served at once, streams apart
     /// (`SWITCHBOARD_MAX_CONCURRENT_REQUESTS`); beyond it, 503 at once.
     pub max_concurrent_requests: usize,
@@ -62,6 +65,7 @@ impl Default for ApiSettings {
             trusted_proxies: TrustedProxies::default(),
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_streams_per_caller: 20,
+            sms_countries: switchboard_domain::SmsCountries::default(),
             stream_lifetime: Duration::from_secs(600),
             cors_origins: vec![],
             request_timeout: Duration::from_secs(30),

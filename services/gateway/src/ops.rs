@@ -62,6 +62,10 @@ pub async fn submit(
         SubmitError::Invalid(errors) => ApiError::Invalid(errors),
         SubmitError::UnknownTenant(t) => ApiError::Unauthenticated(format!("unknown tenant {t}")),
         SubmitError::Unavailable(why) => ApiError::Unavailable(why),
+        SubmitError::SmsQuota { per_hour, retry_after } => ApiError::RateLimited {
+            detail: format!("this tenant's quota of {per_hour} submissions an hour that send text messages is used up"),
+            retry_after,
+        },
     })
 }
 
@@ -262,6 +266,10 @@ pub async fn resolve(
 pub async fn put_reservation(gateway: &Gateway, principal: &Principal, input: ReservationInput) -> Result<Reservation, ApiError> {
     principal.operator("adding reservations")?;
     let reservation = input.parse()?;
+    let countries = &gateway.api.settings().sms_countries;
+    if !countries.allows(&reservation.partner_phone) {
+        return Err(ApiError::field("partner_phone", &countries.refusal()));
+    }
     gateway.api.reservations().put_reservation(&reservation).await?;
     info!(tenant_id = %reservation.tenant_id, actor = %principal.actor(), "reservation stored");
     Ok(reservation)

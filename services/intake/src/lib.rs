@@ -20,6 +20,10 @@ use switchboard_worker::{Handler, Outcome};
 use tracing::{Instrument, info, warn};
 
 pub mod attachments;
+mod sms_policy;
+
+use sms_policy::Refused;
+pub use sms_policy::SmsPolicy;
 
 /// The `inquiry.received` event of an inquiry (defined with the pipeline,
 /// whose sweeper announces it again for an inquiry that stopped moving).
@@ -35,6 +39,10 @@ pub enum SubmitError {
     /// Storage or messaging is down; nothing was accepted.
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
+    /// The tenant used its hourly quota of submissions that text
+    /// (`sms_policy.rs`); worth retrying after `retry_after`.
+    #[error("the tenant's quota of {per_hour} texted submissions an hour is used up")]
+    SmsQuota { per_hour: u32, retry_after: std::time::Duration },
 }
 
 impl From<StoreError> for SubmitError {
@@ -67,13 +75,20 @@ pub struct Intake {
     relay: Relay,
     /// Stamps new inquiries (and their time-ordered ids).
     clock: Arc<dyn Clock>,
+    /// Where and how much submissions may text.
+    sms: SmsPolicy,
 }
 
 impl Intake {
     /// Intake on the system clock; [`Self::with_clock`] changes it. The
     /// relay publishes from `inquiries`' outbox.
     pub fn new(inquiries: Arc<dyn InquiryStore>, tenants: Arc<dyn TenantStore>, blobs: Arc<dyn BlobStore>, relay: Relay) -> Self {
-        Self { inquiries, tenants, blobs, relay, clock: Arc::new(SystemClock) }
+        Self { inquiries, tenants, blobs, relay, clock: Arc::new(SystemClock), sms: SmsPolicy::default() }
+    }
+
+    /// The same intake texting only as `sms` allows.
+    pub fn with_sms_policy(self, sms: SmsPolicy) -> Self {
+        Self { sms, ..self }
     }
 
     /// The same intake acting by `clock`.
@@ -115,6 +130,7 @@ impl Intake {
                     SubmitError::Invalid(_) => "invalid",
                     SubmitError::UnknownTenant(_) => "unknown_tenant",
                     SubmitError::Unavailable(_) => "unavailable",
+                    SubmitError::SmsQuota { .. } => "sms_quota",
                 };
                 span.record("error.type", kind);
                 span.record("otel.status_code", "error");
@@ -137,6 +153,13 @@ impl Intake {
             && let Some(existing) = self.inquiries.claimed_inquiry(tenant_id, key).await?
         {
             return self.accepted(existing, true).await;
+        }
+        // Counted after the repeat check: a retried submission costs no more texts.
+        if let Some(phone) = &new.customer.phone {
+            self.sms.admit(tenant_id, phone).map_err(|refused| match refused {
+                Refused::Country(why) => SubmitError::Invalid(ValidationErrors::single("customer_phone", why)),
+                Refused::Quota { per_hour, wait } => SubmitError::SmsQuota { per_hour, retry_after: wait },
+            })?;
         }
         let now = self.clock.now();
         let inquiry = Inquiry::received(InquiryId::new(now, rand::random()), tenant_id.clone(), &new, now);
@@ -188,7 +211,7 @@ impl From<SubmitError> for Outcome {
     fn from(e: SubmitError) -> Self {
         match e {
             SubmitError::Invalid(_) | SubmitError::UnknownTenant(_) => Outcome::reject(e),
-            SubmitError::Unavailable(_) => Outcome::retry(e),
+            SubmitError::Unavailable(_) | SubmitError::SmsQuota { .. } => Outcome::retry(e),
         }
     }
 }

@@ -105,6 +105,11 @@ pub struct Config {
     pub trusted_proxies: String,
     /// Requests the gateway serves at once (streams apart); more get 503.
     pub max_concurrent_requests: usize,
+    /// Calling codes Switchboard may text, comma-separated (`82,1`); empty: every country.
+    pub sms_countries: String,
+    /// Submissions that text a customer one tenant may make an hour (per
+    /// process); more get 429. 0: no quota.
+    pub sms_per_tenant_per_hour: u32,
     /// Watch streams (SSE, gRPC) one API key may hold open at once; more get 429.
     pub max_streams_per_key: usize,
     /// Longest a watch stream stays open, in seconds; then the client watches again.
@@ -199,6 +204,8 @@ impl Default for Config {
             trusted_proxies: String::new(),
             max_concurrent_requests: switchboard_gateway::DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_streams_per_key: 20,
+            sms_countries: "82,1".into(),
+            sms_per_tenant_per_hour: 10_000,
             stream_lifetime_secs: 600,
             operator_key_hashes: None,
             demo_operator_key: None,
@@ -274,6 +281,7 @@ impl Config {
         if self.max_concurrent_requests == 0 {
             bail!("SWITCHBOARD_MAX_CONCURRENT_REQUESTS must be at least 1");
         }
+        switchboard_domain::SmsCountries::parse(&self.sms_countries).map_err(|e| anyhow::anyhow!("SWITCHBOARD_SMS_COUNTRIES: {e}"))?;
         if self.max_streams_per_key == 0 {
             bail!("SWITCHBOARD_MAX_STREAMS_PER_KEY must be at least 1");
         }
@@ -400,6 +408,11 @@ impl Config {
         }
     }
 
+    /// The countries Switchboard may text.
+    pub fn sms_countries(&self) -> anyhow::Result<switchboard_domain::SmsCountries> {
+        switchboard_domain::SmsCountries::parse(&self.sms_countries).map_err(|e| anyhow::anyhow!("SWITCHBOARD_SMS_COUNTRIES: {e}"))
+    }
+
     /// The API's settings.
     pub fn api_settings(&self) -> anyhow::Result<switchboard_gateway::ApiSettings> {
         Ok(switchboard_gateway::ApiSettings {
@@ -413,6 +426,7 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("SWITCHBOARD_TRUSTED_PROXIES: {e}"))?,
             max_concurrent_requests: self.max_concurrent_requests,
             max_streams_per_caller: self.max_streams_per_key,
+            sms_countries: self.sms_countries()?,
             stream_lifetime: Duration::from_secs(self.stream_lifetime_secs),
             cors_origins: self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect(),
             request_timeout: Duration::from_secs(self.request_timeout_secs),

@@ -226,7 +226,10 @@ impl App {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let stage = |service| Stage::new(service, ports.store.clone(), ports.topic.clone()).with_clock(clock.clone());
         let relay = Relay::new(ports.store.clone(), ports.topic.clone());
-        let intake = Intake::new(ports.store.clone(), ports.store.clone(), ports.blobs.clone(), relay.clone()).with_clock(clock.clone());
+        let sms = switchboard_intake::SmsPolicy::new(config.sms_countries()?, Some(config.sms_per_tenant_per_hour));
+        let intake = Intake::new(ports.store.clone(), ports.store.clone(), ports.blobs.clone(), relay.clone())
+            .with_clock(clock.clone())
+            .with_sms_policy(sms);
         let dispatcher = PartnerDispatcher::new(
             stage(Service::PartnerDispatcher),
             ports.store.clone(),

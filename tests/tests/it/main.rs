@@ -46,6 +46,7 @@ mod partner_sms;
 mod reservation_unverified;
 mod reservations_import;
 mod shutdown;
+mod sms_limits;
 mod status_reads;
 mod submission_cancel;
 mod sweeper;
