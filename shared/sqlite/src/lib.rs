@@ -374,7 +374,11 @@ where
     }
 
     fn finish(self: Box<Self>, failure: Option<&str>) {
-        let answer = match (self.result, failure) {
+        let Call { result, reply, _slot: slot, .. } = *self;
+        // The queue's slot is free before the caller hears back, so a
+        // caller that then reads `pending_writes` never counts its own write.
+        drop(slot);
+        let answer = match (result, failure) {
             (Some(result), None) => result,
             // Not even the caller's own error stands: it may rest on what
             // earlier writes in the batch did (a conflict with a row that
@@ -383,7 +387,7 @@ where
             (None, why) => Err(E::from(DbError::Worker(why.unwrap_or("the write panicked").to_owned()))),
         };
         // The caller may have stopped waiting (its task was cancelled): nothing to tell.
-        let _ = self.reply.send(answer);
+        let _ = reply.send(answer);
     }
 }
 

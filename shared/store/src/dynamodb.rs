@@ -67,6 +67,32 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    /// Every `METADATA` item whose partition key starts with `prefix`, all
+    /// pages (a scan: for start-up and admin commands, not hot paths).
+    async fn scan_metadata(&self, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :prefix) AND sk = :meta")
+                .expression_attribute_values(":prefix", s(prefix))
+                .expression_attribute_values(":meta", s(METADATA))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed("Scan", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     /// A store on `table`, which must exist with the layout [`ensure_table`] creates.
     pub fn new(client: Client, table: String) -> Self {
         Self { client, table }
@@ -790,29 +816,7 @@ impl TenantStore for DynamoStore {
     /// for) to find the tenants. Fine for start-up and admin commands on a
     /// table of this size; a hot path would need its own index partition.
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        let mut tenants: Vec<Tenant> = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(pk, :prefix) AND sk = :meta")
-                .expression_attribute_values(":prefix", s(keys::TENANT_PREFIX))
-                .expression_attribute_values(":meta", s(METADATA))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failed("Scan", e))?;
-            for item in out.items.unwrap_or_default() {
-                tenants.push(decode(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        let mut tenants: Vec<Tenant> = self.scan_metadata(keys::TENANT_PREFIX).await?.into_iter().map(decode).collect::<Result<_, _>>()?;
         // The SQLite adapter orders by pk (`TENANT#{id}`, see `keys::tenant`): the same as by id.
         tenants.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(tenants)
@@ -875,27 +879,8 @@ impl ReservationStore for DynamoStore {
     /// the next run deletes, finding the put already done.
     async fn migrate_legacy_reservations(&self) -> Result<ReservationMigration, StoreError> {
         let mut migration = ReservationMigration::default();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(pk, :prefix) AND sk = :meta")
-                .expression_attribute_values(":prefix", s(keys::RESERVATION_PREFIX))
-                .expression_attribute_values(":meta", s(METADATA))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failed("Scan", e))?;
-            for legacy in out.items.unwrap_or_default() {
-                self.migrate_legacy_reservation(legacy, &mut migration).await?;
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+        for legacy in self.scan_metadata(keys::RESERVATION_PREFIX).await? {
+            self.migrate_legacy_reservation(legacy, &mut migration).await?;
         }
         for pk in &migration.unreadable {
             tracing::warn!(pk = %pk, "a legacy reservation item names no tenant: left in place, read by nothing");

@@ -75,9 +75,11 @@ const LUGGAGE_A: &str = "Yes: the front desk keeps bags until 6 pm on the day yo
 #[tokio::test]
 async fn an_operators_link_to_an_faq_entry_answers_the_next_customer_asking_the_same() {
     let app = app().await;
-    // Worded so that retrieval cannot tell it is the same question
-    // ("luggage storage" would match "suitcases" through the vocabulary).
-    let entry = add_entry(&app, "Can the front desk hold our bags for the day?", LUGGAGE_A).await;
+    // Worded so that retrieval cannot tell it is the same question: no
+    // shared words, no vocabulary concept, no service topic ("luggage
+    // storage", or "can the front desk hold our bags", would match
+    // "suitcases" through the vocabulary or the topic model).
+    let entry = add_entry(&app, "What does rule 7 of the house rules say?", LUGGAGE_A).await;
     let (first, inquiry) = settled(&app, API_KEY, LUGGAGE_Q).await;
     assert_eq!(inquiry["status"], "escalated", "the FAQ does not know this wording yet: {inquiry}");
 
