@@ -40,6 +40,7 @@ pub(crate) fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, 
     responses(
         (status = 202, description = "Accepted", body = SubmitResponse),
         (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An operator key", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 40 MB", body = Problem, content_type = "application/problem+json"),

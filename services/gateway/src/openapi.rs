@@ -11,7 +11,9 @@ use crate::views::{
     InquiryView, ListResponse, MaskedContact, PartnerStepView, ReservationView, StatusView, SubmitResponse, TimelineItem, WatchedEvent,
 };
 use axum::Json;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
 /// The partner confirmation request behind a link (no API key: the token is the credential).
@@ -35,6 +37,7 @@ fn confirm_doc() {}
     responses(
         (status = 200, description = "Recorded", body = ConfirmationDoc),
         (status = 400, description = "Bad answer", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid or expired link", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already answered, or the inquiry went to a person or failed (the link is void)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited per address", body = Problem, content_type = "application/problem+json"),
@@ -86,6 +89,60 @@ impl Modify for ApiKeyHeader {
     }
 }
 
+/// The answers of the layers every route passes through, added to each
+/// operation they apply to (an operation's own description is kept):
+/// any route but health's may be turned away by the concurrency cap or the
+/// request timeout, or find a dependency down (503); a route that takes an
+/// API key answers 401 without a good one and 429 past the per-key or
+/// per-address rate; a route that takes a body answers 413 past its limit.
+struct SharedLayerResponses;
+
+/// A problem+json response described as `description`.
+fn problem_response(description: &str) -> RefOr<Response> {
+    let content = Content::new(Some(Ref::from_schema_name("Problem")));
+    RefOr::T(Response::builder().description(description).content("application/problem+json", content).build())
+}
+
+impl SharedLayerResponses {
+    fn complete(operation: &mut Operation) {
+        let responses = &mut operation.responses.responses;
+        let mut add = |status: &str, description: &str| {
+            responses.entry(status.to_owned()).or_insert_with(|| problem_response(description));
+        };
+        let health = operation.tags.as_ref().is_some_and(|tags| tags.iter().any(|t| t == "health"));
+        if !health {
+            add("503", "Too many requests at once, past the request timeout, or a dependency is down (retry after `Retry-After`)");
+        }
+        if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            add("401", "No or unknown API key");
+            add("429", "Rate limited per key or per address (retry after `Retry-After`)");
+        }
+        if operation.request_body.is_some() {
+            add("413", "The body is larger than this route takes");
+        }
+    }
+}
+
+impl Modify for SharedLayerResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                Self::complete(operation);
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -123,7 +180,7 @@ impl Modify for ApiKeyHeader {
         ChatResponse, ReservationInputDoc, ReservationView, RespondDoc, ConfirmationDoc,
         crate::faq_rest::FaqEntryView, crate::faq_rest::FaqListView, crate::faq_rest::VariantInput, crate::schemas::FaqEntryInputDoc,
     )),
-    modifiers(&ApiKeyHeader),
+    modifiers(&ApiKeyHeader, &SharedLayerResponses),
     tags(
         (name = "inquiries", description = "Tenant API clients (operators may read and escalate too)"),
         (name = "operators", description = "Operator key only"),
