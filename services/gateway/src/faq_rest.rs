@@ -54,6 +54,7 @@ pub struct FaqListView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VariantInput {
     /// Another way customers ask the entry's question (1–500 characters).
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub text: String,
 }
 

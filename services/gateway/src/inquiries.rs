@@ -36,7 +36,7 @@ pub(crate) fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, 
 #[utoipa::path(
     post, path = "/api/inquiries", tag = "inquiries",
     request_body = crate::schemas::SubmitInquiryDoc,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the call safe to retry: the same key returns the first inquiry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"\S", description = "Makes the call safe to retry: the same key returns the first inquiry (1–255 visible characters)")),
     responses(
         (status = 202, description = "Accepted", body = SubmitResponse),
         (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
@@ -148,6 +148,7 @@ pub(crate) async fn list(
 pub struct EscalateRequest {
     /// Why a person should look at it, at most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -156,6 +157,7 @@ pub struct EscalateRequest {
 pub struct ResolveRequest {
     /// The operator's answer, sent to the customer as written (1–10,000 characters).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 10_000, pattern = r"\S")]
     pub human_answer: Option<String>,
     /// Optional: the intent the inquiry really had (`trouble_report`, …);
     /// the tenant's next inquiries close to this one take it.
@@ -163,6 +165,7 @@ pub struct ResolveRequest {
     pub corrected_intent: Option<String>,
     /// Optional: the urgency it really had (`low`, `medium`, `high`).
     #[serde(default)]
+    #[schema(value_type = Option<crate::schemas::UrgencyDoc>)]
     pub corrected_urgency: Option<String>,
     /// Optional: an entry of the tenant's FAQ (in the inquiry's language)
     /// that answers it; the inquiry's question becomes one of its variants.
@@ -195,7 +198,7 @@ fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
     id.map(|Path(id)| id).map_err(|_| Problem::field("id", "is not an inquiry id (a UUID)"))
 }
 
-/// A JSON body that may be empty.
+/// A JSON body that may be empty (or `null`).
 fn optional_json<T: serde::de::DeserializeOwned + Default>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -207,7 +210,9 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: Result<Bytes, B
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(&body)
+    // `null` is no body too (the documented body is optional).
+    serde_json::from_slice::<Option<T>>(&body)
+        .map(Option::unwrap_or_default)
         .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-json", "The body is not valid JSON for this request", e.to_string()))
 }
 

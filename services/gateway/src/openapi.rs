@@ -50,7 +50,11 @@ fn respond_doc() {}
 #[utoipa::path(
     get, path = "/r/{token}", tag = "partners",
     params(("token" = String, Path, description = "The token from the partner's SMS link")),
-    responses((status = 200, description = "The page", content_type = "text/html"), (status = 401, description = "Invalid or expired link", content_type = "text/html"))
+    responses(
+        (status = 200, description = "The page", content_type = "text/html"),
+        (status = 401, description = "Invalid or expired link", content_type = "text/html"),
+        (status = 429, description = "Rate limited per address or per link (a page; retry after `Retry-After`)", content_type = "text/html"),
+    )
 )]
 #[allow(dead_code)]
 fn page_doc() {}

@@ -83,3 +83,185 @@ async fn the_openapi_document_is_3_1_describes_every_route_and_every_reference_r
     }
     app.stop().await;
 }
+
+/// The document, from a running gateway.
+async fn document(app: &TestApp) -> Value {
+    app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap()
+}
+
+/// Every operation of `doc`, as (method, path, operation).
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if ["get", "put", "post", "delete", "patch", "head", "options", "trace"].contains(&method.as_str()) {
+                out.push((method.clone(), path.clone(), operation.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Asserts that `operation` documents `status` as a problem.
+fn documents_problem(method: &str, path: &str, operation: &Value, status: &str) {
+    let content = &operation["responses"][status]["content"];
+    assert!(content.get("application/problem+json").is_some(), "{method} {path} does not document {status} as problem+json: {content}");
+}
+
+/// The operations that read a JSON body (axum's `Json`), and so answer 415
+/// to a body sent as anything but `application/json`.
+const JSON_BODY_ROUTES: [(&str, &str); 7] = [
+    ("post", "/api/inquiries"),
+    ("post", "/chat"),
+    ("post", "/respond"),
+    ("post", "/api/reservations"),
+    ("post", "/api/faq"),
+    ("patch", "/api/faq/{id}"),
+    ("post", "/api/faq/{id}/variants"),
+];
+
+#[tokio::test]
+async fn every_json_body_route_documents_415_and_413_and_answers_415_as_documented() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    for (method, path) in JSON_BODY_ROUTES {
+        let operation = &doc["paths"][path][method];
+        documents_problem(method, path, operation, "415");
+        documents_problem(method, path, operation, "413");
+    }
+    // And the server answers so: a body sent as text is refused with 415 problem+json.
+    for path in ["/api/inquiries", "/chat", "/respond", "/api/faq"] {
+        let response = app
+            .http
+            .post(app.url(path))
+            .header("x-api-key", switchboard_tests::API_KEY)
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "POST {path}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json", "POST {path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_keyed_operation_documents_401_429_and_503_and_every_body_413() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    let keyed =
+        operations(&doc).into_iter().filter(|(_, _, op)| op["security"].as_array().is_some_and(|s| !s.is_empty())).collect::<Vec<_>>();
+    assert!(keyed.len() >= 15, "{} keyed operations", keyed.len());
+    for (method, path, operation) in &keyed {
+        for status in ["401", "429", "503"] {
+            documents_problem(method, path, operation, status);
+        }
+    }
+    for (method, path, operation) in operations(&doc) {
+        if operation.get("requestBody").is_some() {
+            documents_problem(&method, &path, &operation, "413");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_partner_routes_document_their_rate_limit_and_overload() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    for (method, path) in [("get", "/confirm/{token}"), ("post", "/respond")] {
+        documents_problem(method, path, &doc["paths"][path][method], "429");
+        documents_problem(method, path, &doc["paths"][path][method], "503");
+    }
+    // The page answers 429 as a page, and 503 (the cap, the timeout) as a problem.
+    let page = &doc["paths"]["/r/{token}"]["get"]["responses"];
+    assert!(page["429"]["content"].get("text/html").is_some(), "{page}");
+    assert!(page["503"]["content"].get("application/problem+json").is_some(), "{page}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_documented_constraints_are_the_servers() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let submit = &schemas["SubmitInquiryDoc"]["properties"];
+    assert_eq!((submit["content"]["minLength"].as_u64(), submit["content"]["maxLength"].as_u64()), (Some(1), Some(10_000)), "{submit}");
+    assert_eq!(submit["title"]["maxLength"], 200, "{submit}");
+    assert_eq!(submit["attachments"]["maxItems"], 5, "{submit}");
+    assert!(submit["customer_phone"]["pattern"].is_string() && submit["reservation_number"]["pattern"].is_string(), "{submit}");
+    assert_eq!(schemas["ChannelDoc"]["enum"], serde_json::json!(["web", "api", "chat", "event"]));
+    assert_eq!(schemas["LanguageDoc"]["enum"], serde_json::json!(["ko", "en"]));
+    assert_eq!(schemas["PartnerAnswerDoc"]["enum"], serde_json::json!(["accept", "reject", "alternative"]));
+    let chat = &schemas["ChatRequest"]["properties"];
+    assert_eq!(chat["message"]["maxLength"], 10_000, "{chat}");
+    let reservation = &schemas["ReservationInputDoc"]["properties"];
+    assert_eq!(reservation["reservation_number"]["maxLength"], 32, "{reservation}");
+    assert_eq!(reservation["tenant_id"]["pattern"], "^[a-z0-9-]{1,64}$", "{reservation}");
+    let faq = &schemas["FaqEntryInputDoc"]["properties"];
+    assert_eq!((faq["question"]["maxLength"].as_u64(), faq["answer"]["maxLength"].as_u64()), (Some(500), Some(4_000)), "{faq}");
+    assert_eq!(faq["variants"]["maxItems"], 20, "{faq}");
+    assert_eq!(schemas["RespondDoc"]["properties"]["proposed_time"]["maxLength"], 100);
+    assert_eq!(schemas["VariantInput"]["properties"]["text"]["maxLength"], 500);
+    assert_eq!(schemas["EscalateRequest"]["properties"]["reason"]["maxLength"], 500);
+    assert_eq!(schemas["ResolveRequest"]["properties"]["human_answer"]["maxLength"], 10_000);
+    // The Idempotency-Key header: 1–255 characters on both submitting routes.
+    for path in ["/api/inquiries", "/chat"] {
+        let parameters = doc["paths"][path]["post"]["parameters"].as_array().expect("parameters");
+        let key = parameters.iter().find(|p| p["name"] == "Idempotency-Key" && p["in"] == "header").expect("Idempotency-Key");
+        assert_eq!((key["schema"]["minLength"].as_u64(), key["schema"]["maxLength"].as_u64()), (Some(1), Some(255)), "{path}: {key}");
+    }
+    // The listing's page size is a number from 1 to 100.
+    let parameters = doc["paths"]["/api/inquiries"]["get"]["parameters"].as_array().expect("parameters");
+    let page_size = parameters.iter().find(|p| p["name"] == "page_size").expect("page_size");
+    assert_eq!((page_size["schema"]["minimum"].as_u64(), page_size["schema"]["maximum"].as_u64()), (Some(1), Some(100)), "{page_size}");
+
+    // And the server holds to them: one past each limit is refused, naming the field.
+    let over = |n: usize| "가".repeat(n);
+    for (body, field) in [
+        (serde_json::json!({"content": over(10_001), "customer_phone": "010-1234-5678"}), "content"),
+        (serde_json::json!({"content": "hi", "title": over(201), "customer_phone": "010-1234-5678"}), "title"),
+        (serde_json::json!({"content": "hi", "customer_phone": "010-1234-5678", "channel": "fax"}), "channel"),
+        (serde_json::json!({"content": "hi", "customer_phone": "12345"}), "customer_phone"),
+    ] {
+        let response = app.submit(&body).await;
+        assert_eq!(response.status(), 400, "{field}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let response = app
+        .http
+        .post(app.url("/api/inquiries"))
+        .header("x-api-key", switchboard_tests::API_KEY)
+        .header("idempotency-key", "k".repeat(256))
+        .json(&serde_json::json!({"content": "hi", "customer_phone": "010-1234-5678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_faq_id_that_does_not_decode_is_a_documented_400_naming_the_id() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    for (method, path) in [("get", "/api/faq/{id}"), ("delete", "/api/faq/{id}"), ("delete", "/api/faq/{id}/variants/{index}")] {
+        documents_problem(method, path, &doc["paths"][path][method], "400");
+    }
+    let response = app.http.get(app.url("/api/faq/%FF")).header("x-api-key", switchboard_tests::API_KEY).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "id", "{problem}");
+    let response = app
+        .http
+        .delete(app.url("/api/faq/faq-000000000000/variants/-1"))
+        .header("x-api-key", switchboard_tests::API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    app.stop().await;
+}
