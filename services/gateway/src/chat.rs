@@ -26,18 +26,18 @@ pub struct ChatRequest {
     pub customer_id: Option<String>,
     /// Required unless `customerEmail` is given.
     #[serde(default)]
-    #[schema(pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})$")]
+    #[schema(pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})?$")]
     pub customer_phone: Option<String>,
     #[serde(default)]
-    #[schema(max_length = 254, pattern = r"^[^@\s]+@[^@\s.]([^@\s]*\.)+[^@\s.]+$")]
+    #[schema(max_length = 254, pattern = r"^([^@\s]+@[^@\s.]([^@\s]*\.)+[^@\s.]+)?$")]
     pub customer_email: Option<String>,
     /// Detected in the message when absent.
     #[serde(default)]
-    #[schema(pattern = r"^[A-Za-z]{2,4}-?[0-9]{6,12}$")]
+    #[schema(pattern = r"^([A-Za-z]{2,4}-?[0-9]{6,12})?$")]
     pub reservation_number: Option<String>,
     /// The customer's message (1–10,000 characters, not blank).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 10_000, pattern = r"\S")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 10_000, pattern = r"\S")]
     pub message: Option<String>,
 }
 

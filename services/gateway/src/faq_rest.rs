@@ -102,7 +102,7 @@ pub(crate) async fn list(principal: Principal) -> Result<Response, Problem> {
 /// One entry.
 #[utoipa::path(
     get, path = "/api/faq/{id}", tag = "faq",
-    params(("id" = String, Path, description = "The entry id")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)")),
     responses(
         (status = 200, description = "The entry", body = FaqEntryView),
         (status = 400, description = "The id does not decode", body = Problem, content_type = "application/problem+json"),
@@ -119,7 +119,7 @@ pub(crate) async fn get(principal: Principal, id: Result<Path<String>, PathRejec
 /// Adds an entry: `language`, `question` and `answer` required, `variants` optional.
 #[utoipa::path(
     post, path = "/api/faq", tag = "faq",
-    request_body = crate::schemas::FaqEntryInputDoc,
+    request_body = crate::schemas::FaqEntryAddDoc,
     responses(
         (status = 201, description = "Added", body = FaqEntryView),
         (status = 400, description = "A field is invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
@@ -143,7 +143,7 @@ pub(crate) async fn add(
 /// Changes an entry's question, answer or variants (fields left out stay).
 #[utoipa::path(
     patch, path = "/api/faq/{id}", tag = "faq",
-    params(("id" = String, Path, description = "The entry id")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)")),
     request_body = crate::schemas::FaqEntryInputDoc,
     responses(
         (status = 200, description = "Changed", body = FaqEntryView),
@@ -171,7 +171,7 @@ pub(crate) async fn edit(
 /// Deletes an entry.
 #[utoipa::path(
     delete, path = "/api/faq/{id}", tag = "faq",
-    params(("id" = String, Path, description = "The entry id")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "The id does not decode", body = Problem, content_type = "application/problem+json"),
@@ -194,7 +194,7 @@ pub(crate) async fn delete(
 /// Adds a way customers ask an entry's question.
 #[utoipa::path(
     post, path = "/api/faq/{id}/variants", tag = "faq",
-    params(("id" = String, Path, description = "The entry id")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)")),
     request_body = VariantInput,
     responses(
         (status = 201, description = "The entry with the variant", body = FaqEntryView),
@@ -221,7 +221,7 @@ pub(crate) async fn add_variant(
 /// Removes an entry's variant by its position (0-based).
 #[utoipa::path(
     delete, path = "/api/faq/{id}/variants/{index}", tag = "faq",
-    params(("id" = String, Path, description = "The entry id"), ("index" = usize, Path, description = "The variant's position")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("index" = usize, Path, description = "The variant's position")),
     responses(
         (status = 200, description = "The entry without the variant", body = FaqEntryView),
         (status = 400, description = "The id does not decode, or the index is not a position (0, 1, …)", body = Problem, content_type = "application/problem+json"),

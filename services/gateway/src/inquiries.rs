@@ -73,7 +73,7 @@ pub(crate) async fn submit(
 /// Everything known about one inquiry, with its timeline.
 #[utoipa::path(
     get, path = "/api/inquiries/{id}", tag = "inquiries",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     responses(
         (status = 200, description = "The inquiry", body = InquiryView),
         (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),
@@ -96,7 +96,7 @@ pub(crate) async fn get(
 /// Status, progress and the estimated time to answer.
 #[utoipa::path(
     get, path = "/api/inquiries/{id}/status", tag = "inquiries",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     responses(
         (status = 200, description = "Where it stands", body = StatusView),
         (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),
@@ -157,7 +157,7 @@ pub struct EscalateRequest {
 pub struct ResolveRequest {
     /// The operator's answer, sent to the customer as written (1–10,000 characters).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 10_000, pattern = r"\S")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 10_000, pattern = r"\S")]
     pub human_answer: Option<String>,
     /// Optional: the intent the inquiry really had (`trouble_report`, …);
     /// the tenant's next inquiries close to this one take it.
@@ -170,6 +170,7 @@ pub struct ResolveRequest {
     /// Optional: an entry of the tenant's FAQ (in the inquiry's language)
     /// that answers it; the inquiry's question becomes one of its variants.
     #[serde(default)]
+    #[schema(pattern = r"^(faq-[0-9a-f]{12})?$")]
     pub faq_entry_id: Option<String>,
     /// Optional: save the answer as a new FAQ entry with the inquiry's
     /// question. Not with `faq_entry_id`.
@@ -219,7 +220,7 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: Result<Bytes, B
 /// Hands the inquiry to a person (tenant: its own; operator: any).
 #[utoipa::path(
     post, path = "/api/inquiries/{id}/escalate", tag = "inquiries",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     request_body(content = Option<EscalateRequest>, description = "Optional reason"),
     responses(
         (status = 200, description = "Escalated (or already was)", body = InquiryView),
@@ -246,7 +247,7 @@ pub(crate) async fn escalate(
 /// An operator's answer: resolves the inquiry; the customer is sent `human_answer`.
 #[utoipa::path(
     post, path = "/api/inquiries/{id}/resolve", tag = "operators",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     request_body = ResolveRequest,
     responses(
         (status = 200, description = "Resolved", body = InquiryView),
@@ -277,7 +278,7 @@ pub(crate) async fn resolve(
 /// (data: a problem) ends it early (shutdown, store down).
 #[utoipa::path(
     get, path = "/api/inquiries/{id}/events", tag = "inquiries",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     responses(
         (status = 200, description = "text/event-stream of timeline events", body = WatchedEvent, content_type = "text/event-stream"),
         (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),

@@ -54,10 +54,39 @@ fn respond_doc() {}
         (status = 200, description = "The page", content_type = "text/html"),
         (status = 401, description = "Invalid or expired link", content_type = "text/html"),
         (status = 429, description = "Rate limited per address or per link (a page; retry after `Retry-After`)", content_type = "text/html"),
+        (status = 503, description = "Confirmations are unavailable (a page), or too many requests at once or past the request timeout (a problem)", content(
+            (String = "text/html"),
+            (Problem = "application/problem+json"),
+        )),
     )
 )]
 #[allow(dead_code)]
 fn page_doc() {}
+
+/// The page's form posted back: the partner's answer, accepted once. Every
+/// answer is a page in the partner's language (in Korean and English
+/// without a valid link).
+#[utoipa::path(
+    post, path = "/r/{token}", tag = "partners",
+    params(("token" = String, Path, description = "The token from the partner's SMS link")),
+    request_body(content = crate::schemas::AnswerFormDoc, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Recorded (a page)", content_type = "text/html"),
+        (status = 400, description = "A bad answer: the request shown again with why", content_type = "text/html"),
+        (status = 401, description = "Invalid or expired link", content_type = "text/html"),
+        (status = 409, description = "Already answered, or the inquiry went to a person or failed", content_type = "text/html"),
+        (status = 413, description = "The form is larger than the partner routes take", content_type = "text/html"),
+        (status = 415, description = "Not sent as `application/x-www-form-urlencoded`", content_type = "text/html"),
+        (status = 422, description = "The form could not be read", content_type = "text/html"),
+        (status = 429, description = "Rate limited per address or per link (retry after `Retry-After`)", content_type = "text/html"),
+        (status = 503, description = "Confirmations are unavailable (a page), or too many requests at once or past the request timeout (a problem)", content(
+            (String = "text/html"),
+            (Problem = "application/problem+json"),
+        )),
+    )
+)]
+#[allow(dead_code)]
+fn page_answer_doc() {}
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive")))]
@@ -174,6 +203,7 @@ impl Modify for SharedLayerResponses {
         confirm_doc,
         respond_doc,
         page_doc,
+        page_answer_doc,
         healthz_doc,
         readyz_doc,
         serve,
@@ -182,7 +212,8 @@ impl Modify for SharedLayerResponses {
         Problem, FieldErrorDoc, InquiryStatusDoc, SubmitInquiryDoc, AttachmentDoc, SubmitResponse, StatusView, InquiryView,
         MaskedContact, TimelineItem, PartnerStepView, WatchedEvent, ListResponse, EscalateRequest, ResolveRequest, ChatRequest,
         ChatResponse, ReservationInputDoc, ReservationView, RespondDoc, ConfirmationDoc,
-        crate::faq_rest::FaqEntryView, crate::faq_rest::FaqListView, crate::faq_rest::VariantInput, crate::schemas::FaqEntryInputDoc,
+        crate::schemas::AnswerFormDoc, crate::schemas::LanguageDoc, crate::schemas::ChannelDoc, crate::schemas::PartnerAnswerDoc, crate::schemas::UrgencyDoc,
+        crate::faq_rest::FaqEntryView, crate::faq_rest::FaqListView, crate::faq_rest::VariantInput, crate::schemas::FaqEntryInputDoc, crate::schemas::FaqEntryAddDoc, crate::schemas::VariantTextDoc,
     )),
     modifiers(&ApiKeyHeader, &SharedLayerResponses),
     tags(

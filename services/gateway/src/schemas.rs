@@ -91,12 +91,12 @@ pub struct SubmitInquiryDoc {
     #[schema(min_length = 1, max_length = 10_000, pattern = r"\S")]
     pub content: String,
     /// E.164 (`+821012345678`) or Korean domestic (`010-1234-5678`).
-    #[schema(pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})$")]
+    #[schema(pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})?$")]
     pub customer_phone: Option<String>,
-    #[schema(max_length = 254, pattern = r"^[^@\s]+@[^@\s.]([^@\s]*\.)+[^@\s.]+$")]
+    #[schema(max_length = 254, pattern = r"^([^@\s]+@[^@\s.]([^@\s]*\.)+[^@\s.]+)?$")]
     pub customer_email: Option<String>,
     /// e.g. `HT-20481123`; detected in the content when absent.
-    #[schema(pattern = r"^[A-Za-z]{2,4}-?[0-9]{6,12}$")]
+    #[schema(pattern = r"^([A-Za-z]{2,4}-?[0-9]{6,12})?$")]
     pub reservation_number: Option<String>,
     /// `api` when absent.
     #[schema(value_type = Option<ChannelDoc>)]
@@ -113,7 +113,20 @@ pub struct SubmitInquiryDoc {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RespondDoc {
     /// The token from the partner's link.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub token: String,
+    #[schema(value_type = PartnerAnswerDoc)]
+    pub answer: String,
+    /// For `reject`: why (optional; cut at 500 characters).
+    pub reason: Option<String>,
+    /// For `alternative`: the proposed time (required, at most 100 characters).
+    #[schema(max_length = 100)]
+    pub proposed_time: Option<String>,
+}
+
+/// The form of the partner's page (`POST /r/{token}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnswerFormDoc {
     #[schema(value_type = PartnerAnswerDoc)]
     pub answer: String,
     /// For `reject`: why (optional; cut at 500 characters).
@@ -176,12 +189,32 @@ pub struct ReservationInputDoc {
     pub reservation_date: String,
 }
 
-/// Body of `POST /api/faq` (all of `language`, `question`, `answer`) and
-/// `PATCH /api/faq/{id}` (any of `question`, `answer`, `variants`). Text is
-/// trimmed and normalised (NFC).
+/// One way customers ask an FAQ entry's question: 1–500 characters, not blank.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+pub struct VariantTextDoc(pub String);
+
+/// Body of `POST /api/faq`. Text is trimmed and normalised (NFC).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FaqEntryAddDoc {
+    #[schema(value_type = LanguageDoc)]
+    pub language: String,
+    /// 1–500 characters.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    pub question: String,
+    /// 1–4,000 characters.
+    #[schema(min_length = 1, max_length = 4_000, pattern = r"\S")]
+    pub answer: String,
+    /// At most 20, each 1–500 characters.
+    #[schema(max_items = 20, value_type = Option<Vec<VariantTextDoc>>)]
+    pub variants: Option<Vec<String>>,
+}
+
+/// Body of `PATCH /api/faq/{id}` (any of `question`, `answer`,
+/// `variants`; fields left out stay). Text is trimmed and normalised (NFC).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FaqEntryInputDoc {
-    /// Required to add, ignored on edits.
+    /// Ignored: an entry keeps its language.
     #[schema(value_type = Option<LanguageDoc>)]
     pub language: Option<String>,
     /// 1–500 characters.
@@ -191,6 +224,6 @@ pub struct FaqEntryInputDoc {
     #[schema(min_length = 1, max_length = 4_000, pattern = r"\S")]
     pub answer: Option<String>,
     /// At most 20, each 1–500 characters; replaces the variants on edit.
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Option<Vec<VariantTextDoc>>)]
     pub variants: Option<Vec<String>>,
 }
