@@ -28,7 +28,7 @@ fi
 bin=${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-target}/debug/switchboard}
 [ -x "$bin" ] || { echo "tests/schemathesis.sh: missing $bin: cargo build -p switchboard" >&2; exit 1; }
 seed=${SCHEMATHESIS_SEED:-20261204}
-max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-25}
+max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-100}
 tenant_key=schemathesis-tenant-key
 operator_key=schemathesis-operator-key
 
