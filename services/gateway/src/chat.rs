@@ -29,7 +29,10 @@ pub struct ChatRequest {
     #[schema(pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})?$")]
     pub customer_phone: Option<String>,
     #[serde(default)]
-    #[schema(max_length = 254, pattern = r"^([^@\s]+@[^@\s.]([^@\s]*\.)+[^@\s.]+)?$")]
+    #[schema(
+        max_length = 254,
+        pattern = r"^([^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f]([^@\s\u0000-\u001f\u007f-\u009f]*\.)+[^@\s.\u0000-\u001f\u007f-\u009f]+)?$"
+    )]
     pub customer_email: Option<String>,
     /// Detected in the message when absent.
     #[serde(default)]

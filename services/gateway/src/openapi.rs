@@ -12,6 +12,7 @@ use crate::views::{
 };
 use axum::Json;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
@@ -176,6 +177,34 @@ impl Modify for SharedLayerResponses {
     }
 }
 
+/// "A phone number or an e-mail address": a body schema with
+/// `(phone, email)` becomes `allOf` (the body) and `anyOf` (one of the two,
+/// not blank), so a client validating against it asks for a contact as the
+/// server does.
+struct ContactRequired;
+
+impl ContactRequired {
+    /// The schema of an object with `field`, not blank.
+    fn with(field: &str) -> RefOr<Schema> {
+        let not_blank = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"\S"));
+        RefOr::T(Schema::Object(ObjectBuilder::new().property(field, not_blank).required(field).build()))
+    }
+}
+
+impl Modify for ContactRequired {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else { return };
+        for (name, phone, email) in
+            [("SubmitInquiryDoc", "customer_phone", "customer_email"), ("ChatRequest", "customerPhone", "customerEmail")]
+        {
+            let Some(body) = components.schemas.remove(name) else { continue };
+            let contact = AnyOfBuilder::new().item(Self::with(phone)).item(Self::with(email)).build();
+            let both = AllOfBuilder::new().item(body).item(Schema::AnyOf(contact)).build();
+            components.schemas.insert(name.to_owned(), RefOr::T(Schema::AllOf(both)));
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -215,7 +244,7 @@ impl Modify for SharedLayerResponses {
         crate::schemas::AnswerFormDoc, crate::schemas::LanguageDoc, crate::schemas::ChannelDoc, crate::schemas::PartnerAnswerDoc, crate::schemas::UrgencyDoc,
         crate::faq_rest::FaqEntryView, crate::faq_rest::FaqListView, crate::faq_rest::VariantInput, crate::schemas::FaqEntryInputDoc, crate::schemas::FaqEntryAddDoc, crate::schemas::VariantTextDoc,
     )),
-    modifiers(&ApiKeyHeader, &SharedLayerResponses),
+    modifiers(&ApiKeyHeader, &SharedLayerResponses, &ContactRequired),
     tags(
         (name = "inquiries", description = "Tenant API clients (operators may read and escalate too)"),
         (name = "operators", description = "Operator key only"),

@@ -93,7 +93,10 @@ pub struct SubmitInquiryDoc {
     /// E.164 (`+821012345678`) or Korean domestic (`010-1234-5678`).
     #[schema(pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})?$")]
     pub customer_phone: Option<String>,
-    #[schema(max_length = 254, pattern = r"^([^@\s]+@[^@\s.]([^@\s]*\.)+[^@\s.]+)?$")]
+    #[schema(
+        max_length = 254,
+        pattern = r"^([^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f]([^@\s\u0000-\u001f\u007f-\u009f]*\.)+[^@\s.\u0000-\u001f\u007f-\u009f]+)?$"
+    )]
     pub customer_email: Option<String>,
     /// e.g. `HT-20481123`; detected in the content when absent.
     #[schema(pattern = r"^([A-Za-z]{2,4}-?[0-9]{6,12})?$")]
@@ -104,9 +107,10 @@ pub struct SubmitInquiryDoc {
     /// Detected when absent.
     #[schema(value_type = Option<LanguageDoc>)]
     pub language: Option<String>,
-    /// At most 5.
+    /// At most 5 (an array: `null` is refused).
+    #[serde(default)]
     #[schema(max_items = 5)]
-    pub attachments: Option<Vec<AttachmentDoc>>,
+    pub attachments: Vec<AttachmentDoc>,
 }
 
 /// Body of `POST /respond`.

@@ -187,15 +187,24 @@ async fn the_documented_constraints_are_the_servers() {
     let app = TestApp::spawn().await;
     let doc = document(&app).await;
     let schemas = &doc["components"]["schemas"];
-    let submit = &schemas["SubmitInquiryDoc"]["properties"];
+    // The body, and a phone number or an e-mail address (not blank).
+    let submit = &schemas["SubmitInquiryDoc"]["allOf"][0]["properties"];
+    let contact = &schemas["SubmitInquiryDoc"]["allOf"][1]["anyOf"];
+    assert_eq!(
+        (contact[0]["required"][0].as_str(), contact[1]["required"][0].as_str()),
+        (Some("customer_phone"), Some("customer_email")),
+        "{contact}"
+    );
     assert_eq!((submit["content"]["minLength"].as_u64(), submit["content"]["maxLength"].as_u64()), (Some(1), Some(10_000)), "{submit}");
     assert_eq!(submit["title"]["maxLength"], 200, "{submit}");
     assert_eq!(submit["attachments"]["maxItems"], 5, "{submit}");
+    assert_eq!(submit["attachments"]["type"], "array", "not nullable: the server refuses null: {submit}");
     assert!(submit["customer_phone"]["pattern"].is_string() && submit["reservation_number"]["pattern"].is_string(), "{submit}");
     assert_eq!(schemas["ChannelDoc"]["enum"], serde_json::json!(["web", "api", "chat", "event"]));
     assert_eq!(schemas["LanguageDoc"]["enum"], serde_json::json!(["ko", "en"]));
     assert_eq!(schemas["PartnerAnswerDoc"]["enum"], serde_json::json!(["accept", "reject", "alternative"]));
-    let chat = &schemas["ChatRequest"]["properties"];
+    let chat = &schemas["ChatRequest"]["allOf"][0]["properties"];
+    assert_eq!(schemas["ChatRequest"]["allOf"][1]["anyOf"][1]["required"][0], "customerEmail");
     assert_eq!(chat["message"]["maxLength"], 10_000, "{chat}");
     let reservation = &schemas["ReservationInputDoc"]["properties"];
     assert_eq!(reservation["reservation_number"]["maxLength"], 32, "{reservation}");
@@ -212,7 +221,7 @@ async fn the_documented_constraints_are_the_servers() {
     assert_eq!(faq["variants"]["items"]["$ref"], "#/components/schemas/VariantTextDoc", "{faq}");
     let add = &schemas["FaqEntryAddDoc"];
     assert_eq!(add["required"], serde_json::json!(["language", "question", "answer"]), "{add}");
-    assert_eq!(schemas["ChatRequest"]["required"], serde_json::json!(["message"]));
+    assert_eq!(schemas["ChatRequest"]["allOf"][0]["required"], serde_json::json!(["message"]));
     assert_eq!(schemas["ResolveRequest"]["required"], serde_json::json!(["human_answer"]));
     // An inquiry id is a UUID (hyphenated or not), an FAQ entry id `faq-` and 12 hex digits.
     let id = doc["paths"]["/api/inquiries/{id}"]["get"]["parameters"][0]["schema"]["pattern"].as_str().expect("id pattern");
