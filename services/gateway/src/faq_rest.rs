@@ -119,6 +119,7 @@ pub(crate) async fn get(principal: Principal, id: Result<Path<String>, PathRejec
 /// Adds an entry: `language`, `question` and `answer` required, `variants` optional.
 #[utoipa::path(
     post, path = "/api/faq", tag = "faq",
+    params(("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
     request_body = crate::schemas::FaqEntryAddDoc,
     responses(
         (status = 201, description = "Added", body = FaqEntryView),
@@ -143,7 +144,7 @@ pub(crate) async fn add(
 /// Changes an entry's question, answer or variants (fields left out stay).
 #[utoipa::path(
     patch, path = "/api/faq/{id}", tag = "faq",
-    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
     request_body = crate::schemas::FaqEntryInputDoc,
     responses(
         (status = 200, description = "Changed", body = FaqEntryView),
@@ -171,7 +172,7 @@ pub(crate) async fn edit(
 /// Deletes an entry.
 #[utoipa::path(
     delete, path = "/api/faq/{id}", tag = "faq",
-    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "The id does not decode", body = Problem, content_type = "application/problem+json"),
@@ -194,7 +195,7 @@ pub(crate) async fn delete(
 /// Adds a way customers ask an entry's question.
 #[utoipa::path(
     post, path = "/api/faq/{id}/variants", tag = "faq",
-    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
     request_body = VariantInput,
     responses(
         (status = 201, description = "The entry with the variant", body = FaqEntryView),
@@ -221,7 +222,7 @@ pub(crate) async fn add_variant(
 /// Removes an entry's variant by its position (0-based).
 #[utoipa::path(
     delete, path = "/api/faq/{id}/variants/{index}", tag = "faq",
-    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("index" = usize, Path, description = "The variant's position")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("index" = usize, Path, description = "The variant's position"), ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
     responses(
         (status = 200, description = "The entry without the variant", body = FaqEntryView),
         (status = 400, description = "The id does not decode, or the index is not a position (0, 1, …)", body = Problem, content_type = "application/problem+json"),

@@ -227,6 +227,13 @@ async fn the_documented_constraints_are_the_servers() {
     let id = doc["paths"]["/api/inquiries/{id}"]["get"]["parameters"][0]["schema"]["pattern"].as_str().expect("id pattern");
     assert!(id.contains("{8}-") && id.contains("{32}"), "{id}");
     assert_eq!(doc["paths"]["/api/faq/{id}"]["get"]["parameters"][0]["schema"]["pattern"], "^faq-[0-9a-f]{12}$");
+    // The FAQ's writes take the version they read as `If-Match`.
+    for (method, path) in
+        [("post", "/api/faq"), ("patch", "/api/faq/{id}"), ("delete", "/api/faq/{id}"), ("post", "/api/faq/{id}/variants")]
+    {
+        let parameters = doc["paths"][path][method]["parameters"].as_array().expect("parameters");
+        assert!(parameters.iter().any(|p| p["name"] == "If-Match" && p["in"] == "header"), "{method} {path}: {parameters:?}");
+    }
     // The Idempotency-Key header: 1–255 characters on both submitting routes.
     for path in ["/api/inquiries", "/chat"] {
         let parameters = doc["paths"][path]["post"]["parameters"].as_array().expect("parameters");
