@@ -178,6 +178,7 @@ pub(crate) async fn edit(
         (status = 400, description = "The id does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -203,6 +204,7 @@ pub(crate) async fn delete(
         (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -228,6 +230,7 @@ pub(crate) async fn add_variant(
         (status = 400, description = "The id does not decode, or the index is not a position (0, 1, …)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry or variant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]

@@ -234,6 +234,13 @@ async fn the_documented_constraints_are_the_servers() {
         let parameters = doc["paths"][path][method]["parameters"].as_array().expect("parameters");
         assert!(parameters.iter().any(|p| p["name"] == "If-Match" && p["in"] == "header"), "{method} {path}: {parameters:?}");
     }
+    // And every operation taking `If-Match` documents the 409 of a stale version.
+    for (method, path, operation) in operations(&doc) {
+        let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+        if parameters.iter().any(|p| p["name"] == "If-Match") {
+            documents_problem(&method, &path, &operation, "409");
+        }
+    }
     // The Idempotency-Key header: 1–255 characters on both submitting routes.
     for path in ["/api/inquiries", "/chat"] {
         let parameters = doc["paths"][path]["post"]["parameters"].as_array().expect("parameters");
