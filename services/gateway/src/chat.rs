@@ -26,14 +26,21 @@ pub struct ChatRequest {
     pub customer_id: Option<String>,
     /// Required unless `customerEmail` is given.
     #[serde(default)]
+    #[schema(pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})?$")]
     pub customer_phone: Option<String>,
     #[serde(default)]
+    #[schema(
+        max_length = 254,
+        pattern = r"^([^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f]([^@\s\u0000-\u001f\u007f-\u009f]*\.)+[^@\s.\u0000-\u001f\u007f-\u009f]+)?$"
+    )]
     pub customer_email: Option<String>,
     /// Detected in the message when absent.
     #[serde(default)]
+    #[schema(pattern = r"^([A-Za-z]{2,4}-?[0-9]{6,12})?$")]
     pub reservation_number: Option<String>,
-    /// The customer's message (1–10,000 characters).
+    /// The customer's message (1–10,000 characters, not blank).
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 10_000, pattern = r"\S")]
     pub message: Option<String>,
 }
 
@@ -57,10 +64,11 @@ pub struct ChatResponse {
 #[utoipa::path(
     post, path = "/chat", tag = "inquiries",
     request_body = ChatRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the call safe to retry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"\S", description = "Makes the call safe to retry (1–255 visible characters)")),
     responses(
         (status = 202, description = "Accepted", body = ChatResponse),
         (status = 400, description = "A field is invalid (named in camelCase)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "A dependency is down, or overloaded (shed; retry after `Retry-After`)", body = Problem, content_type = "application/problem+json"),

@@ -7,7 +7,7 @@ use crate::principal::Principal;
 use crate::problem::{Problem, from_json_rejection};
 use crate::state::Gateway;
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -54,6 +54,7 @@ pub struct FaqListView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VariantInput {
     /// Another way customers ask the entry's question (1–500 characters).
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub text: String,
 }
 
@@ -62,6 +63,12 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     let Some(value) = headers.get(IF_MATCH) else { return Ok(None) };
     let text = value.to_str().unwrap_or_default().trim().trim_start_matches("W/").trim_matches('"');
     text.parse().map(Some).map_err(|_| Problem::field("If-Match", "must be the ETag of an earlier response"))
+}
+
+/// The entry id in the path; one that does not even decode (bytes that
+/// are not UTF-8) is a bad id, named, not a plain-text rejection.
+fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    id.map(|Path(id)| id).map_err(|_| Problem::field("id", "is not an FAQ entry id (`faq-` and 12 hex digits)"))
 }
 
 fn tagged<T: Serialize>(status: StatusCode, (body, version): Versioned<T>) -> Response {
@@ -95,25 +102,29 @@ pub(crate) async fn list(principal: Principal) -> Result<Response, Problem> {
 /// One entry.
 #[utoipa::path(
     get, path = "/api/faq/{id}", tag = "faq",
-    params(("id" = String, Path, description = "The entry id")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)")),
     responses(
         (status = 200, description = "The entry", body = FaqEntryView),
+        (status = 400, description = "The id does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
-pub(crate) async fn get(principal: Principal, Path(id): Path<String>) -> Result<Response, Problem> {
+pub(crate) async fn get(principal: Principal, id: Result<Path<String>, PathRejection>) -> Result<Response, Problem> {
+    let id = path_id(id)?;
     Ok(tagged(StatusCode::OK, entry(faq_ops::get(&principal, &id)?)))
 }
 
 /// Adds an entry: `language`, `question` and `answer` required, `variants` optional.
 #[utoipa::path(
     post, path = "/api/faq", tag = "faq",
-    request_body = crate::schemas::FaqEntryInputDoc,
+    params(("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
+    request_body = crate::schemas::FaqEntryAddDoc,
     responses(
         (status = 201, description = "Added", body = FaqEntryView),
         (status = 400, description = "A field is invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
     ),
@@ -133,11 +144,12 @@ pub(crate) async fn add(
 /// Changes an entry's question, answer or variants (fields left out stay).
 #[utoipa::path(
     patch, path = "/api/faq/{id}", tag = "faq",
-    params(("id" = String, Path, description = "The entry id")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
     request_body = crate::schemas::FaqEntryInputDoc,
     responses(
         (status = 200, description = "Changed", body = FaqEntryView),
         (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
@@ -147,10 +159,11 @@ pub(crate) async fn add(
 pub(crate) async fn edit(
     State(gateway): State<Gateway>,
     principal: Principal,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<FaqEntryInput>, JsonRejection>,
 ) -> Result<Response, Problem> {
+    let id = path_id(id)?;
     let Json(input) = body.map_err(from_json_rejection)?;
     let edited = faq_ops::edit(&gateway, &principal, &id, &input, if_match(&headers)?).await?;
     Ok(tagged(StatusCode::OK, entry(edited)))
@@ -159,20 +172,23 @@ pub(crate) async fn edit(
 /// Deletes an entry.
 #[utoipa::path(
     delete, path = "/api/faq/{id}", tag = "faq",
-    params(("id" = String, Path, description = "The entry id")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "The id does not decode", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn delete(
     State(gateway): State<Gateway>,
     principal: Principal,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    let id = path_id(id)?;
     let version = faq_ops::delete(&gateway, &principal, &id, if_match(&headers)?).await?;
     Ok(tagged(StatusCode::NO_CONTENT, ((), version)))
 }
@@ -180,23 +196,26 @@ pub(crate) async fn delete(
 /// Adds a way customers ask an entry's question.
 #[utoipa::path(
     post, path = "/api/faq/{id}/variants", tag = "faq",
-    params(("id" = String, Path, description = "The entry id")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
     request_body = VariantInput,
     responses(
         (status = 201, description = "The entry with the variant", body = FaqEntryView),
         (status = 400, description = "Blank, too long, or the entry has 20 variants", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn add_variant(
     State(gateway): State<Gateway>,
     principal: Principal,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<VariantInput>, JsonRejection>,
 ) -> Result<Response, Problem> {
+    let id = path_id(id)?;
     let Json(input) = body.map_err(from_json_rejection)?;
     let added = faq_ops::add_variant(&gateway, &principal, &id, &input.text, if_match(&headers)?).await?;
     Ok(tagged(StatusCode::CREATED, entry(added)))
@@ -205,20 +224,23 @@ pub(crate) async fn add_variant(
 /// Removes an entry's variant by its position (0-based).
 #[utoipa::path(
     delete, path = "/api/faq/{id}/variants/{index}", tag = "faq",
-    params(("id" = String, Path, description = "The entry id"), ("index" = usize, Path, description = "The variant's position")),
+    params(("id" = String, Path, pattern = r"^faq-[0-9a-f]{12}$", description = "The entry id (`faq-` and 12 hex digits)"), ("index" = usize, Path, description = "The variant's position"), ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#, description = "Apply only if the FAQ is still at this version (the `ETag` of an earlier response); 409 otherwise")),
     responses(
         (status = 200, description = "The entry without the variant", body = FaqEntryView),
+        (status = 400, description = "The id does not decode, or the index is not a position (0, 1, …)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry or variant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn remove_variant(
     State(gateway): State<Gateway>,
     principal: Principal,
-    Path((id, index)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    let Path((id, index)) = path.map_err(|_| Problem::field("id", "is not an FAQ entry id (`faq-` and 12 hex digits)"))?;
     let index: usize = index.parse().map_err(|_| Problem::field("index", "must be a variant's position (0, 1, …)"))?;
     let removed = faq_ops::remove_variant(&gateway, &principal, &id, index, if_match(&headers)?).await?;
     Ok(tagged(StatusCode::OK, entry(removed)))

@@ -36,10 +36,11 @@ pub(crate) fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, 
 #[utoipa::path(
     post, path = "/api/inquiries", tag = "inquiries",
     request_body = crate::schemas::SubmitInquiryDoc,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the call safe to retry: the same key returns the first inquiry")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"\S", description = "Makes the call safe to retry: the same key returns the first inquiry (1–255 visible characters)")),
     responses(
         (status = 202, description = "Accepted", body = SubmitResponse),
         (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An operator key", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 40 MB", body = Problem, content_type = "application/problem+json"),
@@ -72,7 +73,7 @@ pub(crate) async fn submit(
 /// Everything known about one inquiry, with its timeline.
 #[utoipa::path(
     get, path = "/api/inquiries/{id}", tag = "inquiries",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     responses(
         (status = 200, description = "The inquiry", body = InquiryView),
         (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),
@@ -95,7 +96,7 @@ pub(crate) async fn get(
 /// Status, progress and the estimated time to answer.
 #[utoipa::path(
     get, path = "/api/inquiries/{id}/status", tag = "inquiries",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     responses(
         (status = 200, description = "Where it stands", body = StatusView),
         (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),
@@ -147,6 +148,7 @@ pub(crate) async fn list(
 pub struct EscalateRequest {
     /// Why a person should look at it, at most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -155,6 +157,7 @@ pub struct EscalateRequest {
 pub struct ResolveRequest {
     /// The operator's answer, sent to the customer as written (1–10,000 characters).
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 10_000, pattern = r"\S")]
     pub human_answer: Option<String>,
     /// Optional: the intent the inquiry really had (`trouble_report`, …);
     /// the tenant's next inquiries close to this one take it.
@@ -162,10 +165,12 @@ pub struct ResolveRequest {
     pub corrected_intent: Option<String>,
     /// Optional: the urgency it really had (`low`, `medium`, `high`).
     #[serde(default)]
+    #[schema(value_type = Option<crate::schemas::UrgencyDoc>)]
     pub corrected_urgency: Option<String>,
     /// Optional: an entry of the tenant's FAQ (in the inquiry's language)
     /// that answers it; the inquiry's question becomes one of its variants.
     #[serde(default)]
+    #[schema(pattern = r"^(faq-[0-9a-f]{12})?$")]
     pub faq_entry_id: Option<String>,
     /// Optional: save the answer as a new FAQ entry with the inquiry's
     /// question. Not with `faq_entry_id`.
@@ -194,7 +199,7 @@ fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
     id.map(|Path(id)| id).map_err(|_| Problem::field("id", "is not an inquiry id (a UUID)"))
 }
 
-/// A JSON body that may be empty.
+/// A JSON body that may be empty (or `null`).
 fn optional_json<T: serde::de::DeserializeOwned + Default>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -206,14 +211,16 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: Result<Bytes, B
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(&body)
+    // `null` is no body too (the documented body is optional).
+    serde_json::from_slice::<Option<T>>(&body)
+        .map(Option::unwrap_or_default)
         .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-json", "The body is not valid JSON for this request", e.to_string()))
 }
 
 /// Hands the inquiry to a person (tenant: its own; operator: any).
 #[utoipa::path(
     post, path = "/api/inquiries/{id}/escalate", tag = "inquiries",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     request_body(content = Option<EscalateRequest>, description = "Optional reason"),
     responses(
         (status = 200, description = "Escalated (or already was)", body = InquiryView),
@@ -240,7 +247,7 @@ pub(crate) async fn escalate(
 /// An operator's answer: resolves the inquiry; the customer is sent `human_answer`.
 #[utoipa::path(
     post, path = "/api/inquiries/{id}/resolve", tag = "operators",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     request_body = ResolveRequest,
     responses(
         (status = 200, description = "Resolved", body = InquiryView),
@@ -271,7 +278,7 @@ pub(crate) async fn resolve(
 /// (data: a problem) ends it early (shutdown, store down).
 #[utoipa::path(
     get, path = "/api/inquiries/{id}/events", tag = "inquiries",
-    params(("id" = String, Path, description = "The inquiry id")),
+    params(("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)")),
     responses(
         (status = 200, description = "text/event-stream of timeline events", body = WatchedEvent, content_type = "text/event-stream"),
         (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),

@@ -38,16 +38,22 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only this status (`received`, …, `escalated`, `resolved`, `failed`).
+    #[param(value_type = Option<crate::schemas::InquiryStatusDoc>)]
     pub status: Option<String>,
     /// Only inquiries created at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     pub created_after: Option<String>,
     /// Only inquiries created before this RFC 3339 time.
+    #[param(format = DateTime)]
     pub created_before: Option<String>,
     /// Only this urgency: `high`, `medium` or `low`.
+    #[param(value_type = Option<crate::schemas::UrgencyDoc>)]
     pub urgency: Option<String>,
     /// Operators: one tenant's inquiries.
+    #[param(pattern = r"^[a-z0-9-]{1,64}$")]
     pub tenant_id: Option<String>,
     /// 1–100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub page_size: Option<String>,
     /// `next_page_token` of the previous page, with the same filters.
     pub page_token: Option<String>,

@@ -11,7 +11,10 @@ use crate::views::{
     InquiryView, ListResponse, MaskedContact, PartnerStepView, ReservationView, StatusView, SubmitResponse, TimelineItem, WatchedEvent,
 };
 use axum::Json;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
 /// The partner confirmation request behind a link (no API key: the token is the credential).
@@ -35,6 +38,7 @@ fn confirm_doc() {}
     responses(
         (status = 200, description = "Recorded", body = ConfirmationDoc),
         (status = 400, description = "Bad answer", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid or expired link", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already answered, or the inquiry went to a person or failed (the link is void)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited per address", body = Problem, content_type = "application/problem+json"),
@@ -47,10 +51,43 @@ fn respond_doc() {}
 #[utoipa::path(
     get, path = "/r/{token}", tag = "partners",
     params(("token" = String, Path, description = "The token from the partner's SMS link")),
-    responses((status = 200, description = "The page", content_type = "text/html"), (status = 401, description = "Invalid or expired link", content_type = "text/html"))
+    responses(
+        (status = 200, description = "The page", content_type = "text/html"),
+        (status = 401, description = "Invalid or expired link", content_type = "text/html"),
+        (status = 429, description = "Rate limited per address or per link (a page; retry after `Retry-After`)", content_type = "text/html"),
+        (status = 503, description = "Confirmations are unavailable (a page), or too many requests at once or past the request timeout (a problem)", content(
+            (String = "text/html"),
+            (Problem = "application/problem+json"),
+        )),
+    )
 )]
 #[allow(dead_code)]
 fn page_doc() {}
+
+/// The page's form posted back: the partner's answer, accepted once. Every
+/// answer is a page in the partner's language (in Korean and English
+/// without a valid link).
+#[utoipa::path(
+    post, path = "/r/{token}", tag = "partners",
+    params(("token" = String, Path, description = "The token from the partner's SMS link")),
+    request_body(content = crate::schemas::AnswerFormDoc, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Recorded (a page)", content_type = "text/html"),
+        (status = 400, description = "A bad answer: the request shown again with why", content_type = "text/html"),
+        (status = 401, description = "Invalid or expired link", content_type = "text/html"),
+        (status = 409, description = "Already answered, or the inquiry went to a person or failed", content_type = "text/html"),
+        (status = 413, description = "The form is larger than the partner routes take", content_type = "text/html"),
+        (status = 415, description = "Not sent as `application/x-www-form-urlencoded`", content_type = "text/html"),
+        (status = 422, description = "The form could not be read", content_type = "text/html"),
+        (status = 429, description = "Rate limited per address or per link (retry after `Retry-After`)", content_type = "text/html"),
+        (status = 503, description = "Confirmations are unavailable (a page), or too many requests at once or past the request timeout (a problem)", content(
+            (String = "text/html"),
+            (Problem = "application/problem+json"),
+        )),
+    )
+)]
+#[allow(dead_code)]
+fn page_answer_doc() {}
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive")))]
@@ -86,6 +123,88 @@ impl Modify for ApiKeyHeader {
     }
 }
 
+/// The answers of the layers every route passes through, added to each
+/// operation they apply to (an operation's own description is kept):
+/// any route but health's may be turned away by the concurrency cap or the
+/// request timeout, or find a dependency down (503); a route that takes an
+/// API key answers 401 without a good one and 429 past the per-key or
+/// per-address rate; a route that takes a body answers 413 past its limit.
+struct SharedLayerResponses;
+
+/// A problem+json response described as `description`.
+fn problem_response(description: &str) -> RefOr<Response> {
+    let content = Content::new(Some(Ref::from_schema_name("Problem")));
+    RefOr::T(Response::builder().description(description).content("application/problem+json", content).build())
+}
+
+impl SharedLayerResponses {
+    fn complete(operation: &mut Operation) {
+        let responses = &mut operation.responses.responses;
+        let mut add = |status: &str, description: &str| {
+            responses.entry(status.to_owned()).or_insert_with(|| problem_response(description));
+        };
+        let health = operation.tags.as_ref().is_some_and(|tags| tags.iter().any(|t| t == "health"));
+        if !health {
+            add("503", "Too many requests at once, past the request timeout, or a dependency is down (retry after `Retry-After`)");
+        }
+        if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            add("401", "No or unknown API key");
+            add("429", "Rate limited per key or per address (retry after `Retry-After`)");
+        }
+        if operation.request_body.is_some() {
+            add("413", "The body is larger than this route takes");
+        }
+    }
+}
+
+impl Modify for SharedLayerResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                Self::complete(operation);
+            }
+        }
+    }
+}
+
+/// "A phone number or an e-mail address": a body schema with
+/// `(phone, email)` becomes `allOf` (the body) and `anyOf` (one of the two,
+/// not blank), so a client validating against it asks for a contact as the
+/// server does.
+struct ContactRequired;
+
+impl ContactRequired {
+    /// The schema of an object with `field`, not blank.
+    fn with(field: &str) -> RefOr<Schema> {
+        let not_blank = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"\S"));
+        RefOr::T(Schema::Object(ObjectBuilder::new().property(field, not_blank).required(field).build()))
+    }
+}
+
+impl Modify for ContactRequired {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else { return };
+        for (name, phone, email) in
+            [("SubmitInquiryDoc", "customer_phone", "customer_email"), ("ChatRequest", "customerPhone", "customerEmail")]
+        {
+            let Some(body) = components.schemas.remove(name) else { continue };
+            let contact = AnyOfBuilder::new().item(Self::with(phone)).item(Self::with(email)).build();
+            let both = AllOfBuilder::new().item(body).item(Schema::AnyOf(contact)).build();
+            components.schemas.insert(name.to_owned(), RefOr::T(Schema::AllOf(both)));
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -113,6 +232,7 @@ impl Modify for ApiKeyHeader {
         confirm_doc,
         respond_doc,
         page_doc,
+        page_answer_doc,
         healthz_doc,
         readyz_doc,
         serve,
@@ -121,9 +241,10 @@ impl Modify for ApiKeyHeader {
         Problem, FieldErrorDoc, InquiryStatusDoc, SubmitInquiryDoc, AttachmentDoc, SubmitResponse, StatusView, InquiryView,
         MaskedContact, TimelineItem, PartnerStepView, WatchedEvent, ListResponse, EscalateRequest, ResolveRequest, ChatRequest,
         ChatResponse, ReservationInputDoc, ReservationView, RespondDoc, ConfirmationDoc,
-        crate::faq_rest::FaqEntryView, crate::faq_rest::FaqListView, crate::faq_rest::VariantInput, crate::schemas::FaqEntryInputDoc,
+        crate::schemas::AnswerFormDoc, crate::schemas::LanguageDoc, crate::schemas::ChannelDoc, crate::schemas::PartnerAnswerDoc, crate::schemas::UrgencyDoc,
+        crate::faq_rest::FaqEntryView, crate::faq_rest::FaqListView, crate::faq_rest::VariantInput, crate::schemas::FaqEntryInputDoc, crate::schemas::FaqEntryAddDoc, crate::schemas::VariantTextDoc,
     )),
-    modifiers(&ApiKeyHeader),
+    modifiers(&ApiKeyHeader, &SharedLayerResponses, &ContactRequired),
     tags(
         (name = "inquiries", description = "Tenant API clients (operators may read and escalate too)"),
         (name = "operators", description = "Operator key only"),

@@ -5,7 +5,7 @@
 use crate::partner::{parse_answer, path_token};
 use crate::state::Gateway;
 use axum::Form;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Html;
@@ -35,8 +35,14 @@ pub async fn show(State(gateway): State<Gateway>, token: Result<Path<String>, Pa
 pub async fn answer(
     State(gateway): State<Gateway>,
     token: Result<Path<String>, PathRejection>,
-    Form(form): Form<AnswerForm>,
+    form: Result<Form<AnswerForm>, FormRejection>,
 ) -> (StatusCode, Html<String>) {
+    // A form that cannot be read (not form-encoded, too large, malformed)
+    // is told on a page like every other answer of this route, not in plain text.
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return unreadable_form(&rejection),
+    };
     let token = match path_token(token) {
         Ok(t) => t,
         Err(e) => return error_page(e),
@@ -200,6 +206,18 @@ fn done_page(view: &ConfirmationView) -> String {
 /// where the partner's language is unknown (no valid token).
 pub(crate) fn message_page(title: &str, ko: &str, en: &str) -> String {
     layout("ko", title, &format!("<h1>{}</h1><p>{}</p>", escape(ko), escape(en)))
+}
+
+/// The page for a form that could not be read, with the rejection's status
+/// (413 too large, 415 not form-encoded, 400/422 malformed).
+fn unreadable_form(rejection: &FormRejection) -> (StatusCode, Html<String>) {
+    let status = rejection.status();
+    let (ko, en) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("응답이 너무 깁니다.", "The answer is too long."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("응답은 이 페이지의 양식으로 보내 주세요.", "Please send the answer with this page's form."),
+        _ => ("응답을 처리할 수 없습니다.", "The answer could not be read."),
+    };
+    (status, Html(message_page(en, ko, en)))
 }
 
 fn error_page(e: ConfirmError) -> (StatusCode, Html<String>) {

@@ -1,6 +1,10 @@
 //! The OpenAPI schemas of shapes the handlers read or write through types
 //! that are not themselves schemas (domain types, the partner
 //! dispatcher's view). Documentation only: nothing is built from these.
+//! The constraints (lengths, patterns, enums) are the server's, so a
+//! client validating against them accepts nothing the server refuses (the
+//! server also takes phone numbers written with spaces or brackets and
+//! full-width reservation numbers, which a client normalises first).
 //! A leaf module: views, problems and handlers point here for their
 //! schemas, and this module points nowhere in the crate.
 
@@ -23,6 +27,42 @@ pub enum InquiryStatusDoc {
     Failed,
 }
 
+/// `ko` or `en`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LanguageDoc {
+    Ko,
+    En,
+}
+
+/// Where an inquiry came in.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelDoc {
+    Web,
+    Api,
+    Chat,
+    Event,
+}
+
+/// A partner's answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartnerAnswerDoc {
+    Accept,
+    Reject,
+    Alternative,
+}
+
+/// An inquiry's urgency.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UrgencyDoc {
+    Low,
+    Medium,
+    High,
+}
+
 /// One field that failed validation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldErrorDoc {
@@ -36,6 +76,7 @@ pub struct FieldErrorDoc {
 pub struct AttachmentDoc {
     pub filename: Option<String>,
     /// JPEG, PNG or PDF, at most 5 MB before encoding.
+    #[schema(min_length = 1, max_length = 6_990_512)]
     pub content_base64: String,
 }
 
@@ -44,32 +85,58 @@ pub struct AttachmentDoc {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubmitInquiryDoc {
     /// At most 200 characters.
+    #[schema(max_length = 200)]
     pub title: Option<String>,
-    /// 1–10,000 characters.
+    /// 1–10,000 characters, not blank.
+    #[schema(min_length = 1, max_length = 10_000, pattern = r"\S")]
     pub content: String,
     /// E.164 (`+821012345678`) or Korean domestic (`010-1234-5678`).
+    #[schema(pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})?$")]
     pub customer_phone: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^([^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f]([^@\s\u0000-\u001f\u007f-\u009f]*\.)+[^@\s.\u0000-\u001f\u007f-\u009f]+)?$"
+    )]
     pub customer_email: Option<String>,
     /// e.g. `HT-20481123`; detected in the content when absent.
+    #[schema(pattern = r"^([A-Za-z]{2,4}-?[0-9]{6,12})?$")]
     pub reservation_number: Option<String>,
-    /// `web`, `api`, `chat` or `event`; `api` when absent.
+    /// `api` when absent.
+    #[schema(value_type = Option<ChannelDoc>)]
     pub channel: Option<String>,
-    /// `ko` or `en`; detected when absent.
+    /// Detected when absent.
+    #[schema(value_type = Option<LanguageDoc>)]
     pub language: Option<String>,
-    /// At most 5.
-    pub attachments: Option<Vec<AttachmentDoc>>,
+    /// At most 5 (an array: `null` is refused).
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub attachments: Vec<AttachmentDoc>,
 }
 
 /// Body of `POST /respond`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RespondDoc {
     /// The token from the partner's link.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub token: String,
-    /// `accept`, `reject` or `alternative`.
+    #[schema(value_type = PartnerAnswerDoc)]
     pub answer: String,
-    /// For `reject`: why (optional).
+    /// For `reject`: why (optional; cut at 500 characters).
     pub reason: Option<String>,
-    /// For `alternative`: the proposed time (required).
+    /// For `alternative`: the proposed time (required, at most 100 characters).
+    #[schema(max_length = 100)]
+    pub proposed_time: Option<String>,
+}
+
+/// The form of the partner's page (`POST /r/{token}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnswerFormDoc {
+    #[schema(value_type = PartnerAnswerDoc)]
+    pub answer: String,
+    /// For `reject`: why (optional; cut at 500 characters).
+    pub reason: Option<String>,
+    /// For `alternative`: the proposed time (required, at most 100 characters).
+    #[schema(max_length = 100)]
     pub proposed_time: Option<String>,
 }
 
@@ -95,38 +162,72 @@ pub struct ConfirmationDoc {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReservationInputDoc {
     /// e.g. `HT-20481123`, at most 32 characters.
+    #[schema(max_length = 32, pattern = r"^[A-Za-z]{2,4}-?[0-9]{6,12}$")]
     pub reservation_number: String,
     /// The tenant's id (lower-case letters, digits, `-`).
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[a-z0-9-]{1,64}$")]
     pub tenant_id: String,
     /// At most 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub customer_name: String,
     /// E.164 (`+821012345678`) or Korean domestic (`010-1234-5678`).
+    #[schema(max_length = 32, pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})$")]
     pub customer_phone: String,
     /// At most 64 characters.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     pub partner_id: String,
     /// At most 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub partner_name: String,
     /// E.164 or Korean domestic.
+    #[schema(max_length = 32, pattern = r"^(\+[1-9][0-9]{7,14}|01[0-9]-?[0-9]{3,4}-?[0-9]{4})$")]
     pub partner_phone: String,
-    /// `ko` or `en`; `ko` when absent.
+    /// `ko` when absent.
+    #[schema(value_type = Option<LanguageDoc>)]
     pub partner_locale: Option<String>,
     /// e.g. `hotel`, at most 64 characters.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     pub service_type: String,
     /// A date or a date-time as the upstream system writes it, at most 64 characters.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     pub reservation_date: String,
 }
 
-/// Body of `POST /api/faq` (all of `language`, `question`, `answer`) and
-/// `PATCH /api/faq/{id}` (any of `question`, `answer`, `variants`). Text is
-/// trimmed and normalised (NFC).
+/// One way customers ask an FAQ entry's question: 1–500 characters, not blank.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+pub struct VariantTextDoc(pub String);
+
+/// Body of `POST /api/faq`. Text is trimmed and normalised (NFC).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FaqEntryAddDoc {
+    #[schema(value_type = LanguageDoc)]
+    pub language: String,
+    /// 1–500 characters.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    pub question: String,
+    /// 1–4,000 characters.
+    #[schema(min_length = 1, max_length = 4_000, pattern = r"\S")]
+    pub answer: String,
+    /// At most 20, each 1–500 characters.
+    #[schema(max_items = 20, value_type = Option<Vec<VariantTextDoc>>)]
+    pub variants: Option<Vec<String>>,
+}
+
+/// Body of `PATCH /api/faq/{id}` (any of `question`, `answer`,
+/// `variants`; fields left out stay). Text is trimmed and normalised (NFC).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FaqEntryInputDoc {
-    /// `ko` or `en`; required to add, ignored on edits.
+    /// Ignored: an entry keeps its language.
+    #[schema(value_type = Option<LanguageDoc>)]
     pub language: Option<String>,
     /// 1–500 characters.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub question: Option<String>,
     /// 1–4,000 characters.
+    #[schema(min_length = 1, max_length = 4_000, pattern = r"\S")]
     pub answer: Option<String>,
     /// At most 20, each 1–500 characters; replaces the variants on edit.
+    #[schema(max_items = 20, value_type = Option<Vec<VariantTextDoc>>)]
     pub variants: Option<Vec<String>>,
 }
