@@ -10,6 +10,7 @@ use crate::operators::OperatorKeys;
 use crate::rate_limits::{LimitKey, Limited, RateLimits, Rates};
 use crate::status_cache::{DEFAULT_STATUS_STALENESS, STATUS_CACHE_CAPACITY, StatusCache};
 use crate::stream_slots::{StreamSlot, StreamSlots};
+use crate::watch::Pollers;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,6 +112,7 @@ struct Inner {
     backlog: Option<Arc<dyn Backlog>>,
     streams: CancellationToken,
     stream_slots: StreamSlots,
+    pollers: Pollers,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -141,6 +143,7 @@ impl Api {
                 backlog: parts.backlog,
                 streams: CancellationToken::new(),
                 stream_slots,
+                pollers: Pollers::default(),
             }),
         }
     }
@@ -207,6 +210,11 @@ impl Api {
     /// shutdown does not wait for watchers.
     pub fn streams_stopping(&self) -> CancellationToken {
         self.inner.streams.clone()
+    }
+
+    /// The timeline pollers of watched inquiries.
+    pub(crate) fn pollers(&self) -> &Pollers {
+        &self.inner.pollers
     }
 
     /// A slot for one more watch stream of `caller`, or 429.

@@ -216,3 +216,35 @@ async fn a_key_past_its_open_streams_gets_429_until_one_closes_and_a_stream_ends
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn watchers_of_one_inquiry_share_one_timeline_reader() {
+    let outage = Outage::default();
+    let app = outage.spawn(Options::default(), |_| {}).await;
+    let watched = awaiting_partner(&app).await;
+    let other = awaiting_partner(&app).await;
+    outage.timelines.hang();
+    let open = |id: String| {
+        let request = app.http.get(app.url(&format!("/api/inquiries/{id}/events"))).header("x-api-key", API_KEY);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response
+        }
+    };
+    let mut readers = Vec::new();
+    for id in [&watched, &watched, &watched, &other] {
+        let mut response = open(id.clone()).await;
+        // Read as it comes, as a browser does.
+        readers.push(tokio::spawn(async move { while let Ok(Some(_)) = response.chunk().await {} }));
+    }
+    outage.timelines.wait_held(2).await;
+    // Time for any further read to start: with a reader per watcher there would be four.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(outage.timelines.held(), 2, "one timeline read per watched inquiry, whatever the watchers");
+    outage.timelines.heal();
+    for reader in readers {
+        reader.abort();
+    }
+    app.stop().await;
+}
