@@ -4,6 +4,7 @@
 
 use crate::admission::{Admission, AdmissionLimits, Backlog};
 use crate::client_address::TrustedProxies;
+use crate::concurrency_cap::ConcurrencyCap;
 use crate::error::ApiError;
 use crate::eta::Eta;
 use crate::operators::OperatorKeys;
@@ -113,6 +114,7 @@ struct Inner {
     streams: CancellationToken,
     stream_slots: StreamSlots,
     pollers: Pollers,
+    cap: ConcurrencyCap,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -126,6 +128,7 @@ impl Api {
         let s = &parts.settings;
         let limits = RateLimits::new(s.rates);
         let stream_slots = StreamSlots::new(s.max_streams_per_caller);
+        let cap = ConcurrencyCap::new(s.max_concurrent_requests);
         let eta = Arc::new(Eta::new(s.eta_refresh, s.worker_concurrency));
         let statuses = StatusCache::new(s.status_staleness, STATUS_CACHE_CAPACITY);
         let admission = Admission::new(s.admission.clone());
@@ -144,6 +147,7 @@ impl Api {
                 streams: CancellationToken::new(),
                 stream_slots,
                 pollers: Pollers::default(),
+                cap,
             }),
         }
     }
@@ -210,6 +214,11 @@ impl Api {
     /// shutdown does not wait for watchers.
     pub fn streams_stopping(&self) -> CancellationToken {
         self.inner.streams.clone()
+    }
+
+    /// The cap on requests served at once, REST and gRPC together.
+    pub(crate) fn cap(&self) -> &ConcurrencyCap {
+        &self.inner.cap
     }
 
     /// The timeline pollers of watched inquiries.

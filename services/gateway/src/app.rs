@@ -2,7 +2,7 @@
 //! metrics, and the layers around them.
 
 use crate::client_address;
-use crate::concurrency_cap::{self, ConcurrencyCap};
+use crate::concurrency_cap;
 use crate::limits::{MAX_PARTNER_BODY_BYTES, MAX_SMALL_BODY_BYTES};
 use crate::state::Gateway;
 use crate::{health, partner, partner_limit, partner_page, problem, rest, telemetry};
@@ -34,7 +34,7 @@ pub fn metrics_router(gateway: Gateway) -> Router {
 /// [`router`], serving `/metrics` too when `with_metrics` (no internal
 /// metrics listener is configured).
 pub fn router_with(gateway: Gateway, with_metrics: bool) -> Router {
-    let cap = ConcurrencyCap::new(gateway.api.settings().max_concurrent_requests);
+    let cap = gateway.api.cap().clone();
     let partner = Router::new()
         .route("/confirm/{token}", get(partner::confirm))
         .route("/respond", post(partner::respond))

@@ -138,7 +138,7 @@ async fn a_partner_answer_whose_body_never_ends_is_ended_by_the_deadline() {
 }
 
 #[tokio::test]
-async fn past_the_cap_on_requests_at_once_a_request_gets_503_at_once_and_is_served_when_a_slot_frees() {
+async fn past_the_cap_on_requests_at_once_a_rest_or_grpc_request_is_refused_at_once_and_served_when_a_slot_frees() {
     let app = TestApp::spawn_configured(Options::default(), |c| c.max_concurrent_requests = 1, |_| {}).await;
     // The one slot is held by a submission whose body is still coming.
     let address = app.base_url.trim_start_matches("http://").to_owned();
@@ -157,6 +157,11 @@ async fn past_the_cap_on_requests_at_once_a_request_gets_503_at_once_and_is_serv
     assert_eq!(turned_away.headers()["retry-after"], "1");
     let problem: Value = turned_away.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/overloaded", "{problem}");
+    // gRPC shares the cap.
+    let mut grpc = switchboard_tests::grpc::inquiries(&app).await;
+    let request = switchboard_proto::v1::GetInquiryStatusRequest { inquiry_id: "00000000-0000-0000-0000-000000000000".into() };
+    let status = grpc.get_inquiry_status(switchboard_tests::grpc::keyed(API_KEY, request)).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
     // Health is never capped; and once the slot frees, requests are served.
     assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), 200);
     drop(held);

@@ -73,8 +73,10 @@ where
                 authenticate(&gateway, key?.as_deref()).await
             }
             .await;
-            match principal {
-                Ok(principal) => {
+            // Held until the response is ready (a stream's messages come later, uncapped).
+            let slot = principal.and_then(|principal| gateway.api.cap().slot().map(|slot| (principal, slot)));
+            match slot {
+                Ok((principal, _slot)) => {
                     request.extensions_mut().insert(principal);
                     inner.call(request).await
                 }
