@@ -11,7 +11,7 @@ use crate::operators::OperatorKeys;
 use crate::rate_limits::{LimitKey, Limited, RateLimits, Rates};
 use crate::status_cache::{DEFAULT_STATUS_STALENESS, STATUS_CACHE_CAPACITY, StatusCache};
 use crate::stream_slots::{StreamSlot, StreamSlots};
-use crate::watch::Pollers;
+use crate::timeline_pollers::Pollers;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -40,6 +40,7 @@ mod state;
 mod status_cache;
 mod stream_slots;
 mod telemetry;
+mod timeline_pollers;
 mod views;
 mod watch;
 

@@ -6,7 +6,7 @@
 //! interval that starts short and grows while nothing happens (so a slow
 //! partner costs few reads) and shrinks again when something does. One
 //! poller reads each watched inquiry's timeline for all its watchers
-//! ([`Pollers`]), however many there are, and stops when the inquiry is
+//! (`timeline_pollers.rs`), however many there are, and stops when the inquiry is
 //! finished or nobody watches it any more. Events
 //! are handed out once each (by their dedupe key), oldest first, up to and
 //! including the one that puts the inquiry in a terminal status; then the
@@ -18,16 +18,13 @@
 use crate::error::ApiError;
 use crate::state::Gateway;
 use crate::stream_slots::StreamSlot;
+use crate::timeline_pollers::Reading;
+pub use crate::timeline_pollers::event_status;
 use futures::Stream;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::{HashSet, VecDeque};
 use switchboard_domain::{InquiryId, InquiryStatus, TimelineEvent};
 use tokio::sync::watch;
 use tokio::time::Instant;
-
-/// The longest pause between two reads of a quiet timeline.
-const MAX_POLL: Duration = Duration::from_secs(2);
 
 /// One event of a watched timeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,103 +35,6 @@ pub struct Watched {
     pub status: Option<InquiryStatus>,
     /// The last event of the stream.
     pub terminal: bool,
-}
-
-/// The last read of a timeline: none yet, the events, or why it failed.
-type Reading = Option<Result<Arc<Vec<TimelineEvent>>, String>>;
-
-/// The pollers of the inquiries being watched, one per inquiry.
-#[derive(Clone, Default)]
-pub(crate) struct Pollers {
-    live: Arc<Mutex<HashMap<InquiryId, Arc<watch::Sender<Reading>>>>>,
-}
-
-impl Pollers {
-    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<InquiryId, Arc<watch::Sender<Reading>>>> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The readings of inquiry `id`'s timeline, from its poller (started now if none runs).
-    fn follow(&self, gateway: &Gateway, id: InquiryId) -> watch::Receiver<Reading> {
-        let mut live = self.live();
-        if let Some(sender) = live.get(&id) {
-            return sender.subscribe();
-        }
-        let (sender, receiver) = watch::channel(None);
-        let sender = Arc::new(sender);
-        live.insert(id, sender.clone());
-        tokio::spawn(poll(gateway.clone(), self.clone(), id, sender));
-        receiver
-    }
-
-    /// Ends `sender`'s poller's entry. Under the lock, `unless_watched`
-    /// keeps it if a watcher joined meanwhile (then the poller goes on):
-    /// a watcher never joins a poller that is about to stop.
-    fn forget(&self, id: InquiryId, sender: &Arc<watch::Sender<Reading>>, unless_watched: bool) -> bool {
-        let mut live = self.live();
-        if unless_watched && sender.receiver_count() > 0 {
-            return false;
-        }
-        if live.get(&id).is_some_and(|s| Arc::ptr_eq(s, sender)) {
-            live.remove(&id);
-        }
-        true
-    }
-}
-
-/// Whether the latest status change of `timeline` is terminal: nothing
-/// more to watch.
-fn finished(timeline: &[TimelineEvent]) -> bool {
-    timeline.iter().rev().find_map(event_status).is_some_and(InquiryStatus::is_terminal)
-}
-
-/// Reads inquiry `id`'s timeline for its watchers until it is finished,
-/// nobody watches, or the server stops streams.
-async fn poll(gateway: Gateway, pollers: Pollers, id: InquiryId, sender: Arc<watch::Sender<Reading>>) {
-    let base = gateway.api.settings().watch_poll;
-    let stop = gateway.api.streams_stopping();
-    let mut pause = base;
-    let mut seen = 0;
-    loop {
-        // A read nobody waits for any more is dropped, not finished.
-        let reading = tokio::select! {
-            reading = gateway.inquiries.timeline(id) => reading,
-            _ = sender.closed() => {
-                if pollers.forget(id, &sender, true) {
-                    return;
-                }
-                continue;
-            }
-            _ = stop.cancelled() => {
-                pollers.forget(id, &sender, false);
-                return;
-            }
-        };
-        let (news, last) = match &reading {
-            Ok(timeline) => (timeline.len() != seen, finished(timeline)),
-            Err(_) => (false, true),
-        };
-        if let Ok(timeline) = &reading {
-            seen = timeline.len();
-        }
-        sender.send_replace(Some(reading.map(Arc::new).map_err(|e| ApiError::from(e).to_string())));
-        if last {
-            pollers.forget(id, &sender, false);
-            return;
-        }
-        pause = if news { base } else { pause.mul_f32(1.5).min(MAX_POLL).max(base) };
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = sender.closed() => {}
-            _ = stop.cancelled() => {
-                pollers.forget(id, &sender, false);
-                return;
-            }
-        }
-        if pollers.forget(id, &sender, true) {
-            return;
-        }
-    }
 }
 
 struct State {
@@ -173,11 +73,6 @@ impl State {
     }
 }
 
-/// The status a `status.*` event records.
-pub fn event_status(event: &TimelineEvent) -> Option<InquiryStatus> {
-    event.kind.strip_prefix("status.").and_then(InquiryStatus::parse)
-}
-
 /// The timeline of inquiry `id` (which the caller was allowed to see) as a
 /// stream, holding `slot`. `deadline`: when the client stops waiting.
 pub(crate) fn watch(
@@ -192,7 +87,7 @@ pub(crate) fn watch(
         Some(at) if at <= lifetime => (at, true),
         _ => (lifetime, false),
     };
-    let readings = gateway.api.pollers().follow(&gateway, id);
+    let readings = gateway.api.pollers().follow(gateway.inquiries.clone(), settings.watch_poll, gateway.api.streams_stopping(), id);
     let state = State {
         gateway,
         id,
