@@ -23,7 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let model = switchboard_ai::local::faq::topic::model().ok_or("no topic model")?;
         for text in std::env::args().skip(at + 1) {
             let (topic, p) = model.topic(&text);
-            println!("{p:.3}\t{topic}\t{text}");
+            // The runners-up too: how peaked the distribution is.
+            let mut ranked: Vec<(usize, f32)> = model.distribution(&text).into_iter().enumerate().collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let rest: Vec<String> = ranked.iter().skip(1).take(3).map(|(t, p)| format!("{}:{p:.3}", model.topics[*t])).collect();
+            println!("{p:.3}\t{topic}\t{text}\t{}", rest.join(" "));
         }
         return Ok(());
     }
