@@ -48,7 +48,7 @@ pub const TOPIC_BUCKETS: usize = 1 << TOPIC_BITS;
 
 /// Changes whenever what [`features_of`] adds to the classifier's text
 /// features changes.
-pub const TOPIC_FEATURE_VERSION: u16 = 1;
+pub const TOPIC_FEATURE_VERSION: u16 = 2;
 
 /// The layout's version.
 pub const FORMAT_VERSION: u16 = 1;
@@ -138,12 +138,15 @@ impl TopicModel {
 /// What the model reads: the classifier's text features and, as a block of
 /// the same weight, the vocabulary concepts the text's words name.
 pub fn features_of(text: &str) -> SparseVector {
-    let half = std::f32::consts::FRAC_1_SQRT_2;
+    let third = 1.0 / 3.0_f32.sqrt();
     let text_block = text_vector(text, TOPIC_BITS);
-    let mut all = scaled(text_block.indices.into_iter().zip(text_block.values).collect(), half);
-    let concepts: Vec<(u32, f32)> =
-        words(text).iter().flat_map(|w| w.heads.iter().filter(|h| h.starts_with('@'))).map(|h| named_bucket("v", h, TOPIC_BITS)).collect();
-    all.extend(scaled(concepts, half));
+    let mut all = scaled(text_block.indices.into_iter().zip(text_block.values).collect(), third);
+    let words = words(text);
+    let (concepts, stems): (Vec<&String>, Vec<&String>) = words.iter().flat_map(|w| w.heads.iter()).partition(|h| h.starts_with('@'));
+    all.extend(scaled(concepts.into_iter().map(|h| named_bucket("v", h, TOPIC_BITS)).collect(), third));
+    // Stems read a Korean word whatever its ending ("모이나요", "모이는"),
+    // which the syllable n-grams of a short question barely do.
+    all.extend(scaled(stems.into_iter().map(|h| named_bucket("s", h, TOPIC_BITS)).collect(), third));
     sparse(all)
 }
 
