@@ -127,7 +127,6 @@ pub(crate) const TOPIC_AGREES: f32 = 0.3;
 /// only with the weight and power on an edge).
 pub(crate) const TOPIC_OVERRIDES: f32 = 0.7;
 
-
 /// One FAQ entry found for a query, with its confidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Hit<'a> {
