@@ -12,8 +12,11 @@
 //! why paraphrases fail), so it is now a second place to look, like dev.
 //! The fourth set, `{business}.{ko|en}.unseen.tsv` (same format), was
 //! written from the FAQs alone by someone who had not seen the rules, the
-//! other questions or the topic data, before the changes it measures: it
-//! is only reported in totals, and no tool lists its questions.
+//! other questions or the topic data, before the changes it measured, and
+//! run once (2026-12-04); its misses were read afterwards. The fifth,
+//! `{business}.{ko|en}.blind.tsv`, was written the same way before the
+//! changes that followed: it is only reported in totals, and no tool lists
+//! its questions.
 
 use super::index::CONFIDENCE_THRESHOLD;
 use super::retrieve;
@@ -54,8 +57,10 @@ pub enum Split {
     HeldOut,
     /// The fresh questions (`*.fresh.tsv`): reported, misses read.
     Fresh,
-    /// The unseen questions (`*.unseen.tsv`): only reported, in totals.
+    /// The unseen questions (`*.unseen.tsv`): run once, misses read since.
     Unseen,
+    /// The blind questions (`*.blind.tsv`): only reported, in totals.
+    Blind,
 }
 
 impl Split {
@@ -74,6 +79,7 @@ impl fmt::Display for Split {
             Split::HeldOut => "held-out",
             Split::Fresh => "fresh",
             Split::Unseen => "unseen",
+            Split::Blind => "blind",
         })
     }
 }
@@ -149,7 +155,7 @@ impl FaqSet {
             }
             let asks_path = dir.join(format!("{name}.asks.tsv"));
             let mut files = vec![(asks_path, None)];
-            for split in [Split::Fresh, Split::Unseen] {
+            for split in [Split::Fresh, Split::Unseen, Split::Blind] {
                 let path = dir.join(format!("{name}.{split}.tsv"));
                 if path.exists() {
                     files.push((path, Some(split)));
@@ -307,7 +313,7 @@ pub fn answer_rate(tenant: &Tenant, questions: &[(Language, String, Option<FaqEn
 /// threshold.
 pub fn report(set: &FaqSet) -> String {
     let mut out = String::new();
-    for split in [Split::Dev, Split::HeldOut, Split::Fresh, Split::Unseen] {
+    for split in [Split::Dev, Split::HeldOut, Split::Fresh, Split::Unseen, Split::Blind] {
         let scores = set.scores(Some(split));
         out.push_str(&format!("{split}: {}\n", figures(&scores, CONFIDENCE_THRESHOLD)));
     }
