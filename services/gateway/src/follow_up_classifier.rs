@@ -13,14 +13,3 @@ pub trait FollowUpClassifier: Send + Sync {
     /// without the text (it goes to the log).
     async fn classify(&self, tenant: &TenantId, text: &str, language: Option<Language>) -> Result<Classification, String>;
 }
-
-/// Classifies nothing: follow-ups are stored unclassified (and do not move
-/// the trend). For gateways built without a classifier.
-pub struct Unclassified;
-
-#[async_trait]
-impl FollowUpClassifier for Unclassified {
-    async fn classify(&self, _tenant: &TenantId, _text: &str, _language: Option<Language>) -> Result<Classification, String> {
-        Err("no classifier is configured".into())
-    }
-}

@@ -52,7 +52,7 @@ pub use api::{Api, ApiParts, ApiSettings, DEFAULT_MAX_CONCURRENT_REQUESTS};
 pub use app::router;
 pub use client_address::{BadProxyRange, TrustedProxies};
 pub use error::ApiError;
-pub use follow_up_classifier::{FollowUpClassifier, Unclassified};
+pub use follow_up_classifier::FollowUpClassifier;
 pub use health::{CachedReadiness, READINESS_TTL};
 pub use limits::MAX_BODY_BYTES;
 pub use operators::OperatorKeys;
