@@ -767,10 +767,9 @@ impl InquiryStore for DynamoStore {
 
     async fn append_message(&self, message: &Message, announce: &[CloudEvent]) -> Result<Appended, StoreError> {
         let id = message.inquiry_id;
-        // A repeat costs one read, not a transaction.
-        if let Some(existing) = self.claimed_message(id, &message.key).await? {
-            return Ok(Appended::Existing(existing));
-        }
+        // No read of the marker first: repeats (a retried call, a
+        // redelivery) are rare, and the transaction's condition finds them,
+        // so a first append costs two counts and one transaction.
         let outbox = outbox_items(id, message.created_at, announce)?;
         for _ in 0..APPEND_ATTEMPTS {
             let stored = self.count(&keys::inquiry_partition(id), keys::MESSAGE_PREFIX).await?;
@@ -793,7 +792,7 @@ impl InquiryStore for DynamoStore {
             }
             match self.transact(writes).await? {
                 Tx::Done => return Ok(Appended::New(next)),
-                // A concurrent append of the same message won.
+                // The message was appended before (or concurrently).
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => {
                     return match self.claimed_message(id, &message.key).await? {
                         Some(existing) => Ok(Appended::Existing(existing)),
