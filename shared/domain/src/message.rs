@@ -128,7 +128,8 @@ pub struct Message {
 }
 
 impl Message {
-    /// Message 1: the inquiry's own text, with its classification.
+    /// Message 1: the inquiry's own text (its title, when it has one, a
+    /// blank line, then its content), with its classification.
     pub fn original(inquiry: &Inquiry) -> Self {
         let text = match &inquiry.title {
             Some(title) => format!("{title}\n\n{}", inquiry.content),
