@@ -11,15 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use switchboard::{Config, Ports};
 use switchboard_domain::{
-    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
     TimelineEvent,
 };
 use switchboard_messaging::{
     BatchFailure, MessagingError, OutgoingMessage, Publication, Queue, QueueStats, ReceiveOptions, ReceivedMessage, Topic,
 };
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, InquiryStore, OutboxEntry, Page, PageRequest, ReservationMigration,
-    ReservationStore, Store, StoreError, TenantStore, TokenRecord, TokenStore,
+    AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, InquiryStore, OutboxEntry, Page, PageRequest,
+    ReservationMigration, ReservationStore, Store, StoreError, TenantStore, TokenRecord, TokenStore,
 };
 use tokio::sync::watch;
 
@@ -258,6 +258,16 @@ impl InquiryStore for SwitchedStore {
     async fn ai_responses(&self, id: InquiryId) -> Result<Vec<AiResponseRecord>, StoreError> {
         self.gate().await?;
         self.inner.ai_responses(id).await
+    }
+
+    async fn append_message(&self, message: &Message, announce: &[CloudEvent]) -> Result<Appended, StoreError> {
+        self.gate().await?;
+        self.inner.append_message(message, announce).await
+    }
+
+    async fn messages(&self, id: InquiryId, after: u32, limit: u32) -> Result<Vec<Message>, StoreError> {
+        self.gate().await?;
+        self.inner.messages(id, after, limit).await
     }
 }
 

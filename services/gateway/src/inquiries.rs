@@ -2,10 +2,12 @@
 //! server-sent timeline. Each handler authenticates, parses, calls
 //! [`crate::ops`] and renders; errors are problem+json.
 
+use crate::conversation::{self, REST_FIELDS};
 use crate::error::ApiError;
 use crate::feedback::FeedbackInput;
 use crate::limits::MAX_SMALL_BODY_BYTES;
 use crate::listing::{self, ListParams};
+use crate::message_views::{AddMessageResponse, MessageView, MessagesPage};
 use crate::ops;
 use crate::principal::Principal;
 use crate::problem::{Problem, from_json_rejection};
@@ -20,7 +22,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
-use switchboard_domain::{Channel, SubmitInquiry};
+use switchboard_domain::{Channel, SubmitFollowUp, SubmitInquiry};
 use utoipa::ToSchema;
 
 /// The `Idempotency-Key` header, checked.
@@ -90,7 +92,8 @@ pub(crate) async fn get(
 ) -> Result<Json<InquiryView>, Problem> {
     let id = path_id(id)?;
     let (inquiry, timeline) = ops::detail(&gateway, &principal, &id, "id").await?;
-    Ok(Json(InquiryView::detail(inquiry, timeline)))
+    let summary = conversation::summary(&gateway, &inquiry).await?;
+    Ok(Json(InquiryView::detail(inquiry, timeline, summary.message_count, summary.trend)))
 }
 
 /// Status, progress and the estimated time to answer.
@@ -141,6 +144,85 @@ pub(crate) async fn list(
         inquiries: page.inquiries.into_iter().map(InquiryView::summary).collect(),
         next_page_token: page.next_page_token,
     }))
+}
+
+/// A customer's follow-up to their inquiry (tenant key): added to its
+/// conversation after the messages so far and announced as
+/// `inquiry.message_received`. Any inquiry but a failed one takes it.
+#[utoipa::path(
+    post, path = "/api/inquiries/{id}/messages", tag = "inquiries",
+    params(
+        ("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"\S", description = "Required: the same key on the same inquiry returns the first message (1–255 visible characters)"),
+    ),
+    request_body = crate::schemas::FollowUpDoc,
+    responses(
+        (status = 202, description = "Added (or added before with this key)", body = AddMessageResponse),
+        (status = 400, description = "A field is invalid, or no Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An operator key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or another tenant's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The inquiry failed: it takes no follow-up", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn add_message(
+    State(gateway): State<Gateway>,
+    principal: Principal,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Json<SubmitFollowUp>, JsonRejection>,
+) -> Result<(StatusCode, Json<AddMessageResponse>), Problem> {
+    let id = path_id(id)?;
+    let Json(request) = body.map_err(from_json_rejection)?;
+    let key = idempotency_header(&headers)?;
+    let added = conversation::add(&gateway, &principal, &id, request, key.as_deref(), &REST_FIELDS).await?;
+    Ok((StatusCode::ACCEPTED, Json(AddMessageResponse { message: added.message.into(), duplicate: added.duplicate })))
+}
+
+/// The query of `GET /api/inquiries/{id}/messages`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessagesQuery {
+    /// Messages per page, 1–1000 (50 when absent).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The inquiry's conversation, oldest first, in pages: message 1 is the
+/// inquiry's own text, then follow-ups, the automatic answer, operators'
+/// answers and system notices as they were added.
+#[utoipa::path(
+    get, path = "/api/inquiries/{id}/messages", tag = "inquiries",
+    params(
+        ("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)"),
+        MessagesQuery,
+    ),
+    responses(
+        (status = 200, description = "One page", body = MessagesPage),
+        (status = 400, description = "Not an inquiry id, a bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or another tenant's", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn list_messages(
+    State(gateway): State<Gateway>,
+    principal: Principal,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<MessagesQuery>, QueryRejection>,
+) -> Result<Json<MessagesPage>, Problem> {
+    let id = path_id(id)?;
+    let Query(query) =
+        query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "The query string is invalid", e.body_text()))?;
+    let page = conversation::list(&gateway, &principal, &id, query.limit, query.cursor, &REST_FIELDS).await?;
+    Ok(Json(MessagesPage { messages: page.items.into_iter().map(MessageView::from).collect(), next_cursor: page.next }))
 }
 
 /// Body of `POST /api/inquiries/{id}/escalate` (optional).

@@ -13,8 +13,8 @@ use crate::status_cache::LastStatus;
 use jiff::Timestamp;
 use serde_json::json;
 use switchboard_domain::{
-    Channel, CloudEvent, Escalation, EventType, Inquiry, InquiryId, InquiryStatus, Language, Reservation, ReservationInput, SubmitInquiry,
-    TimelineEvent,
+    Author, Channel, CloudEvent, Escalation, EventType, Inquiry, InquiryId, InquiryStatus, Language, Message, Reservation,
+    ReservationInput, SubmitInquiry, TimelineEvent,
 };
 use switchboard_intake::{Accepted, SubmitError};
 use switchboard_store::{TransitionError, TransitionOutcome, transition_announced};
@@ -160,7 +160,7 @@ fn announcement(event_type: EventType, inquiry: &Inquiry, data: serde_json::Valu
 /// Publishes an announcement the move stored in the outbox (or, for a
 /// retried call, announces it again). The move is done either way: what
 /// cannot be published now, the outbox relay publishes later.
-async fn announce(gateway: &Gateway, event: CloudEvent) {
+pub(crate) async fn announce(gateway: &Gateway, event: CloudEvent) {
     if let Err(e) = gateway.api.relay().deliver(std::slice::from_ref(&event)).await {
         warn!(event_type = %event.event_type, subject = ?event.subject, error = %e, "announcement left to the outbox relay");
     }
@@ -204,6 +204,11 @@ pub async fn escalate(gateway: &Gateway, principal: &Principal, id: &str, reason
     };
     if announce_it {
         announce(gateway, escalated(&inquiry)).await;
+        if let Some(e) = &inquiry.escalation {
+            // The same key as the responder's notice: one per conversation.
+            let notice = Message::reply(&inquiry, Author::System, "escalated", e.customer_message.as_str(), inquiry.updated_at);
+            gateway.inquiries.append_message(&notice, &[]).await?;
+        }
     }
     info!(inquiry_id = %inquiry.id, actor = %principal.actor(), "inquiry escalated through the API");
     Ok(inquiry)
@@ -257,6 +262,9 @@ pub async fn resolve(
         }
     };
     feedback.apply(gateway, &inquiry, answer).await?;
+    // Keyed by the step, so a retried call (the same answer) adds nothing.
+    let reply = Message::reply(&inquiry, Author::Operator, "resolution", answer, inquiry.updated_at);
+    gateway.inquiries.append_message(&reply, &[]).await?;
     announce(gateway, resolved(&inquiry)).await;
     info!(inquiry_id = %inquiry.id, actor = %principal.actor(), "inquiry resolved");
     Ok(inquiry)

@@ -231,3 +231,23 @@ pub struct FaqEntryInputDoc {
     #[schema(max_items = 20, value_type = Option<Vec<VariantTextDoc>>)]
     pub variants: Option<Vec<String>>,
 }
+
+/// Which way the customer's mood goes across the conversation.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SentimentTrendDoc {
+    Improving,
+    Steady,
+    Worsening,
+}
+
+/// Body of `POST /api/inquiries/{id}/messages`: a customer's follow-up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowUpDoc {
+    /// 1–10,000 characters, not blank (the rule of a submission's `content`).
+    #[schema(min_length = 1, max_length = 10_000, pattern = r"\S")]
+    pub text: String,
+    /// Detected when absent.
+    #[schema(value_type = Option<LanguageDoc>)]
+    pub language: Option<String>,
+}

@@ -2,6 +2,7 @@
 //! libraries, readiness and the API's state.
 
 use crate::api::Api;
+use crate::follow_up_classifier::FollowUpClassifier;
 use async_trait::async_trait;
 use std::sync::Arc;
 use switchboard_intake::Intake;
@@ -42,6 +43,8 @@ pub struct Gateway {
     pub tenants: Arc<dyn TenantStore>,
     /// Operators' corrections, written when they resolve with feedback.
     pub corrections: Arc<dyn CorrectionStore>,
+    /// Classifies customers' follow-ups (their sentiment moves the trend).
+    pub classifier: Arc<dyn FollowUpClassifier>,
     /// Whether the dependencies answer (`/readyz`, gRPC health).
     pub readiness: Arc<dyn Readiness>,
     /// The tenant and operator API's shared state (REST and gRPC).

@@ -1,11 +1,12 @@
 //! The JSON shapes of the REST API (and their OpenAPI schemas).
 
+use crate::message_views::MessageView;
 use crate::ops::StatusReport;
 use crate::watch::Watched;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
-use switchboard_domain::{Channel, Inquiry, InquiryStatus, PartnerStep, Reservation, TimelineEvent};
+use switchboard_domain::{Channel, Inquiry, InquiryStatus, PartnerStep, Reservation, SentimentTrend, TimelineEvent};
 use utoipa::ToSchema;
 
 /// `202` of `POST /api/inquiries`.
@@ -95,16 +96,21 @@ pub struct WatchedEvent {
     pub status: Option<InquiryStatus>,
     /// The last event: the stream ends after it.
     pub terminal: bool,
+    /// The message a `message.*` event added to the conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<MessageView>,
 }
 
 impl From<Watched> for WatchedEvent {
     fn from(w: Watched) -> Self {
+        let message = MessageView::of_event(&w.event);
         Self {
             inquiry_id: w.inquiry_id.to_string(),
             at: w.event.at,
             kind: w.event.kind,
             actor: w.event.actor,
             details: w.event.details,
+            message,
             status: w.status,
             terminal: w.terminal,
         }
@@ -160,6 +166,15 @@ pub struct InquiryView {
     /// detail only, when the inquiry needs a partner.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_steps: Option<Vec<PartnerStepView>>,
+    /// Messages in its conversation, the inquiry's text included (detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_count: Option<u32>,
+    /// The customer's mood across the conversation: `improving`, `steady`
+    /// or `worsening` (detail only). The latest classified customer
+    /// message against the mean of the earlier ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::schemas::SentimentTrendDoc>)]
+    pub sentiment_trend: Option<SentimentTrend>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -197,15 +212,20 @@ impl InquiryView {
             }),
             timeline: None,
             partner_steps: None,
+            message_count: None,
+            sentiment_trend: None,
             created_at: inquiry.created_at,
             updated_at: inquiry.updated_at,
         }
     }
 
-    /// With the timeline and, when a partner is involved, the partner steps.
-    pub fn detail(inquiry: Inquiry, timeline: Vec<TimelineEvent>) -> Self {
+    /// With the timeline, the conversation's size and trend and, when a
+    /// partner is involved, the partner steps.
+    pub fn detail(inquiry: Inquiry, timeline: Vec<TimelineEvent>, message_count: u32, trend: SentimentTrend) -> Self {
         let steps = partner_steps(&inquiry, &timeline);
         let mut view = Self::summary(inquiry);
+        view.message_count = Some(message_count);
+        view.sentiment_trend = Some(trend);
         view.timeline = Some(timeline.into_iter().map(TimelineItem::from).collect());
         view.partner_steps = steps;
         view

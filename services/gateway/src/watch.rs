@@ -10,7 +10,11 @@
 //! finished or nobody watches it any more. Events
 //! are handed out once each (by their dedupe key), oldest first, up to and
 //! including the one that puts the inquiry in a terminal status; then the
-//! stream ends. The client's deadline, the stream's longest lifetime
+//! stream ends. Messages added to the conversation (`message.*` events,
+//! each carrying its message) are handed out like any event, and those
+//! added after the inquiry finished come just before its terminal event,
+//! so a watcher of an answered inquiry still sees the follow-ups. The
+//! client's deadline, the stream's longest lifetime
 //! (`SWITCHBOARD_STREAM_LIFETIME_SECS`) and the server's shutdown end it
 //! early. Each stream holds one of its caller's slots (`stream_slots.rs`)
 //! until it ends.
@@ -25,6 +29,10 @@ use std::collections::{HashSet, VecDeque};
 use switchboard_domain::{InquiryId, InquiryStatus, TimelineEvent};
 use tokio::sync::watch;
 use tokio::time::Instant;
+
+/// The kind prefix of the events that add a message to the conversation
+/// (`switchboard_store::message_event`).
+const MESSAGE_EVENT_PREFIX: &str = "message.";
 
 /// One event of a watched timeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,11 +73,27 @@ impl State {
             let terminal = status.is_some_and(InquiryStatus::is_terminal) && Some(index) == last_status;
             self.pending.push_back(Watched { inquiry_id: self.id, event: event.clone(), status, terminal });
             if terminal {
-                // What follows (notifications) belongs to the next chapter.
+                // What follows (notifications) belongs to the next chapter,
+                // but the conversation goes on after an answer: the
+                // messages added since are handed out before the end.
+                self.take_later_messages(&timeline[index + 1..]);
                 self.done = true;
                 break;
             }
         }
+    }
+
+    /// Queues the `message.*` events of `rest` (the timeline after the
+    /// terminal event) not handed out yet, before that terminal event, which
+    /// stays the stream's last.
+    fn take_later_messages(&mut self, rest: &[TimelineEvent]) {
+        let Some(end) = self.pending.pop_back() else { return };
+        for event in rest.iter().filter(|e| e.kind.starts_with(MESSAGE_EVENT_PREFIX)) {
+            if self.sent.insert(event.key.clone()) {
+                self.pending.push_back(Watched { inquiry_id: self.id, event: event.clone(), status: None, terminal: false });
+            }
+        }
+        self.pending.push_back(end);
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_ai::{AnswerDrafter, DraftRequest};
-use switchboard_domain::{Escalation, EventType, Inquiry, InquiryStatus};
+use switchboard_domain::{Author, Escalation, EventType, Inquiry, InquiryStatus, Message};
 use switchboard_messaging::ReceivedMessage;
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_store::{AiResponseRecord, TenantStore};
@@ -32,8 +32,32 @@ impl Responder {
         Self { stage, tenants, drafter, budget }
     }
 
-    /// Republishes the outcome of an inquiry that already has one (a redelivery).
+    /// Adds what the customer is told to the inquiry's conversation: the
+    /// AI answer, or the notice that a person takes over. Keyed by the
+    /// outcome, so a redelivery (which comes through [`Self::announce`]
+    /// again) adds nothing, and a crash between the status write and this
+    /// append is mended by the redelivery.
+    async fn record_reply(&self, inquiry: &Inquiry) -> Result<(), Outcome> {
+        let now = self.stage.now();
+        let reply = match inquiry.status {
+            InquiryStatus::Answered => {
+                inquiry.answer.as_ref().map(|text| Message::reply(inquiry, Author::Ai, "answer", text.as_str(), now))
+            }
+            InquiryStatus::Escalated => {
+                inquiry.escalation.as_ref().map(|e| Message::reply(inquiry, Author::System, "escalated", e.customer_message.as_str(), now))
+            }
+            _ => None,
+        };
+        if let Some(reply) = reply {
+            self.stage.inquiries.append_message(&reply, &[]).await.or_retry()?;
+        }
+        Ok(())
+    }
+
+    /// Records the reply and publishes the outcome of an inquiry that has
+    /// one (also on a redelivery).
     async fn announce(&self, inquiry: &Inquiry) -> Result<(), Outcome> {
+        self.record_reply(inquiry).await?;
         let event_type = match inquiry.status {
             InquiryStatus::Answered => EventType::InquiryAnswered,
             InquiryStatus::Escalated => EventType::InquiryEscalated,
@@ -72,6 +96,11 @@ impl Responder {
             // safety net for any that picked up a phone number or address.
             warn!(inquiry_id = %inquiry.id, error = %switchboard_ai::pii::redact(why), "answer engine failed; using the fallback");
         }
+        // Where the conversation's mood would weigh in (issue 17):
+        // `SentimentTrend::of(&whole_conversation(..))` worsening should
+        // escalate even an answerable inquiry, before it boils over. Not
+        // wired yet: the responder decides once per inquiry, before any
+        // follow-up, until follow-ups re-enter the pipeline.
         let decision =
             decision::decide(inquiry.classification.as_ref(), partner_outcome.as_ref(), drafted.as_ref().map_err(|e| e.as_str()), language);
 

@@ -136,3 +136,29 @@ async fn a_redelivery_after_the_answer_announces_it_again_without_drafting() {
     assert!(pipeline.store.ai_responses(inquiry.id).await.unwrap().is_empty());
     assert_eq!(types(&pipeline.take(Service::Notifier).await), ["inquiry.answered"]);
 }
+
+#[tokio::test]
+async fn the_answer_joins_the_conversation_once_however_often_it_is_delivered() {
+    let (pipeline, responder) = setup(Scripted(Some(0.9))).await;
+    let inquiry = classified(Intent::GeneralQuestion);
+    handle(&pipeline, &responder, &inquiry, EventType::InquiryClassified).await.unwrap();
+    let event = pipeline.stage(Service::Classifier).event(EventType::InquiryClassified, &inquiry, "1", json!({}));
+    responder.try_handle(&delivery(&event, 2)).await.unwrap();
+
+    let messages = pipeline.store.messages(inquiry.id, 1, 10).await.unwrap();
+    let said: Vec<_> = messages.iter().map(|m| (m.sequence, m.author, m.text.as_str())).collect();
+    assert_eq!(said, [(2, Author::Ai, "Parking is free for guests.")]);
+}
+
+#[tokio::test]
+async fn an_escalation_tells_the_conversation_a_person_takes_over() {
+    let (pipeline, responder) = setup(Scripted(None)).await;
+    let inquiry = classified(Intent::GeneralQuestion);
+    handle(&pipeline, &responder, &inquiry, EventType::InquiryClassified).await.unwrap();
+
+    let escalated = pipeline.inquiry(inquiry.id).await;
+    let messages = pipeline.store.messages(inquiry.id, 1, 10).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].author, Author::System);
+    assert_eq!(Some(messages[0].text.as_str()), escalated.escalation.as_ref().map(|e| e.customer_message.as_str()));
+}

@@ -28,6 +28,29 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+/// The pipeline's classifier, classifying customers' follow-ups for the
+/// gateway (the sentiment trend): the text alone, as a new inquiry's.
+struct FollowUps(Arc<dyn switchboard_ai::Classifier>);
+
+#[async_trait]
+impl switchboard_gateway::FollowUpClassifier for FollowUps {
+    async fn classify(
+        &self,
+        _tenant: &switchboard_domain::TenantId,
+        text: &str,
+        language: Option<switchboard_domain::Language>,
+    ) -> Result<switchboard_domain::Classification, String> {
+        let request = switchboard_ai::ClassifyRequest {
+            title: None,
+            content: text.to_owned(),
+            language_hint: language,
+            reservation_hint: None,
+            attachment_texts: vec![],
+        };
+        self.0.classify(&request).await.map_err(|e| e.to_string())
+    }
+}
+
 /// The backends, as ports. Services see only these traits.
 #[derive(Clone)]
 pub struct Ports {
@@ -305,6 +328,7 @@ impl App {
             inquiries: ports.api_store.clone(),
             tenants: ports.api_store.clone(),
             corrections: ports.api_store.clone(),
+            classifier: Arc::new(FollowUps(ports.ai.classifier.clone())),
             readiness: Arc::new(switchboard_gateway::CachedReadiness::new(
                 Arc::new(StoreAndQueues(ports.clone())),
                 switchboard_gateway::READINESS_TTL,

@@ -49,6 +49,11 @@ pub enum EventType {
     /// The pipeline gave up on the inquiry.
     #[serde(rename = "inquiry.failed")]
     InquiryFailed,
+    /// A customer's follow-up was added to the inquiry's conversation.
+    /// No service subscribes yet: the pipeline will consume it when
+    /// follow-ups re-enter it (issue 17).
+    #[serde(rename = "inquiry.message_received")]
+    MessageReceived,
     /// The customer was notified.
     #[serde(rename = "notification.sent")]
     NotificationSent,
@@ -56,7 +61,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 14] = [
         Self::InquirySubmitted,
         Self::InquiryReceived,
         Self::AttachmentsAnalyzed,
@@ -69,6 +74,7 @@ impl EventType {
         Self::InquiryEscalated,
         Self::InquiryResolved,
         Self::InquiryFailed,
+        Self::MessageReceived,
         Self::NotificationSent,
     ];
 
@@ -87,6 +93,7 @@ impl EventType {
             Self::InquiryEscalated => "inquiry.escalated",
             Self::InquiryResolved => "inquiry.resolved",
             Self::InquiryFailed => "inquiry.failed",
+            Self::MessageReceived => "inquiry.message_received",
             Self::NotificationSent => "notification.sent",
         }
     }

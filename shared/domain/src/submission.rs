@@ -93,13 +93,10 @@ impl NewInquiry {
             errors.push(FieldError::new("title", format!("must be at most {MAX_TITLE_CHARS} characters")));
         }
 
-        let content = input.content.map(|c| normalize(&c).trim().to_owned()).unwrap_or_default();
-        let content_chars = content.chars().count();
-        if content_chars == 0 {
-            errors.push(FieldError::new("content", "is required and must not be blank"));
-        } else if content_chars > MAX_CONTENT_CHARS {
-            errors.push(FieldError::new("content", format!("must be at most {MAX_CONTENT_CHARS} characters")));
-        }
+        let content = customer_text("content", input.content.as_deref()).unwrap_or_else(|e| {
+            errors.push(e);
+            String::new()
+        });
 
         let phone = non_blank(input.customer_phone).and_then(|p| match PhoneNumber::parse(&p) {
             Ok(p) => Some(p),
@@ -138,12 +135,9 @@ impl NewInquiry {
             }),
         };
 
-        let language = non_blank(input.language).and_then(|l| {
-            let parsed = Language::parse(&l);
-            if parsed.is_none() {
-                errors.push(FieldError::new("language", "must be ko or en"));
-            }
-            parsed
+        let language = client_language(input.language).unwrap_or_else(|e| {
+            errors.push(e);
+            None
         });
 
         if input.attachments.len() > MAX_ATTACHMENTS {
@@ -161,6 +155,32 @@ impl NewInquiry {
             return Err(ValidationErrors(errors));
         }
         Ok(Self { title, content, customer: CustomerContact { phone, email }, reservation_number, channel, language, attachments })
+    }
+}
+
+/// What a customer wrote, as it is stored: [`normalize`]d and trimmed,
+/// required, and at most [`MAX_CONTENT_CHARS`] characters as stored. The
+/// rule of a submission's `content` and of every later customer message
+/// (`crate::message::FollowUp`), so a conversation's texts obey one limit;
+/// a failure names `field`.
+pub fn customer_text(field: &str, raw: Option<&str>) -> Result<String, FieldError> {
+    let text = raw.map(|c| normalize(c).trim().to_owned()).unwrap_or_default();
+    let chars = text.chars().count();
+    if chars == 0 {
+        Err(FieldError::new(field, "is required and must not be blank"))
+    } else if chars > MAX_CONTENT_CHARS {
+        Err(FieldError::new(field, format!("must be at most {MAX_CONTENT_CHARS} characters")))
+    } else {
+        Ok(text)
+    }
+}
+
+/// The language a client says a text is written in: none when blank, else
+/// `ko` or `en` (see [`Language::parse`]); a failure names `language`.
+pub fn client_language(raw: Option<String>) -> Result<Option<Language>, FieldError> {
+    match non_blank(raw) {
+        None => Ok(None),
+        Some(l) => Language::parse(&l).map(Some).ok_or_else(|| FieldError::new("language", "must be ko or en")),
     }
 }
 

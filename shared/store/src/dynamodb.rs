@@ -12,7 +12,8 @@
 //!   a moment to show there. Reads by key and timelines are consistent.
 //! - A timeline event's sequence number is counted with a query before the
 //!   transaction; two concurrent appends that pick the same sort key are
-//!   retried, so the result is the same, at the price of one read.
+//!   retried, so the result is the same, at the price of one read. A
+//!   message's sequence number is counted the same way.
 //! - Numbers inside free-form JSON (`details`, `analysis`) come back by
 //!   value: DynamoDB has one number type, so `1.0` reads back as `1`.
 //! - DynamoDB's TTL deletes expired tokens and idempotency keys (within
@@ -21,8 +22,8 @@
 use crate::keys::{self, Key, METADATA};
 use crate::partner_link::closes_partner_link;
 use crate::{
-    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page, PageRequest,
-    ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
+    AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page,
+    PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -41,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use switchboard_domain::{
-    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
     TimelineEvent,
 };
 
@@ -379,10 +380,9 @@ impl DynamoStore {
         }
     }
 
-    /// The key a new event of inquiry `id` gets: its time, then how many
-    /// events precede it (the SQLite adapter's tie-breaker).
-    async fn next_event_key(&self, id: InquiryId, at: Timestamp) -> Result<Key, StoreError> {
-        let pk = keys::inquiry_partition(id);
+    /// How many items of partition `pk` have a sort key starting with
+    /// `prefix` (a consistent count query, all pages).
+    async fn count(&self, pk: &str, prefix: &str) -> Result<u64, StoreError> {
         let mut count = 0u64;
         let mut start = None;
         loop {
@@ -391,8 +391,8 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":prefix", s(keys::EVENT_PREFIX))
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":prefix", s(prefix))
                 .select(Select::Count)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
@@ -402,10 +402,27 @@ impl DynamoStore {
             count += u64::try_from(out.count).unwrap_or(0);
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
+                _ => return Ok(count),
             }
         }
+    }
+
+    /// The key a new event of inquiry `id` gets: its time, then how many
+    /// events precede it (the SQLite adapter's tie-breaker).
+    async fn next_event_key(&self, id: InquiryId, at: Timestamp) -> Result<Key, StoreError> {
+        let count = self.count(&keys::inquiry_partition(id), keys::EVENT_PREFIX).await?;
         Ok(keys::event(id, at, count))
+    }
+
+    /// The message a marker item claims for `message_key`, if one does.
+    async fn claimed_message(&self, id: InquiryId, message_key: &str) -> Result<Option<Message>, StoreError> {
+        let Some(marker) = self.get(&keys::message_marker(id, message_key)).await? else { return Ok(None) };
+        let Some(AttributeValue::S(sk)) = marker.get("message_sk") else {
+            return Err(StoreError::Corrupt(format!("{} marker {message_key} has no message_sk", keys::inquiry_partition(id))));
+        };
+        let at = Key { pk: keys::inquiry_partition(id), sk: sk.clone() };
+        let message = self.get_body(&at).await?.ok_or_else(|| StoreError::Corrupt(format!("{} {sk} is missing", at.pk)))?;
+        Ok(Some(message))
     }
 
     /// The inquiry an idempotency key already points at.
@@ -746,6 +763,88 @@ impl InquiryStore for DynamoStore {
 
     async fn ai_responses(&self, id: InquiryId) -> Result<Vec<AiResponseRecord>, StoreError> {
         self.partition(&keys::inquiry_partition(id), keys::AI_RESPONSE_PREFIX).await
+    }
+
+    async fn append_message(&self, message: &Message, announce: &[CloudEvent]) -> Result<Appended, StoreError> {
+        let id = message.inquiry_id;
+        // No read of the marker first: repeats (a retried call, a
+        // redelivery) are rare, and the transaction's condition finds them,
+        // so a first append costs two counts and one transaction.
+        let outbox = outbox_items(id, message.created_at, announce)?;
+        for _ in 0..APPEND_ATTEMPTS {
+            let stored = self.count(&keys::inquiry_partition(id), keys::MESSAGE_PREFIX).await?;
+            let mut next = message.clone();
+            next.sequence = switchboard_domain::message::ORIGINAL_SEQUENCE + 1 + u32::try_from(stored).unwrap_or(u32::MAX - 1);
+            let at = keys::message(id, next.sequence);
+            let mut marker = key(&keys::message_marker(id, &next.key));
+            marker.insert("message_sk".into(), s(&at.sk));
+            let event = crate::message_event(&next);
+            let event_key = self.next_event_key(id, event.at).await?;
+            let (event_marker, event_item) = event_items(id, &event_key, &event)?;
+            let mut writes = vec![
+                self.put(marker, Condition::New)?,
+                self.put(item(&at, &next)?, Condition::New)?,
+                self.put(event_marker, Condition::New)?,
+                self.put(event_item, Condition::New)?,
+            ];
+            for entry in &outbox {
+                writes.push(self.put(entry.clone(), Condition::Any)?);
+            }
+            match self.transact(writes).await? {
+                Tx::Done => return Ok(Appended::New(next)),
+                // The message was appended before (or concurrently).
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => {
+                    return match self.claimed_message(id, &message.key).await? {
+                        Some(existing) => Ok(Appended::Existing(existing)),
+                        None => Err(StoreError::Conflict(format!("message {} changed while it was claimed", message.key))),
+                    };
+                }
+                // Another message took this number, or its event this sort key: count again.
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) || Tx::failed_at(&codes, 3) => continue,
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 2) => {
+                    return Err(StoreError::Corrupt(format!("inquiry {id}: message {} has an event but no marker", message.key)));
+                }
+                Tx::Cancelled(codes) => return Err(cancelled(&codes)),
+            }
+        }
+        Err(StoreError::Conflict(format!("inquiry {id}: concurrent message appends kept winning")))
+    }
+
+    async fn messages(&self, id: InquiryId, after: u32, limit: u32) -> Result<Vec<Message>, StoreError> {
+        let from = keys::message(id, after);
+        let limit = limit.clamp(1, PageRequest::MAX_SIZE) as usize;
+        let mut found: Vec<Message> = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", s(&from.pk))
+                .expression_attribute_values(":from", s(&from.sk))
+                .expression_attribute_values(":to", s(keys::messages_end()))
+                .consistent_read(true)
+                .limit(i32::try_from(limit + 1 - found.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let message: Message = decode(item)?;
+                // BETWEEN includes its lower end: the message the page starts after.
+                if message.sequence > after {
+                    found.push(message);
+                }
+            }
+            match out.last_evaluated_key {
+                // A 1 MB response can stop short: keep reading.
+                Some(k) if !k.is_empty() && found.len() < limit => start = Some(k),
+                _ => break,
+            }
+        }
+        found.truncate(limit);
+        Ok(found)
     }
 }
 

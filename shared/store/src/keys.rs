@@ -13,6 +13,8 @@
 //! | timeline event | `INQUIRY#{id}` | `EVENT#{at}#{seq, 6 digits}` | deduplicated by the event's key: SQLite's `dedupe` column holds `EVENT#{event key}`, DynamoDB writes a marker item (next row) |
 //! | event key marker (DynamoDB) | `INQUIRY#{id}` | `EVENTKEY#{event key}` | `event_sk`: the event's sort key |
 //! | AI response | `INQUIRY#{id}` | `AI_RESPONSE#{at}` | |
+//! | message | `INQUIRY#{id}` | `MSG#{sequence, 6 digits}` | one of the inquiry's conversation, from 2 (message 1 is the inquiry's text, never stored); deduplicated by the message's key: SQLite's `dedupe` column holds `MSG#{message key}`, DynamoDB writes a marker item (next row) |
+//! | message key marker (DynamoDB) | `INQUIRY#{id}` | `MSGKEY#{message key}` | `message_sk`: the message's sort key |
 //! | attachment | `INQUIRY#{id}` | `ATTACHMENT#{n, 2 digits}` | |
 //! | reservation before tenant keys (legacy) | `RES#{number}` | `METADATA` | read by nothing; moved by [`crate::ReservationStore::migrate_legacy_reservations`] |
 //! | token | `TOKEN#{hash}` | `METADATA` | `expires_at` (TTL) |
@@ -40,6 +42,16 @@
 //! DynamoDB partition serves, so sharing the tenant's partition costs no
 //! throughput that matters.
 //!
+//! A message's sort key is its sequence number alone, zero-padded so it
+//! sorts as text: the conversation's order is the order messages were
+//! appended, which is what a reader expects to see, and a page of it starts
+//! after the last sequence number read without a time in the token. Time
+//! first (as events are keyed) would let two clocks (a gateway's and a
+//! worker's) reorder a reply and the message it answers. The store gives
+//! the number in the append's transaction (one more than the messages
+//! stored; a concurrent append that took it is retried), so the sequence
+//! has no gaps. Six digits hold 999,999 messages per inquiry.
+//!
 //! GSI1 lists a tenant's inquiries newest first and finds a tenant by the
 //! hash of its API key; GSI2 lists inquiries in one status newest first,
 //! and the outbox's unpublished events oldest first. Both project the
@@ -56,6 +68,8 @@ pub const EVENT_PREFIX: &str = "EVENT#";
 pub const ATTACHMENT_PREFIX: &str = "ATTACHMENT#";
 /// Sort-key prefix of an inquiry's AI responses.
 pub const AI_RESPONSE_PREFIX: &str = "AI_RESPONSE#";
+/// Sort-key prefix of an inquiry's messages.
+pub const MESSAGE_PREFIX: &str = "MSG#";
 /// Partition-key prefix of tenants.
 pub const TENANT_PREFIX: &str = "TENANT#";
 /// Sort-key prefix of a tenant's corrections (in the tenant's partition).
@@ -103,7 +117,7 @@ pub fn tenant_by_api_key(hash: &str) -> Key {
     Key { pk: format!("APIKEY#{hash}"), sk: "TENANT".to_owned() }
 }
 
-/// The partition of an inquiry: its record, timeline, attachments and AI responses.
+/// The partition of an inquiry: its record, timeline, messages, attachments and AI responses.
 pub fn inquiry_partition(id: InquiryId) -> String {
     format!("INQUIRY#{id}")
 }
@@ -157,6 +171,27 @@ pub fn attachment(id: InquiryId, index: u32) -> Key {
 /// The AI response to inquiry `id` made at `at`.
 pub fn ai_response(id: InquiryId, at: Timestamp) -> Key {
     Key { pk: inquiry_partition(id), sk: format!("{AI_RESPONSE_PREFIX}{}", sort_time(at)) }
+}
+
+/// Message `sequence` of inquiry `id`'s conversation.
+pub fn message(id: InquiryId, sequence: u32) -> Key {
+    Key { pk: inquiry_partition(id), sk: format!("{MESSAGE_PREFIX}{sequence:06}") }
+}
+
+/// The sort key past every message of a conversation (the end of a range read).
+pub fn messages_end() -> String {
+    format!("{MESSAGE_PREFIX}\u{10FFFF}")
+}
+
+/// What makes a message with key `message_key` unique in its inquiry's
+/// partition (SQLite's `dedupe` column).
+pub fn message_dedupe(message_key: &str) -> String {
+    format!("{MESSAGE_PREFIX}{message_key}")
+}
+
+/// The DynamoDB marker item claiming `message_key` in inquiry `id`'s conversation.
+pub fn message_marker(id: InquiryId, message_key: &str) -> Key {
+    Key { pk: inquiry_partition(id), sk: format!("MSGKEY#{message_key}") }
 }
 
 /// Sort-key prefix of a tenant's reservations (in the tenant's
@@ -234,6 +269,10 @@ mod tests {
         assert_eq!(event_marker(id, "status.received"), key(&format!("INQUIRY#{id}"), "EVENTKEY#status.received"));
         assert_eq!(attachment(id, 3), key(&format!("INQUIRY#{id}"), "ATTACHMENT#03"));
         assert_eq!(ai_response(id, at), key(&format!("INQUIRY#{id}"), "AI_RESPONSE#001700000000123"));
+        assert_eq!(message(id, 2), key(&format!("INQUIRY#{id}"), "MSG#000002"));
+        assert_eq!(message_dedupe("customer#k"), "MSG#customer#k");
+        assert_eq!(message_marker(id, "customer#k"), key(&format!("INQUIRY#{id}"), "MSGKEY#customer#k"));
+        assert!(message(id, 999_999).sk < messages_end() && !message_marker(id, "k").sk.starts_with(MESSAGE_PREFIX));
         let number = ReservationNumber::parse("HT-20481123").unwrap();
         assert_eq!(reservation(&tenant_id, &number), key("TENANT#t", "RES#HT-20481123"));
         assert_eq!(legacy_reservation(&number), key("RES#HT-20481123", "METADATA"));

@@ -8,6 +8,7 @@
 //! [`StoreError::Conflict`] when someone else wrote first.
 
 pub mod blob;
+pub mod conversation;
 /// The single table in DynamoDB (AWS mode), and its provisioning.
 pub mod dynamodb;
 pub mod keys;
@@ -20,9 +21,10 @@ mod tenant_edit;
 mod transition;
 
 use async_trait::async_trait;
+pub use conversation::{Appended, conversation_page, message_event, whole_conversation};
 pub use records::{AiResponseRecord, AttachmentRecord, OutboxEntry, TokenPointer, TokenRecord};
 use switchboard_domain::{
-    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
     TimelineEvent,
 };
 pub use tenant_edit::{EDIT_ATTEMPTS, edit_tenant};
@@ -214,6 +216,21 @@ pub trait InquiryStore: Send + Sync {
 
     /// The inquiry's AI response records, oldest first.
     async fn ai_responses(&self, id: InquiryId) -> Result<Vec<AiResponseRecord>, StoreError>;
+
+    /// Appends `message` to its inquiry's conversation, numbered one after
+    /// the last stored message (the first stored is 2: 1 is the inquiry's
+    /// own text), with its timeline event ([`message_event`]) and the
+    /// `announce` events in the outbox, in one transaction. A message whose
+    /// key the conversation holds already (a retried call, a redelivered
+    /// handler) writes nothing and returns that message as
+    /// [`Appended::Existing`]. The caller checks that the inquiry exists.
+    async fn append_message(&self, message: &Message, announce: &[CloudEvent]) -> Result<Appended, StoreError>;
+
+    /// Stored messages of inquiry `id` numbered after `after`, in order, at
+    /// most `limit` (capped at [`PageRequest::MAX_SIZE`]). A range read of
+    /// the inquiry's partition; see [`conversation_page`] for the listing
+    /// with message 1.
+    async fn messages(&self, id: InquiryId, after: u32, limit: u32) -> Result<Vec<Message>, StoreError>;
 }
 
 /// Tenants and their API keys.

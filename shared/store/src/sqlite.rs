@@ -5,8 +5,8 @@
 use crate::keys::{self, Key};
 use crate::partner_link::closes_partner_link;
 use crate::{
-    AiResponseRecord, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page, PageRequest,
-    ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
+    AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page,
+    PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_domain::{
-    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
     TimelineEvent,
 };
 use switchboard_sqlite::rusqlite::{OptionalExtension, Transaction, params};
@@ -399,6 +399,60 @@ impl InquiryStore for SqliteStore {
 
     async fn ai_responses(&self, id: InquiryId) -> Result<Vec<AiResponseRecord>, StoreError> {
         self.db.read(move |c| partition(c, &keys::inquiry_partition(id), keys::AI_RESPONSE_PREFIX)).await
+    }
+
+    async fn append_message(&self, message: &Message, announce: &[CloudEvent]) -> Result<Appended, StoreError> {
+        let (message, announce) = (message.clone(), announce.to_vec());
+        self.db
+            .write(move |tx| {
+                let (id, pk, dedupe) =
+                    (message.inquiry_id, keys::inquiry_partition(message.inquiry_id), keys::message_dedupe(&message.key));
+                let existing: Option<String> =
+                    row(tx, "SELECT body FROM items WHERE pk = ?1 AND dedupe = ?2", params![pk, dedupe], |r| r.get(0))
+                        .optional()
+                        .map_err(db)?;
+                if let Some(body) = existing {
+                    return Ok(Appended::Existing(decode(&pk, &body)?));
+                }
+                // The writer is alone in its transaction: the count is the
+                // last number given, and nobody takes the next one meanwhile.
+                let stored: u32 = row(
+                    tx,
+                    "SELECT COUNT(*) FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3",
+                    params![pk, keys::MESSAGE_PREFIX, keys::messages_end()],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+                let mut message = message;
+                message.sequence = switchboard_domain::message::ORIGINAL_SEQUENCE + 1 + stored;
+                let key = keys::message(id, message.sequence);
+                exec(
+                    tx,
+                    "INSERT INTO items (pk, sk, dedupe, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![key.pk, key.sk, dedupe, encode(&key.pk, &message)?],
+                )
+                .map_err(db)?;
+                insert_event(tx, id, &crate::message_event(&message))?;
+                insert_outbox(tx, id, message.created_at, &announce)?;
+                Ok(Appended::New(message))
+            })
+            .await
+    }
+
+    async fn messages(&self, id: InquiryId, after: u32, limit: u32) -> Result<Vec<Message>, StoreError> {
+        let (from, limit) = (keys::message(id, after), i64::from(limit.clamp(1, PageRequest::MAX_SIZE)));
+        self.db
+            .read(move |c| {
+                let mut stmt =
+                    c.prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk > ?2 AND sk < ?3 ORDER BY sk LIMIT ?4").map_err(db)?;
+                let bodies = stmt
+                    .query_map(params![from.pk, from.sk, keys::messages_end(), limit], |r| r.get::<_, String>(0))
+                    .map_err(db)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db)?;
+                bodies.iter().map(|b| decode(&from.pk, b)).collect()
+            })
+            .await
     }
 }
 

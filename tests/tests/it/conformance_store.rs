@@ -21,8 +21,8 @@ use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsS
 use switchboard_domain::fixtures::{self, InquiryBuilder};
 use switchboard_domain::{
     Channel, Classification, CloudEvent, EmailAddress, Escalation, EventType, FaqEntry, Inquiry, InquiryId, InquiryStatus, Intent,
-    Language, MediaType, PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment, Tenant, TenantId,
-    TimelineEvent, Urgency,
+    Language, MediaType, Message, MessageChannel, PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment,
+    Tenant, TenantId, TimelineEvent, Urgency,
 };
 use switchboard_sqlite::{Database, Durability};
 use switchboard_store::blob::{BlobStore, FilesystemBlobs};
@@ -31,8 +31,8 @@ use switchboard_store::keys;
 use switchboard_store::s3::{S3Blobs, ensure_bucket};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{
-    AiResponseRecord, AttachmentRecord, Created, OutboxEntry, Page, PageRequest, ReservationMigration, ReservationStore, Store, StoreError,
-    TokenRecord, TransitionError, TransitionOutcome, transition, transition_from,
+    AiResponseRecord, Appended, AttachmentRecord, Created, OutboxEntry, Page, PageRequest, ReservationMigration, ReservationStore, Store,
+    StoreError, TokenRecord, TransitionError, TransitionOutcome, conversation_page, transition, transition_from, whole_conversation,
 };
 use switchboard_tests::emulator::{emulator, unique_prefix};
 
@@ -252,6 +252,8 @@ conformance!(
     blobs_round_trip_and_a_missing_blob_is_not_found,
     an_sms_id_is_sent_once_however_often_it_is_asked,
     an_email_id_is_sent_once_however_often_it_is_asked,
+    messages_are_numbered_after_the_original_in_append_order_and_a_repeated_key_stores_one,
+    a_conversation_is_paged_oldest_first_with_every_message_once,
 );
 
 /// Embedded mode needs no command: every process opening the data file
@@ -990,4 +992,71 @@ async fn provisioning_the_aws_resources_twice_changes_nothing_the_second_time() 
     assert_eq!(block.public_access_block_configuration().and_then(|c| c.restrict_public_buckets()), Some(true));
     let encryption = s3.get_bucket_encryption().bucket(&bucket).send().await.unwrap();
     assert!(encryption.server_side_encryption_configuration().is_some_and(|c| !c.rules().is_empty()));
+}
+
+// ---------------------------------------------------------------------------
+// Conversations
+
+fn follow_up(i: &Inquiry, key: &str, text: &str, second: i64) -> Message {
+    let text = switchboard_domain::FollowUp { text: text.into(), language: None };
+    Message::follow_up(i.id, key, text, MessageChannel::Api, at(second))
+}
+
+async fn messages_are_numbered_after_the_original_in_append_order_and_a_repeated_key_stores_one(f: Fixture) {
+    let s = f.store.as_ref();
+    let i = inquiry("t", 1);
+    create(s, &i).await;
+    let first = follow_up(&i, "customer#a", "Any news?", 10);
+    let announced = announcement(&i, EventType::MessageReceived, &first.key);
+    let stored = s.append_message(&first, std::slice::from_ref(&announced)).await.unwrap();
+    assert!(matches!(&stored, Appended::New(m) if m.sequence == 2 && m.text == "Any news?"), "{stored:?}");
+    // The same key again (a retried call, even with other text) stores nothing and returns the first.
+    let again = s.append_message(&follow_up(&i, "customer#a", "Changed my mind", 11), &[]).await.unwrap();
+    assert_eq!(again, Appended::Existing(stored.message().clone()));
+    let reply = Message::reply(&i, switchboard_domain::Author::Ai, "answer", "Tomorrow.", at(12));
+    assert_eq!(s.append_message(&reply, &[]).await.unwrap().message().sequence, 3);
+
+    let listed = s.messages(i.id, 1, 10).await.unwrap();
+    assert_eq!(listed.iter().map(|m| (m.sequence, m.text.as_str())).collect::<Vec<_>>(), [(2, "Any news?"), (3, "Tomorrow.")]);
+    assert_eq!(s.messages(i.id, 2, 10).await.unwrap().len(), 1, "after a sequence number");
+    // Each message is on the timeline once, carrying the message.
+    let timeline = s.timeline(i.id).await.unwrap();
+    assert_eq!(kinds(&timeline), ["status.received", "message.customer", "message.ai"]);
+    assert_eq!(timeline[1].details["message"]["sequence"], 2);
+    // The follow-up's announcement is in the outbox, once.
+    let pending = s.pending_events(at(100), 10).await.unwrap();
+    assert_eq!(pending.iter().map(|e| e.event.id.as_str()).collect::<Vec<_>>(), [announced.id.as_str()]);
+    // Another inquiry's conversation is its own.
+    let other = inquiry("t", 2);
+    create(s, &other).await;
+    assert!(s.messages(other.id, 1, 10).await.unwrap().is_empty());
+    assert_eq!(s.append_message(&follow_up(&other, "customer#a", "x", 3), &[]).await.unwrap().message().sequence, 2);
+}
+
+async fn a_conversation_is_paged_oldest_first_with_every_message_once(f: Fixture) {
+    let s = f.store.as_ref();
+    let i = inquiry("t", 1);
+    create(s, &i).await;
+    for n in 0..5 {
+        s.append_message(&follow_up(&i, &format!("customer#{n}"), &format!("m{n}"), 10 + n), &[]).await.unwrap();
+    }
+    for size in [1, 2, 3, 6, 7, 100] {
+        let mut seen = Vec::new();
+        let mut page = PageRequest::first(size);
+        loop {
+            let got = conversation_page(s, &i, &page).await.unwrap();
+            assert!(got.items.len() as u32 <= size);
+            seen.extend(got.items.into_iter().map(|m| m.sequence));
+            match got.next {
+                Some(next) => page = PageRequest { limit: size, after: Some(next) },
+                None => break,
+            }
+        }
+        assert_eq!(seen, [1, 2, 3, 4, 5, 6], "page size {size}");
+    }
+    let whole = whole_conversation(s, &i).await.unwrap();
+    assert_eq!(whole[0].text, i.content, "message 1 is the inquiry's text");
+    assert_eq!(whole.len(), 6);
+    let bad = conversation_page(s, &i, &PageRequest { limit: 2, after: Some("garbage!".into()) }).await;
+    assert!(matches!(bad, Err(StoreError::InvalidPageToken)), "{bad:?}");
 }

@@ -1,7 +1,9 @@
 //! Between domain values and the `switchboard.v1` messages.
 
+use crate::conversation::Summary;
 use crate::error::ApiError;
 use crate::listing::ListParams;
+use crate::message_views::carried_message;
 use crate::ops::StatusReport;
 use crate::views::{PartnerStepView, ReservationView, partner_steps};
 use crate::watch::{Watched, event_status};
@@ -9,7 +11,10 @@ use base64::Engine;
 use jiff::Timestamp;
 use serde_json::Value;
 use switchboard_domain::submission::AttachmentInput;
-use switchboard_domain::{Channel, Inquiry, InquiryStatus, PartnerOutcome, ReservationInput, SubmitInquiry, TimelineEvent, Urgency};
+use switchboard_domain::{
+    Author, Channel, Classification, Inquiry, InquiryStatus, Message, PartnerOutcome, ReservationInput, SentimentTrend, SubmitInquiry,
+    TimelineEvent, Urgency,
+};
 use switchboard_partner_dispatcher::ConfirmationView;
 use switchboard_proto::v1 as pb;
 
@@ -51,7 +56,8 @@ fn channel(c: Channel) -> pb::Channel {
     }
 }
 
-fn non_empty(s: String) -> Option<String> {
+/// `None` for an empty (or blank) proto string.
+pub(crate) fn non_empty(s: String) -> Option<String> {
     (!s.trim().is_empty()).then_some(s)
 }
 
@@ -161,6 +167,7 @@ fn details(v: Value) -> Option<prost_types::Struct> {
 /// One timeline event of `inquiry_id`.
 pub(crate) fn timeline_event(inquiry_id: &str, e: TimelineEvent, terminal: bool) -> pb::TimelineEvent {
     let status = event_status(&e).map(status).unwrap_or(pb::InquiryStatus::Unspecified);
+    let carried = carried_message(&e).map(message);
     pb::TimelineEvent {
         inquiry_id: inquiry_id.to_owned(),
         at: Some(timestamp(e.at)),
@@ -169,6 +176,7 @@ pub(crate) fn timeline_event(inquiry_id: &str, e: TimelineEvent, terminal: bool)
         details: details(e.details),
         status: status as i32,
         terminal,
+        message: carried,
     }
 }
 
@@ -221,15 +229,7 @@ pub(crate) fn inquiry(i: Inquiry, timeline: Vec<TimelineEvent>) -> pb::Inquiry {
         customer_phone_masked: i.customer.phone.as_ref().map(|p| p.masked()).unwrap_or_default(),
         customer_email_masked: i.customer.email.as_ref().map(|e| e.masked()).unwrap_or_default(),
         attachment_count: i.attachment_count,
-        classification: i.classification.map(|c| pb::Classification {
-            language: c.language.as_str().to_owned(),
-            intent: c.intent.as_str().to_owned(),
-            urgency: urgency(c.urgency) as i32,
-            sentiment: c.sentiment.as_str().to_owned(),
-            reservation_number: c.reservation_number.map(|r| r.to_string()).unwrap_or_default(),
-            key_phrases: c.key_phrases,
-            engine: c.engine,
-        }),
+        classification: i.classification.map(classification),
         answer: i.answer.unwrap_or_default(),
         escalation: i.escalation.map(|e| pb::Escalation { reason: e.reason, customer_message: e.customer_message }),
         human_answer: i.human_answer.unwrap_or_default(),
@@ -238,6 +238,57 @@ pub(crate) fn inquiry(i: Inquiry, timeline: Vec<TimelineEvent>) -> pb::Inquiry {
         created_at: Some(timestamp(i.created_at)),
         updated_at: Some(timestamp(i.updated_at)),
         partner_steps,
+        message_count: 0,
+        sentiment_trend: pb::SentimentTrend::Unspecified as i32,
+    }
+}
+
+/// [`inquiry`] with its conversation's size and trend (GetInquiry).
+pub(crate) fn inquiry_detail(i: Inquiry, timeline: Vec<TimelineEvent>, summary: Summary) -> pb::Inquiry {
+    pb::Inquiry { message_count: summary.message_count, sentiment_trend: trend(summary.trend) as i32, ..inquiry(i, timeline) }
+}
+
+fn classification(c: Classification) -> pb::Classification {
+    pb::Classification {
+        language: c.language.as_str().to_owned(),
+        intent: c.intent.as_str().to_owned(),
+        urgency: urgency(c.urgency) as i32,
+        sentiment: c.sentiment.as_str().to_owned(),
+        reservation_number: c.reservation_number.map(|r| r.to_string()).unwrap_or_default(),
+        key_phrases: c.key_phrases,
+        engine: c.engine,
+    }
+}
+
+fn trend(t: SentimentTrend) -> pb::SentimentTrend {
+    match t {
+        SentimentTrend::Improving => pb::SentimentTrend::Improving,
+        SentimentTrend::Steady => pb::SentimentTrend::Steady,
+        SentimentTrend::Worsening => pb::SentimentTrend::Worsening,
+    }
+}
+
+fn author(a: Author) -> pb::Author {
+    match a {
+        Author::Customer => pb::Author::Customer,
+        Author::Ai => pb::Author::Ai,
+        Author::Operator => pb::Author::Operator,
+        Author::System => pb::Author::System,
+    }
+}
+
+/// One message of a conversation.
+pub(crate) fn message(m: Message) -> pb::Message {
+    pb::Message {
+        message_id: m.id,
+        inquiry_id: m.inquiry_id.to_string(),
+        sequence: m.sequence,
+        author: author(m.author) as i32,
+        channel: m.channel.as_str().to_owned(),
+        language: m.language.map(|l| l.as_str().to_owned()).unwrap_or_default(),
+        text: m.text,
+        created_at: Some(timestamp(m.created_at)),
+        classification: m.classification.map(classification),
     }
 }
 
@@ -347,7 +398,9 @@ mod tests {
     #[test]
     fn an_inquiry_that_needs_a_partner_carries_the_same_partner_steps_as_rest() {
         let inquiry = classified(Intent::ReservationChange);
-        let rest = crate::views::InquiryView::detail(inquiry.clone(), timeline()).partner_steps.unwrap();
+        let rest = crate::views::InquiryView::detail(inquiry.clone(), timeline(), 1, switchboard_domain::SentimentTrend::Steady)
+            .partner_steps
+            .unwrap();
         let grpc = super::inquiry(inquiry, timeline()).partner_steps;
         let steps: Vec<(&str, &str)> = grpc.iter().map(|s| (s.step.as_str(), s.kind.as_str())).collect();
         assert_eq!(steps, [("Created", "status.received"), ("SMSSent", "partner.sms_sent"), ("Opened", "partner.opened")]);

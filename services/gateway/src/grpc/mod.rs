@@ -16,6 +16,7 @@ pub(crate) mod convert;
 mod faq;
 pub mod status;
 
+use crate::conversation::{self, GRPC_FIELDS};
 use crate::error::ApiError;
 use crate::limits::MAX_PARTNER_BODY_BYTES;
 use crate::listing;
@@ -27,7 +28,7 @@ use authenticated::{Authenticated, caller};
 use futures::{Stream, StreamExt};
 use std::pin::Pin;
 use std::time::Duration;
-use switchboard_domain::Channel;
+use switchboard_domain::{Channel, SubmitFollowUp};
 use switchboard_proto::v1 as pb;
 use switchboard_proto::v1::faq_service_server::FaqServiceServer;
 use switchboard_proto::v1::inquiry_service_server::{InquiryService, InquiryServiceServer};
@@ -104,13 +105,7 @@ impl InquiryService for Services {
         let principal = caller(&request)?;
         let header_key = request.metadata().get("idempotency-key").map(|v| v.to_str().map(str::to_owned));
         let (submission, key) = convert::submit_request(request.into_inner())?;
-        let key = match (key, header_key) {
-            (Some(k), _) => Some(k),
-            (None, Some(Ok(k))) => Some(k),
-            (None, Some(Err(_))) => return Err(ApiError::field("idempotency_key", "must be visible ASCII").into()),
-            (None, None) => None,
-        };
-        let key = ops::idempotency_key(key.as_deref(), "idempotency_key")?;
+        let key = ops::idempotency_key(idempotency(key, header_key)?.as_deref(), "idempotency_key")?;
         let accepted = ops::submit(&self.gateway, &principal, submission, key.as_deref(), Channel::Api).await?;
         let id = accepted.inquiry.id;
         Ok(Response::new(pb::SubmitInquiryResponse {
@@ -124,7 +119,8 @@ impl InquiryService for Services {
     async fn get_inquiry(&self, request: Request<pb::GetInquiryRequest>) -> Result<Response<pb::Inquiry>, Status> {
         let principal = caller(&request)?;
         let (inquiry, timeline) = ops::detail(&self.gateway, &principal, &request.get_ref().inquiry_id, "inquiry_id").await?;
-        Ok(Response::new(convert::inquiry(inquiry, timeline)))
+        let summary = conversation::summary(&self.gateway, &inquiry).await?;
+        Ok(Response::new(convert::inquiry_detail(inquiry, timeline, summary)))
     }
 
     async fn get_inquiry_status(&self, request: Request<pb::GetInquiryStatusRequest>) -> Result<Response<pb::InquiryStatusView>, Status> {
@@ -175,6 +171,42 @@ impl InquiryService for Services {
         };
         let inquiry = ops::resolve(&self.gateway, &principal, &r.inquiry_id, Some(&r.human_answer), &feedback, "inquiry_id").await?;
         Ok(Response::new(convert::inquiry(inquiry, vec![])))
+    }
+
+    async fn add_message(&self, request: Request<pb::AddMessageRequest>) -> Result<Response<pb::AddMessageResponse>, Status> {
+        let principal = caller(&request)?;
+        let header_key = request.metadata().get("idempotency-key").map(|v| v.to_str().map(str::to_owned));
+        let r = request.into_inner();
+        let key = idempotency(convert::non_empty(r.idempotency_key), header_key)?;
+        let input = SubmitFollowUp { text: Some(r.text), language: convert::non_empty(r.language) };
+        let added = conversation::add(&self.gateway, &principal, &r.inquiry_id, input, key.as_deref(), &GRPC_FIELDS).await?;
+        Ok(Response::new(pb::AddMessageResponse { message: Some(convert::message(added.message)), duplicate: added.duplicate }))
+    }
+
+    async fn list_messages(&self, request: Request<pb::ListMessagesRequest>) -> Result<Response<pb::ListMessagesResponse>, Status> {
+        let principal = caller(&request)?;
+        let r = request.into_inner();
+        let limit = (r.page_size != 0).then_some(r.page_size);
+        let page =
+            conversation::list(&self.gateway, &principal, &r.inquiry_id, limit, convert::non_empty(r.page_token), &GRPC_FIELDS).await?;
+        Ok(Response::new(pb::ListMessagesResponse {
+            messages: page.items.into_iter().map(convert::message).collect(),
+            next_page_token: page.next.unwrap_or_default(),
+        }))
+    }
+}
+
+/// The idempotency key of a call: the request field's, else the
+/// `idempotency-key` metadata entry's (which must be visible ASCII).
+fn idempotency(
+    field: Option<String>,
+    metadata: Option<Result<String, tonic::metadata::errors::ToStrError>>,
+) -> Result<Option<String>, ApiError> {
+    match (field, metadata) {
+        (Some(k), _) => Ok(Some(k)),
+        (None, Some(Ok(k))) => Ok(Some(k)),
+        (None, Some(Err(_))) => Err(ApiError::field("idempotency_key", "must be visible ASCII")),
+        (None, None) => Ok(None),
     }
 }
 
