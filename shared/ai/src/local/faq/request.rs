@@ -21,11 +21,13 @@ static KOREAN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(취소|환불|변경|바꿔|연장|배상|보상|처리|발행)\s*(해|하여|을|를)?\s*(주세요|줘요|줘|부탁)").expect("valid pattern")
 });
 
-/// "please cancel …", "cancel my booking", "I want a refund", "refund me".
+/// "please cancel …", "cancel my booking", "can you move my booking",
+/// "I want a refund", "refund me". "Can I cancel my booking?" asks what
+/// the policy allows (a question), "can you cancel it" asks for it done.
 #[allow(clippy::expect_used)] // a constant pattern, checked by the tests
 static ENGLISH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(^|[.!?]\s*|\bplease\s+|\b(can|could|would)\s+(you|we|i)\s+(please\s+)?)(cancel|refund|change|move|extend|reschedule)\s+(my|our|the|this|it|reservation|booking)\b|\b(want|need|like)\s+(a|my)\s+refund\b|\brefund\s+(me|it|one)\b",
+        r"(^|[.!?]\s*|\bplease\s+|\b(can|could|would)\s+you\s+(please\s+)?)(cancel|refund|change|move|extend|reschedule)\s+(my|our|the|this|it|reservation|booking)\b|\b(want|need|like)\s+(a|my)\s+refund\b|\brefund\s+(me|it|one)\b",
     )
     .expect("valid pattern")
 });
@@ -72,6 +74,7 @@ mod tests {
             "can i cancel for free",
             "cancelation policy pls",
             "move in cleaning price?",
+            "can I cancel my booking the day before?",
             "what happens if the cleaner breaks something",
             "도어락 비번은 어떻게 받나요?",
         ] {
