@@ -185,7 +185,10 @@ async fn aws_requests_per_inquiry_stay_within_budget() {
         Scenario {
             name: "escalation",
             body: json!({ "content": "The staff were rude and I am furious, call me now!", "customer_phone": "+12135550149" }),
-            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 12.5, dynamodb_reads: 14.5, ses: 1.0, other: 0.0 },
+            // The notice that a person takes over joins the conversation
+            // (one transaction, and the count reads of its timeline event):
+            // 14.8 reads measured with it.
+            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 12.5, dynamodb_reads: 15.3, ses: 1.0, other: 0.0 },
         },
     ];
     let n = 5;

@@ -55,7 +55,17 @@ async fn reflection_describes_every_rpc_of_the_inquiry_service_with_its_comments
     let methods: Vec<&str> = service.method.iter().map(|m| m.name()).collect();
     assert_eq!(
         methods,
-        ["SubmitInquiry", "GetInquiry", "GetInquiryStatus", "ListInquiries", "WatchInquiry", "EscalateInquiry", "ResolveInquiry"]
+        [
+            "SubmitInquiry",
+            "GetInquiry",
+            "GetInquiryStatus",
+            "ListInquiries",
+            "WatchInquiry",
+            "EscalateInquiry",
+            "ResolveInquiry",
+            "AddMessage",
+            "ListMessages"
+        ]
     );
     let watch = service.method.iter().find(|m| m.name() == "WatchInquiry").unwrap();
     assert!(watch.server_streaming(), "WatchInquiry streams");
