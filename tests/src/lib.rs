@@ -121,6 +121,18 @@ impl TestApp {
         Self::spawn_configured(options, |_| {}, adapt).await
     }
 
+    /// An application whose published events are recorded, and the record.
+    pub async fn spawn_recording_events(options: Options) -> (Self, published::Published) {
+        let mut published = published::Published::default();
+        let app = Self::spawn_with_ports(options, |ports| {
+            let (topic, recorded) = published::RecordingTopic::wrap(ports.topic.clone());
+            ports.topic = topic;
+            published = recorded;
+        })
+        .await;
+        (app, published)
+    }
+
     /// As [`Self::spawn_with_ports`], letting the test change the
     /// configuration first (e.g. a short request timeout).
     pub async fn spawn_configured(options: Options, configure: impl FnOnce(&mut Config), adapt: impl FnOnce(&mut Ports)) -> Self {

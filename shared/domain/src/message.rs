@@ -290,8 +290,8 @@ fn score(sentiment: Sentiment) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::InquiryBuilder;
-    use crate::{Intent, Urgency};
+    use crate::Intent;
+    use crate::fixtures::{InquiryBuilder, classification};
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(1_700_000_000 + second).unwrap()
@@ -301,18 +301,7 @@ mod tests {
         let inquiry = InquiryBuilder::new().build();
         let follow_up = FollowUp { text: "x".into(), language: None };
         let mut m = Message::follow_up(inquiry.id, "k", follow_up, MessageChannel::Api, at(1));
-        m.classification = sentiment.map(|sentiment| Classification {
-            language: Language::En,
-            intent: Intent::GeneralQuestion,
-            urgency: Urgency::Low,
-            sentiment,
-            reservation_number: None,
-            key_phrases: vec![],
-            pii: vec![],
-            engine: "test".into(),
-            certainty: None,
-            unsure: None,
-        });
+        m.classification = sentiment.map(|sentiment| Classification { sentiment, ..classification(Language::En, Intent::GeneralQuestion) });
         m
     }
 

@@ -9,7 +9,6 @@ use switchboard_domain::fixtures::InquiryBuilder;
 use switchboard_domain::{InquiryStatus, TenantId, TimelineEvent};
 use switchboard_proto::v1 as pb;
 use switchboard_tests::grpc::{add_tenant, bad_fields, expect_code, inquiries, keyed};
-use switchboard_tests::published::RecordingTopic;
 use switchboard_tests::{API_KEY, OPERATOR_KEY, Options, PATIENCE, TestApp, inquiry_body};
 use tonic::Code;
 
@@ -88,14 +87,7 @@ async fn a_follow_up_is_stored_and_listed_in_order_after_the_original_message_an
 
 #[tokio::test]
 async fn the_same_idempotency_key_twice_stores_one_message_and_announces_it_once() {
-    let mut published = None;
-    let app = TestApp::spawn_with_ports(Options::default(), |ports| {
-        let (topic, recorded) = RecordingTopic::wrap(ports.topic.clone());
-        ports.topic = topic;
-        published = Some(recorded);
-    })
-    .await;
-    let published = published.expect("the topic is wrapped");
+    let (app, published) = TestApp::spawn_recording_events(Options::default()).await;
     let id = answered(&app).await;
     let first = follow_up_ok(&app, &id, "crm-7", "Is breakfast included?").await;
     let again = follow_up_ok(&app, &id, "crm-7", "Is breakfast included? (sent twice)").await;

@@ -4,19 +4,11 @@
 
 use switchboard_domain::TenantId;
 use switchboard_store::PageRequest;
-use switchboard_tests::published::RecordingTopic;
 use switchboard_tests::{API_KEY, Options, PATIENCE, TestApp, inquiry_body};
 
 #[tokio::test]
 async fn the_same_idempotency_key_twice_makes_one_inquiry_and_one_pipeline_run() {
-    let mut published = None;
-    let app = TestApp::spawn_with_ports(Options::default(), |ports| {
-        let (topic, recorded) = RecordingTopic::wrap(ports.topic.clone());
-        ports.topic = topic;
-        published = Some(recorded);
-    })
-    .await;
-    let published = published.expect("the topic is wrapped");
+    let (app, published) = TestApp::spawn_recording_events(Options::default()).await;
     let body = inquiry_body("What time is check-in?", "+12135550149");
     let submit = || app.http.post(app.url("/api/inquiries")).header("x-api-key", API_KEY).header("idempotency-key", "order-42").json(&body);
     let mut ids = Vec::new();
