@@ -127,6 +127,9 @@ impl PartnerDispatcher {
             // attempts failed or stalled): an expired link is not sent, and
             // the inquiry goes on as if the partner never answered.
             info!(inquiry_id = %inquiry.id, "partner deadline passed before the text could go; timing out");
+            // Said on the timeline: operators (and the fault test) can tell
+            // a partner never texted by design from one the pipeline lost.
+            let details = json!({ "partner_id": record.partner_id, "deadline_at": record.deadline_at, "texted": false });
             let moved =
                 self.stage.advance(inquiry.id, InquiryStatus::AwaitingPartner, details, |i| i.partner = Some(request.clone())).await?;
             let Some(inquiry) = moved else { return self.moved_on(inquiry.id, now).await };
