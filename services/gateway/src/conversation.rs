@@ -57,9 +57,23 @@ pub async fn add(
     fields: &Fields,
 ) -> Result<Added, ApiError> {
     let inquiry = ops::load(gateway, principal, id, fields.id).await?;
-    let tenant = principal.tenant()?;
+    principal.tenant()?;
     let key = ops::idempotency_key(idempotency_key, fields.idempotency_key)?
         .ok_or_else(|| ApiError::field(fields.idempotency_key, "is required: it makes a retried follow-up safe"))?;
+    add_to(gateway, &inquiry, input, &key, MessageChannel::Api).await
+}
+
+/// Adds a customer's follow-up to `inquiry`, which the caller has already
+/// loaded and may write to (a tenant's own inquiry through the API, or the
+/// inquiry of a customer's link), keyed by the checked idempotency `key`,
+/// as it came in over `channel`. What [`add`] does after its checks.
+pub async fn add_to(
+    gateway: &Gateway,
+    inquiry: &Inquiry,
+    input: SubmitFollowUp,
+    key: &str,
+    channel: MessageChannel,
+) -> Result<Added, ApiError> {
     let follow_up = FollowUp::parse(input)?;
     if inquiry.status == InquiryStatus::Failed {
         return Err(ApiError::FailedPrecondition {
@@ -69,9 +83,9 @@ pub async fn add(
     }
     let now = Timestamp::now();
     let language = follow_up.language;
-    let mut message = Message::follow_up(inquiry.id, &key, follow_up, MessageChannel::Api, now);
+    let mut message = Message::follow_up(inquiry.id, key, follow_up, channel, now);
     message.classification =
-        match tokio::time::timeout(CLASSIFY_BUDGET, gateway.classifier.classify(&tenant.id, &message.text, language)).await {
+        match tokio::time::timeout(CLASSIFY_BUDGET, gateway.classifier.classify(&inquiry.tenant_id, &message.text, language)).await {
             Ok(Ok(c)) => Some(c),
             Ok(Err(why)) => {
                 warn!(inquiry_id = %inquiry.id, error = %why, "follow-up stored unclassified");
@@ -85,7 +99,7 @@ pub async fn add(
     if message.language.is_none() {
         message.language = message.classification.as_ref().map(|c| c.language);
     }
-    let announce = received(&inquiry, &message, now);
+    let announce = received(inquiry, &message, now);
     let appended = gateway.inquiries.append_message(&message, std::slice::from_ref(&announce)).await?;
     let added = match appended {
         Appended::New(message) => {
