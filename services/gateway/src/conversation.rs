@@ -9,13 +9,11 @@ use crate::ops;
 use crate::principal::Principal;
 use crate::state::Gateway;
 use jiff::Timestamp;
-use serde_json::json;
 use std::time::Duration;
-use switchboard_domain::{
-    CloudEvent, EventType, FollowUp, Inquiry, InquiryStatus, Message, MessageChannel, SentimentTrend, SubmitFollowUp,
-};
+use switchboard_domain::{FollowUp, Inquiry, InquiryStatus, Message, MessageChannel, SentimentTrend, SubmitFollowUp};
+use switchboard_pipeline::follow_up::append_follow_up;
 use switchboard_store::{Appended, Page, PageRequest, StoreError, conversation_page, whole_conversation};
-use tracing::{info, warn};
+use tracing::warn;
 
 /// The page size of a listing that names none.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -99,17 +97,11 @@ pub async fn add_to(
     if message.language.is_none() {
         message.language = message.classification.as_ref().map(|c| c.language);
     }
-    let announce = received(inquiry, &message, now);
-    let appended = gateway.inquiries.append_message(&message, std::slice::from_ref(&announce)).await?;
-    let added = match appended {
-        Appended::New(message) => {
-            ops::announce(gateway, announce).await;
-            info!(inquiry_id = %inquiry.id, sequence = message.sequence, "follow-up added");
-            Added { message, duplicate: false }
-        }
+    let appended = append_follow_up(gateway.inquiries.as_ref(), gateway.api.relay(), inquiry, &message, SOURCE, now).await?;
+    Ok(match appended {
+        Appended::New(message) => Added { message, duplicate: false },
         Appended::Existing(message) => Added { message, duplicate: true },
-    };
-    Ok(added)
+    })
 }
 
 /// The field names a protocol gives the inquiry id and the idempotency key.
@@ -129,13 +121,6 @@ pub const REST_FIELDS: Fields = Fields { id: "id", idempotency_key: "Idempotency
 /// gRPC's names.
 pub const GRPC_FIELDS: Fields =
     Fields { id: "inquiry_id", idempotency_key: "idempotency_key", page_token: "page_token", page_size: "page_size" };
-
-/// The announcement of a follow-up: its id derives from the message's
-/// key, so a retried call announces the same event.
-fn received(inquiry: &Inquiry, message: &Message, now: Timestamp) -> CloudEvent {
-    let data = json!({ "inquiry_id": inquiry.id, "message_id": message.id });
-    CloudEvent::for_inquiry(EventType::MessageReceived, inquiry.id, &inquiry.tenant_id, &message.key, SOURCE, now, data)
-}
 
 /// One page of inquiry `id`'s conversation (the caller's own, or any for
 /// an operator), oldest first. `limit`: 1 to 1000, [`DEFAULT_PAGE_SIZE`]
