@@ -289,3 +289,21 @@ async fn a_customer_replies_in_a_real_browser_without_javascript() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_flood_of_requests_to_the_customer_page_gets_a_429_page_shared_with_the_partner_routes() {
+    let app = TestApp::spawn_with(Options { partner_rate_per_minute: 5, ..Options::default() }).await;
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(app.http.get(app.url("/c/not-a-token")).send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(&statuses[..5], [401; 5], "{statuses:?}");
+    assert_eq!(&statuses[5..], [429; 2], "{statuses:?}");
+    let limited = app.http.get(app.url("/c/not-a-token")).send().await.unwrap();
+    assert!(limited.headers().contains_key("retry-after"));
+    assert!(limited.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "a page, not JSON");
+    let partner = app.http.get(app.url("/r/not-a-token")).send().await.unwrap();
+    assert_eq!(partner.status(), 429, "one budget per address for every link route");
+    assert_eq!(partner.headers()["referrer-policy"], "no-referrer", "the partner page has the page headers too");
+    app.stop().await;
+}
