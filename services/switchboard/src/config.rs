@@ -560,6 +560,22 @@ mod tests {
     }
 
     #[test]
+    fn customer_links_last_thirty_days_unless_configured_within_a_year() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert_eq!(c.customer_link_validity(), Duration::from_secs(30 * 24 * 60 * 60));
+            jail.set_env("SWITCHBOARD_CUSTOMER_LINK_DAYS", "7");
+            assert_eq!(Config::load(&Overrides::default()).unwrap().customer_link_validity(), Duration::from_secs(7 * 24 * 60 * 60));
+            for bad in ["0", "367"] {
+                jail.set_env("SWITCHBOARD_CUSTOMER_LINK_DAYS", bad);
+                let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+                assert!(err.contains("SWITCHBOARD_CUSTOMER_LINK_DAYS"), "{bad}: {err}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_bad_variable_is_named_in_the_error() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SWITCHBOARD_PARTNER_DEADLINE_SECS", "soon");
