@@ -151,7 +151,10 @@ async fn a_partner_link_never_opens_the_customer_page_nor_a_customer_link_the_pa
     let customer = customer_token(&app.token_keys(), &id, "demo", in_a_month());
     let (status, html) = page(&app, &format!("/c/{customer}")).await;
     assert_eq!(status, 200, "the customer token opens its own page");
-    assert!(html.contains("제휴사의 확인을 기다리고 있습니다.") && html.contains("예상 완료: 약 "), "status and ETA while it waits: {html}");
+    assert!(
+        html.contains("제휴사의 확인을 기다리고 있습니다.") && html.contains("예상 완료: 약 "),
+        "status and ETA while it waits: {html}"
+    );
     let (status, html) = page(&app, &format!("/r/{customer}")).await;
     assert_eq!(status, 401, "{html}");
     assert_eq!(app.http.get(app.url(&format!("/confirm/{customer}"))).send().await.unwrap().status(), 401);
