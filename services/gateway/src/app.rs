@@ -3,12 +3,13 @@
 
 use crate::client_address;
 use crate::concurrency_cap;
-use crate::limits::{MAX_PARTNER_BODY_BYTES, MAX_SMALL_BODY_BYTES};
+use crate::customer_page::REPLY_SUFFIX;
+use crate::limits::{MAX_CUSTOMER_FORM_BYTES, MAX_PARTNER_BODY_BYTES, MAX_SMALL_BODY_BYTES};
 use crate::state::Gateway;
-use crate::{health, partner, partner_limit, partner_page, problem, rest, telemetry};
+use crate::{customer_page, health, html_page, partner, partner_limit, partner_page, problem, rest, telemetry};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use std::sync::Arc;
 
@@ -35,14 +36,23 @@ pub fn metrics_router(gateway: Gateway) -> Router {
 /// metrics listener is configured).
 pub fn router_with(gateway: Gateway, with_metrics: bool) -> Router {
     let cap = gateway.api.cap().clone();
+    // The customer's page: its reply carries a follow-up's length.
+    let customer = Router::new()
+        .route("/c/{token}", get(customer_page::show))
+        .route(&format!("/c/{{token}}{REPLY_SUFFIX}"), post(customer_page::reply))
+        .layer(DefaultBodyLimit::max(MAX_CUSTOMER_FORM_BYTES));
+    // The link routes (partner and customer): no key, the token is the
+    // credential, so they are rate limited per address and per link.
     let partner = Router::new()
         .route("/confirm/{token}", get(partner::confirm))
         .route("/respond", post(partner::respond))
         .route("/r/{token}", get(partner_page::show).post(partner_page::answer))
         .layer(DefaultBodyLimit::max(MAX_PARTNER_BODY_BYTES))
+        .merge(customer)
         .route_layer(from_fn_with_state(gateway.clone(), rest::deadline))
         .route_layer(from_fn_with_state(gateway.clone(), partner_limit::limit))
-        .route_layer(from_fn_with_state(cap.clone(), concurrency_cap::cap));
+        .route_layer(from_fn_with_state(cap.clone(), concurrency_cap::cap))
+        .route_layer(from_fn(html_page::security_headers));
     let proxies = Arc::new(gateway.api.settings().trusted_proxies.clone());
     Router::new()
         .merge(rest::routes(&gateway, &cap))

@@ -9,13 +9,11 @@ use crate::ops;
 use crate::principal::Principal;
 use crate::state::Gateway;
 use jiff::Timestamp;
-use serde_json::json;
 use std::time::Duration;
-use switchboard_domain::{
-    CloudEvent, EventType, FollowUp, Inquiry, InquiryStatus, Message, MessageChannel, SentimentTrend, SubmitFollowUp,
-};
+use switchboard_domain::{FollowUp, Inquiry, InquiryStatus, Message, MessageChannel, SentimentTrend, SubmitFollowUp};
+use switchboard_pipeline::follow_up::append_follow_up;
 use switchboard_store::{Appended, Page, PageRequest, StoreError, conversation_page, whole_conversation};
-use tracing::{info, warn};
+use tracing::warn;
 
 /// The page size of a listing that names none.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -57,9 +55,23 @@ pub async fn add(
     fields: &Fields,
 ) -> Result<Added, ApiError> {
     let inquiry = ops::load(gateway, principal, id, fields.id).await?;
-    let tenant = principal.tenant()?;
+    principal.tenant()?;
     let key = ops::idempotency_key(idempotency_key, fields.idempotency_key)?
         .ok_or_else(|| ApiError::field(fields.idempotency_key, "is required: it makes a retried follow-up safe"))?;
+    add_to(gateway, &inquiry, input, &key, MessageChannel::Api).await
+}
+
+/// Adds a customer's follow-up to `inquiry`, which the caller has already
+/// loaded and may write to (a tenant's own inquiry through the API, or the
+/// inquiry of a customer's link), keyed by the checked idempotency `key`,
+/// as it came in over `channel`. What [`add`] does after its checks.
+pub async fn add_to(
+    gateway: &Gateway,
+    inquiry: &Inquiry,
+    input: SubmitFollowUp,
+    key: &str,
+    channel: MessageChannel,
+) -> Result<Added, ApiError> {
     let follow_up = FollowUp::parse(input)?;
     if inquiry.status == InquiryStatus::Failed {
         return Err(ApiError::FailedPrecondition {
@@ -69,9 +81,9 @@ pub async fn add(
     }
     let now = Timestamp::now();
     let language = follow_up.language;
-    let mut message = Message::follow_up(inquiry.id, &key, follow_up, MessageChannel::Api, now);
+    let mut message = Message::follow_up(inquiry.id, key, follow_up, channel, now);
     message.classification =
-        match tokio::time::timeout(CLASSIFY_BUDGET, gateway.classifier.classify(&tenant.id, &message.text, language)).await {
+        match tokio::time::timeout(CLASSIFY_BUDGET, gateway.classifier.classify(&inquiry.tenant_id, &message.text, language)).await {
             Ok(Ok(c)) => Some(c),
             Ok(Err(why)) => {
                 warn!(inquiry_id = %inquiry.id, error = %why, "follow-up stored unclassified");
@@ -85,17 +97,11 @@ pub async fn add(
     if message.language.is_none() {
         message.language = message.classification.as_ref().map(|c| c.language);
     }
-    let announce = received(&inquiry, &message, now);
-    let appended = gateway.inquiries.append_message(&message, std::slice::from_ref(&announce)).await?;
-    let added = match appended {
-        Appended::New(message) => {
-            ops::announce(gateway, announce).await;
-            info!(inquiry_id = %inquiry.id, sequence = message.sequence, "follow-up added");
-            Added { message, duplicate: false }
-        }
+    let appended = append_follow_up(gateway.inquiries.as_ref(), gateway.api.relay(), inquiry, &message, SOURCE, now).await?;
+    Ok(match appended {
+        Appended::New(message) => Added { message, duplicate: false },
         Appended::Existing(message) => Added { message, duplicate: true },
-    };
-    Ok(added)
+    })
 }
 
 /// The field names a protocol gives the inquiry id and the idempotency key.
@@ -115,13 +121,6 @@ pub const REST_FIELDS: Fields = Fields { id: "id", idempotency_key: "Idempotency
 /// gRPC's names.
 pub const GRPC_FIELDS: Fields =
     Fields { id: "inquiry_id", idempotency_key: "idempotency_key", page_token: "page_token", page_size: "page_size" };
-
-/// The announcement of a follow-up: its id derives from the message's
-/// key, so a retried call announces the same event.
-fn received(inquiry: &Inquiry, message: &Message, now: Timestamp) -> CloudEvent {
-    let data = json!({ "inquiry_id": inquiry.id, "message_id": message.id });
-    CloudEvent::for_inquiry(EventType::MessageReceived, inquiry.id, &inquiry.tenant_id, &message.key, SOURCE, now, data)
-}
 
 /// One page of inquiry `id`'s conversation (the caller's own, or any for
 /// an operator), oldest first. `limit`: 1 to 1000, [`DEFAULT_PAGE_SIZE`]

@@ -12,5 +12,10 @@ pub const MAX_SMALL_BODY_BYTES: usize = 64 * 1024;
 /// need no key, so they take little.
 pub const MAX_PARTNER_BODY_BYTES: usize = 16 * 1024;
 
+/// Largest body of the customer's reply form: a follow-up's 10,000
+/// characters, three bytes each in UTF-8 and up to three times that
+/// percent-encoded, with room for the form key.
+pub const MAX_CUSTOMER_FORM_BYTES: usize = 128 * 1024;
+
 /// Longest human answer (and FAQ answer saved from a resolve), in characters.
 pub const MAX_HUMAN_ANSWER_CHARS: usize = 10_000;

@@ -89,6 +89,49 @@ fn page_doc() {}
 #[allow(dead_code)]
 fn page_answer_doc() {}
 
+/// The customer's page: their conversation, its status and ETA, a reply
+/// form. In the inquiry's language; in Korean and English without a valid link.
+#[utoipa::path(
+    get, path = "/c/{token}", tag = "customers",
+    params(("token" = String, Path, description = "The token from the link in the customer's notification")),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html"),
+        (status = 401, description = "Invalid, expired or another kind of link (a partner's)", content_type = "text/html"),
+        (status = 429, description = "Rate limited per address or per link (a page; retry after `Retry-After`)", content_type = "text/html"),
+        (status = 503, description = "The conversation cannot be read now (a page), or too many requests at once or past the request timeout (a problem)", content(
+            (String = "text/html"),
+            (Problem = "application/problem+json"),
+        )),
+    )
+)]
+#[allow(dead_code)]
+fn customer_page_doc() {}
+
+/// The customer page's form posted back: a follow-up, stored as
+/// `POST /api/inquiries/{id}/messages` stores one, once per form key.
+#[utoipa::path(
+    post, path = "/c/{token}/reply", tag = "customers",
+    params(("token" = String, Path, description = "The token from the link in the customer's notification")),
+    request_body(content = crate::schemas::ReplyFormDoc, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Stored (or stored before under this form key): back to the page"),
+        (status = 400, description = "A blank or too long message: the page again with why", content_type = "text/html"),
+        (status = 401, description = "Invalid, expired or another kind of link", content_type = "text/html"),
+        (status = 403, description = "Not this page's form for this link, or a cross-site post", content_type = "text/html"),
+        (status = 409, description = "The inquiry failed and takes no more messages: the page again", content_type = "text/html"),
+        (status = 413, description = "The form is larger than the reply takes", content_type = "text/html"),
+        (status = 415, description = "Not sent as `application/x-www-form-urlencoded`", content_type = "text/html"),
+        (status = 422, description = "The form could not be read", content_type = "text/html"),
+        (status = 429, description = "Rate limited per address or per link (retry after `Retry-After`)", content_type = "text/html"),
+        (status = 503, description = "The reply cannot be stored now (a page), or too many requests at once or past the request timeout (a problem)", content(
+            (String = "text/html"),
+            (Problem = "application/problem+json"),
+        )),
+    )
+)]
+#[allow(dead_code)]
+fn customer_reply_doc() {}
+
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive")))]
 #[allow(dead_code)]
@@ -235,6 +278,8 @@ impl Modify for ContactRequired {
         respond_doc,
         page_doc,
         page_answer_doc,
+        customer_page_doc,
+        customer_reply_doc,
         healthz_doc,
         readyz_doc,
         serve,
@@ -243,7 +288,7 @@ impl Modify for ContactRequired {
         Problem, FieldErrorDoc, InquiryStatusDoc, SubmitInquiryDoc, AttachmentDoc, SubmitResponse, StatusView, InquiryView,
         MaskedContact, TimelineItem, PartnerStepView, WatchedEvent, ListResponse, EscalateRequest, ResolveRequest, ChatRequest,
         ChatResponse, ReservationInputDoc, ReservationView, RespondDoc, ConfirmationDoc,
-        crate::schemas::AnswerFormDoc, crate::schemas::LanguageDoc, crate::schemas::ChannelDoc, crate::schemas::PartnerAnswerDoc, crate::schemas::UrgencyDoc,
+        crate::schemas::AnswerFormDoc, crate::schemas::ReplyFormDoc, crate::schemas::LanguageDoc, crate::schemas::ChannelDoc, crate::schemas::PartnerAnswerDoc, crate::schemas::UrgencyDoc,
         crate::message_views::MessageView, crate::message_views::AddMessageResponse, crate::message_views::MessagesPage,
         crate::schemas::FollowUpDoc, crate::schemas::SentimentTrendDoc,
         crate::faq_rest::FaqEntryView, crate::faq_rest::FaqListView, crate::faq_rest::VariantInput, crate::schemas::FaqEntryInputDoc, crate::schemas::FaqEntryAddDoc, crate::schemas::VariantTextDoc,
@@ -254,6 +299,7 @@ impl Modify for ContactRequired {
         (name = "operators", description = "Operator key only"),
         (name = "faq", description = "The tenant's FAQ (tenant key): entries, their question variants"),
         (name = "partners", description = "The partner's confirmation, by the token in the SMS link"),
+        (name = "customers", description = "The customer's conversation page, by the token in every notification's link"),
         (name = "health", description = "Liveness, readiness, this document"),
     )
 )]

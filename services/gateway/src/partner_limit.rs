@@ -1,6 +1,7 @@
-//! Rate limiting of the partner endpoints (`/r/`, `/confirm/`, `/respond`
-//! and the gRPC `PartnerService`): per client address and per link
-//! (`rate_limits.rs` has the rates and their settings).
+//! Rate limiting of the link endpoints: the partner's (`/r/`, `/confirm/`,
+//! `/respond` and the gRPC `PartnerService`) and the customer's page
+//! (`/c/`), per client address and per link, with the same rates and
+//! buckets (`rate_limits.rs` has the rates and their settings).
 //!
 //! These routes need no login, so a token is all an attacker needs to
 //! guess; the address limit makes guessing (and flooding the page) slow,
@@ -9,8 +10,9 @@
 //! problem+json on the JSON routes, a small page on `/r/`.
 
 use crate::client_address::ClientAddress;
+use crate::customer_page::REPLY_SUFFIX;
 use crate::error::retry_after_secs;
-use crate::partner_page::message_page;
+use crate::html_page::message_page;
 use crate::problem::Problem;
 use crate::rate_limits::{LimitKey, Limited};
 use crate::state::Gateway;
@@ -19,10 +21,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use std::net::{IpAddr, Ipv4Addr};
+use switchboard_domain::customer_link::CUSTOMER_PAGE_PREFIX;
 use tracing::debug;
 
-/// The partner routes whose last path segment is the link's token.
-const TOKEN_IN_PATH: [&str; 2] = ["/r/", "/confirm/"];
+/// The link routes whose path carries the link's token after the prefix.
+const TOKEN_IN_PATH: [&str; 3] = ["/r/", "/confirm/", CUSTOMER_PAGE_PREFIX];
+
+/// The pages among them (a limited page answers with a page, not JSON).
+const PAGES: [&str; 2] = ["/r/", CUSTOMER_PAGE_PREFIX];
 
 /// Counts a partner request from `client` (unknown: every such request
 /// shares one bucket, stricter, never looser) for the link `token`, if known.
@@ -39,7 +45,7 @@ pub(crate) fn check_partner(gateway: &Gateway, client: Option<IpAddr>, token: Op
 pub async fn limit(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
     let client = request.extensions().get::<ClientAddress>().map(|ClientAddress(ip)| *ip);
     let path = request.uri().path();
-    let token = TOKEN_IN_PATH.iter().find_map(|prefix| path.strip_prefix(prefix)).filter(|t| !t.is_empty() && !t.contains('/'));
+    let token = token_in_path(path);
     match check_partner(&gateway, client, token) {
         Ok(()) => next.run(request).await,
         Err(limited) => {
@@ -50,8 +56,15 @@ pub async fn limit(State(gateway): State<Gateway>, request: Request, next: Next)
     }
 }
 
+/// The link's token in a link route's path (`/c/{token}/reply` included).
+fn token_in_path(path: &str) -> Option<&str> {
+    let rest = TOKEN_IN_PATH.iter().find_map(|prefix| path.strip_prefix(prefix))?;
+    let token = if path.starts_with(CUSTOMER_PAGE_PREFIX) { rest.strip_suffix(REPLY_SUFFIX).unwrap_or(rest) } else { rest };
+    Some(token).filter(|t| !t.is_empty() && !t.contains('/'))
+}
+
 fn is_page(request: &Request) -> bool {
-    request.uri().path().starts_with("/r/")
+    PAGES.iter().any(|prefix| request.uri().path().starts_with(prefix))
 }
 
 /// 429 with `Retry-After` in whole seconds (at least 1).
@@ -83,6 +96,17 @@ pub(crate) fn too_many(page: bool, limited: Limited) -> Response {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_token_is_found_in_every_link_route() {
+        assert_eq!(token_in_path("/r/abc.def"), Some("abc.def"));
+        assert_eq!(token_in_path("/confirm/abc"), Some("abc"));
+        assert_eq!(token_in_path("/c/abc"), Some("abc"));
+        assert_eq!(token_in_path("/c/abc/reply"), Some("abc"));
+        assert_eq!(token_in_path("/r/abc/reply"), None);
+        assert_eq!(token_in_path("/c/"), None);
+        assert_eq!(token_in_path("/respond"), None);
+    }
 
     #[test]
     fn retry_after_is_whole_seconds_and_never_zero() {

@@ -2,6 +2,7 @@
 //! readable on a phone, in the partner's language. It shows the request
 //! but never the customer's contact details.
 
+use crate::html_page::{escape, layout, message_page};
 use crate::partner::{parse_answer, path_token};
 use crate::state::Gateway;
 use axum::Form;
@@ -60,39 +61,6 @@ pub async fn answer(
         Ok(view) => (StatusCode::OK, Html(done_page(&view))),
         Err(e) => error_page(e),
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn layout(lang: &str, title: &str, body: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body{{font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1b1b1b}}
-h1{{font-size:1.3rem}} dl{{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}} dt{{font-weight:600}}
-blockquote{{margin:1rem 0;padding:.75rem;background:#f3f4f6;border-radius:.5rem;white-space:pre-wrap}}
-form{{margin:1rem 0;padding:.75rem;border:1px solid #d1d5db;border-radius:.5rem}}
-button{{font-size:1rem;padding:.6rem 1rem;border-radius:.4rem;border:0;background:#2563eb;color:#fff;width:100%}}
-input{{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0 .5rem}}
-.reject button{{background:#b91c1c}} .alt button{{background:#4b5563}} .error{{color:#b91c1c;font-weight:600}}
-</style></head><body>{body}</body></html>"#,
-        title = escape(title),
-    )
 }
 
 struct Words {
@@ -200,12 +168,6 @@ fn done_page(view: &ConfirmationView) -> String {
     };
     let number = view.reservation_number.as_deref().map(|n| format!("<p>{} {}</p>", w.reservation, escape(n))).unwrap_or_default();
     layout(view.language.as_str(), w.title, &format!(r#"<h1 class="done">{}</h1><p>{answered}</p>{number}"#, w.done))
-}
-
-/// A page with a title and one message in Korean and English: for states
-/// where the partner's language is unknown (no valid token).
-pub(crate) fn message_page(title: &str, ko: &str, en: &str) -> String {
-    layout("ko", title, &format!("<h1>{}</h1><p>{}</p>", escape(ko), escape(en)))
 }
 
 /// The page for a form that could not be read, with the rejection's status

@@ -140,6 +140,17 @@ pub struct AnswerFormDoc {
     pub proposed_time: Option<String>,
 }
 
+/// The form of the customer's page (`POST /c/{token}/reply`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplyFormDoc {
+    /// What the customer writes (required, at most 10,000 characters).
+    #[schema(max_length = 10000)]
+    pub text: String,
+    /// The key the page rendered the form with: it must be this link's, and
+    /// it makes a double submit store one message.
+    pub form_key: String,
+}
+
 /// What the partner sees.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConfirmationDoc {

@@ -5,6 +5,7 @@ use crate::api::Api;
 use crate::follow_up_classifier::FollowUpClassifier;
 use async_trait::async_trait;
 use std::sync::Arc;
+use switchboard_domain::CustomerLinks;
 use switchboard_intake::Intake;
 use switchboard_partner_dispatcher::PartnerDispatcher;
 use switchboard_store::{CorrectionStore, InquiryStore, TenantStore};
@@ -37,6 +38,8 @@ pub struct Gateway {
     pub intake: Intake,
     /// Opens and answers partner confirmations.
     pub dispatcher: PartnerDispatcher,
+    /// Opens customers' links to their conversation (`/c/{token}`).
+    pub customer_links: CustomerLinks,
     /// Inquiries and their timelines.
     pub inquiries: Arc<dyn InquiryStore>,
     /// Tenants, looked up by API key.

@@ -4,7 +4,9 @@
 //! handles the intake queue, where upstream systems put `inquiry.submitted`
 //! CloudEvents. Both paths validate, dedupe on an idempotency key (the
 //! client's `Idempotency-Key`, or the event id), store the inquiry as
-//! `received` and publish `inquiry.received`.
+//! `received` and publish `inquiry.received`. Upstream systems also put a
+//! customer's follow-up there (`inquiry.message_received`, see
+//! `upstream_message.rs`), stored as the API stores one.
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -21,6 +23,7 @@ use tracing::{Instrument, info, warn};
 
 pub mod attachments;
 mod sms_policy;
+mod upstream_message;
 
 use sms_policy::Refused;
 pub use sms_policy::SmsPolicy;
@@ -221,14 +224,18 @@ impl Intake {
     /// keyed by its event id, as [`Self::submit`] does.
     pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
         let event = events::parse(message).map_err(Outcome::reject)?;
-        if event.kind() != Some(EventType::InquirySubmitted) {
-            return Err(Outcome::reject(format!("event type {:?} is not inquiry.submitted", event.event_type)));
+        let kind = event.kind();
+        if !matches!(kind, Some(EventType::InquirySubmitted | EventType::MessageReceived)) {
+            return Err(Outcome::reject(format!("event type {:?} is not inquiry.submitted or inquiry.message_received", event.event_type)));
         }
         let tenant = event.data.get("tenant_id").and_then(|t| t.as_str()).map(str::to_owned).or_else(|| event.tenantid.clone());
         let tenant = tenant.ok_or_else(|| Outcome::reject("data.tenant_id is required"))?;
         let tenant_id = TenantId::parse(&tenant).map_err(|_| Outcome::reject("data.tenant_id is not a valid tenant id"))?;
         if self.tenants.get_tenant(&tenant_id).await.or_retry()?.is_none() {
             return Err(Outcome::reject(format!("unknown tenant {tenant_id}")));
+        }
+        if kind == Some(EventType::MessageReceived) {
+            return self.upstream_message(&tenant_id, &event).await;
         }
         // The reason names the field that does not fit, never its value:
         // it is logged, put on the span and kept with the dead letter.

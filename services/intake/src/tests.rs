@@ -87,7 +87,7 @@ async fn events_other_than_submissions_are_rejected() {
     let mut event = submitted("evt-1", parking_question());
     event.event_type = "inquiry.answered".into();
     let outcome = intake.try_handle(&delivery(&event, 1)).await;
-    assert_eq!(outcome, Err(Outcome::reject("event type \"inquiry.answered\" is not inquiry.submitted")));
+    assert_eq!(outcome, Err(Outcome::reject("event type \"inquiry.answered\" is not inquiry.submitted or inquiry.message_received")));
 }
 
 #[tokio::test]
@@ -190,4 +190,47 @@ async fn an_upstream_envelope_that_does_not_parse_is_rejected_naming_the_field_n
         let reason = rejection(intake.try_handle(&raw_delivery(body.clone())).await);
         assert_eq!(reason, format!("not a CloudEvents 1.0 JSON event: {problem}"), "{body}");
     }
+}
+
+/// An upstream system's `inquiry.message_received` event: a follow-up to inquiry `id`.
+fn message_received(event_id: &str, tenant: &str, id: &str, text: &str) -> CloudEvent {
+    serde_json::from_value(json!({
+        "specversion": "1.0", "id": event_id, "source": "upstream/crm", "type": "inquiry.message_received",
+        "data": { "tenant_id": tenant, "inquiry_id": id, "text": text },
+    }))
+    .unwrap()
+}
+
+/// The texts of the follow-ups stored for `inquiry` (message 1, its own text, left out).
+async fn follow_ups(pipeline: &TestPipeline, inquiry: &Inquiry) -> Vec<(String, switchboard_domain::MessageChannel)> {
+    let messages = switchboard_store::whole_conversation(pipeline.store.as_ref(), inquiry).await.unwrap();
+    messages.into_iter().skip(1).map(|m| (m.text, m.channel)).collect()
+}
+
+#[tokio::test]
+async fn an_upstream_follow_up_joins_the_conversation_once_however_often_it_is_delivered() {
+    let (pipeline, intake) = setup().await;
+    intake.try_handle(&delivery(&submitted("evt-1", parking_question()), 1)).await.unwrap();
+    let inquiry = stored(&pipeline).await.remove(0);
+    let event = message_received("evt-2", TENANT, &inquiry.id.to_string(), "  And is it free? ");
+    intake.try_handle(&delivery(&event, 1)).await.unwrap();
+    intake.try_handle(&delivery(&event, 2)).await.unwrap();
+    assert_eq!(follow_ups(&pipeline, &inquiry).await, [("And is it free?".to_owned(), switchboard_domain::MessageChannel::Upstream)]);
+}
+
+#[tokio::test]
+async fn an_upstream_follow_up_that_can_never_be_stored_is_rejected_naming_why_not_the_text() {
+    let (pipeline, intake) = setup().await;
+    intake.try_handle(&delivery(&submitted("evt-1", parking_question()), 1)).await.unwrap();
+    let inquiry = stored(&pipeline).await.remove(0);
+    let id = inquiry.id.to_string();
+
+    let blank = rejection(intake.try_handle(&delivery(&message_received("evt-2", TENANT, &id, " \u{200B} "), 1)).await);
+    assert!(blank.contains("text"), "{blank}");
+    let unknown = InquiryId::new(START, [1; 10]).to_string();
+    let missing = rejection(intake.try_handle(&delivery(&message_received("evt-3", TENANT, &unknown, "hello"), 1)).await);
+    assert!(missing.contains("not found"), "{missing}");
+    let garbage = rejection(intake.try_handle(&delivery(&message_received("evt-4", TENANT, "not-an-id", "hello"), 1)).await);
+    assert_eq!(garbage, "data.inquiry_id is not an inquiry id");
+    assert!(follow_ups(&pipeline, &inquiry).await.is_empty());
 }

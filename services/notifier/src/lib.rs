@@ -3,13 +3,17 @@
 //! escalation or failure, the operators by e-mail (a failed inquiry was
 //! promised a person too). Every message id derives from the
 //! inquiry and the event, so a redelivered event never notifies twice.
+//! Every customer notification ends with the customer's link back to the
+//! conversation (`link_text.rs`).
+
+mod link_text;
 
 use async_trait::async_trait;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
-use switchboard_domain::{EmailAddress, EventType, Inquiry, Language, TimelineEvent};
+use switchboard_domain::{CustomerLinks, EmailAddress, EventType, Inquiry, Language, TimelineEvent};
 use switchboard_messaging::ReceivedMessage;
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_worker::{Handler, Outcome};
@@ -22,11 +26,14 @@ pub struct Notifier {
     sms: Arc<dyn SmsSender>,
     email: Arc<dyn EmailSender>,
     operators: EmailAddress,
+    links: CustomerLinks,
 }
 
 impl Notifier {
-    pub fn new(stage: Stage, sms: Arc<dyn SmsSender>, email: Arc<dyn EmailSender>, operators: EmailAddress) -> Self {
-        Self { stage, sms, email, operators }
+    /// A notifier texting with `sms`, mailing with `email`, telling `operators`
+    /// of escalations, and issuing customers' links with `links`.
+    pub fn new(stage: Stage, sms: Arc<dyn SmsSender>, email: Arc<dyn EmailSender>, operators: EmailAddress, links: CustomerLinks) -> Self {
+        Self { stage, sms, email, operators, links }
     }
 
     async fn tell_customer(&self, inquiry: &Inquiry, event_type: EventType, text: String) -> Result<Delivery, Outcome> {
@@ -92,6 +99,9 @@ impl Notifier {
         let Some(text) = text else {
             return Err(Outcome::retry(format!("inquiry has no text for {} yet", event_type.as_str())));
         };
+        // A redelivery signs a new link (a later expiry); the message id,
+        // not the body, keeps it from being sent twice.
+        let text = link_text::with_link(&text, &self.links.link(inquiry, self.stage.now()), language);
         let delivery = self.tell_customer(inquiry, event_type, text).await?;
         if matches!(event_type, EventType::InquiryEscalated | EventType::InquiryFailed) {
             self.tell_operators(inquiry, event_type).await?;

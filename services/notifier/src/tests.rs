@@ -1,17 +1,30 @@
 //! The notifier's handler, called directly on the embedded backends.
 
 use super::*;
+use switchboard_domain::customer_link::DEFAULT_CUSTOMER_LINK_VALIDITY;
 use switchboard_domain::fixtures::InquiryBuilder;
+use switchboard_domain::token::TokenKeys;
 use switchboard_domain::{Escalation, InquiryStatus, Service};
 use switchboard_pipeline::testing::{START, TestPipeline, delivery};
 use switchboard_store::InquiryStore;
 
 const OPERATORS: &str = "ops@example.com";
 
+fn links() -> CustomerLinks {
+    CustomerLinks::new(TokenKeys::new(vec![vec![3; 32]]).unwrap(), "https://sb.example/", DEFAULT_CUSTOMER_LINK_VALIDITY)
+}
+
+/// The text before the customer's link, and the token the link carries.
+fn split_link(body: &str) -> (&str, &str) {
+    let (text, link) = body.rsplit_once("\n\n").expect("a link after a blank line");
+    let token = link.rsplit_once("https://sb.example/c/").expect("the customer link").1;
+    (text, token)
+}
+
 async fn setup() -> (TestPipeline, Notifier) {
     let pipeline = TestPipeline::new().await;
     let stage = pipeline.stage(Service::Notifier);
-    let notifier = Notifier::new(stage, pipeline.outbox.clone(), pipeline.outbox.clone(), EmailAddress::parse(OPERATORS).unwrap());
+    let notifier = Notifier::new(stage, pipeline.outbox.clone(), pipeline.outbox.clone(), EmailAddress::parse(OPERATORS).unwrap(), links());
     (pipeline, notifier)
 }
 
@@ -40,7 +53,9 @@ async fn an_answer_is_texted_to_the_customer_once_however_often_it_is_delivered(
     let sent = pipeline.outbox(inquiry.id).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!((sent[0].channel.as_str(), sent[0].to.as_str()), ("sms", "+821012345678"));
-    assert_eq!(sent[0].body, "Parking is free for guests.");
+    let (text, token) = split_link(&sent[0].body);
+    assert_eq!(text, "Parking is free for guests.");
+    assert_eq!(links().open(token, START).unwrap().inquiry_id, inquiry.id, "the link opens this inquiry's conversation");
     assert!(pipeline.timeline(inquiry.id).await.contains(&"notification.customer.inquiry.answered".to_owned()));
 }
 
@@ -56,7 +71,8 @@ async fn an_escalation_tells_the_customer_and_the_operators() {
     let sent = pipeline.outbox(inquiry.id).await;
     let recipients: Vec<(&str, &str)> = sent.iter().map(|m| (m.channel.as_str(), m.to.as_str())).collect();
     assert_eq!(recipients, [("sms", "+821012345678"), ("email", OPERATORS)]);
-    assert_eq!(sent[0].body, "A person will reply.");
+    assert_eq!(split_link(&sent[0].body).0, "A person will reply.");
+    assert!(!sent[1].body.contains("/c/"), "the operators' mail carries no customer link");
     assert!(sent[1].body.contains("Reason: refunds are decided by a person"));
 }
 
@@ -78,7 +94,7 @@ async fn a_failed_inquiry_is_told_in_the_customers_language() {
     let mut inquiry = answered();
     inquiry.status = InquiryStatus::Failed;
     notify(&pipeline, &notifier, &inquiry, EventType::InquiryFailed).await.unwrap();
-    assert_eq!(pipeline.outbox(inquiry.id).await[0].body, failure_message(Language::En));
+    assert_eq!(split_link(&pipeline.outbox(inquiry.id).await[0].body).0, failure_message(Language::En));
 }
 
 #[tokio::test]
@@ -121,4 +137,19 @@ async fn events_it_does_not_handle_are_rejected() {
     let (pipeline, notifier) = setup().await;
     let outcome = notify(&pipeline, &notifier, &answered(), EventType::InquiryReceived).await;
     assert_eq!(outcome, Err(Outcome::reject("notifier does not handle inquiry.received")));
+}
+
+#[tokio::test]
+async fn an_e_mailed_answer_carries_the_link_back_too_in_the_customers_language() {
+    let (pipeline, notifier) = setup().await;
+    let mut inquiry = answered();
+    inquiry.customer.phone = None;
+    inquiry.customer.email = Some(EmailAddress::parse("kim@example.co.kr").unwrap());
+    inquiry.language = Some(Language::Ko);
+    notify(&pipeline, &notifier, &inquiry, EventType::InquiryAnswered).await.unwrap();
+
+    let sent = pipeline.outbox(inquiry.id).await;
+    assert_eq!(sent[0].channel.as_str(), "email");
+    assert!(sent[0].body.contains("문의 내역·답장: https://sb.example/c/"), "{}", sent[0].body);
+    assert!(links().open(split_link(&sent[0].body).1, START).is_ok());
 }

@@ -35,6 +35,11 @@ pub enum DurabilityLevel {
     Full,
 }
 
+const DAY_SECS: u64 = 24 * 60 * 60;
+
+/// Longest a customer's link may be valid: a year.
+const MAX_CUSTOMER_LINK_DAYS: u64 = 366;
+
 /// The whole configuration. Field `x` is variable `SWITCHBOARD_X`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -51,6 +56,8 @@ pub struct Config {
     /// Comma-separated HMAC keys (hex or base64, ≥ 32 bytes), newest first.
     pub token_keys: Option<String>,
     pub public_base_url: Option<String>,
+    /// Days a customer's link back to the conversation stays valid.
+    pub customer_link_days: u64,
     pub resource_prefix: String,
     pub demo_api_key: Option<String>,
     /// Where escalations are e-mailed.
@@ -177,6 +184,7 @@ impl Default for Config {
             partner_deadline_secs: 300,
             token_keys: None,
             public_base_url: None,
+            customer_link_days: switchboard_domain::customer_link::DEFAULT_CUSTOMER_LINK_VALIDITY.as_secs() / DAY_SECS,
             resource_prefix: "switchboard".into(),
             demo_api_key: None,
             operator_email: "operators@switchboard.example".into(),
@@ -261,6 +269,9 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         if self.partner_deadline_secs == 0 {
             bail!("SWITCHBOARD_PARTNER_DEADLINE_SECS must be at least 1");
+        }
+        if !(1..=MAX_CUSTOMER_LINK_DAYS).contains(&self.customer_link_days) {
+            bail!("SWITCHBOARD_CUSTOMER_LINK_DAYS must be 1 to {MAX_CUSTOMER_LINK_DAYS}");
         }
         if self.max_receives == 0 {
             bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
@@ -351,9 +362,14 @@ impl Config {
         Duration::from_secs(self.partner_deadline_secs)
     }
 
-    /// Base of partner links: configured, or this process's HTTP address.
+    /// Base of partner and customer links: configured, or this process's HTTP address.
     pub fn public_base_url(&self, bound: SocketAddr) -> String {
         self.public_base_url.clone().unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    /// How long a customer's link stays valid.
+    pub fn customer_link_validity(&self) -> Duration {
+        Duration::from_secs(self.customer_link_days.saturating_mul(DAY_SECS))
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -539,6 +555,22 @@ mod tests {
             jail.set_env("SWITCHBOARD_API_RATE_PER_KEY", "0");
             let err = Config::load(&Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("SWITCHBOARD_API_RATE_PER_KEY"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn customer_links_last_thirty_days_unless_configured_within_a_year() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert_eq!(c.customer_link_validity(), Duration::from_secs(30 * 24 * 60 * 60));
+            jail.set_env("SWITCHBOARD_CUSTOMER_LINK_DAYS", "7");
+            assert_eq!(Config::load(&Overrides::default()).unwrap().customer_link_validity(), Duration::from_secs(7 * 24 * 60 * 60));
+            for bad in ["0", "367"] {
+                jail.set_env("SWITCHBOARD_CUSTOMER_LINK_DAYS", bad);
+                let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+                assert!(err.contains("SWITCHBOARD_CUSTOMER_LINK_DAYS"), "{bad}: {err}");
+            }
             Ok(())
         });
     }

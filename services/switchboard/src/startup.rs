@@ -11,7 +11,7 @@ use std::time::Duration;
 use switchboard_ai::Engines;
 use switchboard_channels::sqlite::SqliteOutbox;
 use switchboard_channels::{EmailSender, SmsSender};
-use switchboard_domain::{EmailAddress, Service};
+use switchboard_domain::{CustomerLinks, EmailAddress, Service};
 use switchboard_gateway::{Gateway, NotReady, Readiness};
 use switchboard_intake::Intake;
 use switchboard_messaging::sqlite::SqliteBroker;
@@ -259,7 +259,7 @@ impl App {
             ports.store.clone(),
             ports.sms.clone(),
             ports.queue(Service::PartnerDispatcher)?,
-            keys,
+            keys.clone(),
             DispatcherConfig {
                 deadline: config.partner_deadline(),
                 token_validity: Duration::from_secs(600),
@@ -267,6 +267,9 @@ impl App {
             },
         );
         let operators = EmailAddress::parse(&config.operator_email).context("SWITCHBOARD_OPERATOR_EMAIL")?;
+        // The notifier issues customers' links, the gateway opens them: the
+        // same keys as the partner's links, a scope and validity of their own.
+        let customer_links = CustomerLinks::new(keys.clone(), &config.public_base_url(http_addr), config.customer_link_validity());
 
         let worker_config = WorkerConfig {
             concurrency: config.worker_concurrency,
@@ -304,9 +307,13 @@ impl App {
                     ports.ai.drafter.clone(),
                     Duration::from_millis(config.answer_budget_ms),
                 )),
-                Service::Notifier => {
-                    Arc::new(switchboard_notifier::Notifier::new(stage(service), ports.sms.clone(), ports.email.clone(), operators.clone()))
-                }
+                Service::Notifier => Arc::new(switchboard_notifier::Notifier::new(
+                    stage(service),
+                    ports.sms.clone(),
+                    ports.email.clone(),
+                    operators.clone(),
+                    customer_links.clone(),
+                )),
             };
             let worker_config = match service {
                 // The partner's SMS is retried twice, then the inquiry
@@ -323,6 +330,7 @@ impl App {
         let gateway = Gateway {
             intake,
             dispatcher,
+            customer_links,
             // The API's reads; submissions (intake) and partner answers
             // (dispatcher) are the pipeline's work and use its store.
             inquiries: ports.api_store.clone(),

@@ -1,21 +1,49 @@
-//! Signed, single-use confirmation tokens for partner links.
+//! Signed link tokens: the partner's single-use confirmation link, and
+//! (with claims of their own, `customer_link.rs`) the customer's link back
+//! to their conversation. One key set signs both; the scope in the payload
+//! keeps one kind from ever opening the other's page.
 //!
 //! Format: `base64url(payload JSON) "." base64url(HMAC-SHA256(payload))`.
-//! Single use is not a property of the token: the store enforces it with a
-//! conditional update on the token record, kept under [`token_hash`].
+//! Single use is not a property of the token: for partner links the store
+//! enforces it with a conditional update on the token record, kept under
+//! [`token_hash`].
 
 use crate::tenant::hex;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The only scope tokens are issued for.
+/// The scope of the partner's confirmation tokens.
 pub const CONFIRM_SCOPE: &str = "confirm";
+
+/// Claims a token can carry: each kind has its own scope, checked before
+/// the rest of the payload is read.
+pub trait ScopedClaims: Serialize + DeserializeOwned {
+    /// The scope this kind of claims is issued and accepted for.
+    const SCOPE: &'static str;
+    /// Unix seconds after which the token is refused.
+    fn expires_at(&self) -> i64;
+}
+
+impl ScopedClaims for TokenClaims {
+    const SCOPE: &'static str = CONFIRM_SCOPE;
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+}
+
+/// What every payload has: its scope, read first, so a genuine token of
+/// another kind is refused as such (not as a malformed one).
+#[derive(Deserialize)]
+struct Envelope {
+    scope: String,
+}
 
 /// What a token grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +103,7 @@ impl TokenKeys {
     }
 
     /// A token for `claims`, signed with the newest key.
-    pub fn sign(&self, claims: &TokenClaims) -> String {
+    pub fn sign<C: ScopedClaims>(&self, claims: &C) -> String {
         let payload = serde_json::to_vec(claims).unwrap_or_default();
         token_of(&payload, &self.keys[0])
     }
@@ -88,8 +116,13 @@ impl TokenKeys {
         self.keys.iter().map(|key| token_of(&payload, key)).find(|token| token_hash(token) == hash)
     }
 
-    /// Checks signature (in constant time), scope and expiry.
+    /// Checks a partner token's signature (in constant time), scope and expiry.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
+        self.verify_as::<TokenClaims>(token, now)
+    }
+
+    /// Checks signature (in constant time), scope ([`ScopedClaims::SCOPE`]) and expiry.
+    pub fn verify_as<C: ScopedClaims>(&self, token: &str, now: Timestamp) -> Result<C, TokenError> {
         let (payload_b64, signature_b64) = token.split_once('.').ok_or(TokenError::Malformed)?;
         let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| TokenError::Malformed)?;
         let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| TokenError::Malformed)?;
@@ -97,14 +130,29 @@ impl TokenKeys {
         if !genuine {
             return Err(TokenError::BadSignature);
         }
-        let claims: TokenClaims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
-        if claims.scope != CONFIRM_SCOPE {
+        let envelope: Envelope = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+        if envelope.scope != C::SCOPE {
             return Err(TokenError::WrongScope);
         }
-        if now.as_second() >= claims.expires_at {
+        let claims: C = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+        if now.as_second() >= claims.expires_at() {
             return Err(TokenError::Expired);
         }
         Ok(claims)
+    }
+
+    /// A tag over `data` with the newest key (base64url): binds a value the
+    /// server handed out (a form's key) to what it was handed out for.
+    /// Callers prefix `data` with their purpose, so no tag is ever a
+    /// token's signature (payloads are JSON objects).
+    pub fn tag(&self, data: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(mac(&self.keys[0], data).finalize().into_bytes())
+    }
+
+    /// Whether `tag` is [`Self::tag`] of `data` under any of the keys (in constant time).
+    pub fn check_tag(&self, data: &[u8], tag: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else { return false };
+        self.keys.iter().any(|key| mac(key, data).verify_slice(&tag).is_ok())
     }
 }
 
@@ -201,8 +249,18 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_checks_under_any_key_and_only_for_its_data() {
+        let tag = keys(1).tag(b"form\0a");
+        assert!(keys(1).check_tag(b"form\0a", &tag));
+        assert!(!keys(1).check_tag(b"form\0b", &tag));
+        assert!(!keys(2).check_tag(b"form\0a", &tag));
+        assert!(TokenKeys::new(vec![vec![2; 32], vec![1; 32]]).unwrap().check_tag(b"form\0a", &tag), "after a rotation");
+        assert!(!keys(1).check_tag(b"form\0a", "not base64!"));
+    }
+
+    #[test]
     fn a_signed_payload_that_is_not_claims_is_malformed() {
-        let payload = br#"{"inquiry_id":"i"}"#;
+        let payload = br#"{"inquiry_id":"i","scope":"confirm"}"#;
         let signature = mac(&[1; 32], payload).finalize().into_bytes();
         let token = format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(signature));
         assert_eq!(keys(1).verify(&token, at(0)), Err(TokenError::Malformed));

@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod crash_point;
+pub mod follow_up;
 pub mod outbox;
 mod retry;
 pub mod sweeper;

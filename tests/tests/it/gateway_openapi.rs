@@ -42,6 +42,8 @@ async fn the_openapi_document_is_3_1_describes_every_route_and_every_reference_r
         ("/confirm/{token}", "get"),
         ("/respond", "post"),
         ("/r/{token}", "get"),
+        ("/c/{token}", "get"),
+        ("/c/{token}/reply", "post"),
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/openapi.json", "get"),

@@ -15,6 +15,7 @@ mod conformance_messaging;
 mod conformance_store;
 mod conversation;
 mod crash;
+mod customer_page;
 mod dead_letter;
 mod escalation;
 mod faq_api;

@@ -26,14 +26,15 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const WINDOW: &str = "--window-size=412,915";
 
 /// A chromedriver with one Chromium session. Dropping it ends both.
-struct Browser {
+/// The customer page's browser test (`customer_page.rs`) drives it too.
+pub(crate) struct Browser {
     client: Option<Client>,
     driver: Child,
     _profile: tempfile::TempDir,
 }
 
 impl Browser {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         for binary in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(binary).exists(),
@@ -74,21 +75,21 @@ impl Browser {
         Self { client: Some(client), driver, _profile: profile }
     }
 
-    fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         self.client.as_ref().expect("open browser")
     }
 
     /// Opens `url` and returns the page's visible text.
-    async fn open(&self, url: &str) -> String {
+    pub(crate) async fn open(&self, url: &str) -> String {
         self.client().goto(url).await.expect("page loads");
         self.text().await
     }
 
-    async fn text(&self) -> String {
+    pub(crate) async fn text(&self) -> String {
         self.client().find(Locator::Css("body")).await.expect("a body").text().await.expect("text")
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let png = self.client().screenshot().await.expect("screenshot");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot dir");
@@ -97,7 +98,7 @@ impl Browser {
 
     /// Clicks the submit button of the form with class `form` and waits for
     /// the page it leads to.
-    async fn submit(&self, form: &str) -> String {
+    pub(crate) async fn submit(&self, form: &str) -> String {
         let before = self.client().find(Locator::Css("body")).await.expect("a body");
         let button = self.client().find(Locator::Css(&format!("form.{form} button"))).await.expect("the form's button");
         button.click().await.expect("clicked");
@@ -112,7 +113,7 @@ impl Browser {
         self.text().await
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some(client) = self.client.take() {
             client.close().await.expect("browser session ends");
         }
@@ -148,7 +149,7 @@ fn screenshot_dir() -> PathBuf {
     target.join("screenshots")
 }
 
-fn link_in(sms: &str) -> String {
+pub(crate) fn link_in(sms: &str) -> String {
     let start = sms.find("http").expect("a link in the SMS");
     sms[start..].split_whitespace().next().unwrap_or_default().to_owned()
 }

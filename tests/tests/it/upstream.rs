@@ -117,3 +117,39 @@ async fn an_upstream_event_with_a_bad_phone_is_dead_lettered_naming_the_field_no
     assert!(demo_inquiries(&app).await.is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_upstream_follow_up_joins_the_conversation_once_and_shows_on_the_customers_page() {
+    let app = TestApp::spawn().await;
+    put_on_intake_queue(&app, submitted("crm-9001", "What time is check-out?").to_string()).await;
+    let inquiry = wait_for_inquiries(&app, 1).await.remove(0);
+    let follow_up = json!({
+        "specversion": "1.0",
+        "id": "crm-9002",
+        "source": "upstream/crm",
+        "type": "inquiry.message_received",
+        "data": { "tenant_id": "demo", "inquiry_id": inquiry.id, "text": "Could I stay until 1 pm?" },
+    })
+    .to_string();
+    put_on_intake_queue(&app, follow_up.clone()).await;
+    put_on_intake_queue(&app, follow_up).await;
+
+    let queue = app.ports.queue(Service::Intake).unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let stats = queue.stats().await.unwrap();
+        let messages = switchboard_store::whole_conversation(app.ports.store.as_ref(), &inquiry).await.unwrap();
+        let from_upstream: Vec<_> = messages.iter().filter(|m| m.text == "Could I stay until 1 pm?").collect();
+        if stats.visible + stats.in_flight == 0 && !from_upstream.is_empty() {
+            assert_eq!(from_upstream.len(), 1, "the same event twice is one message");
+            assert_eq!(from_upstream[0].channel, switchboard_domain::MessageChannel::Upstream);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the upstream follow-up never joined the conversation");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let link = app.notified(&inquiry.id.to_string()).await[0].body.split_whitespace().last().unwrap().to_owned();
+    let page = app.http.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Could I stay until 1 pm?"), "{page}");
+    app.stop().await;
+}
