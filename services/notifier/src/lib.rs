@@ -99,9 +99,10 @@ impl Notifier {
         let Some(text) = text else {
             return Err(Outcome::retry(format!("inquiry has no text for {} yet", event_type.as_str())));
         };
-        // A redelivery signs a new link (a later expiry); the message id,
-        // not the body, keeps it from being sent twice.
-        let text = link_text::with_link(&text, &self.links.link(inquiry, self.stage.now()), language);
+        // Valid from the inquiry's last change, not from now: a redelivery
+        // signs the same link, so the same notification has the same body
+        // (its message id already keeps it from being sent twice).
+        let text = link_text::with_link(&text, &self.links.link(inquiry, inquiry.updated_at), language);
         let delivery = self.tell_customer(inquiry, event_type, text).await?;
         if matches!(event_type, EventType::InquiryEscalated | EventType::InquiryFailed) {
             self.tell_operators(inquiry, event_type).await?;
