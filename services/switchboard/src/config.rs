@@ -163,6 +163,10 @@ pub struct Config {
     /// How long an inquiry may sit in a working status (or past its partner
     /// deadline) before the sweeper hands it on again, in seconds.
     pub stuck_after_secs: u64,
+    /// How long an answer waits for the customer's reply before the
+    /// inquiry closes itself, in seconds, for a tenant that sets no
+    /// `auto_close_days` (7 days by default).
+    pub auto_close_secs: u64,
 }
 
 impl Default for Config {
@@ -175,6 +179,7 @@ impl Default for Config {
             backend: Backend::Embedded,
             ai: AiMode::Local,
             partner_deadline_secs: 300,
+            auto_close_secs: 7 * 24 * 60 * 60,
             token_keys: None,
             public_base_url: None,
             resource_prefix: "switchboard".into(),
@@ -261,6 +266,9 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         if self.partner_deadline_secs == 0 {
             bail!("SWITCHBOARD_PARTNER_DEADLINE_SECS must be at least 1");
+        }
+        if self.auto_close_secs == 0 {
+            bail!("SWITCHBOARD_AUTO_CLOSE_SECS must be at least 1");
         }
         if self.max_receives == 0 {
             bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
@@ -349,6 +357,11 @@ impl Config {
 
     pub fn partner_deadline(&self) -> Duration {
         Duration::from_secs(self.partner_deadline_secs)
+    }
+
+    /// How long an answer waits for a reply by default.
+    pub fn auto_close(&self) -> Duration {
+        Duration::from_secs(self.auto_close_secs)
     }
 
     /// Base of partner links: configured, or this process's HTTP address.
