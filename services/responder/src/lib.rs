@@ -238,4 +238,6 @@ impl Handler for Responder {
 #[cfg(test)]
 mod faq_tests;
 #[cfg(test)]
+mod follow_up_tests;
+#[cfg(test)]
 mod tests;
