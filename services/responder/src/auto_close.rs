@@ -37,6 +37,15 @@ impl AutoClose {
     }
 }
 
+/// When the timer `event` is due.
+fn due_at(event: &CloudEvent) -> Result<Timestamp, Outcome> {
+    let due_at = event.data.get("due_at").cloned().map(serde_json::from_value::<Timestamp>);
+    match due_at {
+        Some(Ok(due_at)) => Ok(due_at),
+        _ => Err(Outcome::reject("inquiry.auto_close without a due_at")),
+    }
+}
+
 /// The timer's step: one per round, so a reopened and answered again
 /// inquiry has a timer of its own and the old one finds it is not its round.
 fn step(inquiry: &Inquiry) -> String {
@@ -69,11 +78,24 @@ impl Responder {
         Ok(())
     }
 
-    /// The timer fired: hop on, close the inquiry, or do nothing.
+    /// The timer came before it is due: it hops on as it is, without a
+    /// read (a week's wait is hundreds of hops). `Ok(false)`: it is due.
+    pub(crate) async fn hop(&self, event: &CloudEvent) -> Result<bool, Outcome> {
+        let due_at = due_at(event)?;
+        let now = self.stage.now();
+        let Some(auto_close) = &self.auto_close else { return Ok(false) };
+        if now >= due_at {
+            return Ok(false);
+        }
+        let delay = Duration::try_from(due_at.duration_since(now)).unwrap_or(Duration::ZERO).min(MAX_DELAY);
+        events::send(auto_close.queue.as_ref(), event, delay).await?;
+        Ok(true)
+    }
+
+    /// The timer is due: close the inquiry, or do nothing.
     pub(crate) async fn on_auto_close(&self, event: &CloudEvent, inquiry: Inquiry) -> Result<(), Outcome> {
         let timer_step = event.data.get("step").and_then(Value::as_str).unwrap_or_default();
-        let due_at = event.data.get("due_at").cloned().map(serde_json::from_value::<Timestamp>);
-        let Some(Ok(due_at)) = due_at else { return Err(Outcome::reject("inquiry.auto_close without a due_at")) };
+        let due_at = due_at(event)?;
         if step(&inquiry) != timer_step {
             debug!(inquiry_id = %inquiry.id, "the customer wrote after this answer: its timer does nothing");
             return Ok(());

@@ -114,6 +114,12 @@ impl Responder {
     /// `partner.responded` or `partner.timed_out` message and publishes
     /// `inquiry.answered` or `inquiry.escalated`.
     pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
+        if let Ok(event) = switchboard_messaging::events::parse(message)
+            && event.kind() == Some(EventType::AutoClose)
+            && self.hop(&event).await?
+        {
+            return Ok(());
+        }
         let (event, inquiry) = self.stage.load(message).await?;
         if event.kind() == Some(EventType::AutoClose) {
             return self.on_auto_close(&event, inquiry).await;
