@@ -166,4 +166,6 @@ impl Handler for Classifier {
 }
 
 #[cfg(test)]
+mod follow_up_tests;
+#[cfg(test)]
 mod tests;
