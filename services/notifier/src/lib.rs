@@ -172,7 +172,11 @@ impl Round {
         Self {
             sequence: data.get("follow_up").and_then(serde_json::Value::as_u64).and_then(|s| u32::try_from(s).ok()),
             operators_only: data.get("operators_only").and_then(serde_json::Value::as_bool).unwrap_or(false),
-            reason: data.get("reason").and_then(serde_json::Value::as_str).map(str::to_owned),
+            // Only a `resolved` says why it closed without a person (an
+            // operator's escalation carries its own reason, told by the inquiry).
+            reason: (event.kind() == Some(EventType::InquiryResolved))
+                .then(|| data.get("reason").and_then(serde_json::Value::as_str).map(str::to_owned))
+                .flatten(),
         }
     }
 

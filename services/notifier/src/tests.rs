@@ -122,3 +122,21 @@ async fn events_it_does_not_handle_are_rejected() {
     let outcome = notify(&pipeline, &notifier, &answered(), EventType::InquiryReceived).await;
     assert_eq!(outcome, Err(Outcome::reject("notifier does not handle inquiry.received")));
 }
+
+#[test]
+fn only_a_resolved_events_reason_keys_its_notifications_apart() {
+    let inquiry = InquiryBuilder::new().build();
+    let stage = |t| {
+        CloudEvent::for_inquiry(
+            t,
+            inquiry.id,
+            &inquiry.tenant_id,
+            "1",
+            "test",
+            inquiry.created_at,
+            json!({ "reason": "the customer asked for a person" }),
+        )
+    };
+    assert_eq!(Round::of(&stage(EventType::InquiryEscalated)).suffix(), "", "an operator's escalation keeps the first round's ids");
+    assert_eq!(Round::of(&stage(EventType::InquiryResolved)).suffix(), "/the customer asked for a person");
+}
