@@ -6,6 +6,7 @@
 //! corrections ([`tenant_memory`]): an inquiry close to one an operator
 //! corrected takes the operator's intent and urgency, and is routed by them.
 
+mod follow_up;
 pub mod tenant_memory;
 
 use async_trait::async_trait;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use switchboard_ai::local::LocalClassifier;
 use switchboard_ai::{AttachmentAnalysis, Classifier as ClassifierEngine, ClassifyRequest};
 use switchboard_domain::correction::memory_text;
-use switchboard_domain::{EventType, Inquiry, InquiryStatus};
+use switchboard_domain::{Classification, EventType, Inquiry, InquiryStatus};
 use switchboard_messaging::ReceivedMessage;
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_worker::{Handler, Outcome};
@@ -73,7 +74,10 @@ impl Classifier {
     /// `inquiry.classified`. An engine that fails is retried once, then the
     /// local rules decide.
     pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
-        let (_, inquiry) = self.stage.load(message).await?;
+        let (event, inquiry) = self.stage.load(message).await?;
+        if event.kind() == Some(EventType::MessageReceived) {
+            return self.follow_up(&event, inquiry, message.receive_count).await;
+        }
         if !matches!(inquiry.status, InquiryStatus::Received | InquiryStatus::Analyzing | InquiryStatus::Classified) {
             debug!(inquiry_id = %inquiry.id, status = %inquiry.status, "already past classification");
             return Ok(());
@@ -95,19 +99,25 @@ impl Classifier {
         self.stage.publish(&[event]).await
     }
 
+    /// The engine's verdict on `request`; once it has failed on an earlier
+    /// delivery, the local rules'.
+    async fn verdict(&self, inquiry: &Inquiry, request: &ClassifyRequest, receive_count: u32) -> Result<Classification, Outcome> {
+        match self.engine.classify(request).await {
+            Ok(c) => Ok(c),
+            Err(e) if receive_count < ENGINE_ATTEMPTS => Err(Outcome::retry(e)),
+            Err(e) => {
+                // Redacted, as the responder does: engine errors should carry no content, this is the safety net.
+                warn!(inquiry_id = %inquiry.id, error = %switchboard_ai::pii::redact(&e.to_string()), "classifier engine failed again; the local rules decide");
+                self.fallback.classify(request).await.map_err(Outcome::retry)
+            }
+        }
+    }
+
     /// Decides and stores the classification; `None` when the inquiry moved
     /// on meanwhile.
     async fn classify(&self, inquiry: &Inquiry, receive_count: u32) -> Result<Option<Inquiry>, Outcome> {
         let request = self.request(inquiry).await?;
-        let mut classification = match self.engine.classify(&request).await {
-            Ok(c) => c,
-            Err(e) if receive_count < ENGINE_ATTEMPTS => return Err(Outcome::retry(e)),
-            Err(e) => {
-                // Redacted, as the responder does: engine errors should carry no content, this is the safety net.
-                warn!(inquiry_id = %inquiry.id, error = %switchboard_ai::pii::redact(&e.to_string()), "classifier engine failed again; the local rules decide");
-                self.fallback.classify(&request).await.map_err(Outcome::retry)?
-            }
-        };
+        let mut classification = self.verdict(inquiry, &request, receive_count).await?;
         let remembered = match &self.memories {
             Some(memories) => {
                 let memory = memories.memory(&inquiry.tenant_id).await.or_retry()?;
@@ -155,5 +165,7 @@ impl Handler for Classifier {
     }
 }
 
+#[cfg(test)]
+mod follow_up_tests;
 #[cfg(test)]
 mod tests;

@@ -269,12 +269,14 @@ fn status_words(status: InquiryStatus, language: Language) -> &'static str {
     use InquiryStatus::*;
     match (status, language) {
         (Received | Analyzing | Classified, Language::Ko) => "문의를 접수해 확인하고 있습니다.",
+        (Reopened, Language::Ko) => "다시 보내 주신 내용을 확인하고 있습니다.",
         (AwaitingPartner, Language::Ko) => "제휴사의 확인을 기다리고 있습니다.",
         (Answered, Language::Ko) => "답변을 보내 드렸습니다.",
         (Escalated, Language::Ko) => "담당자가 확인하고 있습니다.",
         (Resolved, Language::Ko) => "처리가 완료되었습니다.",
         (Failed, Language::Ko) => "자동으로 처리하지 못해 담당자가 직접 연락드립니다.",
         (Received | Analyzing | Classified, Language::En) => "We have your inquiry and are looking into it.",
+        (Reopened, Language::En) => "We have your new message and are looking into it.",
         (AwaitingPartner, Language::En) => "We are waiting for our partner to confirm.",
         (Answered, Language::En) => "We have answered your inquiry.",
         (Escalated, Language::En) => "A member of our team is looking into it.",

@@ -23,6 +23,7 @@ pub enum InquiryStatusDoc {
     AwaitingPartner,
     Answered,
     Escalated,
+    Reopened,
     Resolved,
     Failed,
 }

@@ -153,3 +153,21 @@ async fn an_e_mailed_answer_carries_the_link_back_too_in_the_customers_language(
     assert!(sent[0].body.contains("문의 내역·답장: https://sb.example/c/"), "{}", sent[0].body);
     assert!(links().open(split_link(&sent[0].body).1, START).is_ok());
 }
+
+#[test]
+fn only_a_resolved_events_reason_keys_its_notifications_apart() {
+    let inquiry = InquiryBuilder::new().build();
+    let stage = |t| {
+        CloudEvent::for_inquiry(
+            t,
+            inquiry.id,
+            &inquiry.tenant_id,
+            "1",
+            "test",
+            inquiry.created_at,
+            json!({ "reason": "the customer asked for a person" }),
+        )
+    };
+    assert_eq!(Round::of(&stage(EventType::InquiryEscalated)).suffix(), "", "an operator's escalation keeps the first round's ids");
+    assert_eq!(Round::of(&stage(EventType::InquiryResolved)).suffix(), "/the customer asked for a person");
+}

@@ -1,7 +1,7 @@
 //! Answer or escalate: the responder's rules, kept pure so they read as a table.
 
 use switchboard_ai::Draft;
-use switchboard_domain::{Classification, Intent, Language, PartnerOutcome, Sentiment, UNSURE, Urgency};
+use switchboard_domain::{Classification, Escalation, Intent, Language, PartnerOutcome, Sentiment, UNSURE, Urgency};
 
 /// Below this a draft is not trusted to go to the customer.
 pub const MIN_CONFIDENCE: f32 = 0.5;
@@ -62,10 +62,7 @@ pub fn decide(
 
 /// What the customer hears when a person will answer.
 pub fn holding_message(language: Language) -> String {
-    match language {
-        Language::Ko => "문의해 주셔서 감사합니다. 담당자가 내용을 확인한 뒤 곧 직접 연락드리겠습니다.".into(),
-        Language::En => "Thank you for reaching out. A member of our team is looking at your message and will reply shortly.".into(),
-    }
+    Escalation::holding_message(language)
 }
 
 /// What the customer hears when the answer engine failed: the inquiry is

@@ -1,7 +1,14 @@
 //! Responder: turns a classified inquiry (or a partner's outcome) into an
 //! answer for the customer, or escalates it to a person (see [`decision`]).
+//! A reopened inquiry (a customer's follow-up, classified again) is
+//! answered the same way, from the follow-up's text; a conversation whose
+//! mood is worsening goes to a person instead. An answer starts its wait
+//! for the customer's reply ([`auto_close`]).
 
+pub mod auto_close;
 pub mod decision;
+
+pub use auto_close::AutoClose;
 
 use async_trait::async_trait;
 use decision::Decision;
@@ -9,10 +16,11 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_ai::{AnswerDrafter, DraftRequest};
-use switchboard_domain::{Author, Escalation, EventType, Inquiry, InquiryStatus, Message};
+use switchboard_domain::reentry::{PARTNER_FOLLOW_UP, WORSENING_SENTIMENT};
+use switchboard_domain::{Author, Escalation, EventType, Inquiry, InquiryStatus, Message, SentimentTrend, Tenant};
 use switchboard_messaging::ReceivedMessage;
 use switchboard_pipeline::{OrRetry, Stage};
-use switchboard_store::{AiResponseRecord, TenantStore};
+use switchboard_store::{AiResponseRecord, TenantStore, whole_conversation};
 use switchboard_worker::{Handler, Outcome};
 use tracing::{info, warn};
 
@@ -25,11 +33,19 @@ pub struct Responder {
     /// The answer engine's time budget (3 s by default): past it, the
     /// fallback message goes out and a person takes over.
     budget: Duration,
+    /// Where an answer's wait for a reply is timed; `None`: answers never close by themselves.
+    auto_close: Option<AutoClose>,
 }
 
 impl Responder {
+    /// The responder; its answers wait for replies forever until [`Self::with_auto_close`].
     pub fn new(stage: Stage, tenants: Arc<dyn TenantStore>, drafter: Arc<dyn AnswerDrafter>, budget: Duration) -> Self {
-        Self { stage, tenants, drafter, budget }
+        Self { stage, tenants, drafter, budget, auto_close: None }
+    }
+
+    /// The same responder closing answers nobody replied to (see [`auto_close`]).
+    pub fn with_auto_close(self, auto_close: AutoClose) -> Self {
+        Self { auto_close: Some(auto_close), ..self }
     }
 
     /// Adds what the customer is told to the inquiry's conversation: the
@@ -41,11 +57,12 @@ impl Responder {
         let now = self.stage.now();
         let reply = match inquiry.status {
             InquiryStatus::Answered => {
-                inquiry.answer.as_ref().map(|text| Message::reply(inquiry, Author::Ai, "answer", text.as_str(), now))
+                inquiry.answer.as_ref().map(|text| Message::reply(inquiry, Author::Ai, &inquiry.step("answer"), text.as_str(), now))
             }
-            InquiryStatus::Escalated => {
-                inquiry.escalation.as_ref().map(|e| Message::reply(inquiry, Author::System, "escalated", e.customer_message.as_str(), now))
-            }
+            InquiryStatus::Escalated => inquiry
+                .escalation
+                .as_ref()
+                .map(|e| Message::reply(inquiry, Author::System, &inquiry.step("escalated"), e.customer_message.as_str(), now)),
             _ => None,
         };
         if let Some(reply) = reply {
@@ -55,35 +72,76 @@ impl Responder {
     }
 
     /// Records the reply and publishes the outcome of an inquiry that has
-    /// one (also on a redelivery).
-    async fn announce(&self, inquiry: &Inquiry) -> Result<(), Outcome> {
+    /// one (also on a redelivery); an answer starts its wait for a reply.
+    /// `tenant`: the inquiry's, when the caller has read it.
+    async fn announce(&self, inquiry: &Inquiry, tenant: Option<&Tenant>) -> Result<(), Outcome> {
         self.record_reply(inquiry).await?;
         let event_type = match inquiry.status {
             InquiryStatus::Answered => EventType::InquiryAnswered,
             InquiryStatus::Escalated => EventType::InquiryEscalated,
             _ => return Ok(()),
         };
-        let event = self.stage.event(event_type, inquiry, "1", json!({ "status": inquiry.status }));
+        if inquiry.status == InquiryStatus::Answered && self.auto_close.is_some() {
+            let tenant = match tenant {
+                Some(t) => t.clone(),
+                None => self.tenant(inquiry).await?,
+            };
+            self.schedule_auto_close(inquiry, &tenant).await?;
+        }
+        let data = json!({ "status": inquiry.status, "follow_up": inquiry.follow_up.as_ref().map(|r| r.sequence) });
+        let event = self.stage.event(event_type, inquiry, &inquiry.step("1"), data);
         self.stage.publish(&[event]).await
+    }
+
+    async fn tenant(&self, inquiry: &Inquiry) -> Result<Tenant, Outcome> {
+        let tenant = self.tenants.get_tenant(&inquiry.tenant_id).await.or_retry()?;
+        tenant.ok_or_else(|| Outcome::reject(format!("tenant {} does not exist", inquiry.tenant_id)))
+    }
+
+    /// Whether the customer's mood worsens across the conversation. Read
+    /// for a reopened inquiry only: a first answer's conversation is the
+    /// inquiry alone (a follow-up that came meanwhile is taken up after
+    /// the answer), and the read is spared on every inquiry.
+    async fn worsening(&self, inquiry: &Inquiry) -> Result<bool, Outcome> {
+        if inquiry.follow_up.is_none() {
+            return Ok(false);
+        }
+        let conversation = whole_conversation(self.stage.inquiries.as_ref(), inquiry).await.or_retry()?;
+        Ok(SentimentTrend::of(&conversation) == SentimentTrend::Worsening)
     }
 
     /// Answers or escalates the inquiry of an `inquiry.classified`,
     /// `partner.responded` or `partner.timed_out` message and publishes
     /// `inquiry.answered` or `inquiry.escalated`.
     pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
-        let (_, inquiry) = self.stage.load(message).await?;
-        if !DECIDES_FROM.contains(&inquiry.status) {
-            return self.announce(&inquiry).await;
+        if let Ok(event) = switchboard_messaging::events::parse(message)
+            && event.kind() == Some(EventType::AutoClose)
+            && self.hop(&event).await?
+        {
+            return Ok(());
         }
-        let partner_outcome = inquiry.partner.as_ref().and_then(|p| p.outcome.clone());
+        let (event, inquiry) = self.stage.load(message).await?;
+        if event.kind() == Some(EventType::AutoClose) {
+            return self.on_auto_close(&event, inquiry).await;
+        }
+        if !DECIDES_FROM.contains(&inquiry.status) {
+            return self.announce(&inquiry, None).await;
+        }
+        // A follow-up's round is about the follow-up: the partner's answer
+        // was to the question before.
+        let partner_outcome = match inquiry.follow_up {
+            Some(_) => None,
+            None => inquiry.partner.as_ref().and_then(|p| p.outcome.clone()),
+        };
         if inquiry.status == InquiryStatus::AwaitingPartner && partner_outcome.is_none() {
             // The outcome event overtook its own write; it will be there on the next try.
             return Err(Outcome::retry("partner outcome not recorded yet"));
         }
-        let tenant = self.tenants.get_tenant(&inquiry.tenant_id).await.or_retry()?;
-        let tenant = tenant.ok_or_else(|| Outcome::reject(format!("tenant {} does not exist", inquiry.tenant_id)))?;
+        let tenant = self.tenant(&inquiry).await?;
         let language = inquiry.reply_language();
-        let request = DraftRequest { tenant, inquiry: inquiry.clone(), partner_outcome: partner_outcome.clone(), language };
+        let question = question(&inquiry);
+        let request =
+            DraftRequest { tenant: tenant.clone(), inquiry: question.clone(), partner_outcome: partner_outcome.clone(), language };
 
         let started = Instant::now();
         let drafted = match tokio::time::timeout(self.budget, self.drafter.draft(&request)).await {
@@ -96,13 +154,25 @@ impl Responder {
             // safety net for any that picked up a phone number or address.
             warn!(inquiry_id = %inquiry.id, error = %switchboard_ai::pii::redact(why), "answer engine failed; using the fallback");
         }
-        // Where the conversation's mood would weigh in (issue 17):
-        // `SentimentTrend::of(&whole_conversation(..))` worsening should
-        // escalate even an answerable inquiry, before it boils over. Not
-        // wired yet: the responder decides once per inquiry, before any
-        // follow-up, until follow-ups re-enter the pipeline.
-        let decision =
-            decision::decide(inquiry.classification.as_ref(), partner_outcome.as_ref(), drafted.as_ref().map_err(|e| e.as_str()), language);
+        // A worsening conversation goes to a person even when it could be
+        // answered, before it boils over; so does a follow-up asking for a
+        // reservation change (the partner was asked about the question before).
+        let escalate_first = if self.worsening(&inquiry).await? {
+            Some(WORSENING_SENTIMENT)
+        } else if inquiry.follow_up.is_some() && question.classification.as_ref().is_some_and(|c| c.needs_partner()) {
+            Some(PARTNER_FOLLOW_UP)
+        } else {
+            None
+        };
+        let decision = match escalate_first {
+            Some(reason) => Decision::Escalate { reason: reason.to_owned(), customer_message: decision::holding_message(language) },
+            None => decision::decide(
+                question.classification.as_ref(),
+                partner_outcome.as_ref(),
+                drafted.as_ref().map_err(|e| e.as_str()),
+                language,
+            ),
+        };
 
         let record = AiResponseRecord {
             inquiry_id: inquiry.id,
@@ -137,8 +207,23 @@ impl Responder {
         // `None`: someone else moved it on (an operator escalated or resolved it).
         let Some(responded) = moved else { return Ok(()) };
         info!(inquiry_id = %inquiry.id, status = %to, "responded");
-        self.announce(&responded).await
+        self.announce(&responded, Some(&tenant)).await
     }
+}
+
+/// What the responder answers: the inquiry itself, or in a follow-up's
+/// round the follow-up's text and classification on the inquiry's context
+/// (customer, reservation, tenant).
+fn question(inquiry: &Inquiry) -> Inquiry {
+    let mut question = inquiry.clone();
+    if let Some(round) = &inquiry.follow_up {
+        question.title = None;
+        question.content = round.text.clone();
+        if round.classification.is_some() {
+            question.classification = round.classification.clone();
+        }
+    }
+    question
 }
 
 /// The statuses the responder decides in: classified (no partner needed)
@@ -158,5 +243,7 @@ impl Handler for Responder {
 
 #[cfg(test)]
 mod faq_tests;
+#[cfg(test)]
+mod follow_up_tests;
 #[cfg(test)]
 mod tests;

@@ -170,6 +170,10 @@ pub struct Config {
     /// How long an inquiry may sit in a working status (or past its partner
     /// deadline) before the sweeper hands it on again, in seconds.
     pub stuck_after_secs: u64,
+    /// How long an answer waits for the customer's reply before the
+    /// inquiry closes itself, in seconds, for a tenant that sets no
+    /// `auto_close_days` (7 days by default).
+    pub auto_close_secs: u64,
 }
 
 impl Default for Config {
@@ -182,6 +186,7 @@ impl Default for Config {
             backend: Backend::Embedded,
             ai: AiMode::Local,
             partner_deadline_secs: 300,
+            auto_close_secs: 7 * 24 * 60 * 60,
             token_keys: None,
             public_base_url: None,
             customer_link_days: switchboard_domain::customer_link::DEFAULT_CUSTOMER_LINK_VALIDITY.as_secs() / DAY_SECS,
@@ -273,6 +278,9 @@ impl Config {
         if !(1..=MAX_CUSTOMER_LINK_DAYS).contains(&self.customer_link_days) {
             bail!("SWITCHBOARD_CUSTOMER_LINK_DAYS must be 1 to {MAX_CUSTOMER_LINK_DAYS}");
         }
+        if self.auto_close_secs == 0 {
+            bail!("SWITCHBOARD_AUTO_CLOSE_SECS must be at least 1");
+        }
         if self.max_receives == 0 {
             bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
         }
@@ -360,6 +368,11 @@ impl Config {
 
     pub fn partner_deadline(&self) -> Duration {
         Duration::from_secs(self.partner_deadline_secs)
+    }
+
+    /// How long an answer waits for a reply by default.
+    pub fn auto_close(&self) -> Duration {
+        Duration::from_secs(self.auto_close_secs)
     }
 
     /// Base of partner and customer links: configured, or this process's HTTP address.

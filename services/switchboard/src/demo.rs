@@ -20,6 +20,7 @@ pub async fn seed(tenants: &dyn TenantStore, reservations: &dyn ReservationStore
         faq: faq(),
         tier: "standard".into(),
         version: 0,
+        auto_close_days: None,
     };
     tenants.put_tenant(&tenant).await?;
     for r in reservations_list()? {

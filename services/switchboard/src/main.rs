@@ -564,6 +564,7 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
                 faq: vec![],
                 tier: "standard".into(),
                 version: 0,
+                auto_close_days: None,
             };
             ports.store.put_tenant(&tenant).await?;
             println!("created tenant {id}; its API key is shown once:");

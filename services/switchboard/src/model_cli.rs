@@ -236,6 +236,7 @@ fn faq_tenant(faq: &[FaqEntry]) -> anyhow::Result<Tenant> {
         faq: faq.to_vec(),
         tier: String::new(),
         version: 0,
+        auto_close_days: None,
     })
 }
 

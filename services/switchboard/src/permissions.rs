@@ -92,7 +92,11 @@ pub fn grants(component: &str) -> Vec<Grant> {
             grants.push(grant(&["sqs:SendMessage"], Target::OwnQueue));
             grants.push(grant(&["sns:Publish"], Target::PhoneNumbers));
         }
-        "responder" => grants.push(grant(&["bedrock:InvokeModel"], Target::FoundationModels)),
+        // An answer's wait for a reply is a delayed message to its own queue.
+        "responder" => {
+            grants.push(grant(&["sqs:SendMessage"], Target::OwnQueue));
+            grants.push(grant(&["bedrock:InvokeModel"], Target::FoundationModels));
+        }
         "notifier" => {
             grants.push(grant(&["sns:Publish"], Target::PhoneNumbers));
             grants.push(grant(&["ses:SendEmail"], Target::EmailIdentities));

@@ -301,12 +301,18 @@ impl App {
                     ))
                 }
                 Service::PartnerDispatcher => Arc::new(dispatcher.clone()),
-                Service::Responder => Arc::new(switchboard_responder::Responder::new(
-                    stage(service),
-                    ports.store.clone(),
-                    ports.ai.drafter.clone(),
-                    Duration::from_millis(config.answer_budget_ms),
-                )),
+                Service::Responder => Arc::new(
+                    switchboard_responder::Responder::new(
+                        stage(service),
+                        ports.store.clone(),
+                        ports.ai.drafter.clone(),
+                        Duration::from_millis(config.answer_budget_ms),
+                    )
+                    .with_auto_close(switchboard_responder::AutoClose {
+                        queue: ports.queue(Service::Responder)?,
+                        default_wait: config.auto_close(),
+                    }),
+                ),
                 Service::Notifier => Arc::new(switchboard_notifier::Notifier::new(
                     stage(service),
                     ports.sms.clone(),

@@ -49,11 +49,14 @@ pub enum EventType {
     /// The pipeline gave up on the inquiry.
     #[serde(rename = "inquiry.failed")]
     InquiryFailed,
-    /// A customer's follow-up was added to the inquiry's conversation.
-    /// No service subscribes yet: the pipeline will consume it when
-    /// follow-ups re-enter it (issue 17).
+    /// A customer's follow-up was added to the inquiry's conversation: the
+    /// classifier takes it up (close, escalate, or through the pipeline again).
     #[serde(rename = "inquiry.message_received")]
     MessageReceived,
+    /// The responder's own delayed message: an answer's wait for the
+    /// customer's reply is over (unless a reply came).
+    #[serde(rename = "inquiry.auto_close")]
+    AutoClose,
     /// The customer was notified.
     #[serde(rename = "notification.sent")]
     NotificationSent,
@@ -61,7 +64,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 15] = [
         Self::InquirySubmitted,
         Self::InquiryReceived,
         Self::AttachmentsAnalyzed,
@@ -75,6 +78,7 @@ impl EventType {
         Self::InquiryResolved,
         Self::InquiryFailed,
         Self::MessageReceived,
+        Self::AutoClose,
         Self::NotificationSent,
     ];
 
@@ -94,6 +98,7 @@ impl EventType {
             Self::InquiryResolved => "inquiry.resolved",
             Self::InquiryFailed => "inquiry.failed",
             Self::MessageReceived => "inquiry.message_received",
+            Self::AutoClose => "inquiry.auto_close",
             Self::NotificationSent => "notification.sent",
         }
     }

@@ -52,6 +52,7 @@ impl InquiryBuilder {
                 answer: None,
                 escalation: None,
                 human_answer: None,
+                follow_up: None,
                 created_at: now,
                 updated_at: now,
             },

@@ -3,6 +3,7 @@
 use crate::classification::{Classification, Language};
 use crate::contact::CustomerContact;
 use crate::partner::PartnerRequest;
+use crate::reentry::FollowUpRound;
 use crate::reservation::ReservationNumber;
 use crate::status::InquiryStatus;
 use crate::submission::NewInquiry;
@@ -112,6 +113,16 @@ pub struct Escalation {
     pub customer_message: String,
 }
 
+impl Escalation {
+    /// What the customer hears when a person will answer.
+    pub fn holding_message(language: Language) -> String {
+        match language {
+            Language::Ko => "문의해 주셔서 감사합니다. 담당자가 내용을 확인한 뒤 곧 직접 연락드리겠습니다.".into(),
+            Language::En => "Thank you for reaching out. A member of our team is looking at your message and will reply shortly.".into(),
+        }
+    }
+}
+
 /// One inquiry and everything the pipeline has learned about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inquiry {
@@ -149,6 +160,9 @@ pub struct Inquiry {
     pub escalation: Option<Escalation>,
     /// A human's answer, once there is one.
     pub human_answer: Option<String>,
+    /// The customer's follow-up the inquiry was last reopened for, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUpRound>,
     /// When it was received.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -176,8 +190,19 @@ impl Inquiry {
             answer: None,
             escalation: None,
             human_answer: None,
+            follow_up: None,
             created_at: now,
             updated_at: now,
+        }
+    }
+
+    /// `base` for the inquiry's first round, `{base}-{sequence}` for the
+    /// round of a follow-up: the step of the round's events and replies,
+    /// so each round's are distinct and each is the same on a redelivery.
+    pub fn step(&self, base: &str) -> String {
+        match &self.follow_up {
+            None => base.to_owned(),
+            Some(round) => format!("{base}-{}", round.sequence),
         }
     }
 

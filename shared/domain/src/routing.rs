@@ -65,7 +65,9 @@ impl Service {
             Self::ImageAnalyzer => FilterPolicy::new().or(&[("event_type", &[InquiryReceived.as_str()]), ("has_attachments", &["true"])]),
             Self::Classifier => FilterPolicy::new()
                 .or(&[("event_type", &[InquiryReceived.as_str()]), ("has_attachments", &["false"])])
-                .or(&[("event_type", &[AttachmentsAnalyzed.as_str()])]),
+                .or(&[("event_type", &[AttachmentsAnalyzed.as_str()])])
+                // A customer's follow-up is classified as a new inquiry is.
+                .or(&[("event_type", &[MessageReceived.as_str()])]),
             Self::PartnerDispatcher => {
                 FilterPolicy::new().or(&[("event_type", &[InquiryClassified.as_str()]), ("needs_partner", &["true"])])
             }
@@ -155,6 +157,13 @@ mod tests {
             assert_eq!(receivers(&attrs(&[("event_type", t)])), [Service::Responder], "{t}");
         }
         assert!(receivers(&attrs(&[("event_type", "notification.sent")])).is_empty());
+    }
+
+    #[test]
+    fn a_customers_follow_up_goes_to_the_classifier() {
+        assert_eq!(receivers(&attrs(&[("event_type", "inquiry.message_received")])), [Service::Classifier]);
+        // The responder's timer goes to its own queue directly, never through the topic.
+        assert!(receivers(&attrs(&[("event_type", "inquiry.auto_close")])).is_empty());
     }
 
     #[test]

@@ -20,7 +20,11 @@ pub enum InquiryStatus {
     Answered,
     /// Handed to a human.
     Escalated,
-    /// Closed for good.
+    /// Answered (or resolved) until the customer wrote again: the follow-up
+    /// goes through the pipeline as a new inquiry would, from the classifier.
+    Reopened,
+    /// Closed: by an operator, by the customer's thanks, or by the customer's
+    /// silence. A later follow-up reopens it, as a helpdesk ticket reopens.
     Resolved,
     /// The pipeline gave up on it.
     Failed,
@@ -34,10 +38,17 @@ const TRANSITIONS: &[(InquiryStatus, &[InquiryStatus])] = &[
     (Analyzing, &[Classified, Escalated, Failed]),
     (Classified, &[AwaitingPartner, Answered, Escalated, Failed]),
     (AwaitingPartner, &[Answered, Escalated, Failed]),
-    // A customer or operator may escalate an answer they find wanting.
-    (Answered, &[Escalated, Resolved]),
+    // A customer or operator may escalate an answer they find wanting; the
+    // customer's thanks (or silence) resolves it; a new question reopens it.
+    (Answered, &[Reopened, Escalated, Resolved]),
+    // A follow-up on an escalated inquiry leaves it with the person (who is told).
     (Escalated, &[Resolved]),
-    (Resolved, &[]),
+    // The follow-up is classified as a new inquiry would be, unless its
+    // anger sends it straight to a person.
+    (Reopened, &[Classified, Escalated, Failed]),
+    // A customer writing after the close reopens it (a helpdesk reopens a
+    // ticket rather than make the customer start over).
+    (Resolved, &[Reopened]),
     (Failed, &[]),
 ];
 
@@ -53,7 +64,7 @@ pub struct TransitionError {
 
 impl InquiryStatus {
     /// Every status.
-    pub const ALL: [InquiryStatus; 8] = [Received, Analyzing, Classified, AwaitingPartner, Answered, Escalated, Resolved, Failed];
+    pub const ALL: [InquiryStatus; 9] = [Received, Analyzing, Classified, AwaitingPartner, Answered, Escalated, Reopened, Resolved, Failed];
 
     /// Checks a move against the transition table.
     pub fn transition(self, to: InquiryStatus) -> Result<InquiryStatus, TransitionError> {
@@ -71,9 +82,10 @@ impl InquiryStatus {
         matches!(self, Answered | Escalated | Resolved | Failed)
     }
 
-    /// Nothing can move it on any more.
+    /// Nothing can move it on any more (a resolved inquiry can be reopened
+    /// by the customer's follow-up, so only a failed one is final).
     pub fn is_final(self) -> bool {
-        matches!(self, Resolved | Failed)
+        matches!(self, Failed)
     }
 
     /// The wire name, e.g. `awaiting_partner`.
@@ -85,6 +97,7 @@ impl InquiryStatus {
             AwaitingPartner => "awaiting_partner",
             Answered => "answered",
             Escalated => "escalated",
+            Reopened => "reopened",
             Resolved => "resolved",
             Failed => "failed",
         }
@@ -99,7 +112,8 @@ impl InquiryStatus {
     pub fn stage(self) -> u32 {
         match self {
             Received => 1,
-            Analyzing => 2,
+            // A reopened inquiry waits for the classifier, as an analysed one does.
+            Analyzing | Reopened => 2,
             Classified => 3,
             AwaitingPartner => 4,
             Answered | Escalated | Resolved | Failed => 5,
@@ -143,11 +157,47 @@ mod tests {
     }
 
     #[test]
-    fn final_statuses_accept_nothing() {
+    fn a_failed_inquiry_accepts_nothing() {
         for to in InquiryStatus::ALL {
-            assert!(!Resolved.can_become(to));
             assert!(!Failed.can_become(to));
         }
+    }
+
+    #[test]
+    fn a_follow_up_reopens_an_answered_or_resolved_inquiry_which_goes_on_as_a_new_one() {
+        let paths: &[&[InquiryStatus]] = &[
+            &[Answered, Reopened, Classified, Answered],
+            &[Answered, Reopened, Classified, AwaitingPartner, Answered],
+            &[Answered, Reopened, Escalated, Resolved],
+            &[Resolved, Reopened, Classified, Escalated],
+            &[Answered, Resolved, Reopened, Classified, Answered, Resolved],
+        ];
+        for path in paths {
+            for pair in path.windows(2) {
+                assert!(pair[0].can_become(pair[1]), "{} -> {}", pair[0], pair[1]);
+            }
+        }
+    }
+
+    #[test]
+    fn only_answered_and_resolved_inquiries_reopen() {
+        let reopens: Vec<_> = InquiryStatus::ALL.into_iter().filter(|s| s.can_become(Reopened)).collect();
+        assert_eq!(reopens, [Answered, Resolved]);
+        assert!(!Escalated.can_become(Reopened), "an escalated inquiry stays with its person");
+    }
+
+    #[test]
+    fn a_reopened_inquiry_is_not_answered_without_being_classified_again() {
+        assert!(!Reopened.can_become(Answered));
+        assert!(!Reopened.can_become(AwaitingPartner));
+        assert!(!Reopened.is_terminal());
+        assert!(Reopened.can_become(Failed));
+    }
+
+    #[test]
+    fn thanks_or_silence_resolve_an_answer() {
+        assert!(Answered.can_become(Resolved));
+        assert!(!Resolved.is_final());
     }
 
     #[test]

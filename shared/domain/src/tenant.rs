@@ -75,6 +75,10 @@ pub struct Tenant {
     /// stored before versions existed.
     #[serde(default)]
     pub version: u64,
+    /// Days an answered inquiry waits for the customer's reply before it
+    /// closes itself; `None`: the deployment's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_close_days: Option<u32>,
 }
 
 impl Tenant {

@@ -139,5 +139,6 @@ pub fn tenant() -> Tenant {
         faq: Vec::new(),
         tier: "standard".into(),
         version: 0,
+        auto_close_days: None,
     }
 }

@@ -125,7 +125,9 @@ async fn apply(
         change(&mut next);
         next.status = to;
         next.updated_at = now;
-        let event = TimelineEvent::once(format!("status.{}", to.as_str()), actor, now, details.clone());
+        let mut event = TimelineEvent::once(format!("status.{}", to.as_str()), actor, now, details.clone());
+        // Once per round: a reopened inquiry goes through its statuses again.
+        event.key = next.step(&event.key);
         let events = announce(&next);
         match store.update_inquiry(&next, current.version, Some(&event), &events).await {
             Ok(stored) => return Ok(TransitionOutcome::Applied(stored)),

@@ -106,11 +106,13 @@ async fn run_scenario(
     }
     // The notifier deletes its message and publishes `notification.sent`
     // after recording the notification: the path's requests are all made
-    // once no queue holds anything.
+    // once no queue holds anything but the answers' auto-close timers,
+    // delayed for days (their first send is counted; their hops are priced
+    // in deploy/README.md).
     for queue in queues {
         loop {
             let stats = queue.stats().await.unwrap();
-            if stats.visible + stats.in_flight + stats.delayed == 0 {
+            if stats.visible + stats.in_flight == 0 {
                 break;
             }
             assert!(tokio::time::Instant::now() < deadline, "{}: {} never drained: {stats:?}", scenario.name, queue.name());
@@ -180,7 +182,8 @@ async fn aws_requests_per_inquiry_stay_within_budget() {
         Scenario {
             name: "FAQ answer",
             body: json!({ "content": "What time is check-in?", "customer_phone": "+12135550149" }),
-            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 9.5, dynamodb_reads: 14.1, ses: 0.0, other: 0.0 },
+            // +1 SQS: the answer's auto-close timer, sent to the responder's own queue.
+            budget: PerInquiry { sqs: 4.5, sns: 5.5, dynamodb_writes: 9.5, dynamodb_reads: 14.1, ses: 0.0, other: 0.0 },
         },
         Scenario {
             name: "escalation",

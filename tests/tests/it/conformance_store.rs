@@ -334,6 +334,7 @@ fn tenant(id: &str, key_hash: &str) -> Tenant {
         faq: vec![FaqEntry::new(Language::En, "Check-in?", "From 3 pm.")],
         tier: "standard".into(),
         version: 0,
+        auto_close_days: None,
     }
 }
 

@@ -76,12 +76,13 @@ async fn a_follow_up_is_stored_and_listed_in_order_after_the_original_message_an
 
     let page = list(&app, &id, "").await;
     let authors: Vec<(u64, &str)> = said(&page).iter().map(|(n, a, _)| (*n, if a == "customer" { "customer" } else { "other" })).collect();
-    assert_eq!(authors, [(1, "customer"), (2, "other"), (3, "customer")]);
+    // The follow-up re-enters the pipeline, whose reply (message 4) may be there already.
+    assert_eq!(authors[..3], [(1, "customer"), (2, "other"), (3, "customer")]);
     assert_eq!(said(&page)[0].2, QUESTION, "message 1 is the inquiry's text");
     assert_eq!(page["messages"][1]["author"], "ai");
     assert!(page.get("next_cursor").is_none());
     let detail = app.inquiry(&id).await;
-    assert_eq!(detail["message_count"], 3);
+    assert!(detail["message_count"].as_u64().is_some_and(|n| n >= 3), "{}", detail["message_count"]);
     app.stop().await;
 }
 
@@ -93,7 +94,9 @@ async fn the_same_idempotency_key_twice_stores_one_message_and_announces_it_once
     let again = follow_up_ok(&app, &id, "crm-7", "Is breakfast included? (sent twice)").await;
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["message"], first["message"], "the first message, unchanged");
-    assert_eq!(said(&list(&app, &id, "").await).len(), 3);
+    // The follow-up re-enters the pipeline, whose reply may join meanwhile: count the customer's.
+    let customers = said(&list(&app, &id, "").await).into_iter().filter(|(_, a, _)| a == "customer").count();
+    assert_eq!(customers, 2, "the question and one follow-up");
 
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !published.event_types_for(&id).iter().any(|t| t == "inquiry.message_received") {
@@ -175,7 +178,9 @@ async fn paging_returns_every_message_once_in_order() {
             None => break,
         }
     }
-    assert_eq!(seen, [1, 2, 3, 4, 5, 6, 7]);
+    // The pipeline's replies to the follow-ups may join between them.
+    assert!(seen.len() >= 7, "{seen:?}");
+    assert_eq!(seen, (1..=seen.len() as u64).collect::<Vec<_>>());
     let bad = app.http.get(app.url(&format!("{}?cursor=nope!", messages_path(&id)))).header("x-api-key", API_KEY).send().await.unwrap();
     assert_eq!(bad.status(), 400);
     assert_eq!(fields(&bad.json().await.unwrap()), ["cursor"]);
@@ -198,7 +203,9 @@ async fn the_event_stream_delivers_a_follow_up_with_its_message() {
     assert_eq!(follow_ups[0]["message"]["text"], "One more question: late checkout?");
     assert_eq!(follow_ups[0]["message"]["sequence"], 3);
     let last = data.iter().rfind(|d| d.get("kind").is_some()).unwrap();
-    assert_eq!((&last["kind"], &last["terminal"]), (&json!("status.answered"), &json!(true)), "the terminal event still ends the stream");
+    // The follow-up reopens the inquiry, which the stream may follow to its new answer or escalation.
+    assert!(last["kind"].as_str().is_some_and(|k| k.starts_with("status.")), "{last}");
+    assert_eq!(last["terminal"], json!(true), "the terminal event still ends the stream");
     app.stop().await;
 }
 
@@ -256,21 +263,24 @@ async fn the_grpc_twins_add_list_show_and_watch_messages() {
     let keyless = expect_code(client.add_message(keyed(API_KEY, request("", "hi"))).await, Code::InvalidArgument);
     assert_eq!(bad_fields(&keyless), ["idempotency_key"]);
     expect_code(client.add_message(keyed(OTHER_KEY, request("g-3", "hi"))).await, Code::NotFound);
+    // The angry follow-up escalates the inquiry, and the customer's notice joins the conversation.
+    app.wait_for_timeline(&id, "message.system").await;
 
     let page = pb::ListMessagesRequest { inquiry_id: id.clone(), page_size: 2, page_token: String::new() };
     let first = client.list_messages(keyed(API_KEY, page.clone())).await.unwrap().into_inner();
     assert_eq!(first.messages.iter().map(|m| m.sequence).collect::<Vec<_>>(), [1, 2]);
     let next = pb::ListMessagesRequest { page_token: first.next_page_token, ..page };
     let second = client.list_messages(keyed(API_KEY, next)).await.unwrap().into_inner();
-    assert_eq!(second.messages.iter().map(|m| m.sequence).collect::<Vec<_>>(), [3]);
+    assert_eq!(second.messages.iter().map(|m| m.sequence).collect::<Vec<_>>(), [3, 4]);
     assert!(second.next_page_token.is_empty());
 
     let inquiry = client.get_inquiry(keyed(API_KEY, pb::GetInquiryRequest { inquiry_id: id.clone() })).await.unwrap().into_inner();
-    assert_eq!((inquiry.message_count, inquiry.sentiment_trend()), (3, pb::SentimentTrend::Worsening));
+    assert_eq!((inquiry.message_count, inquiry.sentiment_trend()), (4, pb::SentimentTrend::Worsening));
+    assert_eq!(inquiry.status(), pb::InquiryStatus::Escalated);
 
     let watch = client.watch_inquiry(keyed(API_KEY, pb::WatchInquiryRequest { inquiry_id: id.clone() })).await.unwrap().into_inner();
     let events: Vec<pb::TimelineEvent> = tokio::time::timeout(PATIENCE, watch.map(Result::unwrap).collect()).await.unwrap();
     let carried: Vec<u32> = events.iter().filter_map(|e| e.message.as_ref()).map(|m| m.sequence).collect();
-    assert_eq!(carried, [2, 3], "the AI answer and the follow-up, each with its message");
+    assert_eq!(carried, [2, 3, 4], "the AI answer, the follow-up and the escalation notice, each with its message");
     app.stop().await;
 }

@@ -21,6 +21,7 @@ mod escalation;
 mod faq_api;
 mod faults;
 mod first_start;
+mod follow_ups;
 mod gateway_body_limits;
 mod gateway_cli;
 mod gateway_edge;

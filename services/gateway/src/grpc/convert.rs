@@ -34,6 +34,7 @@ pub(crate) fn status(s: InquiryStatus) -> pb::InquiryStatus {
         InquiryStatus::AwaitingPartner => pb::InquiryStatus::AwaitingPartner,
         InquiryStatus::Answered => pb::InquiryStatus::Answered,
         InquiryStatus::Escalated => pb::InquiryStatus::Escalated,
+        InquiryStatus::Reopened => pb::InquiryStatus::Reopened,
         InquiryStatus::Resolved => pb::InquiryStatus::Resolved,
         InquiryStatus::Failed => pb::InquiryStatus::Failed,
     }
@@ -132,6 +133,7 @@ fn from_status(s: pb::InquiryStatus) -> Option<InquiryStatus> {
         pb::InquiryStatus::AwaitingPartner => InquiryStatus::AwaitingPartner,
         pb::InquiryStatus::Answered => InquiryStatus::Answered,
         pb::InquiryStatus::Escalated => InquiryStatus::Escalated,
+        pb::InquiryStatus::Reopened => InquiryStatus::Reopened,
         pb::InquiryStatus::Resolved => InquiryStatus::Resolved,
         pb::InquiryStatus::Failed => InquiryStatus::Failed,
     })

@@ -212,6 +212,7 @@ fn tenant(name: &str, faq: Vec<FaqEntry>) -> Option<Tenant> {
         faq,
         tier: "standard".to_owned(),
         version: 0,
+        auto_close_days: None,
     })
 }
 
