@@ -86,8 +86,13 @@ fn not_found(id: InquiryId) -> ApiError {
 
 /// An inquiry with its timeline (oldest first).
 pub async fn detail(gateway: &Gateway, principal: &Principal, id: &str, field: &str) -> Result<(Inquiry, Vec<TimelineEvent>), ApiError> {
-    let inquiry = load(gateway, principal, id, field).await?;
-    let timeline = gateway.inquiries.timeline(inquiry.id).await?;
+    let seen = load(gateway, principal, id, field).await?;
+    let timeline = gateway.inquiries.timeline(seen.id).await?;
+    // Read again after the timeline: a change commits with its event, so
+    // the inquiry is then at least as new as the last event shown (read
+    // before it, it could lack what an event already says, e.g. the
+    // partner's outcome beside `partner.timed_out`).
+    let inquiry = gateway.inquiries.get_inquiry(seen.id).await?.unwrap_or(seen);
     Ok((inquiry, timeline))
 }
 
