@@ -42,6 +42,19 @@ impl Topic for RecordingTopic {
 }
 
 impl Published {
+    /// Waits until `event_type` about inquiry `id` is published, then
+    /// asserts it was announced once (re-announcements of the same event
+    /// id count once).
+    pub async fn assert_announced_once(&self, id: &str, event_type: &str) {
+        let deadline = tokio::time::Instant::now() + crate::PATIENCE;
+        while !self.event_types_for(id).iter().any(|t| t == event_type) {
+            assert!(tokio::time::Instant::now() < deadline, "{event_type} never published");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let announced: Vec<_> = self.distinct_events_for(id).into_iter().filter(|(t, _)| t == event_type).collect();
+        assert_eq!(announced.len(), 1, "{announced:?}");
+    }
+
     /// The event types published about inquiry `id`, in publishing order
     /// (a repeat of the same event counts again).
     pub fn event_types_for(&self, id: &str) -> Vec<String> {

@@ -84,15 +84,25 @@ fn not_found(id: InquiryId) -> ApiError {
     ApiError::NotFound(format!("inquiry {id} not found"))
 }
 
-/// An inquiry with its timeline (oldest first).
+/// How many times [`detail`] reads an inquiry that keeps moving again.
+const DETAIL_READS: usize = 3;
+
+/// An inquiry with its timeline (oldest first), as of one version.
 pub async fn detail(gateway: &Gateway, principal: &Principal, id: &str, field: &str) -> Result<(Inquiry, Vec<TimelineEvent>), ApiError> {
-    let seen = load(gateway, principal, id, field).await?;
-    let timeline = gateway.inquiries.timeline(seen.id).await?;
-    // Read again after the timeline: a change commits with its event, so
-    // the inquiry is then at least as new as the last event shown (read
-    // before it, it could lack what an event already says, e.g. the
-    // partner's outcome beside `partner.timed_out`).
-    let inquiry = gateway.inquiries.get_inquiry(seen.id).await?.unwrap_or(seen);
+    let mut inquiry = load(gateway, principal, id, field).await?;
+    // A change commits with its event, but the inquiry and its timeline are
+    // two reads: the pair is consistent when the inquiry has not moved
+    // between them (else an event could show without the state it wrote,
+    // or the state without its event). Read until it holds still.
+    let mut timeline = gateway.inquiries.timeline(inquiry.id).await?;
+    for _ in 0..DETAIL_READS {
+        let Some(again) = gateway.inquiries.get_inquiry(inquiry.id).await? else { break };
+        if again.version == inquiry.version {
+            break;
+        }
+        inquiry = again;
+        timeline = gateway.inquiries.timeline(inquiry.id).await?;
+    }
     Ok((inquiry, timeline))
 }
 

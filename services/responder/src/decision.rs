@@ -88,16 +88,10 @@ mod tests {
 
     fn classified(intent: Intent, urgency: Urgency, sentiment: Sentiment) -> Classification {
         Classification {
-            language: Language::En,
-            intent,
             urgency,
             sentiment,
             reservation_number: ReservationNumber::parse("HT-20481123").ok(),
-            key_phrases: vec![],
-            pii: vec![],
-            engine: "t".into(),
-            certainty: None,
-            unsure: None,
+            ..switchboard_domain::fixtures::classification(Language::En, intent)
         }
     }
 

@@ -114,18 +114,7 @@ mod tests {
     use crate::Intent;
 
     fn classified(sentiment: Sentiment, urgency: Urgency) -> Classification {
-        Classification {
-            language: Language::En,
-            intent: Intent::GeneralQuestion,
-            urgency,
-            sentiment,
-            reservation_number: None,
-            key_phrases: vec![],
-            pii: vec![],
-            engine: "t".into(),
-            certainty: None,
-            unsure: None,
-        }
+        Classification { urgency, sentiment, ..crate::fixtures::classification(Language::En, Intent::GeneralQuestion) }
     }
 
     #[test]

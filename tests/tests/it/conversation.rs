@@ -98,13 +98,7 @@ async fn the_same_idempotency_key_twice_stores_one_message_and_announces_it_once
     let customers = said(&list(&app, &id, "").await).into_iter().filter(|(_, a, _)| a == "customer").count();
     assert_eq!(customers, 2, "the question and one follow-up");
 
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !published.event_types_for(&id).iter().any(|t| t == "inquiry.message_received") {
-        assert!(tokio::time::Instant::now() < deadline, "inquiry.message_received never published");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let received: Vec<_> = published.distinct_events_for(&id).into_iter().filter(|(t, _)| t == "inquiry.message_received").collect();
-    assert_eq!(received.len(), 1, "{received:?}");
+    published.assert_announced_once(&id, "inquiry.message_received").await;
     app.stop().await;
 }
 

@@ -15,7 +15,7 @@ use switchboard_domain::customer_link::{CUSTOMER_SCOPE, DEFAULT_CUSTOMER_LINK_VA
 use switchboard_domain::token::TokenKeys;
 use switchboard_domain::{CustomerClaims, InquiryId, TenantId};
 use switchboard_tests::published::RecordingTopic;
-use switchboard_tests::{API_KEY, OPERATOR_KEY, Options, PATIENCE, TestApp, inquiry_body, token_in};
+use switchboard_tests::{API_KEY, OPERATOR_KEY, Options, TestApp, inquiry_body, token_in};
 
 const CUSTOMER: &str = "+12135550149";
 const QUESTION: &str = "What time is check-in?";
@@ -126,13 +126,7 @@ async fn the_link_in_a_notification_opens_the_conversation_and_a_double_submitte
     assert!(again.contains("Can I check in early, around noon?"), "{again}");
     assert_ne!(form_key(&again), key, "each rendering has its own form key");
 
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !published.event_types_for(&id).iter().any(|t| t == "inquiry.message_received") {
-        assert!(tokio::time::Instant::now() < deadline, "inquiry.message_received never published");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let received: Vec<_> = published.distinct_events_for(&id).into_iter().filter(|(t, _)| t == "inquiry.message_received").collect();
-    assert_eq!(received.len(), 1, "{received:?}");
+    published.assert_announced_once(&id, "inquiry.message_received").await;
     app.stop().await;
 }
 
