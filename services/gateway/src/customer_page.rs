@@ -223,7 +223,6 @@ struct Words {
     reply: &'static str,
     send: &'static str,
     closed: &'static str,
-    problem_text: &'static str,
     problem_closed: &'static str,
 }
 
@@ -235,7 +234,6 @@ fn words(language: Language) -> Words {
             reply: "답장하기",
             send: "보내기",
             closed: "이 문의에는 더 이상 답장할 수 없습니다. 새로 문의해 주세요.",
-            problem_text: "메시지를 입력해 주세요 (최대 10,000자).",
             problem_closed: "이 문의에는 더 이상 답장할 수 없습니다.",
         },
         Language::En => Words {
@@ -244,7 +242,6 @@ fn words(language: Language) -> Words {
             reply: "Reply",
             send: "Send",
             closed: "This inquiry takes no more replies. Please send a new inquiry.",
-            problem_text: "Please write a message (at most 10,000 characters).",
             problem_closed: "This inquiry takes no more replies.",
         },
     }
@@ -261,6 +258,15 @@ fn author_label(author: Author, language: Language) -> &'static str {
         (Author::Ai, Language::En) => "Automatic answer",
         (Author::Operator, Language::En) => "Our team",
         (Author::System, Language::En) => "Notice",
+    }
+}
+
+/// The error of a blank or over-long reply, with the submission's limit.
+fn problem_text(language: Language) -> String {
+    let max = MAX_CONTENT_CHARS;
+    match language {
+        Language::Ko => format!("메시지를 입력해 주세요 (최대 {max}자)."),
+        Language::En => format!("Please write a message (at most {max} characters)."),
     }
 }
 
@@ -315,8 +321,8 @@ impl Page<'_> {
         let problem = self
             .problem
             .map(|p| match p {
-                Problem::Text => w.problem_text,
-                Problem::Closed => w.problem_closed,
+                Problem::Text => problem_text(self.language),
+                Problem::Closed => w.problem_closed.to_owned(),
             })
             .map(|text| format!(r#"<p class="error" role="alert">{text}</p>"#))
             .unwrap_or_default();

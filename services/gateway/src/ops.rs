@@ -185,7 +185,7 @@ pub(crate) async fn announce(gateway: &Gateway, event: CloudEvent) {
 pub async fn escalate(gateway: &Gateway, principal: &Principal, id: &str, reason: Option<&str>, field: &str) -> Result<Inquiry, ApiError> {
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-        return Err(ApiError::field("reason", "must be at most 500 characters"));
+        return Err(ApiError::field("reason", &format!("must be at most {MAX_REASON_CHARS} characters")));
     }
     let inquiry = load(gateway, principal, id, field).await?;
     let why = match reason {
@@ -246,7 +246,7 @@ pub async fn resolve(
         return Err(ApiError::field("human_answer", "is required and must not be blank"));
     }
     if answer.chars().count() > MAX_HUMAN_ANSWER_CHARS {
-        return Err(ApiError::field("human_answer", "must be at most 10000 characters"));
+        return Err(ApiError::field("human_answer", &format!("must be at most {MAX_HUMAN_ANSWER_CHARS} characters")));
     }
     let feedback = feedback.parse()?;
     let inquiry = load(gateway, principal, id, field).await?;
