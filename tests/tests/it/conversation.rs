@@ -211,9 +211,12 @@ async fn the_trend_becomes_worsening_after_an_angry_follow_up() {
     assert_eq!((calm["sentiment_trend"].as_str(), calm["message_count"].as_u64()), (Some("steady"), Some(2)));
     let added = follow_up_ok(&app, &id, "angry", ANGRY).await;
     assert_eq!(added["message"]["classification"]["sentiment"], "NEGATIVE");
+    // The angry follow-up escalates the inquiry, whose notice to the customer joins the conversation;
+    // wait for it so the count below does not race the pipeline.
+    app.wait_for_timeline(&id, "message.system").await;
     let after = app.inquiry(&id).await;
     assert_eq!(after["sentiment_trend"], "worsening");
-    assert_eq!(after["message_count"], 3);
+    assert_eq!(after["message_count"], 4);
     app.stop().await;
 }
 
