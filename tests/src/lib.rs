@@ -92,6 +92,7 @@ pub fn test_config(dir: &std::path::Path, options: &Options) -> Config {
         shed_queue_depth: TEST_SHED_QUEUE_DEPTH,
         shed_queue_age_ms: TEST_SHED_QUEUE_AGE_MS,
         shed_pending_writes: TEST_SHED_PENDING_WRITES,
+        shed_in_pipeline: TEST_SHED_IN_PIPELINE,
         ..Config::default()
     }
 }
@@ -105,6 +106,8 @@ pub const TEST_SHED_QUEUE_DEPTH: u64 = 2000;
 pub const TEST_SHED_QUEUE_AGE_MS: u64 = 500;
 /// See [`TEST_SHED_QUEUE_DEPTH`].
 pub const TEST_SHED_PENDING_WRITES: u64 = 2000;
+/// See [`TEST_SHED_QUEUE_DEPTH`].
+pub const TEST_SHED_IN_PIPELINE: u64 = 5000;
 
 impl TestApp {
     pub async fn spawn() -> Self {

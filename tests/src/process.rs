@@ -52,10 +52,11 @@ impl Process {
     pub fn launch(data_dir: &Path, port: u16, extra_env: &[(&str, &str)]) -> Self {
         let http = format!("127.0.0.1:{port}");
         let args = ["up", "--demo", "--http-addr", &http];
-        let (depth, age, writes) = (
+        let (depth, age, writes, in_pipeline) = (
             crate::TEST_SHED_QUEUE_DEPTH.to_string(),
             crate::TEST_SHED_QUEUE_AGE_MS.to_string(),
             crate::TEST_SHED_PENDING_WRITES.to_string(),
+            crate::TEST_SHED_IN_PIPELINE.to_string(),
         );
         let mut env: Vec<(&str, &str)> = vec![
             ("SWITCHBOARD_DEMO_API_KEY", API_KEY),
@@ -64,6 +65,7 @@ impl Process {
             ("SWITCHBOARD_SHED_QUEUE_DEPTH", &depth),
             ("SWITCHBOARD_SHED_QUEUE_AGE_MS", &age),
             ("SWITCHBOARD_SHED_PENDING_WRITES", &writes),
+            ("SWITCHBOARD_SHED_IN_PIPELINE", &in_pipeline),
         ];
         env.extend_from_slice(extra_env);
         let mut process = Self::spawn(&args, data_dir, &env, "up");

@@ -13,10 +13,21 @@
 //! queue calls, which SQS bills). Shedding starts when one measure passes
 //! its bound and stops only once every measure is back to
 //! [`RESUME_FRACTION`] of its bound, so admission does not flap at the edge.
+//!
+//! Those bounds alone let latency grow with the offered rate: between two
+//! samples every submission is admitted, so at ten times the pipeline's
+//! capacity a sampling interval lets in ten times what the pipeline
+//! finishes in it, and the last of each burst waits for all of it. So
+//! admission also caps the work in the pipeline (messages waiting or being
+//! handled in every stage, [`AdmissionLimits::max_in_pipeline`]), counting
+//! the submissions admitted since the last sample on top of it. By
+//! Little's law an inquiry then waits at most about the cap divided by the
+//! pipeline's throughput, whatever the offered rate, while the cap keeps
+//! every stage fed.
 
 use crate::error::ApiError;
 use async_trait::async_trait;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchboard_domain::Service;
@@ -38,6 +49,8 @@ pub struct StageBacklog {
     pub service: Service,
     /// Messages waiting to be received (not in flight, not delayed).
     pub waiting: u64,
+    /// Messages received and not yet settled: being handled.
+    pub in_process: u64,
     /// Age of the oldest waiting message; `None` where the backend does not
     /// say (SQS publishes it to CloudWatch only).
     pub oldest_age: Option<Duration>,
@@ -50,6 +63,13 @@ pub struct BacklogSample {
     pub stages: Vec<StageBacklog>,
     /// Writes queued for the embedded store's writer; `None` on AWS.
     pub pending_writes: Option<u64>,
+}
+
+impl BacklogSample {
+    /// Messages waiting or being handled in all stages together.
+    pub fn in_pipeline(&self) -> u64 {
+        self.stages.iter().map(|s| s.waiting + s.in_process).sum()
+    }
 }
 
 /// Reports the pipeline's backlog (the composition root implements it on
@@ -70,6 +90,9 @@ pub struct AdmissionLimits {
     pub max_oldest_age: Duration,
     /// Writes queued for the embedded store's writer (`SWITCHBOARD_SHED_PENDING_WRITES`).
     pub max_pending_writes: u64,
+    /// Messages waiting or being handled in all stages together, plus the
+    /// submissions admitted since the last sample (`SWITCHBOARD_SHED_IN_PIPELINE`).
+    pub max_in_pipeline: u64,
     /// How often the backlog is sampled while submissions arrive (`SWITCHBOARD_SHED_SAMPLE_MS`).
     pub sample_every: Duration,
     /// The wait advised to a shed client (`Retry-After`, `RetryInfo`).
@@ -82,6 +105,7 @@ impl Default for AdmissionLimits {
             max_waiting: 2000,
             max_oldest_age: Duration::from_millis(500),
             max_pending_writes: 2000,
+            max_in_pipeline: 0,
             sample_every: Duration::from_millis(200),
             retry_after: Duration::from_secs(1),
         }
@@ -133,12 +157,25 @@ struct Inner {
     shedding: RwLock<Option<String>>,
     /// Set by each submission; the sampler clears it each round.
     asked: AtomicBool,
+    /// [`BacklogSample::in_pipeline`] of the last sample.
+    sampled_in_pipeline: AtomicU64,
+    /// Submissions admitted since the last sample began; the sample may
+    /// count some of them too, which errs on the side of shedding.
+    admitted_since_sample: AtomicU64,
 }
 
 impl Admission {
     /// Admits everything until [`Self::run`] samples a backlog past `limits`.
     pub fn new(limits: AdmissionLimits) -> Self {
-        Self { inner: Arc::new(Inner { limits, shedding: RwLock::new(None), asked: AtomicBool::new(false) }) }
+        Self {
+            inner: Arc::new(Inner {
+                limits,
+                shedding: RwLock::new(None),
+                asked: AtomicBool::new(false),
+                sampled_in_pipeline: AtomicU64::new(0),
+                admitted_since_sample: AtomicU64::new(0),
+            }),
+        }
     }
 
     /// The bounds.
@@ -149,14 +186,23 @@ impl Admission {
     /// Ok to take a new submission, or OVERLOADED naming the measure past its bound.
     pub fn check(&self) -> Result<(), ApiError> {
         self.inner.asked.store(true, Ordering::Relaxed);
-        let shedding = self.inner.shedding.read().unwrap_or_else(|p| p.into_inner());
-        match shedding.as_ref() {
-            None => Ok(()),
-            Some(why) => Err(ApiError::Overloaded {
-                detail: format!("Switchboard is overloaded and takes no new inquiries for now: {why}"),
-                retry_after: self.inner.limits.retry_after,
-            }),
+        let overloaded = |why: &str| ApiError::Overloaded {
+            detail: format!("Switchboard is overloaded and takes no new inquiries for now: {why}"),
+            retry_after: self.inner.limits.retry_after,
+        };
+        if let Some(why) = self.inner.shedding.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Err(overloaded(why));
         }
+        let cap = self.inner.limits.max_in_pipeline;
+        if cap > 0 {
+            let admitted = self.inner.admitted_since_sample.fetch_add(1, Ordering::Relaxed);
+            let in_pipeline = self.inner.sampled_in_pipeline.load(Ordering::Relaxed) + admitted;
+            if in_pipeline >= cap {
+                self.inner.admitted_since_sample.fetch_sub(1, Ordering::Relaxed);
+                return Err(overloaded(&format!("{in_pipeline} messages are in the pipeline (bound {cap})")));
+            }
+        }
+        Ok(())
     }
 
     /// Whether submissions are shed now.
@@ -164,8 +210,11 @@ impl Admission {
         self.inner.shedding.read().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
-    /// Takes `sample` into account.
-    fn update(&self, sample: &BacklogSample) {
+    /// Takes `sample` into account; `admitted_before` submissions were
+    /// admitted before it was taken, so it counts them.
+    fn update(&self, sample: &BacklogSample, admitted_before: u64) {
+        self.inner.sampled_in_pipeline.store(sample.in_pipeline(), Ordering::Relaxed);
+        self.inner.admitted_since_sample.fetch_sub(admitted_before, Ordering::Relaxed);
         let mut shedding = self.inner.shedding.write().unwrap_or_else(|p| p.into_inner());
         let next = assess(&self.inner.limits, sample, shedding.is_some());
         match (&*shedding, &next) {
@@ -198,16 +247,23 @@ impl Admission {
                 last_asked = Instant::now();
             }
             if last_asked.elapsed() < IDLE_AFTER || self.is_shedding() {
+                let admitted_before = self.inner.admitted_since_sample.load(Ordering::Relaxed);
                 match tokio::time::timeout(SAMPLE_TIMEOUT, backlog.sample()).await {
-                    Ok(Ok(sample)) => self.update(&sample),
+                    Ok(Ok(sample)) => self.update(&sample, admitted_before),
                     Ok(Err(e)) => {
                         warn!(error = %e, "backlog not sampled; admitting");
-                        self.update(&BacklogSample::default());
+                        self.update(&BacklogSample::default(), admitted_before);
                     }
                     // Reads that slow are the overload itself (the store's
                     // readers are saturated): shed until a sample gets through.
                     Err(_) => self.shed(format!("the backlog could not be read within {} s", SAMPLE_TIMEOUT.as_secs())),
                 }
+            } else {
+                // No submission for a while: the pipeline has had time to
+                // drain what the last sample saw, and a stale count would
+                // shed the next submission. Until the next sample at most
+                // the cap is admitted on this guess.
+                self.inner.sampled_in_pipeline.store(0, Ordering::Relaxed);
             }
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -227,6 +283,7 @@ mod tests {
             max_waiting: 100,
             max_oldest_age: Duration::from_millis(500),
             max_pending_writes: 1000,
+            max_in_pipeline: 0,
             sample_every: Duration::from_millis(100),
             retry_after: Duration::from_millis(1500),
         }
@@ -234,7 +291,12 @@ mod tests {
 
     fn classifier(waiting: u64, age_ms: Option<u64>) -> BacklogSample {
         BacklogSample {
-            stages: vec![StageBacklog { service: Service::Classifier, waiting, oldest_age: age_ms.map(Duration::from_millis) }],
+            stages: vec![StageBacklog {
+                service: Service::Classifier,
+                waiting,
+                in_process: 0,
+                oldest_age: age_ms.map(Duration::from_millis),
+            }],
             pending_writes: Some(0),
         }
     }
@@ -290,6 +352,55 @@ mod tests {
         assert!(admission.check().is_err(), "90 waiting is under the bound but over the resume level");
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(admission.check().is_ok());
+        stop.cancel();
+        sampler.await.unwrap();
+    }
+
+    fn in_pipeline(waiting: u64, in_process: u64) -> BacklogSample {
+        let stage = |service| StageBacklog { service, waiting, in_process, oldest_age: None };
+        BacklogSample { stages: vec![stage(Service::Classifier), stage(Service::Responder)], pending_writes: Some(0) }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn between_two_samples_no_more_is_admitted_than_the_pipeline_has_room_for() {
+        let admission = Admission::new(AdmissionLimits { max_in_pipeline: 10, ..limits() });
+        // 2 waiting and 1 being handled in each of two stages: 6 in the pipeline.
+        let backlog = Arc::new(Scripted(Mutex::new(vec![in_pipeline(2, 1)])));
+        let stop = CancellationToken::new();
+        let sampler = tokio::spawn(admission.clone().run(backlog, stop.clone()));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let burst: Vec<bool> = (0..8).map(|_| admission.check().is_ok()).collect();
+        assert_eq!(burst, [true, true, true, true, false, false, false, false], "room for 4 until the next sample");
+        match admission.check() {
+            Err(ApiError::Overloaded { detail, .. }) => assert!(detail.contains("10 messages are in the pipeline (bound 10)"), "{detail}"),
+            other => panic!("expected shedding, got {other:?}"),
+        }
+        // The next sample finds the pipeline at 6 again: the 4 admitted have moved on.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!((0..8).filter(|_| admission.check().is_ok()).count(), 4);
+        stop.cancel();
+        sampler.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_pipeline_seen_before_a_quiet_spell_does_not_shed_the_next_submission() {
+        let admission = Admission::new(AdmissionLimits { max_in_pipeline: 10, ..limits() });
+        let samples = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        struct FullOnce(Arc<std::sync::atomic::AtomicUsize>);
+        #[async_trait]
+        impl Backlog for FullOnce {
+            async fn sample(&self) -> Result<BacklogSample, String> {
+                let n = self.0.fetch_add(1, Ordering::Relaxed);
+                Ok(if n < 60 { in_pipeline(5, 0) } else { std::future::pending().await })
+            }
+        }
+        let stop = CancellationToken::new();
+        let sampler = tokio::spawn(admission.clone().run(Arc::new(FullOnce(samples.clone())), stop.clone()));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert!(admission.check().is_err(), "10 in the pipeline");
+        tokio::time::sleep(IDLE_AFTER + Duration::from_secs(1)).await;
+        assert!(samples.load(Ordering::Relaxed) < 60, "sampling paused while no submission came");
+        assert!(admission.check().is_ok(), "the count from before the quiet spell is dropped");
         stop.cancel();
         sampler.await.unwrap();
     }

@@ -35,7 +35,7 @@ impl Backlog for PipelineBacklog {
             let queue = queue.clone();
             reads.spawn(async move {
                 let stats = queue.stats().await.map_err(|e| format!("queue {}: {e}", queue.name()))?;
-                Ok::<_, String>(StageBacklog { service, waiting: stats.visible, oldest_age: stats.oldest_age })
+                Ok::<_, String>(StageBacklog { service, waiting: stats.visible, in_process: stats.in_flight, oldest_age: stats.oldest_age })
             });
         }
         let mut stages = Vec::with_capacity(self.queues.len());

@@ -152,6 +152,11 @@ pub struct Config {
     /// … or the embedded store's writer has more than this many writes
     /// queued (0: no bound).
     pub shed_pending_writes: u64,
+    /// … or this many messages are waiting or being handled in all stages
+    /// together, counting the submissions admitted since the last sample:
+    /// this bounds how long an accepted inquiry waits, whatever the
+    /// offered rate (0: no bound).
+    pub shed_in_pipeline: u64,
     /// How often the backlog is sampled while submissions arrive, in
     /// milliseconds; default 50 embedded, 1000 on AWS (each sample is two
     /// SQS `GetQueueAttributes` per stage).
@@ -234,6 +239,7 @@ impl Default for Config {
             shed_queue_depth: 300,
             shed_queue_age_ms: 100,
             shed_pending_writes: 300,
+            shed_in_pipeline: 150,
             shed_sample_ms: None,
             shed_retry_after_ms: 1000,
             outbox_relay_ms: 1000,
@@ -432,6 +438,7 @@ impl Config {
             max_waiting: self.shed_queue_depth,
             max_oldest_age: Duration::from_millis(self.shed_queue_age_ms),
             max_pending_writes: self.shed_pending_writes,
+            max_in_pipeline: self.shed_in_pipeline,
             sample_every: Duration::from_millis(self.shed_sample_ms.unwrap_or(default_sample)),
             retry_after: Duration::from_millis(self.shed_retry_after_ms),
         }
