@@ -177,3 +177,38 @@ async fn a_submission_over_the_backlog_bound_is_shed_with_503_and_retry_after_wh
     stop.cancel();
     running.await.unwrap().unwrap();
 }
+
+/// No bound but the work in the pipeline, and samples too rare to help:
+/// only the gateway's own count of what it admitted since the last sample
+/// can stop a burst.
+fn small_pipeline_cap(config: &mut Config) {
+    config.shed_queue_depth = 0;
+    config.shed_queue_age_ms = 0;
+    config.shed_pending_writes = 0;
+    config.shed_in_pipeline = 3;
+    config.shed_sample_ms = Some(600_000);
+}
+
+#[tokio::test]
+async fn a_burst_between_two_samples_is_admitted_only_up_to_the_pipelines_cap() {
+    let options = Options { selection: without_classifier(), ..Options::default() };
+    let app = TestApp::spawn_configured(options, small_pipeline_cap, |_| {}).await;
+    let submit = |n: usize| {
+        app.http
+            .post(app.url("/api/inquiries"))
+            .header("x-api-key", API_KEY)
+            .json(&inquiry_body(&format!("What time is check-in? ({n})"), "010-1234-5678"))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        statuses.push(submit(n).await.unwrap());
+    }
+    let codes: Vec<u16> = statuses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(codes, [202, 202, 202, 503, 503, 503]);
+    let shed = statuses.pop().unwrap();
+    assert_eq!(shed.headers()["retry-after"], "1");
+    let problem: Value = shed.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("3 messages are in the pipeline (bound 3)"), "{problem}");
+    app.stop().await;
+}
