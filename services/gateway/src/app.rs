@@ -3,7 +3,7 @@
 
 use crate::client_address;
 use crate::concurrency_cap;
-use crate::customer_page::REPLY_SUFFIX;
+use crate::customer_page::{RATING_SUFFIX, REPLY_SUFFIX};
 use crate::limits::{MAX_CUSTOMER_FORM_BYTES, MAX_PARTNER_BODY_BYTES, MAX_SMALL_BODY_BYTES};
 use crate::state::Gateway;
 use crate::{customer_page, health, html_page, partner, partner_limit, partner_page, problem, rest, telemetry};
@@ -40,6 +40,7 @@ pub fn router_with(gateway: Gateway, with_metrics: bool) -> Router {
     let customer = Router::new()
         .route("/c/{token}", get(customer_page::show))
         .route(&format!("/c/{{token}}{REPLY_SUFFIX}"), post(customer_page::reply))
+        .route(&format!("/c/{{token}}{RATING_SUFFIX}"), post(customer_page::rate))
         .layer(DefaultBodyLimit::max(MAX_CUSTOMER_FORM_BYTES));
     // The link routes (partner and customer): no key, the token is the
     // credential, so they are rate limited per address and per link.

@@ -16,10 +16,17 @@
 //! idempotency key (a double submit stores one message), and a refusal of
 //! posts a browser marks as cross-site (`Sec-Fetch-Site`). No cookie is
 //! involved, so `SameSite` has nothing to protect.
+//!
+//! Once the inquiry is answered or resolved the page asks whether that
+//! helped (`POST /c/{token}/rating`, 👍/👎 and an optional comment, the same
+//! protections); the rating is kept in the inquiry's timeline
+//! ([`switchboard_domain::satisfaction`]), shown on the inquiry in the API
+//! and counted in `switchboard_satisfaction_ratings`.
 
 use crate::conversation;
 use crate::error::ApiError;
 use crate::html_page::{escape, layout, message_page};
+use crate::satisfaction;
 use crate::state::Gateway;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, PathRejection};
@@ -30,14 +37,19 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use std::time::Duration;
 use switchboard_domain::customer_link::customer_page_path;
+use switchboard_domain::satisfaction::{MAX_COMMENT_CHARS, RateInput, can_be_rated};
 use switchboard_domain::submission::MAX_CONTENT_CHARS;
 use switchboard_domain::token::TokenError;
-use switchboard_domain::{Author, Inquiry, InquiryStatus, Language, Message, MessageChannel, SubmitFollowUp};
+use switchboard_domain::{Author, Inquiry, InquiryStatus, Language, Message, MessageChannel, Rating, Satisfaction, SubmitFollowUp};
 use switchboard_store::whole_conversation;
 use tracing::warn;
 
 /// What follows the link's path in the reply form's action: `/c/{token}/reply`.
 pub(crate) const REPLY_SUFFIX: &str = "/reply";
+/// What follows the link's path in the rating form's action: `/c/{token}/rating`.
+pub(crate) const RATING_SUFFIX: &str = "/rating";
+/// Every form the page posts to, after the link's path.
+pub(crate) const FORM_SUFFIXES: [&str; 2] = [REPLY_SUFFIX, RATING_SUFFIX];
 
 /// The form the page posts back.
 #[derive(Debug, Deserialize)]
@@ -45,6 +57,17 @@ pub struct ReplyForm {
     /// What the customer writes.
     pub text: Option<String>,
     /// The key the page was rendered with ([`switchboard_domain::CustomerLinks::form_key`]).
+    pub form_key: Option<String>,
+}
+
+/// The rating form the page posts back.
+#[derive(Debug, Deserialize)]
+pub struct RatingForm {
+    /// `helpful` or `not_helpful` (the button pressed).
+    pub rating: Option<String>,
+    /// Optional text.
+    pub comment: Option<String>,
+    /// As in [`ReplyForm::form_key`].
     pub form_key: Option<String>,
 }
 
@@ -99,6 +122,45 @@ pub async fn reply(
     }
 }
 
+/// `POST /c/{token}/rating`: keeps the customer's rating of the answer and
+/// shows the page again (303); an inquiry not answered yet, or a rating
+/// that cannot be taken, shows the page with why.
+pub async fn rate(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    token: Result<Path<String>, PathRejection>,
+    form: Result<Form<RatingForm>, FormRejection>,
+) -> Response {
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return unreadable_form(&rejection),
+    };
+    if is_cross_site(&headers) {
+        return refused(Refusal::CrossSite);
+    }
+    let Ok(Path(token)) = token else { return refused(Refusal::Invalid) };
+    let inquiry = match open(&gateway, &token).await {
+        Ok(inquiry) => inquiry,
+        Err(refusal) => return refused(refusal),
+    };
+    let form_key = form.form_key.unwrap_or_default();
+    if !gateway.customer_links.check_form_key(&token, &form_key) {
+        return refused(Refusal::ForeignForm);
+    }
+    if !can_be_rated(inquiry.status) {
+        return render(&gateway, &inquiry, &token, &headers, StatusCode::CONFLICT, Some(Problem::NotRateable), "").await;
+    }
+    let input = RateInput { rating: form.rating, comment: form.comment };
+    match satisfaction::rate(&gateway, &inquiry, &input, &form_key).await {
+        Ok(_) => Redirect::to(&customer_page_path(&token)).into_response(),
+        Err(ApiError::Invalid(_)) => render(&gateway, &inquiry, &token, &headers, StatusCode::BAD_REQUEST, Some(Problem::Rating), "").await,
+        Err(e) => {
+            warn!(inquiry_id = %inquiry.id, error = %e, "customer rating not stored");
+            refused(Refusal::Unavailable)
+        }
+    }
+}
+
 /// Why a page is not shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Refusal {
@@ -121,6 +183,10 @@ enum Problem {
     Text,
     /// The inquiry takes no more messages.
     Closed,
+    /// A rating without its choice or with a comment too long.
+    Rating,
+    /// The inquiry has no answer to rate yet.
+    NotRateable,
 }
 
 /// The inquiry of a customer link: its claims, then the inquiry, which must
@@ -158,6 +224,18 @@ async fn render(
             return refused(Refusal::Unavailable);
         }
     };
+    // The rating is read only where the page asks for one.
+    let rated = if can_be_rated(inquiry.status) {
+        match gateway.inquiries.timeline(inquiry.id).await {
+            Ok(timeline) => Satisfaction::latest(&timeline).map(|s| s.rating),
+            Err(e) => {
+                warn!(inquiry_id = %inquiry.id, error = %e, "customer page: rating not read");
+                return refused(Refusal::Unavailable);
+            }
+        }
+    } else {
+        None
+    };
     let remaining = (!inquiry.status.is_terminal()).then(|| {
         gateway.api.refresh_eta(&gateway.inquiries);
         gateway.api.eta().estimate(inquiry, Timestamp::now()).remaining
@@ -171,6 +249,7 @@ async fn render(
         form_key: &gateway.customer_links.form_key(token),
         problem,
         draft,
+        rated,
     };
     (status, Html(page.html())).into_response()
 }
@@ -215,6 +294,8 @@ struct Page<'a> {
     form_key: &'a str,
     problem: Option<Problem>,
     draft: &'a str,
+    /// The customer's latest rating, on a page that asks for one.
+    rated: Option<Rating>,
 }
 
 struct Words {
@@ -224,6 +305,12 @@ struct Words {
     send: &'static str,
     closed: &'static str,
     problem_closed: &'static str,
+    did_it_help: &'static str,
+    helpful: &'static str,
+    not_helpful: &'static str,
+    comment: &'static str,
+    thanks: &'static str,
+    problem_not_rateable: &'static str,
 }
 
 fn words(language: Language) -> Words {
@@ -235,6 +322,12 @@ fn words(language: Language) -> Words {
             send: "보내기",
             closed: "이 문의에는 더 이상 답장할 수 없습니다. 새로 문의해 주세요.",
             problem_closed: "이 문의에는 더 이상 답장할 수 없습니다.",
+            did_it_help: "답변이 도움이 되었나요?",
+            helpful: "도움이 됐어요",
+            not_helpful: "도움이 안 됐어요",
+            comment: "의견 (선택)",
+            thanks: "의견을 보내 주셔서 감사합니다.",
+            problem_not_rateable: "답변을 드린 뒤에 평가하실 수 있습니다.",
         },
         Language::En => Words {
             title: "Your inquiry",
@@ -243,6 +336,12 @@ fn words(language: Language) -> Words {
             send: "Send",
             closed: "This inquiry takes no more replies. Please send a new inquiry.",
             problem_closed: "This inquiry takes no more replies.",
+            did_it_help: "Did this help?",
+            helpful: "Yes, it helped",
+            not_helpful: "No, it did not",
+            comment: "Comment (optional)",
+            thanks: "Thank you for your feedback.",
+            problem_not_rateable: "You can rate the answer once we have answered.",
         },
     }
 }
@@ -267,6 +366,15 @@ fn problem_text(language: Language) -> String {
     match language {
         Language::Ko => format!("메시지를 입력해 주세요 (최대 {max}자)."),
         Language::En => format!("Please write a message (at most {max} characters)."),
+    }
+}
+
+/// The error of a rating without its choice or with a long comment, with the comment's limit.
+fn problem_rating(language: Language) -> String {
+    let max = MAX_COMMENT_CHARS;
+    match language {
+        Language::Ko => format!("도움이 됐는지 골라 주세요 (의견은 최대 {max}자)."),
+        Language::En => format!("Please choose whether it helped (a comment is at most {max} characters)."),
     }
 }
 
@@ -323,6 +431,8 @@ impl Page<'_> {
             .map(|p| match p {
                 Problem::Text => problem_text(self.language),
                 Problem::Closed => w.problem_closed.to_owned(),
+                Problem::Rating => problem_rating(self.language),
+                Problem::NotRateable => w.problem_not_rateable.to_owned(),
             })
             .map(|text| format!(r#"<p class="error" role="alert">{text}</p>"#))
             .unwrap_or_default();
@@ -341,16 +451,42 @@ impl Page<'_> {
                 send = w.send,
             )
         };
+        let rating = if can_be_rated(self.status) { self.rating_form(&w) } else { String::new() };
         let body = format!(
             r#"<h1>{title}</h1>
 <p class="status"><strong>{status_label}</strong>: {status}{eta}</p>
 <ol class="messages">{messages}</ol>
-{problem}{form}"#,
+{problem}{rating}{form}"#,
             title = w.title,
             status_label = w.status,
             status = status_words(self.status, self.language),
         );
         layout(self.language.as_str(), w.title, &body)
+    }
+
+    /// "Did this help?" with two buttons and a comment box; after a rating,
+    /// the thanks and which one was chosen (the form stays, to change it).
+    fn rating_form(&self, w: &Words) -> String {
+        let pressed = |rating: Rating| if self.rated == Some(rating) { r#" aria-pressed="true""# } else { "" };
+        let thanks = self.rated.map(|_| format!(r#"<p class="rated" role="status">{}</p>"#, w.thanks)).unwrap_or_default();
+        format!(
+            r#"<form method="post" action="{action}{RATING_SUFFIX}" class="rating"><input type="hidden" name="form_key" value="{form_key}">
+<fieldset><legend>{legend}</legend>{thanks}
+<label for="comment">{comment}</label><textarea id="comment" name="comment" rows="2" maxlength="{max}"></textarea>
+<button type="submit" name="rating" value="{up}"{up_pressed}>👍 {helpful}</button>
+<button type="submit" name="rating" value="{down}"{down_pressed}>👎 {not_helpful}</button></fieldset></form>"#,
+            action = escape(&customer_page_path(self.token)),
+            form_key = escape(self.form_key),
+            legend = w.did_it_help,
+            comment = w.comment,
+            max = MAX_COMMENT_CHARS,
+            up = Rating::Helpful.as_str(),
+            up_pressed = pressed(Rating::Helpful),
+            helpful = w.helpful,
+            down = Rating::NotHelpful.as_str(),
+            down_pressed = pressed(Rating::NotHelpful),
+            not_helpful = w.not_helpful,
+        )
     }
 }
 

@@ -39,6 +39,7 @@ mod problem;
 mod rate_limits;
 mod reservations;
 mod rest;
+mod satisfaction;
 mod schemas;
 mod serve;
 mod state;

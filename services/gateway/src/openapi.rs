@@ -132,6 +132,32 @@ fn customer_page_doc() {}
 #[allow(dead_code)]
 fn customer_reply_doc() {}
 
+/// The customer page's "did this help?" once the inquiry is answered or
+/// resolved: kept in the inquiry's timeline (`satisfaction.rated`), its
+/// latest shown as the inquiry's `satisfaction`.
+#[utoipa::path(
+    post, path = "/c/{token}/rating", tag = "customers",
+    params(("token" = String, Path, description = "The token from the link in the customer's notification")),
+    request_body(content = crate::schemas::RatingFormDoc, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Kept (or kept before, the same rating under this form key): back to the page"),
+        (status = 400, description = "No or an unknown rating, or a comment too long: the page again with why", content_type = "text/html"),
+        (status = 401, description = "Invalid, expired or another kind of link", content_type = "text/html"),
+        (status = 403, description = "Not this page's form for this link, or a cross-site post", content_type = "text/html"),
+        (status = 409, description = "The inquiry is neither answered nor resolved: the page again with why", content_type = "text/html"),
+        (status = 413, description = "The form is larger than the page takes", content_type = "text/html"),
+        (status = 415, description = "Not sent as `application/x-www-form-urlencoded`", content_type = "text/html"),
+        (status = 422, description = "The form could not be read", content_type = "text/html"),
+        (status = 429, description = "Rate limited per address or per link (retry after `Retry-After`)", content_type = "text/html"),
+        (status = 503, description = "The rating cannot be kept now (a page), or too many requests at once or past the request timeout (a problem)", content(
+            (String = "text/html"),
+            (Problem = "application/problem+json"),
+        )),
+    )
+)]
+#[allow(dead_code)]
+fn customer_rating_doc() {}
+
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive")))]
 #[allow(dead_code)]
@@ -280,6 +306,7 @@ impl Modify for ContactRequired {
         page_answer_doc,
         customer_page_doc,
         customer_reply_doc,
+        customer_rating_doc,
         healthz_doc,
         readyz_doc,
         serve,
@@ -288,7 +315,7 @@ impl Modify for ContactRequired {
         Problem, FieldErrorDoc, InquiryStatusDoc, SubmitInquiryDoc, AttachmentDoc, SubmitResponse, StatusView, InquiryView,
         MaskedContact, TimelineItem, PartnerStepView, WatchedEvent, ListResponse, EscalateRequest, ResolveRequest, ChatRequest,
         ChatResponse, ReservationInputDoc, ReservationView, RespondDoc, ConfirmationDoc,
-        crate::schemas::AnswerFormDoc, crate::schemas::ReplyFormDoc, crate::schemas::LanguageDoc, crate::schemas::ChannelDoc, crate::schemas::PartnerAnswerDoc, crate::schemas::UrgencyDoc,
+        crate::schemas::AnswerFormDoc, crate::schemas::ReplyFormDoc, crate::schemas::RatingFormDoc, crate::schemas::LanguageDoc, crate::schemas::ChannelDoc, crate::schemas::PartnerAnswerDoc, crate::schemas::UrgencyDoc,
         crate::message_views::MessageView, crate::message_views::AddMessageResponse, crate::message_views::MessagesPage,
         crate::schemas::FollowUpDoc, crate::schemas::SentimentTrendDoc,
         crate::faq_rest::FaqEntryView, crate::faq_rest::FaqListView, crate::faq_rest::VariantInput, crate::schemas::FaqEntryInputDoc, crate::schemas::FaqEntryAddDoc, crate::schemas::VariantTextDoc,

@@ -10,7 +10,7 @@
 //! problem+json on the JSON routes, a small page on `/r/`.
 
 use crate::client_address::ClientAddress;
-use crate::customer_page::REPLY_SUFFIX;
+use crate::customer_page::FORM_SUFFIXES;
 use crate::error::retry_after_secs;
 use crate::html_page::message_page;
 use crate::problem::Problem;
@@ -56,10 +56,14 @@ pub async fn limit(State(gateway): State<Gateway>, request: Request, next: Next)
     }
 }
 
-/// The link's token in a link route's path (`/c/{token}/reply` included).
+/// The link's token in a link route's path (`/c/{token}/reply` and `/rating` included).
 fn token_in_path(path: &str) -> Option<&str> {
     let rest = TOKEN_IN_PATH.iter().find_map(|prefix| path.strip_prefix(prefix))?;
-    let token = if path.starts_with(CUSTOMER_PAGE_PREFIX) { rest.strip_suffix(REPLY_SUFFIX).unwrap_or(rest) } else { rest };
+    let token = if path.starts_with(CUSTOMER_PAGE_PREFIX) {
+        FORM_SUFFIXES.iter().find_map(|suffix| rest.strip_suffix(suffix)).unwrap_or(rest)
+    } else {
+        rest
+    };
     Some(token).filter(|t| !t.is_empty() && !t.contains('/'))
 }
 
@@ -103,6 +107,7 @@ mod tests {
         assert_eq!(token_in_path("/confirm/abc"), Some("abc"));
         assert_eq!(token_in_path("/c/abc"), Some("abc"));
         assert_eq!(token_in_path("/c/abc/reply"), Some("abc"));
+        assert_eq!(token_in_path("/c/abc/rating"), Some("abc"));
         assert_eq!(token_in_path("/r/abc/reply"), None);
         assert_eq!(token_in_path("/c/"), None);
         assert_eq!(token_in_path("/respond"), None);

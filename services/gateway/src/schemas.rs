@@ -152,6 +152,18 @@ pub struct ReplyFormDoc {
     pub form_key: String,
 }
 
+/// The rating form of the customer's page (`POST /c/{token}/rating`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingFormDoc {
+    /// Whether the answer helped: `helpful` or `not_helpful` (the button pressed).
+    pub rating: String,
+    /// Optional, at most 1,000 characters.
+    #[schema(max_length = 1000)]
+    pub comment: Option<String>,
+    /// As in the reply form: this link's key; a double submit keeps one rating.
+    pub form_key: String,
+}
+
 /// What the partner sees.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConfirmationDoc {

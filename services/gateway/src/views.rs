@@ -6,7 +6,7 @@ use crate::watch::Watched;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
-use switchboard_domain::{Channel, Inquiry, InquiryStatus, PartnerStep, Reservation, SentimentTrend, TimelineEvent};
+use switchboard_domain::{Channel, Inquiry, InquiryStatus, PartnerStep, Reservation, Satisfaction, SentimentTrend, TimelineEvent};
 use utoipa::ToSchema;
 
 /// `202` of `POST /api/inquiries`.
@@ -175,6 +175,12 @@ pub struct InquiryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::schemas::SentimentTrendDoc>)]
     pub sentiment_trend: Option<SentimentTrend>,
+    /// The customer's latest rating of the answer (`rating`: `helpful` or
+    /// `not_helpful`, `comment`, `answered_by`: `ai` or `human`, `intent`,
+    /// `rated_at`), detail only, once rated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub satisfaction: Option<Satisfaction>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -214,6 +220,7 @@ impl InquiryView {
             partner_steps: None,
             message_count: None,
             sentiment_trend: None,
+            satisfaction: None,
             created_at: inquiry.created_at,
             updated_at: inquiry.updated_at,
         }
@@ -226,6 +233,7 @@ impl InquiryView {
         let mut view = Self::summary(inquiry);
         view.message_count = Some(message_count);
         view.sentiment_trend = Some(trend);
+        view.satisfaction = Satisfaction::latest(&timeline);
         view.timeline = Some(timeline.into_iter().map(TimelineItem::from).collect());
         view.partner_steps = steps;
         view

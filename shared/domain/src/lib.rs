@@ -22,6 +22,7 @@ pub mod pii;
 pub mod reentry;
 pub mod reservation;
 pub mod routing;
+pub mod satisfaction;
 pub mod sms_countries;
 pub mod status;
 pub mod submission;
@@ -44,6 +45,7 @@ pub use partner::{PartnerAnswer, PartnerOutcome, PartnerRequest, PartnerStep, re
 pub use reentry::{FollowUpRound, Verdict};
 pub use reservation::{Reservation, ReservationInput, ReservationNumber};
 pub use routing::{FilterPolicy, Service};
+pub use satisfaction::{AnsweredBy, Rating, Satisfaction};
 pub use sms_countries::SmsCountries;
 pub use status::{InquiryStatus, TransitionError};
 pub use submission::{NewInquiry, SubmitInquiry};

@@ -47,6 +47,7 @@ pub struct Metrics {
     aws_requests: Family<Labels, Counter>,
     aws_duration: Histograms,
     submissions_shed: Family<Labels, Counter>,
+    satisfaction_ratings: Family<Labels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -82,6 +83,7 @@ impl Metrics {
             aws_requests: Family::default(),
             aws_duration: Family::new_with_constructor(latency_histogram),
             submissions_shed: Family::default(),
+            satisfaction_ratings: Family::default(),
         };
         registry.register(
             "stage_messages",
@@ -127,6 +129,11 @@ impl Metrics {
             "submissions_shed",
             "Submissions refused while the backlog was past its bound, by protocol (rest, grpc); not in http_requests",
             m.submissions_shed.clone(),
+        );
+        registry.register(
+            "satisfaction_ratings",
+            "Customers' ratings of an answer (CSAT: helpful / all), by rating, intent and who answered (ai, human)",
+            m.satisfaction_ratings.clone(),
         );
         Self { registry, ..m }
     }
@@ -197,6 +204,13 @@ impl Metrics {
             .get_or_create(&vec![("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())])
             .inc();
         self.http_duration.get_or_create(&vec![("method", method.to_owned()), ("route", route.to_owned())]).observe(seconds(took));
+    }
+
+    /// One customer rating (`helpful`, `not_helpful`) of an answer given by
+    /// `answered_by` (`ai`, `human`) to an inquiry of `intent` (`unknown` when unclassified).
+    pub fn satisfaction_rating(&self, rating: &'static str, intent: &'static str, answered_by: &'static str) {
+        let labels = vec![("rating", rating.to_owned()), ("intent", intent.to_owned()), ("answered_by", answered_by.to_owned())];
+        self.satisfaction_ratings.get_or_create(&labels).inc();
     }
 
     /// A submission was shed (`protocol`: `rest` or `grpc`).

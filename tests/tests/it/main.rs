@@ -48,6 +48,7 @@ mod partner_outcomes;
 mod partner_sms;
 mod reservation_unverified;
 mod reservations_import;
+mod satisfaction;
 mod shutdown;
 mod sms_limits;
 mod status_reads;

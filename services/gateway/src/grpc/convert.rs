@@ -12,8 +12,8 @@ use jiff::Timestamp;
 use serde_json::Value;
 use switchboard_domain::submission::AttachmentInput;
 use switchboard_domain::{
-    Author, Channel, Classification, Inquiry, InquiryStatus, Message, PartnerOutcome, ReservationInput, SentimentTrend, SubmitInquiry,
-    TimelineEvent, Urgency,
+    Author, Channel, Classification, Inquiry, InquiryStatus, Message, PartnerOutcome, ReservationInput, Satisfaction, SentimentTrend,
+    SubmitInquiry, TimelineEvent, Urgency,
 };
 use switchboard_partner_dispatcher::ConfirmationView;
 use switchboard_proto::v1 as pb;
@@ -242,12 +242,20 @@ pub(crate) fn inquiry(i: Inquiry, timeline: Vec<TimelineEvent>) -> pb::Inquiry {
         partner_steps,
         message_count: 0,
         sentiment_trend: pb::SentimentTrend::Unspecified as i32,
+        satisfaction: None,
     }
 }
 
 /// [`inquiry`] with its conversation's size and trend (GetInquiry).
 pub(crate) fn inquiry_detail(i: Inquiry, timeline: Vec<TimelineEvent>, summary: Summary) -> pb::Inquiry {
-    pb::Inquiry { message_count: summary.message_count, sentiment_trend: trend(summary.trend) as i32, ..inquiry(i, timeline) }
+    let satisfaction = Satisfaction::latest(&timeline).map(|s| pb::Satisfaction {
+        rating: s.rating.as_str().to_owned(),
+        comment: s.comment.unwrap_or_default(),
+        answered_by: s.answered_by.as_str().to_owned(),
+        intent: s.intent.map(|i| i.as_str().to_owned()).unwrap_or_default(),
+        rated_at: Some(timestamp(s.rated_at)),
+    });
+    pb::Inquiry { message_count: summary.message_count, sentiment_trend: trend(summary.trend) as i32, satisfaction, ..inquiry(i, timeline) }
 }
 
 fn classification(c: Classification) -> pb::Classification {
