@@ -14,7 +14,7 @@ use crate::state::Gateway;
 use switchboard_domain::correction::{memory_text, question_of, saved_faq_entry_id};
 use switchboard_domain::faq::{MAX_ANSWER_CHARS, MAX_ENTRIES, MAX_QUESTION_CHARS, MAX_VARIANTS, add_entry};
 use switchboard_domain::field_error::FieldError;
-use switchboard_domain::{Correction, FaqEntry, FaqEntryId, Inquiry, Intent, Tenant, Urgency, ValidationErrors};
+use switchboard_domain::{Correction, FaqEntry, FaqEntryId, Inquiry, Intent, RiskLevel, Tenant, Urgency, ValidationErrors};
 use switchboard_store::edit_tenant;
 use tracing::info;
 
@@ -32,6 +32,8 @@ pub struct FeedbackInput {
     pub save_as_faq: bool,
     /// `faq_answer`: the new entry's answer, when not the operator's answer.
     pub faq_answer: Option<String>,
+    /// `suggestion_used`: the reply suggestion the answer started from.
+    pub suggestion_used: Option<String>,
 }
 
 /// What to do with the tenant's FAQ.
@@ -59,6 +61,8 @@ pub struct Feedback {
     intent: Option<Intent>,
     urgency: Option<Urgency>,
     faq: Option<FaqAction>,
+    /// Recorded with the resolution, nothing to apply.
+    pub suggestion_used: Option<RiskLevel>,
 }
 
 /// A field given as an empty string counts as absent (gRPC cannot tell them apart).
@@ -92,6 +96,14 @@ impl FeedbackInput {
                 None
             }
         });
+        let suggestion_used = given(&self.suggestion_used).and_then(|raw| {
+            let parsed = RiskLevel::parse(raw);
+            if parsed.is_none() {
+                let names: Vec<&str> = RiskLevel::ALL.iter().map(|l| l.as_str()).collect();
+                errors.push(FieldError::new("suggestion_used", format!("must be one of {}", names.join(", "))));
+            }
+            parsed
+        });
         let answer = given(&self.faq_answer);
         if answer.is_some_and(|a| a.chars().count() > MAX_ANSWER_CHARS) {
             errors.push(FieldError::new("faq_answer", format!("must be at most {MAX_ANSWER_CHARS} characters (an FAQ answer)")));
@@ -110,14 +122,14 @@ impl FeedbackInput {
             (None, true) => Some(FaqAction::Save(answer.map(str::to_owned))),
             (None, false) => None,
         };
-        Ok(Feedback { intent, urgency, faq })
+        Ok(Feedback { intent, urgency, faq, suggestion_used })
     }
 }
 
 impl Feedback {
     /// Whether there is anything to learn.
     pub fn is_empty(&self) -> bool {
-        self == &Self::default()
+        Self { suggestion_used: None, ..self.clone() } == Self::default()
     }
 
     /// Checks the feedback against the inquiry and its tenant before

@@ -12,6 +12,7 @@ use crate::ops;
 use crate::principal::Principal;
 use crate::problem::{Problem, from_json_rejection};
 use crate::state::Gateway;
+use crate::suggestions;
 use crate::views::{InquiryView, ListResponse, StatusView, SubmitResponse, WatchedEvent};
 use axum::Json;
 use axum::body::Bytes;
@@ -22,7 +23,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
-use switchboard_domain::{Channel, SubmitFollowUp, SubmitInquiry};
+use switchboard_domain::{Channel, SubmitFollowUp, SubmitInquiry, Suggestions};
 use utoipa::ToSchema;
 
 /// The `Idempotency-Key` header, checked.
@@ -225,6 +226,32 @@ pub(crate) async fn list_messages(
     Ok(Json(MessagesPage { messages: page.items.into_iter().map(MessageView::from).collect(), next_cursor: page.next }))
 }
 
+/// Three reply drafts for an escalated inquiry, careful to direct.
+#[utoipa::path(
+    get, path = "/api/inquiries/{id}/suggestions", tag = "inquiries",
+    params(
+        ("id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "The inquiry id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "Three drafts (`careful`, `balanced`, `direct`), each with `commits_to` and the FAQ entries it is `grounded_on`", body = Object),
+        (status = 400, description = "Not an inquiry id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or another tenant's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The inquiry is not escalated", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The drafts cannot be made now", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn suggestions(
+    State(gateway): State<Gateway>,
+    principal: Principal,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Suggestions>, Problem> {
+    let id = path_id(id)?;
+    Ok(Json(suggestions::suggest(&gateway, &principal, &id, "id").await?))
+}
+
 /// Body of `POST /api/inquiries/{id}/escalate` (optional).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct EscalateRequest {
@@ -261,6 +288,11 @@ pub struct ResolveRequest {
     /// Optional, with `save_as_faq`: the new entry's answer, when not `human_answer`.
     #[serde(default)]
     pub faq_answer: Option<String>,
+    /// Optional: the reply suggestion the answer started from
+    /// (`GET /api/inquiries/{id}/suggestions`), recorded with the resolution.
+    #[serde(default)]
+    #[schema(pattern = r"^(careful|balanced|direct)?$")]
+    pub suggestion_used: Option<String>,
 }
 
 impl ResolveRequest {
@@ -272,6 +304,7 @@ impl ResolveRequest {
             faq_entry_id: self.faq_entry_id.clone(),
             save_as_faq: self.save_as_faq,
             faq_answer: self.faq_answer.clone(),
+            suggestion_used: self.suggestion_used.clone(),
         }
     }
 }

@@ -290,6 +290,7 @@ impl Modify for ContactRequired {
         crate::inquiries::escalate,
         crate::inquiries::add_message,
         crate::inquiries::list_messages,
+        crate::inquiries::suggestions,
         crate::inquiries::resolve,
         crate::chat::chat,
         crate::reservations::put_reservation,

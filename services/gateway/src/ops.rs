@@ -251,7 +251,11 @@ pub async fn resolve(
     let feedback = feedback.parse()?;
     let inquiry = load(gateway, principal, id, field).await?;
     feedback.check(gateway, &inquiry, answer).await?;
-    let details = json!({ "resolved_by": principal.actor() });
+    // Which suggestion the answer started from, for learning which drafts operators send.
+    let details = match feedback.suggestion_used {
+        Some(level) => json!({ "resolved_by": principal.actor(), "suggestion_used": level.as_str() }),
+        None => json!({ "resolved_by": principal.actor() }),
+    };
     let resolved = |i: &Inquiry| announcement(EventType::InquiryResolved, i, json!({ "resolved_by": principal.actor() }));
     let outcome = transition_announced(
         gateway.inquiries.as_ref(),

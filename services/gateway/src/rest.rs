@@ -68,6 +68,7 @@ pub(crate) fn routes(gateway: &Gateway, cap: &ConcurrencyCap) -> Router<Gateway>
         .route("/api/inquiries/{id}", get(inquiries::get))
         .route("/api/inquiries/{id}/status", get(inquiries::status))
         .route("/api/inquiries/{id}/messages", post(inquiries::add_message).get(inquiries::list_messages))
+        .route("/api/inquiries/{id}/suggestions", get(inquiries::suggestions))
         .route("/api/inquiries/{id}/escalate", post(inquiries::escalate))
         .route("/api/inquiries/{id}/resolve", post(inquiries::resolve))
         .route("/api/reservations", post(reservations::put_reservation))

@@ -3,6 +3,7 @@
 
 use crate::api::Api;
 use crate::follow_up_classifier::FollowUpClassifier;
+use crate::suggestions::ReplySuggestions;
 use async_trait::async_trait;
 use std::sync::Arc;
 use switchboard_domain::CustomerLinks;
@@ -48,6 +49,8 @@ pub struct Gateway {
     pub corrections: Arc<dyn CorrectionStore>,
     /// Classifies customers' follow-ups (their sentiment moves the trend).
     pub classifier: Arc<dyn FollowUpClassifier>,
+    /// Drafts operators' reply suggestions for escalated inquiries.
+    pub suggester: Arc<dyn ReplySuggestions>,
     /// Whether the dependencies answer (`/readyz`, gRPC health).
     pub readiness: Arc<dyn Readiness>,
     /// The tenant and operator API's shared state (REST and gRPC).

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use switchboard_ai::{
     AiError, AnswerDrafter, AttachmentAnalysis, AttachmentAnalyzer, Classifier, ClassifyRequest, Draft, DraftRequest, Engines,
+    ReplySuggester, SuggestRequest,
 };
-use switchboard_domain::{Classification, MediaType};
+use switchboard_domain::{Classification, MediaType, Suggestions};
 use switchboard_telemetry::metrics;
 use tracing::Instrument;
 use tracing::field::Empty;
@@ -22,6 +23,7 @@ pub fn traced(engines: Engines) -> Engines {
         classifier: Arc::new(TracedClassifier(engines.classifier)),
         drafter: Arc::new(TracedDrafter(engines.drafter)),
         analyzer: Arc::new(TracedAnalyzer(engines.analyzer)),
+        suggester: Arc::new(TracedSuggester(engines.suggester)),
     }
 }
 
@@ -119,6 +121,22 @@ impl Classifier for TracedClassifier {
             None => record.ok(results.iter().find_map(|r| r.as_ref().ok()).map(|c| c.engine.as_str()).unwrap_or("none"), None),
         }
         results
+    }
+}
+
+struct TracedSuggester(Arc<dyn ReplySuggester>);
+
+#[async_trait]
+impl ReplySuggester for TracedSuggester {
+    async fn suggest(&self, request: &SuggestRequest) -> Result<Suggestions, AiError> {
+        let span = client_span("suggest");
+        let mut record = CallRecord::new("suggest", &span);
+        let result = self.0.suggest(request).instrument(span).await;
+        match &result {
+            Ok(s) => record.ok(&s.engine, None),
+            Err(e) => record.failed(error_kind(e), false),
+        }
+        result
     }
 }
 

@@ -28,6 +28,23 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+/// The gateway's reply-suggestion port on the AI engine.
+struct Drafts(Arc<dyn switchboard_ai::ReplySuggester>);
+
+#[async_trait]
+impl switchboard_gateway::ReplySuggestions for Drafts {
+    async fn suggest(
+        &self,
+        tenant: &switchboard_domain::Tenant,
+        inquiry: &switchboard_domain::Inquiry,
+        conversation: Vec<switchboard_domain::Message>,
+        language: switchboard_domain::Language,
+    ) -> Result<switchboard_domain::Suggestions, String> {
+        let request = switchboard_ai::SuggestRequest { tenant: tenant.clone(), inquiry: inquiry.clone(), conversation, language };
+        self.0.suggest(&request).await.map_err(|e| e.to_string())
+    }
+}
+
 /// The pipeline's classifier, classifying customers' follow-ups for the
 /// gateway (the sentiment trend): the text alone, as a new inquiry's.
 struct FollowUps(Arc<dyn switchboard_ai::Classifier>);
@@ -343,6 +360,7 @@ impl App {
             tenants: ports.api_store.clone(),
             corrections: ports.api_store.clone(),
             classifier: Arc::new(FollowUps(ports.ai.classifier.clone())),
+            suggester: Arc::new(Drafts(ports.ai.suggester.clone())),
             readiness: Arc::new(switchboard_gateway::CachedReadiness::new(
                 Arc::new(StoreAndQueues(ports.clone())),
                 switchboard_gateway::READINESS_TTL,

@@ -1,11 +1,11 @@
-//! The three AI ports together, as the composition root wires them; the
+//! The AI ports together, as the composition root wires them; the
 //! local engines are the default, [`crate::aws::engines`] builds the AWS ones.
 
-use crate::local::{LocalAnswerDrafter, LocalAttachmentAnalyzer, LocalClassifier};
-use crate::{AnswerDrafter, AttachmentAnalyzer, Classifier};
+use crate::local::{LocalAnswerDrafter, LocalAttachmentAnalyzer, LocalClassifier, LocalReplySuggester};
+use crate::{AnswerDrafter, AttachmentAnalyzer, Classifier, ReplySuggester};
 use std::sync::Arc;
 
-/// The three AI ports the services use, as the composition root wires them.
+/// The AI ports the services use, as the composition root wires them.
 #[derive(Clone)]
 pub struct Engines {
     /// The classifier service's engine.
@@ -14,6 +14,8 @@ pub struct Engines {
     pub drafter: Arc<dyn AnswerDrafter>,
     /// The image-analyzer's engine.
     pub analyzer: Arc<dyn AttachmentAnalyzer>,
+    /// The gateway's engine for operators' reply suggestions.
+    pub suggester: Arc<dyn ReplySuggester>,
 }
 
 impl Engines {
@@ -23,6 +25,7 @@ impl Engines {
             classifier: Arc::new(LocalClassifier::new()),
             drafter: Arc::new(LocalAnswerDrafter::new()),
             analyzer: Arc::new(LocalAttachmentAnalyzer::new()),
+            suggester: Arc::new(LocalReplySuggester::new()),
         }
     }
 }

@@ -32,8 +32,11 @@ impl FaultPlan {
         if !self.is_active() {
             return engines;
         }
+        // Suggestions are asked by an operator, not the pipeline the plan tests.
+        let suggester = engines.suggester.clone();
         let engines = Arc::new(engines);
         Engines {
+            suggester,
             classifier: Arc::new(Faulty { plan: self, engines: engines.clone() }),
             drafter: Arc::new(Faulty { plan: self, engines: engines.clone() }),
             analyzer: Arc::new(Faulty { plan: self, engines }),

@@ -25,7 +25,7 @@ pub use engines::Engines;
 
 use async_trait::async_trait;
 use std::time::Duration;
-use switchboard_domain::{Classification, Inquiry, Language, MediaType, PartnerOutcome, Tenant};
+use switchboard_domain::{Classification, Inquiry, Language, MediaType, Message, PartnerOutcome, Suggestions, Tenant};
 
 /// An AI engine failure. The services fall back (local result, fallback
 /// message, escalation) rather than fail the inquiry.
@@ -103,6 +103,25 @@ pub struct Draft {
 #[async_trait]
 pub trait AnswerDrafter: Send + Sync {
     async fn draft(&self, request: &DraftRequest) -> Result<Draft, AiError>;
+}
+
+/// What the reply suggester is given: an inquiry a person answers, its
+/// conversation so far and the tenant (its FAQ is the only source of facts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestRequest {
+    pub tenant: Tenant,
+    pub inquiry: Inquiry,
+    /// Oldest first, the inquiry's own text as message 1.
+    pub conversation: Vec<Message>,
+    /// The language the drafts are written in (the customer's).
+    pub language: Language,
+}
+
+/// Drafts replies for operators at three risk levels
+/// ([`switchboard_domain::RiskLevel`]), each grounded only in the tenant's FAQ.
+#[async_trait]
+pub trait ReplySuggester: Send + Sync {
+    async fn suggest(&self, request: &SuggestRequest) -> Result<Suggestions, AiError>;
 }
 
 /// What was learned from one attachment.

@@ -23,6 +23,7 @@ const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 const PARKING_ANSWER: &str = "Guests park free of charge in our underground car park, one car per room. (Bedrock)";
 const TOUR_ANSWER: &str = "The hanok village tour leaves the hotel lobby at 10 am daily. (Bedrock)";
 const NOT_COVERED: &str = "The FAQ does not say whether the pool is heated.";
+const DRAFT: &str = "We are sorry for the trouble; under our policy the refund is made in full. (Bedrock)";
 
 /// One request the stub saw: its operation and JSON body.
 #[derive(Debug, Clone)]
@@ -68,6 +69,10 @@ fn answer(operation: &str, body: &Value) -> Response {
                 return converse(r#"{"description":"A paper ticket for the hanok village day tour.","labels":["ticket","tour"]}"#);
             }
             let user = content[0]["text"].as_str().unwrap_or_default().to_lowercase();
+            let system = body["system"][0]["text"].as_str().unwrap_or_default();
+            if system.contains("three reply drafts") {
+                return suggestions(&user);
+            }
             if user.contains("sauna") {
                 (StatusCode::INTERNAL_SERVER_ERROR, [("x-amzn-errortype", "InternalServerException")], r#"{"message":"boom"}"#)
                     .into_response()
@@ -81,6 +86,20 @@ fn answer(operation: &str, body: &Value) -> Response {
         }
         other => (StatusCode::BAD_REQUEST, format!("unexpected operation {other}")).into_response(),
     }
+}
+
+/// The model's reply drafts: each cites the first entry shown; a
+/// conversation saying "urgent" meets a failing model.
+fn suggestions(user: &str) -> Response {
+    if user.contains("urgent") {
+        return (StatusCode::INTERNAL_SERVER_ERROR, [("x-amzn-errortype", "InternalServerException")], r#"{"message":"boom"}"#)
+            .into_response();
+    }
+    let draft = |level: &str, commits: &[&str]| json!({ "level": level, "text": DRAFT, "commits_to": commits, "facts": [1] });
+    converse(
+        &json!({ "suggestions": [draft("careful", &[]), draft("balanced", &["a reply by tomorrow"]), draft("direct", &["a refund under the policy"])] })
+            .to_string(),
+    )
 }
 
 async fn handle(
@@ -318,5 +337,45 @@ async fn with_aws_engines_a_photo_flows_through_textract_and_vision_to_the_class
     let kinds: Vec<String> = timeline.iter().map(|e| e.kind.clone()).collect();
     let at = |kind: &str| kinds.iter().position(|k| k == kind).unwrap_or_else(|| panic!("{kind} in {kinds:?}"));
     assert!(at("status.analyzing") < at("status.classified") && at("status.classified") < at("status.answered"));
+    app.stop().await;
+}
+
+/// Reply suggestions for an escalated refund request, through the gateway.
+async fn suggestions_of(app: &AwsAiApp, content: &str) -> Value {
+    let id = app.submit(&json!({ "content": content, "customer_phone": "+12135550149" })).await;
+    let inquiry = app.settled(id).await;
+    assert_eq!(inquiry.status.to_string(), "escalated");
+    let url = format!("{}/api/inquiries/{id}/suggestions", app.base_url);
+    let response = app.http.get(url).header("x-api-key", API_KEY).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn with_aws_engines_reply_suggestions_are_drafted_by_bedrock_grounded_in_the_entries_it_was_shown() {
+    let stub = Stub::start().await;
+    let app = AwsAiApp::spawn(&stub).await;
+    let body = suggestions_of(&app, "I cancelled my booking two weeks ahead and I want my full refund now.").await;
+    assert_eq!(body["engine"], MODEL);
+    let drafts = body["suggestions"].as_array().unwrap();
+    assert_eq!(drafts.iter().map(|d| d["level"].as_str().unwrap()).collect::<Vec<_>>(), ["careful", "balanced", "direct"]);
+    assert_eq!(drafts[2]["text"], DRAFT);
+    assert_eq!(drafts[2]["commits_to"], json!(["a refund under the policy"]));
+    let calls = stub.calls("Converse");
+    let prompt =
+        calls.iter().find(|c| c.body["system"][0]["text"].as_str().unwrap().contains("three reply drafts")).expect("a drafts call");
+    let system = prompt.body["system"][0]["text"].as_str().unwrap();
+    let cited = drafts[2]["grounded_on"][0]["question"].as_str().unwrap();
+    assert!(system.contains(&format!("1. Q: {cited}")), "the cited entry is the first one shown: {system}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_aws_engines_a_failing_model_gives_the_local_reply_suggestions() {
+    let stub = Stub::start().await;
+    let app = AwsAiApp::spawn(&stub).await;
+    let body = suggestions_of(&app, "I cancelled my booking two weeks ahead and I want my full refund now, it is urgent.").await;
+    assert_eq!(body["engine"], "local-suggestions-v1", "{body}");
+    assert_eq!(body["suggestions"].as_array().unwrap().len(), 3);
     app.stop().await;
 }

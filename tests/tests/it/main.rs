@@ -53,6 +53,7 @@ mod shutdown;
 mod sms_limits;
 mod status_reads;
 mod submission_cancel;
+mod suggestions;
 mod sweeper;
 mod telemetry;
 mod upstream;

@@ -13,7 +13,7 @@ use serde_json::Value;
 use switchboard_domain::submission::AttachmentInput;
 use switchboard_domain::{
     Author, Channel, Classification, Inquiry, InquiryStatus, Message, PartnerOutcome, ReservationInput, Satisfaction, SentimentTrend,
-    SubmitInquiry, TimelineEvent, Urgency,
+    SubmitInquiry, Suggestions, TimelineEvent, Urgency,
 };
 use switchboard_partner_dispatcher::ConfirmationView;
 use switchboard_proto::v1 as pb;
@@ -256,6 +256,27 @@ pub(crate) fn inquiry_detail(i: Inquiry, timeline: Vec<TimelineEvent>, summary: 
         rated_at: Some(timestamp(s.rated_at)),
     });
     pb::Inquiry { message_count: summary.message_count, sentiment_trend: trend(summary.trend) as i32, satisfaction, ..inquiry(i, timeline) }
+}
+
+/// Reply drafts (GetSuggestions).
+pub(crate) fn suggestions(s: Suggestions) -> pb::GetSuggestionsResponse {
+    pb::GetSuggestionsResponse {
+        suggestions: s
+            .suggestions
+            .into_iter()
+            .map(|d| pb::ReplySuggestion {
+                level: d.level.as_str().to_owned(),
+                text: d.text,
+                commits_to: d.commits_to,
+                grounded_on: d
+                    .grounded_on
+                    .into_iter()
+                    .map(|g| pb::Grounding { faq_entry_id: g.faq_entry_id.to_string(), question: g.question })
+                    .collect(),
+            })
+            .collect(),
+        engine: s.engine,
+    }
 }
 
 fn classification(c: Classification) -> pb::Classification {

@@ -24,6 +24,7 @@ use crate::ops;
 use crate::partner::parse_answer;
 use crate::partner_limit::check_partner;
 use crate::state::Gateway;
+use crate::suggestions;
 use authenticated::{Authenticated, caller};
 use futures::{Stream, StreamExt};
 use std::pin::Pin;
@@ -168,6 +169,7 @@ impl InquiryService for Services {
             faq_entry_id: Some(r.faq_entry_id),
             save_as_faq: r.save_as_faq,
             faq_answer: Some(r.faq_answer),
+            suggestion_used: Some(r.suggestion_used),
         };
         let inquiry = ops::resolve(&self.gateway, &principal, &r.inquiry_id, Some(&r.human_answer), &feedback, "inquiry_id").await?;
         Ok(Response::new(convert::inquiry(inquiry, vec![])))
@@ -193,6 +195,13 @@ impl InquiryService for Services {
             messages: page.items.into_iter().map(convert::message).collect(),
             next_page_token: page.next.unwrap_or_default(),
         }))
+    }
+
+    async fn get_suggestions(&self, request: Request<pb::GetSuggestionsRequest>) -> Result<Response<pb::GetSuggestionsResponse>, Status> {
+        let principal = caller(&request)?;
+        let r = request.into_inner();
+        let drafts = suggestions::suggest(&self.gateway, &principal, &r.inquiry_id, "inquiry_id").await?;
+        Ok(Response::new(convert::suggestions(drafts)))
     }
 }
 

@@ -125,7 +125,7 @@ impl Converse {
     }
 }
 
-fn language_name(language: Language) -> &'static str {
+pub(crate) fn language_name(language: Language) -> &'static str {
     match language {
         Language::Ko => "Korean (한국어)",
         Language::En => "English",
@@ -135,7 +135,7 @@ fn language_name(language: Language) -> &'static str {
 /// A model's JSON reply without the Markdown fence models like to add
 /// (```json … ```). Nothing else is forgiven: prose around the object
 /// makes the reply invalid.
-fn unfenced(reply: &str) -> &str {
+pub(crate) fn unfenced(reply: &str) -> &str {
     let trimmed = reply.trim();
     let Some(inner) = trimmed.strip_prefix("```") else {
         return trimmed;

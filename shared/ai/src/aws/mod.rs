@@ -12,6 +12,7 @@ pub mod bedrock;
 mod call;
 pub mod comprehend;
 pub mod cross_check;
+pub mod suggestions;
 mod text;
 pub mod textract;
 
@@ -21,6 +22,7 @@ use bedrock::{BedrockAnswerDrafter, BedrockIntentClassifier, BedrockVision, Conv
 use comprehend::ComprehendClassifier;
 use std::sync::Arc;
 use std::time::Duration;
+use suggestions::{BedrockReplySuggester, FallbackSuggester};
 use switchboard_aws::RequestCounter;
 use textract::TextractAnalyzer;
 
@@ -73,8 +75,9 @@ impl AwsAiClients {
 }
 
 /// The AWS engines as the services' ports: Comprehend (and optionally
-/// Bedrock) classifies, Bedrock answers and writes notifications, Textract
-/// and Bedrock vision read attachments.
+/// Bedrock) classifies, Bedrock answers, writes notifications and drafts
+/// operators' reply suggestions (with the answer model; the local drafts
+/// when it fails), Textract and Bedrock vision read attachments.
 pub fn engines(clients: &AwsAiClients, settings: &AwsAiSettings) -> Engines {
     let mut classifier = ComprehendClassifier::new(clients.comprehend.clone(), settings.classify_timeout);
     if let Some(model) = &settings.classifier_model_id {
@@ -88,5 +91,12 @@ pub fn engines(clients: &AwsAiClients, settings: &AwsAiSettings) -> Engines {
         let converse = Converse::new(clients.bedrock.clone(), settings.attachment_timeout);
         analyzer = analyzer.with_vision(BedrockVision::new(converse, model.clone()));
     }
-    Engines { classifier: Arc::new(classifier), drafter: Arc::new(drafter), analyzer: Arc::new(analyzer) }
+    let suggester =
+        BedrockReplySuggester::new(Converse::new(clients.bedrock.clone(), settings.answer_timeout), settings.answer_model_id.clone());
+    Engines {
+        classifier: Arc::new(classifier),
+        drafter: Arc::new(drafter),
+        analyzer: Arc::new(analyzer),
+        suggester: Arc::new(FallbackSuggester::new(Arc::new(suggester))),
+    }
 }
