@@ -3,7 +3,7 @@
 
 use crate::api::Api;
 use crate::follow_up_classifier::FollowUpClassifier;
-use crate::suggestions::ReplySuggestions;
+use crate::reply_suggestions::ReplySuggestions;
 use async_trait::async_trait;
 use std::sync::Arc;
 use switchboard_domain::CustomerLinks;

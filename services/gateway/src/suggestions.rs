@@ -9,24 +9,8 @@ use crate::error::ApiError;
 use crate::ops;
 use crate::principal::Principal;
 use crate::state::Gateway;
-use async_trait::async_trait;
-use switchboard_domain::{Inquiry, InquiryStatus, Language, Message, Suggestions, Tenant};
+use switchboard_domain::{InquiryStatus, Suggestions};
 use switchboard_store::whole_conversation;
-
-/// Drafts the three replies for one inquiry.
-#[async_trait]
-pub trait ReplySuggestions: Send + Sync {
-    /// The drafts for `inquiry` of `tenant`, in `language`, from its
-    /// `conversation` (oldest first). The error says why there are none,
-    /// without the conversation's text.
-    async fn suggest(
-        &self,
-        tenant: &Tenant,
-        inquiry: &Inquiry,
-        conversation: Vec<Message>,
-        language: Language,
-    ) -> Result<Suggestions, String>;
-}
 
 /// The drafts for inquiry `id`, if the caller may see it and it waits for a person.
 pub async fn suggest(gateway: &Gateway, principal: &Principal, id: &str, field: &str) -> Result<Suggestions, ApiError> {

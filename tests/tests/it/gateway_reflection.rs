@@ -64,7 +64,8 @@ async fn reflection_describes_every_rpc_of_the_inquiry_service_with_its_comments
             "EscalateInquiry",
             "ResolveInquiry",
             "AddMessage",
-            "ListMessages"
+            "ListMessages",
+            "GetSuggestions"
         ]
     );
     let watch = service.method.iter().find(|m| m.name() == "WatchInquiry").unwrap();
