@@ -267,6 +267,21 @@ enum TenantCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Change a tenant's settings: how long an answered inquiry waits for
+    /// the customer's reply before it closes itself.
+    Set {
+        /// The tenant's id.
+        #[arg(long)]
+        id: String,
+        /// Days (1 to 365) an answered inquiry waits for a reply before it closes itself.
+        #[arg(long, conflicts_with = "default_auto_close")]
+        auto_close_days: Option<u32>,
+        /// Use the deployment's wait (SWITCHBOARD_AUTO_CLOSE_SECS) again.
+        #[arg(long)]
+        default_auto_close: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// List tenants (ids and names; never keys).
     List {
         #[command(flatten)]
@@ -589,11 +604,31 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
             let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
             switchboard::faq_cli::tenant_faq(ports.store.as_ref(), &id, action).await
         }
+        TenantCommand::Set { id, auto_close_days, default_auto_close, common } => {
+            if auto_close_days.is_none() && !default_auto_close {
+                anyhow::bail!("nothing to set: give --auto-close-days N or --default-auto-close");
+            }
+            let config = Config::load(&common.overrides())?;
+            let ports = Ports::open(&config, false).await?;
+            let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+            // A conditional update: a concurrent FAQ edit is not overwritten.
+            let edited = switchboard_store::edit_tenant(ports.store.as_ref(), &id, |t| t.set_auto_close_days(auto_close_days))
+                .await
+                .map_err(|e| match e {
+                    switchboard_store::StoreError::NotFound(_) => anyhow::anyhow!("no tenant {id}"),
+                    other => anyhow::Error::new(other),
+                })?;
+            let (tenant, ()) = edited.map_err(|e| anyhow::anyhow!("--auto-close-days: {}", e.reason))?;
+            println!("{}", serde_json::json!({ "id": tenant.id, "auto_close_days": tenant.auto_close_days }));
+            Ok(())
+        }
         TenantCommand::List { common } => {
             let config = Config::load(&common.overrides())?;
             let ports = Ports::open(&config, false).await?;
             for t in ports.store.list_tenants().await? {
-                println!("{}", serde_json::json!({ "id": t.id, "name": t.name, "faq_entries": t.faq.len() }));
+                let line =
+                    serde_json::json!({ "id": t.id, "name": t.name, "faq_entries": t.faq.len(), "auto_close_days": t.auto_close_days });
+                println!("{line}");
             }
             Ok(())
         }

@@ -81,7 +81,23 @@ pub struct Tenant {
     pub auto_close_days: Option<u32>,
 }
 
+/// The longest wait a tenant may set before an answered inquiry closes itself.
+pub const MAX_AUTO_CLOSE_DAYS: u32 = 365;
+
 impl Tenant {
+    /// Sets how many days an answered inquiry waits for the customer before
+    /// it closes itself (`None`: the deployment's default); 1 to
+    /// [`MAX_AUTO_CLOSE_DAYS`].
+    pub fn set_auto_close_days(&mut self, days: Option<u32>) -> Result<(), crate::FieldError> {
+        if let Some(d) = days
+            && !(1..=MAX_AUTO_CLOSE_DAYS).contains(&d)
+        {
+            return Err(crate::FieldError::new("auto_close_days", format!("must be 1 to {MAX_AUTO_CLOSE_DAYS} days")));
+        }
+        self.auto_close_days = days;
+        Ok(())
+    }
+
     /// The FAQ entry with this id.
     pub fn faq_entry(&self, id: &FaqEntryId) -> Option<&FaqEntry> {
         self.faq.iter().find(|e| &e.id == id)

@@ -33,6 +33,25 @@ fn tenant_keys_are_shown_once_on_the_last_line_and_rotating_gives_a_new_one() {
 }
 
 #[test]
+fn a_tenants_auto_close_wait_is_set_checked_and_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["tenant", "create", "--name", "Seoul Bikes"]);
+    let set = run(dir.path(), &["tenant", "set", "--id", "seoul-bikes", "--auto-close-days", "3"]);
+    assert_eq!(last_line(&set), r#"{"auto_close_days":3,"id":"seoul-bikes"}"#);
+    assert!(run(dir.path(), &["tenant", "list"]).contains(r#""auto_close_days":3"#));
+    let refused = Command::new(binary())
+        .args(["tenant", "set", "--id", "seoul-bikes", "--auto-close-days", "0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--auto-close-days: must be 1 to 365 days"));
+    assert!(run(dir.path(), &["tenant", "list"]).contains(r#""auto_close_days":3"#), "a refused value changes nothing");
+    let reset = run(dir.path(), &["tenant", "set", "--id", "seoul-bikes", "--default-auto-close"]);
+    assert_eq!(last_line(&reset), r#"{"auto_close_days":null,"id":"seoul-bikes"}"#);
+}
+
+#[test]
 fn operator_keys_are_shown_once_and_only_their_hashes_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["operator", "create", "--name", "alice"]);
