@@ -14,16 +14,18 @@
 //! | `received`, `analyzing` | the topic (routed as at intake) | `inquiry.received` |
 //! | `classified` | the classifier's queue (it announces its verdict again) | `inquiry.received` |
 //! | `awaiting_partner`, past its deadline | the partner dispatcher's queue (it closes the request) | `inquiry.classified` |
+//! | `reopened` | the classifier's queue (it classifies the follow-up) | the latest follow-up's `inquiry.message_received` |
 
-use crate::{Clock, received_event};
+use crate::{Clock, follow_up, received_event};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use switchboard_domain::{CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus};
+use switchboard_domain::message::ORIGINAL_SEQUENCE;
+use switchboard_domain::{Author, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus};
 use switchboard_messaging::{MessagingError, Queue, Topic, events};
-use switchboard_store::{InquiryStore, PageRequest, StoreError};
+use switchboard_store::{InquiryStore, PageRequest, StoreError, whole_conversation};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -71,8 +73,8 @@ pub struct Sweeper {
 }
 
 /// The statuses an inquiry can get stuck in.
-const WORKING: [InquiryStatus; 4] =
-    [InquiryStatus::Received, InquiryStatus::Analyzing, InquiryStatus::Classified, InquiryStatus::AwaitingPartner];
+const WORKING: [InquiryStatus; 5] =
+    [InquiryStatus::Received, InquiryStatus::Analyzing, InquiryStatus::Classified, InquiryStatus::AwaitingPartner, InquiryStatus::Reopened];
 
 impl Sweeper {
     /// A sweeper over `parts`.
@@ -161,6 +163,19 @@ impl Sweeper {
                     json!({ "classification": inquiry.classification }),
                 );
                 events::send(self.parts.dispatcher.as_ref(), &event, Duration::ZERO).await.map(|_| ())
+            }
+            // A follow-up took it back into the pipeline: the classifier
+            // gets the latest customer message's announcement again (the
+            // same event id as when it was stored).
+            InquiryStatus::Reopened => {
+                let conversation = whole_conversation(self.parts.inquiries.as_ref(), inquiry).await?;
+                match conversation.iter().rev().find(|m| m.author == Author::Customer && m.sequence > ORIGINAL_SEQUENCE) {
+                    Some(message) => {
+                        let event = follow_up::received_event(inquiry, message, SOURCE, now);
+                        events::send(self.parts.classifier.as_ref(), &event, Duration::ZERO).await.map(|_| ())
+                    }
+                    None => Ok(()),
+                }
             }
             _ => Ok(()),
         }?;

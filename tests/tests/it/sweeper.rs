@@ -10,6 +10,7 @@ use switchboard_domain::fixtures::{self, InquiryBuilder};
 use switchboard_domain::{EventType, Inquiry, InquiryStatus, Intent, Language, PartnerRequest, Service};
 use switchboard_pipeline::testing::{START, TestPipeline};
 use switchboard_pipeline::{Sweeper, SweeperParts, received_event};
+use switchboard_store::InquiryStore;
 
 /// How long an inquiry may wait on its stage in these tests.
 const STUCK_AFTER: Duration = Duration::from_secs(300);
@@ -118,4 +119,26 @@ async fn finished_inquiries_are_never_handed_on() {
     for service in Service::ALL {
         assert!(p.take(service).await.is_empty(), "{} got a message", service.name());
     }
+}
+
+#[tokio::test]
+async fn a_reopened_inquiry_that_stopped_moving_gets_its_latest_follow_up_announced_to_the_classifier_again() {
+    let p = TestPipeline::new().await;
+    let inquiry = stranded(&p, InquiryStatus::Reopened, 9).await;
+    let said = |key: &str, text: &str, second: i64| {
+        let text = switchboard_domain::FollowUp { text: text.into(), language: None };
+        switchboard_domain::Message::follow_up(inquiry.id, key, text, switchboard_domain::MessageChannel::Api, START + seconds(second))
+    };
+    // Stored without their announcements, as a lost message would leave them.
+    for message in [said("a", "Is breakfast included?", 1), said("b", "And is there parking?", 2)] {
+        p.store.append_message(&message, &[]).await.unwrap();
+    }
+    p.clock.advance(seconds(301));
+    assert_eq!(sweeper(&p).sweep().await.unwrap(), 1);
+    let handed = p.take(Service::Classifier).await;
+    assert_eq!(handed.len(), 1);
+    assert_eq!(handed[0].kind(), Some(EventType::MessageReceived));
+    let latest = switchboard_store::whole_conversation(p.store.as_ref(), &inquiry).await.unwrap().pop().unwrap();
+    let again = switchboard_pipeline::follow_up::received_event(&inquiry, &latest, "test", START);
+    assert_eq!(handed[0].id, again.id, "the id it was stored with: the classifier takes it once");
 }
