@@ -208,6 +208,34 @@ async fn six_service_processes_on_the_emulator_answer_confirm_time_out_escalate_
     assert_eq!(answered["status"], "answered");
     assert!(answered["answer"].as_str().unwrap().contains("car park"));
 
+    // The customer's thanks join the conversation (stored in DynamoDB, classified by the
+    // classifier's own process) and close the inquiry.
+    let messages = format!("{}/api/inquiries/{question}/messages", cluster.base_url);
+    let thanks = cluster
+        .http
+        .post(&messages)
+        .header("x-api-key", API_KEY)
+        .header("Idempotency-Key", "thanks-1")
+        .json(&json!({ "text": "Thank you, that solved it!" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thanks.status(), 202);
+    let closed = cluster.wait_for(&question, |s| s == "resolved").await;
+    assert_eq!(closed["status_reason"], "customer_closed");
+    // The notice that it is closed joins the conversation just after.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let authors = loop {
+        let listed: Value = cluster.http.get(&messages).header("x-api-key", API_KEY).send().await.unwrap().json().await.unwrap();
+        let authors: Vec<String> =
+            listed["messages"].as_array().unwrap().iter().map(|m| m["author"].as_str().unwrap().to_owned()).collect();
+        if authors.len() == 4 || tokio::time::Instant::now() > deadline {
+            break authors;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(authors, ["customer", "ai", "customer", "system"]);
+
     let token = partner_token(PARTNER_PHONE, &change).await;
     let accept = || cluster.http.post(format!("{}/respond", cluster.base_url)).json(&json!({ "token": token, "answer": "accept" })).send();
     let r = accept().await.unwrap();
