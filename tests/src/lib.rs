@@ -92,7 +92,7 @@ pub fn test_config(dir: &std::path::Path, options: &Options) -> Config {
         shed_queue_depth: TEST_SHED_QUEUE_DEPTH,
         shed_queue_age_ms: TEST_SHED_QUEUE_AGE_MS,
         shed_pending_writes: TEST_SHED_PENDING_WRITES,
-        shed_in_pipeline: TEST_SHED_IN_PIPELINE,
+        shed_in_pipeline: Some(TEST_SHED_IN_PIPELINE),
         ..Config::default()
     }
 }

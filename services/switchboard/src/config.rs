@@ -155,8 +155,10 @@ pub struct Config {
     /// … or this many messages are waiting or being handled in all stages
     /// together, counting the submissions admitted since the last sample:
     /// this bounds how long an accepted inquiry waits, whatever the
-    /// offered rate (0: no bound).
-    pub shed_in_pipeline: u64,
+    /// offered rate (0: no bound). Default 100 embedded (tuned in
+    /// loadtest/README.md "Overload"); none on AWS, where each service
+    /// scales on its own and SQS's counts are approximate.
+    pub shed_in_pipeline: Option<u64>,
     /// How often the backlog is sampled while submissions arrive, in
     /// milliseconds; default 50 embedded, 1000 on AWS (each sample is two
     /// SQS `GetQueueAttributes` per stage).
@@ -239,7 +241,7 @@ impl Default for Config {
             shed_queue_depth: 300,
             shed_queue_age_ms: 100,
             shed_pending_writes: 300,
-            shed_in_pipeline: 150,
+            shed_in_pipeline: None,
             shed_sample_ms: None,
             shed_retry_after_ms: 1000,
             outbox_relay_ms: 1000,
@@ -430,15 +432,15 @@ impl Config {
 
     /// The load-shedding bounds (`SWITCHBOARD_SHED_*`).
     pub fn admission_limits(&self) -> switchboard_gateway::AdmissionLimits {
-        let default_sample = match self.backend {
-            Backend::Embedded => 50,
-            Backend::Aws => 1000,
+        let (default_sample, default_in_pipeline) = match self.backend {
+            Backend::Embedded => (50, 100),
+            Backend::Aws => (1000, 0),
         };
         switchboard_gateway::AdmissionLimits {
             max_waiting: self.shed_queue_depth,
             max_oldest_age: Duration::from_millis(self.shed_queue_age_ms),
             max_pending_writes: self.shed_pending_writes,
-            max_in_pipeline: self.shed_in_pipeline,
+            max_in_pipeline: self.shed_in_pipeline.unwrap_or(default_in_pipeline),
             sample_every: Duration::from_millis(self.shed_sample_ms.unwrap_or(default_sample)),
             retry_after: Duration::from_millis(self.shed_retry_after_ms),
         }
@@ -504,6 +506,16 @@ mod tests {
             assert_eq!(c.resource_prefix, "switchboard");
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_pipeline_cap_is_100_embedded_and_off_on_aws_unless_set() {
+        let embedded = Config::default();
+        assert_eq!(embedded.admission_limits().max_in_pipeline, 100);
+        let aws = Config { backend: Backend::Aws, ..Config::default() };
+        assert_eq!(aws.admission_limits().max_in_pipeline, 0);
+        let set = Config { backend: Backend::Aws, shed_in_pipeline: Some(500), ..Config::default() };
+        assert_eq!(set.admission_limits().max_in_pipeline, 500);
     }
 
     #[test]

@@ -185,7 +185,7 @@ fn small_pipeline_cap(config: &mut Config) {
     config.shed_queue_depth = 0;
     config.shed_queue_age_ms = 0;
     config.shed_pending_writes = 0;
-    config.shed_in_pipeline = 3;
+    config.shed_in_pipeline = Some(3);
     config.shed_sample_ms = Some(600_000);
 }
 
