@@ -89,22 +89,11 @@ pub async fn reply(
     token: Result<Path<String>, PathRejection>,
     form: Result<Form<ReplyForm>, FormRejection>,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return unreadable_form(&rejection),
+    let (form, token, inquiry) = match posted(&gateway, &headers, token, form, |f| f.form_key.as_deref()).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
     };
-    if is_cross_site(&headers) {
-        return refused(Refusal::CrossSite);
-    }
-    let Ok(Path(token)) = token else { return refused(Refusal::Invalid) };
-    let inquiry = match open(&gateway, &token).await {
-        Ok(inquiry) => inquiry,
-        Err(refusal) => return refused(refusal),
-    };
-    let form_key = form.form_key.unwrap_or_default();
-    if !gateway.customer_links.check_form_key(&token, &form_key) {
-        return refused(Refusal::ForeignForm);
-    }
+    let form_key = form.form_key.clone().unwrap_or_default();
     let draft = form.text.clone().unwrap_or_default();
     let input = SubmitFollowUp { text: form.text, language: None };
     match conversation::add_to(&gateway, &inquiry, input, &form_key, MessageChannel::Web).await {
@@ -131,22 +120,11 @@ pub async fn rate(
     token: Result<Path<String>, PathRejection>,
     form: Result<Form<RatingForm>, FormRejection>,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return unreadable_form(&rejection),
+    let (form, token, inquiry) = match posted(&gateway, &headers, token, form, |f| f.form_key.as_deref()).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
     };
-    if is_cross_site(&headers) {
-        return refused(Refusal::CrossSite);
-    }
-    let Ok(Path(token)) = token else { return refused(Refusal::Invalid) };
-    let inquiry = match open(&gateway, &token).await {
-        Ok(inquiry) => inquiry,
-        Err(refusal) => return refused(refusal),
-    };
-    let form_key = form.form_key.unwrap_or_default();
-    if !gateway.customer_links.check_form_key(&token, &form_key) {
-        return refused(Refusal::ForeignForm);
-    }
+    let form_key = form.form_key.clone().unwrap_or_default();
     if !can_be_rated(inquiry.status) {
         return render(&gateway, &inquiry, &token, &headers, StatusCode::CONFLICT, Some(Problem::NotRateable), "").await;
     }
@@ -159,6 +137,29 @@ pub async fn rate(
             refused(Refusal::Unavailable)
         }
     }
+}
+
+/// What every form the page posts goes through before it is acted on: a
+/// readable form, not sent cross-site, on a link that opens, carrying the
+/// key the page was rendered with for this link. The form, the token and
+/// the inquiry, or the page that refuses it.
+async fn posted<F>(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+    token: Result<Path<String>, PathRejection>,
+    form: Result<Form<F>, FormRejection>,
+    form_key: impl Fn(&F) -> Option<&str>,
+) -> Result<(F, String, Inquiry), Response> {
+    let Form(form) = form.map_err(|rejection| unreadable_form(&rejection))?;
+    if is_cross_site(headers) {
+        return Err(refused(Refusal::CrossSite));
+    }
+    let Ok(Path(token)) = token else { return Err(refused(Refusal::Invalid)) };
+    let inquiry = open(gateway, &token).await.map_err(refused)?;
+    if !gateway.customer_links.check_form_key(&token, form_key(&form).unwrap_or_default()) {
+        return Err(refused(Refusal::ForeignForm));
+    }
+    Ok((form, token, inquiry))
 }
 
 /// Why a page is not shown.
