@@ -88,6 +88,13 @@ impl InquiryStatus {
         matches!(self, Failed)
     }
 
+    /// Still open to the customer's reply by text message: neither closed
+    /// (resolved) nor given up (failed). An inbound SMS joins the newest
+    /// open inquiry of its sender (`services/intake`, `inbound_sms.rs`).
+    pub fn takes_sms_reply(self) -> bool {
+        !matches!(self, Resolved | Failed)
+    }
+
     /// The wire name, e.g. `awaiting_partner`.
     pub fn as_str(self) -> &'static str {
         match self {
