@@ -782,7 +782,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_inquiry_its_event_and_its_idempotency_claim_are_stored_under_the_shared_keys() {
+    async fn an_inquiry_its_event_its_idempotency_claim_and_its_phone_item_are_stored_under_the_shared_keys() {
         let (_d, s) = store().await;
         let i = InquiryBuilder::new().tenant(TenantId::parse("t").unwrap()).build();
         let event = TimelineEvent::once("status.received", "intake", i.created_at, serde_json::Value::Null);
@@ -790,8 +790,10 @@ mod tests {
         let (record, by_tenant, by_status) = (keys::inquiry(i.id), keys::inquiry_by_tenant(&i), keys::inquiry_by_status(&i));
         let (claim, event_key) = (keys::idempotency(&i.tenant_id, "k"), keys::event(i.id, event.at, 0));
         let expires = i.created_at.as_second() + IDEMPOTENCY_WINDOW_SECS;
+        let by_phone = keys::inquiry_by_phone(&i).unwrap();
         let mut expected: Vec<Row> = vec![
             (claim.pk, claim.sk, None, None, None, None, None, Some(expires)),
+            (by_phone.pk, by_phone.sk, None, None, None, None, None, None),
             (event_key.pk, event_key.sk, None, None, None, None, Some(keys::event_dedupe(&event.key)), None),
             (record.pk, record.sk, Some(by_tenant.pk), Some(by_tenant.sk), Some(by_status.pk), Some(by_status.sk), None, None),
         ];
