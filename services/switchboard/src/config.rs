@@ -609,9 +609,9 @@ mod tests {
             let a = switchboard_domain::PhoneNumber::parse("+15550001111").unwrap();
             assert_eq!(numbers.tenant(&a).map(|t| t.as_str()), Some("tenant-a"));
             assert_eq!(numbers.len(), 2);
-            jail.set_env("SWITCHBOARD_INBOUND_SMS_NUMBERS", "+15550001111");
+            jail.set_env("SWITCHBOARD_INBOUND_SMS_NUMBERS", "+15550001111=tenant-a,+15550002222:tenant-b");
             let err = Config::load(&Overrides::default()).unwrap_err().to_string();
-            assert_eq!(err, "SWITCHBOARD_INBOUND_SMS_NUMBERS: entry 1 is not number=tenant (e.g. +15550001111=tenant-a)");
+            assert_eq!(err, "SWITCHBOARD_INBOUND_SMS_NUMBERS: entry 2 is not number=tenant (e.g. +15550001111=tenant-a)");
             Ok(())
         });
     }
