@@ -142,6 +142,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_status_but_resolved_and_failed_takes_a_text_back() {
+        let closed: Vec<_> = InquiryStatus::ALL.into_iter().filter(|s| !s.takes_sms_reply()).collect();
+        assert_eq!(closed, [Resolved, Failed]);
+    }
+
+    #[test]
     fn the_happy_paths_of_the_pipeline_are_legal() {
         let paths: &[&[InquiryStatus]] = &[
             &[Received, Analyzing, Classified, AwaitingPartner, Answered, Resolved],
