@@ -191,6 +191,16 @@ impl InquiryStore for SwitchedStore {
         self.inner.claimed_inquiry(tenant, idempotency_key).await
     }
 
+    async fn inquiries_by_phone(
+        &self,
+        tenant: &TenantId,
+        phone: &switchboard_domain::PhoneNumber,
+        limit: u32,
+    ) -> Result<Vec<InquiryId>, StoreError> {
+        self.gate().await?;
+        self.inner.inquiries_by_phone(tenant, phone, limit).await
+    }
+
     async fn update_inquiry(
         &self,
         next: &Inquiry,

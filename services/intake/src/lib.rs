@@ -6,7 +6,9 @@
 //! client's `Idempotency-Key`, or the event id), store the inquiry as
 //! `received` and publish `inquiry.received`. Upstream systems also put a
 //! customer's follow-up there (`inquiry.message_received`, see
-//! `upstream_message.rs`), stored as the API stores one.
+//! `upstream_message.rs`), stored as the API stores one, and a two-way SMS
+//! number's SNS topic puts customers' text messages there
+//! (`inbound_sms.rs`), which join the sender's newest open inquiry.
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -22,9 +24,11 @@ use switchboard_worker::{Handler, Outcome};
 use tracing::{Instrument, info, warn};
 
 pub mod attachments;
+mod inbound_sms;
 mod sms_policy;
 mod upstream_message;
 
+pub use inbound_sms::{InboundNumbersError, InboundSmsNumbers};
 use sms_policy::Refused;
 pub use sms_policy::SmsPolicy;
 
@@ -80,18 +84,34 @@ pub struct Intake {
     clock: Arc<dyn Clock>,
     /// Where and how much submissions may text.
     sms: SmsPolicy,
+    /// Which tenant each two-way SMS number belongs to.
+    inbound_numbers: InboundSmsNumbers,
 }
 
 impl Intake {
     /// Intake on the system clock; [`Self::with_clock`] changes it. The
     /// relay publishes from `inquiries`' outbox.
     pub fn new(inquiries: Arc<dyn InquiryStore>, tenants: Arc<dyn TenantStore>, blobs: Arc<dyn BlobStore>, relay: Relay) -> Self {
-        Self { inquiries, tenants, blobs, relay, clock: Arc::new(SystemClock), sms: SmsPolicy::default() }
+        Self {
+            inquiries,
+            tenants,
+            blobs,
+            relay,
+            clock: Arc::new(SystemClock),
+            sms: SmsPolicy::default(),
+            inbound_numbers: InboundSmsNumbers::default(),
+        }
     }
 
     /// The same intake texting only as `sms` allows.
     pub fn with_sms_policy(self, sms: SmsPolicy) -> Self {
         Self { sms, ..self }
+    }
+
+    /// The same intake taking customers' text messages sent to `numbers`
+    /// (none by default: every inbound text is dead-lettered).
+    pub fn with_inbound_sms_numbers(self, numbers: InboundSmsNumbers) -> Self {
+        Self { inbound_numbers: numbers, ..self }
     }
 
     /// The same intake acting by `clock`.
@@ -221,8 +241,13 @@ impl From<SubmitError> for Outcome {
 
 impl Intake {
     /// Accepts an upstream `inquiry.submitted` event from the intake queue,
-    /// keyed by its event id, as [`Self::submit`] does.
+    /// keyed by its event id, as [`Self::submit`] does; an
+    /// `inquiry.message_received` event or a customer's inbound text
+    /// message joins an inquiry's conversation.
     pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
+        if inbound_sms::recognised(&message.body) {
+            return self.inbound_sms(&message.body).await;
+        }
         let event = events::parse(message).map_err(Outcome::reject)?;
         let kind = event.kind();
         if !matches!(kind, Some(EventType::InquirySubmitted | EventType::MessageReceived)) {
@@ -254,7 +279,7 @@ impl Intake {
     }
 }
 
-/// Upstream `inquiry.submitted` events on the intake queue.
+/// Upstream events and inbound text messages on the intake queue.
 #[async_trait]
 impl Handler for Intake {
     async fn handle(&self, message: &ReceivedMessage) -> Outcome {

@@ -234,3 +234,125 @@ async fn an_upstream_follow_up_that_can_never_be_stored_is_rejected_naming_why_n
     assert_eq!(garbage, "data.inquiry_id is not an inquiry id");
     assert!(follow_ups(&pipeline, &inquiry).await.is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// Inbound text messages
+
+/// The two-way number of the test tenant, and its customer's phone.
+const OUR_NUMBER: &str = "+15550001111";
+const CUSTOMER_PHONE: &str = "+821012345678";
+
+async fn setup_with_inbound_sms() -> (TestPipeline, Intake) {
+    let (pipeline, intake) = setup().await;
+    let numbers = InboundSmsNumbers::parse(&format!("{OUR_NUMBER}={TENANT},+15550002222=other")).unwrap();
+    (pipeline, intake.with_inbound_sms_numbers(numbers))
+}
+
+/// What End User Messaging SMS publishes when `from` texts `to`.
+fn inbound_sms(from: &str, to: &str, id: &str, text: &str) -> ReceivedMessage {
+    raw_delivery(
+        json!({
+            "originationNumber": from, "destinationNumber": to, "messageKeyword": "KEYWORD_123456789012",
+            "messageBody": text, "inboundMessageId": id, "previousPublishedMessageId": "prev-1",
+        })
+        .to_string(),
+    )
+}
+
+/// A submission of `tenant`'s customer with phone `phone`, a minute after the previous one.
+async fn submit_from(pipeline: &TestPipeline, intake: &Intake, event_id: &str, tenant: &str, phone: &str) -> Inquiry {
+    pipeline.clock.advance(jiff::SignedDuration::from_secs(60));
+    let data = json!({ "tenant_id": tenant, "content": "Is there parking?", "customer_phone": phone });
+    intake.try_handle(&delivery(&submitted(event_id, data), 1)).await.unwrap();
+    let inquiry = pipeline.store.claimed_inquiry(&TenantId::parse(tenant).unwrap(), &format!("event:{event_id}")).await.unwrap();
+    inquiry.expect("the submission was stored")
+}
+
+/// `inquiry` moved to `status` (as the pipeline would, without its events).
+async fn set_status(pipeline: &TestPipeline, inquiry: &Inquiry, status: InquiryStatus) {
+    let current = pipeline.store.get_inquiry(inquiry.id).await.unwrap().unwrap();
+    let next = Inquiry { status, ..current.clone() };
+    pipeline.store.update_inquiry(&next, current.version, None, &[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_text_joins_the_senders_newest_open_inquiry_once_as_an_sms_follow_up_and_is_announced() {
+    let (pipeline, intake) = setup_with_inbound_sms().await;
+    let older = submit_from(&pipeline, &intake, "evt-1", TENANT, CUSTOMER_PHONE).await;
+    let newer = submit_from(&pipeline, &intake, "evt-2", TENANT, "010-1234-5678").await;
+    pipeline.take(Service::Classifier).await;
+
+    let text = inbound_sms(CUSTOMER_PHONE, OUR_NUMBER, "in-1", "  Can I park a van? ");
+    intake.try_handle(&text).await.unwrap();
+    intake.try_handle(&text).await.unwrap();
+
+    assert_eq!(follow_ups(&pipeline, &newer).await, [("Can I park a van?".to_owned(), switchboard_domain::MessageChannel::Sms)]);
+    assert!(follow_ups(&pipeline, &older).await.is_empty(), "only the newest open inquiry takes the reply");
+    let announced = pipeline.take(Service::Classifier).await;
+    let kinds: Vec<_> = announced.iter().map(|e| (e.event_type.as_str(), e.subject.clone())).collect();
+    assert_eq!(kinds, [("inquiry.message_received", Some(newer.id.to_string()))], "announced once, to re-enter the pipeline");
+}
+
+#[tokio::test]
+async fn a_text_skips_resolved_and_failed_inquiries_and_goes_nowhere_when_none_is_open() {
+    let (pipeline, intake) = setup_with_inbound_sms().await;
+    let open = submit_from(&pipeline, &intake, "evt-1", TENANT, CUSTOMER_PHONE).await;
+    let failed = submit_from(&pipeline, &intake, "evt-2", TENANT, CUSTOMER_PHONE).await;
+    let resolved = submit_from(&pipeline, &intake, "evt-3", TENANT, CUSTOMER_PHONE).await;
+    set_status(&pipeline, &failed, InquiryStatus::Failed).await;
+    set_status(&pipeline, &resolved, InquiryStatus::Resolved).await;
+
+    intake.try_handle(&inbound_sms(CUSTOMER_PHONE, OUR_NUMBER, "in-1", "Still there?")).await.unwrap();
+    assert_eq!(follow_ups(&pipeline, &open).await.len(), 1, "the newest open one, past the closed ones");
+    assert!(follow_ups(&pipeline, &failed).await.is_empty() && follow_ups(&pipeline, &resolved).await.is_empty());
+
+    set_status(&pipeline, &open, InquiryStatus::Resolved).await;
+    pipeline.take(Service::Classifier).await;
+    intake.try_handle(&inbound_sms(CUSTOMER_PHONE, OUR_NUMBER, "in-2", "Hello?")).await.unwrap();
+    assert_eq!(follow_ups(&pipeline, &open).await.len(), 1, "nothing open: dropped, not retried");
+    assert!(pipeline.take(Service::Classifier).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_text_from_an_unknown_number_or_to_another_tenants_number_stores_nothing() {
+    let (pipeline, intake) = setup_with_inbound_sms().await;
+    let mut other = switchboard_pipeline::testing::tenant();
+    other.id = TenantId::parse("other").unwrap();
+    pipeline.store.put_tenant(&other).await.unwrap();
+    let inquiry = submit_from(&pipeline, &intake, "evt-1", TENANT, CUSTOMER_PHONE).await;
+
+    // A stranger: accepted (so never retried), stored nowhere.
+    intake.try_handle(&inbound_sms("+12135550149", OUR_NUMBER, "in-1", "Who is this?")).await.unwrap();
+    // The same customer texting another business's number reaches none of this tenant's inquiries.
+    intake.try_handle(&inbound_sms(CUSTOMER_PHONE, "+15550002222", "in-2", "Hi")).await.unwrap();
+    assert!(follow_ups(&pipeline, &inquiry).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_text_that_can_never_be_stored_is_rejected_naming_why_never_the_numbers_or_the_text() {
+    let (pipeline, intake) = setup_with_inbound_sms().await;
+    let inquiry = submit_from(&pipeline, &intake, "evt-1", TENANT, CUSTOMER_PHONE).await;
+    let not_ours = rejection(intake.try_handle(&inbound_sms(CUSTOMER_PHONE, "+15559990000", "in-1", "Hi")).await);
+    assert_eq!(not_ours, "inbound SMS to +*******0000, a number not in SWITCHBOARD_INBOUND_SMS_NUMBERS");
+    let blank = rejection(intake.try_handle(&inbound_sms(CUSTOMER_PHONE, OUR_NUMBER, "in-2", " \u{200B} ")).await);
+    assert!(blank.starts_with("inbound SMS: messageBody is not a follow-up"), "{blank}");
+    let no_id = rejection(intake.try_handle(&inbound_sms(CUSTOMER_PHONE, OUR_NUMBER, " ", "Hi")).await);
+    assert_eq!(no_id, "inbound SMS: inboundMessageId must be 1 to 256 characters");
+    let bad_sender = rejection(intake.try_handle(&inbound_sms("12345", OUR_NUMBER, "in-3", "Hi")).await);
+    assert_eq!(bad_sender, "inbound SMS: originationNumber is not an E.164 number");
+    let shape = json!({ "originationNumber": CUSTOMER_PHONE, "destinationNumber": OUR_NUMBER, "messageBody": 1012345678, "inboundMessageId": "in-4" });
+    let shape = rejection(intake.try_handle(&raw_delivery(shape.to_string())).await);
+    assert_eq!(shape, "inbound SMS: messageBody: invalid type, expected a string");
+    for reason in [not_ours, blank, no_id, bad_sender, shape] {
+        assert!(!reason.contains("1012345678") && !reason.contains("5559990000"), "{reason}");
+    }
+    assert!(follow_ups(&pipeline, &inquiry).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_intake_without_inbound_numbers_dead_letters_every_text() {
+    let (pipeline, intake) = setup().await;
+    submit_from(&pipeline, &intake, "evt-1", TENANT, CUSTOMER_PHONE).await;
+    let reason = rejection(intake.try_handle(&inbound_sms(CUSTOMER_PHONE, OUR_NUMBER, "in-1", "Hi")).await);
+    assert!(reason.contains("not in SWITCHBOARD_INBOUND_SMS_NUMBERS"), "{reason}");
+}

@@ -117,6 +117,10 @@ pub struct Config {
     /// Submissions that text a customer one tenant may make an hour (per
     /// process); more get 429. 0: no quota.
     pub sms_per_tenant_per_hour: u32,
+    /// Two-way SMS numbers and the tenant each belongs to, as
+    /// `+15550001111=tenant-a` entries separated by commas: a customer's text
+    /// to one of them joins their newest open inquiry with that tenant.
+    pub inbound_sms_numbers: String,
     /// Watch streams (SSE, gRPC) one API key may hold open at once; more get 429.
     pub max_streams_per_key: usize,
     /// Longest a watch stream stays open, in seconds; then the client watches again.
@@ -226,6 +230,7 @@ impl Default for Config {
             max_streams_per_key: 20,
             sms_countries: "82,1".into(),
             sms_per_tenant_per_hour: 10_000,
+            inbound_sms_numbers: String::new(),
             stream_lifetime_secs: 600,
             operator_key_hashes: None,
             demo_operator_key: None,
@@ -309,6 +314,7 @@ impl Config {
             bail!("SWITCHBOARD_MAX_CONCURRENT_REQUESTS must be at least 1");
         }
         switchboard_domain::SmsCountries::parse(&self.sms_countries).map_err(|e| anyhow::anyhow!("SWITCHBOARD_SMS_COUNTRIES: {e}"))?;
+        self.inbound_sms_numbers()?;
         if self.max_streams_per_key == 0 {
             bail!("SWITCHBOARD_MAX_STREAMS_PER_KEY must be at least 1");
         }
@@ -449,6 +455,12 @@ impl Config {
     /// The countries Switchboard may text.
     pub fn sms_countries(&self) -> anyhow::Result<switchboard_domain::SmsCountries> {
         switchboard_domain::SmsCountries::parse(&self.sms_countries).map_err(|e| anyhow::anyhow!("SWITCHBOARD_SMS_COUNTRIES: {e}"))
+    }
+
+    /// The two-way SMS numbers and their tenants.
+    pub fn inbound_sms_numbers(&self) -> anyhow::Result<switchboard_intake::InboundSmsNumbers> {
+        switchboard_intake::InboundSmsNumbers::parse(&self.inbound_sms_numbers)
+            .map_err(|e| anyhow::anyhow!("SWITCHBOARD_INBOUND_SMS_NUMBERS: {e}"))
     }
 
     /// The API's settings.
@@ -603,6 +615,22 @@ mod tests {
                 let err = Config::load(&Overrides::default()).unwrap_err().to_string();
                 assert!(err.contains("SWITCHBOARD_CUSTOMER_LINK_DAYS"), "{bad}: {err}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn inbound_sms_numbers_are_read_once_and_a_bad_entry_is_named() {
+        figment::Jail::expect_with(|jail| {
+            assert!(Config::load(&Overrides::default()).unwrap().inbound_sms_numbers().unwrap().is_empty());
+            jail.set_env("SWITCHBOARD_INBOUND_SMS_NUMBERS", "+15550001111=tenant-a,+821055500000=tenant-b");
+            let numbers = Config::load(&Overrides::default()).unwrap().inbound_sms_numbers().unwrap();
+            let a = switchboard_domain::PhoneNumber::parse("+15550001111").unwrap();
+            assert_eq!(numbers.tenant(&a).map(|t| t.as_str()), Some("tenant-a"));
+            assert_eq!(numbers.len(), 2);
+            jail.set_env("SWITCHBOARD_INBOUND_SMS_NUMBERS", "+15550001111=tenant-a,+15550002222:tenant-b");
+            let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+            assert_eq!(err, "SWITCHBOARD_INBOUND_SMS_NUMBERS: entry 2 is not number=tenant (e.g. +15550001111=tenant-a)");
             Ok(())
         });
     }

@@ -269,7 +269,8 @@ impl App {
         let sms = switchboard_intake::SmsPolicy::new(config.sms_countries()?, Some(config.sms_per_tenant_per_hour));
         let intake = Intake::new(ports.store.clone(), ports.store.clone(), ports.blobs.clone(), relay.clone())
             .with_clock(clock.clone())
-            .with_sms_policy(sms);
+            .with_sms_policy(sms)
+            .with_inbound_sms_numbers(config.inbound_sms_numbers()?);
         let dispatcher = PartnerDispatcher::new(
             stage(Service::PartnerDispatcher),
             ports.store.clone(),

@@ -1,6 +1,7 @@
 //! Customer and partner contact details: E.164 phone numbers and e-mail addresses.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// Why a contact value was rejected.
@@ -39,6 +40,14 @@ impl PhoneNumber {
     /// The number in E.164 form.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// SHA-256 (hex) of the E.164 form: how the number appears in storage
+    /// keys (a customer's inquiries found by their phone), so the number
+    /// itself is never a key. Not a secret: phone numbers are few enough to
+    /// hash them all; it only keeps the number out of key listings and logs.
+    pub fn lookup_hash(&self) -> String {
+        crate::tenant::hex(&Sha256::digest(self.0.as_bytes()))
     }
 
     /// The number with every digit but the last four hidden, safe for logs
@@ -165,6 +174,15 @@ mod tests {
         for bad in ["", "12345", "+0123456789", "+12ab5550149", "+1234567890123456", "02-123-4567"] {
             assert_eq!(PhoneNumber::parse(bad), Err(ContactError::InvalidPhone), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_lookup_hash_is_the_sha256_of_the_e164_form_whatever_the_input_form() {
+        let typed = PhoneNumber::parse("010-1234-5678").unwrap();
+        let e164 = PhoneNumber::parse("+821012345678").unwrap();
+        assert_eq!(typed.lookup_hash(), e164.lookup_hash());
+        // sha256("+821012345678"): stored keys depend on it.
+        assert_eq!(e164.lookup_hash(), "2efdd01fdf56e3f07de56acd9d40beb256d5983aec5f6d597c2c48354f35f9e0");
     }
 
     #[test]

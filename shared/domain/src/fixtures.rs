@@ -92,6 +92,16 @@ impl InquiryBuilder {
         self
     }
 
+    /// From the customer whose phone is `phone` (`None`: no phone, e-mail
+    /// `customer@example.com` instead, since a customer needs one of them).
+    pub fn phone(mut self, phone: Option<PhoneNumber>) -> Self {
+        if phone.is_none() {
+            self.inquiry.customer.email = crate::EmailAddress::parse("customer@example.com").ok();
+        }
+        self.inquiry.customer.phone = phone;
+        self
+    }
+
     /// Names reservation `number`.
     pub fn reservation(mut self, number: ReservationNumber) -> Self {
         self.inquiry.reservation_number = Some(number);

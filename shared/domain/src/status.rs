@@ -88,6 +88,13 @@ impl InquiryStatus {
         matches!(self, Failed)
     }
 
+    /// Still open to the customer's reply by text message: neither closed
+    /// (resolved) nor given up (failed). An inbound SMS joins the newest
+    /// open inquiry of its sender (`services/intake`, `inbound_sms.rs`).
+    pub fn takes_sms_reply(self) -> bool {
+        !matches!(self, Resolved | Failed)
+    }
+
     /// The wire name, e.g. `awaiting_partner`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -133,6 +140,12 @@ impl fmt::Display for InquiryStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_but_resolved_and_failed_takes_a_text_back() {
+        let closed: Vec<_> = InquiryStatus::ALL.into_iter().filter(|s| !s.takes_sms_reply()).collect();
+        assert_eq!(closed, [Resolved, Failed]);
+    }
 
     #[test]
     fn the_happy_paths_of_the_pipeline_are_legal() {

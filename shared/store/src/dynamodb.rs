@@ -42,8 +42,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use switchboard_domain::{
-    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
-    TimelineEvent,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, PhoneNumber, Reservation, ReservationNumber,
+    Tenant, TenantId, TimelineEvent,
 };
 
 /// Name of the tenant-listing index (`gsi1pk`, `gsi1sk`).
@@ -221,6 +221,12 @@ fn event_items(id: InquiryId, at: &Key, event: &TimelineEvent) -> Result<(Item, 
 /// The body of an `IDEM#` item.
 #[derive(Debug, Serialize, Deserialize)]
 struct IdempotencyBody {
+    inquiry_id: InquiryId,
+}
+
+/// The body of a `PHONE#` item: the inquiry it finds.
+#[derive(Debug, Serialize, Deserialize)]
+struct PhoneBody {
     inquiry_id: InquiryId,
 }
 
@@ -587,6 +593,11 @@ impl InquiryStore for DynamoStore {
         for entry in outbox_items(inquiry.id, inquiry.created_at, announce)? {
             writes.push(self.put(entry, Condition::Any)?);
         }
+        // Last, so the positions the cancellation codes are read at stay
+        // put. Its key names the new inquiry, so nothing else is there.
+        if let Some(by_phone) = keys::inquiry_by_phone(inquiry) {
+            writes.push(self.put(item(&by_phone, &PhoneBody { inquiry_id: inquiry.id })?, Condition::Any)?);
+        }
         match self.transact(writes).await? {
             Tx::Done => Ok(Created::New(inquiry.clone())),
             Tx::Cancelled(codes) => {
@@ -616,6 +627,26 @@ impl InquiryStore for DynamoStore {
 
     async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError> {
         self.claimed_by(&keys::idempotency(tenant, idempotency_key)).await
+    }
+
+    async fn inquiries_by_phone(&self, tenant: &TenantId, phone: &PhoneNumber, limit: u32) -> Result<Vec<InquiryId>, StoreError> {
+        let pk = keys::phone_inquiries(tenant, phone);
+        // One page, newest first: `Limit` bounds what is read, and a
+        // customer rarely has more inquiries than that.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(keys::PHONE_INQUIRY_PREFIX))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, PageRequest::MAX_SIZE) as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("Query", e))?;
+        out.items.unwrap_or_default().into_iter().map(|item| decode::<PhoneBody>(item).map(|b| b.inquiry_id)).collect()
     }
 
     async fn update_inquiry(

@@ -20,6 +20,7 @@
 //! | token | `TOKEN#{hash}` | `METADATA` | `expires_at` (TTL) |
 //! | an inquiry's token | `INQUIRY#{id}` | `PARTNER_TOKEN` | body `{token_hash}`: the one link issued for the inquiry |
 //! | outbox entry | `INQUIRY#{id}` | `OUTBOX#{event id}` | GSI2 `OUTBOX` / `{stored}#{id}#{event id}`: an event written with a state change, until it is published |
+//! | an inquiry by its customer's phone | `PHONE#{tenant}#{sha256 of the E.164 phone}` | `INQUIRY#{created}#{id}` | body `{inquiry_id}`: written with each inquiry that has a phone, in its creation's transaction; read newest first |
 //! | idempotency key | `IDEM#{tenant}#{key}` | `METADATA` | `expires_at` (TTL), body `{inquiry_id}` |
 //! | sent message | `SENT#{message id}` | `METADATA` | written by the SNS/SES senders of `switchboard-channels`; `expires_at` (TTL) |
 //!
@@ -52,13 +53,23 @@
 //! stored; a concurrent append that took it is retried), so the sequence
 //! has no gaps. Six digits hold 999,999 messages per inquiry.
 //!
+//! An inbound text message names only the sender's phone (and the number
+//! it was sent to, which names the tenant): the `PHONE#` partition finds
+//! that customer's inquiries with one `Query`, newest first, not a scan.
+//! The number is hashed ([`PhoneNumber::lookup_hash`]) so it is not a key
+//! anyone listing keys reads, and the tenant is in the partition key, so a
+//! lookup cannot reach another tenant's inquiry (the same customer writing
+//! to two businesses is two partitions). The item holds only the id: the
+//! inquiry's status changes, and the reader checks it on the inquiry itself.
+//! Inquiries stored before this item existed have none and are not found.
+//!
 //! GSI1 lists a tenant's inquiries newest first and finds a tenant by the
 //! hash of its API key; GSI2 lists inquiries in one status newest first,
 //! and the outbox's unpublished events oldest first. Both project the
 //! whole item.
 
 use jiff::Timestamp;
-use switchboard_domain::{Inquiry, InquiryId, InquiryStatus, ReservationNumber, TenantId};
+use switchboard_domain::{Inquiry, InquiryId, InquiryStatus, PhoneNumber, ReservationNumber, TenantId};
 
 /// The sort key of every item that is alone in its partition.
 pub const METADATA: &str = "METADATA";
@@ -233,6 +244,24 @@ pub fn outbox_by_age(id: InquiryId, event_id: &str, stored: Timestamp) -> Key {
     Key { pk: OUTBOX_INDEX.to_owned(), sk: format!("{}#{id}#{event_id}", sort_time(stored)) }
 }
 
+/// Sort-key prefix of the inquiries in a customer's phone partition.
+pub const PHONE_INQUIRY_PREFIX: &str = "INQUIRY#";
+
+/// The partition of `tenant`'s inquiries whose customer's phone is `phone`.
+pub fn phone_inquiries(tenant: &TenantId, phone: &PhoneNumber) -> String {
+    format!("PHONE#{tenant}#{}", phone.lookup_hash())
+}
+
+/// The item finding `inquiry` by its customer's phone, by creation time;
+/// `None` for an inquiry without a phone.
+pub fn inquiry_by_phone(inquiry: &Inquiry) -> Option<Key> {
+    let phone = inquiry.customer.phone.as_ref()?;
+    Some(Key {
+        pk: phone_inquiries(&inquiry.tenant_id, phone),
+        sk: format!("{PHONE_INQUIRY_PREFIX}{}#{}", sort_time(inquiry.created_at), inquiry.id),
+    })
+}
+
 /// The claim of idempotency key `key`, scoped to `tenant`.
 pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
     Key::metadata(format!("IDEM#{tenant}#{key}"))
@@ -282,5 +311,14 @@ mod tests {
         assert_eq!(outbox_entry(id, "e-1"), key(&format!("INQUIRY#{id}"), "OUTBOX#e-1"));
         assert_eq!(outbox_by_age(id, "e-1", at), key("OUTBOX", &format!("001700000000123#{id}#e-1")));
         assert_eq!(sent_message("m-1"), key("SENT#m-1", "METADATA"));
+        let phone = PhoneNumber::parse("+821012345678").unwrap();
+        let with_phone = InquiryBuilder::new().tenant(tenant_id.clone()).phone(Some(phone.clone())).created_at(at, 1).build();
+        let hash = "2efdd01fdf56e3f07de56acd9d40beb256d5983aec5f6d597c2c48354f35f9e0";
+        assert_eq!(phone_inquiries(&tenant_id, &phone), format!("PHONE#t#{hash}"));
+        assert_eq!(
+            inquiry_by_phone(&with_phone),
+            Some(key(&format!("PHONE#t#{hash}"), &format!("INQUIRY#001700000000123#{}", with_phone.id)))
+        );
+        assert_eq!(inquiry_by_phone(&InquiryBuilder::new().phone(None).build()), None);
     }
 }

@@ -13,6 +13,7 @@ pub mod conversation;
 pub mod dynamodb;
 pub mod keys;
 mod partner_link;
+mod phone_lookup;
 pub mod records;
 /// Attachment bodies in S3 (AWS mode), and their bucket's provisioning.
 pub mod s3;
@@ -22,10 +23,11 @@ mod transition;
 
 use async_trait::async_trait;
 pub use conversation::{Appended, conversation_page, message_event, whole_conversation};
+pub use phone_lookup::{PHONE_LOOKUP_DEPTH, newest_open_inquiry_by_phone};
 pub use records::{AiResponseRecord, AttachmentRecord, OutboxEntry, TokenPointer, TokenRecord};
 use switchboard_domain::{
-    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
-    TimelineEvent,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, PhoneNumber, Reservation, ReservationNumber,
+    Tenant, TenantId, TimelineEvent,
 };
 pub use tenant_edit::{EDIT_ATTEMPTS, edit_tenant};
 pub use transition::{TransitionError, TransitionOutcome, transition, transition_announced, transition_from};
@@ -146,8 +148,9 @@ pub const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 3600;
 #[async_trait]
 pub trait InquiryStore: Send + Sync {
     /// Stores a new inquiry with its first timeline event and the events
-    /// announcing it, claiming `idempotency_key` (scoped to the tenant) in
-    /// the same transaction. A repeat ([`Created::Existing`]) writes nothing.
+    /// announcing it, claiming `idempotency_key` (scoped to the tenant) and,
+    /// when the customer gave a phone, writing the item that finds it by
+    /// that phone ([`keys::inquiry_by_phone`]) in the same transaction. A repeat ([`Created::Existing`]) writes nothing.
     async fn create_inquiry(
         &self,
         inquiry: &Inquiry,
@@ -161,6 +164,15 @@ pub trait InquiryStore: Send + Sync {
     /// as [`Created::Existing`]. Lets a caller skip work (storing
     /// attachments) for a submission that is a repeat.
     async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError>;
+
+    /// Ids of `tenant`'s inquiries whose customer's phone is `phone`, newest
+    /// first, at most `limit` (capped at [`PageRequest::MAX_SIZE`]): one
+    /// consistent query of the phone's partition
+    /// ([`keys::phone_inquiries`]), whose items
+    /// [`InquiryStore::create_inquiry`] writes with each inquiry that has a
+    /// phone. Inquiries stored before those items existed are not found.
+    /// See [`newest_open_inquiry_by_phone`] for the one a reply joins.
+    async fn inquiries_by_phone(&self, tenant: &TenantId, phone: &PhoneNumber, limit: u32) -> Result<Vec<InquiryId>, StoreError>;
 
     /// The inquiry, if it exists (a consistent read).
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError>;

@@ -15,8 +15,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_domain::{
-    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
-    TimelineEvent,
+    CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, PhoneNumber, Reservation, ReservationNumber,
+    Tenant, TenantId, TimelineEvent,
 };
 use switchboard_sqlite::rusqlite::{OptionalExtension, Transaction, params};
 use switchboard_sqlite::{Database, DbError, ReadPool, rusqlite};
@@ -135,6 +135,15 @@ fn insert_inquiry(tx: &Transaction<'_>, inquiry: &Inquiry) -> Result<(), StoreEr
     .map_err(|e| {
         if switchboard_sqlite::is_unique_violation(&e) { StoreError::Conflict(format!("inquiry {} exists", inquiry.id)) } else { db(e) }
     })?;
+    Ok(())
+}
+
+/// The item finding a new inquiry by its customer's phone, if it has one
+/// (in the inquiry's creation transaction).
+fn insert_phone_item(tx: &Transaction<'_>, inquiry: &Inquiry) -> Result<(), StoreError> {
+    let Some(key) = keys::inquiry_by_phone(inquiry) else { return Ok(()) };
+    let body = encode(&key.pk, &serde_json::json!({ "inquiry_id": inquiry.id }))?;
+    exec(tx, "INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![key.pk, key.sk, body]).map_err(db)?;
     Ok(())
 }
 
@@ -274,6 +283,7 @@ impl InquiryStore for SqliteStore {
                     .map_err(db)?;
                 }
                 insert_inquiry(tx, &inquiry)?;
+                insert_phone_item(tx, &inquiry)?;
                 insert_event(tx, inquiry.id, &event)?;
                 insert_outbox(tx, inquiry.id, inquiry.created_at, &announce)?;
                 Ok(Created::New(inquiry))
@@ -283,6 +293,29 @@ impl InquiryStore for SqliteStore {
 
     async fn get_inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
         self.db.read(move |c| get_item(c, &keys::inquiry(id))).await
+    }
+
+    async fn inquiries_by_phone(&self, tenant: &TenantId, phone: &PhoneNumber, limit: u32) -> Result<Vec<InquiryId>, StoreError> {
+        let pk = keys::phone_inquiries(tenant, phone);
+        let limit = i64::from(limit.clamp(1, PageRequest::MAX_SIZE));
+        self.db
+            .read(move |c| {
+                // The primary key's index: newest first within the partition.
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT json_extract(body, '$.inquiry_id') FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 ORDER BY sk DESC LIMIT ?4",
+                    )
+                    .map_err(db)?;
+                let ids = stmt
+                    .query_map(params![pk, keys::PHONE_INQUIRY_PREFIX, prefix_end(keys::PHONE_INQUIRY_PREFIX), limit], |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .map_err(db)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db)?;
+                ids.iter().map(|id| InquiryId::parse(id).map_err(|_| StoreError::Corrupt(format!("{pk} names no inquiry id")))).collect()
+            })
+            .await
     }
 
     async fn claimed_inquiry(&self, tenant: &TenantId, idempotency_key: &str) -> Result<Option<Inquiry>, StoreError> {
@@ -749,7 +782,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_inquiry_its_event_and_its_idempotency_claim_are_stored_under_the_shared_keys() {
+    async fn an_inquiry_its_event_its_idempotency_claim_and_its_phone_item_are_stored_under_the_shared_keys() {
         let (_d, s) = store().await;
         let i = InquiryBuilder::new().tenant(TenantId::parse("t").unwrap()).build();
         let event = TimelineEvent::once("status.received", "intake", i.created_at, serde_json::Value::Null);
@@ -757,8 +790,10 @@ mod tests {
         let (record, by_tenant, by_status) = (keys::inquiry(i.id), keys::inquiry_by_tenant(&i), keys::inquiry_by_status(&i));
         let (claim, event_key) = (keys::idempotency(&i.tenant_id, "k"), keys::event(i.id, event.at, 0));
         let expires = i.created_at.as_second() + IDEMPOTENCY_WINDOW_SECS;
+        let by_phone = keys::inquiry_by_phone(&i).unwrap();
         let mut expected: Vec<Row> = vec![
             (claim.pk, claim.sk, None, None, None, None, None, Some(expires)),
+            (by_phone.pk, by_phone.sk, None, None, None, None, None, None),
             (event_key.pk, event_key.sk, None, None, None, None, Some(keys::event_dedupe(&event.key)), None),
             (record.pk, record.sk, Some(by_tenant.pk), Some(by_tenant.sk), Some(by_status.pk), Some(by_status.sk), None, None),
         ];

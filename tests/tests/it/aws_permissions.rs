@@ -46,6 +46,7 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
     config.bedrock_model_id = MODEL.into();
     config.bedrock_vision_model_id = MODEL.into();
     config.bedrock_classifier_model_id = Some(MODEL.into());
+    config.inbound_sms_numbers = "+15550001111=demo".into();
     // Provisioning and seeding are an operator's work, not a component's: uncounted.
     let admin = Clients::new(&emulator().aws_options(), None).await;
     switchboard::provision::run(&admin, &config).await.unwrap();
@@ -129,6 +130,23 @@ async fn every_aws_call_a_component_makes_is_granted_to_its_role() {
             assert!(tokio::time::Instant::now() < deadline, "inquiry {id} never finished");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+    // A customer's text back (as the inbound-SMS topic delivers it raw):
+    // intake finds their inquiry by phone and appends to it (the newest
+    // open one of the two this phone submitted: which depends on how the
+    // partner request ended).
+    let intake_queue = admin.sqs.get_queue_url().queue_name(format!("{}-intake", config.resource_prefix)).send().await.unwrap();
+    let text = json!({ "originationNumber": "+12135550149", "destinationNumber": "+15550001111", "messageBody": "Thanks!",
+        "inboundMessageId": "iam-sms-1" });
+    admin.sqs.send_message().queue_url(intake_queue.queue_url.unwrap()).message_body(text.to_string()).send().await.unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut joined = false;
+    while !joined {
+        for id in [ids[0], ids[2]] {
+            joined |= admin_store.messages(id, 0, 100).await.unwrap().iter().any(|m| m.text == "Thanks!");
+        }
+        assert!(joined || tokio::time::Instant::now() < deadline, "the text back never joined the inquiry");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop.cancel();
     for r in running {

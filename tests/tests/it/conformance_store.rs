@@ -254,6 +254,7 @@ conformance!(
     an_email_id_is_sent_once_however_often_it_is_asked,
     messages_are_numbered_after_the_original_in_append_order_and_a_repeated_key_stores_one,
     a_conversation_is_paged_oldest_first_with_every_message_once,
+    a_customers_inquiries_are_found_by_phone_newest_first_within_their_tenant,
 );
 
 /// Embedded mode needs no command: every process opening the data file
@@ -1060,4 +1061,39 @@ async fn a_conversation_is_paged_oldest_first_with_every_message_once(f: Fixture
     assert_eq!(whole.len(), 6);
     let bad = conversation_page(s, &i, &PageRequest { limit: 2, after: Some("garbage!".into()) }).await;
     assert!(matches!(bad, Err(StoreError::InvalidPageToken)), "{bad:?}");
+}
+
+/// The lookup an inbound text message needs (issue 17): a query of the
+/// phone's partition, newest first, never another tenant's; the reply goes
+/// to the newest that is neither resolved nor failed.
+async fn a_customers_inquiries_are_found_by_phone_newest_first_within_their_tenant(f: Fixture) {
+    let phone = PhoneNumber::parse("+821012345678").unwrap();
+    let from = |tenant: &str, second: i64, phone: Option<PhoneNumber>| {
+        InquiryBuilder::new().tenant(tenant_id(tenant)).phone(phone).created_at(at(second), second as u8).build()
+    };
+    let (first, second, third) = (from("a", 1, Some(phone.clone())), from("a", 2, Some(phone.clone())), from("a", 3, Some(phone.clone())));
+    let elsewhere = from("b", 4, Some(phone.clone()));
+    let other_phone = from("a", 5, Some(PhoneNumber::parse("+12135550150").unwrap()));
+    let no_phone = from("a", 6, None);
+    for i in [&second, &first, &third, &elsewhere, &other_phone, &no_phone] {
+        create(f.store.as_ref(), i).await;
+    }
+    // Typed the Korean way or in E.164, a number is the same number.
+    let typed = PhoneNumber::parse("010-1234-5678").unwrap();
+    let found = f.store.inquiries_by_phone(&tenant_id("a"), &typed, 10).await.unwrap();
+    assert_eq!(found, [third.id, second.id, first.id], "newest first, only tenant a's, only this phone's");
+    assert_eq!(f.store.inquiries_by_phone(&tenant_id("a"), &phone, 2).await.unwrap(), [third.id, second.id], "a small limit");
+    assert_eq!(f.store.inquiries_by_phone(&tenant_id("b"), &phone, 10).await.unwrap(), [elsewhere.id]);
+    assert!(f.store.inquiries_by_phone(&tenant_id("c"), &phone, 10).await.unwrap().is_empty());
+
+    let newest_open = || switchboard_store::newest_open_inquiry_by_phone(f.store.as_ref(), &third.tenant_id, &phone);
+    assert_eq!(newest_open().await.unwrap().map(|i| i.id), Some(third.id));
+    for (i, status) in [(&third, InquiryStatus::Resolved), (&second, InquiryStatus::Failed)] {
+        let next = Inquiry { status, ..i.clone() };
+        f.store.update_inquiry(&next, i.version, None, &[]).await.unwrap();
+    }
+    assert_eq!(newest_open().await.unwrap().map(|i| i.id), Some(first.id), "past the resolved and the failed one");
+    let next = Inquiry { status: InquiryStatus::Resolved, ..first.clone() };
+    f.store.update_inquiry(&next, first.version, None, &[]).await.unwrap();
+    assert_eq!(newest_open().await.unwrap(), None, "nothing open: no match");
 }

@@ -35,6 +35,7 @@ mod gateway_rest;
 mod gateway_streams;
 mod gateway_tenancy;
 mod idempotency;
+mod inbound_sms;
 mod intake_text;
 mod learning;
 mod load_shedding;
