@@ -226,6 +226,12 @@ fn estimate(l: &Learned, inquiry: &Inquiry, now: Timestamp, concurrency: f64) ->
     if status.is_terminal() {
         return Estimate { remaining: Duration::ZERO, samples, queue_depth: 0 };
     }
+    if let (InquiryStatus::AwaitingCustomer, Some(question)) = (status, &inquiry.customer_question) {
+        // Up to the customer: the question's deadline bounds the wait (a
+        // person takes over then); a reply sooner goes on to the partner.
+        let left = question.deadline_at.duration_since(now).as_secs_f64().max(0.0);
+        return Estimate { remaining: Duration::from_secs_f64(left), samples, queue_depth: 0 };
+    }
     let dwell = |s: InquiryStatus| l.dwell.get(s.as_str()).and_then(Ewma::get).unwrap_or(PRIOR_STAGE.as_secs_f64() * 1000.0);
 
     // The stages ahead, each weighted by how likely the inquiry passes it.

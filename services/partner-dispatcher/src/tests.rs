@@ -17,6 +17,8 @@ use switchboard_store::InquiryStore;
 const CUSTOMER: &str = "+821012345678";
 const PARTNER: &str = "+821055550000";
 const RESERVATION: &str = "HT-20481123";
+/// How long the fixture's customers have to answer a question: a day.
+const REPLY_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The dispatcher's own queue, keeping a copy of what is sent to it (the
 /// deadline messages, which the broker holds back for their delay).
@@ -110,7 +112,12 @@ async fn fixture_on(deadline: Duration, sms: impl FnOnce(&TestPipeline) -> Optio
         sms.unwrap_or_else(|| pipeline.outbox.clone()),
         own_queue.clone(),
         TokenKeys::new(vec![vec![7; 32]]).unwrap(),
-        DispatcherConfig { deadline, token_validity: Duration::from_secs(600), public_base_url: "http://partner.test/".into() },
+        DispatcherConfig {
+            deadline,
+            token_validity: Duration::from_secs(600),
+            public_base_url: "http://partner.test/".into(),
+            customer_reply: REPLY_WAIT,
+        },
     );
     Fixture { pipeline, own_queue, dispatcher }
 }
@@ -293,6 +300,41 @@ async fn an_answer_before_the_deadline_wins_and_the_deadline_announces_it_again(
     assert_eq!(told.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(), ["partner.responded", "partner.responded"]);
     assert_eq!(told[0].id, told[1].id, "the republished answer is the same event");
     assert!(matches!(f.dispatcher.respond(&token, PartnerAnswer::Accept).await, Err(ConfirmError::AlreadyAnswered { .. })));
+}
+
+/// `(author, text)` of the conversation's stored messages.
+async fn conversation(f: &Fixture, inquiry: &Inquiry) -> Vec<(Author, String)> {
+    f.pipeline.store.messages(inquiry.id, 0, 100).await.unwrap().into_iter().map(|m| (m.author, m.text)).collect()
+}
+
+#[tokio::test]
+async fn the_partners_answer_joins_the_conversation_as_one_system_notice_even_when_announced_again() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let token = f.texted_token(&inquiry).await;
+    f.at(2);
+    f.dispatcher.respond(&token, PartnerAnswer::Alternative { proposed_time: "2026-01-11 15:00".into() }).await.unwrap();
+    // The deadline republishes the answer: the notice is not added twice.
+    f.at(5);
+    f.deliver_sent(0).await.unwrap();
+    f.deliver_sent(0).await.unwrap();
+    assert_eq!(conversation(&f, &inquiry).await, [(Author::System, "The partner proposed another time: 2026-01-11 15:00".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_partner_timing_out_joins_the_conversation_as_one_system_notice() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    f.at(5);
+    f.deliver_sent(0).await.unwrap();
+    f.deliver_sent(0).await.unwrap();
+    assert_eq!(
+        conversation(&f, &inquiry).await,
+        [(Author::System, PartnerOutcome::TimedOut.notice(Language::En))],
+        "one notice, however often the deadline is delivered"
+    );
 }
 
 #[tokio::test]

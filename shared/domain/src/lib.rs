@@ -29,6 +29,7 @@ pub mod tenant;
 pub mod text;
 pub mod timeline;
 pub mod token;
+pub mod verification;
 
 pub use attachment::{AttachmentUpload, MediaType};
 pub use classification::{Certainty, Classification, Intent, Language, PiiSpan, Sentiment, TextField, UNSURE, Urgency};
@@ -49,3 +50,4 @@ pub use status::{InquiryStatus, TransitionError};
 pub use submission::{NewInquiry, SubmitInquiry};
 pub use tenant::{Tenant, TenantId};
 pub use timeline::TimelineEvent;
+pub use verification::{CustomerQuestion, Unverified};
