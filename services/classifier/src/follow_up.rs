@@ -239,7 +239,8 @@ impl Classifier {
         match inquiry.status {
             InquiryStatus::Classified => {
                 let data = json!({ "classification": inquiry.classification, "reply": sequence });
-                let event = self.stage.event(EventType::InquiryClassified, inquiry, &format!("reply-{sequence}"), data).with_needs_partner(true);
+                let event =
+                    self.stage.event(EventType::InquiryClassified, inquiry, &format!("reply-{sequence}"), data).with_needs_partner(true);
                 self.stage.publish(&[event]).await
             }
             InquiryStatus::Escalated if inquiry.escalation.as_ref().is_some_and(|e| e.reason == question.unverified.reason()) => {

@@ -338,6 +338,22 @@ mod tests {
     }
 
     #[test]
+    fn an_inquiry_waiting_for_the_customers_reply_is_estimated_by_its_questions_deadline() {
+        let eta = Eta::new(Duration::from_secs(1), 16);
+        let mut waiting = inquiry(1, InquiryStatus::AwaitingCustomer, 0);
+        let unverified = switchboard_domain::Unverified::NotFound;
+        waiting.customer_question = Some(switchboard_domain::CustomerQuestion {
+            unverified,
+            message: unverified.question(switchboard_domain::Language::En, None),
+            asked_at: at(0),
+            deadline_at: at(60_000),
+            reply: None,
+        });
+        assert_eq!(eta.estimate(&waiting, at(20_000)).remaining, Duration::from_secs(40), "a person takes over at the deadline");
+        assert_eq!(eta.estimate(&waiting, at(90_000)).remaining, Duration::ZERO);
+    }
+
+    #[test]
     fn an_inquiry_is_learned_from_once() {
         let eta = Eta::new(Duration::from_secs(1), 16);
         learn_faq(&eta, 1, 300, 100);

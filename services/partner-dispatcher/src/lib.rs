@@ -32,15 +32,14 @@ use std::time::Duration;
 use switchboard_channels::{ChannelError, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, TokenKeys, token_hash};
+use switchboard_domain::verification::verify;
 use switchboard_domain::{
-    Author, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, PartnerRequest,
-    TimelineEvent,
+    Author, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, PartnerRequest, TimelineEvent,
 };
 use switchboard_messaging::{MAX_DELAY, Queue, ReceivedMessage, events};
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore};
 use switchboard_worker::{Handler, Outcome};
-use switchboard_domain::verification::verify;
 use tracing::{debug, info};
 
 /// Attempts at texting the partner before the inquiry fails: the first

@@ -179,6 +179,6 @@ mod tests {
         let json = Service::Classifier.subscription().unwrap().to_sns_json();
         assert_eq!(json["$or"][1]["event_type"][0], "inquiry.attachments_analyzed");
         let json = Service::Notifier.subscription().unwrap().to_sns_json();
-        assert_eq!(json["event_type"].as_array().unwrap().len(), 4);
+        assert_eq!(json["event_type"].as_array().unwrap().len(), 5);
     }
 }

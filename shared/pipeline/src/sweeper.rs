@@ -72,8 +72,13 @@ pub struct Sweeper {
 }
 
 /// The statuses an inquiry can get stuck in.
-const WORKING: [InquiryStatus; 5] =
-    [InquiryStatus::Received, InquiryStatus::Analyzing, InquiryStatus::Classified, InquiryStatus::AwaitingPartner, InquiryStatus::AwaitingCustomer];
+const WORKING: [InquiryStatus; 5] = [
+    InquiryStatus::Received,
+    InquiryStatus::Analyzing,
+    InquiryStatus::Classified,
+    InquiryStatus::AwaitingPartner,
+    InquiryStatus::AwaitingCustomer,
+];
 
 impl Sweeper {
     /// A sweeper over `parts`.

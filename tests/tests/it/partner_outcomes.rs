@@ -160,7 +160,12 @@ async fn conversation(app: &TestApp, id: &str) -> Vec<(String, String)> {
     let response = app.http.get(app.url(&format!("/api/inquiries/{id}/messages"))).header("x-api-key", API_KEY).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let page: Value = response.json().await.unwrap();
-    page["messages"].as_array().unwrap().iter().map(|m| (m["author"].as_str().unwrap().to_owned(), m["text"].as_str().unwrap().to_owned())).collect()
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["author"].as_str().unwrap().to_owned(), m["text"].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 #[tokio::test]
