@@ -158,7 +158,9 @@ async fn render(
             return refused(Refusal::Unavailable);
         }
     };
-    let remaining = (!inquiry.status.is_terminal()).then(|| {
+    // Waiting for the customer's own reply: no time to promise them.
+    let waits_on_pipeline = !inquiry.status.is_terminal() && inquiry.status != InquiryStatus::AwaitingCustomer;
+    let remaining = waits_on_pipeline.then(|| {
         gateway.api.refresh_eta(&gateway.inquiries);
         gateway.api.eta().estimate(inquiry, Timestamp::now()).remaining
     });

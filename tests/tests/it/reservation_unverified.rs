@@ -72,6 +72,12 @@ async fn an_unknown_reservation_is_answered_with_a_question_back_and_the_right_n
     assert!(sent[0].starts_with(&said[1].1), "the question as in the conversation, with the link back: {}", sent[0]);
     let outbox = app.outbox(&id).await;
     assert!(outbox.iter().all(|m| m.to == DEMO_CUSTOMER), "no partner is texted, no operator told yet: {outbox:?}");
+    // The link in the question opens the customer's page, which says what it waits for and promises no time.
+    let link = sent[0].split_whitespace().find(|w| w.contains("/c/")).unwrap();
+    let page = app.http.get(app.url(&link[link.find("/c/").unwrap()..])).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("예약번호 확인을 위해 답장을 기다리고 있습니다") && !html.contains("예상 완료"), "{html}");
 
     reply(&app, &id, "reply-1", "죄송합니다. 예약번호는 HT-20481123 입니다.").await;
     let inquiry = app.wait_for(&id, |s| s == "awaiting_partner").await;
