@@ -4,7 +4,10 @@
 //! ([`reentry::judge`]): thanks close the inquiry (`resolved`), rising anger
 //! hands it to a person (`escalated`, `worsening_sentiment`), anything else
 //! reopens it (`reopened → classified`, then the responder as for a new
-//! inquiry). On an escalated inquiry the operators are told. A follow-up
+//! inquiry). On an escalated inquiry the operators are told. On an inquiry
+//! waiting for the customer's reply to a question about its booking
+//! (`awaiting_customer`), the follow-up is the reply ([`Classifier::take_up_reply`]):
+//! a reservation number in it resumes the partner flow. A follow-up
 //! that arrives while the pipeline is still working on the inquiry moves
 //! nothing: the pending decision reads the conversation as it is by then.
 //!
@@ -47,7 +50,8 @@ impl Classifier {
                 return self.announce_reply(&inquiry).await;
             }
             // Only a message after the question answers it.
-            let asked = conversation[..position].iter().any(|m| m.id == question.as_message(&inquiry).id);
+            let question_id = question.as_message(&inquiry).id;
+            let asked = conversation[..position].iter().any(|m| m.id == question_id);
             if inquiry.status == InquiryStatus::AwaitingCustomer && question.reply.is_none() && asked {
                 return self.take_up_reply(inquiry, &conversation[position]).await;
             }
