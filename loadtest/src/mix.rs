@@ -9,7 +9,7 @@
 //! | refund request | 7 % of the rest | escalated |
 //! | question the FAQ cannot answer | 8 % of the rest | escalated (low confidence) |
 //! | trouble report without a reservation | 5 % of the rest | escalated |
-//! | unverifiable reservation (wrong phone) | 2 % of the rest | escalated, customer and operators told |
+//! | unverifiable reservation (wrong phone) | 2 % of the rest | the customer is asked to check the number (`awaiting_customer`, where the followed path ends) |
 //! | small photo attachment (PNG or JPEG) | `--attachment-share` (10 %) | image-analyzer, then classified |
 //! | reservation change / add-on for a demo reservation | `--partner-share` (20 %) | partner link by SMS, answered or timed out |
 //!

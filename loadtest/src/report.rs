@@ -122,7 +122,7 @@ pub struct Report {
     pub sent: u64,
     /// Answered 202.
     pub accepted: u64,
-    /// Accepted and seen in a terminal status (answered, escalated, resolved, failed).
+    /// Accepted and seen in a terminal status (answered, escalated, resolved, failed), or asked a question back (`awaiting_customer`).
     pub completed: u64,
     /// Accepted but not terminal when the run ended: `accepted - completed`.
     pub in_flight: u64,

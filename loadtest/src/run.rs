@@ -376,7 +376,10 @@ async fn follow(shared: &Shared, due: Duration, id: &str, partner: &PartnerPlan)
             shared.rec().poll_errors += 1;
             continue;
         };
-        if view.terminal {
+        // A question back to the customer (a booking that cannot be
+        // verified) ends the automatic path: the load does not play the
+        // customer, and the inquiry waits for them (a day by default).
+        if view.terminal || view.status == "awaiting_customer" {
             let e2e = Duration::try_from(view.updated_at.duration_since(due_wall)).unwrap_or(Duration::ZERO);
             let at = shared.since_start(view.updated_at);
             shared.rec().completed(at, e2e, &view.status, waited_for_partner);

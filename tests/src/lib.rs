@@ -35,6 +35,8 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct Options {
     pub partner_deadline_secs: u64,
+    /// `SWITCHBOARD_CUSTOMER_REPLY_SECS`: the wait for the customer's reply to a question.
+    pub customer_reply_secs: u64,
     pub max_receives: u32,
     pub selection: Selection,
     /// Requests a minute per client address on the partner endpoints.
@@ -50,6 +52,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             partner_deadline_secs: 300,
+            customer_reply_secs: Config::default().customer_reply_secs,
             max_receives: 3,
             selection: Selection::all(),
             partner_rate_per_minute: Config::default().partner_rate_per_minute,
@@ -82,6 +85,7 @@ pub fn test_config(dir: &std::path::Path, options: &Options) -> Config {
         grpc_addr: "127.0.0.1:0".parse().expect("static address"),
         demo_operator_key: Some(OPERATOR_KEY.to_owned()),
         partner_deadline_secs: options.partner_deadline_secs,
+        customer_reply_secs: options.customer_reply_secs,
         max_receives: options.max_receives,
         partner_rate_per_minute: options.partner_rate_per_minute,
         api_rate_per_key: options.api_rate_per_key,

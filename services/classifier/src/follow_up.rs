@@ -4,7 +4,10 @@
 //! ([`reentry::judge`]): thanks close the inquiry (`resolved`), rising anger
 //! hands it to a person (`escalated`, `worsening_sentiment`), anything else
 //! reopens it (`reopened → classified`, then the responder as for a new
-//! inquiry). On an escalated inquiry the operators are told. A follow-up
+//! inquiry). On an escalated inquiry the operators are told. On an inquiry
+//! waiting for the customer's reply to a question about its booking
+//! (`awaiting_customer`), the follow-up is the reply ([`Classifier::take_up_reply`]):
+//! a reservation number in it resumes the partner flow. A follow-up
 //! that arrives while the pipeline is still working on the inquiry moves
 //! nothing: the pending decision reads the conversation as it is by then.
 //!
@@ -17,7 +20,9 @@ use crate::Classifier;
 use serde_json::{Value, json};
 use switchboard_ai::ClassifyRequest;
 use switchboard_domain::reentry::{self, CUSTOMER_CLOSED, Verdict, closing_message};
-use switchboard_domain::{Author, CloudEvent, Escalation, EventType, FollowUpRound, Inquiry, InquiryStatus, Message, SentimentTrend};
+use switchboard_domain::{
+    Author, CloudEvent, Escalation, EventType, FollowUpRound, Inquiry, InquiryStatus, Message, ReservationNumber, SentimentTrend,
+};
 use switchboard_pipeline::OrRetry;
 use switchboard_store::whole_conversation;
 use switchboard_worker::Outcome;
@@ -38,6 +43,18 @@ impl Classifier {
         if round.is_some_and(|r| r > sequence) {
             debug!(inquiry_id = %inquiry.id, sequence, "a later follow-up was taken up already");
             return Ok(());
+        }
+        if let Some(question) = &inquiry.customer_question {
+            if question.reply == Some(sequence) {
+                // Taken up by an earlier delivery: announce what it came to again.
+                return self.announce_reply(&inquiry).await;
+            }
+            // Only a message after the question answers it.
+            let question_id = question.as_message(&inquiry).id;
+            let asked = conversation[..position].iter().any(|m| m.id == question_id);
+            if inquiry.status == InquiryStatus::AwaitingCustomer && question.reply.is_none() && asked {
+                return self.take_up_reply(inquiry, &conversation[position]).await;
+            }
         }
         match inquiry.status {
             InquiryStatus::Escalated if !this_round => self.tell_operators(&inquiry, sequence).await,
@@ -166,6 +183,75 @@ impl Classifier {
             self.stage.inquiries.append_message(&reply, &[]).await.or_retry()?;
         }
         self.stage.publish(&[event]).await
+    }
+
+    /// The customer's reply to the question about their booking: a
+    /// reservation number in it (found as in any inquiry's text) becomes
+    /// the inquiry's and the inquiry goes back to `classified` for the
+    /// partner flow, which verifies it again; a reply without one goes to
+    /// a person with the question's reason. Only the number is taken: the
+    /// booking is still matched against the phone the customer is reached
+    /// on. Both moves are conditional on `awaiting_customer` and record the
+    /// reply, so a redelivery announces the same outcome again.
+    async fn take_up_reply(&self, inquiry: Inquiry, reply: &Message) -> Result<(), Outcome> {
+        let Some(question) = inquiry.customer_question.clone() else { return Ok(()) };
+        let sequence = reply.sequence;
+        let from = [InquiryStatus::AwaitingCustomer];
+        let moved = match ReservationNumber::extract(&reply.text) {
+            Some(number) => {
+                info!(inquiry_id = %inquiry.id, sequence, "the customer's reply names a reservation; verifying it again");
+                let details = json!({ "reply": sequence, "reservation_number": number });
+                self.stage
+                    .advance_from(inquiry.id, &from, InquiryStatus::Classified, details, |i| {
+                        i.reservation_number = Some(number.clone());
+                        if let Some(c) = i.classification.as_mut() {
+                            c.reservation_number = Some(number.clone());
+                        }
+                        if let Some(q) = i.customer_question.as_mut() {
+                            q.reply = Some(sequence);
+                        }
+                    })
+                    .await?
+            }
+            None => {
+                info!(inquiry_id = %inquiry.id, sequence, "the customer's reply names no reservation; escalating");
+                let escalation = question.unverified.escalation(&inquiry);
+                let details = json!({ "reason": escalation.reason, "reply": sequence });
+                self.stage
+                    .advance_from(inquiry.id, &from, InquiryStatus::Escalated, details, |i| {
+                        i.escalation = Some(escalation.clone());
+                        if let Some(q) = i.customer_question.as_mut() {
+                            q.reply = Some(sequence);
+                        }
+                    })
+                    .await?
+            }
+        };
+        match moved {
+            Some(i) => self.announce_reply(&i).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Publishes what the reply to the question came to: `inquiry.classified`
+    /// for the dispatcher (keyed by the reply, so it is not the first
+    /// classification's event), or the escalation. Nothing once the
+    /// inquiry moved on from there.
+    async fn announce_reply(&self, inquiry: &Inquiry) -> Result<(), Outcome> {
+        let Some(question) = &inquiry.customer_question else { return Ok(()) };
+        let Some(sequence) = question.reply else { return Ok(()) };
+        match inquiry.status {
+            InquiryStatus::Classified => {
+                let data = json!({ "classification": inquiry.classification, "reply": sequence });
+                let event =
+                    self.stage.event(EventType::InquiryClassified, inquiry, &format!("reply-{sequence}"), data).with_needs_partner(true);
+                self.stage.publish(&[event]).await
+            }
+            InquiryStatus::Escalated if inquiry.escalation.as_ref().is_some_and(|e| e.reason == question.unverified.reason()) => {
+                self.stage.announce_unverified(inquiry).await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A follow-up on an escalated inquiry: the operators are told (the

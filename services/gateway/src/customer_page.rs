@@ -237,7 +237,9 @@ async fn render(
     } else {
         None
     };
-    let remaining = (!inquiry.status.is_terminal()).then(|| {
+    // Waiting for the customer's own reply: no time to promise them.
+    let waits_on_pipeline = !inquiry.status.is_terminal() && inquiry.status != InquiryStatus::AwaitingCustomer;
+    let remaining = waits_on_pipeline.then(|| {
         gateway.api.refresh_eta(&gateway.inquiries);
         gateway.api.eta().estimate(inquiry, Timestamp::now()).remaining
     });
@@ -386,6 +388,7 @@ fn status_words(status: InquiryStatus, language: Language) -> &'static str {
         (Received | Analyzing | Classified, Language::Ko) => "문의를 접수해 확인하고 있습니다.",
         (Reopened, Language::Ko) => "다시 보내 주신 내용을 확인하고 있습니다.",
         (AwaitingPartner, Language::Ko) => "제휴사의 확인을 기다리고 있습니다.",
+        (AwaitingCustomer, Language::Ko) => "예약번호 확인을 위해 답장을 기다리고 있습니다.",
         (Answered, Language::Ko) => "답변을 보내 드렸습니다.",
         (Escalated, Language::Ko) => "담당자가 확인하고 있습니다.",
         (Resolved, Language::Ko) => "처리가 완료되었습니다.",
@@ -393,6 +396,7 @@ fn status_words(status: InquiryStatus, language: Language) -> &'static str {
         (Received | Analyzing | Classified, Language::En) => "We have your inquiry and are looking into it.",
         (Reopened, Language::En) => "We have your new message and are looking into it.",
         (AwaitingPartner, Language::En) => "We are waiting for our partner to confirm.",
+        (AwaitingCustomer, Language::En) => "We are waiting for your reply with the reservation number.",
         (Answered, Language::En) => "We have answered your inquiry.",
         (Escalated, Language::En) => "A member of our team is looking into it.",
         (Resolved, Language::En) => "Your inquiry has been resolved.",

@@ -226,6 +226,12 @@ fn estimate(l: &Learned, inquiry: &Inquiry, now: Timestamp, concurrency: f64) ->
     if status.is_terminal() {
         return Estimate { remaining: Duration::ZERO, samples, queue_depth: 0 };
     }
+    if let (InquiryStatus::AwaitingCustomer, Some(question)) = (status, &inquiry.customer_question) {
+        // Up to the customer: the question's deadline bounds the wait (a
+        // person takes over then); a reply sooner goes on to the partner.
+        let left = question.deadline_at.duration_since(now).as_secs_f64().max(0.0);
+        return Estimate { remaining: Duration::from_secs_f64(left), samples, queue_depth: 0 };
+    }
     let dwell = |s: InquiryStatus| l.dwell.get(s.as_str()).and_then(Ewma::get).unwrap_or(PRIOR_STAGE.as_secs_f64() * 1000.0);
 
     // The stages ahead, each weighted by how likely the inquiry passes it.
@@ -329,6 +335,22 @@ mod tests {
         assert_eq!(e.remaining, Duration::from_millis(400));
         let classified = eta.estimate(&inquiry(98, InquiryStatus::Classified, 0), at(0));
         assert_eq!(classified.remaining, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn an_inquiry_waiting_for_the_customers_reply_is_estimated_by_its_questions_deadline() {
+        let eta = Eta::new(Duration::from_secs(1), 16);
+        let mut waiting = inquiry(1, InquiryStatus::AwaitingCustomer, 0);
+        let unverified = switchboard_domain::Unverified::NotFound;
+        waiting.customer_question = Some(switchboard_domain::CustomerQuestion {
+            unverified,
+            message: unverified.question(switchboard_domain::Language::En, None),
+            asked_at: at(0),
+            deadline_at: at(60_000),
+            reply: None,
+        });
+        assert_eq!(eta.estimate(&waiting, at(20_000)).remaining, Duration::from_secs(40), "a person takes over at the deadline");
+        assert_eq!(eta.estimate(&waiting, at(90_000)).remaining, Duration::ZERO);
     }
 
     #[test]

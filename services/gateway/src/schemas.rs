@@ -21,6 +21,7 @@ pub enum InquiryStatusDoc {
     Analyzing,
     Classified,
     AwaitingPartner,
+    AwaitingCustomer,
     Answered,
     Escalated,
     Reopened,

@@ -133,7 +133,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_inquiry_still_in_the_pipeline_is_never_served_from_the_cache() {
         let cache = StatusCache::new(BOUND, 16);
-        for status in [InquiryStatus::Received, InquiryStatus::Analyzing, InquiryStatus::Classified, InquiryStatus::AwaitingPartner] {
+        for status in [
+            InquiryStatus::Received,
+            InquiryStatus::Analyzing,
+            InquiryStatus::Classified,
+            InquiryStatus::AwaitingPartner,
+            InquiryStatus::AwaitingCustomer,
+        ] {
             let i = inquiry(status);
             cache.remember(&i);
             assert_eq!(cache.get(i.id), None, "{status} moves on by itself");

@@ -1,5 +1,6 @@
-//! Notifier: on `inquiry.answered`, `.escalated`, `.resolved` and `.failed`
-//! it tells the customer by SMS (or e-mail when there is no phone) and, on
+//! Notifier: on `inquiry.answered`, `.escalated`, `.resolved`, `.failed`
+//! and `.awaiting_customer` (a question about the booking) it tells the
+//! customer by SMS (or e-mail when there is no phone) and, on
 //! escalation or failure, the operators by e-mail (a failed inquiry was
 //! promised a person too). A customer's follow-up on an escalated inquiry
 //! is an `inquiry.escalated` for the operators only. Every message id
@@ -120,6 +121,8 @@ impl Notifier {
             EventType::InquiryResolved if round.reason.is_some() => round.reason.as_deref().map(|reason| closing_message(language, reason)),
             EventType::InquiryResolved => inquiry.human_answer.clone(),
             EventType::InquiryFailed => Some(failure_message(language)),
+            // The question about the booking: the customer's reply resumes the partner flow.
+            EventType::InquiryAwaitingCustomer => inquiry.customer_question.as_ref().map(|q| q.message.clone()),
             _ => return Err(Outcome::reject(format!("notifier does not handle {}", event_type.as_str()))),
         };
         let Some(text) = text else {

@@ -171,3 +171,25 @@ fn only_a_resolved_events_reason_keys_its_notifications_apart() {
     assert_eq!(Round::of(&stage(EventType::InquiryEscalated)).suffix(), "", "an operator's escalation keeps the first round's ids");
     assert_eq!(Round::of(&stage(EventType::InquiryResolved)).suffix(), "/the customer asked for a person");
 }
+
+#[tokio::test]
+async fn a_question_about_the_booking_is_sent_to_the_customer_once_and_not_to_the_operators() {
+    let (pipeline, notifier) = setup().await;
+    let mut inquiry = answered();
+    inquiry.status = InquiryStatus::AwaitingCustomer;
+    inquiry.answer = None;
+    let unverified = switchboard_domain::Unverified::NoNumber;
+    inquiry.customer_question = Some(switchboard_domain::CustomerQuestion {
+        unverified,
+        message: unverified.question(Language::En, None),
+        asked_at: START,
+        deadline_at: START,
+        reply: None,
+    });
+    notify(&pipeline, &notifier, &inquiry, EventType::InquiryAwaitingCustomer).await.unwrap();
+    notify(&pipeline, &notifier, &inquiry, EventType::InquiryAwaitingCustomer).await.unwrap();
+
+    let sent = pipeline.outbox(inquiry.id).await;
+    assert_eq!(sent.iter().map(|m| m.to.as_str()).collect::<Vec<_>>(), ["+821012345678"], "{sent:?}");
+    assert_eq!(split_link(&sent[0].body).0, unverified.question(Language::En, None), "with the link to reply on");
+}

@@ -2,8 +2,11 @@
 //! wait for the answer or the deadline) without a workflow engine.
 //!
 //! On `inquiry.classified` (needs a partner) it verifies the reservation
-//! (one that cannot be found or is not the customer's goes to a person:
-//! `escalated` with its reason, see [`Unverified`]), issues a signed single-use link, texts it to the partner, moves the
+//! (one that cannot be found or is not the customer's: the customer is
+//! asked once to check the number, `awaiting_customer`, see
+//! [`customer_question`]; a second failure, silence or no phone to match
+//! goes to a person: `escalated` with its reason, see [`Unverified`]),
+//! issues a signed single-use link, texts it to the partner, moves the
 //! inquiry to `awaiting_partner` and schedules the deadline as a delayed
 //! message to its own queue. The deadline counts from the first attempt to
 //! text the link and is kept on its record, so redeliveries reuse it; a
@@ -15,11 +18,11 @@
 //! `partner.responded` or `partner.timed_out`.
 
 mod confirmation;
+mod customer_question;
 mod sms_text;
-mod verification;
 
 pub use confirmation::{ConfirmError, ConfirmationView};
-pub use verification::Unverified;
+pub use switchboard_domain::Unverified;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
@@ -29,15 +32,15 @@ use std::time::Duration;
 use switchboard_channels::{ChannelError, SmsMessage, SmsSender};
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, TokenKeys, token_hash};
+use switchboard_domain::verification::verify;
 use switchboard_domain::{
-    CloudEvent, Escalation, EventType, Inquiry, InquiryId, InquiryStatus, PartnerOutcome, PartnerRequest, TimelineEvent,
+    Author, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, PartnerRequest, TimelineEvent,
 };
 use switchboard_messaging::{MAX_DELAY, Queue, ReceivedMessage, events};
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_store::{ReservationStore, StoreError, TokenRecord, TokenStore};
 use switchboard_worker::{Handler, Outcome};
 use tracing::{debug, info};
-use verification::verify;
 
 /// Attempts at texting the partner before the inquiry fails: the first
 /// send and two retries, then `failed`. The composition root gives the
@@ -55,6 +58,9 @@ pub struct DispatcherConfig {
     pub token_validity: Duration,
     /// Base of partner links, e.g. `http://127.0.0.1:8080`.
     pub public_base_url: String,
+    /// How long a customer asked to check their reservation number has to
+    /// reply before a person takes over (a day by default).
+    pub customer_reply: Duration,
 }
 
 /// The partner-dispatcher service.
@@ -91,6 +97,11 @@ impl PartnerDispatcher {
         // Escalated: a redelivery after this stage escalated it may still
         // owe the announcement (see below).
         if !matches!(inquiry.status, InquiryStatus::Classified | InquiryStatus::AwaitingPartner | InquiryStatus::Escalated) {
+            if inquiry.status == InquiryStatus::AwaitingCustomer {
+                // A redelivery (or the sweeper) after the question was
+                // asked: announce it again, its deadline included.
+                return self.announce_question(&inquiry).await;
+            }
             debug!(inquiry_id = %inquiry.id, status = %inquiry.status, "partner request no longer needed");
             return Ok(());
         }
@@ -100,7 +111,11 @@ impl PartnerDispatcher {
         };
         let reservation = match verify(&inquiry, found) {
             Ok(reservation) => reservation,
-            Err(unverified) => return self.escalate(&inquiry, unverified).await,
+            // Asked once: a reply that still does not verify goes to a person.
+            Err(unverified) if unverified.asks_customer() && inquiry.customer_question.is_none() => {
+                return self.ask_customer(&inquiry, unverified).await;
+            }
+            Err(unverified) => return self.escalate(&inquiry, unverified, &[InquiryStatus::Classified]).await,
         };
         if inquiry.status == InquiryStatus::Escalated {
             debug!(inquiry_id = %inquiry.id, "escalated by someone else; no partner request");
@@ -212,29 +227,25 @@ impl PartnerDispatcher {
     }
 
     /// Hands an inquiry whose reservation cannot be verified to a person:
-    /// `classified` → `escalated` with the reason (conditional, so it never
-    /// overrides a partner request or an operator), then
-    /// `inquiry.escalated`, on which the notifier tells the customer what
-    /// happens next and the operators what to check. A redelivery finds it
-    /// escalated and announces it again; the event id and the notifications'
-    /// ids are derived from the inquiry, so nobody is told twice.
-    async fn escalate(&self, inquiry: &Inquiry, unverified: Unverified) -> Result<(), Outcome> {
+    /// `classified` (or, when the question went unanswered,
+    /// `awaiting_customer`: `from`) → `escalated` with the reason
+    /// (conditional, so it never overrides a partner request or an
+    /// operator), then `inquiry.escalated`, on which the notifier tells the
+    /// customer what happens next and the operators what to check. A
+    /// redelivery finds it escalated and announces it again; the event id
+    /// and the notifications' ids are derived from the inquiry, so nobody
+    /// is told twice.
+    async fn escalate(&self, inquiry: &Inquiry, unverified: Unverified, from: &[InquiryStatus]) -> Result<(), Outcome> {
         info!(inquiry_id = %inquiry.id, reason = unverified.reason(), "reservation unverified; escalating");
-        let escalation = Escalation {
-            reason: unverified.reason().to_owned(),
-            customer_message: unverified.customer_message(inquiry.reply_language(), inquiry.reservation_number.as_ref()),
-        };
+        let escalation = unverified.escalation(inquiry);
         let details = json!({ "reason": escalation.reason });
         let moved = self
             .stage
-            .advance_from(inquiry.id, &[InquiryStatus::Classified], InquiryStatus::Escalated, details, |i| {
-                i.escalation = Some(escalation.clone())
-            })
+            .advance_from(inquiry.id, from, InquiryStatus::Escalated, details, |i| i.escalation = Some(escalation.clone()))
             .await?;
         // `None`: a partner request or a person got there first.
         let Some(escalated) = moved else { return Ok(()) };
-        let event = self.stage.event(EventType::InquiryEscalated, &escalated, "1", json!({ "status": escalated.status }));
-        self.stage.publish(&[event]).await
+        self.stage.announce_unverified(&escalated).await
     }
 
     /// Sends the deadline message, delayed until the deadline or by the
@@ -330,14 +341,39 @@ impl PartnerDispatcher {
         match event.kind() {
             Some(EventType::InquiryClassified) => self.dispatch(inquiry).await,
             Some(EventType::PartnerDeadline) => self.on_deadline(event, inquiry).await,
+            Some(EventType::ReplyDeadline) => self.on_reply_deadline(&event, inquiry).await,
             _ => Err(Outcome::reject(format!("partner-dispatcher does not handle {}", event.event_type))),
         }
     }
 }
 
+/// The conversation's key of the partner-outcome notice: one partner
+/// request per inquiry, so one notice.
+const OUTCOME_NOTICE_STEP: &str = "partner-outcome";
+
 /// Writes the outcome onto the inquiry's partner request (conditional on
-/// version, retried on a lost race) with its timeline event.
+/// version, retried on a lost race) with its timeline event, then adds the
+/// outcome to the conversation as a system notice. The notice is keyed by
+/// the request, so a redelivery (or the deadline message mending an answer
+/// whose recording was cut short) adds it once.
 async fn record_outcome(
+    stage: &Stage,
+    inquiry: &Inquiry,
+    outcome: &PartnerOutcome,
+    at: Timestamp,
+    event: &TimelineEvent,
+) -> Result<Inquiry, Outcome> {
+    let stored = write_outcome(stage, inquiry, outcome, at, event).await?;
+    // The outcome as recorded: a redelivery may carry another (a deadline
+    // that lost to the partner's answer).
+    let recorded = stored.partner.as_ref().and_then(|p| p.outcome.as_ref()).unwrap_or(outcome);
+    let notice = Message::reply(&stored, Author::System, OUTCOME_NOTICE_STEP, recorded.notice(stored.reply_language()), at);
+    stage.inquiries.append_message(&notice, &[]).await.or_retry()?;
+    Ok(stored)
+}
+
+/// The conditional write of [`record_outcome`].
+async fn write_outcome(
     stage: &Stage,
     inquiry: &Inquiry,
     outcome: &PartnerOutcome,

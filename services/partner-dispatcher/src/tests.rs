@@ -17,6 +17,8 @@ use switchboard_store::InquiryStore;
 const CUSTOMER: &str = "+821012345678";
 const PARTNER: &str = "+821055550000";
 const RESERVATION: &str = "HT-20481123";
+/// How long the fixture's customers have to answer a question: a day.
+const REPLY_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The dispatcher's own queue, keeping a copy of what is sent to it (the
 /// deadline messages, which the broker holds back for their delay).
@@ -110,7 +112,12 @@ async fn fixture_on(deadline: Duration, sms: impl FnOnce(&TestPipeline) -> Optio
         sms.unwrap_or_else(|| pipeline.outbox.clone()),
         own_queue.clone(),
         TokenKeys::new(vec![vec![7; 32]]).unwrap(),
-        DispatcherConfig { deadline, token_validity: Duration::from_secs(600), public_base_url: "http://partner.test/".into() },
+        DispatcherConfig {
+            deadline,
+            token_validity: Duration::from_secs(600),
+            public_base_url: "http://partner.test/".into(),
+            customer_reply: REPLY_WAIT,
+        },
     );
     Fixture { pipeline, own_queue, dispatcher }
 }
@@ -295,6 +302,41 @@ async fn an_answer_before_the_deadline_wins_and_the_deadline_announces_it_again(
     assert!(matches!(f.dispatcher.respond(&token, PartnerAnswer::Accept).await, Err(ConfirmError::AlreadyAnswered { .. })));
 }
 
+/// `(author, text)` of the conversation's stored messages.
+async fn conversation(f: &Fixture, inquiry: &Inquiry) -> Vec<(Author, String)> {
+    f.pipeline.store.messages(inquiry.id, 0, 100).await.unwrap().into_iter().map(|m| (m.author, m.text)).collect()
+}
+
+#[tokio::test]
+async fn the_partners_answer_joins_the_conversation_as_one_system_notice_even_when_announced_again() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let token = f.texted_token(&inquiry).await;
+    f.at(2);
+    f.dispatcher.respond(&token, PartnerAnswer::Alternative { proposed_time: "2026-01-11 15:00".into() }).await.unwrap();
+    // The deadline republishes the answer: the notice is not added twice.
+    f.at(5);
+    f.deliver_sent(0).await.unwrap();
+    f.deliver_sent(0).await.unwrap();
+    assert_eq!(conversation(&f, &inquiry).await, [(Author::System, "The partner proposed another time: 2026-01-11 15:00".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_partner_timing_out_joins_the_conversation_as_one_system_notice() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    f.at(5);
+    f.deliver_sent(0).await.unwrap();
+    f.deliver_sent(0).await.unwrap();
+    assert_eq!(
+        conversation(&f, &inquiry).await,
+        [(Author::System, PartnerOutcome::TimedOut.notice(Language::En))],
+        "one notice, however often the deadline is delivered"
+    );
+}
+
 #[tokio::test]
 async fn another_tenants_booking_with_the_same_number_neither_hides_nor_replaces_the_inquirys_own() {
     let f = fixture(Duration::from_secs(5 * 60)).await;
@@ -327,16 +369,88 @@ async fn a_redelivered_request_texts_the_partner_once() {
     assert_eq!(f.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::AwaitingPartner);
 }
 
+/// A change request naming a booking this tenant does not have.
+fn unknown_booking() -> Inquiry {
+    Inquiry { reservation_number: Some(ReservationNumber::parse("HT-99999999").unwrap()), ..change_request() }
+}
+
+/// The `n`-th message sent to the dispatcher's own queue, as an event.
+fn sent_event(f: &Fixture, n: usize) -> CloudEvent {
+    serde_json::from_str(&f.own_queue.sent()[n].body).unwrap()
+}
+
 #[tokio::test]
-async fn an_unknown_reservation_goes_to_a_person_with_its_reason_and_the_customer_is_told_what_happens_next() {
+async fn an_unknown_reservation_is_answered_with_a_question_back_and_a_reply_deadline() {
     let f = fixture(Duration::from_secs(5 * 60)).await;
-    let unknown = ReservationNumber::parse("HT-99999999").unwrap();
-    let inquiry = Inquiry { reservation_number: Some(unknown), ..change_request() };
+    let inquiry = unknown_booking();
     f.dispatch(&inquiry).await.unwrap();
 
+    let asking = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(asking.status, InquiryStatus::AwaitingCustomer);
+    assert_eq!(asking.escalation, None, "no person yet");
+    let question = asking.customer_question.clone().unwrap();
+    assert_eq!(question.unverified, Unverified::NotFound);
+    assert_eq!(question.deadline_at, START + SignedDuration::from_hours(24));
+    assert!(question.message.starts_with("We could not find booking HT-99999999 under your details. Please check the reservation number"));
+    assert_eq!(conversation(&f, &inquiry).await, [(Author::System, question.message.clone())]);
+    let told: Vec<String> = f.pipeline.take(Service::Notifier).await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(told, ["inquiry.awaiting_customer"], "the notifier sends the customer the question");
+    assert!(f.pipeline.outbox(inquiry.id).await.is_empty(), "no partner is texted");
+    assert_eq!(delays(&f.own_queue.sent()), [15], "the reply deadline hops like the partner's");
+    assert_eq!(sent_event(&f, 0).event_type, "inquiry.reply_deadline");
+}
+
+#[tokio::test]
+async fn a_reservation_that_is_not_the_customers_is_asked_about_in_the_words_of_one_not_found() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let mut inquiry = change_request();
+    inquiry.customer.phone = Some(PhoneNumber::parse("+821011112222").unwrap());
+    f.dispatch(&inquiry).await.unwrap();
+
+    let asking = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(asking.status, InquiryStatus::AwaitingCustomer);
+    let question = asking.customer_question.unwrap();
+    assert_eq!(question.unverified, Unverified::PhoneMismatch);
+    assert!(!question.message.contains(CUSTOMER));
+    assert_eq!(
+        question.message,
+        Unverified::NotFound.question(Language::En, inquiry.reservation_number.as_ref()),
+        "the customer cannot tell a booking of someone else's from none"
+    );
+    assert!(f.pipeline.outbox(inquiry.id).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_customer_without_a_phone_is_not_asked_and_goes_to_a_person_at_once() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let mut inquiry = change_request();
+    inquiry.customer.phone = None;
+    inquiry.customer.email = Some(switchboard_domain::EmailAddress::parse("kim@example.com").unwrap());
+    f.dispatch(&inquiry).await.unwrap();
     let escalated = f.pipeline.inquiry(inquiry.id).await;
     assert_eq!(escalated.status, InquiryStatus::Escalated);
-    let escalation = escalated.escalation.unwrap();
+    assert_eq!(escalated.escalation.unwrap().reason, "the customer gave no phone to match the reservation");
+    assert_eq!(escalated.customer_question, None);
+    assert!(f.own_queue.sent().is_empty(), "no wait without a question");
+}
+
+#[tokio::test]
+async fn no_reply_by_the_deadline_escalates_with_the_reason_and_a_redelivered_deadline_changes_nothing() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = unknown_booking();
+    f.dispatch(&inquiry).await.unwrap();
+    f.pipeline.take(Service::Notifier).await;
+    // Early deliveries hop on without touching the inquiry.
+    f.at(15);
+    f.deliver_sent(0).await.unwrap();
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::AwaitingCustomer);
+    assert_eq!(delays(&f.own_queue.sent()), [15, 15]);
+
+    f.at(24 * 60);
+    f.deliver_sent(1).await.unwrap();
+    let escalated = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(escalated.status, InquiryStatus::Escalated);
+    let escalation = escalated.escalation.clone().unwrap();
     assert_eq!(escalation.reason, "reservation not found");
     assert_eq!(
         escalation.customer_message,
@@ -344,38 +458,25 @@ async fn an_unknown_reservation_goes_to_a_person_with_its_reason_and_the_custome
     );
     assert_eq!(escalated.status_reason, None, "not a fault");
     assert!(f.pipeline.timeline(inquiry.id).await.contains(&"status.escalated".to_owned()));
-    let told: Vec<String> = f.pipeline.take(Service::Notifier).await.into_iter().map(|e| e.event_type).collect();
-    assert_eq!(told, ["inquiry.escalated"], "the notifier tells the customer and the operators");
-    assert!(f.pipeline.outbox(inquiry.id).await.is_empty(), "no partner is texted");
-    assert!(f.own_queue.sent().is_empty(), "no deadline without a request");
+
+    f.deliver_sent(1).await.unwrap();
+    let again = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(again.version, escalated.version, "nothing is written twice");
+    let told = f.pipeline.take(Service::Notifier).await;
+    assert_eq!(told.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(), ["inquiry.escalated", "inquiry.escalated"]);
+    assert_eq!(told[0].id, told[1].id, "announced again with the same event, which the notifier dedupes");
+    let notices: Vec<_> = conversation(&f, &inquiry).await.into_iter().map(|(_, text)| text).collect();
+    assert_eq!(notices, [escalated.customer_question.unwrap().message, escalation.customer_message], "the question, then the notice");
+    assert_eq!(f.own_queue.sent().len(), 2, "the deadline does not hop once due");
 }
 
 #[tokio::test]
-async fn a_reservation_that_is_not_the_customers_is_escalated_without_naming_the_owner() {
+async fn a_redelivered_unverifiable_request_asks_once_and_announces_the_question_again_with_the_same_event() {
     let f = fixture(Duration::from_secs(5 * 60)).await;
-    let mut inquiry = change_request();
-    inquiry.customer.phone = Some(PhoneNumber::parse("+821011112222").unwrap());
-    f.dispatch(&inquiry).await.unwrap();
-
-    let escalated = f.pipeline.inquiry(inquiry.id).await;
-    assert_eq!(escalated.status, InquiryStatus::Escalated);
-    let escalation = escalated.escalation.unwrap();
-    assert_eq!(escalation.reason, "the customer's phone does not match the reservation");
-    assert!(!escalation.reason.contains(CUSTOMER) && !escalation.customer_message.contains(CUSTOMER));
-    assert_eq!(
-        escalation.customer_message,
-        Unverified::NotFound.customer_message(Language::En, inquiry.reservation_number.as_ref()),
-        "the customer cannot tell a booking of someone else's from none"
-    );
-    assert!(f.pipeline.outbox(inquiry.id).await.is_empty());
-}
-
-#[tokio::test]
-async fn a_redelivered_unverifiable_request_is_escalated_once_and_announced_again_with_the_same_event() {
-    let f = fixture(Duration::from_secs(5 * 60)).await;
-    let inquiry = Inquiry { reservation_number: Some(ReservationNumber::parse("HT-99999999").unwrap()), ..change_request() };
+    let inquiry = unknown_booking();
     f.dispatch(&inquiry).await.unwrap();
     let first = f.pipeline.inquiry(inquiry.id).await;
+    f.at(3);
     f.redeliver(&inquiry).await.unwrap();
 
     let again = f.pipeline.inquiry(inquiry.id).await;
@@ -383,6 +484,51 @@ async fn a_redelivered_unverifiable_request_is_escalated_once_and_announced_agai
     let told = f.pipeline.take(Service::Notifier).await;
     assert_eq!(told.len(), 2, "announced again in case the first announcement was lost");
     assert_eq!(told[0].id, told[1].id, "the same event, which the notifier dedupes");
+    assert_eq!(conversation(&f, &inquiry).await.len(), 1, "one question in the conversation");
+    assert_eq!(sent_event(&f, 0).id, sent_event(&f, 1).id, "the same deadline");
+}
+
+#[tokio::test]
+async fn a_reply_that_still_does_not_verify_escalates_at_once() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = unknown_booking();
+    f.dispatch(&inquiry).await.unwrap();
+    // The classifier took up the reply: another unknown number, back to `classified`.
+    let mut replied = f.pipeline.inquiry(inquiry.id).await;
+    replied.status = InquiryStatus::Classified;
+    replied.reservation_number = Some(ReservationNumber::parse("HT-88888888").unwrap());
+    if let Some(q) = replied.customer_question.as_mut() {
+        q.reply = Some(3);
+    }
+    f.pipeline.store.update_inquiry(&replied, replied.version, None, &[]).await.unwrap();
+    f.pipeline.take(Service::Notifier).await;
+    f.redeliver(&replied).await.unwrap();
+
+    let escalated = f.pipeline.inquiry(inquiry.id).await;
+    assert_eq!(escalated.status, InquiryStatus::Escalated, "asked once");
+    assert_eq!(escalated.escalation.unwrap().reason, "reservation not found");
+    let told: Vec<String> = f.pipeline.take(Service::Notifier).await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(told, ["inquiry.escalated"]);
+    assert!(f.pipeline.outbox(inquiry.id).await.is_empty(), "no partner is texted");
+}
+
+#[tokio::test]
+async fn a_reply_with_the_right_number_asks_the_partner() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = unknown_booking();
+    f.dispatch(&inquiry).await.unwrap();
+    let mut replied = f.pipeline.inquiry(inquiry.id).await;
+    replied.status = InquiryStatus::Classified;
+    replied.reservation_number = Some(ReservationNumber::parse(RESERVATION).unwrap());
+    f.pipeline.store.update_inquiry(&replied, replied.version, None, &[]).await.unwrap();
+    f.redeliver(&replied).await.unwrap();
+
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::AwaitingPartner);
+    f.texted_token(&inquiry).await;
+    // The question's deadline, delivered later, leaves the partner flow alone.
+    f.at(24 * 60);
+    f.deliver_sent(0).await.unwrap();
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.status, InquiryStatus::AwaitingPartner);
 }
 
 #[tokio::test]

@@ -185,6 +185,9 @@ pub struct Config {
     /// inquiry closes itself, in seconds, for a tenant that sets no
     /// `auto_close_days` (7 days by default).
     pub auto_close_secs: u64,
+    /// How long a customer asked to check their reservation number has to
+    /// reply before a person takes over, in seconds (a day by default).
+    pub customer_reply_secs: u64,
 }
 
 impl Default for Config {
@@ -198,6 +201,7 @@ impl Default for Config {
             ai: AiMode::Local,
             partner_deadline_secs: 300,
             auto_close_secs: 7 * 24 * 60 * 60,
+            customer_reply_secs: DAY_SECS,
             token_keys: None,
             public_base_url: None,
             customer_link_days: switchboard_domain::customer_link::DEFAULT_CUSTOMER_LINK_VALIDITY.as_secs() / DAY_SECS,
@@ -294,6 +298,9 @@ impl Config {
         if self.auto_close_secs == 0 {
             bail!("SWITCHBOARD_AUTO_CLOSE_SECS must be at least 1");
         }
+        if self.customer_reply_secs == 0 {
+            bail!("SWITCHBOARD_CUSTOMER_REPLY_SECS must be at least 1");
+        }
         if self.max_receives == 0 {
             bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
         }
@@ -387,6 +394,11 @@ impl Config {
     /// How long an answer waits for a reply by default.
     pub fn auto_close(&self) -> Duration {
         Duration::from_secs(self.auto_close_secs)
+    }
+
+    /// How long a customer asked about their reservation number has to reply.
+    pub fn customer_reply(&self) -> Duration {
+        Duration::from_secs(self.customer_reply_secs)
     }
 
     /// Base of partner and customer links: configured, or this process's HTTP address.

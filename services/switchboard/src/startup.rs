@@ -282,6 +282,7 @@ impl App {
                 deadline: config.partner_deadline(),
                 token_validity: Duration::from_secs(600),
                 public_base_url: config.public_base_url(http_addr),
+                customer_reply: config.customer_reply(),
             },
         );
         let operators = EmailAddress::parse(&config.operator_email).context("SWITCHBOARD_OPERATOR_EMAIL")?;

@@ -37,6 +37,15 @@ pub enum EventType {
     /// The partner did not answer in time.
     #[serde(rename = "partner.timed_out")]
     PartnerTimedOut,
+    /// The customer was asked to check the reservation number (the
+    /// booking could not be found or verified): the notifier sends them
+    /// the question.
+    #[serde(rename = "inquiry.awaiting_customer")]
+    InquiryAwaitingCustomer,
+    /// The dispatcher's own delayed message: the customer's time to reply
+    /// to the question is up.
+    #[serde(rename = "inquiry.reply_deadline")]
+    ReplyDeadline,
     /// The inquiry got an automatic answer.
     #[serde(rename = "inquiry.answered")]
     InquiryAnswered,
@@ -64,7 +73,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 15] = [
+    pub const ALL: [EventType; 17] = [
         Self::InquirySubmitted,
         Self::InquiryReceived,
         Self::AttachmentsAnalyzed,
@@ -73,6 +82,8 @@ impl EventType {
         Self::PartnerDeadline,
         Self::PartnerResponded,
         Self::PartnerTimedOut,
+        Self::InquiryAwaitingCustomer,
+        Self::ReplyDeadline,
         Self::InquiryAnswered,
         Self::InquiryEscalated,
         Self::InquiryResolved,
@@ -93,6 +104,8 @@ impl EventType {
             Self::PartnerDeadline => "partner.deadline",
             Self::PartnerResponded => "partner.responded",
             Self::PartnerTimedOut => "partner.timed_out",
+            Self::InquiryAwaitingCustomer => "inquiry.awaiting_customer",
+            Self::ReplyDeadline => "inquiry.reply_deadline",
             Self::InquiryAnswered => "inquiry.answered",
             Self::InquiryEscalated => "inquiry.escalated",
             Self::InquiryResolved => "inquiry.resolved",

@@ -53,6 +53,7 @@ impl InquiryBuilder {
                 escalation: None,
                 human_answer: None,
                 follow_up: None,
+                customer_question: None,
                 created_at: now,
                 updated_at: now,
             },

@@ -8,6 +8,7 @@ use crate::reservation::ReservationNumber;
 use crate::status::InquiryStatus;
 use crate::submission::NewInquiry;
 use crate::tenant::TenantId;
+use crate::verification::CustomerQuestion;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -163,6 +164,10 @@ pub struct Inquiry {
     /// The customer's follow-up the inquiry was last reopened for, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<FollowUpRound>,
+    /// The question about its booking the customer was asked, if one was
+    /// (at most once per inquiry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_question: Option<CustomerQuestion>,
     /// When it was received.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -191,6 +196,7 @@ impl Inquiry {
             escalation: None,
             human_answer: None,
             follow_up: None,
+            customer_question: None,
             created_at: now,
             updated_at: now,
         }

@@ -31,6 +31,7 @@ pub mod tenant;
 pub mod text;
 pub mod timeline;
 pub mod token;
+pub mod verification;
 
 pub use attachment::{AttachmentUpload, MediaType};
 pub use classification::{Certainty, Classification, Intent, Language, PiiSpan, Sentiment, TextField, UNSURE, Urgency};
@@ -53,3 +54,4 @@ pub use submission::{NewInquiry, SubmitInquiry};
 pub use suggestion::{Grounding, RiskLevel, Suggestion, Suggestions};
 pub use tenant::{Tenant, TenantId};
 pub use timeline::TimelineEvent;
+pub use verification::{CustomerQuestion, Unverified};

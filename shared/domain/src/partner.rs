@@ -1,6 +1,6 @@
 //! The partner's side of a reservation change: what was asked and what came back.
 
-use crate::InquiryStatus;
+use crate::{InquiryStatus, Language};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,23 @@ impl PartnerOutcome {
             Self::Rejected { .. } => "rejected",
             Self::Alternative { .. } => "alternative",
             Self::TimedOut => "timed_out",
+        }
+    }
+
+    /// The conversation's system notice of the outcome, in the customer's
+    /// language. It names neither the partner nor their reason (the page
+    /// and messages the customer reads never show the partner); the
+    /// answer that follows says what it means for the customer.
+    pub fn notice(&self, language: Language) -> String {
+        match (self, language) {
+            (Self::Accepted, Language::Ko) => "파트너사가 요청을 수락했습니다.".into(),
+            (Self::Accepted, Language::En) => "The partner accepted the request.".into(),
+            (Self::Rejected { .. }, Language::Ko) => "파트너사가 요청을 거절했습니다.".into(),
+            (Self::Rejected { .. }, Language::En) => "The partner declined the request.".into(),
+            (Self::Alternative { proposed_time }, Language::Ko) => format!("파트너사가 다른 일정을 제안했습니다: {proposed_time}"),
+            (Self::Alternative { proposed_time }, Language::En) => format!("The partner proposed another time: {proposed_time}"),
+            (Self::TimedOut, Language::Ko) => "파트너사가 기한 내에 답하지 않았습니다. 담당자가 확인하겠습니다.".into(),
+            (Self::TimedOut, Language::En) => "The partner did not answer in time; a member of our team will follow up.".into(),
         }
     }
 }

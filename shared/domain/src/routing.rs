@@ -76,7 +76,13 @@ impl Service {
                 .or(&[("event_type", &[PartnerResponded.as_str(), PartnerTimedOut.as_str()])]),
             Self::Notifier => FilterPolicy::new().or(&[(
                 "event_type",
-                &[InquiryAnswered.as_str(), InquiryEscalated.as_str(), InquiryResolved.as_str(), InquiryFailed.as_str()],
+                &[
+                    InquiryAnswered.as_str(),
+                    InquiryEscalated.as_str(),
+                    InquiryResolved.as_str(),
+                    InquiryFailed.as_str(),
+                    InquiryAwaitingCustomer.as_str(),
+                ],
             )]),
         };
         Some(policy)
@@ -150,7 +156,7 @@ mod tests {
 
     #[test]
     fn outcomes_reach_the_notifier_and_partner_events_the_responder() {
-        for t in ["inquiry.answered", "inquiry.escalated", "inquiry.resolved", "inquiry.failed"] {
+        for t in ["inquiry.answered", "inquiry.escalated", "inquiry.resolved", "inquiry.failed", "inquiry.awaiting_customer"] {
             assert_eq!(receivers(&attrs(&[("event_type", t)])), [Service::Notifier], "{t}");
         }
         for t in ["partner.responded", "partner.timed_out"] {
@@ -164,6 +170,8 @@ mod tests {
         assert_eq!(receivers(&attrs(&[("event_type", "inquiry.message_received")])), [Service::Classifier]);
         // The responder's timer goes to its own queue directly, never through the topic.
         assert!(receivers(&attrs(&[("event_type", "inquiry.auto_close")])).is_empty());
+        // So does the dispatcher's wait for the customer's reply.
+        assert!(receivers(&attrs(&[("event_type", "inquiry.reply_deadline")])).is_empty());
     }
 
     #[test]
@@ -171,6 +179,6 @@ mod tests {
         let json = Service::Classifier.subscription().unwrap().to_sns_json();
         assert_eq!(json["$or"][1]["event_type"][0], "inquiry.attachments_analyzed");
         let json = Service::Notifier.subscription().unwrap().to_sns_json();
-        assert_eq!(json["event_type"].as_array().unwrap().len(), 4);
+        assert_eq!(json["event_type"].as_array().unwrap().len(), 5);
     }
 }

@@ -16,6 +16,12 @@ pub enum InquiryStatus {
     Classified,
     /// Waiting for a partner to confirm.
     AwaitingPartner,
+    /// Waiting for the customer's reply to a question: the booking the
+    /// inquiry names could not be found or verified, and the customer was
+    /// asked (once) to check the reservation number. The reply goes back
+    /// to `classified` for the partner flow; no usable reply in time goes
+    /// to a person.
+    AwaitingCustomer,
     /// Answered automatically.
     Answered,
     /// Handed to a human.
@@ -36,8 +42,11 @@ use InquiryStatus::*;
 const TRANSITIONS: &[(InquiryStatus, &[InquiryStatus])] = &[
     (Received, &[Analyzing, Classified, Escalated, Failed]),
     (Analyzing, &[Classified, Escalated, Failed]),
-    (Classified, &[AwaitingPartner, Answered, Escalated, Failed]),
+    (Classified, &[AwaitingPartner, AwaitingCustomer, Answered, Escalated, Failed]),
     (AwaitingPartner, &[Answered, Escalated, Failed]),
+    // The reply names a number: verified again (an inquiry asks once, so
+    // this loop runs at most once); else, or in silence, a person.
+    (AwaitingCustomer, &[Classified, Escalated, Failed]),
     // A customer or operator may escalate an answer they find wanting; the
     // customer's thanks (or silence) resolves it; a new question reopens it.
     (Answered, &[Reopened, Escalated, Resolved]),
@@ -64,7 +73,8 @@ pub struct TransitionError {
 
 impl InquiryStatus {
     /// Every status.
-    pub const ALL: [InquiryStatus; 9] = [Received, Analyzing, Classified, AwaitingPartner, Answered, Escalated, Reopened, Resolved, Failed];
+    pub const ALL: [InquiryStatus; 10] =
+        [Received, Analyzing, Classified, AwaitingPartner, AwaitingCustomer, Answered, Escalated, Reopened, Resolved, Failed];
 
     /// Checks a move against the transition table.
     pub fn transition(self, to: InquiryStatus) -> Result<InquiryStatus, TransitionError> {
@@ -102,6 +112,7 @@ impl InquiryStatus {
             Analyzing => "analyzing",
             Classified => "classified",
             AwaitingPartner => "awaiting_partner",
+            AwaitingCustomer => "awaiting_customer",
             Answered => "answered",
             Escalated => "escalated",
             Reopened => "reopened",
@@ -122,7 +133,8 @@ impl InquiryStatus {
             // A reopened inquiry waits for the classifier, as an analysed one does.
             Analyzing | Reopened => 2,
             Classified => 3,
-            AwaitingPartner => 4,
+            // Both wait on someone outside before the answer.
+            AwaitingPartner | AwaitingCustomer => 4,
             Answered | Escalated | Resolved | Failed => 5,
         }
     }
@@ -218,6 +230,25 @@ mod tests {
         for from in InquiryStatus::ALL.into_iter().filter(|s| !s.is_terminal()) {
             assert!(from.can_become(Failed), "{from}");
         }
+    }
+
+    #[test]
+    fn a_booking_that_cannot_be_verified_asks_the_customer_and_the_reply_goes_back_to_the_partner_flow() {
+        let paths: &[&[InquiryStatus]] = &[
+            &[Received, Classified, AwaitingCustomer, Classified, AwaitingPartner, Answered],
+            &[Received, Classified, AwaitingCustomer, Classified, Escalated],
+            &[Received, Classified, AwaitingCustomer, Escalated, Resolved],
+        ];
+        for path in paths {
+            for pair in path.windows(2) {
+                assert!(pair[0].can_become(pair[1]), "{} -> {}", pair[0], pair[1]);
+            }
+        }
+        let asks: Vec<_> = InquiryStatus::ALL.into_iter().filter(|s| s.can_become(AwaitingCustomer)).collect();
+        assert_eq!(asks, [Classified], "only the partner flow asks the customer");
+        assert!(!AwaitingCustomer.can_become(AwaitingPartner), "a reply is verified again before a partner is asked");
+        assert!(!AwaitingCustomer.can_become(Answered));
+        assert!(!AwaitingCustomer.is_terminal(), "its deadline moves it on");
     }
 
     #[test]

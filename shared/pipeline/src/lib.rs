@@ -23,7 +23,7 @@ pub use sweeper::{SweepError, Sweeper, SweeperParts};
 use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
-use switchboard_domain::{CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Service};
+use switchboard_domain::{Author, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Message, Service};
 use switchboard_messaging::{ReceivedMessage, Topic, events};
 use switchboard_store::{InquiryStore, TransitionError, TransitionOutcome, transition_announced, transition_from};
 use switchboard_worker::Outcome;
@@ -117,6 +117,20 @@ impl Stage {
     /// `traceparent`); a failure means "try the message again".
     pub async fn publish(&self, events: &[CloudEvent]) -> Result<(), Outcome> {
         Ok(events::publish(self.topic.as_ref(), events).await?)
+    }
+
+    /// Announces an inquiry escalated because its booking stays
+    /// unverified (by the dispatcher, or by the classifier for a reply
+    /// to the customer's question that names no number): the notice joins
+    /// the conversation and `inquiry.escalated` goes out. Both are keyed by
+    /// the inquiry's first round, so a redelivery adds and tells nothing twice.
+    pub async fn announce_unverified(&self, escalated: &Inquiry) -> Result<(), Outcome> {
+        if let Some(escalation) = &escalated.escalation {
+            let notice = Message::reply(escalated, Author::System, "escalated", escalation.customer_message.as_str(), escalated.updated_at);
+            self.inquiries.append_message(&notice, &[]).await.or_retry()?;
+        }
+        let event = self.event(EventType::InquiryEscalated, escalated, "1", json!({ "status": escalated.status }));
+        self.publish(&[event]).await
     }
 
     /// Marks the message's inquiry `failed` with `reason` and publishes

@@ -14,6 +14,7 @@
 //! | `received`, `analyzing` | the topic (routed as at intake) | `inquiry.received` |
 //! | `classified` | the classifier's queue (it announces its verdict again) | `inquiry.received` |
 //! | `awaiting_partner`, past its deadline | the partner dispatcher's queue (it closes the request) | `inquiry.classified` |
+//! | `awaiting_customer`, past its question's deadline | the partner dispatcher's queue (it announces the question again, and its deadline, which escalates) | `inquiry.classified` |
 //! | `reopened` | the classifier's queue (it classifies the follow-up) | the latest follow-up's `inquiry.message_received` |
 
 use crate::{Clock, follow_up, received_event};
@@ -73,8 +74,14 @@ pub struct Sweeper {
 }
 
 /// The statuses an inquiry can get stuck in.
-const WORKING: [InquiryStatus; 5] =
-    [InquiryStatus::Received, InquiryStatus::Analyzing, InquiryStatus::Classified, InquiryStatus::AwaitingPartner, InquiryStatus::Reopened];
+const WORKING: [InquiryStatus; 6] = [
+    InquiryStatus::Received,
+    InquiryStatus::Analyzing,
+    InquiryStatus::Classified,
+    InquiryStatus::AwaitingPartner,
+    InquiryStatus::AwaitingCustomer,
+    InquiryStatus::Reopened,
+];
 
 impl Sweeper {
     /// A sweeper over `parts`.
@@ -84,11 +91,12 @@ impl Sweeper {
     }
 
     /// Since when inquiry `inquiry` has been waiting on its stage: its last
-    /// move, or for a partner request its deadline (it waits for the partner
-    /// until then by design).
+    /// move, or for a partner request (a question to the customer) its
+    /// deadline (it waits for the partner, or the customer, until then by design).
     fn waiting_since(inquiry: &Inquiry) -> Timestamp {
-        match (&inquiry.status, &inquiry.partner) {
-            (InquiryStatus::AwaitingPartner, Some(request)) => request.deadline_at.max(inquiry.updated_at),
+        match (&inquiry.status, &inquiry.partner, &inquiry.customer_question) {
+            (InquiryStatus::AwaitingPartner, Some(request), _) => request.deadline_at.max(inquiry.updated_at),
+            (InquiryStatus::AwaitingCustomer, _, Some(question)) => question.deadline_at.max(inquiry.updated_at),
             _ => inquiry.updated_at,
         }
     }
@@ -152,7 +160,7 @@ impl Sweeper {
             InquiryStatus::Classified => {
                 events::send(self.parts.classifier.as_ref(), &received_event(inquiry), Duration::ZERO).await.map(|_| ())
             }
-            InquiryStatus::AwaitingPartner => {
+            InquiryStatus::AwaitingPartner | InquiryStatus::AwaitingCustomer => {
                 let event = CloudEvent::for_inquiry(
                     EventType::InquiryClassified,
                     inquiry.id,

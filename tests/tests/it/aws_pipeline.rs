@@ -310,6 +310,50 @@ async fn a_partner_who_never_answers_times_out_with_separate_processes() {
 }
 
 #[tokio::test]
+async fn an_unknown_reservation_is_asked_about_and_a_reply_resumes_the_partner_flow_or_silence_escalates_with_separate_processes() {
+    // Texts the demo customer, as the pipeline test does.
+    let _texts = switchboard_tests::emulator::DEMO_RESERVATION_TEXTS.lock().await;
+    let reply_secs = 20;
+    let cluster = Cluster::start_with("ask", 300, &[("SWITCHBOARD_CUSTOMER_REPLY_SECS", reply_secs.to_string())]).await;
+    let unknown = json!({ "content": "예약번호 HT-99999999 날짜를 12월 25일로 변경하고 싶어요", "customer_phone": "010-1234-5678" });
+    let replied = cluster.submit(&unknown).await;
+    let silent = cluster.submit(&unknown).await;
+    for id in [&replied, &silent] {
+        cluster.wait_for(id, |s| s == "awaiting_customer").await;
+        cluster.wait_notified(id).await;
+    }
+
+    let r = cluster
+        .http
+        .post(format!("{}/api/inquiries/{replied}/messages", cluster.base_url))
+        .header("x-api-key", API_KEY)
+        .header("idempotency-key", "aws-reply-1")
+        .json(&json!({ "text": "예약번호는 HT-20481123 입니다" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    partner_token(PARTNER_PHONE, &replied).await;
+    assert_eq!(cluster.inquiry(&replied).await["reservation_number"], "HT-20481123");
+
+    let escalated = cluster.wait_terminal(&silent).await;
+    assert_eq!(escalated["status"], "escalated");
+    assert_eq!(escalated["escalation"]["reason"], "reservation not found");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (sms, mail) = emulator_sent().await;
+        let questions = sms.iter().filter(|(to, text)| to == "+821012345678" && text.contains("예약번호를 확인")).count();
+        let operators = mail.iter().filter(|(to, _, body)| to == "operators@switchboard.example" && body.contains(&silent)).count();
+        if questions >= 2 && operators >= 1 {
+            assert_eq!((questions, operators), (2, 1), "each customer asked once, the operators told once");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "questions {questions}, operators' e-mails {operators}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
 async fn a_service_process_killed_mid_run_loses_no_inquiry() {
     let mut cluster = Cluster::start("kill", 300).await;
     cluster.kill("classifier");

@@ -375,6 +375,14 @@ async fn an_inquiry_round_trips_with_every_field(f: Fixture) {
     i.answer = Some("네, 가능합니다.".into());
     i.escalation = Some(Escalation { reason: "low confidence".into(), customer_message: "곧 답변드리겠습니다.".into() });
     i.human_answer = None;
+    // The question asked about the booking (issue 17), with the reply it was answered by.
+    i.customer_question = Some(switchboard_domain::CustomerQuestion {
+        unverified: switchboard_domain::Unverified::PhoneMismatch,
+        message: "예약번호를 확인해 주세요.".into(),
+        asked_at: at(1),
+        deadline_at: at(86_401),
+        reply: Some(3),
+    });
     i.updated_at = Timestamp::from_millisecond(1_700_000_003_456).expect("valid time");
     create(f.store.as_ref(), &i).await;
     assert_eq!(f.store.get_inquiry(i.id).await.unwrap(), Some(i.clone()));

@@ -171,7 +171,8 @@ async fn a_partner_answer_after_escalation_is_refused_with_409_and_its_link_is_v
 
 #[tokio::test]
 async fn a_reservation_that_is_not_the_customers_goes_to_a_person_without_revealing_it() {
-    let app = TestApp::spawn().await;
+    // The customer is asked to check the number first; nobody replies.
+    let app = TestApp::spawn_with(Options { customer_reply_secs: 1, ..Options::default() }).await;
     let body = json!({ "content": "Please move my booking HT-20481123 to next week.", "customer_phone": "+12135550149" });
     let id = app.submit_ok(&body).await;
     let inquiry = app.wait_terminal(&id).await;
@@ -179,7 +180,9 @@ async fn a_reservation_that_is_not_the_customers_goes_to_a_person_without_reveal
     assert_eq!(inquiry["escalation"]["reason"], "the customer's phone does not match the reservation");
     let sent = app.notified(&id).await;
     assert!(sent.iter().all(|m| m.to != PARTNER_PHONE), "no SMS to the partner");
-    assert_eq!(sent.iter().filter(|m| m.to == "+12135550149").count(), 1, "the customer is told");
+    app.wait_for_timeline(&id, "notification.customer.inquiry.escalated").await;
+    let sent = app.outbox(&id).await;
+    assert_eq!(sent.iter().filter(|m| m.to == "+12135550149").count(), 2, "the customer is asked, then told");
     assert!(sent.iter().all(|m| !m.body.contains("김민지")));
     assert_eq!(partner_steps(&inquiry), ["Created"], "no partner was asked");
     app.stop().await;
