@@ -142,3 +142,27 @@ async fn a_reopened_inquiry_that_stopped_moving_gets_its_latest_follow_up_announ
     let again = switchboard_pipeline::follow_up::received_event(&inquiry, &latest, "test", START);
     assert_eq!(handed[0].id, again.id, "the id it was stored with: the classifier takes it once");
 }
+
+#[tokio::test]
+async fn a_question_back_left_unanswered_past_its_deadline_by_the_allowance_goes_back_to_the_dispatcher() {
+    let p = TestPipeline::new().await;
+    let mut inquiry = InquiryBuilder::new().created_at(START, 10).status(InquiryStatus::AwaitingCustomer).build();
+    inquiry.classification = Some(fixtures::classification(Language::En, Intent::ReservationChange));
+    inquiry.customer_question = Some(switchboard_domain::verification::CustomerQuestion {
+        unverified: switchboard_domain::verification::Unverified::NotFound,
+        message: "Please check your booking number.".into(),
+        asked_at: START,
+        deadline_at: START + seconds(86_400),
+        reply: None,
+    });
+    p.store_inquiry(&inquiry).await;
+    let sweeper = sweeper(&p);
+
+    p.clock.advance(seconds(86_400 + 299));
+    assert_eq!(sweeper.sweep().await.unwrap(), 0, "the customer has until the deadline, and the deadline message its allowance");
+    p.clock.advance(seconds(2));
+    assert_eq!(sweeper.sweep().await.unwrap(), 1);
+    let handed = p.take(Service::PartnerDispatcher).await;
+    assert_eq!(handed.len(), 1);
+    assert_eq!((handed[0].kind(), handed[0].inquiry_id()), (Some(EventType::InquiryClassified), Some(inquiry.id)));
+}
