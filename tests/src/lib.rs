@@ -246,6 +246,36 @@ impl TestApp {
     pub async fn outbox(&self, inquiry_id: &str) -> Vec<OutboxEntry> {
         self.ports.outbox.as_ref().expect("embedded mode").entries(Some(inquiry_id.to_owned())).await.expect("outbox readable")
     }
+
+    /// A customer's follow-up through the API under idempotency key `key`,
+    /// asserting 202; returns the stored message.
+    pub async fn follow_up(&self, id: &str, key: &str, text: &str) -> Value {
+        let response = self
+            .http
+            .post(self.url(&format!("/api/inquiries/{id}/messages")))
+            .header("x-api-key", API_KEY)
+            .header("idempotency-key", key)
+            .json(&json!({ "text": text }))
+            .send()
+            .await
+            .expect("the gateway answers");
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
+        let body: Value = response.json().await.expect("a JSON body");
+        body["message"].clone()
+    }
+
+    /// `(author, text)` of every message of the inquiry's conversation (its first page).
+    pub async fn conversation(&self, id: &str) -> Vec<(String, String)> {
+        let url = self.url(&format!("/api/inquiries/{id}/messages"));
+        let response = self.http.get(url).header("x-api-key", API_KEY).send().await.expect("the gateway answers");
+        assert_eq!(response.status(), 200);
+        let page: Value = response.json().await.expect("a JSON body");
+        let messages = page["messages"].as_array().cloned().unwrap_or_default();
+        messages
+            .iter()
+            .map(|m| (m["author"].as_str().unwrap_or_default().to_owned(), m["text"].as_str().unwrap_or_default().to_owned()))
+            .collect()
+    }
 }
 
 /// A minimal inquiry body.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_domain::{CloudEvent, EventType, InquiryId, Service, TenantId};
 use switchboard_messaging::events;
-use switchboard_tests::{API_KEY, Options, PATIENCE, TestApp, inquiry_body};
+use switchboard_tests::{Options, PATIENCE, TestApp, inquiry_body};
 
 const CUSTOMER: &str = "+12135550149";
 const QUESTION: &str = "What time is check-in?";
@@ -23,40 +23,11 @@ async fn answered(app: &TestApp) -> String {
     id
 }
 
-/// Adds a follow-up under idempotency key `key`, asserting 202; returns the message.
-async fn follow_up(app: &TestApp, id: &str, key: &str, text: &str) -> Value {
-    let response = app
-        .http
-        .post(app.url(&format!("/api/inquiries/{id}/messages")))
-        .header("x-api-key", API_KEY)
-        .header("idempotency-key", key)
-        .json(&json!({ "text": text }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
-    let body: Value = response.json().await.unwrap();
-    body["message"].clone()
-}
-
-/// `(author, text)` of every message of the conversation.
-async fn conversation(app: &TestApp, id: &str) -> Vec<(String, String)> {
-    let response = app.http.get(app.url(&format!("/api/inquiries/{id}/messages"))).header("x-api-key", API_KEY).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let page: Value = response.json().await.unwrap();
-    page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["author"].as_str().unwrap().to_owned(), m["text"].as_str().unwrap().to_owned()))
-        .collect()
-}
-
 /// Polls the conversation until `done` holds; panics after [`PATIENCE`].
 async fn wait_conversation(app: &TestApp, id: &str, done: impl Fn(&[(String, String)]) -> bool) -> Vec<(String, String)> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let messages = conversation(app, id).await;
+        let messages = app.conversation(id).await;
         if done(&messages) {
             return messages;
         }
@@ -94,7 +65,7 @@ async fn quiet(app: &TestApp) {
 async fn thanks_after_an_answer_resolve_the_inquiry_with_a_closing_notice() {
     let app = TestApp::spawn().await;
     let id = answered(&app).await;
-    follow_up(&app, &id, "thanks-1", "Thanks, that solved it!").await;
+    app.follow_up(&id, "thanks-1", "Thanks, that solved it!").await;
 
     let inquiry = app.wait_for(&id, |s| s == "resolved").await;
     assert_eq!(inquiry["status_reason"], "customer_closed");
@@ -110,7 +81,7 @@ async fn thanks_after_an_answer_resolve_the_inquiry_with_a_closing_notice() {
 async fn a_new_question_after_an_answer_is_answered_from_the_faq_and_the_conversation_shows_both_answers() {
     let app = TestApp::spawn().await;
     let id = answered(&app).await;
-    follow_up(&app, &id, "parking-1", PARKING).await;
+    app.follow_up(&id, "parking-1", PARKING).await;
 
     let messages = wait_conversation(&app, &id, |m| by(m, "ai") == 2).await;
     let authors: Vec<&str> = messages.iter().map(|(a, _)| a.as_str()).collect();
@@ -136,7 +107,7 @@ async fn a_new_question_after_an_answer_is_answered_from_the_faq_and_the_convers
 async fn an_angry_follow_up_escalates_with_its_reason_and_the_operators_are_told() {
     let app = TestApp::spawn().await;
     let id = answered(&app).await;
-    follow_up(&app, &id, "angry-1", ANGRY).await;
+    app.follow_up(&id, "angry-1", ANGRY).await;
 
     let inquiry = app.wait_for(&id, |s| s == "escalated").await;
     assert_eq!(inquiry["escalation"]["reason"], "worsening_sentiment");
@@ -152,7 +123,7 @@ async fn a_follow_up_on_an_escalated_inquiry_notifies_the_operators_and_leaves_i
     let id = app.submit_ok(&inquiry_body(ANGRY, CUSTOMER)).await;
     app.wait_for(&id, |s| s == "escalated").await;
     app.wait_for_timeline(&id, "notification.operators").await;
-    follow_up(&app, &id, "news-1", "Any news about my complaint? Please call me.").await;
+    app.follow_up(&id, "news-1", "Any news about my complaint? Please call me.").await;
 
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let operators = loop {
@@ -176,7 +147,7 @@ async fn a_follow_up_on_an_escalated_inquiry_notifies_the_operators_and_leaves_i
 async fn a_redelivered_message_received_changes_nothing_twice() {
     let app = TestApp::spawn().await;
     let id = answered(&app).await;
-    let message = follow_up(&app, &id, "parking-2", PARKING).await;
+    let message = app.follow_up(&id, "parking-2", PARKING).await;
     wait_conversation(&app, &id, |m| by(m, "ai") == 2).await;
     quiet(&app).await;
     let before = app.inquiry(&id).await;
@@ -199,7 +170,7 @@ async fn a_redelivered_message_received_changes_nothing_twice() {
     assert_eq!(after["status"], "answered");
     assert_eq!(after["version"], before["version"], "nothing was written");
     assert_eq!(timeline_kinds(&after), timeline_kinds(&before));
-    assert_eq!(by(&conversation(&app, &id).await, "ai"), 2);
+    assert_eq!(by(&app.conversation(&id).await, "ai"), 2);
     assert_eq!(app.outbox(&id).await.len(), sent_before, "nobody was told twice");
     app.stop().await;
 }

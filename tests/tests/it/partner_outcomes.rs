@@ -4,7 +4,7 @@
 
 use crate::partner::{CUSTOMER_PHONE, change_request, partner_sms, sms_to};
 use serde_json::{Value, json};
-use switchboard_tests::{API_KEY, Options, TestApp, token_in};
+use switchboard_tests::{Options, TestApp, token_in};
 
 /// The demo's English-speaking customer and partner (reservation TR-55501234).
 const EN_CUSTOMER: &str = "+12135550149";
@@ -155,19 +155,6 @@ async fn a_partner_answering_twice_changes_nothing_and_the_customer_hears_once()
     app.stop().await;
 }
 
-/// `(author, text)` of the inquiry's conversation.
-async fn conversation(app: &TestApp, id: &str) -> Vec<(String, String)> {
-    let response = app.http.get(app.url(&format!("/api/inquiries/{id}/messages"))).header("x-api-key", API_KEY).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let page: Value = response.json().await.unwrap();
-    page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["author"].as_str().unwrap().to_owned(), m["text"].as_str().unwrap().to_owned()))
-        .collect()
-}
-
 #[tokio::test]
 async fn the_partners_answer_appears_in_the_conversation_once_as_a_system_message_before_the_answer() {
     let app = TestApp::spawn().await;
@@ -176,7 +163,7 @@ async fn the_partners_answer_appears_in_the_conversation_once_as_a_system_messag
     assert_eq!(accepted.status(), 200);
     assert_eq!(app.wait_terminal(&id).await["status"], "answered");
     app.wait_for_timeline(&id, "message.ai").await;
-    let said = conversation(&app, &id).await;
+    let said = app.conversation(&id).await;
     let notices: Vec<_> = said.iter().filter(|(author, _)| author == "system").collect();
     assert_eq!(notices, [&("system".to_owned(), "The partner accepted the request.".to_owned())], "{said:?}");
     let authors: Vec<&str> = said.iter().map(|(author, _)| author.as_str()).collect();
@@ -190,7 +177,7 @@ async fn a_timeout_appears_in_the_conversation_once_as_a_system_message() {
     let (id, _) = ask_partner(&app, true).await;
     assert_eq!(app.wait_terminal(&id).await["partner"]["outcome"]["outcome"], "timed_out");
     app.wait_for_timeline(&id, "notification.customer.").await;
-    let said = conversation(&app, &id).await;
+    let said = app.conversation(&id).await;
     let timed_out: Vec<_> = said.iter().filter(|(_, text)| text.contains("기한 내에 답하지 않았습니다")).collect();
     assert_eq!(timed_out.len(), 1, "{said:?}");
     assert_eq!(timed_out[0].0, "system");

@@ -6,8 +6,8 @@
 //! a number, or no reply in time goes to a person with the reason, the
 //! operators are e-mailed and the customer is told what happens next.
 
-use serde_json::{Value, json};
-use switchboard_tests::{API_KEY, Options, TestApp, inquiry_body, token_in};
+use serde_json::json;
+use switchboard_tests::{Options, TestApp, inquiry_body, token_in};
 
 /// The customer of the demo reservation HT-20481123.
 const DEMO_CUSTOMER: &str = "+821012345678";
@@ -16,33 +16,6 @@ const DEMO_PARTNER: &str = "+821098765432";
 /// A change request naming a booking the demo tenant does not have, from
 /// the customer of HT-20481123.
 const UNKNOWN_BOOKING: &str = "예약 날짜를 12월 25일로 변경하고 싶어요. 예약번호 HT-99999999";
-
-/// The customer's reply, as the API takes it.
-async fn reply(app: &TestApp, id: &str, key: &str, text: &str) {
-    let response = app
-        .http
-        .post(app.url(&format!("/api/inquiries/{id}/messages")))
-        .header("x-api-key", API_KEY)
-        .header("idempotency-key", key)
-        .json(&json!({ "text": text }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
-}
-
-/// `(author, text)` of the inquiry's conversation.
-async fn conversation(app: &TestApp, id: &str) -> Vec<(String, String)> {
-    let response = app.http.get(app.url(&format!("/api/inquiries/{id}/messages"))).header("x-api-key", API_KEY).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let page: Value = response.json().await.unwrap();
-    page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["author"].as_str().unwrap().to_owned(), m["text"].as_str().unwrap().to_owned()))
-        .collect()
-}
 
 /// Submits the unknown booking's change request and waits for the question to reach the customer.
 async fn asked(app: &TestApp) -> String {
@@ -63,7 +36,7 @@ async fn an_unknown_reservation_is_answered_with_a_question_back_and_the_right_n
     let app = TestApp::spawn().await;
     let id = asked(&app).await;
 
-    let said = conversation(&app, &id).await;
+    let said = app.conversation(&id).await;
     assert_eq!(said.len(), 2, "the inquiry and the question: {said:?}");
     assert_eq!(said[1].0, "system");
     assert!(said[1].1.contains("HT-99999999") && said[1].1.contains("예약번호를 확인"), "{}", said[1].1);
@@ -79,7 +52,7 @@ async fn an_unknown_reservation_is_answered_with_a_question_back_and_the_right_n
     let html = page.text().await.unwrap();
     assert!(html.contains("예약번호 확인을 위해 답장을 기다리고 있습니다") && !html.contains("예상 완료"), "{html}");
 
-    reply(&app, &id, "reply-1", "죄송합니다. 예약번호는 HT-20481123 입니다.").await;
+    app.follow_up(&id, "reply-1", "죄송합니다. 예약번호는 HT-20481123 입니다.").await;
     let inquiry = app.wait_for(&id, |s| s == "awaiting_partner").await;
     assert_eq!(inquiry["reservation_number"], "HT-20481123");
     let partner: Vec<_> = app.outbox(&id).await.into_iter().filter(|m| m.to == DEMO_PARTNER).collect();
@@ -125,7 +98,7 @@ async fn no_reply_before_the_deadline_escalates_with_its_reason_and_the_operator
 async fn a_reply_that_still_does_not_verify_escalates_at_once() {
     let app = TestApp::spawn().await;
     let id = asked(&app).await;
-    reply(&app, &id, "reply-1", "아, HT-88888888 이었던 것 같아요.").await;
+    app.follow_up(&id, "reply-1", "아, HT-88888888 이었던 것 같아요.").await;
     let inquiry = app.wait_terminal(&id).await;
     assert_eq!(inquiry["status"], "escalated", "asked once, well before the day is out: {inquiry}");
     assert_eq!(inquiry["escalation"]["reason"], "reservation not found");
@@ -140,7 +113,7 @@ async fn a_reply_that_still_does_not_verify_escalates_at_once() {
 async fn a_reply_without_a_reservation_number_escalates_with_the_reason() {
     let app = TestApp::spawn().await;
     let id = asked(&app).await;
-    reply(&app, &id, "reply-1", "예약번호를 모르겠어요. 전화 주세요.").await;
+    app.follow_up(&id, "reply-1", "예약번호를 모르겠어요. 전화 주세요.").await;
     let inquiry = app.wait_terminal(&id).await;
     assert_eq!(inquiry["status"], "escalated", "{inquiry}");
     assert_eq!(inquiry["escalation"]["reason"], "reservation not found");
