@@ -66,5 +66,5 @@ pub use problem::Problem;
 pub use rate_limits::Rates;
 pub use reply_suggestions::ReplySuggestions;
 pub use serve::{Listeners, serve};
-pub use state::{Gateway, NotReady, Readiness};
+pub use state::{Gateway, GatewayParts, NotReady, Readiness};
 pub use status_cache::DEFAULT_STATUS_STALENESS;

@@ -32,9 +32,28 @@ pub trait Readiness: Send + Sync {
     async fn sample_queues(&self) {}
 }
 
-/// What the handlers need.
+/// What the handlers need, shared: every request's extractors and layers
+/// clone it, so a clone is one reference count, not one per part.
 #[derive(Clone)]
-pub struct Gateway {
+pub struct Gateway(Arc<GatewayParts>);
+
+impl Gateway {
+    /// The gateway over `parts`.
+    pub fn new(parts: GatewayParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for Gateway {
+    type Target = GatewayParts;
+
+    fn deref(&self) -> &GatewayParts {
+        &self.0
+    }
+}
+
+/// The parts of a [`Gateway`].
+pub struct GatewayParts {
     /// Takes in inquiries (REST, gRPC, chat).
     pub intake: Intake,
     /// Opens and answers partner confirmations.

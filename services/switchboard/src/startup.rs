@@ -352,7 +352,7 @@ impl App {
             workers.push(Worker::new(service.name(), ports.queue(service)?, handler, worker_config));
         }
 
-        let gateway = Gateway {
+        let gateway = Gateway::new(switchboard_gateway::GatewayParts {
             intake,
             dispatcher,
             customer_links,
@@ -375,7 +375,7 @@ impl App {
                 settings: config.api_settings()?,
                 backlog: Some(Arc::new(crate::backlog::PipelineBacklog::new(&ports))),
             }),
-        };
+        });
         // The gateway's process publishes what the outbox holds and sweeps
         // (several gateways do the same work twice: repeats, not harm).
         let housekeeping = if selection.gateway {
