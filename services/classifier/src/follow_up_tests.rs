@@ -39,16 +39,22 @@ async fn answered_with(pipeline: &TestPipeline, text: &str) -> (Inquiry, CloudEv
     pipeline.store_inquiry(&inquiry).await;
     let answer = Message::reply(&inquiry, Author::Ai, "answer", "From 3 pm.", START);
     pipeline.store.append_message(&answer, &[]).await.unwrap();
+    let event = followed_up(pipeline, &inquiry, text).await;
+    (inquiry, event)
+}
+
+/// Stores the customer's follow-up `text` to `inquiry` and returns the
+/// `inquiry.message_received` intake would announce it with.
+async fn followed_up(pipeline: &TestPipeline, inquiry: &Inquiry, text: &str) -> CloudEvent {
     let said = FollowUp { text: text.into(), language: Some(Language::En) };
     let message = Message::follow_up(inquiry.id, "k1", said, MessageChannel::Api, START);
     let message = pipeline.store.append_message(&message, &[]).await.unwrap().message().clone();
-    let event = pipeline.stage(Service::Intake).event(
+    pipeline.stage(Service::Intake).event(
         EventType::MessageReceived,
-        &inquiry,
+        inquiry,
         &message.key,
         json!({ "inquiry_id": inquiry.id, "message_id": message.id }),
-    );
-    (inquiry, event)
+    )
 }
 
 #[tokio::test]
@@ -124,15 +130,7 @@ async fn asked_with(pipeline: &TestPipeline, reply: &str) -> (Inquiry, CloudEven
     pipeline.store_inquiry(&inquiry).await;
     let question = inquiry.customer_question.as_ref().unwrap().as_message(&inquiry);
     pipeline.store.append_message(&question, &[]).await.unwrap();
-    let said = FollowUp { text: reply.into(), language: Some(Language::En) };
-    let message = Message::follow_up(inquiry.id, "k1", said, MessageChannel::Api, START);
-    let message = pipeline.store.append_message(&message, &[]).await.unwrap().message().clone();
-    let event = pipeline.stage(Service::Intake).event(
-        EventType::MessageReceived,
-        &inquiry,
-        &message.key,
-        json!({ "inquiry_id": inquiry.id, "message_id": message.id }),
-    );
+    let event = followed_up(pipeline, &inquiry, reply).await;
     (inquiry, event)
 }
 

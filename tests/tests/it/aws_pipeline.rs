@@ -94,7 +94,7 @@ impl Cluster {
         slot.1.kill();
     }
 
-    async fn submit(&self, body: &Value) -> String {
+    pub(crate) async fn submit(&self, body: &Value) -> String {
         let r = self.http.post(format!("{}/api/inquiries", self.base_url)).header("x-api-key", API_KEY).json(body).send().await.unwrap();
         assert_eq!(r.status(), 202);
         r.json::<Value>().await.unwrap()["inquiry_id"].as_str().unwrap().to_owned()

@@ -7,12 +7,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use crate::aws_pipeline::Cluster;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use switchboard_domain::{Author, Inquiry, InquiryId, InquiryStatus, MessageChannel, Service};
 use switchboard_messaging::{Attributes, OutgoingMessage, ReceiveOptions};
 use switchboard_tests::emulator::emulator;
-use switchboard_tests::{API_KEY, Options, PATIENCE, TestApp, inquiry_body};
+use switchboard_tests::{Options, PATIENCE, TestApp, inquiry_body};
 
 /// The demo tenant's two-way number.
 const OUR_NUMBER: &str = "+15550001111";
@@ -162,18 +162,7 @@ async fn aws_an_sms_published_to_the_inbound_topic_joins_the_inquiry_in_dynamodb
     let extra = [("SWITCHBOARD_INBOUND_SMS_NUMBERS", format!("{OUR_NUMBER}=demo"))];
     let cluster = Cluster::start_with("inbound-sms", 300, &extra).await;
     let customer = "+12135550160";
-    let http = reqwest::Client::new();
-    let submitted: Value = http
-        .post(format!("{}/api/inquiries", cluster.base_url))
-        .header("x-api-key", API_KEY)
-        .json(&inquiry_body(QUESTION, customer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = InquiryId::parse(submitted["inquiry_id"].as_str().unwrap()).unwrap();
+    let id = InquiryId::parse(&cluster.submit(&inquiry_body(QUESTION, customer)).await).unwrap();
 
     let sdk = emulator().sdk_config().await;
     let (sns, sqs) = (aws_sdk_sns::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));

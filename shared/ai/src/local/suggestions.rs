@@ -189,7 +189,6 @@ impl Words {
 
     /// The remedy for `intent`, bounded by `policy` (an entry's answer) when there is one.
     fn direct(&self, intent: Option<Intent>, policy: Option<&str>) -> (String, Vec<String>) {
-        let booking = self.booking.clone();
         let ko = self.language == Language::Ko;
         let (remedy, commits): (String, &str) = match (intent, policy) {
             (Some(Intent::Refund | Intent::Complaint), Some(policy)) => (
@@ -200,12 +199,12 @@ impl Words {
                 },
                 "a refund under the stated refund policy",
             ),
-            (Some(Intent::ReservationChange), policy) => (
-                match (ko, &booking, policy) {
-                    (true, Some(b), _) => format!("{b}을(를) 요청하신 대로 변경하도록 바로 진행하고, 확정되면 알려 드리겠습니다."),
-                    (true, None, _) => "요청하신 대로 예약을 변경하도록 바로 진행하고, 확정되면 알려 드리겠습니다.".to_owned(),
-                    (false, Some(b), _) => format!("We will change {b} as you asked right away and confirm as soon as it is done."),
-                    (false, None, _) => "We will change your booking as you asked right away and confirm as soon as it is done.".to_owned(),
+            (Some(Intent::ReservationChange), _) => (
+                match (ko, &self.booking) {
+                    (true, Some(b)) => format!("{b}을(를) 요청하신 대로 변경하도록 바로 진행하고, 확정되면 알려 드리겠습니다."),
+                    (true, None) => "요청하신 대로 예약을 변경하도록 바로 진행하고, 확정되면 알려 드리겠습니다.".to_owned(),
+                    (false, Some(b)) => format!("We will change {b} as you asked right away and confirm as soon as it is done."),
+                    (false, None) => "We will change your booking as you asked right away and confirm as soon as it is done.".to_owned(),
                 },
                 "making the requested change, subject to availability",
             ),
