@@ -13,6 +13,7 @@ mod aws_pipeline;
 mod conformance_corrections;
 mod conformance_messaging;
 mod conformance_store;
+mod console;
 mod conversation;
 mod crash;
 mod customer_page;
