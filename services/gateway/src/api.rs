@@ -21,6 +21,9 @@ use switchboard_pipeline::Relay;
 use switchboard_store::{InquiryStore, ReservationStore};
 use tokio_util::sync::CancellationToken;
 
+/// How long an operator stays signed in to the console unless configured otherwise: a shift.
+pub const DEFAULT_CONSOLE_SESSION: Duration = Duration::from_secs(8 * 3600);
+
 /// Settings of the tenant and operator API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiSettings {
@@ -80,7 +83,7 @@ impl Default for ApiSettings {
             watch_poll: Duration::from_millis(100),
             admission: AdmissionLimits::default(),
             status_staleness: DEFAULT_STATUS_STALENESS,
-            console_session: crate::console::DEFAULT_SESSION_LIFETIME,
+            console_session: DEFAULT_CONSOLE_SESSION,
             console_poll: Duration::from_secs(2),
         }
     }

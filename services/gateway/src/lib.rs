@@ -55,7 +55,7 @@ mod views;
 mod watch;
 
 pub use admission::{AdmissionLimits, Backlog, BacklogSample, StageBacklog};
-pub use api::{Api, ApiParts, ApiSettings, DEFAULT_MAX_CONCURRENT_REQUESTS};
+pub use api::{Api, ApiParts, ApiSettings, DEFAULT_CONSOLE_SESSION, DEFAULT_MAX_CONCURRENT_REQUESTS};
 pub use app::router;
 pub use client_address::{BadProxyRange, TrustedProxies};
 pub use error::ApiError;
@@ -69,6 +69,5 @@ pub use rate_limits::Rates;
 pub use reply_suggestions::ReplySuggestions;
 pub use serve::{Listeners, serve};
 pub use state::{Gateway, GatewayParts, NotReady, Readiness};
-pub use console::DEFAULT_SESSION_LIFETIME;
 pub use status_cache::DEFAULT_STATUS_STALENESS;
 pub use traces::{RecordedTraces, TraceBar, TraceSource, TraceView, XRayTraces};

@@ -248,7 +248,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             memory_ttl_ms: switchboard_classifier::tenant_memory::DEFAULT_TTL.as_millis() as u64,
             status_cache_ms: switchboard_gateway::DEFAULT_STATUS_STALENESS.as_millis() as u64,
-            console_session_minutes: switchboard_gateway::DEFAULT_SESSION_LIFETIME.as_secs() / 60,
+            console_session_minutes: switchboard_gateway::DEFAULT_CONSOLE_SESSION.as_secs() / 60,
             console_poll_ms: 2000,
             // Measured on two cores (loadtest/README.md, "Overload"): at 2x the
             // maximum, 2000 / 500 ms / 2000 let 2.4 s of work queue up behind

@@ -996,12 +996,8 @@ impl SessionStore for DynamoStore {
     async fn put_session(&self, hash: &str, session: &ConsoleSession) -> Result<(), StoreError> {
         let mut session_item = item(&keys::console_session(hash), session)?;
         session_item.insert(TTL_ATTRIBUTE.into(), n(session.expires_at.as_second()));
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(session_item))
-            .condition_expression("attribute_not_exists(pk)");
+        let put =
+            self.client.put_item().table_name(&self.table).set_item(Some(session_item)).condition_expression("attribute_not_exists(pk)");
         match put.send().await {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Err(StoreError::Conflict("a session with this id exists".into())),

@@ -763,7 +763,9 @@ impl SessionStore for SqliteStore {
 
     async fn delete_session(&self, hash: &str) -> Result<(), StoreError> {
         let key = keys::console_session(hash);
-        self.db.write(move |tx| exec(tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map(|_| ()).map_err(db)).await
+        self.db
+            .write(move |tx| exec(tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map(|_| ()).map_err(db))
+            .await
     }
 }
 

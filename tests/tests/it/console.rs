@@ -25,7 +25,8 @@ async fn sign_in_with(app: &TestApp, key: &str, extra_headers: &[(&str, &str)]) 
     let form = http.get(app.url("/console/sign-in")).send().await.unwrap();
     let cookie = set_cookies(&form)[0].split(';').next().unwrap().to_owned();
     let nonce = hidden(&form.text().await.unwrap(), "nonce").unwrap();
-    let mut post = http.post(app.url("/console/sign-in")).header(COOKIE, cookie).form(&[("key", key), ("nonce", &nonce), ("next", "/console")]);
+    let mut post =
+        http.post(app.url("/console/sign-in")).header(COOKIE, cookie).form(&[("key", key), ("nonce", &nonce), ("next", "/console")]);
     for (name, value) in extra_headers {
         post = post.header(*name, *value);
     }
@@ -222,7 +223,10 @@ async fn the_faq_is_searched_and_edited_from_the_console_as_the_api_sees_it() {
     let page = console.page("/console/faq?tenant=demo").await;
     let version = hidden(&page, "version").unwrap();
     let (status, _, body) = console
-        .post("/console/faq", &[("csrf", &csrf), ("tenant", "demo"), ("action", "add"), ("version", &version), ("language", "en"), ("question", "Gym?")])
+        .post(
+            "/console/faq",
+            &[("csrf", &csrf), ("tenant", "demo"), ("action", "add"), ("version", &version), ("language", "en"), ("question", "Gym?")],
+        )
         .await;
     assert_eq!(status, 400);
     assert!(body.contains("answer:"), "{body}");

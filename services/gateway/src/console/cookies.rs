@@ -45,7 +45,11 @@ pub(crate) fn set_cookie(name: &str, value: &str, lifetime: Duration, headers: &
 /// (`//evil.example` and `/console/../x` are refused).
 pub(crate) fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if (n == COOKIE_PATH || n.starts_with("/console/") || n.starts_with("/console?")) && !n.contains("..") && !n.contains('\\') => n,
+        Some(n)
+            if (n == COOKIE_PATH || n.starts_with("/console/") || n.starts_with("/console?")) && !n.contains("..") && !n.contains('\\') =>
+        {
+            n
+        }
         _ => COOKIE_PATH,
     }
 }

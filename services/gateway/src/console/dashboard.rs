@@ -92,10 +92,8 @@ impl Figures {
             if let Some(slot) = usize::try_from(hour).ok().and_then(|h| per_hour.get_mut(h)) {
                 *slot += 1;
             }
-            let done = matches!(
-                i.status,
-                InquiryStatus::Answered | InquiryStatus::Resolved | InquiryStatus::Escalated | InquiryStatus::Failed
-            );
+            let done =
+                matches!(i.status, InquiryStatus::Answered | InquiryStatus::Resolved | InquiryStatus::Escalated | InquiryStatus::Failed);
             if done {
                 finished += 1;
                 if i.answer.is_some() && i.human_answer.is_none() && i.escalation.is_none() {
@@ -164,7 +162,14 @@ pub(crate) fn rows(values: &[(String, u64)], width: f64, row: f64) -> Vec<Bar> {
     values
         .iter()
         .enumerate()
-        .map(|(i, (label, value))| Bar { label: label.clone(), value: *value, x: 0.0, y: i as f64 * row, width: *value as f64 / max * width, height: row - 4.0 })
+        .map(|(i, (label, value))| Bar {
+            label: label.clone(),
+            value: *value,
+            x: 0.0,
+            y: i as f64 * row,
+            width: *value as f64 / max * width,
+            height: row - 4.0,
+        })
         .collect()
 }
 
@@ -218,7 +223,7 @@ async fn recent(gateway: &Gateway, now: Timestamp) -> Result<Vec<Inquiry>, Store
             }
         }
     }
-    found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    found.sort_by_key(|i| std::cmp::Reverse(i.created_at));
     Ok(found)
 }
 

@@ -5,7 +5,7 @@
 //! reported, not overwritten).
 
 use super::page::{Chrome, html, message, problem_text};
-use super::session::SignedIn;
+use super::session::{SignedIn, form_refused};
 use super::tenant_choice::{choose, matches};
 use crate::faq_ops::{self, Editor};
 use crate::state::Gateway;
@@ -42,21 +42,32 @@ struct FaqPage {
 }
 
 /// `GET /console/faq`.
-pub(crate) async fn show(State(gateway): State<Gateway>, signed_in: SignedIn, headers: HeaderMap, Query(query): Query<FaqQuery>) -> Response {
+pub(crate) async fn show(
+    State(gateway): State<Gateway>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Query(query): Query<FaqQuery>,
+) -> Response {
     render(&gateway, &signed_in, &headers, &query, StatusCode::OK, None).await
 }
 
-async fn render(gateway: &Gateway, signed_in: &SignedIn, headers: &HeaderMap, query: &FaqQuery, status: StatusCode, problem: Option<String>) -> Response {
+async fn render(
+    gateway: &Gateway,
+    signed_in: &SignedIn,
+    headers: &HeaderMap,
+    query: &FaqQuery,
+    status: StatusCode,
+    problem: Option<String>,
+) -> Response {
     let chrome = signed_in.chrome(headers, "/console/faq", "faq");
     let (tenants, chosen) = match choose(gateway, query.tenant.as_deref()).await {
         Ok(found) => found,
         Err(e) => return message(chrome.w, StatusCode::SERVICE_UNAVAILABLE, chrome.w.faq, &e.to_string()),
     };
     let (entries, version) = match &chosen {
-        Some(t) => (
-            t.faq.iter().filter(|e| matches(&query.q, &[&e.question, &e.answer, &e.variants.join("\n")])).cloned().collect(),
-            t.version,
-        ),
+        Some(t) => {
+            (t.faq.iter().filter(|e| matches(&query.q, &[&e.question, &e.answer, &e.variants.join("\n")])).cloned().collect(), t.version)
+        }
         None => (Vec::new(), 0),
     };
     let page = FaqPage {
@@ -110,8 +121,8 @@ impl FaqForm {
 /// `POST /console/faq`: adds, edits or deletes an entry, then shows the FAQ again.
 pub(crate) async fn save(State(gateway): State<Gateway>, signed_in: SignedIn, headers: HeaderMap, Form(form): Form<FaqForm>) -> Response {
     let w = Chrome::words_for(&headers);
-    if let Err(refused) = signed_in.check_form(&headers, form.csrf.as_deref(), w) {
-        return refused;
+    if !signed_in.form_ok(&headers, form.csrf.as_deref()) {
+        return form_refused(w);
     }
     let query = FaqQuery { tenant: Some(form.tenant.clone()), ..FaqQuery::default() };
     let Ok(tenant) = TenantId::parse(&form.tenant) else {

@@ -5,11 +5,11 @@
 //! feedback controls the API's resolve takes (`feedback.rs`).
 
 use super::page::{Chrome, html, message, problem_text};
-use super::session::SignedIn;
-use crate::traces::TraceView;
+use super::session::{SignedIn, form_refused};
 use crate::error::ApiError;
 use crate::feedback::FeedbackInput;
 use crate::state::Gateway;
+use crate::traces::TraceView;
 use crate::{ops, suggestions};
 use askama::Template;
 use axum::Form;
@@ -145,7 +145,14 @@ fn author(w: &super::words::Words, a: Author) -> (&'static str, &'static str) {
 }
 
 /// Everything the page shows of inquiry `id`.
-async fn page(gateway: &Gateway, signed_in: &SignedIn, chrome: Chrome, id: &str, form: ResolveForm, problem: Option<String>) -> Result<InquiryPage, ApiError> {
+async fn page(
+    gateway: &Gateway,
+    signed_in: &SignedIn,
+    chrome: Chrome,
+    id: &str,
+    form: ResolveForm,
+    problem: Option<String>,
+) -> Result<InquiryPage, ApiError> {
     let principal = signed_in.principal();
     let (inquiry, timeline) = ops::detail(gateway, &principal, id, "id").await?;
     let w = chrome.w;
@@ -166,18 +173,27 @@ async fn page(gateway: &Gateway, signed_in: &SignedIn, chrome: Chrome, id: &str,
             let analysis = a.analysis.as_ref();
             let text = |field: &str| analysis.and_then(|v| v.get(field)).and_then(|v| v.as_str()).map(str::to_owned);
             let list = |field: &str| {
-                analysis.and_then(|v| v.get(field)).and_then(|v| v.as_array()).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect::<Vec<_>>()
+                analysis
+                    .and_then(|v| v.get(field))
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
             };
             let mut notes = list("problems");
             notes.extend(text("description"));
-            AttachmentRow { filename: a.filename, media_type: a.media_type.as_str().to_owned(), size: a.size, extracted_text: text("extracted_text"), notes }
+            AttachmentRow {
+                filename: a.filename,
+                media_type: a.media_type.as_str().to_owned(),
+                size: a.size,
+                extracted_text: text("extracted_text"),
+                notes,
+            }
         })
         .collect();
-    let partner_steps = crate::views::partner_steps(&inquiry, &timeline)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| (s.kind, time(s.at)))
-        .collect();
+    let partner_steps =
+        crate::views::partner_steps(&inquiry, &timeline).unwrap_or_default().into_iter().map(|s| (s.kind, time(s.at))).collect();
     let trace = gateway.traces.trace(inquiry.id, &timeline).await;
     let events = timeline
         .iter()
@@ -208,7 +224,9 @@ async fn page(gateway: &Gateway, signed_in: &SignedIn, chrome: Chrome, id: &str,
         sentiment: c.sentiment.as_str(),
         language: c.language.as_str(),
         reservation: c.reservation_number.as_ref().map(ToString::to_string),
-        certainty: c.certainty.as_ref().map(|k| (format!("{:.0} %", k.intent * 100.0), format!("{:.0} %", k.urgency * 100.0), format!("{:.0} %", k.sentiment * 100.0))),
+        certainty: c.certainty.as_ref().map(|k| {
+            (format!("{:.0} %", k.intent * 100.0), format!("{:.0} %", k.urgency * 100.0), format!("{:.0} %", k.sentiment * 100.0))
+        }),
         unsure: c.unsure.clone(),
         engine: c.engine.clone(),
     });
@@ -259,8 +277,8 @@ pub(crate) async fn resolve(
     Form(form): Form<ResolveForm>,
 ) -> Response {
     let w = Chrome::words_for(&headers);
-    if let Err(refused) = signed_in.check_form(&headers, form.csrf.as_deref(), w) {
-        return refused;
+    if !signed_in.form_ok(&headers, form.csrf.as_deref()) {
+        return form_refused(w);
     }
     let answer = form.answer().to_owned();
     let result = ops::resolve(&gateway, &signed_in.principal(), &id, Some(&answer), &form.feedback(), "id").await;

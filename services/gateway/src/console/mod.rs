@@ -16,6 +16,7 @@
 //! (`ops.rs`, `faq_ops.rs`, …) as the signed-in operator, so the rules,
 //! the validation and the audit trail are the API's.
 
+mod cookies;
 mod dashboard;
 mod faq_page;
 mod inquiry_page;
@@ -23,12 +24,9 @@ mod live;
 mod page;
 mod queue;
 mod reservations_page;
-mod cookies;
 mod session;
 mod tenant_choice;
 mod words;
-
-pub use session::DEFAULT_SESSION_LIFETIME;
 
 use crate::concurrency_cap::{self, ConcurrencyCap};
 use crate::limits::MAX_SMALL_BODY_BYTES;

@@ -117,7 +117,8 @@ pub(crate) async fn switch_language(headers: HeaderMap, Path(lang): Path<String>
 
 /// `GET /console/static/console.js`: the script that makes the queue live.
 pub(crate) async fn script() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], include_str!("console.js")).into_response()
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], include_str!("console.js"))
+        .into_response()
 }
 
 /// The console's root, for links.

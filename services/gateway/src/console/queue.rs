@@ -150,7 +150,13 @@ struct QueueRows {
 }
 
 /// `GET /console`: the queue.
-pub(crate) async fn show(State(gateway): State<Gateway>, signed_in: SignedIn, headers: HeaderMap, uri: Uri, Query(filter): Query<QueueFilter>) -> Response {
+pub(crate) async fn show(
+    State(gateway): State<Gateway>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(filter): Query<QueueFilter>,
+) -> Response {
     let here = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let chrome = signed_in.chrome(&headers, &here, "queue");
     let (rows, cut) = match rows(&gateway, &filter).await {
@@ -176,7 +182,12 @@ pub(crate) async fn show(State(gateway): State<Gateway>, signed_in: SignedIn, he
 }
 
 /// `GET /console/queue/rows`: the rows of the queue for the same filters.
-pub(crate) async fn rows_only(State(gateway): State<Gateway>, _signed_in: SignedIn, headers: HeaderMap, Query(filter): Query<QueueFilter>) -> Response {
+pub(crate) async fn rows_only(
+    State(gateway): State<Gateway>,
+    _signed_in: SignedIn,
+    headers: HeaderMap,
+    Query(filter): Query<QueueFilter>,
+) -> Response {
     let w = Chrome::words_for(&headers);
     match rows(&gateway, &filter).await {
         Ok((rows, _)) => html(StatusCode::OK, &QueueRows { w, rows }),

@@ -4,7 +4,7 @@
 //! /api/reservations` (validation, the SMS country rule).
 
 use super::page::{Chrome, html, message, problem_text};
-use super::session::SignedIn;
+use super::session::{SignedIn, form_refused};
 use super::tenant_choice::{choose, matches};
 use crate::ops;
 use crate::state::Gateway;
@@ -82,7 +82,12 @@ fn fields(input: &ReservationInput) -> Vec<(&'static str, &'static str, String)>
 }
 
 /// `GET /console/reservations`.
-pub(crate) async fn show(State(gateway): State<Gateway>, signed_in: SignedIn, headers: HeaderMap, Query(query): Query<ReservationQuery>) -> Response {
+pub(crate) async fn show(
+    State(gateway): State<Gateway>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Query(query): Query<ReservationQuery>,
+) -> Response {
     render(&gateway, &signed_in, &headers, &query, &ReservationInput::default(), StatusCode::OK, None).await
 }
 
@@ -136,10 +141,15 @@ pub(crate) struct ReservationForm {
 }
 
 /// `POST /console/reservations`: stores the reservation (replacing one with its number).
-pub(crate) async fn save(State(gateway): State<Gateway>, signed_in: SignedIn, headers: HeaderMap, Form(form): Form<ReservationForm>) -> Response {
+pub(crate) async fn save(
+    State(gateway): State<Gateway>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<ReservationForm>,
+) -> Response {
     let w = Chrome::words_for(&headers);
-    if let Err(refused) = signed_in.check_form(&headers, form.csrf.as_deref(), w) {
-        return refused;
+    if !signed_in.form_ok(&headers, form.csrf.as_deref()) {
+        return form_refused(w);
     }
     let tenant = form.input.tenant_id.clone().unwrap_or_default();
     match ops::put_reservation(&gateway, &signed_in.principal(), form.input.clone()).await {

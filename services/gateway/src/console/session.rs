@@ -47,8 +47,6 @@ const SIGN_IN_COOKIE: &str = "switchboard_console_sign_in";
 pub(crate) const SIGN_IN_PATH: &str = "/console/sign-in";
 /// How long a sign-in form may be left open before it is posted.
 const SIGN_IN_FORM_LIFETIME: Duration = Duration::from_secs(15 * 60);
-/// How long a session lasts unless configured otherwise.
-pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 
 /// 32 random bytes, URL-safe: a session id, a CSRF token, a form nonce.
 fn random_token() -> String {
@@ -89,16 +87,15 @@ pub(crate) struct SignedIn {
 }
 
 impl SignedIn {
-    /// Refuses a posted form whose CSRF token is not this session's, or
-    /// that the browser marks as sent from another site.
-    pub(crate) fn check_form(&self, headers: &HeaderMap, posted: Option<&str>, w: &'static Words) -> Result<(), Response> {
-        match posted {
-            Some(token) if !cross_site(headers) && same(token, &self.csrf) => Ok(()),
-            _ => {
-                warn!(operator = %self.operator, "console form refused: missing or wrong CSRF token");
-                Err(form_refused(w))
-            }
+    /// Whether a posted form carries this session's CSRF token and the
+    /// browser does not mark it as sent from another site; a refused form
+    /// gets [`form_refused`].
+    pub(crate) fn form_ok(&self, headers: &HeaderMap, posted: Option<&str>) -> bool {
+        let ok = posted.is_some_and(|token| same(token, &self.csrf)) && !cross_site(headers);
+        if !ok {
+            warn!(operator = %self.operator, "console form refused: missing or wrong CSRF token");
         }
+        ok
     }
 
     /// The frame of a page this operator sees at `here`.
@@ -226,10 +223,15 @@ pub(crate) struct CsrfOnly {
 }
 
 /// `POST /console/sign-out`: the session ends in the store and the cookie goes.
-pub(crate) async fn sign_out(State(gateway): State<Gateway>, signed_in: SignedIn, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
+pub(crate) async fn sign_out(
+    State(gateway): State<Gateway>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
     let w = Chrome::words_for(&headers);
-    if let Err(refused) = signed_in.check_form(&headers, form.csrf.as_deref(), w) {
-        return refused;
+    if !signed_in.form_ok(&headers, form.csrf.as_deref()) {
+        return form_refused(w);
     }
     if let Err(e) = gateway.sessions.delete_session(&signed_in.hash).await {
         warn!(error = %e, "console session could not be deleted");
