@@ -14,6 +14,7 @@ mod conformance_corrections;
 mod conformance_messaging;
 mod conformance_store;
 mod console;
+mod console_browser;
 mod conversation;
 mod crash;
 mod customer_page;
