@@ -111,17 +111,24 @@ pub struct XRayTraces {
 
 #[async_trait]
 impl TraceSource for XRayTraces {
-    async fn trace(&self, _inquiry: InquiryId, timeline: &[TimelineEvent]) -> TraceView {
-        // The trace that took the inquiry in: its first event's.
-        match timeline.iter().find_map(|e| e.trace_id.as_deref()).and_then(xray_trace_id) {
-            Some(id) => TraceView::Link(format!(
-                "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#xray:traces/{id}",
-                region = self.region
-            )),
-            None => TraceView::Nothing,
-        }
+    async fn trace(&self, inquiry: InquiryId, timeline: &[TimelineEvent]) -> TraceView {
+        let region = &self.region;
+        let link = match timeline.iter().find_map(|e| e.trace_id.as_deref()).and_then(xray_trace_id) {
+            // One trace, when the timeline names it.
+            Some(id) => format!("https://{region}.console.aws.amazon.com/xray/home?region={region}#/traces/{id}"),
+            // Otherwise every trace that worked on the inquiry: the stack's
+            // collector indexes the span attribute `switchboard.inquiry_id`
+            // as this annotation (`cloudformation.rs`).
+            None => format!(
+                "https://{region}.console.aws.amazon.com/xray/home?region={region}#/traces?timeRange=P3D&filter=annotation.{XRAY_ANNOTATION}%20%3D%20%22{inquiry}%22"
+            ),
+        };
+        TraceView::Link(link)
     }
 }
+
+/// The X-Ray annotation the collector makes of the span attribute `switchboard.inquiry_id`.
+pub const XRAY_ANNOTATION: &str = "switchboard_inquiry_id";
 
 /// A W3C trace id (32 hex digits) in X-Ray's form: `1-{8 hex}-{24 hex}`.
 fn xray_trace_id(w3c: &str) -> Option<String> {
@@ -154,6 +161,15 @@ mod tests {
         let bars = waterfall(&[span("root", None, 0, 100), span("child", Some("root"), 50, 75)]);
         assert_eq!((bars[0].depth, bars[0].offset_pct, bars[0].width_pct), (0, 0.0, 100.0));
         assert_eq!((bars[1].depth, bars[1].offset_pct, bars[1].width_pct), (1, 50.0, 25.0));
+    }
+
+    #[tokio::test]
+    async fn without_a_trace_id_the_link_searches_x_ray_by_the_inquiry_annotation() {
+        let id = InquiryId::parse("01a2438f-6307-7216-b1ab-8e5301e6e3a1").unwrap();
+        let view = XRayTraces { region: "ap-northeast-2".into() }.trace(id, &[]).await;
+        let TraceView::Link(link) = view else { panic!("a link: {view:?}") };
+        assert!(link.starts_with("https://ap-northeast-2.console.aws.amazon.com/xray/home?region=ap-northeast-2#/traces?"), "{link}");
+        assert!(link.ends_with("filter=annotation.switchboard_inquiry_id%20%3D%20%2201a2438f-6307-7216-b1ab-8e5301e6e3a1%22"), "{link}");
     }
 
     #[test]

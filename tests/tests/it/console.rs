@@ -300,3 +300,28 @@ async fn console_pages_forbid_framing_and_foreign_scripts() {
     assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
 }
+
+#[tokio::test]
+async fn in_aws_mode_the_console_keeps_its_sessions_in_dynamodb_and_links_the_trace_in_x_ray() {
+    let cluster =
+        crate::aws_pipeline::Cluster::start_with("console", 300, &[("SWITCHBOARD_DEMO_OPERATOR_KEY", OPERATOR_KEY.to_owned())]).await;
+    let id = cluster.submit(&inquiry_body(REFUND, CUSTOMER)).await;
+    assert_eq!(cluster.wait_terminal(&id).await["status"], "escalated");
+    let console = ConsoleClient::sign_in(&cluster.base_url, OPERATOR_KEY).await;
+    assert!(console.page("/console").await.contains(&id), "the queue reads DynamoDB's status index");
+    let page = console.page(&format!("/console/inquiries/{id}")).await;
+    assert!(
+        page.contains(&format!(
+            "xray/home?region=us-east-1#/traces?timeRange=P3D&#38;filter=annotation.switchboard_inquiry_id%20%3D%20%22{id}%22"
+        )),
+        "the traces are found in X-Ray by the inquiry: {page}"
+    );
+    let csrf = hidden(&page, "csrf").unwrap();
+    let (status, _, body) =
+        console.post(&format!("/console/inquiries/{id}/resolve"), &[("csrf", &csrf), ("answer", "We refunded you in full today.")]).await;
+    assert_eq!(status, 303, "{body}");
+    assert_eq!(cluster.inquiry(&id).await["status"], "resolved");
+    let (status, _, _) = console.post("/console/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert_eq!(console.get("/console").await.0, 303, "signed out: the session item is gone from the table");
+}
