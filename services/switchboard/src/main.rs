@@ -1,5 +1,9 @@
 //! `switchboard`: every Switchboard component in one binary.
 
+/// mimalloc, not glibc's malloc: measured in loadtest/README.md ("Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
