@@ -86,7 +86,14 @@ impl WebhookMessage {
 
     /// The message replayed at `now`: a new round from its first attempt.
     pub fn replayed(&self, now: Timestamp) -> Self {
-        Self { round: self.round + 1, attempts: 0, last_failed: false, state: MessageState::Pending, expires_at: expiry(now), ..self.clone() }
+        Self {
+            round: self.round + 1,
+            attempts: 0,
+            last_failed: false,
+            state: MessageState::Pending,
+            expires_at: expiry(now),
+            ..self.clone()
+        }
     }
 }
 

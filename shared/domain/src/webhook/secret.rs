@@ -140,8 +140,11 @@ mod tests {
 
     #[test]
     fn after_a_rotation_both_secrets_sign_until_the_old_one_expires() {
-        let (old, new, newer) =
-            (WebhookSecret::from_bytes(&[1; 32]).unwrap(), WebhookSecret::from_bytes(&[2; 32]).unwrap(), WebhookSecret::from_bytes(&[3; 32]).unwrap());
+        let (old, new, newer) = (
+            WebhookSecret::from_bytes(&[1; 32]).unwrap(),
+            WebhookSecret::from_bytes(&[2; 32]).unwrap(),
+            WebhookSecret::from_bytes(&[3; 32]).unwrap(),
+        );
         let mut ring = SecretRing::new(old.clone());
         ring.rotate(new.clone(), at(100), Duration::from_secs(50));
         assert_eq!(ring.live(at(120)), [&new, &old]);
