@@ -147,7 +147,14 @@ mod tests {
     #[tokio::test]
     async fn literal_and_resolved_internal_addresses_are_refused() {
         let policy = TargetPolicy::default();
-        for target in ["http://10.0.0.1/", "http://127.0.0.1:9/", "http://169.254.169.254/latest", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://localhost/"] {
+        for target in [
+            "http://10.0.0.1/",
+            "http://127.0.0.1:9/",
+            "http://169.254.169.254/latest",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://localhost/",
+        ] {
             assert!(matches!(resolve(&url(target), &policy).await, Err(TargetError::Refused(_))), "{target}");
         }
         let allowed = TargetPolicy::parse("127.0.0.0/8").unwrap();

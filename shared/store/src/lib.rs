@@ -20,6 +20,7 @@ pub mod s3;
 pub mod sqlite;
 mod tenant_edit;
 mod transition;
+mod webhook_edit;
 
 use async_trait::async_trait;
 pub use conversation::{Appended, conversation_page, message_event, whole_conversation};
@@ -32,6 +33,7 @@ use switchboard_domain::{
 };
 pub use tenant_edit::{EDIT_ATTEMPTS, edit_tenant};
 pub use transition::{TransitionError, TransitionOutcome, transition, transition_announced, transition_from};
+pub use webhook_edit::edit_endpoint;
 
 /// The error a failed call into a backend library carries as its source.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -3,6 +3,7 @@
 //! same message (the same `webhook-id`) again, as a new round.
 
 use super::endpoint::WebhookEndpointId;
+use crate::event::{CloudEvent, EventType, deterministic_id};
 use crate::tenant::TenantId;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -142,6 +143,68 @@ pub struct DeliveryAttempt {
     pub expires_at: Timestamp,
 }
 
+/// The notifier's order to make one attempt: a `webhook.delivery` event
+/// sent to its own queue, delayed until the attempt is due (in hops of at
+/// most a queue's longest delay, as the other timers do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryOrder {
+    /// Whose endpoint.
+    pub tenant_id: TenantId,
+    /// The endpoint.
+    pub endpoint_id: WebhookEndpointId,
+    /// The message (`webhook-id`).
+    pub message_id: String,
+    /// Its round.
+    pub round: u32,
+    /// The attempt to make (1-based).
+    pub attempt: u32,
+    /// Not before.
+    pub due_at: Timestamp,
+}
+
+impl DeliveryOrder {
+    /// The first attempt of `message`'s current round, due at once.
+    pub fn first(message: &WebhookMessage, now: Timestamp) -> Self {
+        Self {
+            tenant_id: message.tenant_id.clone(),
+            endpoint_id: message.endpoint_id.clone(),
+            message_id: message.id.clone(),
+            round: message.round,
+            attempt: 1,
+            due_at: now,
+        }
+    }
+
+    /// The next attempt, due at `due_at`.
+    pub fn next(&self, due_at: Timestamp) -> Self {
+        Self { attempt: self.attempt + 1, due_at, ..self.clone() }
+    }
+
+    /// The order as an event from `source` made at `now`; its id is the
+    /// same for the same attempt, so a repeated order is recognisable.
+    pub fn to_event(&self, source: &str, now: Timestamp) -> CloudEvent {
+        CloudEvent {
+            specversion: "1.0".to_owned(),
+            id: deterministic_id(&format!("{}/{}/{}/{}", self.endpoint_id, self.message_id, self.round, self.attempt)),
+            source: source.to_owned(),
+            event_type: EventType::WebhookDelivery.as_str().to_owned(),
+            time: Some(now),
+            subject: Some(self.message_id.clone()),
+            datacontenttype: Some("application/json".to_owned()),
+            data: serde_json::to_value(self).unwrap_or_default(),
+            tenantid: Some(self.tenant_id.to_string()),
+            traceparent: None,
+            hasattachments: None,
+            needspartner: None,
+        }
+    }
+
+    /// The order a `webhook.delivery` event carries.
+    pub fn from_event(event: &CloudEvent) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(event.data.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +215,25 @@ mod tests {
         assert_eq!(message_id("e1", &a), message_id("e1", &a));
         assert_ne!(message_id("e1", &a), message_id("e1", &b));
         assert!(message_id("e1", &a).starts_with("msg_"));
+    }
+
+    #[test]
+    fn an_order_travels_as_a_webhook_delivery_event() {
+        let message = WebhookMessage::new(
+            "msg_1".into(),
+            WebhookEndpointId::generate(),
+            TenantId::from_valid("t"),
+            "inquiry.answered",
+            "{}".into(),
+            Timestamp::UNIX_EPOCH,
+        );
+        let order = DeliveryOrder::first(&message, Timestamp::UNIX_EPOCH);
+        let event = order.to_event("switchboard/notifier", Timestamp::UNIX_EPOCH);
+        assert_eq!(event.kind(), Some(EventType::WebhookDelivery));
+        assert_eq!(DeliveryOrder::from_event(&event).unwrap(), order);
+        let next = order.next(Timestamp::UNIX_EPOCH);
+        assert_eq!(next.attempt, 2);
+        assert_ne!(next.to_event("s", Timestamp::UNIX_EPOCH).id, event.id);
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod signature;
 pub mod target;
 pub mod url;
 
-pub use delivery::{AttemptResult, DELIVERY_LOG_TTL, DeliveryAttempt, MessageState, WebhookMessage, expiry, message_id};
+pub use delivery::{AttemptResult, DELIVERY_LOG_TTL, DeliveryAttempt, DeliveryOrder, MessageState, WebhookMessage, expiry, message_id};
 pub use endpoint::{Disabled, WebhookChange, WebhookEndpoint, WebhookEndpointId, WebhookInput};
 pub use events::{EventFilter, WEBHOOK_EVENT_TYPES};
 pub use schedule::RetrySchedule;
