@@ -51,12 +51,16 @@ mod telemetry;
 mod timeline_pollers;
 mod views;
 mod watch;
+mod webhook_admin;
+pub mod webhook_ops;
+mod webhook_rest;
 
 pub use admission::{AdmissionLimits, Backlog, BacklogSample, StageBacklog};
 pub use api::{Api, ApiParts, ApiSettings, DEFAULT_MAX_CONCURRENT_REQUESTS};
 pub use app::router;
 pub use client_address::{BadProxyRange, TrustedProxies};
 pub use error::ApiError;
+pub use webhook_admin::{DEFAULT_ROTATION_GRACE, WebhookAdmin};
 pub use follow_up_classifier::FollowUpClassifier;
 pub use health::{CachedReadiness, READINESS_TTL};
 pub use limits::MAX_BODY_BYTES;
