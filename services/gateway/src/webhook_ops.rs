@@ -6,16 +6,16 @@
 //! it again at every delivery). Every change is a conditional write.
 
 use crate::error::ApiError;
-use crate::principal::Principal;
+use crate::principal::{Principal, managed_tenant};
 use crate::state::Gateway;
 use jiff::Timestamp;
 use switchboard_channels::webhook::{TargetError, resolve};
 use switchboard_domain::TenantId;
+use switchboard_domain::webhook::secret::GENERATED_SECRET_BYTES;
 use switchboard_domain::webhook::{
     DeliveryAttempt, DeliveryOrder, MessageState, SecretRing, WebhookChange, WebhookEndpoint, WebhookEndpointId, WebhookInput,
     WebhookMessage, WebhookSecret, WebhookUrl,
 };
-use switchboard_domain::webhook::secret::GENERATED_SECRET_BYTES;
 use switchboard_messaging::events;
 use switchboard_store::{StoreError, edit_endpoint};
 use tracing::info;
@@ -27,27 +27,6 @@ pub const MAX_DELIVERIES_LISTED: u32 = 100;
 
 /// An endpoint and the secret to show once (creation, rotation).
 pub type WithSecret = (WebhookEndpoint, String);
-
-/// The tenant whose endpoints the caller manages: a tenant key's own (a
-/// `tenant` naming another is NOT_FOUND, as another tenant's data is); an
-/// operator names one that exists.
-pub async fn owner(gateway: &Gateway, principal: &Principal, tenant: Option<&str>, field: &str) -> Result<TenantId, ApiError> {
-    let tenant = tenant.map(str::trim).filter(|t| !t.is_empty());
-    match principal {
-        Principal::Tenant(own) => match tenant {
-            Some(named) if named != own.id.as_str() => Err(ApiError::NotFound(format!("tenant {named} not found"))),
-            _ => Ok(own.id.clone()),
-        },
-        Principal::Operator { .. } => {
-            let named = tenant.ok_or_else(|| ApiError::field(field, "is required with an operator key"))?;
-            let id = TenantId::parse(named).map_err(|e| ApiError::field(field, &e.to_string()))?;
-            match gateway.tenants.get_tenant(&id).await? {
-                Some(_) => Ok(id),
-                None => Err(ApiError::NotFound(format!("tenant {id} not found"))),
-            }
-        }
-    }
-}
 
 fn endpoint_id(id: &str) -> Result<WebhookEndpointId, ApiError> {
     WebhookEndpointId::parse(id.trim()).map_err(|_| not_found(id))
@@ -67,9 +46,7 @@ fn new_secret() -> Result<WebhookSecret, ApiError> {
 async fn check_target(gateway: &Gateway, url: &WebhookUrl) -> Result<(), ApiError> {
     match resolve(url, &gateway.webhooks.policy).await {
         Ok(_) => Ok(()),
-        Err(TargetError::Refused(refused)) => {
-            Err(ApiError::field("url", &format!("resolves to {refused}, which webhooks may not reach")))
-        }
+        Err(TargetError::Refused(refused)) => Err(ApiError::field("url", &format!("resolves to {refused}, which webhooks may not reach"))),
         Err(TargetError::Unresolved(why)) => Err(ApiError::field("url", &format!("does not resolve ({why})"))),
     }
 }
@@ -84,7 +61,7 @@ async fn checked(gateway: &Gateway, input: &WebhookInput, new: bool) -> Result<W
 
 /// Registers an endpoint; its secret is returned once.
 pub async fn create(gateway: &Gateway, principal: &Principal, tenant: Option<&str>, input: &WebhookInput) -> Result<WithSecret, ApiError> {
-    let tenant = owner(gateway, principal, tenant, "tenant").await?;
+    let tenant = managed_tenant(gateway, principal, tenant, "tenant").await?;
     let change = checked(gateway, input, true).await?;
     let store = gateway.webhooks.store.as_ref();
     if store.endpoints(&tenant).await?.len() >= MAX_ENDPOINTS_PER_TENANT {
@@ -115,13 +92,13 @@ pub async fn create(gateway: &Gateway, principal: &Principal, tenant: Option<&st
 
 /// The tenant's endpoints.
 pub async fn list(gateway: &Gateway, principal: &Principal, tenant: Option<&str>) -> Result<Vec<WebhookEndpoint>, ApiError> {
-    let tenant = owner(gateway, principal, tenant, "tenant").await?;
+    let tenant = managed_tenant(gateway, principal, tenant, "tenant").await?;
     Ok(gateway.webhooks.store.endpoints(&tenant).await?)
 }
 
 /// One endpoint.
 pub async fn get(gateway: &Gateway, principal: &Principal, tenant: Option<&str>, id: &str) -> Result<WebhookEndpoint, ApiError> {
-    let tenant = owner(gateway, principal, tenant, "tenant").await?;
+    let tenant = managed_tenant(gateway, principal, tenant, "tenant").await?;
     gateway.webhooks.store.get_endpoint(&tenant, &endpoint_id(id)?).await?.ok_or_else(|| not_found(id))
 }
 
@@ -133,7 +110,7 @@ pub async fn update(
     id: &str,
     input: &WebhookInput,
 ) -> Result<WebhookEndpoint, ApiError> {
-    let tenant = owner(gateway, principal, tenant, "tenant").await?;
+    let tenant = managed_tenant(gateway, principal, tenant, "tenant").await?;
     let change = checked(gateway, input, false).await?;
     let now = Timestamp::now();
     let (endpoint, ()) = edit(gateway, &tenant, id, |e| {
@@ -147,7 +124,7 @@ pub async fn update(
 
 /// Deletes an endpoint (its log expires by itself).
 pub async fn delete(gateway: &Gateway, principal: &Principal, tenant: Option<&str>, id: &str) -> Result<(), ApiError> {
-    let tenant = owner(gateway, principal, tenant, "tenant").await?;
+    let tenant = managed_tenant(gateway, principal, tenant, "tenant").await?;
     if !gateway.webhooks.store.delete_endpoint(&tenant, &endpoint_id(id)?).await? {
         return Err(not_found(id));
     }
@@ -158,7 +135,7 @@ pub async fn delete(gateway: &Gateway, principal: &Principal, tenant: Option<&st
 /// Gives the endpoint a new secret, returned once; the old one keeps
 /// signing beside it for the configured grace.
 pub async fn rotate(gateway: &Gateway, principal: &Principal, tenant: Option<&str>, id: &str) -> Result<WithSecret, ApiError> {
-    let tenant = owner(gateway, principal, tenant, "tenant").await?;
+    let tenant = managed_tenant(gateway, principal, tenant, "tenant").await?;
     let secret = new_secret()?;
     let (now, grace) = (Timestamp::now(), gateway.webhooks.rotation_grace);
     let (endpoint, ()) = edit(gateway, &tenant, id, |e| {

@@ -2,8 +2,8 @@
 //! are `webhook_ops.rs`). A tenant key manages its own; an operator key
 //! names the tenant with `?tenant=`.
 
-use crate::problem::{Problem, from_json_rejection};
 use crate::principal::Principal;
+use crate::problem::{Problem, from_json_rejection};
 use crate::state::Gateway;
 use crate::webhook_ops;
 use axum::Json;
@@ -151,7 +151,9 @@ pub struct DeliveriesQuery {
 }
 
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
-    query.map(|Query(q)| q).map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "The query string is invalid", e.body_text()))
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "The query string is invalid", e.body_text()))
 }
 
 fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, Problem> {

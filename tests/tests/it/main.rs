@@ -59,3 +59,4 @@ mod sweeper;
 mod telemetry;
 mod upstream;
 mod validation;
+mod webhooks;
