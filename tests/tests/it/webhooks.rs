@@ -259,3 +259,50 @@ async fn tenants_manage_only_their_own_endpoints_and_operators_name_the_tenant()
     assert_eq!(status, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_grpc_webhook_service_does_what_the_rest_routes_do() {
+    use switchboard_proto::v1 as pb;
+    use switchboard_proto::v1::webhook_service_client::WebhookServiceClient;
+    use switchboard_tests::grpc::{bad_fields, channel, expect_code, keyed};
+    use tonic::Code;
+
+    let app = spawn().await;
+    let receiver = Receiver::start(&[], 200).await;
+    let mut hooks = WebhookServiceClient::new(channel(&app).await);
+    let create = pb::CreateWebhookRequest { url: receiver.url.clone(), events: vec!["inquiry.answered".into()], ..Default::default() };
+    let created = hooks.create_webhook(keyed(API_KEY, create)).await.unwrap().into_inner();
+    let webhook = created.webhook.unwrap();
+    assert!(created.secret.starts_with("whsec_"));
+    assert_eq!((webhook.events.as_slice(), webhook.enabled), (&["inquiry.answered".to_owned()][..], true));
+
+    let listed = hooks.list_webhooks(keyed(OPERATOR_KEY, pb::ListWebhooksRequest { tenant_id: "demo".into() })).await.unwrap().into_inner();
+    assert_eq!(listed.webhooks.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(), [webhook.id.as_str()]);
+    let missing = hooks.list_webhooks(keyed(OPERATOR_KEY, pb::ListWebhooksRequest::default())).await;
+    assert_eq!(bad_fields(&expect_code(missing, Code::InvalidArgument)), ["tenant"]);
+
+    let refused = pb::CreateWebhookRequest { url: "http://169.254.169.254/latest".into(), ..Default::default() };
+    assert_eq!(bad_fields(&expect_code(hooks.create_webhook(keyed(API_KEY, refused)).await, Code::InvalidArgument)), ["url"]);
+
+    let rotate = pb::RotateWebhookSecretRequest { id: webhook.id.clone(), ..Default::default() };
+    let rotated = hooks.rotate_webhook_secret(keyed(API_KEY, rotate)).await.unwrap().into_inner();
+    assert!(rotated.webhook.unwrap().previous_secret_expires_at.is_some());
+
+    answered_inquiry(&app).await;
+    let post = receiver.wait_for(1).await.remove(0);
+    assert!(verify(&rotated.secret, &post) && verify(&created.secret, &post));
+    let log_request = pb::ListWebhookDeliveriesRequest { id: webhook.id.clone(), ..Default::default() };
+    let log = hooks.list_webhook_deliveries(keyed(API_KEY, log_request)).await.unwrap().into_inner();
+    assert_eq!(log.deliveries[0].message_id, post.header("webhook-id"));
+    let replay = pb::ReplayWebhookDeliveryRequest { id: webhook.id.clone(), message_id: post.header("webhook-id"), ..Default::default() };
+    assert_eq!(hooks.replay_webhook_delivery(keyed(API_KEY, replay)).await.unwrap().into_inner().round, 2);
+    assert_eq!(receiver.wait_for(2).await[1].header("webhook-id"), post.header("webhook-id"));
+
+    let disable = pb::UpdateWebhookRequest { id: webhook.id.clone(), enabled: Some(false), ..Default::default() };
+    assert!(!hooks.update_webhook(keyed(API_KEY, disable)).await.unwrap().into_inner().enabled);
+    let delete = pb::DeleteWebhookRequest { id: webhook.id.clone(), ..Default::default() };
+    hooks.delete_webhook(keyed(API_KEY, delete)).await.unwrap();
+    let gone = pb::GetWebhookRequest { id: webhook.id.clone(), ..Default::default() };
+    expect_code(hooks.get_webhook(keyed(API_KEY, gone)).await, Code::NotFound);
+    app.stop().await;
+}
