@@ -654,6 +654,28 @@ mod tests {
     }
 
     #[test]
+    fn webhooks_refuse_internal_targets_and_retry_on_the_specifications_schedule_unless_configured() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert!(c.webhook_policy().unwrap().check("127.0.0.1".parse().unwrap()).is_err());
+            assert_eq!(c.webhook_schedule().unwrap().max_attempts(), 8);
+            assert!(!c.webhook_allow_http);
+            jail.set_env("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE_CIDRS", "127.0.0.0/8");
+            jail.set_env("SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE", "10ms,20ms");
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert!(c.webhook_policy().unwrap().check("127.0.0.1".parse().unwrap()).is_ok());
+            assert_eq!(c.webhook_schedule().unwrap().max_attempts(), 3);
+            for (variable, bad) in [("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE_CIDRS", "localhost"), ("SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE", "soon")] {
+                jail.set_env(variable, bad);
+                let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+                assert!(err.contains(variable), "{bad}: {err}");
+                jail.set_env(variable, "");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn customer_links_last_thirty_days_unless_configured_within_a_year() {
         figment::Jail::expect_with(|jail| {
             let c = Config::load(&Overrides::default()).unwrap();
