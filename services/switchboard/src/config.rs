@@ -665,7 +665,9 @@ mod tests {
             let c = Config::load(&Overrides::default()).unwrap();
             assert!(c.webhook_policy().unwrap().check("127.0.0.1".parse().unwrap()).is_ok());
             assert_eq!(c.webhook_schedule().unwrap().max_attempts(), 3);
-            for (variable, bad) in [("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE_CIDRS", "localhost"), ("SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE", "soon")] {
+            for (variable, bad) in
+                [("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE_CIDRS", "localhost"), ("SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE", "soon")]
+            {
                 jail.set_env(variable, bad);
                 let err = Config::load(&Overrides::default()).unwrap_err().to_string();
                 assert!(err.contains(variable), "{bad}: {err}");

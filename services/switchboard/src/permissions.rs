@@ -112,7 +112,8 @@ pub fn grants(component: &str) -> Vec<Grant> {
             grants.push(grant(&["s3:PutObject"], Target::BucketObjects));
             grants.push(grant(PUBLISH, Target::Topic));
             grants.push(grant(&["sqs:GetQueueAttributes"], Target::AllQueues));
-            grants.push(grant(&["sqs:SendMessage"], Target::QueuesOf(&[Service::Classifier, Service::PartnerDispatcher, Service::Notifier])));
+            grants
+                .push(grant(&["sqs:SendMessage"], Target::QueuesOf(&[Service::Classifier, Service::PartnerDispatcher, Service::Notifier])));
         }
         _ => {}
     }

@@ -306,3 +306,44 @@ async fn the_grpc_webhook_service_does_what_the_rest_routes_do() {
     expect_code(hooks.get_webhook(keyed(API_KEY, gone)).await, Code::NotFound);
     app.stop().await;
 }
+
+/// The same flow in AWS mode: every service its own process on the
+/// emulator; the notifier's delivery orders travel through its SQS queue
+/// (delays in whole seconds), the log lives in DynamoDB.
+#[tokio::test]
+async fn on_aws_a_failing_receiver_is_retried_through_the_notifiers_queue_and_a_replay_repeats_the_webhook_id() {
+    let env = [
+        ("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE_CIDRS", "127.0.0.0/8".to_owned()),
+        ("SWITCHBOARD_WEBHOOK_ALLOW_HTTP", "true".to_owned()),
+        ("SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE", "1s".to_owned()),
+    ];
+    let cluster = crate::aws_pipeline::Cluster::start_with("webhooks", 300, &env).await;
+    let http = reqwest::Client::new();
+    let api =
+        |method: reqwest::Method, path: &str| http.request(method, format!("{}{path}", cluster.base_url)).header("x-api-key", API_KEY);
+    let receiver = Receiver::start(&[500], 200).await;
+    let created: Value = api(reqwest::Method::POST, "/api/webhooks")
+        .json(&json!({ "url": receiver.url, "events": ["*"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (hook, secret) = (created["webhook"]["id"].as_str().unwrap().to_owned(), created["secret"].as_str().unwrap().to_owned());
+
+    cluster.submit(&json!({ "content": ANSWERED, "customer_email": "guest@example.com" })).await;
+    let posts = receiver.wait_for(2).await;
+    assert_eq!(posts[0].header("webhook-id"), posts[1].header("webhook-id"), "one message, two attempts");
+    assert!(posts[1].at - posts[0].at >= Duration::from_secs(1), "the retry waits the schedule's second");
+    assert!(posts.iter().all(|p| verify(&secret, p)), "signed per the specification");
+    assert_eq!(posts[1].json()["type"], "inquiry.answered");
+
+    let log: Value = api(reqwest::Method::GET, &format!("/api/webhooks/{hook}/deliveries")).send().await.unwrap().json().await.unwrap();
+    let statuses: Vec<Value> = log["deliveries"].as_array().unwrap().iter().rev().map(|d| d["status_code"].clone()).collect();
+    assert_eq!(statuses, [json!(500), json!(200)], "{log}");
+    let message = posts[0].header("webhook-id");
+    let replayed = api(reqwest::Method::POST, &format!("/api/webhooks/{hook}/deliveries/{message}/replay")).send().await.unwrap();
+    assert_eq!(replayed.status(), 202);
+    assert_eq!(receiver.wait_for(3).await[2].header("webhook-id"), message);
+}
