@@ -70,7 +70,8 @@ pub async fn create(gateway: &Gateway, principal: &Principal, tenant: Option<&st
             current: None,
         });
     }
-    let (Some(url), secret) = (change.url.clone(), new_secret()?) else { return Err(ApiError::field("url", "is required")) };
+    let url = change.url.clone().ok_or_else(|| ApiError::field("url", "is required"))?;
+    let secret = new_secret()?;
     let now = Timestamp::now();
     let mut endpoint = WebhookEndpoint {
         id: WebhookEndpointId::generate(),

@@ -123,8 +123,13 @@ impl Notifier {
             return Ok(());
         };
         if !endpoint.enabled() {
+            // Ended without an attempt, so a replay may send it once the endpoint is enabled again.
             debug!(endpoint_id = %endpoint.id, "webhook endpoint disabled: message left for a replay");
-            return Ok(());
+            let ended = WebhookMessage { state: MessageState::Failed, ..claimed.clone() };
+            return match webhooks.store.update_message(&ended, claimed.version).await {
+                Ok(_) => Ok(()),
+                Err(e) => settled(e),
+            };
         }
         let attempt = self.attempt(webhooks, &endpoint, &claimed, &order).await;
         webhooks.store.log_attempt(&attempt, self.stage.now()).await.or_retry()?;

@@ -174,3 +174,23 @@ async fn an_endpoint_is_disabled_after_too_many_failed_messages_and_the_tenant_i
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert!(mails[0].body.contains(hook.id.as_str()));
 }
+
+#[tokio::test]
+async fn a_message_for_a_disabled_endpoint_is_not_posted_and_can_be_replayed_once_it_is_enabled() {
+    let (pipeline, notifier) = setup().await;
+    let receiver = Receiver::answering(&[200]);
+    let notifier = notifier.with_webhooks(webhooks(&pipeline, receiver.clone(), "0ms", 5));
+    let hook = endpoint(&pipeline, EventFilter::All).await;
+    publish(&pipeline, &notifier, &answered(), EventType::InquiryAnswered).await;
+    // Disabled between the event and its delivery.
+    let disabled =
+        WebhookEndpoint { disabled: Some(Disabled { reason: "by the tenant".into(), at: pipeline.clock.now() }), ..hook.clone() };
+    pipeline.store.update_endpoint(&disabled, 0).await.unwrap();
+    run_orders(&pipeline, &notifier).await;
+    assert!(receiver.ids().is_empty());
+
+    assert!(pipeline.store.attempts(&hook.id, 10, pipeline.clock.now()).await.unwrap().is_empty(), "no attempt was made");
+    let event = pipeline.stage(Service::Responder).event(EventType::InquiryAnswered, &answered(), "1", json!({}));
+    let message = pipeline.store.get_message(&hook.id, &message_id(&event.id, &hook.id), pipeline.clock.now()).await.unwrap().unwrap();
+    assert_eq!(message.state, MessageState::Failed, "ended, so a replay may send it");
+}
