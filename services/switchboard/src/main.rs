@@ -640,10 +640,11 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
                 other => anyhow::Error::new(other),
             })?;
             let (tenant, ()) = edited.map_err(|e| anyhow::anyhow!("--auto-close-days: {}", e.reason))?;
-            println!(
-                "{}",
-                serde_json::json!({ "id": tenant.id, "auto_close_days": tenant.auto_close_days, "contact_email": tenant.contact_email })
-            );
+            let mut shown = serde_json::json!({ "id": tenant.id, "auto_close_days": tenant.auto_close_days });
+            if let Some(contact) = &tenant.contact_email {
+                shown["contact_email"] = serde_json::json!(contact);
+            }
+            println!("{shown}");
             Ok(())
         }
         TenantCommand::List { common } => {
