@@ -8,6 +8,7 @@
 
 pub mod aws_traffic;
 pub mod bombs;
+pub mod console;
 pub mod emulator;
 pub mod grpc;
 pub mod outage;
@@ -98,6 +99,8 @@ pub fn test_config(dir: &std::path::Path, options: &Options) -> Config {
         shed_queue_age_ms: TEST_SHED_QUEUE_AGE_MS,
         shed_pending_writes: TEST_SHED_PENDING_WRITES,
         shed_in_pipeline: Some(TEST_SHED_IN_PIPELINE),
+        // The console's live queue notices a change within a fifth of a second.
+        console_poll_ms: 200,
         ..Config::default()
     }
 }

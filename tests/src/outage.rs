@@ -393,9 +393,32 @@ impl ReservationStore for SwitchedStore {
         self.inner.get_reservation(tenant, number).await
     }
 
+    async fn reservations(&self, tenant: &TenantId) -> Result<Vec<Reservation>, StoreError> {
+        self.gate().await?;
+        self.inner.reservations(tenant).await
+    }
+
     async fn migrate_legacy_reservations(&self) -> Result<ReservationMigration, StoreError> {
         self.gate().await?;
         self.inner.migrate_legacy_reservations().await
+    }
+}
+
+#[async_trait]
+impl switchboard_store::SessionStore for SwitchedStore {
+    async fn put_session(&self, hash: &str, session: &switchboard_store::ConsoleSession) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.put_session(hash, session).await
+    }
+
+    async fn get_session(&self, hash: &str, now: jiff::Timestamp) -> Result<Option<switchboard_store::ConsoleSession>, StoreError> {
+        self.gate().await?;
+        self.inner.get_session(hash, now).await
+    }
+
+    async fn delete_session(&self, hash: &str) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.delete_session(hash).await
     }
 }
 

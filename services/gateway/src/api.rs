@@ -21,6 +21,9 @@ use switchboard_pipeline::Relay;
 use switchboard_store::{InquiryStore, ReservationStore};
 use tokio_util::sync::CancellationToken;
 
+/// How long an operator stays signed in to the console unless configured otherwise: a shift.
+pub const DEFAULT_CONSOLE_SESSION: Duration = Duration::from_secs(8 * 3600);
+
 /// Settings of the tenant and operator API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiSettings {
@@ -58,6 +61,10 @@ pub struct ApiSettings {
     /// Longest a terminal inquiry's status is served from the cache
     /// (`SWITCHBOARD_STATUS_CACHE_MS`; zero: no cache; `status_cache.rs`).
     pub status_staleness: Duration,
+    /// How long a console session lasts (`SWITCHBOARD_CONSOLE_SESSION_MINUTES`).
+    pub console_session: Duration,
+    /// How often the console's live queue re-reads the queue (`SWITCHBOARD_CONSOLE_POLL_MS`).
+    pub console_poll: Duration,
 }
 
 impl Default for ApiSettings {
@@ -76,6 +83,8 @@ impl Default for ApiSettings {
             watch_poll: Duration::from_millis(100),
             admission: AdmissionLimits::default(),
             status_staleness: DEFAULT_STATUS_STALENESS,
+            console_session: DEFAULT_CONSOLE_SESSION,
+            console_poll: Duration::from_secs(2),
         }
     }
 }

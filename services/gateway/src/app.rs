@@ -57,6 +57,7 @@ pub fn router_with(gateway: Gateway, with_metrics: bool) -> Router {
     let proxies = Arc::new(gateway.api.settings().trusted_proxies.clone());
     Router::new()
         .merge(rest::routes(&gateway, &cap))
+        .merge(crate::console::routes(&gateway, &cap))
         .merge(partner)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

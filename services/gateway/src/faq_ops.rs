@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::state::Gateway;
 use switchboard_domain::faq::{FaqEntryInput, add_entry, parse_variant};
-use switchboard_domain::{FaqEntry, FaqEntryId, Tenant};
+use switchboard_domain::{FaqEntry, FaqEntryId, Tenant, TenantId};
 use switchboard_store::edit_tenant;
 use tracing::info;
 
@@ -47,33 +47,52 @@ pub fn get(principal: &Principal, id: &str) -> Result<Versioned<FaqEntry>, ApiEr
     Ok((find(tenant, id)?.clone(), tenant.version))
 }
 
-/// Applies `change` to the caller's tenant, conditionally, with retries.
+/// Whose FAQ a change edits and who makes it (the timeline's and the log's actor).
+#[derive(Debug, Clone)]
+pub struct Editor {
+    tenant: TenantId,
+    actor: String,
+}
+
+impl Editor {
+    /// A tenant's key edits its own FAQ.
+    pub fn of(principal: &Principal) -> Result<Self, ApiError> {
+        Ok(Self { tenant: principal.tenant()?.id.clone(), actor: principal.actor() })
+    }
+
+    /// An operator edits `tenant`'s FAQ (the console).
+    pub fn operator_for(principal: &Principal, tenant: TenantId) -> Result<Self, ApiError> {
+        principal.operator("editing a tenant's FAQ")?;
+        Ok(Self { tenant, actor: principal.actor() })
+    }
+}
+
+/// Applies `change` to the editor's tenant, conditionally, with retries.
 async fn change<T>(
     gateway: &Gateway,
-    principal: &Principal,
+    editor: &Editor,
     expected: Option<u64>,
     what: &str,
     mut change: impl FnMut(&mut Tenant) -> Result<T, ApiError>,
 ) -> Result<Versioned<T>, ApiError> {
-    let id = principal.tenant()?.id.clone();
-    let (tenant, out) = edit_tenant(gateway.tenants.as_ref(), &id, |tenant| {
+    let (tenant, out) = edit_tenant(gateway.tenants.as_ref(), &editor.tenant, |tenant| {
         check_version(tenant, expected)?;
         change(tenant)
     })
     .await??;
-    info!(tenant_id = %tenant.id, actor = %principal.actor(), version = tenant.version, "FAQ {what}");
+    info!(tenant_id = %tenant.id, actor = %editor.actor, version = tenant.version, "FAQ {what}");
     Ok((out, tenant.version))
 }
 
 /// Adds an entry.
 pub async fn add(
     gateway: &Gateway,
-    principal: &Principal,
+    editor: &Editor,
     input: &FaqEntryInput,
     expected: Option<u64>,
 ) -> Result<Versioned<FaqEntry>, ApiError> {
     let entry = input.parse_new()?;
-    change(gateway, principal, expected, "entry added", |tenant| {
+    change(gateway, editor, expected, "entry added", |tenant| {
         add_entry(&mut tenant.faq, entry.clone())?;
         Ok(entry.clone())
     })
@@ -83,13 +102,13 @@ pub async fn add(
 /// Changes an entry's question, answer or variants (its language stays).
 pub async fn edit(
     gateway: &Gateway,
-    principal: &Principal,
+    editor: &Editor,
     id: &str,
     input: &FaqEntryInput,
     expected: Option<u64>,
 ) -> Result<Versioned<FaqEntry>, ApiError> {
     let edit = input.parse_change()?;
-    change(gateway, principal, expected, "entry edited", |tenant| {
+    change(gateway, editor, expected, "entry edited", |tenant| {
         let entry = entry_mut(tenant, id)?;
         entry.apply(edit.clone());
         Ok(entry.clone())
@@ -98,8 +117,8 @@ pub async fn edit(
 }
 
 /// Deletes an entry.
-pub async fn delete(gateway: &Gateway, principal: &Principal, id: &str, expected: Option<u64>) -> Result<u64, ApiError> {
-    let (_, version) = change(gateway, principal, expected, "entry deleted", |tenant| {
+pub async fn delete(gateway: &Gateway, editor: &Editor, id: &str, expected: Option<u64>) -> Result<u64, ApiError> {
+    let (_, version) = change(gateway, editor, expected, "entry deleted", |tenant| {
         let before = tenant.faq.len();
         tenant.faq.retain(|e| e.id.as_str() != id);
         if tenant.faq.len() == before { Err(not_found(id)) } else { Ok(()) }
@@ -111,13 +130,13 @@ pub async fn delete(gateway: &Gateway, principal: &Principal, id: &str, expected
 /// Adds a phrasing to an entry (no change if it already has it).
 pub async fn add_variant(
     gateway: &Gateway,
-    principal: &Principal,
+    editor: &Editor,
     id: &str,
     text: &str,
     expected: Option<u64>,
 ) -> Result<Versioned<FaqEntry>, ApiError> {
     let text = parse_variant(text)?;
-    change(gateway, principal, expected, "variant added", |tenant| {
+    change(gateway, editor, expected, "variant added", |tenant| {
         let entry = entry_mut(tenant, id)?;
         entry.push_variant(&text)?;
         Ok(entry.clone())
@@ -128,12 +147,12 @@ pub async fn add_variant(
 /// Removes the phrasing at `index` (0-based) of an entry.
 pub async fn remove_variant(
     gateway: &Gateway,
-    principal: &Principal,
+    editor: &Editor,
     id: &str,
     index: usize,
     expected: Option<u64>,
 ) -> Result<Versioned<FaqEntry>, ApiError> {
-    change(gateway, principal, expected, "variant removed", |tenant| {
+    change(gateway, editor, expected, "variant removed", |tenant| {
         let entry = entry_mut(tenant, id)?;
         if !entry.remove_variant(index) {
             return Err(ApiError::NotFound(format!("FAQ entry {id} has no variant {index}")));

@@ -137,7 +137,7 @@ pub(crate) async fn add(
     body: Result<Json<FaqEntryInput>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let Json(input) = body.map_err(from_json_rejection)?;
-    let added = faq_ops::add(&gateway, &principal, &input, if_match(&headers)?).await?;
+    let added = faq_ops::add(&gateway, &faq_ops::Editor::of(&principal)?, &input, if_match(&headers)?).await?;
     Ok(tagged(StatusCode::CREATED, entry(added)))
 }
 
@@ -165,7 +165,7 @@ pub(crate) async fn edit(
 ) -> Result<Response, Problem> {
     let id = path_id(id)?;
     let Json(input) = body.map_err(from_json_rejection)?;
-    let edited = faq_ops::edit(&gateway, &principal, &id, &input, if_match(&headers)?).await?;
+    let edited = faq_ops::edit(&gateway, &faq_ops::Editor::of(&principal)?, &id, &input, if_match(&headers)?).await?;
     Ok(tagged(StatusCode::OK, entry(edited)))
 }
 
@@ -189,7 +189,7 @@ pub(crate) async fn delete(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let id = path_id(id)?;
-    let version = faq_ops::delete(&gateway, &principal, &id, if_match(&headers)?).await?;
+    let version = faq_ops::delete(&gateway, &faq_ops::Editor::of(&principal)?, &id, if_match(&headers)?).await?;
     Ok(tagged(StatusCode::NO_CONTENT, ((), version)))
 }
 
@@ -217,7 +217,7 @@ pub(crate) async fn add_variant(
 ) -> Result<Response, Problem> {
     let id = path_id(id)?;
     let Json(input) = body.map_err(from_json_rejection)?;
-    let added = faq_ops::add_variant(&gateway, &principal, &id, &input.text, if_match(&headers)?).await?;
+    let added = faq_ops::add_variant(&gateway, &faq_ops::Editor::of(&principal)?, &id, &input.text, if_match(&headers)?).await?;
     Ok(tagged(StatusCode::CREATED, entry(added)))
 }
 
@@ -242,6 +242,6 @@ pub(crate) async fn remove_variant(
 ) -> Result<Response, Problem> {
     let Path((id, index)) = path.map_err(|_| Problem::field("id", "is not an FAQ entry id (`faq-` and 12 hex digits)"))?;
     let index: usize = index.parse().map_err(|_| Problem::field("index", "must be a variant's position (0, 1, …)"))?;
-    let removed = faq_ops::remove_variant(&gateway, &principal, &id, index, if_match(&headers)?).await?;
+    let removed = faq_ops::remove_variant(&gateway, &faq_ops::Editor::of(&principal)?, &id, index, if_match(&headers)?).await?;
     Ok(tagged(StatusCode::OK, entry(removed)))
 }

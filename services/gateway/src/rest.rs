@@ -19,7 +19,7 @@ use switchboard_telemetry::metrics;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Per-address limit of the API routes.
-async fn limit_client(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit_client(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
     let client = request.extensions().get::<ClientAddress>().map(|ClientAddress(ip)| *ip);
     match check_client(&gateway.api, client) {
         Ok(()) => next.run(request).await,

@@ -71,6 +71,10 @@ pub struct GatewayParts {
     pub classifier: Arc<dyn FollowUpClassifier>,
     /// Drafts operators' reply suggestions for escalated inquiries.
     pub suggester: Arc<dyn ReplySuggestions>,
+    /// The operators' console sessions.
+    pub sessions: Arc<dyn switchboard_store::SessionStore>,
+    /// Where the console reads an inquiry's trace.
+    pub traces: Arc<dyn crate::traces::TraceSource>,
     /// Whether the dependencies answer (`/readyz`, gRPC health).
     pub readiness: Arc<dyn Readiness>,
     /// The tenant and operator API's shared state (REST and gRPC).

@@ -122,6 +122,10 @@ pub async fn ports_with(clients: &Clients, config: &Config, provision: bool) -> 
         outbox: None,
         database: None,
         ai: switchboard_ai::Engines::local(),
+        // The spans are in X-Ray; the console links there.
+        traces: Arc::new(switchboard_gateway::XRayTraces {
+            region: clients.dynamodb.config().region().map_or_else(|| "us-east-1".to_owned(), ToString::to_string),
+        }),
     })
 }
 

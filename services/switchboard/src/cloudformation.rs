@@ -8,6 +8,35 @@ use crate::permissions::{COMPONENTS, Target, grants};
 use serde_json::{Map, Value, json};
 use switchboard_domain::Service;
 
+/// The ADOT collector's configuration (`AOT_CONFIG_CONTENT`): spans in
+/// over OTLP, out to X-Ray, with the inquiry id indexed as the annotation
+/// `switchboard_inquiry_id`, so the operators' console can link an inquiry
+/// to its traces (X-Ray searches annotations, not other attributes).
+const COLLECTOR_CONFIG: &str = "extensions:
+  health_check:
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:4317
+      http:
+        endpoint: 0.0.0.0:4318
+processors:
+  batch/traces:
+    timeout: 1s
+    send_batch_size: 50
+exporters:
+  awsxray:
+    indexed_attributes: [switchboard.inquiry_id]
+service:
+  extensions: [health_check]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch/traces]
+      exporters: [awsxray]
+";
+
 /// Attempts before SQS moves a message to the dead-letter queue, for
 /// workers running with the default receive limit.
 fn redrive_max_receives() -> u32 {
@@ -212,7 +241,7 @@ fn component_resources(component: &str, resources: &mut Map<String, Value>) {
                         "Name": "aws-otel-collector",
                         "Image": { "Ref": "CollectorImage" },
                         "Essential": false,
-                        "Command": ["--config=/etc/ecs/ecs-default-config.yaml"],
+                        "Environment": [{ "Name": "AOT_CONFIG_CONTENT", "Value": COLLECTOR_CONFIG }],
                         "LogConfiguration": log_config,
                     },
                 ],

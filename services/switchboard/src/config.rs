@@ -147,6 +147,10 @@ pub struct Config {
     /// escalation or resolution shows in status polls within it); 0: every
     /// poll reads the store.
     pub status_cache_ms: u64,
+    /// How long an operator stays signed in to the console, in minutes.
+    pub console_session_minutes: u64,
+    /// How often the console's live queue re-reads the queue, in milliseconds.
+    pub console_poll_ms: u64,
     /// Load shedding: new submissions get 503 / UNAVAILABLE while any
     /// stage's queue has more than this many messages waiting (0: no bound).
     pub shed_queue_depth: u64,
@@ -265,6 +269,8 @@ impl Default for Config {
             request_timeout_secs: 30,
             memory_ttl_ms: switchboard_classifier::tenant_memory::DEFAULT_TTL.as_millis() as u64,
             status_cache_ms: switchboard_gateway::DEFAULT_STATUS_STALENESS.as_millis() as u64,
+            console_session_minutes: switchboard_gateway::DEFAULT_CONSOLE_SESSION.as_secs() / 60,
+            console_poll_ms: 2000,
             // Measured on two cores (loadtest/README.md, "Overload"): at 2x the
             // maximum, 2000 / 500 ms / 2000 let 2.4 s of work queue up behind
             // the accepted inquiries; these keep their p99 under 1 s.
@@ -342,6 +348,9 @@ impl Config {
         }
         if self.request_timeout_secs == 0 {
             bail!("SWITCHBOARD_REQUEST_TIMEOUT_SECS must be at least 1");
+        }
+        if !(1..=7 * 24 * 60).contains(&self.console_session_minutes) {
+            bail!("SWITCHBOARD_CONSOLE_SESSION_MINUTES must be 1 to 10080 (a week)");
         }
         if self.max_concurrent_requests == 0 {
             bail!("SWITCHBOARD_MAX_CONCURRENT_REQUESTS must be at least 1");
@@ -533,6 +542,8 @@ impl Config {
             worker_concurrency: self.worker_concurrency,
             admission: self.admission_limits(),
             status_staleness: Duration::from_millis(self.status_cache_ms),
+            console_session: Duration::from_secs(self.console_session_minutes * 60),
+            console_poll: Duration::from_millis(self.console_poll_ms.max(100)),
             ..switchboard_gateway::ApiSettings::default()
         })
     }

@@ -91,6 +91,8 @@ pub struct Ports {
     pub database: Option<Database>,
     /// The AI engines (`SWITCHBOARD_AI`): local, or Comprehend, Bedrock and Textract.
     pub ai: Engines,
+    /// Where the console reads an inquiry's trace: the recorded spans, or X-Ray.
+    pub traces: Arc<dyn switchboard_gateway::TraceSource>,
 }
 
 impl Ports {
@@ -151,6 +153,7 @@ impl Ports {
             outbox: Some(outbox),
             database: Some(db),
             ai: Engines::local(),
+            traces: Arc::new(switchboard_gateway::RecordedTraces { path: config.spans_path() }),
         })
     }
 
@@ -374,6 +377,8 @@ impl App {
             corrections: ports.api_store.clone(),
             classifier: Arc::new(FollowUps(ports.ai.classifier.clone())),
             suggester: Arc::new(Drafts(ports.ai.suggester.clone())),
+            sessions: ports.api_store.clone(),
+            traces: ports.traces.clone(),
             readiness: Arc::new(switchboard_gateway::CachedReadiness::new(
                 Arc::new(StoreAndQueues(ports.clone())),
                 switchboard_gateway::READINESS_TTL,

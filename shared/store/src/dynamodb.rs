@@ -26,6 +26,7 @@ use crate::{
     AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page,
     PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore, WebhookStore,
 };
+use crate::{ConsoleSession, SessionStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -1139,6 +1140,33 @@ impl DynamoStore {
 }
 
 #[async_trait]
+impl SessionStore for DynamoStore {
+    async fn put_session(&self, hash: &str, session: &ConsoleSession) -> Result<(), StoreError> {
+        let mut session_item = item(&keys::console_session(hash), session)?;
+        session_item.insert(TTL_ATTRIBUTE.into(), n(session.expires_at.as_second()));
+        let put =
+            self.client.put_item().table_name(&self.table).set_item(Some(session_item)).condition_expression("attribute_not_exists(pk)");
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::Conflict("a session with this id exists".into())),
+            Err(e) => Err(failed("PutItem", e)),
+        }
+    }
+
+    async fn get_session(&self, hash: &str, now: Timestamp) -> Result<Option<ConsoleSession>, StoreError> {
+        // TTL deletes expired items only eventually (up to days later).
+        let session: Option<ConsoleSession> = self.get_body(&keys::console_session(hash)).await?;
+        Ok(session.filter(|s| s.expires_at > now))
+    }
+
+    async fn delete_session(&self, hash: &str) -> Result<(), StoreError> {
+        let at = keys::console_session(hash);
+        self.client.delete_item().table_name(&self.table).set_key(Some(key(&at))).send().await.map_err(|e| failed("DeleteItem", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl ReservationStore for DynamoStore {
     async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError> {
         self.upsert(item(&keys::reservation(&reservation.tenant_id, &reservation.reservation_number), reservation)?).await
@@ -1146,6 +1174,10 @@ impl ReservationStore for DynamoStore {
 
     async fn get_reservation(&self, tenant: &TenantId, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError> {
         self.get_body(&keys::reservation(tenant, number)).await
+    }
+
+    async fn reservations(&self, tenant: &TenantId) -> Result<Vec<Reservation>, StoreError> {
+        self.partition(&keys::tenant_partition(tenant), keys::RESERVATION_PREFIX).await
     }
 
     /// Scans the table for the legacy `RES#` partitions (every item is

@@ -21,6 +21,7 @@
 //! | an inquiry's token | `INQUIRY#{id}` | `PARTNER_TOKEN` | body `{token_hash}`: the one link issued for the inquiry |
 //! | outbox entry | `INQUIRY#{id}` | `OUTBOX#{event id}` | GSI2 `OUTBOX` / `{stored}#{id}#{event id}`: an event written with a state change, until it is published |
 //! | an inquiry by its customer's phone | `PHONE#{tenant}#{sha256 of the E.164 phone}` | `INQUIRY#{created}#{id}` | body `{inquiry_id}`: written with each inquiry that has a phone, in its creation's transaction; read newest first |
+//! | console session | `SESSION#{sha256 of the cookie's id}` | `METADATA` | `expires_at` (TTL) |
 //! | idempotency key | `IDEM#{tenant}#{key}` | `METADATA` | `expires_at` (TTL), body `{inquiry_id}` |
 //! | sent message | `SENT#{message id}` | `METADATA` | written by the SNS/SES senders of `switchboard-channels`; `expires_at` (TTL) |
 //! | webhook endpoint | `TENANT#{id}` | `WEBHOOK#{endpoint id}` | in its tenant's partition; `version` in the body (conditional updates) |
@@ -228,6 +229,11 @@ pub fn reservation(tenant: &TenantId, number: &ReservationNumber) -> Key {
 /// tenant: a number shared by every tenant. Only the migration reads it.
 pub fn legacy_reservation(number: &ReservationNumber) -> Key {
     Key::metadata(format!("{RESERVATION_PREFIX}{number}"))
+}
+
+/// An operators' console session, by the hash of its id.
+pub fn console_session(hash: &str) -> Key {
+    Key::metadata(format!("SESSION#{hash}"))
 }
 
 /// A partner confirmation token, by the hash of the token.

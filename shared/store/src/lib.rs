@@ -8,6 +8,7 @@
 //! [`StoreError::Conflict`] when someone else wrote first.
 
 pub mod blob;
+pub mod console_session;
 pub mod conversation;
 /// The single table in DynamoDB (AWS mode), and its provisioning.
 pub mod dynamodb;
@@ -23,6 +24,7 @@ mod transition;
 mod webhook_edit;
 
 use async_trait::async_trait;
+pub use console_session::{ConsoleSession, SessionStore};
 pub use conversation::{Appended, conversation_page, message_event, whole_conversation};
 pub use phone_lookup::{PHONE_LOOKUP_DEPTH, newest_open_inquiry_by_phone};
 pub use records::{AiResponseRecord, AttachmentRecord, OutboxEntry, TokenPointer, TokenRecord};
@@ -275,6 +277,9 @@ pub trait ReservationStore: Send + Sync {
     async fn put_reservation(&self, reservation: &Reservation) -> Result<(), StoreError>;
     /// `tenant`'s reservation `number`, if that tenant has one.
     async fn get_reservation(&self, tenant: &TenantId, number: &ReservationNumber) -> Result<Option<Reservation>, StoreError>;
+    /// Every reservation of `tenant`, by number (one `Query` of the
+    /// tenant's partition; the console lists and searches them).
+    async fn reservations(&self, tenant: &TenantId) -> Result<Vec<Reservation>, StoreError>;
     /// Moves every reservation still stored under its legacy key
     /// (`RES#{number}`, shared by all tenants) to its tenant's key, using
     /// the tenant recorded on the reservation. Idempotent and safe to run
@@ -372,5 +377,5 @@ pub(crate) fn in_time_order(mut corrections: Vec<Correction>) -> Vec<Correction>
 }
 
 /// Everything the services store, as one handle.
-pub trait Store: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore + WebhookStore {}
-impl<T: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore + WebhookStore> Store for T {}
+pub trait Store: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore + SessionStore + WebhookStore {}
+impl<T: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore + SessionStore + WebhookStore> Store for T {}

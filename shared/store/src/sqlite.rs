@@ -8,6 +8,7 @@ use crate::{
     AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page,
     PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore, WebhookStore,
 };
+use crate::{ConsoleSession, SessionStore};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -779,6 +780,11 @@ impl ReservationStore for SqliteStore {
         self.db.read(move |c| get_item(c, &key)).await
     }
 
+    async fn reservations(&self, tenant: &TenantId) -> Result<Vec<Reservation>, StoreError> {
+        let pk = keys::tenant_partition(tenant);
+        self.db.read(move |c| partition(c, &pk, keys::RESERVATION_PREFIX)).await
+    }
+
     async fn migrate_legacy_reservations(&self) -> Result<ReservationMigration, StoreError> {
         let migration = self.db.write(migrate_legacy_reservations).await?;
         for pk in &migration.unreadable {
@@ -874,6 +880,37 @@ impl TokenStore for SqliteStore {
 }
 
 /// Voids inquiry `id`'s link if it is still unused; `true` if this did.
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn put_session(&self, hash: &str, session: &ConsoleSession) -> Result<(), StoreError> {
+        let key = keys::console_session(hash);
+        let (expires, body) = (session.expires_at.as_second(), encode(&key.pk, session)?);
+        self.db
+            .write(move |tx| {
+                let sql = "INSERT INTO items (pk, sk, expires_at, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
+                match exec(tx, sql, params![key.pk, key.sk, expires, body]).map_err(db)? {
+                    0 => Err(StoreError::Conflict("a session with this id exists".into())),
+                    _ => Ok(()),
+                }
+            })
+            .await
+    }
+
+    async fn get_session(&self, hash: &str, now: Timestamp) -> Result<Option<ConsoleSession>, StoreError> {
+        let key = keys::console_session(hash);
+        let session: Option<ConsoleSession> = self.db.read(move |c| get_item(c, &key)).await?;
+        // Expired rows are left to retention; an expired session is no session.
+        Ok(session.filter(|s| s.expires_at > now))
+    }
+
+    async fn delete_session(&self, hash: &str) -> Result<(), StoreError> {
+        let key = keys::console_session(hash);
+        self.db
+            .write(move |tx| exec(tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map(|_| ()).map_err(db))
+            .await
+    }
+}
+
 fn void_open_token(tx: &Transaction<'_>, id: InquiryId, at: Timestamp) -> Result<bool, StoreError> {
     let Some(issued): Option<TokenPointer> = get_item(tx, &keys::partner_token(id))? else { return Ok(false) };
     let key = keys::token(&issued.token_hash);

@@ -100,7 +100,7 @@ impl Cluster {
         r.json::<Value>().await.unwrap()["inquiry_id"].as_str().unwrap().to_owned()
     }
 
-    async fn inquiry(&self, id: &str) -> Value {
+    pub(crate) async fn inquiry(&self, id: &str) -> Value {
         let r = self.http.get(format!("{}/api/inquiries/{id}", self.base_url)).header("x-api-key", API_KEY).send().await.unwrap();
         r.json().await.unwrap()
     }
@@ -117,7 +117,7 @@ impl Cluster {
         }
     }
 
-    async fn wait_terminal(&self, id: &str) -> Value {
+    pub(crate) async fn wait_terminal(&self, id: &str) -> Value {
         self.wait_for(id, |s| matches!(s, "answered" | "escalated" | "failed")).await
     }
 

@@ -258,6 +258,8 @@ conformance!(
     messages_are_numbered_after_the_original_in_append_order_and_a_repeated_key_stores_one,
     a_conversation_is_paged_oldest_first_with_every_message_once,
     a_customers_inquiries_are_found_by_phone_newest_first_within_their_tenant,
+    a_tenants_reservations_are_listed_by_number_and_no_other_tenants,
+    a_console_session_is_found_by_its_hash_until_it_expires_or_is_deleted,
     webhook_endpoints_are_per_tenant_and_changed_only_at_the_version_read,
     a_webhook_message_is_stored_once_and_changed_only_at_the_version_read,
     the_delivery_log_is_read_newest_first_bounded_and_forgets_what_expired,
@@ -747,6 +749,36 @@ async fn reservations_round_trip(f: Fixture) {
     assert_eq!(s.get_reservation(&t, &number).await.unwrap(), Some(reservation));
     assert_eq!(s.get_reservation(&t, &ReservationNumber::parse("HT-99999999").unwrap()).await.unwrap(), None);
     assert_eq!(s.get_reservation(&tenant_id("u"), &number).await.unwrap(), None, "another tenant has no such reservation");
+}
+
+async fn a_tenants_reservations_are_listed_by_number_and_no_other_tenants(f: Fixture) {
+    let s = f.store.as_ref();
+    let (second, first) = (reservation("a", "HT-20481124", "2024-11-24"), reservation("a", "HT-20481123", "2024-11-23"));
+    for r in [&second, &first, &reservation("b", "HT-20481125", "2024-11-25")] {
+        s.put_reservation(r).await.unwrap();
+    }
+    assert_eq!(s.reservations(&tenant_id("a")).await.unwrap(), vec![first, second]);
+    assert_eq!(s.reservations(&tenant_id("c")).await.unwrap(), vec![]);
+}
+
+async fn a_console_session_is_found_by_its_hash_until_it_expires_or_is_deleted(f: Fixture) {
+    let s = f.store.as_ref();
+    let now = Timestamp::now();
+    let session = switchboard_store::ConsoleSession {
+        operator: "ops".into(),
+        csrf_token: "csrf".into(),
+        created_at: now,
+        expires_at: now + jiff::SignedDuration::from_hours(8),
+    };
+    s.put_session("h1", &session).await.unwrap();
+    assert_eq!(s.get_session("h1", now).await.unwrap(), Some(session.clone()));
+    assert!(matches!(s.put_session("h1", &session).await, Err(StoreError::Conflict(_))), "a session id is never reused");
+    let later = session.expires_at + jiff::SignedDuration::from_secs(1);
+    assert_eq!(s.get_session("h1", later).await.unwrap(), None, "an expired session is no session, whatever the TTL has not deleted yet");
+    assert_eq!(s.get_session("h2", now).await.unwrap(), None);
+    s.delete_session("h1").await.unwrap();
+    assert_eq!(s.get_session("h1", now).await.unwrap(), None);
+    s.delete_session("h1").await.unwrap();
 }
 
 async fn a_reservation_number_imported_by_two_tenants_keeps_each_tenants_own_record(f: Fixture) {

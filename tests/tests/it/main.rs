@@ -13,6 +13,8 @@ mod aws_pipeline;
 mod conformance_corrections;
 mod conformance_messaging;
 mod conformance_store;
+mod console;
+mod console_browser;
 mod conversation;
 mod crash;
 mod customer_page;

@@ -47,7 +47,7 @@ impl FaqService for Services {
         let r = request.into_inner();
         let input =
             FaqEntryInput { language: given(r.language), question: given(r.question), answer: given(r.answer), variants: Some(r.variants) };
-        Ok(response(faq_ops::add(&self.gateway, &principal, &input, r.expected_version).await?))
+        Ok(response(faq_ops::add(&self.gateway, &faq_ops::Editor::of(&principal)?, &input, r.expected_version).await?))
     }
 
     async fn edit_faq_entry(&self, request: Request<pb::EditFaqEntryRequest>) -> Result<Response<pb::FaqEntryResponse>, Status> {
@@ -55,26 +55,26 @@ impl FaqService for Services {
         let r = request.into_inner();
         let input =
             FaqEntryInput { language: None, question: r.question, answer: r.answer, variants: r.replace_variants.then_some(r.variants) };
-        Ok(response(faq_ops::edit(&self.gateway, &principal, &r.id, &input, r.expected_version).await?))
+        Ok(response(faq_ops::edit(&self.gateway, &faq_ops::Editor::of(&principal)?, &r.id, &input, r.expected_version).await?))
     }
 
     async fn delete_faq_entry(&self, request: Request<pb::DeleteFaqEntryRequest>) -> Result<Response<pb::DeleteFaqEntryResponse>, Status> {
         let principal = caller(&request)?;
         let r = request.into_inner();
-        let version = faq_ops::delete(&self.gateway, &principal, &r.id, r.expected_version).await?;
+        let version = faq_ops::delete(&self.gateway, &faq_ops::Editor::of(&principal)?, &r.id, r.expected_version).await?;
         Ok(Response::new(pb::DeleteFaqEntryResponse { version }))
     }
 
     async fn add_faq_variant(&self, request: Request<pb::AddFaqVariantRequest>) -> Result<Response<pb::FaqEntryResponse>, Status> {
         let principal = caller(&request)?;
         let r = request.into_inner();
-        Ok(response(faq_ops::add_variant(&self.gateway, &principal, &r.id, &r.text, r.expected_version).await?))
+        Ok(response(faq_ops::add_variant(&self.gateway, &faq_ops::Editor::of(&principal)?, &r.id, &r.text, r.expected_version).await?))
     }
 
     async fn remove_faq_variant(&self, request: Request<pb::RemoveFaqVariantRequest>) -> Result<Response<pb::FaqEntryResponse>, Status> {
         let principal = caller(&request)?;
         let r = request.into_inner();
         let index = usize::try_from(r.index).unwrap_or(usize::MAX);
-        Ok(response(faq_ops::remove_variant(&self.gateway, &principal, &r.id, index, r.expected_version).await?))
+        Ok(response(faq_ops::remove_variant(&self.gateway, &faq_ops::Editor::of(&principal)?, &r.id, index, r.expected_version).await?))
     }
 }
