@@ -14,6 +14,7 @@ pub mod grpc;
 pub mod outage;
 pub mod process;
 pub mod published;
+pub mod webhook_receiver;
 
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use switchboard::{Config, Ports};
+use switchboard_domain::webhook::{DeliveryAttempt, WebhookEndpoint, WebhookEndpointId, WebhookMessage};
 use switchboard_domain::{
     CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, Reservation, ReservationNumber, Tenant, TenantId,
     TimelineEvent,
@@ -19,7 +20,7 @@ use switchboard_messaging::{
 };
 use switchboard_store::{
     AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, InquiryStore, OutboxEntry, Page, PageRequest,
-    ReservationMigration, ReservationStore, Store, StoreError, TenantStore, TokenRecord, TokenStore,
+    ReservationMigration, ReservationStore, Store, StoreError, TenantStore, TokenRecord, TokenStore, WebhookStore,
 };
 use tokio::sync::watch;
 
@@ -319,6 +320,64 @@ impl CorrectionStore for SwitchedStore {
     async fn corrections(&self, tenant: &TenantId) -> Result<Vec<Correction>, StoreError> {
         self.gate().await?;
         self.inner.corrections(tenant).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SwitchedStore {
+    async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.create_endpoint(endpoint).await
+    }
+
+    async fn get_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> Result<Option<WebhookEndpoint>, StoreError> {
+        self.gate().await?;
+        self.inner.get_endpoint(tenant, id).await
+    }
+
+    async fn endpoints(&self, tenant: &TenantId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        self.gate().await?;
+        self.inner.endpoints(tenant).await
+    }
+
+    async fn update_endpoint(&self, next: &WebhookEndpoint, expected_version: u64) -> Result<WebhookEndpoint, StoreError> {
+        self.gate().await?;
+        self.inner.update_endpoint(next, expected_version).await
+    }
+
+    async fn delete_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> Result<bool, StoreError> {
+        self.gate().await?;
+        self.inner.delete_endpoint(tenant, id).await
+    }
+
+    async fn create_message(&self, message: &WebhookMessage) -> Result<WebhookMessage, StoreError> {
+        self.gate().await?;
+        self.inner.create_message(message).await
+    }
+
+    async fn get_message(
+        &self,
+        endpoint: &WebhookEndpointId,
+        id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<WebhookMessage>, StoreError> {
+        self.gate().await?;
+        self.inner.get_message(endpoint, id, now).await
+    }
+
+    async fn update_message(&self, next: &WebhookMessage, expected_version: u64) -> Result<WebhookMessage, StoreError> {
+        self.gate().await?;
+        self.inner.update_message(next, expected_version).await
+    }
+
+    async fn log_attempt(&self, attempt: &DeliveryAttempt, now: jiff::Timestamp) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.log_attempt(attempt, now).await
+    }
+
+    async fn attempts(&self, endpoint: &WebhookEndpointId, limit: u32, now: jiff::Timestamp) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        self.gate().await?;
+        self.inner.attempts(endpoint, limit, now).await
     }
 }
 

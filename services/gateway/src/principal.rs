@@ -73,6 +73,32 @@ impl Principal {
     }
 }
 
+/// The tenant whose settings or endpoints the caller manages: a tenant key's own (a
+/// `tenant` naming another is NOT_FOUND, as another tenant's data is); an
+/// operator names one that exists.
+pub(crate) async fn managed_tenant(
+    gateway: &Gateway,
+    principal: &Principal,
+    tenant: Option<&str>,
+    field: &str,
+) -> Result<TenantId, ApiError> {
+    let tenant = tenant.map(str::trim).filter(|t| !t.is_empty());
+    match principal {
+        Principal::Tenant(own) => match tenant {
+            Some(named) if named != own.id.as_str() => Err(ApiError::NotFound(format!("tenant {named} not found"))),
+            _ => Ok(own.id.clone()),
+        },
+        Principal::Operator { .. } => {
+            let named = tenant.ok_or_else(|| ApiError::field(field, "is required with an operator key"))?;
+            let id = TenantId::parse(named).map_err(|e| ApiError::field(field, &e.to_string()))?;
+            match gateway.tenants.get_tenant(&id).await? {
+                Some(_) => Ok(id),
+                None => Err(ApiError::NotFound(format!("tenant {id} not found"))),
+            }
+        }
+    }
+}
+
 /// Counts a request from `client` against the per-address limit.
 pub(crate) fn check_client(api: &Api, client: Option<IpAddr>) -> Result<(), ApiError> {
     match client {

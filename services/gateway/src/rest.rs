@@ -8,7 +8,7 @@ use crate::limits::MAX_BODY_BYTES;
 use crate::principal::check_client;
 use crate::problem::Problem;
 use crate::state::Gateway;
-use crate::{chat, faq_rest, inquiries, openapi, reservations};
+use crate::{chat, faq_rest, inquiries, openapi, reservations, tenant_rest, webhook_rest};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method};
@@ -77,6 +77,12 @@ pub(crate) fn routes(gateway: &Gateway, cap: &ConcurrencyCap) -> Router<Gateway>
         .route("/api/faq/{id}", get(faq_rest::get).patch(faq_rest::edit).delete(faq_rest::delete))
         .route("/api/faq/{id}/variants", post(faq_rest::add_variant))
         .route("/api/faq/{id}/variants/{index}", delete(faq_rest::remove_variant))
+        .route("/api/tenant", get(tenant_rest::get).patch(tenant_rest::update))
+        .route("/api/webhooks", get(webhook_rest::list).post(webhook_rest::create))
+        .route("/api/webhooks/{id}", get(webhook_rest::get).patch(webhook_rest::update).delete(webhook_rest::delete))
+        .route("/api/webhooks/{id}/rotate-secret", post(webhook_rest::rotate))
+        .route("/api/webhooks/{id}/deliveries", get(webhook_rest::deliveries))
+        .route("/api/webhooks/{id}/deliveries/{message_id}/replay", post(webhook_rest::replay))
         .route_layer(from_fn_with_state(gateway.clone(), deadline))
         .route_layer(from_fn_with_state(gateway.clone(), limit_client))
         .route_layer(from_fn_with_state(cap.clone(), concurrency_cap::cap));

@@ -276,3 +276,55 @@ pub struct FollowUpDoc {
     #[schema(value_type = Option<LanguageDoc>)]
     pub language: Option<String>,
 }
+
+/// Body of `POST /api/webhooks`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookCreateDoc {
+    /// `https://…` (`http://` only where the deployment allows it); it
+    /// must not resolve to a loopback, private, link-local or other
+    /// internal address.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub url: String,
+    /// Event types (`inquiry.answered`, `inquiry.escalated`,
+    /// `inquiry.resolved`, `inquiry.failed`, `inquiry.awaiting_customer`),
+    /// or `["*"]` (the default) for every one.
+    #[schema(value_type = Option<Vec<WebhookEventDoc>>)]
+    pub events: Option<Vec<String>>,
+    /// A note, at most 200 characters.
+    #[schema(max_length = 200)]
+    pub description: Option<String>,
+    /// `false` registers it disabled.
+    pub enabled: Option<bool>,
+}
+
+/// Body of `PATCH /api/webhooks/{id}`: fields left out stay.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookChangeDoc {
+    /// `https://…`, checked as at registration.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub url: Option<String>,
+    #[schema(value_type = Option<Vec<WebhookEventDoc>>)]
+    pub events: Option<Vec<String>>,
+    #[schema(max_length = 200)]
+    pub description: Option<String>,
+    /// `true` enables it again (and forgets its failures); `false` disables it.
+    pub enabled: Option<bool>,
+}
+
+/// An event type a webhook can receive, or `*` for every one.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = WebhookEventDoc)]
+pub enum WebhookEventDoc {
+    #[serde(rename = "*")]
+    All,
+    #[serde(rename = "inquiry.answered")]
+    Answered,
+    #[serde(rename = "inquiry.escalated")]
+    Escalated,
+    #[serde(rename = "inquiry.resolved")]
+    Resolved,
+    #[serde(rename = "inquiry.failed")]
+    Failed,
+    #[serde(rename = "inquiry.awaiting_customer")]
+    AwaitingCustomer,
+}

@@ -4,6 +4,7 @@
 use crate::api::Api;
 use crate::follow_up_classifier::FollowUpClassifier;
 use crate::reply_suggestions::ReplySuggestions;
+use crate::webhook_admin::WebhookAdmin;
 use async_trait::async_trait;
 use std::sync::Arc;
 use switchboard_domain::CustomerLinks;
@@ -78,4 +79,6 @@ pub struct GatewayParts {
     pub readiness: Arc<dyn Readiness>,
     /// The tenant and operator API's shared state (REST and gRPC).
     pub api: Api,
+    /// Tenants' webhook endpoints (`webhook_ops.rs`).
+    pub webhooks: WebhookAdmin,
 }

@@ -8,9 +8,14 @@
 //! ([`Round`]), so a redelivered event never notifies twice and a
 //! follow-up's answer is not taken for the first answer.
 //! Every customer notification ends with the customer's link back to the
-//! conversation (`link_text.rs`).
+//! conversation (`link_text.rs`). The same events go to the tenant's
+//! webhooks, each delivered by an order on the notifier's own queue
+//! (`webhooks.rs`).
 
 mod link_text;
+mod webhooks;
+
+pub use webhooks::Webhooks;
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -19,7 +24,7 @@ use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsS
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::reentry::closing_message;
 use switchboard_domain::{CloudEvent, CustomerLinks, EmailAddress, EventType, Inquiry, Language, TimelineEvent};
-use switchboard_messaging::ReceivedMessage;
+use switchboard_messaging::{ReceivedMessage, events};
 use switchboard_pipeline::{OrRetry, Stage};
 use switchboard_store::InquiryStore;
 use switchboard_worker::{Handler, Outcome};
@@ -33,13 +38,19 @@ pub struct Notifier {
     email: Arc<dyn EmailSender>,
     operators: EmailAddress,
     links: CustomerLinks,
+    webhooks: Option<Webhooks>,
 }
 
 impl Notifier {
     /// A notifier texting with `sms`, mailing with `email`, telling `operators`
     /// of escalations, and issuing customers' links with `links`.
     pub fn new(stage: Stage, sms: Arc<dyn SmsSender>, email: Arc<dyn EmailSender>, operators: EmailAddress, links: CustomerLinks) -> Self {
-        Self { stage, sms, email, operators, links }
+        Self { stage, sms, email, operators, links, webhooks: None }
+    }
+
+    /// The same notifier, delivering tenants' webhooks too.
+    pub fn with_webhooks(self, webhooks: Webhooks) -> Self {
+        Self { webhooks: Some(webhooks), ..self }
     }
 
     async fn tell_customer(&self, inquiry: &Inquiry, event_type: EventType, round: &Round, text: String) -> Result<Delivery, Outcome> {
@@ -162,9 +173,16 @@ impl Notifier {
     /// Tells the customer (and, on escalation, the operators) about the
     /// inquiry of an `inquiry.answered`, `.escalated`, `.resolved` or
     /// `.failed` message, then publishes `notification.sent`.
+    /// A `webhook.delivery` order makes its one attempt instead.
     pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
+        let event = events::parse(message).map_err(Outcome::reject)?;
+        if webhooks::is_order(&event) {
+            return self.deliver(&event, message).await;
+        }
         let (event, inquiry) = self.stage.load(message).await?;
         let event_type = event.kind().ok_or_else(|| Outcome::reject(format!("unknown event type {}", event.event_type)))?;
+        // First, so an inquiry the customer cannot be told of still reaches the tenant's webhooks.
+        self.fan_out(&event, &inquiry).await?;
         self.notify(event_type, &inquiry, &Round::of(&event)).await
     }
 }

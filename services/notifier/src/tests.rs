@@ -21,15 +21,20 @@ fn split_link(body: &str) -> (&str, &str) {
     (text, token)
 }
 
-async fn setup() -> (TestPipeline, Notifier) {
+pub(crate) async fn setup() -> (TestPipeline, Notifier) {
     let pipeline = TestPipeline::new().await;
     let stage = pipeline.stage(Service::Notifier);
     let notifier = Notifier::new(stage, pipeline.outbox.clone(), pipeline.outbox.clone(), EmailAddress::parse(OPERATORS).unwrap(), links());
     (pipeline, notifier)
 }
 
-fn answered() -> Inquiry {
-    let mut inquiry = InquiryBuilder::new().created_at(START, 4).language(Language::En).status(InquiryStatus::Answered).build();
+pub(crate) fn answered() -> Inquiry {
+    answered_seeded(4)
+}
+
+/// An answered inquiry whose id derives from `seed`.
+pub(crate) fn answered_seeded(seed: u8) -> Inquiry {
+    let mut inquiry = InquiryBuilder::new().created_at(START, seed).language(Language::En).status(InquiryStatus::Answered).build();
     inquiry.answer = Some("Parking is free for guests.".into());
     inquiry
 }

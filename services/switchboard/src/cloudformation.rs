@@ -8,9 +8,6 @@ use crate::permissions::{COMPONENTS, Target, grants};
 use serde_json::{Map, Value, json};
 use switchboard_domain::Service;
 
-/// Attempts before SQS moves a message to the dead-letter queue, for
-/// workers running with the default receive limit.
-
 /// The ADOT collector's configuration (`AOT_CONFIG_CONTENT`): spans in
 /// over OTLP, out to X-Ray, with the inquiry id indexed as the annotation
 /// `switchboard_inquiry_id`, so the operators' console can link an inquiry
@@ -40,6 +37,8 @@ service:
       exporters: [awsxray]
 ";
 
+/// Attempts before SQS moves a message to the dead-letter queue, for
+/// workers running with the default receive limit.
 fn redrive_max_receives() -> u32 {
     switchboard_worker::redrive_max_receives(crate::config::Config::default().max_receives)
 }

@@ -192,6 +192,21 @@ pub struct Config {
     /// How long a customer asked to check their reservation number has to
     /// reply before a person takes over, in seconds (a day by default).
     pub customer_reply_secs: u64,
+    /// Address ranges webhooks may reach although they are internal
+    /// (loopback, private, link-local…), comma-separated CIDRs; empty: none.
+    pub webhook_allow_private_cidrs: String,
+    /// Whether webhook URLs may be `http://` (local receivers); https only by default.
+    pub webhook_allow_http: bool,
+    /// Waits before each retry of a failed webhook attempt (`5s,5m,30m,…`,
+    /// units ms, s, m, h): the Standard Webhooks schedule by default.
+    pub webhook_retry_schedule: String,
+    /// Messages in a row that fail every attempt before an endpoint is
+    /// disabled (and the tenant e-mailed); 0: never.
+    pub webhook_disable_after: u32,
+    /// How long one webhook post may take, in milliseconds.
+    pub webhook_timeout_ms: u64,
+    /// How long a webhook secret replaced by a rotation keeps signing, in seconds.
+    pub webhook_rotation_grace_secs: u64,
 }
 
 impl Default for Config {
@@ -206,6 +221,12 @@ impl Default for Config {
             partner_deadline_secs: 300,
             auto_close_secs: 7 * 24 * 60 * 60,
             customer_reply_secs: DAY_SECS,
+            webhook_allow_private_cidrs: String::new(),
+            webhook_allow_http: false,
+            webhook_retry_schedule: switchboard_domain::webhook::schedule::DEFAULT_SCHEDULE.into(),
+            webhook_disable_after: 5,
+            webhook_timeout_ms: 5000,
+            webhook_rotation_grace_secs: switchboard_gateway::DEFAULT_ROTATION_GRACE.as_secs(),
             token_keys: None,
             public_base_url: None,
             customer_link_days: switchboard_domain::customer_link::DEFAULT_CUSTOMER_LINK_VALIDITY.as_secs() / DAY_SECS,
@@ -310,6 +331,11 @@ impl Config {
         if self.max_receives == 0 {
             bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
         }
+        self.webhook_policy()?;
+        self.webhook_schedule()?;
+        if self.webhook_timeout_ms == 0 {
+            bail!("SWITCHBOARD_WEBHOOK_TIMEOUT_MS must be at least 1");
+        }
         for (value, variable) in [
             (self.partner_rate_per_minute, "SWITCHBOARD_PARTNER_RATE_PER_MINUTE"),
             (self.partner_rate_per_link_per_minute, "SWITCHBOARD_PARTNER_RATE_PER_LINK_PER_MINUTE"),
@@ -398,6 +424,18 @@ impl Config {
 
     pub fn partner_deadline(&self) -> Duration {
         Duration::from_secs(self.partner_deadline_secs)
+    }
+
+    /// Which addresses webhooks may reach (`SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE_CIDRS`).
+    pub fn webhook_policy(&self) -> anyhow::Result<switchboard_domain::webhook::TargetPolicy> {
+        switchboard_domain::webhook::TargetPolicy::parse(&self.webhook_allow_private_cidrs)
+            .map_err(|e| anyhow::anyhow!("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE_CIDRS: {e} (comma-separated CIDRs like 127.0.0.0/8)"))
+    }
+
+    /// When failed webhook attempts are tried again (`SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE`).
+    pub fn webhook_schedule(&self) -> anyhow::Result<switchboard_domain::webhook::RetrySchedule> {
+        switchboard_domain::webhook::RetrySchedule::parse(&self.webhook_retry_schedule)
+            .map_err(|e| anyhow::anyhow!("SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE: {e}"))
     }
 
     /// How long an answer waits for a reply by default.
@@ -622,6 +660,30 @@ mod tests {
             jail.set_env("SWITCHBOARD_API_RATE_PER_KEY", "0");
             let err = Config::load(&Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("SWITCHBOARD_API_RATE_PER_KEY"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn webhooks_refuse_internal_targets_and_retry_on_the_specifications_schedule_unless_configured() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert!(c.webhook_policy().unwrap().check("127.0.0.1".parse().unwrap()).is_err());
+            assert_eq!(c.webhook_schedule().unwrap().max_attempts(), 8);
+            assert!(!c.webhook_allow_http);
+            jail.set_env("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE_CIDRS", "127.0.0.0/8");
+            jail.set_env("SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE", "10ms,20ms");
+            let c = Config::load(&Overrides::default()).unwrap();
+            assert!(c.webhook_policy().unwrap().check("127.0.0.1".parse().unwrap()).is_ok());
+            assert_eq!(c.webhook_schedule().unwrap().max_attempts(), 3);
+            for (variable, bad) in
+                [("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE_CIDRS", "localhost"), ("SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE", "soon")]
+            {
+                jail.set_env(variable, bad);
+                let err = Config::load(&Overrides::default()).unwrap_err().to_string();
+                assert!(err.contains(variable), "{bad}: {err}");
+                jail.set_env(variable, "");
+            }
             Ok(())
         });
     }

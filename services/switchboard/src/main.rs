@@ -272,7 +272,7 @@ enum TenantCommand {
         common: Common,
     },
     /// Change a tenant's settings: how long an answered inquiry waits for
-    /// the customer's reply before it closes itself.
+    /// the customer's reply before it closes itself; its contact e-mail.
     Set {
         /// The tenant's id.
         #[arg(long)]
@@ -283,6 +283,12 @@ enum TenantCommand {
         /// Use the deployment's wait (SWITCHBOARD_AUTO_CLOSE_SECS) again.
         #[arg(long)]
         default_auto_close: bool,
+        /// Where the tenant is e-mailed about its account (a webhook disabled after failures).
+        #[arg(long, conflicts_with = "no_contact_email")]
+        contact_email: Option<String>,
+        /// Remove the contact e-mail.
+        #[arg(long)]
+        no_contact_email: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -584,6 +590,7 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
                 tier: "standard".into(),
                 version: 0,
                 auto_close_days: None,
+                contact_email: None,
             };
             ports.store.put_tenant(&tenant).await?;
             println!("created tenant {id}; its API key is shown once:");
@@ -608,22 +615,40 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
             let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
             switchboard::faq_cli::tenant_faq(ports.store.as_ref(), &id, action).await
         }
-        TenantCommand::Set { id, auto_close_days, default_auto_close, common } => {
-            if auto_close_days.is_none() && !default_auto_close {
-                anyhow::bail!("nothing to set: give --auto-close-days N or --default-auto-close");
+        TenantCommand::Set { id, auto_close_days, default_auto_close, contact_email, no_contact_email, common } => {
+            let close = auto_close_days.is_some() || default_auto_close;
+            if !close && contact_email.is_none() && !no_contact_email {
+                anyhow::bail!("nothing to set: give --auto-close-days N, --default-auto-close, --contact-email E or --no-contact-email");
             }
+            let contact = match contact_email {
+                Some(e) => Some(Some(switchboard_domain::EmailAddress::parse(&e).map_err(|e| anyhow::anyhow!("--contact-email: {e}"))?)),
+                None if no_contact_email => Some(None),
+                None => None,
+            };
             let config = Config::load(&common.overrides())?;
             let ports = Ports::open(&config, false).await?;
             let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
             // A conditional update: a concurrent FAQ edit is not overwritten.
-            let edited = switchboard_store::edit_tenant(ports.store.as_ref(), &id, |t| t.set_auto_close_days(auto_close_days))
-                .await
-                .map_err(|e| match e {
-                    switchboard_store::StoreError::NotFound(_) => anyhow::anyhow!("no tenant {id}"),
-                    other => anyhow::Error::new(other),
-                })?;
+            let edited = switchboard_store::edit_tenant(ports.store.as_ref(), &id, |t| {
+                if close {
+                    t.set_auto_close_days(auto_close_days)?;
+                }
+                if let Some(contact) = &contact {
+                    t.contact_email = contact.clone();
+                }
+                Ok::<_, switchboard_domain::FieldError>(())
+            })
+            .await
+            .map_err(|e| match e {
+                switchboard_store::StoreError::NotFound(_) => anyhow::anyhow!("no tenant {id}"),
+                other => anyhow::Error::new(other),
+            })?;
             let (tenant, ()) = edited.map_err(|e| anyhow::anyhow!("--auto-close-days: {}", e.reason))?;
-            println!("{}", serde_json::json!({ "id": tenant.id, "auto_close_days": tenant.auto_close_days }));
+            let mut shown = serde_json::json!({ "id": tenant.id, "auto_close_days": tenant.auto_close_days });
+            if let Some(contact) = &tenant.contact_email {
+                shown["contact_email"] = serde_json::json!(contact);
+            }
+            println!("{shown}");
             Ok(())
         }
         TenantCommand::List { common } => {

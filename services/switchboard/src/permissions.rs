@@ -97,19 +97,23 @@ pub fn grants(component: &str) -> Vec<Grant> {
             grants.push(grant(&["sqs:SendMessage"], Target::OwnQueue));
             grants.push(grant(&["bedrock:InvokeModel"], Target::FoundationModels));
         }
+        // A webhook delivery (and each retry) is a delayed message to its own queue.
         "notifier" => {
+            grants.push(grant(&["sqs:SendMessage"], Target::OwnQueue));
             grants.push(grant(&["sns:Publish"], Target::PhoneNumbers));
             grants.push(grant(&["ses:SendEmail"], Target::EmailIdentities));
         }
         // Submits through intake (attachments, `inquiry.received`), records
         // partner answers (`partner.responded`) and reports queue depth.
         // The sweeper hands stuck inquiries back to the classifier and the
-        // partner dispatcher through their queues.
+        // partner dispatcher through their queues; a webhook replay is a
+        // delivery order on the notifier's.
         "gateway" => {
             grants.push(grant(&["s3:PutObject"], Target::BucketObjects));
             grants.push(grant(PUBLISH, Target::Topic));
             grants.push(grant(&["sqs:GetQueueAttributes"], Target::AllQueues));
-            grants.push(grant(&["sqs:SendMessage"], Target::QueuesOf(&[Service::Classifier, Service::PartnerDispatcher])));
+            grants
+                .push(grant(&["sqs:SendMessage"], Target::QueuesOf(&[Service::Classifier, Service::PartnerDispatcher, Service::Notifier])));
         }
         _ => {}
     }

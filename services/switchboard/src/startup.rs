@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_ai::Engines;
 use switchboard_channels::sqlite::SqliteOutbox;
+use switchboard_channels::webhook::HttpWebhooks;
 use switchboard_channels::{EmailSender, SmsSender};
 use switchboard_domain::{CustomerLinks, EmailAddress, Service};
 use switchboard_gateway::{Gateway, NotReady, Readiness};
@@ -335,13 +336,23 @@ impl App {
                         default_wait: config.auto_close(),
                     }),
                 ),
-                Service::Notifier => Arc::new(switchboard_notifier::Notifier::new(
-                    stage(service),
-                    ports.sms.clone(),
-                    ports.email.clone(),
-                    operators.clone(),
-                    customer_links.clone(),
-                )),
+                Service::Notifier => Arc::new(
+                    switchboard_notifier::Notifier::new(
+                        stage(service),
+                        ports.sms.clone(),
+                        ports.email.clone(),
+                        operators.clone(),
+                        customer_links.clone(),
+                    )
+                    .with_webhooks(switchboard_notifier::Webhooks {
+                        store: ports.store.clone(),
+                        tenants: ports.store.clone(),
+                        sender: Arc::new(HttpWebhooks::new(config.webhook_policy()?, Duration::from_millis(config.webhook_timeout_ms))),
+                        queue: ports.queue(Service::Notifier)?,
+                        schedule: config.webhook_schedule()?,
+                        disable_after: config.webhook_disable_after,
+                    }),
+                ),
             };
             let worker_config = match service {
                 // The partner's SMS is retried twice, then the inquiry
@@ -372,6 +383,13 @@ impl App {
                 Arc::new(StoreAndQueues(ports.clone())),
                 switchboard_gateway::READINESS_TTL,
             )),
+            webhooks: switchboard_gateway::WebhookAdmin {
+                store: ports.api_store.clone(),
+                notifier_queue: ports.queue(Service::Notifier)?,
+                policy: config.webhook_policy()?,
+                allow_http: config.webhook_allow_http,
+                rotation_grace: Duration::from_secs(config.webhook_rotation_grace_secs),
+            },
             api: switchboard_gateway::Api::new(switchboard_gateway::ApiParts {
                 relay: relay.clone(),
                 reservations: ports.api_store.clone(),

@@ -1,5 +1,6 @@
 //! Outbound channels: SMS and e-mail ports, the embedded outbox ([`sqlite`]),
-//! and the AWS senders ([`sns`], [`ses`]).
+//! the AWS senders ([`sns`], [`ses`]), and tenants' webhooks over HTTP
+//! ([`webhook`]).
 //!
 //! Every message has a deterministic id (derived from the event it
 //! announces), so a sender that is asked twice can tell.
@@ -10,6 +11,7 @@ pub mod ses;
 /// SMS through SNS, deduplicated by message id (AWS mode).
 pub mod sns;
 pub mod sqlite;
+pub mod webhook;
 
 use async_trait::async_trait;
 use switchboard_domain::{EmailAddress, InquiryId, PhoneNumber};

@@ -69,11 +69,15 @@ pub enum EventType {
     /// The customer was notified.
     #[serde(rename = "notification.sent")]
     NotificationSent,
+    /// The notifier's own (possibly delayed) message: one attempt to
+    /// deliver one webhook message to one endpoint.
+    #[serde(rename = "webhook.delivery")]
+    WebhookDelivery,
 }
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 18] = [
         Self::InquirySubmitted,
         Self::InquiryReceived,
         Self::AttachmentsAnalyzed,
@@ -91,6 +95,7 @@ impl EventType {
         Self::MessageReceived,
         Self::AutoClose,
         Self::NotificationSent,
+        Self::WebhookDelivery,
     ];
 
     /// The CloudEvents `type`, e.g. `inquiry.received`.
@@ -113,6 +118,7 @@ impl EventType {
             Self::MessageReceived => "inquiry.message_received",
             Self::AutoClose => "inquiry.auto_close",
             Self::NotificationSent => "notification.sent",
+            Self::WebhookDelivery => "webhook.delivery",
         }
     }
 

@@ -32,6 +32,7 @@ pub mod text;
 pub mod timeline;
 pub mod token;
 pub mod verification;
+pub mod webhook;
 
 pub use attachment::{AttachmentUpload, MediaType};
 pub use classification::{Certainty, Classification, Intent, Language, PiiSpan, Sentiment, TextField, UNSURE, Urgency};

@@ -172,6 +172,8 @@ mod tests {
         assert!(receivers(&attrs(&[("event_type", "inquiry.auto_close")])).is_empty());
         // So does the dispatcher's wait for the customer's reply.
         assert!(receivers(&attrs(&[("event_type", "inquiry.reply_deadline")])).is_empty());
+        // And the notifier's webhook delivery orders.
+        assert!(receivers(&attrs(&[("event_type", "webhook.delivery")])).is_empty());
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub struct Tenant {
     /// closes itself; `None`: the deployment's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_close_days: Option<u32>,
+    /// Where the tenant is told about its account (a webhook endpoint
+    /// disabled after failures); `None`: nobody is told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<crate::EmailAddress>,
 }
 
 /// The longest wait a tenant may set before an answered inquiry closes itself.

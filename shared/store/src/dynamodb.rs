@@ -17,13 +17,14 @@
 //! - Numbers inside free-form JSON (`details`, `analysis`) come back by
 //!   value: DynamoDB has one number type, so `1.0` reads back as `1`.
 //! - DynamoDB's TTL deletes expired tokens and idempotency keys (within
-//!   days of `expires_at`); SQLite keeps them.
+//!   days of `expires_at`); SQLite keeps them. Webhook delivery logs
+//!   expire the same way; reads skip what expired before TTL removed it.
 
 use crate::keys::{self, Key, METADATA};
 use crate::partner_link::closes_partner_link;
 use crate::{
     AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page,
-    PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
+    PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore, WebhookStore,
 };
 use crate::{ConsoleSession, SessionStore};
 use async_trait::async_trait;
@@ -42,6 +43,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
+use switchboard_domain::webhook::{DeliveryAttempt, WebhookEndpoint, WebhookEndpointId, WebhookMessage};
 use switchboard_domain::{
     CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, PhoneNumber, Reservation, ReservationNumber,
     Tenant, TenantId, TimelineEvent,
@@ -962,6 +964,152 @@ impl CorrectionStore for DynamoStore {
 
     async fn corrections(&self, tenant: &TenantId) -> Result<Vec<Correction>, StoreError> {
         self.partition(&keys::tenant_partition(tenant), keys::CORRECTION_PREFIX).await.map(crate::in_time_order)
+    }
+}
+
+impl DynamoStore {
+    /// Puts `item` only if its key is free; `false` if it was taken.
+    async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)");
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(failed("PutItem", e)),
+        }
+    }
+
+    /// Replaces the item at `at` if its body's `version` is still `expected`.
+    async fn put_versioned(&self, at: &Key, item: Item, expected: u64, what: &str) -> Result<(), StoreError> {
+        let condition = if expected == 0 {
+            "attribute_exists(pk) AND (attribute_not_exists(#body.#version) OR #body.#version = :expected)"
+        } else {
+            "#body.#version = :expected"
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", n(expected));
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => match self.get(at).await? {
+                Some(_) => Err(StoreError::Conflict(format!("{what} is no longer at version {expected}"))),
+                None => Err(StoreError::NotFound(what.to_owned())),
+            },
+            Err(e) => Err(failed("PutItem", e)),
+        }
+    }
+}
+
+/// An item that expires (DynamoDB's TTL) at `expires_at`.
+fn expiring<T: Serialize>(at: &Key, body: &T, expires_at: Timestamp) -> Result<Item, StoreError> {
+    let mut item = item(at, body)?;
+    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.as_second()));
+    Ok(item)
+}
+
+#[async_trait]
+impl WebhookStore for DynamoStore {
+    async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        let item = item(&keys::webhook_endpoint(&endpoint.tenant_id, &endpoint.id), endpoint)?;
+        if self.put_new(item).await? { Ok(()) } else { Err(StoreError::Conflict(format!("webhook endpoint {} exists", endpoint.id))) }
+    }
+
+    async fn get_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> Result<Option<WebhookEndpoint>, StoreError> {
+        self.get_body(&keys::webhook_endpoint(tenant, id)).await
+    }
+
+    async fn endpoints(&self, tenant: &TenantId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        self.partition(&keys::tenant_partition(tenant), keys::WEBHOOK_PREFIX).await
+    }
+
+    async fn update_endpoint(&self, next: &WebhookEndpoint, expected_version: u64) -> Result<WebhookEndpoint, StoreError> {
+        let mut next = next.clone();
+        next.version = expected_version + 1;
+        let at = keys::webhook_endpoint(&next.tenant_id, &next.id);
+        self.put_versioned(&at, item(&at, &next)?, expected_version, &format!("webhook endpoint {}", next.id)).await?;
+        Ok(next)
+    }
+
+    async fn delete_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&keys::webhook_endpoint(tenant, id))))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| failed("DeleteItem", e))?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn create_message(&self, message: &WebhookMessage) -> Result<WebhookMessage, StoreError> {
+        let at = keys::webhook_message(&message.endpoint_id, &message.id);
+        if self.put_new(expiring(&at, message, message.expires_at)?).await? {
+            return Ok(message.clone());
+        }
+        self.get_body(&at).await?.ok_or(StoreError::Corrupt(at.pk))
+    }
+
+    async fn get_message(&self, endpoint: &WebhookEndpointId, id: &str, now: Timestamp) -> Result<Option<WebhookMessage>, StoreError> {
+        let found: Option<WebhookMessage> = self.get_body(&keys::webhook_message(endpoint, id)).await?;
+        Ok(found.filter(|m| m.expires_at > now))
+    }
+
+    async fn update_message(&self, next: &WebhookMessage, expected_version: u64) -> Result<WebhookMessage, StoreError> {
+        let mut next = next.clone();
+        next.version = expected_version + 1;
+        let at = keys::webhook_message(&next.endpoint_id, &next.id);
+        self.put_versioned(&at, expiring(&at, &next, next.expires_at)?, expected_version, &format!("webhook message {}", next.id)).await?;
+        Ok(next)
+    }
+
+    async fn log_attempt(&self, attempt: &DeliveryAttempt, _now: Timestamp) -> Result<(), StoreError> {
+        let at = keys::webhook_attempt(attempt);
+        // Logged before (a retried call): the first stays.
+        self.put_new(expiring(&at, attempt, attempt.expires_at)?).await.map(drop)
+    }
+
+    async fn attempts(&self, endpoint: &WebhookEndpointId, limit: u32, now: Timestamp) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let limit = usize::try_from(limit.clamp(1, PageRequest::MAX_SIZE)).unwrap_or(1);
+        let pk = keys::webhook_log(endpoint);
+        let mut found = Vec::new();
+        let mut start = None;
+        // Newest first; items TTL has not removed yet are skipped, so a page may take more than one query.
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":prefix", s(keys::WEBHOOK_ATTEMPT_PREFIX))
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let attempt: DeliveryAttempt = decode(item)?;
+                if attempt.expires_at > now {
+                    found.push(attempt);
+                }
+                if found.len() == limit {
+                    return Ok(found);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(found),
+            }
+        }
     }
 }
 

@@ -24,6 +24,9 @@
 //! | console session | `SESSION#{sha256 of the cookie's id}` | `METADATA` | `expires_at` (TTL) |
 //! | idempotency key | `IDEM#{tenant}#{key}` | `METADATA` | `expires_at` (TTL), body `{inquiry_id}` |
 //! | sent message | `SENT#{message id}` | `METADATA` | written by the SNS/SES senders of `switchboard-channels`; `expires_at` (TTL) |
+//! | webhook endpoint | `TENANT#{id}` | `WEBHOOK#{endpoint id}` | in its tenant's partition; `version` in the body (conditional updates) |
+//! | webhook message | `WEBHOOK#{endpoint id}` | `MSG#{message id}` | the body sent, its round and attempts; `expires_at` (TTL) |
+//! | webhook delivery attempt | `WEBHOOK#{endpoint id}` | `ATTEMPT#{at}#{message id}#{round, 4 digits}#{attempt, 3 digits}` | the delivery log, read newest first; `expires_at` (TTL) |
 //!
 //! Times in keys (`{created}`, `{at}`) are [`sort_time`]. `seq` is the
 //! number of events the inquiry had before this one, which keeps events of
@@ -70,6 +73,7 @@
 //! whole item.
 
 use jiff::Timestamp;
+use switchboard_domain::webhook::{DeliveryAttempt, WebhookEndpointId};
 use switchboard_domain::{Inquiry, InquiryId, InquiryStatus, PhoneNumber, ReservationNumber, TenantId};
 
 /// The sort key of every item that is alone in its partition.
@@ -88,6 +92,12 @@ pub const TENANT_PREFIX: &str = "TENANT#";
 pub const CORRECTION_PREFIX: &str = "CORRECTION#";
 /// Partition-key prefix of the sent-message ledger.
 pub const SENT_PREFIX: &str = "SENT#";
+/// Sort-key prefix of a tenant's webhook endpoints (in the tenant's partition).
+pub const WEBHOOK_PREFIX: &str = "WEBHOOK#";
+/// Sort-key prefix of an endpoint's messages (in the endpoint's log partition).
+pub const WEBHOOK_MESSAGE_PREFIX: &str = "MSG#";
+/// Sort-key prefix of an endpoint's delivery attempts (in the endpoint's log partition).
+pub const WEBHOOK_ATTEMPT_PREFIX: &str = "ATTEMPT#";
 
 /// A partition key and a sort key: an item's primary key, or its key in one index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,6 +283,29 @@ pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
     Key::metadata(format!("IDEM#{tenant}#{key}"))
 }
 
+/// Webhook endpoint `id` of `tenant`, in the tenant's partition.
+pub fn webhook_endpoint(tenant: &TenantId, id: &WebhookEndpointId) -> Key {
+    Key { pk: tenant_partition(tenant), sk: format!("{WEBHOOK_PREFIX}{id}") }
+}
+
+/// The partition of endpoint `id`'s delivery log: its messages and attempts.
+pub fn webhook_log(id: &WebhookEndpointId) -> String {
+    format!("{WEBHOOK_PREFIX}{id}")
+}
+
+/// Message `message_id` to endpoint `endpoint`.
+pub fn webhook_message(endpoint: &WebhookEndpointId, message_id: &str) -> Key {
+    Key { pk: webhook_log(endpoint), sk: format!("{WEBHOOK_MESSAGE_PREFIX}{message_id}") }
+}
+
+/// A delivery attempt, in its endpoint's log by time (newest last).
+pub fn webhook_attempt(attempt: &DeliveryAttempt) -> Key {
+    Key {
+        pk: webhook_log(&attempt.endpoint_id),
+        sk: format!("{WEBHOOK_ATTEMPT_PREFIX}{}#{}#{:04}#{:03}", sort_time(attempt.at), attempt.message_id, attempt.round, attempt.attempt),
+    }
+}
+
 /// The sent-message ledger's item for message `id`.
 pub fn sent_message(id: &str) -> Key {
     Key::metadata(format!("{SENT_PREFIX}{id}"))
@@ -317,6 +350,21 @@ mod tests {
         assert_eq!(outbox_entry(id, "e-1"), key(&format!("INQUIRY#{id}"), "OUTBOX#e-1"));
         assert_eq!(outbox_by_age(id, "e-1", at), key("OUTBOX", &format!("001700000000123#{id}#e-1")));
         assert_eq!(sent_message("m-1"), key("SENT#m-1", "METADATA"));
+        let endpoint = WebhookEndpointId::parse("wh-0123456789abcdef").unwrap();
+        assert_eq!(webhook_endpoint(&tenant_id, &endpoint), key("TENANT#t", "WEBHOOK#wh-0123456789abcdef"));
+        assert_eq!(webhook_message(&endpoint, "msg_1"), key("WEBHOOK#wh-0123456789abcdef", "MSG#msg_1"));
+        let attempt = DeliveryAttempt {
+            message_id: "msg_1".into(),
+            endpoint_id: endpoint.clone(),
+            event_type: "inquiry.answered".into(),
+            round: 2,
+            attempt: 3,
+            at,
+            result: switchboard_domain::webhook::AttemptResult::Status(500),
+            latency_ms: 1,
+            expires_at: at,
+        };
+        assert_eq!(webhook_attempt(&attempt), key("WEBHOOK#wh-0123456789abcdef", "ATTEMPT#001700000000123#msg_1#0002#003"));
         let phone = PhoneNumber::parse("+821012345678").unwrap();
         let with_phone = InquiryBuilder::new().tenant(tenant_id.clone()).phone(Some(phone.clone())).created_at(at, 1).build();
         let hash = "2efdd01fdf56e3f07de56acd9d40beb256d5983aec5f6d597c2c48354f35f9e0";

@@ -2,7 +2,7 @@
 //! their adapters.
 //!
 //! Small traits, one per entity ([`InquiryStore`], [`TenantStore`],
-//! [`ReservationStore`], [`TokenStore`]), so a service names only what it
+//! [`ReservationStore`], [`TokenStore`], [`WebhookStore`]), so a service names only what it
 //! uses; [`Store`] bundles them for the composition root. Every state
 //! change is conditional: a write that expects version `n` fails with
 //! [`StoreError::Conflict`] when someone else wrote first.
@@ -21,18 +21,21 @@ pub mod s3;
 pub mod sqlite;
 mod tenant_edit;
 mod transition;
+mod webhook_edit;
 
 use async_trait::async_trait;
 pub use console_session::{ConsoleSession, SessionStore};
 pub use conversation::{Appended, conversation_page, message_event, whole_conversation};
 pub use phone_lookup::{PHONE_LOOKUP_DEPTH, newest_open_inquiry_by_phone};
 pub use records::{AiResponseRecord, AttachmentRecord, OutboxEntry, TokenPointer, TokenRecord};
+use switchboard_domain::webhook::{DeliveryAttempt, WebhookEndpoint, WebhookEndpointId, WebhookMessage};
 use switchboard_domain::{
     CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, PhoneNumber, Reservation, ReservationNumber,
     Tenant, TenantId, TimelineEvent,
 };
 pub use tenant_edit::{EDIT_ATTEMPTS, edit_tenant};
 pub use transition::{TransitionError, TransitionOutcome, transition, transition_announced, transition_from};
+pub use webhook_edit::edit_endpoint;
 
 /// The error a failed call into a backend library carries as its source.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -332,6 +335,40 @@ pub trait CorrectionStore: Send + Sync {
     async fn corrections(&self, tenant: &TenantId) -> Result<Vec<Correction>, StoreError>;
 }
 
+/// Tenants' webhook endpoints and their delivery logs. Every change is
+/// conditional: an endpoint or message is replaced only at the version it
+/// was read at ([`StoreError::Conflict`] otherwise), and a new one only
+/// if its key is free.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Registers a new endpoint; [`StoreError::Conflict`] if its id is taken.
+    async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError>;
+    /// `tenant`'s endpoint `id`, if it has one.
+    async fn get_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> Result<Option<WebhookEndpoint>, StoreError>;
+    /// `tenant`'s endpoints, by id.
+    async fn endpoints(&self, tenant: &TenantId) -> Result<Vec<WebhookEndpoint>, StoreError>;
+    /// Replaces an endpoint still at `expected_version` and returns it at
+    /// the next version; `Conflict` when another change came first,
+    /// `NotFound` when it was deleted.
+    async fn update_endpoint(&self, next: &WebhookEndpoint, expected_version: u64) -> Result<WebhookEndpoint, StoreError>;
+    /// Deletes an endpoint (its log expires by itself); `true` if it existed.
+    async fn delete_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> Result<bool, StoreError>;
+    /// Stores a message unless its endpoint's log holds one with its id;
+    /// returns the message as stored (a redelivered event gets the first).
+    async fn create_message(&self, message: &WebhookMessage) -> Result<WebhookMessage, StoreError>;
+    /// Message `id` of `endpoint`'s log, unless it expired by `now`.
+    async fn get_message(&self, endpoint: &WebhookEndpointId, id: &str, now: jiff::Timestamp)
+    -> Result<Option<WebhookMessage>, StoreError>;
+    /// Replaces a message still at `expected_version` and returns it at the next version.
+    async fn update_message(&self, next: &WebhookMessage, expected_version: u64) -> Result<WebhookMessage, StoreError>;
+    /// Logs an attempt (once: the same attempt logged again writes
+    /// nothing), forgetting what expired by `now` in the same log.
+    async fn log_attempt(&self, attempt: &DeliveryAttempt, now: jiff::Timestamp) -> Result<(), StoreError>;
+    /// `endpoint`'s newest attempts unexpired at `now`, newest first, at
+    /// most `limit` (capped at [`PageRequest::MAX_SIZE`]).
+    async fn attempts(&self, endpoint: &WebhookEndpointId, limit: u32, now: jiff::Timestamp) -> Result<Vec<DeliveryAttempt>, StoreError>;
+}
+
 /// Orders corrections as [`CorrectionStore::corrections`] returns them
 /// (stored by inquiry id, which is not the time they were made).
 pub(crate) fn in_time_order(mut corrections: Vec<Correction>) -> Vec<Correction> {
@@ -340,5 +377,5 @@ pub(crate) fn in_time_order(mut corrections: Vec<Correction>) -> Vec<Correction>
 }
 
 /// Everything the services store, as one handle.
-pub trait Store: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore + SessionStore {}
-impl<T: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore + SessionStore> Store for T {}
+pub trait Store: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore + SessionStore + WebhookStore {}
+impl<T: InquiryStore + TenantStore + ReservationStore + TokenStore + CorrectionStore + SessionStore + WebhookStore> Store for T {}

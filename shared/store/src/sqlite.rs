@@ -6,7 +6,7 @@ use crate::keys::{self, Key};
 use crate::partner_link::closes_partner_link;
 use crate::{
     AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page,
-    PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore,
+    PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore, WebhookStore,
 };
 use crate::{ConsoleSession, SessionStore};
 use async_trait::async_trait;
@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use switchboard_domain::webhook::{DeliveryAttempt, WebhookEndpoint, WebhookEndpointId, WebhookMessage};
 use switchboard_domain::{
     CloudEvent, Correction, Inquiry, InquiryId, InquiryStatus, Message, PartnerOutcome, PhoneNumber, Reservation, ReservationNumber,
     Tenant, TenantId, TimelineEvent,
@@ -586,6 +587,147 @@ impl CorrectionStore for SqliteStore {
     async fn corrections(&self, tenant: &TenantId) -> Result<Vec<Correction>, StoreError> {
         let pk = keys::tenant_partition(tenant);
         self.db.read(move |c| partition(c, &pk, keys::CORRECTION_PREFIX)).await.map(crate::in_time_order)
+    }
+}
+
+/// Replaces the body at `key` if its `version` is still `expected`:
+/// `Conflict` when it moved on, `NotFound` when it is gone.
+fn replace_versioned(tx: &Transaction<'_>, key: &Key, body: &str, expected: u64, what: &str) -> Result<(), StoreError> {
+    let changed = exec(
+        tx,
+        "UPDATE items SET body = ?3 WHERE pk = ?1 AND sk = ?2 AND COALESCE(json_extract(body, '$.version'), 0) = ?4",
+        params![key.pk, key.sk, body, expected as i64],
+    )
+    .map_err(db)?;
+    if changed == 1 {
+        return Ok(());
+    }
+    match get_body(tx, key)? {
+        Some(_) => Err(StoreError::Conflict(format!("{what} is no longer at version {expected}"))),
+        None => Err(StoreError::NotFound(what.to_owned())),
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        let key = keys::webhook_endpoint(&endpoint.tenant_id, &endpoint.id);
+        let body = encode(&key.pk, endpoint)?;
+        let id = endpoint.id.clone();
+        self.db
+            .write(move |tx| {
+                let inserted =
+                    exec(tx, "INSERT INTO items (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![key.pk, key.sk, body])
+                        .map_err(db)?;
+                if inserted == 1 { Ok(()) } else { Err(StoreError::Conflict(format!("webhook endpoint {id} exists"))) }
+            })
+            .await
+    }
+
+    async fn get_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> Result<Option<WebhookEndpoint>, StoreError> {
+        let key = keys::webhook_endpoint(tenant, id);
+        self.db.read(move |c| get_item(c, &key)).await
+    }
+
+    async fn endpoints(&self, tenant: &TenantId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        let pk = keys::tenant_partition(tenant);
+        self.db.read(move |c| partition(c, &pk, keys::WEBHOOK_PREFIX)).await
+    }
+
+    async fn update_endpoint(&self, next: &WebhookEndpoint, expected_version: u64) -> Result<WebhookEndpoint, StoreError> {
+        let mut next = next.clone();
+        next.version = expected_version + 1;
+        let key = keys::webhook_endpoint(&next.tenant_id, &next.id);
+        let body = encode(&key.pk, &next)?;
+        let what = format!("webhook endpoint {}", next.id);
+        self.db.write(move |tx| replace_versioned(tx, &key, &body, expected_version, &what)).await?;
+        Ok(next)
+    }
+
+    async fn delete_endpoint(&self, tenant: &TenantId, id: &WebhookEndpointId) -> Result<bool, StoreError> {
+        let key = keys::webhook_endpoint(tenant, id);
+        self.db
+            .write(move |tx| exec(tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map(|n| n == 1).map_err(db))
+            .await
+    }
+
+    async fn create_message(&self, message: &WebhookMessage) -> Result<WebhookMessage, StoreError> {
+        let key = keys::webhook_message(&message.endpoint_id, &message.id);
+        let (expires, body) = (message.expires_at.as_second(), encode(&key.pk, message)?);
+        self.db
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "INSERT INTO items (pk, sk, expires_at, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    params![key.pk, key.sk, expires, body],
+                )
+                .map_err(db)?;
+                get_item(tx, &key)?.ok_or_else(|| StoreError::Corrupt(key.pk.clone()))
+            })
+            .await
+    }
+
+    async fn get_message(&self, endpoint: &WebhookEndpointId, id: &str, now: Timestamp) -> Result<Option<WebhookMessage>, StoreError> {
+        let key = keys::webhook_message(endpoint, id);
+        let found: Option<WebhookMessage> = self.db.read(move |c| get_item(c, &key)).await?;
+        Ok(found.filter(|m| m.expires_at > now))
+    }
+
+    async fn update_message(&self, next: &WebhookMessage, expected_version: u64) -> Result<WebhookMessage, StoreError> {
+        let mut next = next.clone();
+        next.version = expected_version + 1;
+        let key = keys::webhook_message(&next.endpoint_id, &next.id);
+        let (expires, body) = (next.expires_at.as_second(), encode(&key.pk, &next)?);
+        let what = format!("webhook message {}", next.id);
+        self.db
+            .write(move |tx| {
+                replace_versioned(tx, &key, &body, expected_version, &what)?;
+                exec(tx, "UPDATE items SET expires_at = ?3 WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk, expires]).map_err(db)?;
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        Ok(next)
+    }
+
+    async fn log_attempt(&self, attempt: &DeliveryAttempt, now: Timestamp) -> Result<(), StoreError> {
+        let key = keys::webhook_attempt(attempt);
+        let (expires, body) = (attempt.expires_at.as_second(), encode(&key.pk, attempt)?);
+        self.db
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "INSERT INTO items (pk, sk, expires_at, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    params![key.pk, key.sk, expires, body],
+                )
+                .map_err(db)?;
+                // The embedded store has no TTL of its own: the log forgets
+                // what expired whenever it grows.
+                exec(tx, "DELETE FROM items WHERE pk = ?1 AND expires_at <= ?2", params![key.pk, now.as_second()]).map_err(db)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn attempts(&self, endpoint: &WebhookEndpointId, limit: u32, now: Timestamp) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let pk = keys::webhook_log(endpoint);
+        let limit = i64::from(limit.clamp(1, PageRequest::MAX_SIZE));
+        self.db
+            .read(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT body FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 AND (expires_at IS NULL OR expires_at > ?4)
+                         ORDER BY sk DESC LIMIT ?5",
+                    )
+                    .map_err(db)?;
+                let prefix = keys::WEBHOOK_ATTEMPT_PREFIX;
+                let bodies = stmt
+                    .query_map(params![pk, prefix, prefix_end(prefix), now.as_second(), limit], |r| r.get::<_, String>(0))
+                    .map_err(db)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db)?;
+                bodies.iter().map(|b| decode(&pk, b)).collect()
+            })
+            .await
     }
 }
 

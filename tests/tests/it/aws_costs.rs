@@ -183,15 +183,17 @@ async fn aws_requests_per_inquiry_stay_within_budget() {
             name: "FAQ answer",
             body: json!({ "content": "What time is check-in?", "customer_phone": "+12135550149" }),
             // +1 SQS: the answer's auto-close timer, sent to the responder's own queue.
-            budget: PerInquiry { sqs: 4.5, sns: 5.5, dynamodb_writes: 9.5, dynamodb_reads: 14.1, ses: 0.0, other: 0.0 },
+            // +1 read: the notifier's query of the tenant's webhook endpoints (none here).
+            budget: PerInquiry { sqs: 4.5, sns: 5.5, dynamodb_writes: 9.5, dynamodb_reads: 15.1, ses: 0.0, other: 0.0 },
         },
         Scenario {
             name: "escalation",
             body: json!({ "content": "The staff were rude and I am furious, call me now!", "customer_phone": "+12135550149" }),
             // The notice that a person takes over joins the conversation
             // (one transaction, and the count reads of its timeline event):
-            // 14.8 reads measured with it.
-            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 12.5, dynamodb_reads: 15.3, ses: 1.0, other: 0.0 },
+            // 14.8 reads measured with it; +1 read: the notifier's query of
+            // the tenant's webhook endpoints.
+            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 12.5, dynamodb_reads: 16.3, ses: 1.0, other: 0.0 },
         },
     ];
     let n = 5;

@@ -19,6 +19,9 @@ use switchboard_channels::sns::SnsSms;
 use switchboard_channels::sqlite::SqliteOutbox;
 use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
 use switchboard_domain::fixtures::{self, InquiryBuilder};
+use switchboard_domain::webhook::{
+    AttemptResult, DeliveryAttempt, EventFilter, SecretRing, WebhookEndpoint, WebhookEndpointId, WebhookMessage, WebhookSecret, WebhookUrl,
+};
 use switchboard_domain::{
     Channel, Classification, CloudEvent, EmailAddress, Escalation, EventType, FaqEntry, Inquiry, InquiryId, InquiryStatus, Intent,
     Language, MediaType, Message, MessageChannel, PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment,
@@ -257,6 +260,9 @@ conformance!(
     a_customers_inquiries_are_found_by_phone_newest_first_within_their_tenant,
     a_tenants_reservations_are_listed_by_number_and_no_other_tenants,
     a_console_session_is_found_by_its_hash_until_it_expires_or_is_deleted,
+    webhook_endpoints_are_per_tenant_and_changed_only_at_the_version_read,
+    a_webhook_message_is_stored_once_and_changed_only_at_the_version_read,
+    the_delivery_log_is_read_newest_first_bounded_and_forgets_what_expired,
 );
 
 /// Embedded mode needs no command: every process opening the data file
@@ -338,6 +344,7 @@ fn tenant(id: &str, key_hash: &str) -> Tenant {
         tier: "standard".into(),
         version: 0,
         auto_close_days: None,
+        contact_email: None,
     }
 }
 
@@ -1136,4 +1143,95 @@ async fn a_customers_inquiries_are_found_by_phone_newest_first_within_their_tena
     let next = Inquiry { status: InquiryStatus::Resolved, ..first.clone() };
     f.store.update_inquiry(&next, first.version, None, &[]).await.unwrap();
     assert_eq!(newest_open().await.unwrap(), None, "nothing open: no match");
+}
+
+fn webhook_endpoint(tenant: &str, second: i64) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: WebhookEndpointId::generate(),
+        tenant_id: tenant_id(tenant),
+        url: WebhookUrl::parse("https://hooks.example.com/in", false).unwrap(),
+        events: EventFilter::Only(vec![EventType::InquiryAnswered]),
+        description: "orders".into(),
+        secrets: SecretRing::new(WebhookSecret::from_bytes(&[9; 32]).unwrap()),
+        disabled: None,
+        consecutive_failures: 0,
+        created_at: at(second),
+        version: 0,
+    }
+}
+
+/// Issue 18: endpoints live in their tenant's partition; every change is
+/// conditional on the version read.
+async fn webhook_endpoints_are_per_tenant_and_changed_only_at_the_version_read(f: Fixture) {
+    let s = f.store.as_ref();
+    let (a1, a2, b1) = (webhook_endpoint("a", 1), webhook_endpoint("a", 2), webhook_endpoint("b", 3));
+    for e in [&a1, &a2, &b1] {
+        s.create_endpoint(e).await.unwrap();
+    }
+    assert!(matches!(s.create_endpoint(&a1).await, Err(StoreError::Conflict(_))), "an id is registered once");
+    let mut listed: Vec<_> = s.endpoints(&tenant_id("a")).await.unwrap().into_iter().map(|e| e.id).collect();
+    listed.sort();
+    let mut expected = vec![a1.id.clone(), a2.id.clone()];
+    expected.sort();
+    assert_eq!(listed, expected, "only tenant a's");
+    assert_eq!(s.get_endpoint(&tenant_id("a"), &a1.id).await.unwrap(), Some(a1.clone()));
+    assert_eq!(s.get_endpoint(&tenant_id("b"), &a1.id).await.unwrap(), None, "not through another tenant");
+
+    let failing = WebhookEndpoint { consecutive_failures: 1, ..a1.clone() };
+    let stored = s.update_endpoint(&failing, 0).await.unwrap();
+    assert_eq!((stored.version, stored.consecutive_failures), (1, 1));
+    assert!(matches!(s.update_endpoint(&failing, 0).await, Err(StoreError::Conflict(_))), "a stale version loses");
+    assert_eq!(s.get_endpoint(&tenant_id("a"), &a1.id).await.unwrap().unwrap().version, 1);
+
+    assert!(s.delete_endpoint(&tenant_id("a"), &a1.id).await.unwrap());
+    assert!(!s.delete_endpoint(&tenant_id("a"), &a1.id).await.unwrap(), "gone already");
+    assert!(matches!(s.update_endpoint(&stored, 1).await, Err(StoreError::NotFound(_))));
+}
+
+/// A redelivered event finds its message stored; attempts are claimed by
+/// conditional updates, so two deliveries cannot claim the same one.
+async fn a_webhook_message_is_stored_once_and_changed_only_at_the_version_read(f: Fixture) {
+    let s = f.store.as_ref();
+    let endpoint = webhook_endpoint("a", 1);
+    let first = WebhookMessage::new("msg_1".into(), endpoint.id.clone(), tenant_id("a"), "inquiry.answered", "{\"a\":1}".into(), at(10));
+    assert_eq!(s.create_message(&first).await.unwrap(), first);
+    let again = WebhookMessage { payload: "{\"a\":2}".into(), ..first.clone() };
+    assert_eq!(s.create_message(&again).await.unwrap().payload, "{\"a\":1}", "the first stays");
+
+    let claimed = WebhookMessage { attempts: 1, ..first.clone() };
+    let stored = s.update_message(&claimed, 0).await.unwrap();
+    assert_eq!((stored.version, stored.attempts), (1, 1));
+    assert!(matches!(s.update_message(&claimed, 0).await, Err(StoreError::Conflict(_))), "claimed once");
+    assert_eq!(s.get_message(&endpoint.id, "msg_1", at(11)).await.unwrap(), Some(stored.clone()));
+    assert_eq!(s.get_message(&endpoint.id, "msg_1", stored.expires_at).await.unwrap(), None, "expired");
+    assert_eq!(s.get_message(&endpoint.id, "msg_2", at(11)).await.unwrap(), None);
+}
+
+/// The delivery log of issue 18: each attempt once, newest first, at most
+/// the page asked for, and nothing past its expiry.
+async fn the_delivery_log_is_read_newest_first_bounded_and_forgets_what_expired(f: Fixture) {
+    let s = f.store.as_ref();
+    let endpoint = webhook_endpoint("a", 1);
+    let attempt = |n: u32, second: i64, expires: i64| DeliveryAttempt {
+        message_id: "msg_1".into(),
+        endpoint_id: endpoint.id.clone(),
+        event_type: "inquiry.answered".into(),
+        round: 1,
+        attempt: n,
+        at: at(second),
+        result: if n == 3 { AttemptResult::Status(200) } else { AttemptResult::Error("connection refused".into()) },
+        latency_ms: 12,
+        expires_at: at(expires),
+    };
+    let old = attempt(1, 10, 100);
+    s.log_attempt(&old, at(20)).await.unwrap();
+    for a in [attempt(2, 20, 1000), attempt(3, 30, 1000), attempt(3, 30, 1000)] {
+        s.log_attempt(&a, at(40)).await.unwrap();
+    }
+    let log = s.attempts(&endpoint.id, 10, at(50)).await.unwrap();
+    assert_eq!(log.iter().map(|a| a.attempt).collect::<Vec<_>>(), [3, 2, 1], "newest first, the repeat once");
+    assert_eq!(log[0].result, AttemptResult::Status(200));
+    assert_eq!(s.attempts(&endpoint.id, 1, at(50)).await.unwrap().len(), 1);
+    assert_eq!(s.attempts(&endpoint.id, 10, at(100)).await.unwrap().iter().map(|a| a.attempt).collect::<Vec<_>>(), [3, 2], "expired");
+    assert!(s.attempts(&webhook_endpoint("a", 2).id, 10, at(50)).await.unwrap().is_empty(), "another endpoint's log");
 }

@@ -1,4 +1,4 @@
-//! `switchboard tenant create|list|rotate-key` and `switchboard operator
+//! `switchboard tenant create|list|rotate-key|set` and `switchboard operator
 //! create|list`: new keys are printed once, on the last line, and only
 //! their hashes are kept.
 
@@ -49,6 +49,23 @@ fn a_tenants_auto_close_wait_is_set_checked_and_reset() {
     assert!(run(dir.path(), &["tenant", "list"]).contains(r#""auto_close_days":3"#), "a refused value changes nothing");
     let reset = run(dir.path(), &["tenant", "set", "--id", "seoul-bikes", "--default-auto-close"]);
     assert_eq!(last_line(&reset), r#"{"auto_close_days":null,"id":"seoul-bikes"}"#);
+}
+
+#[test]
+fn a_tenants_contact_email_is_set_checked_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["tenant", "create", "--name", "Seoul Bikes"]);
+    let set = run(dir.path(), &["tenant", "set", "--id", "seoul-bikes", "--contact-email", "dev@bikes.example"]);
+    assert_eq!(last_line(&set), r#"{"auto_close_days":null,"contact_email":"dev@bikes.example","id":"seoul-bikes"}"#);
+    let refused = Command::new(binary())
+        .args(["tenant", "set", "--id", "seoul-bikes", "--contact-email", "nope", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--contact-email"));
+    let removed = run(dir.path(), &["tenant", "set", "--id", "seoul-bikes", "--no-contact-email"]);
+    assert_eq!(last_line(&removed), r#"{"auto_close_days":null,"id":"seoul-bikes"}"#);
 }
 
 #[test]

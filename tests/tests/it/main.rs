@@ -61,3 +61,4 @@ mod sweeper;
 mod telemetry;
 mod upstream;
 mod validation;
+mod webhooks;

@@ -1,5 +1,5 @@
 //! The gRPC API, `switchboard.v1`: `InquiryService`, `ReservationService`,
-//! `PartnerService`, plus the standard health service and reflection (so
+//! `FaqService`, `WebhookService`, `PartnerService`, plus the standard health service and reflection (so
 //! `grpcurl` works without the protos).
 //!
 //! Every call does what its REST twin does (`ops.rs`): the caller's
@@ -15,6 +15,7 @@ mod authenticated;
 pub(crate) mod convert;
 mod faq;
 pub mod status;
+mod webhooks;
 
 use crate::conversation::{self, GRPC_FIELDS};
 use crate::error::ApiError;
@@ -35,6 +36,7 @@ use switchboard_proto::v1::faq_service_server::FaqServiceServer;
 use switchboard_proto::v1::inquiry_service_server::{InquiryService, InquiryServiceServer};
 use switchboard_proto::v1::partner_service_server::{PartnerService, PartnerServiceServer};
 use switchboard_proto::v1::reservation_service_server::{ReservationService, ReservationServiceServer};
+use switchboard_proto::v1::webhook_service_server::WebhookServiceServer;
 use tonic::{Request, Response, Status};
 
 /// Largest SubmitInquiry message: five 5 MB attachments and the text.
@@ -69,6 +71,12 @@ impl Services {
     /// `FaqService` with its message size limit, authenticated.
     pub(crate) fn faq_service(&self) -> Authenticated<FaqServiceServer<Self>> {
         let server = FaqServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES);
+        Authenticated::new(server, self.gateway.clone())
+    }
+
+    /// `WebhookService` with its message size limit, authenticated.
+    pub(crate) fn webhook_service(&self) -> Authenticated<WebhookServiceServer<Self>> {
+        let server = WebhookServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES);
         Authenticated::new(server, self.gateway.clone())
     }
 
