@@ -61,6 +61,7 @@ pub async fn add_tenant(app: &TestApp, id: &str, key: &str) {
         tier: "standard".into(),
         version: 0,
         auto_close_days: None,
+        sla: None,
     };
     switchboard_store::TenantStore::put_tenant(app.ports.store.as_ref(), &tenant).await.expect("tenant stored");
 }

@@ -21,6 +21,7 @@ pub async fn seed(tenants: &dyn TenantStore, reservations: &dyn ReservationStore
         tier: "standard".into(),
         version: 0,
         auto_close_days: None,
+        sla: None,
     };
     tenants.put_tenant(&tenant).await?;
     for r in reservations_list()? {

@@ -580,6 +580,7 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
                 tier: "standard".into(),
                 version: 0,
                 auto_close_days: None,
+                sla: None,
             };
             ports.store.put_tenant(&tenant).await?;
             println!("created tenant {id}; its API key is shown once:");

@@ -237,6 +237,7 @@ fn faq_tenant(faq: &[FaqEntry]) -> anyhow::Result<Tenant> {
         tier: String::new(),
         version: 0,
         auto_close_days: None,
+        sla: None,
     })
 }
 

@@ -140,5 +140,6 @@ pub fn tenant() -> Tenant {
         tier: "standard".into(),
         version: 0,
         auto_close_days: None,
+        sla: None,
     }
 }

@@ -336,6 +336,7 @@ fn tenant(id: &str, key_hash: &str) -> Tenant {
         tier: "standard".into(),
         version: 0,
         auto_close_days: None,
+        sla: None,
     }
 }
 

@@ -270,6 +270,7 @@ mod tests {
             tier: String::new(),
             version: 1,
             auto_close_days: None,
+            sla: None,
         }
     }
 

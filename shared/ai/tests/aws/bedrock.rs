@@ -34,6 +34,7 @@ fn tenant() -> Tenant {
         tier: "standard".into(),
         version: 0,
         auto_close_days: None,
+        sla: None,
     }
 }
 

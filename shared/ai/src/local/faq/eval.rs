@@ -213,6 +213,7 @@ fn tenant(name: &str, faq: Vec<FaqEntry>) -> Option<Tenant> {
         tier: "standard".to_owned(),
         version: 0,
         auto_close_days: None,
+        sla: None,
     })
 }
 

@@ -341,6 +341,7 @@ mod tests {
             tier: "standard".to_owned(),
             version: 0,
             auto_close_days: None,
+            sla: None,
         }
     }
 
