@@ -8,9 +8,13 @@
 //! ([`Round`]), so a redelivered event never notifies twice and a
 //! follow-up's answer is not taken for the first answer.
 //! Every customer notification ends with the customer's link back to the
-//! conversation (`link_text.rs`).
+//! conversation (`link_text.rs`). An escalation starts its first-response
+//! SLA clock, whose breach re-notifies the operators once ([`sla`]).
 
 mod link_text;
+pub mod sla;
+
+pub use sla::SlaTimer;
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -33,13 +37,21 @@ pub struct Notifier {
     email: Arc<dyn EmailSender>,
     operators: EmailAddress,
     links: CustomerLinks,
+    /// Where escalations' SLA checks are timed; `None`: no SLA clocks.
+    sla: Option<SlaTimer>,
 }
 
 impl Notifier {
     /// A notifier texting with `sms`, mailing with `email`, telling `operators`
-    /// of escalations, and issuing customers' links with `links`.
+    /// of escalations, and issuing customers' links with `links`; it keeps
+    /// no SLA clocks until [`Self::with_sla`].
     pub fn new(stage: Stage, sms: Arc<dyn SmsSender>, email: Arc<dyn EmailSender>, operators: EmailAddress, links: CustomerLinks) -> Self {
-        Self { stage, sms, email, operators, links }
+        Self { stage, sms, email, operators, links, sla: None }
+    }
+
+    /// The same notifier starting a first-response clock on every escalation (see [`sla`]).
+    pub fn with_sla(self, timer: SlaTimer) -> Self {
+        Self { sla: Some(timer), ..self }
     }
 
     async fn tell_customer(&self, inquiry: &Inquiry, event_type: EventType, round: &Round, text: String) -> Result<Delivery, Outcome> {
@@ -128,6 +140,10 @@ impl Notifier {
         let Some(text) = text else {
             return Err(Outcome::retry(format!("inquiry has no text for {} yet", event_type.as_str())));
         };
+        if event_type == EventType::InquiryEscalated {
+            // First, so the clock runs even while the channels are down.
+            self.start_sla(inquiry).await?;
+        }
         // Valid from the inquiry's last change, not from now: a redelivery
         // signs the same link, so the same notification has the same body
         // (its message id already keeps it from being sent twice).
@@ -163,8 +179,17 @@ impl Notifier {
     /// inquiry of an `inquiry.answered`, `.escalated`, `.resolved` or
     /// `.failed` message, then publishes `notification.sent`.
     pub async fn try_handle(&self, message: &ReceivedMessage) -> Result<(), Outcome> {
+        if let Ok(event) = switchboard_messaging::events::parse(message)
+            && event.kind() == Some(EventType::SlaCheck)
+            && self.hop_sla(&event).await?
+        {
+            return Ok(());
+        }
         let (event, inquiry) = self.stage.load(message).await?;
         let event_type = event.kind().ok_or_else(|| Outcome::reject(format!("unknown event type {}", event.event_type)))?;
+        if event_type == EventType::SlaCheck {
+            return self.on_sla_check(&event, inquiry).await;
+        }
         self.notify(event_type, &inquiry, &Round::of(&event)).await
     }
 }
@@ -217,3 +242,5 @@ impl Handler for Notifier {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod sla_tests;

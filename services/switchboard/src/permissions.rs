@@ -97,7 +97,9 @@ pub fn grants(component: &str) -> Vec<Grant> {
             grants.push(grant(&["sqs:SendMessage"], Target::OwnQueue));
             grants.push(grant(&["bedrock:InvokeModel"], Target::FoundationModels));
         }
+        // An escalation's SLA check is a delayed message to its own queue.
         "notifier" => {
+            grants.push(grant(&["sqs:SendMessage"], Target::OwnQueue));
             grants.push(grant(&["sns:Publish"], Target::PhoneNumbers));
             grants.push(grant(&["ses:SendEmail"], Target::EmailIdentities));
         }
@@ -137,7 +139,8 @@ pub fn actions_for_operation(service: &str, operation: &str) -> Vec<String> {
         ("sns", "PublishBatch") => "Publish",
         ("bedrock", "Converse") => "InvokeModel",
         ("dynamodb", "TransactWriteItems") => {
-            return ["PutItem", "UpdateItem", "ConditionCheckItem"].iter().map(|a| format!("dynamodb:{a}")).collect();
+            // A transaction's deletes: an inquiry leaving the SLA queue.
+            return ["PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"].iter().map(|a| format!("dynamodb:{a}")).collect();
         }
         (_, op) => op,
     };

@@ -332,13 +332,16 @@ impl App {
                         default_wait: config.auto_close(),
                     }),
                 ),
-                Service::Notifier => Arc::new(switchboard_notifier::Notifier::new(
-                    stage(service),
-                    ports.sms.clone(),
-                    ports.email.clone(),
-                    operators.clone(),
-                    customer_links.clone(),
-                )),
+                Service::Notifier => Arc::new(
+                    switchboard_notifier::Notifier::new(
+                        stage(service),
+                        ports.sms.clone(),
+                        ports.email.clone(),
+                        operators.clone(),
+                        customer_links.clone(),
+                    )
+                    .with_sla(switchboard_notifier::SlaTimer { queue: ports.queue(Service::Notifier)?, tenants: ports.store.clone() }),
+                ),
             };
             let worker_config = match service {
                 // The partner's SMS is retried twice, then the inquiry
