@@ -14,6 +14,7 @@
 mod authenticated;
 pub(crate) mod convert;
 mod faq;
+mod sla;
 pub mod status;
 
 use crate::conversation::{self, GRPC_FIELDS};
@@ -35,6 +36,7 @@ use switchboard_proto::v1::faq_service_server::FaqServiceServer;
 use switchboard_proto::v1::inquiry_service_server::{InquiryService, InquiryServiceServer};
 use switchboard_proto::v1::partner_service_server::{PartnerService, PartnerServiceServer};
 use switchboard_proto::v1::reservation_service_server::{ReservationService, ReservationServiceServer};
+use switchboard_proto::v1::sla_service_server::SlaServiceServer;
 use tonic::{Request, Response, Status};
 
 /// Largest SubmitInquiry message: five 5 MB attachments and the text.
@@ -69,6 +71,12 @@ impl Services {
     /// `FaqService` with its message size limit, authenticated.
     pub(crate) fn faq_service(&self) -> Authenticated<FaqServiceServer<Self>> {
         let server = FaqServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES);
+        Authenticated::new(server, self.gateway.clone())
+    }
+
+    /// `SlaService` with its message size limit, authenticated.
+    pub(crate) fn sla_service(&self) -> Authenticated<SlaServiceServer<Self>> {
+        let server = SlaServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES);
         Authenticated::new(server, self.gateway.clone())
     }
 
