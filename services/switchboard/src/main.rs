@@ -268,7 +268,8 @@ enum TenantCommand {
         common: Common,
     },
     /// Change a tenant's settings: how long an answered inquiry waits for
-    /// the customer's reply before it closes itself.
+    /// the customer's reply before it closes itself, and the first-response
+    /// SLA of its escalated inquiries.
     Set {
         /// The tenant's id.
         #[arg(long)]
@@ -279,6 +280,14 @@ enum TenantCommand {
         /// Use the deployment's wait (SWITCHBOARD_AUTO_CLOSE_SECS) again.
         #[arg(long)]
         default_auto_close: bool,
+        /// The first-response SLA as JSON, as `PUT /api/tenants/{tenant}/sla` takes it:
+        /// '{"first_response_secs":{"high":3600,"medium":14400,"low":86400},"time_zone":"Asia/Seoul",
+        /// "business_hours":[{"days":["mon","tue","wed","thu","fri"],"open":"09:00","close":"18:00"}]}'.
+        #[arg(long, conflicts_with = "default_sla")]
+        sla: Option<String>,
+        /// Hold the tenant to the default SLA again (1 h high, 4 h medium, 24 h low, around the clock).
+        #[arg(long)]
+        default_sla: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -605,22 +614,44 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
             let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
             switchboard::faq_cli::tenant_faq(ports.store.as_ref(), &id, action).await
         }
-        TenantCommand::Set { id, auto_close_days, default_auto_close, common } => {
-            if auto_close_days.is_none() && !default_auto_close {
-                anyhow::bail!("nothing to set: give --auto-close-days N or --default-auto-close");
+        TenantCommand::Set { id, auto_close_days, default_auto_close, sla, default_sla, common } => {
+            let auto_close = (auto_close_days.is_some() || default_auto_close).then_some(auto_close_days);
+            if auto_close.is_none() && sla.is_none() && !default_sla {
+                anyhow::bail!("nothing to set: give --auto-close-days N, --default-auto-close, --sla JSON or --default-sla");
             }
+            // Checked before anything is opened: each bad field named.
+            let sla = match sla {
+                Some(json) => {
+                    let input: switchboard_domain::SlaPolicyInput =
+                        serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("--sla: not a policy: {e}"))?;
+                    Some(Some(input.parse().map_err(|e| anyhow::anyhow!("--sla: {e}"))?))
+                }
+                None => default_sla.then_some(None),
+            };
             let config = Config::load(&common.overrides())?;
             let ports = Ports::open(&config, false).await?;
             let id = switchboard_domain::TenantId::parse(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
             // A conditional update: a concurrent FAQ edit is not overwritten.
-            let edited = switchboard_store::edit_tenant(ports.store.as_ref(), &id, |t| t.set_auto_close_days(auto_close_days))
-                .await
-                .map_err(|e| match e {
-                    switchboard_store::StoreError::NotFound(_) => anyhow::anyhow!("no tenant {id}"),
-                    other => anyhow::Error::new(other),
-                })?;
+            let edited = switchboard_store::edit_tenant(ports.store.as_ref(), &id, |t| {
+                if let Some(days) = auto_close {
+                    t.set_auto_close_days(days)?;
+                }
+                if let Some(policy) = &sla {
+                    t.sla = policy.clone();
+                }
+                Ok::<(), switchboard_domain::FieldError>(())
+            })
+            .await
+            .map_err(|e| match e {
+                switchboard_store::StoreError::NotFound(_) => anyhow::anyhow!("no tenant {id}"),
+                other => anyhow::Error::new(other),
+            })?;
             let (tenant, ()) = edited.map_err(|e| anyhow::anyhow!("--auto-close-days: {}", e.reason))?;
-            println!("{}", serde_json::json!({ "id": tenant.id, "auto_close_days": tenant.auto_close_days }));
+            let mut line = serde_json::json!({ "id": tenant.id, "auto_close_days": tenant.auto_close_days });
+            if let Some(policy) = &tenant.sla {
+                line["sla"] = serde_json::to_value(policy)?;
+            }
+            println!("{line}");
             Ok(())
         }
         TenantCommand::List { common } => {
