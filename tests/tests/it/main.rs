@@ -50,6 +50,7 @@ mod partner_sms;
 mod reservation_unverified;
 mod reservations_import;
 mod satisfaction;
+mod sla;
 mod shutdown;
 mod sms_limits;
 mod status_reads;
