@@ -172,6 +172,6 @@ mod tests {
     fn batch_operations_need_their_single_actions() {
         assert_eq!(actions_for_operation("SQS", "DeleteMessageBatch"), ["sqs:DeleteMessage"]);
         assert_eq!(actions_for_operation("SNS", "PublishBatch"), ["sns:Publish"]);
-        assert_eq!(actions_for_operation("DynamoDB", "TransactWriteItems").len(), 3);
+        assert_eq!(actions_for_operation("DynamoDB", "TransactWriteItems").len(), 4);
     }
 }
