@@ -88,8 +88,7 @@ impl ListParams {
             "sla_due" => Ok(true),
             _ => Err("must be created or sla_due"),
         });
-        let sla_state =
-            field(&mut errors, "sla_state", self.sla_state, |s| SlaState::parse(s).ok_or("must be pending, met or breached"));
+        let sla_state = field(&mut errors, "sla_state", self.sla_state, |s| SlaState::parse(s).ok_or("must be pending, met or breached"));
         let page_size = field(&mut errors, "page_size", self.page_size, |n| match n.parse::<u32>() {
             Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
             _ => Err("must be a number from 1 to 100"),
@@ -104,7 +103,10 @@ impl ListParams {
         }
         let by_deadline = by_deadline.unwrap_or(false);
         if by_deadline && status.is_some_and(|s| s != InquiryStatus::Escalated) {
-            return Err(ApiError::field("status", "must be escalated (or left out) with sort=sla_due: the queue holds escalated inquiries"));
+            return Err(ApiError::field(
+                "status",
+                "must be escalated (or left out) with sort=sla_due: the queue holds escalated inquiries",
+            ));
         }
         Ok(ListQuery {
             status,

@@ -16,8 +16,8 @@ use switchboard_domain::{
     Author, Channel, CloudEvent, Escalation, EventType, Inquiry, InquiryId, InquiryStatus, Language, Message, Reservation,
     ReservationInput, SlaState, SubmitInquiry, TimelineEvent,
 };
-use switchboard_pipeline::sla::{breach_event, breach_recorded};
 use switchboard_intake::{Accepted, SubmitError};
+use switchboard_pipeline::sla::{breach_event, breach_recorded};
 use switchboard_store::{TransitionError, TransitionOutcome, transition_announced};
 use tracing::{Instrument, info, warn};
 

@@ -241,6 +241,6 @@ impl Handler for Notifier {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod sla_tests;
+#[cfg(test)]
+mod tests;

@@ -257,7 +257,8 @@ impl SlaPolicy {
     /// The instant `minute` minutes into local `date` (24:00 is the next
     /// midnight; a time skipped by a DST change counts as the moment after it).
     fn instant(&self, date: Date, minute: u16) -> Option<Timestamp> {
-        let local: DateTime = date.to_datetime(jiff::civil::Time::midnight()).checked_add(SignedDuration::from_mins(i64::from(minute))).ok()?;
+        let local: DateTime =
+            date.to_datetime(jiff::civil::Time::midnight()).checked_add(SignedDuration::from_mins(i64::from(minute))).ok()?;
         self.zone.to_ambiguous_timestamp(local).compatible().ok()
     }
 }

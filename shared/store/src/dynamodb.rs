@@ -208,7 +208,8 @@ fn sla_queue_write(table: &str, inquiry: &Inquiry) -> Result<Option<TransactWrit
             Ok(Some(TransactWriteItem::builder().put(put).build()))
         }
         None if inquiry.sla.is_some() => {
-            let delete = Delete::builder().table_name(table).set_key(Some(key(&keys::sla_queue_item(inquiry.id)))).build().map_err(request)?;
+            let delete =
+                Delete::builder().table_name(table).set_key(Some(key(&keys::sla_queue_item(inquiry.id)))).build().map_err(request)?;
             Ok(Some(TransactWriteItem::builder().delete(delete).build()))
         }
         None => Ok(None),

@@ -366,8 +366,7 @@ mod tests {
         let policy = switchboard_domain::SlaPolicy::default();
         let mut escalated = InquiryBuilder::new().tenant(tenant_id.clone()).created_at(at, 1).status(InquiryStatus::Escalated).build();
         assert_eq!(sla_queue_entry(&escalated), None, "no clock: in no queue");
-        escalated.sla =
-            Some(switchboard_domain::Sla::start(&policy, "sla".into(), switchboard_domain::Urgency::High, at));
+        escalated.sla = Some(switchboard_domain::Sla::start(&policy, "sla".into(), switchboard_domain::Urgency::High, at));
         let eid = escalated.id;
         assert_eq!(
             sla_queue_entry(&escalated),

@@ -19,7 +19,8 @@ use switchboard_tests::{API_KEY, OPERATOR_KEY, PATIENCE, TestApp};
 use tonic::Code;
 
 const TENANT: &str = "demo";
-const COMPLAINT: &str = "This is the worst service ever. The room was filthy and the staff were rude. I am furious and I want someone to call me right now!";
+const COMPLAINT: &str =
+    "This is the worst service ever. The room was filthy and the staff were rude. I am furious and I want someone to call me right now!";
 
 fn around_the_clock(secs: u32) -> Value {
     json!({ "first_response_secs": { "high": secs, "medium": secs, "low": secs }, "time_zone": "UTC" })
@@ -177,16 +178,8 @@ async fn an_inquiry_answered_in_time_is_met_and_never_breached() {
     assert_eq!(after["sla"]["state"], "met");
     assert_eq!(kinds(&after, "sla.breached"), 0);
     assert_eq!(breach_mails(&app, &id).await, 0);
-    let queue: Value = app
-        .http
-        .get(app.url("/api/inquiries?sort=sla_due"))
-        .header("x-api-key", OPERATOR_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queue: Value =
+        app.http.get(app.url("/api/inquiries?sort=sla_due")).header("x-api-key", OPERATOR_KEY).send().await.unwrap().json().await.unwrap();
     assert!(!queue["inquiries"].as_array().unwrap().iter().any(|i| i["inquiry_id"] == id.as_str()), "answered: out of the queue");
     app.stop().await;
 }
