@@ -225,3 +225,17 @@ async fn a_follow_up_for_the_operators_starts_no_new_clock() {
     assert_eq!(f.pipeline.inquiry(inquiry.id).await.sla.unwrap(), first);
     assert_eq!(f.own_queue.sent().len(), 1);
 }
+
+#[tokio::test]
+async fn two_workers_delivered_the_same_due_check_at_once_breach_and_tell_once() {
+    let f = Fixture::new(Some(office_week(5))).await;
+    let inquiry = f.escalate(Urgency::High, START).await;
+    f.at(START + SignedDuration::from_secs(6));
+    let (a, b) = tokio::join!(f.deliver_sent(0), f.deliver_sent(0));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(f.breach_mails(&inquiry).await, 1);
+    let timeline = f.pipeline.timeline(inquiry.id).await;
+    assert_eq!(timeline.iter().filter(|k| *k == "sla.breached").count(), 1, "{timeline:?}");
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.sla.unwrap().state, SlaState::Breached);
+}
