@@ -71,7 +71,12 @@ pub struct SlaPolicyInput {
 /// A tenant's first-response SLA, valid by construction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "SlaPolicyInput", into = "SlaPolicyInput")]
-pub struct SlaPolicy {
+pub struct SlaPolicy(Box<Parsed>);
+
+/// A policy's parts. Boxed: a tenant (and so every API caller's
+/// principal) carries its policy, and most callers never look at it.
+#[derive(Debug, Clone, PartialEq)]
+struct Parsed {
     input: SlaPolicyInput,
     zone: TimeZone,
     /// Open minute ranges `[open, close)` per weekday (Monday first),
@@ -89,7 +94,7 @@ impl Default for SlaPolicy {
             time_zone: "UTC".into(),
             business_hours: Vec::new(),
         };
-        Self { input, zone: TimeZone::UTC, week: Default::default() }
+        Self(Box::new(Parsed { input, zone: TimeZone::UTC, week: Default::default() }))
     }
 }
 
@@ -102,7 +107,7 @@ impl TryFrom<SlaPolicyInput> for SlaPolicy {
 
 impl From<SlaPolicy> for SlaPolicyInput {
     fn from(policy: SlaPolicy) -> Self {
-        policy.input
+        policy.0.input
     }
 }
 
@@ -179,12 +184,12 @@ impl SlaPolicyInput {
         if !errors.is_empty() {
             return Err(ValidationErrors(errors));
         }
-        for day in &mut week {
+        for day in week.iter_mut() {
             *day = merged(std::mem::take(day));
         }
         let zone = zone.unwrap_or(TimeZone::UTC);
         let input = SlaPolicyInput { time_zone: self.time_zone.trim().to_owned(), ..self };
-        Ok(SlaPolicy { input, zone, week })
+        Ok(SlaPolicy(Box::new(Parsed { input, zone, week })))
     }
 }
 
@@ -204,17 +209,17 @@ fn merged(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
 impl SlaPolicy {
     /// The policy as written (what the API shows and the store keeps).
     pub fn input(&self) -> &SlaPolicyInput {
-        &self.input
+        &self.0.input
     }
 
     /// The first-response target of `urgency`.
     pub fn target(&self, urgency: Urgency) -> SignedDuration {
-        SignedDuration::from_secs(i64::from(self.input.first_response_secs.of(urgency)))
+        SignedDuration::from_secs(i64::from(self.0.input.first_response_secs.of(urgency)))
     }
 
     /// Whether the business is always open (no business hours).
     pub fn always_open(&self) -> bool {
-        self.week.iter().all(Vec::is_empty)
+        self.0.week.iter().all(Vec::is_empty)
     }
 
     /// When an inquiry of `urgency` escalated at `escalated_at` must have
@@ -229,12 +234,12 @@ impl SlaPolicy {
             return start.checked_add(target).unwrap_or(Timestamp::MAX);
         }
         let mut remaining = target;
-        let mut date = start.to_zoned(self.zone.clone()).date();
+        let mut date = start.to_zoned(self.0.zone.clone()).date();
         // A schedule opens at least one minute a week, so a 30-day target
         // ends within 30 × 7 × 24 × 60 weeks; the bound only guards the loop.
         for _ in 0..(MAX_TARGET_SECS as usize / 60 * 7 + 14) {
             let weekday = usize::from(date.weekday().to_monday_zero_offset().unsigned_abs());
-            for &(open, close) in &self.week[weekday] {
+            for &(open, close) in &self.0.week[weekday] {
                 let (Some(from), Some(to)) = (self.instant(date, open), self.instant(date, close)) else { continue };
                 let from = from.max(start);
                 if from >= to {
@@ -259,7 +264,7 @@ impl SlaPolicy {
     fn instant(&self, date: Date, minute: u16) -> Option<Timestamp> {
         let local: DateTime =
             date.to_datetime(jiff::civil::Time::midnight()).checked_add(SignedDuration::from_mins(i64::from(minute))).ok()?;
-        self.zone.to_ambiguous_timestamp(local).compatible().ok()
+        self.0.zone.to_ambiguous_timestamp(local).compatible().ok()
     }
 }
 
