@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "switchboard/v1/partner.proto",
     "switchboard/v1/faq.proto",
     "switchboard/v1/webhook.proto",
+    "switchboard/v1/sla.proto",
     "google/rpc/error_details.proto",
     "google/rpc/status.proto",
 ];

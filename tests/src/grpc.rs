@@ -62,6 +62,7 @@ pub async fn add_tenant(app: &TestApp, id: &str, key: &str) {
         version: 0,
         auto_close_days: None,
         contact_email: None,
+        sla: None,
     };
     switchboard_store::TenantStore::put_tenant(app.ports.store.as_ref(), &tenant).await.expect("tenant stored");
 }

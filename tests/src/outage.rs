@@ -246,6 +246,11 @@ impl InquiryStore for SwitchedStore {
         self.inner.list_by_status(status, page).await
     }
 
+    async fn sla_queue(&self, tenant: Option<&TenantId>, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+        self.gate().await?;
+        self.inner.sla_queue(tenant, page).await
+    }
+
     async fn delete_orphan_attachments(&self, id: InquiryId) -> Result<usize, StoreError> {
         self.gate().await?;
         self.inner.delete_orphan_attachments(id).await

@@ -44,6 +44,8 @@ mod rest;
 mod satisfaction;
 mod schemas;
 mod serve;
+mod sla_ops;
+mod sla_rest;
 mod state;
 mod status_cache;
 mod stream_slots;

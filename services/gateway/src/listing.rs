@@ -1,8 +1,10 @@
 //! `ListInquiries` / `GET /api/inquiries`: newest first, filtered by status,
-//! creation time and urgency, in pages.
+//! creation time, urgency and SLA state, in pages; or, with
+//! `sort=sla_due`, the escalation queue: escalated inquiries, earliest
+//! first-response deadline first.
 //!
 //! The store lists a tenant's inquiries or one status's, newest first
-//! (GSI1, GSI2). Other filters are applied here while reading store pages,
+//! (GSI1, GSI2), and the SLA queue by deadline. Other filters are applied here while reading store pages,
 //! so one API page reads at most [`MAX_SCAN_PAGES`] store pages and may come
 //! back short (even empty) with a token to go on: the same contract as
 //! DynamoDB's filtered queries. The page token records where reading stopped
@@ -17,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use switchboard_domain::{FieldError, Inquiry, InquiryStatus, TenantId, Urgency, ValidationErrors};
+use switchboard_domain::{FieldError, Inquiry, InquiryStatus, SlaState, TenantId, Urgency, ValidationErrors};
 use switchboard_store::{InquiryStore, PageRequest};
 use utoipa::IntoParams;
 
@@ -52,6 +54,13 @@ pub struct ListParams {
     /// Operators: one tenant's inquiries.
     #[param(pattern = r"^[a-z0-9-]{1,64}$")]
     pub tenant_id: Option<String>,
+    /// `created` (newest first, the default) or `sla_due`: the escalation
+    /// queue, escalated inquiries by first-response deadline, earliest first.
+    #[param(value_type = Option<crate::schemas::ListSortDoc>)]
+    pub sort: Option<String>,
+    /// Only inquiries whose SLA is in this state: `pending`, `met` or `breached`.
+    #[param(value_type = Option<crate::schemas::SlaStateDoc>)]
+    pub sla_state: Option<String>,
     /// 1–100, default 20.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub page_size: Option<String>,
@@ -74,6 +83,12 @@ impl ListParams {
         let created_before = field(&mut errors, "created_before", self.created_before, time);
         let urgency = field(&mut errors, "urgency", self.urgency, |u| Urgency::parse(u).ok_or("must be high, medium or low"));
         let tenant_id = field(&mut errors, "tenant_id", self.tenant_id, |t| TenantId::parse(t).map_err(|e| e.to_string()));
+        let by_deadline = field(&mut errors, "sort", self.sort, |s| match s {
+            "created" => Ok(false),
+            "sla_due" => Ok(true),
+            _ => Err("must be created or sla_due"),
+        });
+        let sla_state = field(&mut errors, "sla_state", self.sla_state, |s| SlaState::parse(s).ok_or("must be pending, met or breached"));
         let page_size = field(&mut errors, "page_size", self.page_size, |n| match n.parse::<u32>() {
             Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
             _ => Err("must be a number from 1 to 100"),
@@ -86,12 +101,21 @@ impl ListParams {
         {
             return Err(ApiError::field("created_before", "must be later than created_after"));
         }
+        let by_deadline = by_deadline.unwrap_or(false);
+        if by_deadline && status.is_some_and(|s| s != InquiryStatus::Escalated) {
+            return Err(ApiError::field(
+                "status",
+                "must be escalated (or left out) with sort=sla_due: the queue holds escalated inquiries",
+            ));
+        }
         Ok(ListQuery {
             status,
             created_after,
             created_before,
             urgency,
             tenant_id,
+            by_deadline,
+            sla_state,
             page_size: page_size.unwrap_or(DEFAULT_PAGE_SIZE),
             page_token: non_empty(self.page_token),
         })
@@ -123,6 +147,10 @@ pub struct ListQuery {
     pub urgency: Option<Urgency>,
     /// Operators: one tenant's inquiries.
     pub tenant_id: Option<TenantId>,
+    /// The escalation queue, by first-response deadline (`sort=sla_due`).
+    pub by_deadline: bool,
+    /// Only inquiries whose SLA is in this state.
+    pub sla_state: Option<SlaState>,
     /// 1 to [`MAX_PAGE_SIZE`].
     pub page_size: u32,
     /// Where the previous page stopped.
@@ -169,18 +197,21 @@ impl Cursor {
 enum Source {
     Tenant(TenantId),
     Status(InquiryStatus),
+    /// The SLA queue: one tenant's, or everyone's.
+    SlaQueue(Option<TenantId>),
 }
 
 fn fingerprint(principal: &Principal, query: &ListQuery, source: &Source) -> String {
     let text = format!(
-        "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
         principal.actor(),
         source,
         query.status,
         query.created_after,
         query.created_before,
         query.urgency,
-        query.tenant_id
+        query.tenant_id,
+        query.sla_state,
     );
     Sha256::digest(text.as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
@@ -190,6 +221,7 @@ fn matches(query: &ListQuery, inquiry: &Inquiry) -> bool {
         && query.created_before.is_none_or(|t| inquiry.created_at < t)
         && query.urgency.is_none_or(|u| inquiry.classification.as_ref().is_some_and(|c| c.urgency == u))
         && query.tenant_id.as_ref().is_none_or(|t| &inquiry.tenant_id == t)
+        && query.sla_state.is_none_or(|state| inquiry.sla.as_ref().is_some_and(|s| s.state == state))
 }
 
 /// Lists the inquiries `principal` may see that match `query`.
@@ -200,6 +232,8 @@ pub async fn list(store: &dyn InquiryStore, principal: &Principal, query: ListQu
         (Principal::Tenant(t), Some(asked), _) if asked != &t.id => {
             return Err(ApiError::PermissionDenied("a tenant key lists only its own tenant's inquiries".into()));
         }
+        (Principal::Tenant(t), _, _) if query.by_deadline => Source::SlaQueue(Some(t.id.clone())),
+        (Principal::Operator { .. }, tenant, _) if query.by_deadline => Source::SlaQueue(tenant.clone()),
         (Principal::Tenant(t), _, _) => Source::Tenant(t.id.clone()),
         (Principal::Operator { .. }, Some(tenant), _) => Source::Tenant(tenant.clone()),
         (Principal::Operator { .. }, None, Some(status)) => Source::Status(status),
@@ -225,6 +259,7 @@ pub async fn list(store: &dyn InquiryStore, principal: &Principal, query: ListQu
         let page = match &source {
             Source::Tenant(t) => store.list_by_tenant(t, &request).await?,
             Source::Status(s) => store.list_by_status(*s, &request).await?,
+            Source::SlaQueue(t) => store.sla_queue(t.as_ref(), &request).await?,
         };
         let mut index = skip;
         skip = 0;
@@ -232,10 +267,10 @@ pub async fn list(store: &dyn InquiryStore, principal: &Principal, query: ListQu
             let inquiry = &page.items[index];
             index += 1;
             // Newest first: once older than the range, everything after is too.
-            if query.created_after.is_some_and(|t| inquiry.created_at < t) {
+            if !query.by_deadline && query.created_after.is_some_and(|t| inquiry.created_at < t) {
                 return Ok(ListPage { inquiries, next_page_token: None });
             }
-            if !matches(&query, inquiry) {
+            if !matches(&query, inquiry) || query.created_after.is_some_and(|t| inquiry.created_at < t) {
                 continue;
             }
             inquiries.push(inquiry.clone());
@@ -280,6 +315,8 @@ mod tests {
                 "created_before" => p.created_before = v,
                 "urgency" => p.urgency = v,
                 "tenant_id" => p.tenant_id = v,
+                "sort" => p.sort = v,
+                "sla_state" => p.sla_state = v,
                 "page_size" => p.page_size = v,
                 _ => p.page_token = v,
             }
@@ -314,6 +351,17 @@ mod tests {
         assert_eq!(bad[0].1, "must be an inquiry status, e.g. escalated");
         assert_eq!(bad[4].1, "must be a number from 1 to 100");
         assert_eq!(bad_fields(params(&[("page_size", "0")]))[0].0, "page_size");
+    }
+
+    #[test]
+    fn the_queue_by_deadline_is_of_escalated_inquiries_and_sla_states_are_named() {
+        let q = params(&[("sort", "sla_due"), ("sla_state", "breached")]).parse().unwrap();
+        assert_eq!((q.by_deadline, q.sla_state), (true, Some(SlaState::Breached)));
+        assert!(!params(&[]).parse().unwrap().by_deadline);
+        assert_eq!(bad_fields(params(&[("sort", "urgency"), ("sla_state", "late")])).len(), 2);
+        let answered = bad_fields(params(&[("sort", "sla_due"), ("status", "answered")]));
+        assert_eq!(answered[0].0, "status");
+        assert!(params(&[("sort", "sla_due"), ("status", "escalated")]).parse().is_ok());
     }
 
     #[test]

@@ -14,9 +14,10 @@ use jiff::Timestamp;
 use serde_json::json;
 use switchboard_domain::{
     Author, Channel, CloudEvent, Escalation, EventType, Inquiry, InquiryId, InquiryStatus, Language, Message, Reservation,
-    ReservationInput, SubmitInquiry, TimelineEvent,
+    ReservationInput, SlaState, SubmitInquiry, TimelineEvent,
 };
 use switchboard_intake::{Accepted, SubmitError};
+use switchboard_pipeline::sla::{breach_event, breach_recorded};
 use switchboard_store::{TransitionError, TransitionOutcome, transition_announced};
 use tracing::{Instrument, info, warn};
 
@@ -257,20 +258,32 @@ pub async fn resolve(
         None => json!({ "resolved_by": principal.actor() }),
     };
     let resolved = |i: &Inquiry| announcement(EventType::InquiryResolved, i, json!({ "resolved_by": principal.actor() }));
+    let now = Timestamp::now();
     let outcome = transition_announced(
         gateway.inquiries.as_ref(),
         inquiry.id,
         InquiryStatus::Resolved,
         &principal.actor(),
-        Timestamp::now(),
+        now,
         details,
-        |i| i.human_answer = Some(answer.to_owned()),
+        |i| {
+            i.human_answer = Some(answer.to_owned());
+            // The person's first response to the escalation stops its SLA clock.
+            if i.status == InquiryStatus::Escalated
+                && let Some(sla) = i.sla.as_mut()
+            {
+                sla.respond(now);
+            }
+        },
         |i| vec![resolved(i)],
     )
     .await
     .map_err(|e| transition_error(e, "resolved"))?;
     let inquiry = match outcome {
-        TransitionOutcome::Applied(i) => i,
+        TransitionOutcome::Applied(i) => {
+            record_late_answer(gateway, &i, &principal.actor(), now).await?;
+            i
+        }
         // The same answer again is a retry; another answer is a conflict.
         TransitionOutcome::AlreadyDone(i) if i.human_answer.as_deref() == Some(answer) => i,
         TransitionOutcome::AlreadyDone(i) => {
@@ -287,6 +300,18 @@ pub async fn resolve(
     announce(gateway, resolved(&inquiry)).await;
     info!(inquiry_id = %inquiry.id, actor = %principal.actor(), "inquiry resolved");
     Ok(inquiry)
+}
+
+/// Records a breach this resolve found: the answer came after the deadline
+/// while the clock was still pending (the notifier's check had not come
+/// yet). The clock says so when the resolve's own write breached it.
+async fn record_late_answer(gateway: &Gateway, resolved: &Inquiry, actor: &str, now: Timestamp) -> Result<(), ApiError> {
+    let Some(sla) = &resolved.sla else { return Ok(()) };
+    if sla.state == SlaState::Breached && sla.breached_at == Some(now) && sla.responded_at == Some(now) {
+        gateway.inquiries.append_event(resolved.id, &breach_event(resolved, actor, now)).await?;
+        breach_recorded(resolved, actor);
+    }
+    Ok(())
 }
 
 /// Stores a reservation (operator key only).

@@ -8,7 +8,7 @@ use crate::limits::MAX_BODY_BYTES;
 use crate::principal::check_client;
 use crate::problem::Problem;
 use crate::state::Gateway;
-use crate::{chat, faq_rest, inquiries, openapi, reservations, tenant_rest, webhook_rest};
+use crate::{chat, faq_rest, inquiries, openapi, reservations, sla_rest, tenant_rest, webhook_rest};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method};
@@ -72,6 +72,7 @@ pub(crate) fn routes(gateway: &Gateway, cap: &ConcurrencyCap) -> Router<Gateway>
         .route("/api/inquiries/{id}/escalate", post(inquiries::escalate))
         .route("/api/inquiries/{id}/resolve", post(inquiries::resolve))
         .route("/api/reservations", post(reservations::put_reservation))
+        .route("/api/tenants/{tenant}/sla", get(sla_rest::get).put(sla_rest::put))
         .route(CHAT_PATH, post(chat::chat))
         .route("/api/faq", get(faq_rest::list).post(faq_rest::add))
         .route("/api/faq/{id}", get(faq_rest::get).patch(faq_rest::edit).delete(faq_rest::delete))
@@ -106,7 +107,7 @@ pub(crate) fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow)
-            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
             .allow_headers([
                 HeaderName::from_static("x-api-key"),
                 HeaderName::from_static("idempotency-key"),

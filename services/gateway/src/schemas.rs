@@ -328,3 +328,69 @@ pub enum WebhookEventDoc {
     #[serde(rename = "inquiry.awaiting_customer")]
     AwaitingCustomer,
 }
+
+/// Seconds to a person's first response, by urgency (1 to 2,592,000: 30 days).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaTargetsDoc {
+    #[schema(minimum = 1, maximum = 2592000)]
+    pub high: u32,
+    #[schema(minimum = 1, maximum = 2592000)]
+    pub medium: u32,
+    #[schema(minimum = 1, maximum = 2592000)]
+    pub low: u32,
+}
+
+/// A day of the week.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WeekdayDoc {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+/// One opening period: the days it applies to, and from when to when
+/// (local time; `close` after `open`, `24:00` is midnight; an overnight
+/// period is written as two).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpeningDoc {
+    #[schema(min_items = 1)]
+    pub days: Vec<WeekdayDoc>,
+    #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "09:00")]
+    pub open: String,
+    #[schema(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", example = "18:00")]
+    pub close: String,
+}
+
+/// Body of `PUT /api/tenants/{tenant}/sla`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaPolicyDoc {
+    pub first_response_secs: SlaTargetsDoc,
+    /// An IANA time zone, e.g. `Asia/Seoul` or `UTC`.
+    #[schema(min_length = 1, example = "Asia/Seoul")]
+    pub time_zone: String,
+    /// When the business answers; left out or empty: around the clock.
+    #[serde(default)]
+    pub business_hours: Vec<OpeningDoc>,
+}
+
+/// An escalation's first-response SLA state.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaStateDoc {
+    Pending,
+    Met,
+    Breached,
+}
+
+/// The order of `GET /api/inquiries`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListSortDoc {
+    Created,
+    SlaDue,
+}

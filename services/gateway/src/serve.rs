@@ -127,6 +127,7 @@ pub async fn serve(gateway: Gateway, listeners: Listeners, shutdown: Cancellatio
                 .add_service(services.reservation_service())
                 .add_service(services.faq_service())
                 .add_service(services.webhook_service())
+                .add_service(services.sla_service())
                 .add_service(services.partner_service());
             info!(addr = ?addr, "gRPC server listening");
             let served = router.serve_with_incoming_shutdown(TcpIncoming::from(listener), async move { token.cancelled().await }).await;

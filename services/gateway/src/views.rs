@@ -6,7 +6,9 @@ use crate::watch::Watched;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
-use switchboard_domain::{Channel, Inquiry, InquiryStatus, PartnerStep, Reservation, Satisfaction, SentimentTrend, TimelineEvent};
+use switchboard_domain::{
+    Channel, Inquiry, InquiryStatus, PartnerStep, Reservation, Satisfaction, SentimentTrend, Sla, SlaState, TimelineEvent, Urgency,
+};
 use utoipa::ToSchema;
 
 /// `202` of `POST /api/inquiries`.
@@ -181,8 +183,43 @@ pub struct InquiryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub satisfaction: Option<Satisfaction>,
+    /// The first-response SLA of its latest escalation; `null` if it was never escalated.
+    pub sla: Option<SlaView>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// An escalation's first-response SLA: when a person must answer, and
+/// whether they did in time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaView {
+    /// When a person must have first answered (the target counted in the tenant's business hours).
+    pub due_at: Timestamp,
+    /// `pending` (waiting, in time so far), `met` or `breached`.
+    #[schema(value_type = crate::schemas::SlaStateDoc)]
+    pub state: SlaState,
+    /// When the breach was recorded.
+    pub breached_at: Option<Timestamp>,
+    /// When the inquiry was escalated (the clock's start).
+    pub started_at: Timestamp,
+    /// When a person first answered.
+    pub responded_at: Option<Timestamp>,
+    /// The urgency whose target applies.
+    #[schema(value_type = crate::schemas::UrgencyDoc)]
+    pub urgency: Urgency,
+}
+
+impl From<Sla> for SlaView {
+    fn from(s: Sla) -> Self {
+        Self {
+            due_at: s.due_at,
+            state: s.state,
+            breached_at: s.breached_at,
+            started_at: s.started_at,
+            responded_at: s.responded_at,
+            urgency: s.urgency,
+        }
+    }
 }
 
 impl InquiryView {
@@ -221,6 +258,7 @@ impl InquiryView {
             message_count: None,
             sentiment_trend: None,
             satisfaction: None,
+            sla: inquiry.sla.map(SlaView::from),
             created_at: inquiry.created_at,
             updated_at: inquiry.updated_at,
         }

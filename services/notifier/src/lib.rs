@@ -10,11 +10,14 @@
 //! Every customer notification ends with the customer's link back to the
 //! conversation (`link_text.rs`). The same events go to the tenant's
 //! webhooks, each delivered by an order on the notifier's own queue
-//! (`webhooks.rs`).
+//! (`webhooks.rs`). An escalation starts its first-response SLA clock,
+//! whose breach re-notifies the operators once ([`sla`]).
 
 mod link_text;
+pub mod sla;
 mod webhooks;
 
+pub use sla::SlaTimer;
 pub use webhooks::Webhooks;
 
 use async_trait::async_trait;
@@ -38,19 +41,28 @@ pub struct Notifier {
     email: Arc<dyn EmailSender>,
     operators: EmailAddress,
     links: CustomerLinks,
+    /// Delivers tenants' webhooks; `None`: no webhooks.
     webhooks: Option<Webhooks>,
+    /// Where escalations' SLA checks are timed; `None`: no SLA clocks.
+    sla: Option<SlaTimer>,
 }
 
 impl Notifier {
     /// A notifier texting with `sms`, mailing with `email`, telling `operators`
-    /// of escalations, and issuing customers' links with `links`.
+    /// of escalations, and issuing customers' links with `links`; it keeps
+    /// no SLA clocks until [`Self::with_sla`].
     pub fn new(stage: Stage, sms: Arc<dyn SmsSender>, email: Arc<dyn EmailSender>, operators: EmailAddress, links: CustomerLinks) -> Self {
-        Self { stage, sms, email, operators, links, webhooks: None }
+        Self { stage, sms, email, operators, links, webhooks: None, sla: None }
     }
 
     /// The same notifier, delivering tenants' webhooks too.
     pub fn with_webhooks(self, webhooks: Webhooks) -> Self {
         Self { webhooks: Some(webhooks), ..self }
+    }
+
+    /// The same notifier starting a first-response clock on every escalation (see [`sla`]).
+    pub fn with_sla(self, timer: SlaTimer) -> Self {
+        Self { sla: Some(timer), ..self }
     }
 
     async fn tell_customer(&self, inquiry: &Inquiry, event_type: EventType, round: &Round, text: String) -> Result<Delivery, Outcome> {
@@ -139,6 +151,10 @@ impl Notifier {
         let Some(text) = text else {
             return Err(Outcome::retry(format!("inquiry has no text for {} yet", event_type.as_str())));
         };
+        if event_type == EventType::InquiryEscalated {
+            // First, so the clock runs even while the channels are down.
+            self.start_sla(inquiry).await?;
+        }
         // Valid from the inquiry's last change, not from now: a redelivery
         // signs the same link, so the same notification has the same body
         // (its message id already keeps it from being sent twice).
@@ -179,8 +195,14 @@ impl Notifier {
         if webhooks::is_order(&event) {
             return self.deliver(&event, message).await;
         }
+        if event.kind() == Some(EventType::SlaCheck) && self.hop_sla(&event).await? {
+            return Ok(());
+        }
         let (event, inquiry) = self.stage.load(message).await?;
         let event_type = event.kind().ok_or_else(|| Outcome::reject(format!("unknown event type {}", event.event_type)))?;
+        if event_type == EventType::SlaCheck {
+            return self.on_sla_check(&event, inquiry).await;
+        }
         // First, so an inquiry the customer cannot be told of still reaches the tenant's webhooks.
         self.fan_out(&event, &inquiry).await?;
         self.notify(event_type, &inquiry, &Round::of(&event)).await
@@ -233,5 +255,7 @@ impl Handler for Notifier {
     }
 }
 
+#[cfg(test)]
+mod sla_tests;
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,7 @@ pub async fn seed(tenants: &dyn TenantStore, reservations: &dyn ReservationStore
         version: 0,
         auto_close_days: None,
         contact_email: None,
+        sla: None,
     };
     tenants.put_tenant(&tenant).await?;
     for r in reservations_list()? {

@@ -238,6 +238,7 @@ fn faq_tenant(faq: &[FaqEntry]) -> anyhow::Result<Tenant> {
         version: 0,
         auto_close_days: None,
         contact_email: None,
+        sla: None,
     })
 }
 

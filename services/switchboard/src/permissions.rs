@@ -98,6 +98,7 @@ pub fn grants(component: &str) -> Vec<Grant> {
             grants.push(grant(&["bedrock:InvokeModel"], Target::FoundationModels));
         }
         // A webhook delivery (and each retry) is a delayed message to its own queue.
+        // An escalation's SLA check is a delayed message to its own queue.
         "notifier" => {
             grants.push(grant(&["sqs:SendMessage"], Target::OwnQueue));
             grants.push(grant(&["sns:Publish"], Target::PhoneNumbers));
@@ -141,7 +142,8 @@ pub fn actions_for_operation(service: &str, operation: &str) -> Vec<String> {
         ("sns", "PublishBatch") => "Publish",
         ("bedrock", "Converse") => "InvokeModel",
         ("dynamodb", "TransactWriteItems") => {
-            return ["PutItem", "UpdateItem", "ConditionCheckItem"].iter().map(|a| format!("dynamodb:{a}")).collect();
+            // A transaction's deletes: an inquiry leaving the SLA queue.
+            return ["PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"].iter().map(|a| format!("dynamodb:{a}")).collect();
         }
         (_, op) => op,
     };
@@ -173,6 +175,6 @@ mod tests {
     fn batch_operations_need_their_single_actions() {
         assert_eq!(actions_for_operation("SQS", "DeleteMessageBatch"), ["sqs:DeleteMessage"]);
         assert_eq!(actions_for_operation("SNS", "PublishBatch"), ["sns:Publish"]);
-        assert_eq!(actions_for_operation("DynamoDB", "TransactWriteItems").len(), 3);
+        assert_eq!(actions_for_operation("DynamoDB", "TransactWriteItems").len(), 4);
     }
 }

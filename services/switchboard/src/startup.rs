@@ -351,7 +351,8 @@ impl App {
                         queue: ports.queue(Service::Notifier)?,
                         schedule: config.webhook_schedule()?,
                         disable_after: config.webhook_disable_after,
-                    }),
+                    })
+                    .with_sla(switchboard_notifier::SlaTimer { queue: ports.queue(Service::Notifier)?, tenants: ports.store.clone() }),
                 ),
             };
             let worker_config = match service {

@@ -66,6 +66,10 @@ pub enum EventType {
     /// customer's reply is over (unless a reply came).
     #[serde(rename = "inquiry.auto_close")]
     AutoClose,
+    /// The notifier's own delayed message: an escalated inquiry's
+    /// first-response deadline is due (breached unless a person answered).
+    #[serde(rename = "inquiry.sla_check")]
+    SlaCheck,
     /// The customer was notified.
     #[serde(rename = "notification.sent")]
     NotificationSent,
@@ -77,7 +81,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 19] = [
         Self::InquirySubmitted,
         Self::InquiryReceived,
         Self::AttachmentsAnalyzed,
@@ -94,6 +98,7 @@ impl EventType {
         Self::InquiryFailed,
         Self::MessageReceived,
         Self::AutoClose,
+        Self::SlaCheck,
         Self::NotificationSent,
         Self::WebhookDelivery,
     ];
@@ -117,6 +122,7 @@ impl EventType {
             Self::InquiryFailed => "inquiry.failed",
             Self::MessageReceived => "inquiry.message_received",
             Self::AutoClose => "inquiry.auto_close",
+            Self::SlaCheck => "inquiry.sla_check",
             Self::NotificationSent => "notification.sent",
             Self::WebhookDelivery => "webhook.delivery",
         }

@@ -54,6 +54,7 @@ impl InquiryBuilder {
                 human_answer: None,
                 follow_up: None,
                 customer_question: None,
+                sla: None,
                 created_at: now,
                 updated_at: now,
             },

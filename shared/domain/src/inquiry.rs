@@ -5,6 +5,7 @@ use crate::contact::CustomerContact;
 use crate::partner::PartnerRequest;
 use crate::reentry::FollowUpRound;
 use crate::reservation::ReservationNumber;
+use crate::sla::Sla;
 use crate::status::InquiryStatus;
 use crate::submission::NewInquiry;
 use crate::tenant::TenantId;
@@ -168,6 +169,10 @@ pub struct Inquiry {
     /// (at most once per inquiry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_question: Option<CustomerQuestion>,
+    /// The first-response clock of its latest escalation, if it was
+    /// escalated (kept after a person answered: met or breached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<Sla>,
     /// When it was received.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -197,6 +202,7 @@ impl Inquiry {
             human_answer: None,
             follow_up: None,
             customer_question: None,
+            sla: None,
             created_at: now,
             updated_at: now,
         }

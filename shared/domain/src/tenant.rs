@@ -1,6 +1,7 @@
 //! Tenants: the businesses whose customers send inquiries.
 
 use crate::faq::{FaqEntry, FaqEntryId};
+use crate::sla::SlaPolicy;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -83,6 +84,10 @@ pub struct Tenant {
     /// disabled after failures); `None`: nobody is told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_email: Option<crate::EmailAddress>,
+    /// The first-response SLA of its escalated inquiries; `None`: the
+    /// default ([`SlaPolicy::default`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaPolicy>,
 }
 
 /// The longest wait a tenant may set before an answered inquiry closes itself.
@@ -100,6 +105,12 @@ impl Tenant {
         }
         self.auto_close_days = days;
         Ok(())
+    }
+
+    /// The first-response SLA its escalated inquiries are held to: its
+    /// own, else the default.
+    pub fn sla_policy(&self) -> SlaPolicy {
+        self.sla.clone().unwrap_or_default()
     }
 
     /// The FAQ entry with this id.

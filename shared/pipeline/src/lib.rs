@@ -11,6 +11,7 @@ pub mod crash_point;
 pub mod follow_up;
 pub mod outbox;
 mod retry;
+pub mod sla;
 pub mod sweeper;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -141,5 +141,6 @@ pub fn tenant() -> Tenant {
         version: 0,
         auto_close_days: None,
         contact_email: None,
+        sla: None,
     }
 }

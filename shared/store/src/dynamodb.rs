@@ -196,6 +196,29 @@ fn inquiry_item(inquiry: &Inquiry) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+/// The inquiry's SLA-queue entry as a write of its change's transaction
+/// (see [`keys::sla_queue_entry`]): put while it is escalated with a clock,
+/// deleted once it is not; nothing for an inquiry that never had a clock.
+fn sla_queue_write(table: &str, inquiry: &Inquiry) -> Result<Option<TransactWriteItem>, StoreError> {
+    match keys::sla_queue_entry(inquiry) {
+        Some((at, by_tenant, everyone)) => {
+            let mut entry = item(&at, inquiry)?;
+            entry.insert("gsi1pk".into(), s(by_tenant.pk));
+            entry.insert("gsi1sk".into(), s(by_tenant.sk));
+            entry.insert("gsi2pk".into(), s(everyone.pk));
+            entry.insert("gsi2sk".into(), s(everyone.sk));
+            let put = Put::builder().table_name(table).set_item(Some(entry)).build().map_err(request)?;
+            Ok(Some(TransactWriteItem::builder().put(put).build()))
+        }
+        None if inquiry.sla.is_some() => {
+            let delete =
+                Delete::builder().table_name(table).set_key(Some(key(&keys::sla_queue_item(inquiry.id)))).build().map_err(request)?;
+            Ok(Some(TransactWriteItem::builder().delete(delete).build()))
+        }
+        None => Ok(None),
+    }
+}
+
 /// The outbox items of the events announcing a change of inquiry `id`
 /// made at `stored`: written in the change's transaction, listed oldest
 /// first by GSI2 until the relay deletes them.
@@ -473,8 +496,9 @@ impl DynamoStore {
         expected: u64,
         void: Option<Update>,
         outbox: Vec<Item>,
+        queue: Option<TransactWriteItem>,
     ) -> Result<(), StoreError> {
-        if void.is_none() && outbox.is_empty() {
+        if void.is_none() && outbox.is_empty() && queue.is_none() {
             return self.put_inquiry_at(item, id, expected).await;
         }
         let voids = void.is_some();
@@ -483,6 +507,7 @@ impl DynamoStore {
         for entry in outbox {
             writes.push(self.put(entry, Condition::Any)?);
         }
+        writes.extend(queue);
         match self.transact(writes).await? {
             Tx::Done => Ok(()),
             Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => Err(stale(id, expected)),
@@ -518,7 +543,9 @@ impl DynamoStore {
 
     /// Newest-first page over one index partition. Reads one item past the
     /// page so the last page says so (no empty trailing page), as in SQLite.
-    async fn index_page(&self, index: Index, partition: String, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+    /// One page of an index partition: newest (greatest sort key) first,
+    /// or earliest first when `forward`.
+    async fn index_page(&self, index: Index, partition: String, page: &PageRequest, forward: bool) -> Result<Page<Inquiry>, StoreError> {
         let mut start = page.after.as_deref().map(|t| start_key(t, index, &partition)).transpose()?;
         let limit = page.size() as usize;
         let mut items: Vec<Item> = Vec::new();
@@ -532,7 +559,7 @@ impl DynamoStore {
                 .key_condition_expression("#p = :p")
                 .expression_attribute_names("#p", index.keys()[0])
                 .expression_attribute_values(":p", s(&partition))
-                .scan_index_forward(false)
+                .scan_index_forward(forward)
                 .limit(want)
                 .set_exclusive_start_key(start)
                 .send()
@@ -665,8 +692,10 @@ impl InquiryStore for DynamoStore {
         let outbox = outbox_items(next.id, next.updated_at, announce)?;
         // Closing the inquiry voids its open partner link in the same transaction.
         let void = if closes_partner_link(&next) { self.void_update(next.id, next.updated_at).await? } else { None };
+        // Last in every transaction, so the positions of the writes before it stay as they are.
+        let queue = sla_queue_write(&self.table, &next)?;
         let Some(event) = event else {
-            self.put_inquiry_voiding(item, next.id, expected_version, void, outbox).await?;
+            self.put_inquiry_voiding(item, next.id, expected_version, void, outbox, queue).await?;
             return Ok(next);
         };
         for _ in 0..APPEND_ATTEMPTS {
@@ -681,13 +710,14 @@ impl InquiryStore for DynamoStore {
             for entry in &outbox {
                 writes.push(self.put(entry.clone(), Condition::Any)?);
             }
+            writes.extend(queue.clone());
             match self.transact(writes).await? {
                 Tx::Done => return Ok(next),
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => return Err(stale(next.id, expected_version)),
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => {
                     // The event's key is already on the timeline. SQLite keeps
                     // the update and drops the duplicate event: do the same.
-                    self.put_inquiry_voiding(item, next.id, expected_version, void, outbox).await?;
+                    self.put_inquiry_voiding(item, next.id, expected_version, void, outbox, queue).await?;
                     return Ok(next);
                 }
                 // A concurrent append took this sort key: count again.
@@ -741,11 +771,18 @@ impl InquiryStore for DynamoStore {
     }
 
     async fn list_by_tenant(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
-        self.index_page(Index::Gsi1, keys::tenant_inquiries(tenant), page).await
+        self.index_page(Index::Gsi1, keys::tenant_inquiries(tenant), page, false).await
     }
 
     async fn list_by_status(&self, status: InquiryStatus, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
-        self.index_page(Index::Gsi2, keys::status_inquiries(status), page).await
+        self.index_page(Index::Gsi2, keys::status_inquiries(status), page, false).await
+    }
+
+    async fn sla_queue(&self, tenant: Option<&TenantId>, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+        match tenant {
+            Some(tenant) => self.index_page(Index::Gsi1, keys::tenant_sla_queue(tenant), page, true).await,
+            None => self.index_page(Index::Gsi2, keys::SLA_QUEUE_INDEX.to_owned(), page, true).await,
+        }
     }
 
     async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError> {

@@ -22,6 +22,7 @@
 //! | outbox entry | `INQUIRY#{id}` | `OUTBOX#{event id}` | GSI2 `OUTBOX` / `{stored}#{id}#{event id}`: an event written with a state change, until it is published |
 //! | an inquiry by its customer's phone | `PHONE#{tenant}#{sha256 of the E.164 phone}` | `INQUIRY#{created}#{id}` | body `{inquiry_id}`: written with each inquiry that has a phone, in its creation's transaction; read newest first |
 //! | console session | `SESSION#{sha256 of the cookie's id}` | `METADATA` | `expires_at` (TTL) |
+//! | an escalated inquiry in the SLA queue | `INQUIRY#{id}` | `SLA_QUEUE` | GSI1 `SLA#{tenant}` / `{due}#{id}`; GSI2 `SLA` / `{due}#{id}`; body: the inquiry. Written with every change of an escalated inquiry that has an SLA clock, deleted by the change that moves it on |
 //! | idempotency key | `IDEM#{tenant}#{key}` | `METADATA` | `expires_at` (TTL), body `{inquiry_id}` |
 //! | sent message | `SENT#{message id}` | `METADATA` | written by the SNS/SES senders of `switchboard-channels`; `expires_at` (TTL) |
 //! | webhook endpoint | `TENANT#{id}` | `WEBHOOK#{endpoint id}` | in its tenant's partition; `version` in the body (conditional updates) |
@@ -66,6 +67,18 @@
 //! to two businesses is two partitions). The item holds only the id: the
 //! inquiry's status changes, and the reader checks it on the inquiry itself.
 //! Inquiries stored before this item existed have none and are not found.
+//!
+//! The SLA queue is what operators work through: escalated inquiries,
+//! earliest first-response deadline first, for one tenant (GSI1) or all
+//! (GSI2). An item cannot sit in two partitions of one index, and the
+//! inquiry's own index keys list it by tenant and status, so the queue is
+//! an item of its own in the inquiry's partition, copying the inquiry: the
+//! store writes it in the transaction of every change of an escalated
+//! inquiry with a clock (its deadline or state may have changed), and
+//! deletes it in the change that moves the inquiry out of `escalated`
+//! (only an inquiry that has a clock can have the item, so other writes
+//! pay nothing). Its sort key starts with the deadline, so a range read
+//! in key order is the queue in deadline order.
 //!
 //! GSI1 lists a tenant's inquiries newest first and finds a tenant by the
 //! hash of its API key; GSI2 lists inquiries in one status newest first,
@@ -278,6 +291,35 @@ pub fn inquiry_by_phone(inquiry: &Inquiry) -> Option<Key> {
     })
 }
 
+/// Sort key of an inquiry's entry in the SLA queue (in its partition).
+pub const SLA_QUEUE: &str = "SLA_QUEUE";
+
+/// The GSI2 partition of the SLA queue of every tenant.
+pub const SLA_QUEUE_INDEX: &str = "SLA";
+
+/// The GSI1 partition of `tenant`'s SLA queue.
+pub fn tenant_sla_queue(tenant: &TenantId) -> String {
+    format!("SLA#{tenant}")
+}
+
+/// The SLA-queue entry of `inquiry` and its keys in the tenant's (GSI1)
+/// and everyone's (GSI2) queue, by deadline; `None` when it belongs in no
+/// queue (not escalated, or no SLA clock).
+pub fn sla_queue_entry(inquiry: &Inquiry) -> Option<(Key, Key, Key)> {
+    let sla = inquiry.sla.as_ref().filter(|_| inquiry.status == InquiryStatus::Escalated)?;
+    let sk = format!("{}#{}", sort_time(sla.due_at), inquiry.id);
+    Some((
+        sla_queue_item(inquiry.id),
+        Key { pk: tenant_sla_queue(&inquiry.tenant_id), sk: sk.clone() },
+        Key { pk: SLA_QUEUE_INDEX.to_owned(), sk },
+    ))
+}
+
+/// Where inquiry `id`'s SLA-queue entry is stored.
+pub fn sla_queue_item(id: InquiryId) -> Key {
+    Key { pk: inquiry_partition(id), sk: SLA_QUEUE.to_owned() }
+}
+
 /// The claim of idempotency key `key`, scoped to `tenant`.
 pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
     Key::metadata(format!("IDEM#{tenant}#{key}"))
@@ -374,5 +416,19 @@ mod tests {
             Some(key(&format!("PHONE#t#{hash}"), &format!("INQUIRY#001700000000123#{}", with_phone.id)))
         );
         assert_eq!(inquiry_by_phone(&InquiryBuilder::new().phone(None).build()), None);
+        assert_eq!(sla_queue_entry(&i), None, "not escalated: in no queue");
+        let policy = switchboard_domain::SlaPolicy::default();
+        let mut escalated = InquiryBuilder::new().tenant(tenant_id.clone()).created_at(at, 1).status(InquiryStatus::Escalated).build();
+        assert_eq!(sla_queue_entry(&escalated), None, "no clock: in no queue");
+        escalated.sla = Some(switchboard_domain::Sla::start(&policy, "sla".into(), switchboard_domain::Urgency::High, at));
+        let eid = escalated.id;
+        assert_eq!(
+            sla_queue_entry(&escalated),
+            Some((
+                key(&format!("INQUIRY#{eid}"), "SLA_QUEUE"),
+                key("SLA#t", &format!("001700003600123#{eid}")),
+                key("SLA", &format!("001700003600123#{eid}"))
+            ))
+        );
     }
 }

@@ -216,6 +216,13 @@ pub trait InquiryStore: Send + Sync {
     /// Inquiries in one status, newest first.
     async fn list_by_status(&self, status: InquiryStatus, page: &PageRequest) -> Result<Page<Inquiry>, StoreError>;
 
+    /// Escalated inquiries with a first-response clock ([`Inquiry::sla`]),
+    /// earliest deadline first: `tenant`'s, or every tenant's (the
+    /// operators' queue). One range read of the SLA queue
+    /// ([`keys::sla_queue_entry`]), which the store keeps in step with
+    /// every change of the inquiries in it.
+    async fn sla_queue(&self, tenant: Option<&TenantId>, page: &PageRequest) -> Result<Page<Inquiry>, StoreError>;
+
     /// Stores (or replaces) an attachment record.
     async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError>;
 

@@ -164,6 +164,31 @@ fn replace_inquiry(tx: &Transaction<'_>, inquiry: &Inquiry) -> Result<bool, Stor
     Ok(changed == 1)
 }
 
+/// Keeps the inquiry's SLA-queue entry in step with the inquiry (see
+/// [`keys::sla_queue_entry`]): written while it is escalated with a clock,
+/// deleted once it is not. An inquiry without a clock never had one.
+fn sync_sla_queue(tx: &Transaction<'_>, inquiry: &Inquiry) -> Result<(), StoreError> {
+    match keys::sla_queue_entry(inquiry) {
+        Some((key, by_tenant, everyone)) => {
+            let body = encode(&key.pk, inquiry)?;
+            exec(
+                tx,
+                "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(pk, sk) DO UPDATE SET gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk,
+                 gsi2pk = excluded.gsi2pk, gsi2sk = excluded.gsi2sk, body = excluded.body",
+                params![key.pk, key.sk, by_tenant.pk, by_tenant.sk, everyone.pk, everyone.sk, body],
+            )
+            .map_err(db)?;
+        }
+        None if inquiry.sla.is_some() => {
+            let key = keys::sla_queue_item(inquiry.id);
+            exec(tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(db)?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
 fn insert_event(tx: &Transaction<'_>, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {
     let pk = keys::inquiry_partition(id);
     let seq: u64 = row(
@@ -230,8 +255,23 @@ fn partition<T: DeserializeOwned>(conn: &rusqlite::Connection, pk: &str, prefix:
     bodies.iter().map(|b| decode(pk, b)).collect()
 }
 
-/// Newest-first page over one GSI partition.
-fn gsi_page(conn: &rusqlite::Connection, index: u8, partition_key: &str, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+/// Which way a GSI page reads its partition's sort keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Newest (greatest) first: the listings by tenant and status.
+    Descending,
+    /// Earliest first: the SLA queue.
+    Ascending,
+}
+
+/// One page over one GSI partition, in `order`.
+fn gsi_page(
+    conn: &rusqlite::Connection,
+    index: u8,
+    partition_key: &str,
+    page: &PageRequest,
+    order: Order,
+) -> Result<Page<Inquiry>, StoreError> {
     let after = match &page.after {
         None => None,
         Some(token) => {
@@ -239,9 +279,13 @@ fn gsi_page(conn: &rusqlite::Connection, index: u8, partition_key: &str, page: &
         }
     };
     let limit = i64::from(page.size());
+    let (after_op, direction) = match order {
+        Order::Descending => ("<", "DESC"),
+        Order::Ascending => (">", "ASC"),
+    };
     let sql = format!(
-        "SELECT gsi{index}sk, body FROM items WHERE gsi{index}pk = ?1 AND (?2 IS NULL OR gsi{index}sk < ?2)
-         ORDER BY gsi{index}sk DESC LIMIT ?3"
+        "SELECT gsi{index}sk, body FROM items WHERE gsi{index}pk = ?1 AND (?2 IS NULL OR gsi{index}sk {after_op} ?2)
+         ORDER BY gsi{index}sk {direction} LIMIT ?3"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
     let mut rows = stmt
@@ -343,6 +387,7 @@ impl InquiryStore for SqliteStore {
                 if closes_partner_link(&next) {
                     void_open_token(tx, next.id, next.updated_at)?;
                 }
+                sync_sla_queue(tx, &next)?;
                 if let Some(event) = &event {
                     insert_event(tx, next.id, event)?;
                 }
@@ -387,12 +432,23 @@ impl InquiryStore for SqliteStore {
 
     async fn list_by_tenant(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
         let (pk, page) = (keys::tenant_inquiries(tenant), page.clone());
-        self.db.read(move |c| gsi_page(c, 1, &pk, &page)).await
+        self.db.read(move |c| gsi_page(c, 1, &pk, &page, Order::Descending)).await
     }
 
     async fn list_by_status(&self, status: InquiryStatus, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
         let (pk, page) = (keys::status_inquiries(status), page.clone());
-        self.db.read(move |c| gsi_page(c, 2, &pk, &page)).await
+        self.db.read(move |c| gsi_page(c, 2, &pk, &page, Order::Descending)).await
+    }
+
+    async fn sla_queue(&self, tenant: Option<&TenantId>, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
+        let page = page.clone();
+        match tenant {
+            Some(tenant) => {
+                let pk = keys::tenant_sla_queue(tenant);
+                self.db.read(move |c| gsi_page(c, 1, &pk, &page, Order::Ascending)).await
+            }
+            None => self.db.read(move |c| gsi_page(c, 2, keys::SLA_QUEUE_INDEX, &page, Order::Ascending)).await,
+        }
     }
 
     async fn put_attachment(&self, record: &AttachmentRecord) -> Result<(), StoreError> {

@@ -48,6 +48,7 @@ pub struct Metrics {
     aws_duration: Histograms,
     submissions_shed: Family<Labels, Counter>,
     satisfaction_ratings: Family<Labels, Counter>,
+    sla_breaches: Family<Labels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -84,6 +85,7 @@ impl Metrics {
             aws_duration: Family::new_with_constructor(latency_histogram),
             submissions_shed: Family::default(),
             satisfaction_ratings: Family::default(),
+            sla_breaches: Family::default(),
         };
         registry.register(
             "stage_messages",
@@ -134,6 +136,11 @@ impl Metrics {
             "satisfaction_ratings",
             "Customers' ratings of an answer (CSAT: helpful / all), by rating, intent and who answered (ai, human)",
             m.satisfaction_ratings.clone(),
+        );
+        registry.register(
+            "sla_breaches",
+            "Escalated inquiries whose first-response deadline passed before a person answered, by urgency (counted once each)",
+            m.sla_breaches.clone(),
         );
         Self { registry, ..m }
     }
@@ -213,6 +220,12 @@ impl Metrics {
         self.satisfaction_ratings.get_or_create(&labels).inc();
     }
 
+    /// An escalated inquiry of `urgency` (`high`, `medium`, `low`) breached
+    /// its first-response SLA; counted by whoever recorded the breach, once.
+    pub fn sla_breach(&self, urgency: &'static str) {
+        self.sla_breaches.get_or_create(&vec![("urgency", urgency.to_owned())]).inc();
+    }
+
     /// A submission was shed (`protocol`: `rest` or `grpc`).
     pub fn submission_shed(&self, protocol: &'static str) {
         self.submissions_shed.get_or_create(&vec![("protocol", protocol.to_owned())]).inc();
@@ -237,6 +250,7 @@ mod tests {
         m.stage_message("classifier", "done", Duration::from_millis(3));
         m.queue_depth("classifier", 2, 1, 0, 4, Some(Duration::from_secs(7)));
         m.ai_tokens("draft", "local-faq-bm25", 10, 20);
+        m.sla_breach("high");
         let text = m.render();
         for wanted in [
             "switchboard_stage_messages_total{service=\"classifier\",outcome=\"done\"}",
@@ -244,6 +258,7 @@ mod tests {
             "switchboard_dead_letter_messages{service=\"classifier\"} 4",
             "switchboard_queue_oldest_message_age_seconds{service=\"classifier\"} 7",
             "switchboard_ai_tokens_total{operation=\"draft\",engine=\"local-faq-bm25\",kind=\"output\"} 20",
+            "switchboard_sla_breaches_total{urgency=\"high\"} 1",
         ] {
             assert!(text.contains(wanted), "{wanted} missing from\n{text}");
         }

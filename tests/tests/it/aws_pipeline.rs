@@ -89,6 +89,19 @@ impl Cluster {
         slot.1 = Process::spawn(&["serve", service], self.dir.path(), &pairs, service);
     }
 
+    /// Runs a `switchboard` command against the cluster's resources, asserting it succeeds.
+    pub(crate) fn cli(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new(binary())
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .expect("switchboard runs");
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     pub(crate) fn kill(&mut self, service: &str) {
         let slot = self.services.iter_mut().find(|(name, _)| name == service).expect("known service");
         slot.1.kill();

@@ -25,7 +25,7 @@ use switchboard_domain::webhook::{
 use switchboard_domain::{
     Channel, Classification, CloudEvent, EmailAddress, Escalation, EventType, FaqEntry, Inquiry, InquiryId, InquiryStatus, Intent,
     Language, MediaType, Message, MessageChannel, PartnerOutcome, PartnerRequest, PhoneNumber, Reservation, ReservationNumber, Sentiment,
-    Tenant, TenantId, TimelineEvent, Urgency,
+    Sla, SlaPolicy, SlaState, Tenant, TenantId, TimelineEvent, Urgency,
 };
 use switchboard_sqlite::{Database, Durability};
 use switchboard_store::blob::{BlobStore, FilesystemBlobs};
@@ -263,6 +263,7 @@ conformance!(
     webhook_endpoints_are_per_tenant_and_changed_only_at_the_version_read,
     a_webhook_message_is_stored_once_and_changed_only_at_the_version_read,
     the_delivery_log_is_read_newest_first_bounded_and_forgets_what_expired,
+    the_sla_queue_lists_escalated_inquiries_by_deadline_and_follows_their_changes,
 );
 
 /// Embedded mode needs no command: every process opening the data file
@@ -345,6 +346,7 @@ fn tenant(id: &str, key_hash: &str) -> Tenant {
         version: 0,
         auto_close_days: None,
         contact_email: None,
+        sla: None,
     }
 }
 
@@ -1234,4 +1236,58 @@ async fn the_delivery_log_is_read_newest_first_bounded_and_forgets_what_expired(
     assert_eq!(s.attempts(&endpoint.id, 1, at(50)).await.unwrap().len(), 1);
     assert_eq!(s.attempts(&endpoint.id, 10, at(100)).await.unwrap().iter().map(|a| a.attempt).collect::<Vec<_>>(), [3, 2], "expired");
     assert!(s.attempts(&webhook_endpoint("a", 2).id, 10, at(50)).await.unwrap().is_empty(), "another endpoint's log");
+}
+
+/// Escalates `i` (created at its second) and gives it an SLA clock due at `due`.
+async fn escalate_with_clock(s: &dyn Store, i: &Inquiry, due: i64) -> Inquiry {
+    create(s, i).await;
+    let escalated = transition(s, i.id, InquiryStatus::Escalated, "responder", at(50), Value::Null, |_| {}).await.unwrap();
+    let mut next = escalated.inquiry().clone();
+    let mut sla = Sla::start(&SlaPolicy::default(), "sla".into(), Urgency::High, at(50));
+    sla.due_at = at(due);
+    next.sla = Some(sla);
+    s.update_inquiry(&next, next.version, None, &[]).await.unwrap()
+}
+
+fn ids(page: &Page<Inquiry>) -> Vec<InquiryId> {
+    page.items.iter().map(|i| i.id).collect()
+}
+
+async fn the_sla_queue_lists_escalated_inquiries_by_deadline_and_follows_their_changes(f: Fixture) {
+    let s = f.store.as_ref();
+    let late = escalate_with_clock(s, &inquiry("t", 1), 300).await;
+    let soon = escalate_with_clock(s, &inquiry("u", 2), 100).await;
+    let middle = escalate_with_clock(s, &inquiry("t", 3), 200).await;
+    let unclocked = inquiry("t", 4);
+    create(s, &unclocked).await;
+    transition(s, unclocked.id, InquiryStatus::Escalated, "responder", at(60), Value::Null, |_| {}).await.unwrap();
+
+    let everyone = s.sla_queue(None, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(ids(&everyone), [soon.id, middle.id, late.id], "earliest deadline first, every tenant, only inquiries with a clock");
+    assert_eq!(everyone.items[0], soon, "the entry is the inquiry as it stands");
+    assert_eq!(ids(&s.sla_queue(Some(&tenant_id("t")), &PageRequest::first(10)).await.unwrap()), [middle.id, late.id]);
+    assert!(s.sla_queue(Some(&tenant_id("nobody")), &PageRequest::first(10)).await.unwrap().items.is_empty());
+
+    let first = s.sla_queue(None, &PageRequest::first(2)).await.unwrap();
+    let second = s.sla_queue(None, &PageRequest { limit: 2, after: first.next.clone() }).await.unwrap();
+    assert_eq!((ids(&first), ids(&second), second.next), (vec![soon.id, middle.id], vec![late.id], None));
+    let garbage = PageRequest { limit: 1, after: Some("!!".into()) };
+    assert!(matches!(s.sla_queue(None, &garbage).await, Err(StoreError::InvalidPageToken)));
+
+    // A breach and a new deadline show in the queue at once.
+    let mut breached = late.clone();
+    if let Some(sla) = breached.sla.as_mut() {
+        sla.due_at = at(10);
+        sla.breach(at(20));
+    }
+    let breached = s.update_inquiry(&breached, breached.version, None, &[]).await.unwrap();
+    let everyone = s.sla_queue(None, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(ids(&everyone), [late.id, soon.id, middle.id]);
+    assert_eq!(everyone.items[0].sla.as_ref().map(|c| c.state), Some(SlaState::Breached));
+
+    // A person's answer takes it out of the queue; the clock stays on the inquiry.
+    transition(s, breached.id, InquiryStatus::Resolved, "operator", at(400), Value::Null, |_| {}).await.unwrap();
+    assert_eq!(ids(&s.sla_queue(None, &PageRequest::first(10)).await.unwrap()), [soon.id, middle.id]);
+    let resolved = s.get_inquiry(breached.id).await.unwrap().unwrap();
+    assert_eq!(resolved.sla.map(|c| c.state), Some(SlaState::Breached));
 }

@@ -69,6 +69,33 @@ fn a_tenants_contact_email_is_set_checked_and_removed() {
 }
 
 #[test]
+fn a_tenants_sla_is_set_checked_and_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["tenant", "create", "--name", "Seoul Bikes"]);
+    let policy = r#"{"first_response_secs":{"high":1800,"medium":7200,"low":86400},"time_zone":"Asia/Seoul"}"#;
+    let set = run(dir.path(), &["tenant", "set", "--id", "seoul-bikes", "--sla", policy]);
+    assert!(last_line(&set).contains(r#""sla":{"business_hours":[],"first_response_secs":{"high":1800,"#), "{set}");
+    let refused = Command::new(binary())
+        .args([
+            "tenant",
+            "set",
+            "--id",
+            "seoul-bikes",
+            "--sla",
+            r#"{"first_response_secs":{"high":0,"medium":1,"low":1},"time_zone":"Nowhere"}"#,
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("first_response_secs.high") && stderr.contains("time_zone"), "{stderr}");
+    let reset = run(dir.path(), &["tenant", "set", "--id", "seoul-bikes", "--default-sla"]);
+    assert_eq!(last_line(&reset), r#"{"auto_close_days":null,"id":"seoul-bikes"}"#);
+}
+
+#[test]
 fn operator_keys_are_shown_once_and_only_their_hashes_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["operator", "create", "--name", "alice"]);

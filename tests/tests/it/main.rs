@@ -53,6 +53,7 @@ mod reservation_unverified;
 mod reservations_import;
 mod satisfaction;
 mod shutdown;
+mod sla;
 mod sms_limits;
 mod status_reads;
 mod submission_cancel;

@@ -98,6 +98,7 @@ async fn another_tenants_inquiry_is_not_found() {
         version: 0,
         auto_close_days: None,
         contact_email: None,
+        sla: None,
     };
     switchboard_store::TenantStore::put_tenant(app.ports.store.as_ref(), &other).await.unwrap();
     let r = app.http.get(app.url(&format!("/api/inquiries/{id}"))).header("x-api-key", "other-key").send().await.unwrap();

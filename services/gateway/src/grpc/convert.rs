@@ -12,8 +12,8 @@ use jiff::Timestamp;
 use serde_json::Value;
 use switchboard_domain::submission::AttachmentInput;
 use switchboard_domain::{
-    Author, Channel, Classification, Inquiry, InquiryStatus, Message, PartnerOutcome, ReservationInput, Satisfaction, SentimentTrend,
-    SubmitInquiry, Suggestions, TimelineEvent, Urgency,
+    Author, Channel, Classification, Inquiry, InquiryStatus, Message, PartnerOutcome, ReservationInput, Satisfaction, SentimentTrend, Sla,
+    SlaState, SubmitInquiry, Suggestions, TimelineEvent, Urgency,
 };
 use switchboard_partner_dispatcher::ConfirmationView;
 use switchboard_proto::v1 as pb;
@@ -114,12 +114,27 @@ pub(crate) fn list_params(r: pb::ListInquiriesRequest) -> ListParams {
     };
     // A timestamp out of jiff's range is written so that it cannot parse.
     let time = |t: prost_types::Timestamp| Timestamp::new(t.seconds, t.nanos).map_or_else(|_| format!("{}s", t.seconds), |t| t.to_string());
+    let sort = match pb::ListOrder::try_from(r.order) {
+        Ok(pb::ListOrder::Unspecified) => None,
+        Ok(pb::ListOrder::Created) => Some("created".to_owned()),
+        Ok(pb::ListOrder::SlaDue) => Some("sla_due".to_owned()),
+        Err(_) => Some(r.order.to_string()),
+    };
+    let sla_state = match pb::SlaState::try_from(r.sla_state) {
+        Ok(pb::SlaState::Unspecified) => None,
+        Ok(pb::SlaState::Pending) => Some(SlaState::Pending.as_str().to_owned()),
+        Ok(pb::SlaState::Met) => Some(SlaState::Met.as_str().to_owned()),
+        Ok(pb::SlaState::Breached) => Some(SlaState::Breached.as_str().to_owned()),
+        Err(_) => Some(r.sla_state.to_string()),
+    };
     ListParams {
         status,
         created_after: r.created_after.map(time),
         created_before: r.created_before.map(time),
         urgency,
         tenant_id: non_empty(r.tenant_id),
+        sort,
+        sla_state,
         page_size: (r.page_size != 0).then(|| r.page_size.to_string()),
         page_token: non_empty(r.page_token),
     }
@@ -245,6 +260,27 @@ pub(crate) fn inquiry(i: Inquiry, timeline: Vec<TimelineEvent>) -> pb::Inquiry {
         message_count: 0,
         sentiment_trend: pb::SentimentTrend::Unspecified as i32,
         satisfaction: None,
+        sla: i.sla.map(sla),
+    }
+}
+
+/// An escalation's first-response clock.
+fn sla(s: Sla) -> pb::Sla {
+    pb::Sla {
+        due_at: Some(timestamp(s.due_at)),
+        state: sla_state(s.state) as i32,
+        breached_at: s.breached_at.map(timestamp),
+        started_at: Some(timestamp(s.started_at)),
+        responded_at: s.responded_at.map(timestamp),
+        urgency: urgency(s.urgency) as i32,
+    }
+}
+
+fn sla_state(s: SlaState) -> pb::SlaState {
+    match s {
+        SlaState::Pending => pb::SlaState::Pending,
+        SlaState::Met => pb::SlaState::Met,
+        SlaState::Breached => pb::SlaState::Breached,
     }
 }
 

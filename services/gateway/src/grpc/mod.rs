@@ -14,6 +14,7 @@
 mod authenticated;
 pub(crate) mod convert;
 mod faq;
+mod sla;
 pub mod status;
 mod webhooks;
 
@@ -36,6 +37,7 @@ use switchboard_proto::v1::faq_service_server::FaqServiceServer;
 use switchboard_proto::v1::inquiry_service_server::{InquiryService, InquiryServiceServer};
 use switchboard_proto::v1::partner_service_server::{PartnerService, PartnerServiceServer};
 use switchboard_proto::v1::reservation_service_server::{ReservationService, ReservationServiceServer};
+use switchboard_proto::v1::sla_service_server::SlaServiceServer;
 use switchboard_proto::v1::webhook_service_server::WebhookServiceServer;
 use tonic::{Request, Response, Status};
 
@@ -77,6 +79,12 @@ impl Services {
     /// `WebhookService` with its message size limit, authenticated.
     pub(crate) fn webhook_service(&self) -> Authenticated<WebhookServiceServer<Self>> {
         let server = WebhookServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES);
+        Authenticated::new(server, self.gateway.clone())
+    }
+
+    /// `SlaService` with its message size limit, authenticated.
+    pub(crate) fn sla_service(&self) -> Authenticated<SlaServiceServer<Self>> {
+        let server = SlaServiceServer::new(self.clone()).max_decoding_message_size(MAX_SMALL_MESSAGE_BYTES);
         Authenticated::new(server, self.gateway.clone())
     }
 

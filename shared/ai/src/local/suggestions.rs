@@ -271,6 +271,7 @@ mod tests {
             version: 1,
             auto_close_days: None,
             contact_email: None,
+            sla: None,
         }
     }
 

@@ -35,6 +35,7 @@ fn tenant() -> Tenant {
         version: 0,
         auto_close_days: None,
         contact_email: None,
+        sla: None,
     }
 }
 

@@ -214,6 +214,7 @@ fn tenant(name: &str, faq: Vec<FaqEntry>) -> Option<Tenant> {
         version: 0,
         auto_close_days: None,
         contact_email: None,
+        sla: None,
     })
 }
 

@@ -342,6 +342,7 @@ mod tests {
             version: 0,
             auto_close_days: None,
             contact_email: None,
+            sla: None,
         }
     }
 
