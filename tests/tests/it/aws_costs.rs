@@ -192,8 +192,11 @@ async fn aws_requests_per_inquiry_stay_within_budget() {
             // The notice that a person takes over joins the conversation
             // (one transaction, and the count reads of its timeline event):
             // 14.8 reads measured with it; +1 read: the notifier's query of
-            // the tenant's webhook endpoints.
-            budget: PerInquiry { sqs: 3.5, sns: 5.5, dynamodb_writes: 12.5, dynamodb_reads: 16.3, ses: 1.0, other: 0.0 },
+            // the tenant's webhook endpoints. The first-response SLA clock
+            // (issue 18): +1 SQS send (the notifier's delayed check), +1
+            // write (the clock and its queue item in one transaction) and
+            // about one read (the tenant's policy): 4.0 / 13.0 / 17.2 measured.
+            budget: PerInquiry { sqs: 4.5, sns: 5.5, dynamodb_writes: 13.5, dynamodb_reads: 17.7, ses: 1.0, other: 0.0 },
         },
     ];
     let n = 5;
