@@ -325,3 +325,74 @@ async fn in_aws_mode_the_console_keeps_its_sessions_in_dynamodb_and_links_the_tr
     assert_eq!(status, 303);
     assert_eq!(console.get("/console").await.0, 303, "signed out: the session item is gone from the table");
 }
+
+#[tokio::test]
+async fn the_queue_shows_each_response_target_and_a_breached_one_first_when_filtered() {
+    let app = TestApp::spawn().await;
+    let policy = serde_json::json!({ "first_response_secs": { "high": 1, "medium": 1, "low": 1 }, "time_zone": "UTC" });
+    let set = app.http.put(app.url("/api/tenants/demo/sla")).header("x-api-key", OPERATOR_KEY).json(&policy).send().await.unwrap();
+    assert_eq!(set.status(), 200);
+    let id = escalated_refund(&app).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while app.inquiry(&id).await["sla"]["state"] != "breached" {
+        assert!(tokio::time::Instant::now() < deadline, "the one-second target was never breached");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let console = ConsoleClient::sign_in(&app.base_url, OPERATOR_KEY).await;
+    let breached = console.page("/console?sla=breached").await;
+    assert!(breached.contains(&id) && breached.contains("<span class=\"tag breached\">breached</span>"), "{breached}");
+    assert!(!console.page("/console?sla=pending").await.contains(&id), "on track it is not");
+    let page = console.page(&format!("/console/inquiries/{id}")).await;
+    assert!(page.contains("id=\"sla-state\">breached</span>"), "the inquiry page shows the breach");
+}
+
+#[tokio::test]
+async fn a_webhook_is_registered_from_the_console_its_secret_shown_once_and_disabled_again() {
+    let app = TestApp::spawn_configured(
+        switchboard_tests::Options::default(),
+        |c| {
+            c.webhook_allow_private_cidrs = "127.0.0.0/8".into();
+            c.webhook_allow_http = true;
+        },
+        |_| {},
+    )
+    .await;
+    let receiver = switchboard_tests::webhook_receiver::Receiver::start(&[], 204).await;
+    let console = ConsoleClient::sign_in(&app.base_url, OPERATOR_KEY).await;
+    let csrf = console.csrf().await;
+    let create = [
+        ("csrf", csrf.as_str()),
+        ("tenant", "demo"),
+        ("action", "create"),
+        ("url", receiver.url.as_str()),
+        ("description", "orders"),
+        ("events", "inquiry.answered"),
+        ("events", "inquiry.escalated"),
+    ];
+    let (status, _, page) = console.post("/console/webhooks", &create).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("id=\"webhook-secret\"") && page.contains("whsec_"), "the secret is shown on the answer to the form");
+    let listed = console.page("/console/webhooks?tenant=demo").await;
+    assert!(listed.contains(&receiver.url) && listed.contains("inquiry.answered, inquiry.escalated"), "{listed}");
+    assert!(!listed.contains("whsec_"), "and never again");
+
+    // The endpoint is the API's: an escalation reaches it.
+    escalated_refund(&app).await;
+    receiver.wait_for(1).await;
+    let attempts = console.page("/console/webhooks?tenant=demo").await;
+    assert!(attempts.contains("value=\"replay\""), "its delivery is logged with a replay button: {attempts}");
+
+    let endpoint = hidden(&listed, "id").expect("the endpoint's id in its forms");
+    let (status, _, _) =
+        console.post("/console/webhooks", &[("csrf", &csrf), ("tenant", "demo"), ("id", &endpoint), ("action", "disable")]).await;
+    assert_eq!(status, 303);
+    let hooks: Value = app.http.get(app.url("/api/webhooks")).header("x-api-key", API_KEY).send().await.unwrap().json().await.unwrap();
+    assert_eq!(hooks["webhooks"][0]["enabled"], false, "{hooks}");
+
+    // An internal target is refused naming the field.
+    let (status, _, body) = console
+        .post("/console/webhooks", &[("csrf", &csrf), ("tenant", "demo"), ("action", "create"), ("url", "http://169.254.169.254/latest")])
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("url: resolves to"), "{body}");
+}

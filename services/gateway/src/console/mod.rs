@@ -10,6 +10,7 @@
 //! - `inquiry_page.rs`: one inquiry, answered and resolved with the reply
 //!   suggestions and the feedback controls;
 //! - `faq_page.rs`, `reservations_page.rs`: a tenant's FAQ and reservations;
+//! - `webhooks_page.rs`: a tenant's webhook endpoints and their deliveries;
 //! - `dashboard.rs`: the day's figures, with charts;
 //!
 //! Every page acts through the same operations as the REST and gRPC APIs
@@ -26,6 +27,7 @@ mod queue;
 mod reservations_page;
 mod session;
 mod tenant_choice;
+mod webhooks_page;
 mod words;
 
 use crate::concurrency_cap::{self, ConcurrencyCap};
@@ -50,6 +52,7 @@ pub(crate) fn routes(gateway: &Gateway, cap: &ConcurrencyCap) -> Router<Gateway>
         .route("/console/inquiries/{id}/resolve", post(inquiry_page::resolve))
         .route("/console/faq", get(faq_page::show).post(faq_page::save))
         .route("/console/reservations", get(reservations_page::show).post(reservations_page::save))
+        .route("/console/webhooks", get(webhooks_page::show).post(webhooks_page::save))
         .route("/console/dashboard", get(dashboard::show))
         .layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES))
         .route_layer(from_fn_with_state(gateway.clone(), crate::rest::deadline))

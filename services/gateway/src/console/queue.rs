@@ -88,8 +88,8 @@ impl Row {
             excerpt,
             since: inquiry.updated_at,
             waiting: waited(now.duration_since(inquiry.updated_at)),
-            due: None,
-            sla_state: None,
+            due: inquiry.sla.as_ref().map(|c| c.due_at),
+            sla_state: inquiry.sla.as_ref().map(|c| c.state.as_str()),
             version: inquiry.version,
         }
     }

@@ -103,6 +103,19 @@ pub(crate) struct Words {
     pub sample_note: &'static str,
     pub not_found: &'static str,
     pub back_to_queue: &'static str,
+    pub webhooks: &'static str,
+    pub add_endpoint: &'static str,
+    pub secret_once: &'static str,
+    pub events: &'static str,
+    pub events_hint: &'static str,
+    pub enabled: &'static str,
+    pub disabled: &'static str,
+    pub enable: &'static str,
+    pub disable: &'static str,
+    pub failures_in_a_row: &'static str,
+    pub rotate_secret: &'static str,
+    pub replay: &'static str,
+    pub due: &'static str,
 }
 
 /// English.
@@ -205,6 +218,19 @@ pub(crate) const EN: Words = Words {
     sample_note: "Computed from the newest inquiries of the last 24 hours (at most the number shown).",
     not_found: "No such inquiry.",
     back_to_queue: "Back to the queue",
+    webhooks: "Webhooks",
+    add_endpoint: "Register an endpoint",
+    secret_once: "The signing secret, shown this once — copy it now, for endpoint",
+    events: "Events",
+    events_hint: "None ticked: every event.",
+    enabled: "enabled",
+    disabled: "disabled",
+    enable: "Enable",
+    disable: "Disable",
+    failures_in_a_row: "failed messages in a row",
+    rotate_secret: "Rotate the secret",
+    replay: "Replay",
+    due: "Due",
 };
 
 /// Korean.
@@ -307,6 +333,19 @@ pub(crate) const KO: Words = Words {
     sample_note: "최근 24시간의 최신 문의(표시된 수까지)로 계산했습니다.",
     not_found: "그런 문의가 없습니다.",
     back_to_queue: "대기열로 돌아가기",
+    webhooks: "웹훅",
+    add_endpoint: "엔드포인트 등록",
+    secret_once: "서명 비밀 키는 지금 한 번만 보입니다. 지금 복사하세요. 엔드포인트",
+    events: "이벤트",
+    events_hint: "아무것도 고르지 않으면 모든 이벤트.",
+    enabled: "사용 중",
+    disabled: "사용 중지",
+    enable: "사용",
+    disable: "사용 중지",
+    failures_in_a_row: "연속 실패한 메시지",
+    rotate_secret: "비밀 키 교체",
+    replay: "다시 보내기",
+    due: "기한",
 };
 
 /// The words of `lang` (`ko` or anything else: English).
