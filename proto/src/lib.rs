@@ -27,4 +27,11 @@ pub mod google {
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/switchboard_descriptor.bin"));
 
 /// The fully qualified names of the services this crate defines.
-pub const SERVICE_NAMES: &[&str] = &["switchboard.v1.InquiryService", "switchboard.v1.ReservationService", "switchboard.v1.PartnerService"];
+pub const SERVICE_NAMES: &[&str] = &[
+    "switchboard.v1.InquiryService",
+    "switchboard.v1.ReservationService",
+    "switchboard.v1.PartnerService",
+    "switchboard.v1.FaqService",
+    "switchboard.v1.WebhookService",
+    "switchboard.v1.SlaService",
+];

@@ -936,29 +936,9 @@ impl TenantStore for DynamoStore {
         let by_api_key = keys::tenant_by_api_key(&next.api_key_hash);
         item.insert("gsi1pk".into(), s(by_api_key.pk));
         item.insert("gsi1sk".into(), s(by_api_key.sk));
-        // Tenants stored before versions existed have none: version 0.
-        let condition = if expected_version == 0 {
-            "attribute_exists(pk) AND (attribute_not_exists(#body.#version) OR #body.#version = :expected)"
-        } else {
-            "#body.#version = :expected"
-        };
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .expression_attribute_names("#body", "body")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":expected", n(expected_version));
-        match put.send().await {
-            Ok(_) => Ok(next),
-            Err(e) if condition_failed(&e) => match self.get(&keys::tenant(&next.id)).await? {
-                Some(_) => Err(StoreError::Conflict(format!("tenant {} is no longer at version {expected_version}", next.id))),
-                None => Err(StoreError::NotFound(format!("tenant {}", next.id))),
-            },
-            Err(e) => Err(failed("PutItem", e)),
-        }
+        // Tenants stored before versions existed have none: version 0 (`put_versioned` allows that).
+        self.put_versioned(&keys::tenant(&next.id), item, expected_version, &format!("tenant {}", next.id)).await?;
+        Ok(next)
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
@@ -1015,7 +995,8 @@ impl DynamoStore {
         }
     }
 
-    /// Replaces the item at `at` if its body's `version` is still `expected`.
+    /// Replaces the item at `at` if its body's `version` is still `expected`
+    /// (0 also matches an item stored before it had a version).
     async fn put_versioned(&self, at: &Key, item: Item, expected: u64, what: &str) -> Result<(), StoreError> {
         let condition = if expected == 0 {
             "attribute_exists(pk) AND (attribute_not_exists(#body.#version) OR #body.#version = :expected)"
