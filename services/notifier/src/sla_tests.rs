@@ -2,61 +2,19 @@
 
 use super::*;
 use jiff::{SignedDuration, Timestamp};
-use std::sync::Mutex;
-use std::time::Duration;
 use switchboard_domain::customer_link::DEFAULT_CUSTOMER_LINK_VALIDITY;
 use switchboard_domain::fixtures::{self, InquiryBuilder};
 use switchboard_domain::token::TokenKeys;
 use switchboard_domain::{Classification, Escalation, InquiryStatus, Intent, Service, SlaPolicyInput, SlaState, Tenant, Urgency};
-use switchboard_messaging::{BatchFailure, MessagingError, OutgoingMessage, Queue, QueueStats, ReceiveOptions};
-use switchboard_pipeline::testing::{START, TestPipeline, delivery, tenant};
+use switchboard_pipeline::testing::{RecordingQueue, START, TestPipeline, delivery, tenant};
 use switchboard_store::{InquiryStore, TenantStore};
 
 const OPERATORS: &str = "ops@example.com";
 
-/// The notifier's own queue, keeping a copy of what is sent to it (the
-/// checks, which the broker holds back for their delay).
-struct Recorded {
-    inner: Arc<dyn Queue>,
-    sent: Mutex<Vec<OutgoingMessage>>,
-}
-
-impl Recorded {
-    fn sent(&self) -> Vec<OutgoingMessage> {
-        self.sent.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl Queue for Recorded {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    async fn send(&self, message: OutgoingMessage) -> Result<String, MessagingError> {
-        self.sent.lock().unwrap().push(message.clone());
-        self.inner.send(message).await
-    }
-    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, MessagingError> {
-        self.inner.receive(options).await
-    }
-    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<BatchFailure>, MessagingError> {
-        self.inner.delete_batch(receipts).await
-    }
-    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), MessagingError> {
-        self.inner.change_visibility(receipt, timeout).await
-    }
-    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), MessagingError> {
-        self.inner.dead_letter(message, reason).await
-    }
-    async fn stats(&self) -> Result<QueueStats, MessagingError> {
-        self.inner.stats().await
-    }
-}
-
 struct Fixture {
     pipeline: TestPipeline,
     notifier: Notifier,
-    own_queue: Arc<Recorded>,
+    own_queue: Arc<RecordingQueue>,
 }
 
 impl Fixture {
@@ -67,7 +25,7 @@ impl Fixture {
             let input: SlaPolicyInput = serde_json::from_value(policy).unwrap();
             pipeline.store.put_tenant(&Tenant { sla: Some(input.parse().unwrap()), ..tenant() }).await.unwrap();
         }
-        let own_queue = Arc::new(Recorded { inner: pipeline.queue(Service::Notifier), sent: Mutex::new(Vec::new()) });
+        let own_queue = RecordingQueue::new(pipeline.queue(Service::Notifier));
         let links = CustomerLinks::new(TokenKeys::new(vec![vec![3; 32]]).unwrap(), "https://sb.example/", DEFAULT_CUSTOMER_LINK_VALIDITY);
         let notifier = Notifier::new(
             pipeline.stage(Service::Notifier),

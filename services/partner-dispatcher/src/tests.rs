@@ -3,15 +3,14 @@
 
 use super::*;
 use jiff::SignedDuration;
-use std::sync::Mutex;
 use switchboard_channels::{Delivery, SmsMessage};
 use switchboard_domain::fixtures::InquiryBuilder;
 use switchboard_domain::{
     Classification, Intent, Language, PartnerAnswer, PhoneNumber, PiiSpan, Reservation, ReservationNumber, Sentiment, Service, TenantId,
     TextField, Urgency,
 };
-use switchboard_messaging::{BatchFailure, MessagingError, OutgoingMessage, QueueStats, ReceiveOptions};
-use switchboard_pipeline::testing::{START, TENANT, TestPipeline, delivery};
+use switchboard_messaging::OutgoingMessage;
+use switchboard_pipeline::testing::{RecordingQueue, START, TENANT, TestPipeline, delivery};
 use switchboard_store::InquiryStore;
 
 const CUSTOMER: &str = "+821012345678";
@@ -19,45 +18,6 @@ const PARTNER: &str = "+821055550000";
 const RESERVATION: &str = "HT-20481123";
 /// How long the fixture's customers have to answer a question: a day.
 const REPLY_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// The dispatcher's own queue, keeping a copy of what is sent to it (the
-/// deadline messages, which the broker holds back for their delay).
-struct Recorded {
-    inner: Arc<dyn Queue>,
-    sent: Mutex<Vec<OutgoingMessage>>,
-}
-
-impl Recorded {
-    fn sent(&self) -> Vec<OutgoingMessage> {
-        self.sent.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl Queue for Recorded {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    async fn send(&self, message: OutgoingMessage) -> Result<String, MessagingError> {
-        self.sent.lock().unwrap().push(message.clone());
-        self.inner.send(message).await
-    }
-    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, MessagingError> {
-        self.inner.receive(options).await
-    }
-    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<BatchFailure>, MessagingError> {
-        self.inner.delete_batch(receipts).await
-    }
-    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), MessagingError> {
-        self.inner.change_visibility(receipt, timeout).await
-    }
-    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), MessagingError> {
-        self.inner.dead_letter(message, reason).await
-    }
-    async fn stats(&self) -> Result<QueueStats, MessagingError> {
-        self.inner.stats().await
-    }
-}
 
 /// An SMS channel that always fails with the given error.
 struct FailingSms(fn() -> ChannelError);
@@ -87,7 +47,7 @@ impl SmsSender for SwitchableSms {
 
 struct Fixture {
     pipeline: TestPipeline,
-    own_queue: Arc<Recorded>,
+    own_queue: Arc<RecordingQueue>,
     dispatcher: PartnerDispatcher,
 }
 
@@ -104,7 +64,7 @@ async fn fixture_on(deadline: Duration, sms: impl FnOnce(&TestPipeline) -> Optio
     let pipeline = TestPipeline::new().await;
     let sms = sms(&pipeline);
     pipeline.store.put_reservation(&reservation()).await.unwrap();
-    let own_queue = Arc::new(Recorded { inner: pipeline.queue(Service::PartnerDispatcher), sent: Mutex::default() });
+    let own_queue = RecordingQueue::new(pipeline.queue(Service::PartnerDispatcher));
     let dispatcher = PartnerDispatcher::new(
         pipeline.stage(Service::PartnerDispatcher),
         pipeline.store.clone(),

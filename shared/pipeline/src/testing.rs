@@ -144,3 +144,54 @@ pub fn tenant() -> Tenant {
         sla: None,
     }
 }
+
+/// A service's own queue that keeps a copy of every message sent to it
+/// (the delayed timers — partner deadlines, SLA checks — which the broker
+/// holds back until they are due), so a test can see what was scheduled.
+pub struct RecordingQueue {
+    inner: Arc<dyn Queue>,
+    sent: std::sync::Mutex<Vec<switchboard_messaging::OutgoingMessage>>,
+}
+
+impl RecordingQueue {
+    /// Records what is sent to `inner`, and passes everything on.
+    pub fn new(inner: Arc<dyn Queue>) -> Arc<Self> {
+        Arc::new(Self { inner, sent: std::sync::Mutex::default() })
+    }
+
+    /// Every message sent so far, in order.
+    pub fn sent(&self) -> Vec<switchboard_messaging::OutgoingMessage> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl Queue for RecordingQueue {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    async fn send(&self, message: switchboard_messaging::OutgoingMessage) -> Result<String, switchboard_messaging::MessagingError> {
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.push(message.clone());
+        }
+        self.inner.send(message).await
+    }
+    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, switchboard_messaging::MessagingError> {
+        self.inner.receive(options).await
+    }
+    async fn delete_batch(
+        &self,
+        receipts: &[String],
+    ) -> Result<Vec<switchboard_messaging::BatchFailure>, switchboard_messaging::MessagingError> {
+        self.inner.delete_batch(receipts).await
+    }
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), switchboard_messaging::MessagingError> {
+        self.inner.change_visibility(receipt, timeout).await
+    }
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), switchboard_messaging::MessagingError> {
+        self.inner.dead_letter(message, reason).await
+    }
+    async fn stats(&self) -> Result<switchboard_messaging::QueueStats, switchboard_messaging::MessagingError> {
+        self.inner.stats().await
+    }
+}
