@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::ops;
 use crate::principal::Principal;
 use crate::state::Gateway;
-use switchboard_domain::{InquiryStatus, Suggestions};
+use switchboard_domain::{Inquiry, InquiryStatus, Message, Suggestions, Tenant};
 use switchboard_store::whole_conversation;
 
 /// The drafts for inquiry `id`, if the caller may see it and it waits for a person.
@@ -27,6 +27,12 @@ pub async fn suggest(gateway: &Gateway, principal: &Principal, id: &str, field: 
         .await?
         .ok_or_else(|| ApiError::Unavailable(format!("the tenant of inquiry {} cannot be read", inquiry.id)))?;
     let conversation = whole_conversation(gateway.inquiries.as_ref(), &inquiry).await?;
+    draft(gateway, &tenant, &inquiry, conversation).await
+}
+
+/// The drafts for an escalated `inquiry` of `tenant` already read, with
+/// its whole `conversation` (the console's inquiry page reads them anyway).
+pub async fn draft(gateway: &Gateway, tenant: &Tenant, inquiry: &Inquiry, conversation: Vec<Message>) -> Result<Suggestions, ApiError> {
     let language = inquiry.reply_language();
-    gateway.suggester.suggest(&tenant, &inquiry, conversation, language).await.map_err(ApiError::Unavailable)
+    gateway.suggester.suggest(tenant, inquiry, conversation, language).await.map_err(ApiError::Unavailable)
 }

@@ -1160,14 +1160,10 @@ impl DynamoStore {
 #[async_trait]
 impl SessionStore for DynamoStore {
     async fn put_session(&self, hash: &str, session: &ConsoleSession) -> Result<(), StoreError> {
-        let mut session_item = item(&keys::console_session(hash), session)?;
-        session_item.insert(TTL_ATTRIBUTE.into(), n(session.expires_at.as_second()));
-        let put =
-            self.client.put_item().table_name(&self.table).set_item(Some(session_item)).condition_expression("attribute_not_exists(pk)");
-        match put.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::Conflict("a session with this id exists".into())),
-            Err(e) => Err(failed("PutItem", e)),
+        let at = keys::console_session(hash);
+        match self.put_new(expiring(&at, session, session.expires_at)?).await? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict("a session with this id exists".into())),
         }
     }
 

@@ -156,12 +156,12 @@ async fn page(
     let principal = signed_in.principal();
     let (inquiry, timeline) = ops::detail(gateway, &principal, id, "id").await?;
     let w = chrome.w;
-    let messages = whole_conversation(gateway.inquiries.as_ref(), &inquiry)
-        .await?
-        .into_iter()
+    let conversation = whole_conversation(gateway.inquiries.as_ref(), &inquiry).await?;
+    let messages = conversation
+        .iter()
         .map(|m| {
             let (author, class) = author(w, m.author);
-            MessageRow { author, class, channel: m.channel.as_str(), at: time(m.created_at), text: m.text }
+            MessageRow { author, class, channel: m.channel.as_str(), at: time(m.created_at), text: m.text.clone() }
         })
         .collect();
     let attachments = gateway
@@ -206,15 +206,18 @@ async fn page(
         .collect();
     let waiting = inquiry.status == InquiryStatus::Escalated;
     let (suggestions, faq) = if waiting {
-        let drafts = match suggestions::suggest(gateway, &principal, id, "id").await {
-            Ok(s) => Some(s.suggestions),
-            Err(e) => {
-                warn!(inquiry_id = %inquiry.id, error = %e, "no reply suggestions for the console");
-                None
-            }
+        let tenant = gateway.tenants.get_tenant(&inquiry.tenant_id).await?;
+        let drafts = match &tenant {
+            Some(tenant) => match suggestions::draft(gateway, tenant, &inquiry, conversation).await {
+                Ok(s) => Some(s.suggestions),
+                Err(e) => {
+                    warn!(inquiry_id = %inquiry.id, error = %e, "no reply suggestions for the console");
+                    None
+                }
+            },
+            None => None,
         };
-        let faq = gateway.tenants.get_tenant(&inquiry.tenant_id).await?.map(|t| t.faq).unwrap_or_default();
-        (drafts, faq)
+        (drafts, tenant.map(|t| t.faq).unwrap_or_default())
     } else {
         (None, Vec::new())
     };
