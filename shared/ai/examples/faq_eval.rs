@@ -70,8 +70,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if std::env::args().any(|a| a == "--parts") {
         // id, split, expected, then entry:lexical:ngram for every entry
-        // Never the blind questions: they are only reported in totals.
-        for case in set.cases.iter().filter(|c| c.split != Split::Blind) {
+        // Never the sealed questions: they are only reported in totals.
+        for case in set.cases.iter().filter(|c| c.split != Split::Sealed) {
             let Some(tenant) = set.tenants.get(&case.faq) else { continue };
             let (parts, request) = switchboard_ai::local::faq::score_parts(tenant, case.language, &case.text);
             let expected = case.expected.as_ref().map_or("-".to_owned(), |e| e.to_string());
@@ -85,13 +85,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let args: Vec<String> = std::env::args().collect();
         let level = args.iter().position(|a| a == "--at").and_then(|at| args.get(at + 1)).and_then(|l| l.parse::<f32>().ok());
         let level = level.unwrap_or(CONFIDENCE_THRESHOLD);
-        // `--fresh`, `--unseen`: that set's misses. The blind set's are never listed.
+        // `--fresh`, `--unseen`, `--blind`: that set's misses. The sealed set's are never listed.
         let splits: &[Split] = if args.iter().any(|a| a == "--dev") {
             &[Split::Dev]
         } else if args.iter().any(|a| a == "--fresh") {
             &[Split::Fresh]
         } else if args.iter().any(|a| a == "--unseen") {
             &[Split::Unseen]
+        } else if args.iter().any(|a| a == "--blind") {
+            &[Split::Blind]
         } else {
             &[Split::Dev, Split::HeldOut]
         };

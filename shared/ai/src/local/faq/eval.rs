@@ -15,8 +15,11 @@
 //! other questions or the topic data, before the changes it measured, and
 //! run once (2026-12-04); its misses were read afterwards. The fifth,
 //! `{business}.{ko|en}.blind.tsv`, was written the same way before the
-//! changes that followed: it is only reported in totals, and no tool lists
-//! its questions.
+//! changes that followed and run once (2026-12-04); its misses were read
+//! on 2026-12-05, once the sixth set existed. The sixth,
+//! `{business}.{ko|en}.sealed.tsv`, was written the same way (2026-12-05)
+//! before the changes it measures: it is only reported in totals, and no
+//! tool lists its questions.
 
 use super::index::CONFIDENCE_THRESHOLD;
 use super::retrieve;
@@ -59,8 +62,10 @@ pub enum Split {
     Fresh,
     /// The unseen questions (`*.unseen.tsv`): run once, misses read since.
     Unseen,
-    /// The blind questions (`*.blind.tsv`): only reported, in totals.
+    /// The blind questions (`*.blind.tsv`): run once, misses read since.
     Blind,
+    /// The sealed questions (`*.sealed.tsv`): only reported, in totals.
+    Sealed,
 }
 
 impl Split {
@@ -80,6 +85,7 @@ impl fmt::Display for Split {
             Split::Fresh => "fresh",
             Split::Unseen => "unseen",
             Split::Blind => "blind",
+            Split::Sealed => "sealed",
         })
     }
 }
@@ -155,7 +161,7 @@ impl FaqSet {
             }
             let asks_path = dir.join(format!("{name}.asks.tsv"));
             let mut files = vec![(asks_path, None)];
-            for split in [Split::Fresh, Split::Unseen, Split::Blind] {
+            for split in [Split::Fresh, Split::Unseen, Split::Blind, Split::Sealed] {
                 let path = dir.join(format!("{name}.{split}.tsv"));
                 if path.exists() {
                     files.push((path, Some(split)));
@@ -316,7 +322,7 @@ pub fn answer_rate(tenant: &Tenant, questions: &[(Language, String, Option<FaqEn
 /// threshold.
 pub fn report(set: &FaqSet) -> String {
     let mut out = String::new();
-    for split in [Split::Dev, Split::HeldOut, Split::Fresh, Split::Unseen, Split::Blind] {
+    for split in [Split::Dev, Split::HeldOut, Split::Fresh, Split::Unseen, Split::Blind, Split::Sealed] {
         let scores = set.scores(Some(split));
         out.push_str(&format!("{split}: {}\n", figures(&scores, CONFIDENCE_THRESHOLD)));
     }
@@ -456,6 +462,8 @@ mod tests {
         assert!(unseen >= 360, "{unseen} unseen questions");
         let blind = set.cases.iter().filter(|c| c.split == Split::Blind).count();
         assert!(blind >= 360, "{blind} blind questions");
+        let sealed = set.cases.iter().filter(|c| c.split == Split::Sealed).count();
+        assert!(sealed >= 360, "{sealed} sealed questions");
         let mut ids: Vec<&str> = set.cases.iter().map(|c| c.id.as_str()).collect();
         ids.sort();
         let total = ids.len();
