@@ -431,11 +431,27 @@ mod tests {
         // entries, 11 of 120 out-of-FAQ questions answered (and once more,
         // by accident, without the veto of Index::elsewhere: 173/240, 3
         // wrong, 21 answered). Far from the targets (90 % right,
-        // none wrong or invented); kept from getting worse. Its questions
-        // are never listed by any tool.
+        // none wrong or invented); kept from getting worse. Its misses may
+        // be listed since the sealed split replaced it (2026-12-05).
         assert!(f.invented <= 11, "at most eleven invented answers: {f}");
         assert!(f.wrong <= 3, "at most three wrong entries: {f}");
         assert!(f.right_rate() >= 0.703, "{f}");
+    }
+
+    #[test]
+    fn the_sealed_questions_keep_their_measured_floors() {
+        let f = measured(Split::Sealed);
+        assert!(f.paraphrases >= 239 && f.out_of_faq >= 120, "{f}");
+        // Written from the FAQs alone (2026-12-05) and measured at once,
+        // before any change it could measure: 162/240 right (67.5 %), 3
+        // wrong entries, 7 of 120 out-of-FAQ questions answered. One of
+        // its questions was word for word a line of the topic corpus and
+        // was dropped from the split (161/239, 67.4 %). The retrieval has
+        // not changed since. Its questions are never listed
+        // by any tool; kept from getting worse.
+        assert!(f.invented <= 7, "at most seven invented answers: {f}");
+        assert!(f.wrong <= 3, "at most three wrong entries: {f}");
+        assert!(f.right_rate() >= 0.673, "{f}");
     }
 
     #[test]
@@ -463,7 +479,7 @@ mod tests {
         let blind = set.cases.iter().filter(|c| c.split == Split::Blind).count();
         assert!(blind >= 360, "{blind} blind questions");
         let sealed = set.cases.iter().filter(|c| c.split == Split::Sealed).count();
-        assert!(sealed >= 360, "{sealed} sealed questions");
+        assert!(sealed >= 359, "{sealed} sealed questions");
         let mut ids: Vec<&str> = set.cases.iter().map(|c| c.id.as_str()).collect();
         ids.sort();
         let total = ids.len();
