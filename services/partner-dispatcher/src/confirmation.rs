@@ -1,6 +1,6 @@
 //! The partner's side: opening the link and answering it.
 
-use crate::{PartnerDispatcher, record_outcome};
+use crate::{PartnerDispatcher, claims, record_outcome};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
@@ -82,11 +82,16 @@ impl PartnerDispatcher {
     /// Loads the record of a link: a link id's (an unknown one is
     /// [`ConfirmError::Unknown`]; the record's own expiry applies), or a
     /// signed token's, texted before link ids ([`Self::checked_token`]).
+    /// A link id must still derive from one of the configured keys, so
+    /// dropping a leaked key voids its links as it voids signed tokens.
     async fn checked_record(&self, link: &str, now: Timestamp) -> Result<TokenRecord, ConfirmError> {
         if !is_link_id(link) {
             return self.checked_token(link, now).await;
         }
         let record = self.tokens.get_token(&token_hash(link)).await?.ok_or(ConfirmError::Unknown)?;
+        if self.keys.reissue_link_id(&claims(&record), &record.token_hash).is_none() {
+            return Err(ConfirmError::Invalid);
+        }
         // The same second-resolution rule a signed token's expiry follows.
         if now.as_second() >= record.expires_at.as_second() {
             return Err(ConfirmError::Expired);

@@ -805,3 +805,15 @@ async fn a_signed_link_issued_before_link_ids_is_texted_again_as_it_was_and_answ
     f.dispatcher.respond(&token, PartnerAnswer::Accept).await.unwrap();
     assert!(matches!(f.dispatcher.respond(&token, PartnerAnswer::Accept).await, Err(ConfirmError::AlreadyAnswered { .. })));
 }
+
+#[tokio::test]
+async fn a_link_id_whose_key_was_dropped_no_longer_opens() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let id = f.texted_token(&inquiry).await;
+    let rotated = PartnerDispatcher { keys: TokenKeys::new(vec![vec![8; 32], vec![7; 32]]).unwrap(), ..f.dispatcher.clone() };
+    assert_eq!(rotated.open(&id).await.unwrap().status, "pending", "while its key is still listed");
+    let dropped = PartnerDispatcher { keys: TokenKeys::new(vec![vec![8; 32]]).unwrap(), ..f.dispatcher.clone() };
+    assert!(matches!(dropped.open(&id).await, Err(ConfirmError::Invalid)), "the key is gone: the link is void");
+}
