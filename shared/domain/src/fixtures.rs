@@ -149,7 +149,7 @@ pub fn classification(language: Language, intent: Intent) -> Classification {
 /// The longest public base URL the text messages' segment budgets are
 /// counted with (40 characters): a real one longer than this makes every
 /// text with a link longer too.
-pub const LONG_PUBLIC_BASE_URL: &str = "https://inquiries.hanbit-stay-tours.co.kr";
+pub const LONG_PUBLIC_BASE_URL: &str = "https://inquiries.hanbitstay-tours.co.kr";
 
 /// The longest reservation number [`crate::ReservationNumber::parse`]
 /// accepts (4 letters, a hyphen, 12 digits).
