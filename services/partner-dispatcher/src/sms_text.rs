@@ -58,7 +58,8 @@ mod tests {
         };
         let inquiry = InquiryBuilder::new().reservation(number).classification(fixtures::classification(locale, intent)).build();
         let keys = TokenKeys::new(vec![vec![7; 32]]).unwrap();
-        let claims = TokenClaims { inquiry_id: inquiry.id.to_string(), partner_id: "p".repeat(64), expires_at: i64::MAX, scope: "confirm".into() };
+        let claims =
+            TokenClaims { inquiry_id: inquiry.id.to_string(), partner_id: "p".repeat(64), expires_at: i64::MAX, scope: "confirm".into() };
         let link = partner_link(LONG_PUBLIC_BASE_URL, &keys.link_id(&claims));
         assert_eq!(link.len(), LONG_PUBLIC_BASE_URL.len() + 3 + LINK_ID_CHARS);
         partner_request(&reservation, &inquiry, Duration::from_secs(24 * 60 * 60), &link)

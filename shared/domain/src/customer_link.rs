@@ -306,7 +306,11 @@ mod tests {
         }
         assert_eq!(links(1).open(&URL_SAFE_NO_PAD.encode(&raw[..raw.len() - 1]), at(1)), Err(TokenError::Malformed));
         assert_eq!(links(1).open("not base64!", at(1)), Err(TokenError::Malformed));
-        let rotated = CustomerLinks::new(TokenKeys::new(vec![vec![2; 32], vec![1; 32]]).unwrap(), "https://sb.example", DEFAULT_CUSTOMER_LINK_VALIDITY);
+        let rotated = CustomerLinks::new(
+            TokenKeys::new(vec![vec![2; 32], vec![1; 32]]).unwrap(),
+            "https://sb.example",
+            DEFAULT_CUSTOMER_LINK_VALIDITY,
+        );
         assert!(rotated.open(&URL_SAFE_NO_PAD.encode(&raw), at(1)).is_ok(), "after a key rotation");
     }
 

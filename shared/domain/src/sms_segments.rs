@@ -213,8 +213,12 @@ mod customer_texts {
         sms_size(&with_link(text, &longest_customer_link(), language))
     }
 
-    /// Each template, with the segments its longest text costs in Korean and in English.
-    fn templates() -> Vec<(&'static str, Box<dyn Fn(Language) -> String>, usize, usize)> {
+    /// A template: its name, its text in a language, and the segments its
+    /// longest text costs in Korean and in English.
+    type Template = (&'static str, Box<dyn Fn(Language) -> String>, usize, usize);
+
+    /// Each template the domain writes.
+    fn templates() -> Vec<Template> {
         let number = || ReservationNumber::parse(LONGEST_RESERVATION_NUMBER).unwrap();
         vec![
             ("holding (escalated)", Box::new(Escalation::holding_message), 3, 2),

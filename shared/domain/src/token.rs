@@ -331,7 +331,14 @@ mod tests {
     #[test]
     fn only_22_base64url_characters_look_like_a_link_id() {
         assert!(is_link_id("AAAAAAAAAAAAAAAAAAAA-_"));
-        for text in ["", "AAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAA.A", "AAAAAAAAAAAAAAAAAAAA+/", "가AAAAAAAAAAAAAAAAAAA"] {
+        for text in [
+            "",
+            "AAAAAAAAAAAAAAAAAAAAA",
+            "AAAAAAAAAAAAAAAAAAAAAAA",
+            "AAAAAAAAAAAAAAAAAAAA.A",
+            "AAAAAAAAAAAAAAAAAAAA+/",
+            "가AAAAAAAAAAAAAAAAAAA",
+        ] {
             assert!(!is_link_id(text), "{text:?}");
         }
     }

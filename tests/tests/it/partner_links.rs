@@ -104,7 +104,8 @@ async fn an_unknown_short_id_gets_404_without_revealing_anything() {
         assert_eq!(problem["detail"], "the link is not valid");
         assert!(!problem.to_string().contains(&id), "{problem}");
     }
-    let status = expect_code(partners(&app).await.get_confirmation(pb::GetConfirmationRequest { token: UNKNOWN_ID.into() }).await, Code::NotFound);
+    let status =
+        expect_code(partners(&app).await.get_confirmation(pb::GetConfirmationRequest { token: UNKNOWN_ID.into() }).await, Code::NotFound);
     assert_eq!(status.message(), "the link is not valid");
 
     // Nothing was opened or answered.

@@ -7,8 +7,8 @@
 
 use crate::partner::{PARTNER_PHONE, change_request, partner_sms};
 use serde_json::json;
-use switchboard_domain::fixtures::LONG_PUBLIC_BASE_URL;
 use switchboard_domain::customer_link::CUSTOMER_SCOPE;
+use switchboard_domain::fixtures::LONG_PUBLIC_BASE_URL;
 use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, token_hash};
 use switchboard_domain::{CustomerClaims, InquiryId, TenantId, sms_segments};
 use switchboard_tests::{TestApp, inquiry_body, token_in};
