@@ -4,8 +4,9 @@
 //! table of the data directory's SQLite file; that table *is* the SMS
 //! channel. The simulated partner reads its message there, on a read-only
 //! connection (WAL lets it read beside the server's writer without
-//! blocking it), and takes the `/r/{token}` link out of the text, exactly
-//! as a person would from the SMS. It never writes to the server's file.
+//! blocking it), and takes the `/r/{id}` link (a 22-character link id, or
+//! the signed token of a server from before link ids) out of the text,
+//! exactly as a person would from the SMS. It never writes to the server's file.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -60,7 +61,7 @@ impl OutboxLinks {
     }
 }
 
-/// The token of the first `…/r/{token}` link in an SMS text.
+/// What the first `…/r/{id}` link in an SMS text carries: a link id or a signed token.
 pub fn token_in(text: &str) -> Option<String> {
     let start = text.find("/r/")? + 3;
     let token: String = text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=')).collect();
@@ -75,6 +76,8 @@ mod tests {
     fn the_token_is_taken_out_of_the_sms_text() {
         let sms = "[한빛호텔] 예약 변경 요청: http://127.0.0.1:8080/r/eyJhYmMi.sig-_x 5분 안에 답해 주세요";
         assert_eq!(token_in(sms).as_deref(), Some("eyJhYmMi.sig-_x"));
+        let short = "[Switchboard] 예약 HT-20481123 변경 요청. 5분 내 응답: https://sb.example/r/Zm9yZ2VkLWxpbmstaWQtMQ";
+        assert_eq!(token_in(short).as_deref(), Some("Zm9yZ2VkLWxpbmstaWQtMQ"), "a link id at the end of the text");
         assert_eq!(token_in("no link here"), None);
         assert_eq!(token_in("http://x/r/ then nothing"), None);
     }

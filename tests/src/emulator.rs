@@ -118,6 +118,19 @@ impl Emulator {
         panic!("the emulator's recorded data could not be read: {last_error}");
     }
 
+    /// The inquiry the partner link `link` (the link id or signed token
+    /// [`crate::token_in`] reads from a text) was issued for, from the
+    /// token record in the table of resource prefix `prefix`; `None` if no
+    /// link was issued under it there. A link id names nothing itself: its
+    /// record does.
+    pub async fn link_inquiry(&self, prefix: &str, link: &str) -> Option<String> {
+        use switchboard_store::TokenStore;
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk_config().await);
+        let store = switchboard_store::dynamodb::DynamoStore::new(client, prefix.to_owned());
+        let record = store.get_token(&switchboard_domain::token::token_hash(link)).await.ok()??;
+        Some(record.inquiry_id.to_string())
+    }
+
     /// Variables that point a child `switchboard` process at the emulator.
     pub fn process_env(&self) -> Vec<(&'static str, String)> {
         vec![

@@ -287,8 +287,12 @@ pub fn inquiry_body(content: &str, phone: &str) -> Value {
     json!({ "content": content, "customer_phone": phone })
 }
 
-/// The token in a partner SMS (`…/r/{token}`).
+/// What the link in a partner SMS carries (`…/r/{id}`): its 22-character
+/// link id, or the signed token of a link texted before link ids. The API
+/// calls either a `token`.
 pub fn token_in(sms: &str) -> String {
     let start = sms.find("/r/").expect("a partner link in the SMS") + 3;
-    sms[start..].split_whitespace().next().unwrap_or_default().to_owned()
+    let id = sms[start..].split_whitespace().next().unwrap_or_default().to_owned();
+    assert!(!id.is_empty(), "an empty partner link in {sms:?}");
+    id
 }

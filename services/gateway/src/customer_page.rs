@@ -190,18 +190,18 @@ enum Problem {
     NotRateable,
 }
 
-/// The inquiry of a customer link: its claims, then the inquiry, which must
-/// still belong to the tenant the link was issued for.
+/// The inquiry of a customer link: its grant, then the inquiry, which must
+/// still belong to the tenant a signed link was issued for.
 async fn open(gateway: &Gateway, token: &str) -> Result<Inquiry, Refusal> {
-    let claims = gateway.customer_links.open(token, Timestamp::now()).map_err(|e| match e {
+    let grant = gateway.customer_links.open(token, Timestamp::now()).map_err(|e| match e {
         TokenError::Expired => Refusal::Expired,
         TokenError::Malformed | TokenError::BadSignature | TokenError::WrongScope => Refusal::Invalid,
     })?;
-    let inquiry = gateway.inquiries.get_inquiry(claims.inquiry_id).await.map_err(|e| {
-        warn!(inquiry_id = %claims.inquiry_id, error = %e, "customer page: inquiry not read");
+    let inquiry = gateway.inquiries.get_inquiry(grant.inquiry_id).await.map_err(|e| {
+        warn!(inquiry_id = %grant.inquiry_id, error = %e, "customer page: inquiry not read");
         Refusal::Unavailable
     })?;
-    inquiry.filter(|i| i.tenant_id == claims.tenant_id).ok_or(Refusal::Invalid)
+    inquiry.filter(|i| grant.opens(i)).ok_or(Refusal::Invalid)
 }
 
 /// Whether the browser says another site sent this request.

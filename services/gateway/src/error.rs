@@ -117,13 +117,15 @@ impl From<StoreError> for ApiError {
 }
 
 /// A partner confirmation that cannot go on: a bad or expired link is
-/// UNAUTHENTICATED (the token is the partner's credential), an answered one
+/// UNAUTHENTICATED (the token is the partner's credential), a link id no
+/// link was issued under NOT_FOUND (saying nothing else), an answered one
 /// ALREADY_EXISTS, one whose inquiry went to a person or failed
 /// FAILED_PRECONDITION, a bad answer names the `answer` field.
 impl From<ConfirmError> for ApiError {
     fn from(e: ConfirmError) -> Self {
         match e {
             ConfirmError::Invalid => Self::Unauthenticated("the link is not valid".into()),
+            ConfirmError::Unknown => Self::NotFound("the link is not valid".into()),
             ConfirmError::Expired => Self::Unauthenticated("the link has expired".into()),
             ConfirmError::AlreadyAnswered { outcome } => {
                 Self::AlreadyExists(format!("this request was already answered ({})", outcome.map(|o| o.as_str()).unwrap_or("answered")))
@@ -152,6 +154,7 @@ mod tests {
     fn partner_confirmation_errors_keep_their_status_on_both_protocols() {
         let cases = [
             (ConfirmError::Invalid, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+            (ConfirmError::Unknown, StatusCode::NOT_FOUND, "NOT_FOUND"),
             (ConfirmError::Expired, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
             (ConfirmError::AlreadyAnswered { outcome: Some(PartnerOutcome::Accepted) }, StatusCode::CONFLICT, "ALREADY_USED"),
             (ConfirmError::Closed { status: InquiryStatus::Escalated }, StatusCode::CONFLICT, "INVALID_TRANSITION"),

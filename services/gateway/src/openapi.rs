@@ -20,10 +20,11 @@ use utoipa::{Modify, OpenApi};
 /// The partner confirmation request behind a link (no API key: the token is the credential).
 #[utoipa::path(
     get, path = "/confirm/{token}", tag = "partners",
-    params(("token" = String, Path, description = "The token from the partner's SMS link")),
+    params(("token" = String, Path, description = "The link id from the partner's SMS link (22 characters), or a signed token texted before link ids")),
     responses(
         (status = 200, description = "The request", body = ConfirmationDoc),
         (status = 401, description = "Invalid or expired link", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No link was issued under this link id", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already answered, or the inquiry went to a person or failed (the link is void)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited per address", body = Problem, content_type = "application/problem+json"),
     )
@@ -40,6 +41,7 @@ fn confirm_doc() {}
         (status = 400, description = "Bad answer", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid or expired link", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No link was issued under this link id", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already answered, or the inquiry went to a person or failed (the link is void)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited per address", body = Problem, content_type = "application/problem+json"),
     )
@@ -50,10 +52,11 @@ fn respond_doc() {}
 /// The partner's web page (HTML form posting back to the same path).
 #[utoipa::path(
     get, path = "/r/{token}", tag = "partners",
-    params(("token" = String, Path, description = "The token from the partner's SMS link")),
+    params(("token" = String, Path, description = "The link id from the partner's SMS link (22 characters), or a signed token texted before link ids")),
     responses(
         (status = 200, description = "The page", content_type = "text/html"),
         (status = 401, description = "Invalid or expired link", content_type = "text/html"),
+        (status = 404, description = "No link was issued under this link id", content_type = "text/html"),
         (status = 429, description = "Rate limited per address or per link (a page; retry after `Retry-After`)", content_type = "text/html"),
         (status = 503, description = "Confirmations are unavailable (a page), or too many requests at once or past the request timeout (a problem)", content(
             (String = "text/html"),
@@ -69,12 +72,13 @@ fn page_doc() {}
 /// without a valid link).
 #[utoipa::path(
     post, path = "/r/{token}", tag = "partners",
-    params(("token" = String, Path, description = "The token from the partner's SMS link")),
+    params(("token" = String, Path, description = "The link id from the partner's SMS link (22 characters), or a signed token texted before link ids")),
     request_body(content = crate::schemas::AnswerFormDoc, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Recorded (a page)", content_type = "text/html"),
         (status = 400, description = "A bad answer: the request shown again with why", content_type = "text/html"),
         (status = 401, description = "Invalid or expired link", content_type = "text/html"),
+        (status = 404, description = "No link was issued under this link id", content_type = "text/html"),
         (status = 409, description = "Already answered, or the inquiry went to a person or failed", content_type = "text/html"),
         (status = 413, description = "The form is larger than the partner routes take", content_type = "text/html"),
         (status = 415, description = "Not sent as `application/x-www-form-urlencoded`", content_type = "text/html"),

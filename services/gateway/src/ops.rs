@@ -332,6 +332,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_escalation_text_with_the_longest_link_is_3_segments_in_korean_and_2_in_english() {
+        use switchboard_domain::customer_link::with_link;
+        use switchboard_domain::fixtures::longest_customer_link;
+        for (language, segments) in [(Language::Ko, 3), (Language::En, 2)] {
+            let texted = with_link(&escalation_message(language), &longest_customer_link(), language);
+            assert_eq!(switchboard_domain::sms_segments(&texted), segments, "{texted}");
+        }
+    }
+
+    #[test]
     fn idempotency_keys_are_bounded_and_visible() {
         assert_eq!(idempotency_key(Some(" k "), "f").unwrap().as_deref(), Some("k"));
         assert!(idempotency_key(Some(""), "f").is_err());

@@ -186,6 +186,7 @@ fn error_page(e: ConfirmError) -> (StatusCode, Html<String>) {
     // The partner's language is unknown without a valid token: say it in both.
     let (status, ko, en) = match e {
         ConfirmError::Invalid => (StatusCode::UNAUTHORIZED, "유효하지 않은 링크입니다.", "This link is not valid."),
+        ConfirmError::Unknown => (StatusCode::NOT_FOUND, "유효하지 않은 링크입니다.", "This link is not valid."),
         ConfirmError::Expired => (StatusCode::UNAUTHORIZED, "응답 기한이 지난 링크입니다.", "This link has expired."),
         ConfirmError::AlreadyAnswered { .. } => (StatusCode::CONFLICT, "이미 응답한 요청입니다.", "This request was already answered."),
         ConfirmError::Closed { status: InquiryStatus::Failed } => (

@@ -8,12 +8,11 @@
 //! ([`Round`]), so a redelivered event never notifies twice and a
 //! follow-up's answer is not taken for the first answer.
 //! Every customer notification ends with the customer's link back to the
-//! conversation (`link_text.rs`). The same events go to the tenant's
+//! conversation ([`customer_link::with_link`]). The same events go to the tenant's
 //! webhooks, each delivered by an order on the notifier's own queue
 //! (`webhooks.rs`). An escalation starts its first-response SLA clock,
 //! whose breach re-notifies the operators once ([`sla`]).
 
-mod link_text;
 pub mod sla;
 mod webhooks;
 
@@ -24,6 +23,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_channels::{Delivery, EmailMessage, EmailSender, SmsMessage, SmsSender};
+use switchboard_domain::customer_link;
 use switchboard_domain::event::deterministic_id;
 use switchboard_domain::reentry::closing_message;
 use switchboard_domain::{CloudEvent, CustomerLinks, EmailAddress, EventType, Inquiry, Language, TimelineEvent};
@@ -158,7 +158,7 @@ impl Notifier {
         // Valid from the inquiry's last change, not from now: a redelivery
         // signs the same link, so the same notification has the same body
         // (its message id already keeps it from being sent twice).
-        let text = link_text::with_link(&text, &self.links.link(inquiry, inquiry.updated_at), language);
+        let text = customer_link::with_link(&text, &self.links.link(inquiry, inquiry.updated_at), language);
         let delivery = self.tell_customer(inquiry, event_type, round, text).await?;
         if matches!(event_type, EventType::InquiryEscalated | EventType::InquiryFailed) {
             self.tell_operators(inquiry, event_type, round).await?;

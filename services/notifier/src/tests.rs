@@ -198,3 +198,23 @@ async fn a_question_about_the_booking_is_sent_to_the_customer_once_and_not_to_th
     assert_eq!(sent.iter().map(|m| m.to.as_str()).collect::<Vec<_>>(), ["+821012345678"], "{sent:?}");
     assert_eq!(split_link(&sent[0].body).0, unverified.question(Language::En, None), "with the link to reply on");
 }
+
+#[test]
+fn the_failure_notice_with_the_longest_link_is_3_segments_in_korean_and_2_in_english() {
+    use switchboard_domain::fixtures::longest_customer_link;
+    for (language, segments) in [(Language::Ko, 3), (Language::En, 2)] {
+        let text = customer_link::with_link(&failure_message(language), &longest_customer_link(), language);
+        assert_eq!(switchboard_domain::sms_segments(&text), segments, "{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_customer_is_texted_a_compact_48_character_link_that_opens_the_inquiry() {
+    let (pipeline, notifier) = setup().await;
+    let inquiry = answered();
+    notify(&pipeline, &notifier, &inquiry, EventType::InquiryAnswered).await.unwrap();
+    let body = pipeline.outbox(inquiry.id).await[0].body.clone();
+    let (_, token) = split_link(&body);
+    assert_eq!(token.len(), switchboard_domain::customer_link::COMPACT_CUSTOMER_TOKEN_CHARS, "{body}");
+    assert!(links().open(token, START).unwrap().opens(&inquiry));
+}

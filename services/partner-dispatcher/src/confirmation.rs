@@ -1,10 +1,10 @@
 //! The partner's side: opening the link and answering it.
 
-use crate::{PartnerDispatcher, record_outcome};
+use crate::{PartnerDispatcher, claims, record_outcome};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
-use switchboard_domain::token::{TokenError, token_hash};
+use switchboard_domain::token::{TokenError, is_link_id, token_hash};
 use switchboard_domain::{
     EventType, Inquiry, InquiryStatus, Intent, Language, PartnerAnswer, PartnerOutcome, TextField, TimelineEvent, pii,
     refuses_partner_answers,
@@ -20,6 +20,9 @@ pub enum ConfirmError {
     /// 401: forged, malformed or unknown.
     #[error("this link is not valid")]
     Invalid,
+    /// 404: a link id no link was issued under (it says nothing more).
+    #[error("this link is not valid")]
+    Unknown,
     /// 401: past its validity or the answer deadline.
     #[error("this link has expired")]
     Expired,
@@ -76,10 +79,30 @@ fn for_partner(inquiry: &Inquiry, field: TextField, text: &str) -> String {
 }
 
 impl PartnerDispatcher {
-    /// Verifies the token and loads its record. A genuine signature is not
-    /// enough: the link must also have been issued (a record under its
+    /// Loads the record of a link: a link id's (an unknown one is
+    /// [`ConfirmError::Unknown`]; the record's own expiry applies), or a
+    /// signed token's, texted before link ids ([`Self::checked_token`]).
+    /// A link id must still derive from one of the configured keys, so
+    /// dropping a leaked key voids its links as it voids signed tokens.
+    async fn checked_record(&self, link: &str, now: Timestamp) -> Result<TokenRecord, ConfirmError> {
+        if !is_link_id(link) {
+            return self.checked_token(link, now).await;
+        }
+        let record = self.tokens.get_token(&token_hash(link)).await?.ok_or(ConfirmError::Unknown)?;
+        if self.keys.reissue_link_id(&claims(&record), &record.token_hash).is_none() {
+            return Err(ConfirmError::Invalid);
+        }
+        // The same second-resolution rule a signed token's expiry follows.
+        if now.as_second() >= record.expires_at.as_second() {
+            return Err(ConfirmError::Expired);
+        }
+        Ok(record)
+    }
+
+    /// Verifies a signed token and loads its record. A genuine signature is
+    /// not enough: the link must also have been issued (a record under its
     /// hash) for exactly the inquiry and partner it names.
-    async fn checked_record(&self, token: &str, now: Timestamp) -> Result<TokenRecord, ConfirmError> {
+    async fn checked_token(&self, token: &str, now: Timestamp) -> Result<TokenRecord, ConfirmError> {
         let claims = self.keys.verify(token, now).map_err(|e| match e {
             TokenError::Expired => ConfirmError::Expired,
             _ => ConfirmError::Invalid,

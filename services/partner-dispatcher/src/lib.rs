@@ -151,8 +151,7 @@ impl PartnerDispatcher {
             return self.close(&inquiry, &record.token_hash, now).await;
         }
 
-        let token = self.link(&record)?;
-        let link = format!("{}/r/{token}", self.config.public_base_url.trim_end_matches('/'));
+        let link = partner_link(&self.config.public_base_url, &self.link(&record)?);
         let sms = SmsMessage {
             id: deterministic_id(&format!("{}/partner-request", inquiry.id)),
             to: reservation.partner_phone.clone(),
@@ -206,14 +205,19 @@ impl PartnerDispatcher {
             opened_at: None,
             voided_at: None,
         };
-        record.token_hash = token_hash(&self.keys.sign(&claims(&record)));
+        // The record is kept under the hash of the link id the text carries.
+        record.token_hash = token_hash(&self.keys.link_id(&claims(&record)));
         self.tokens.put_token(&record).await.or_retry()
     }
 
-    /// The link of an issued token, signed again by the key that issued it.
+    /// What the link of an issued record carries, derived again by the key
+    /// that issued it: its link id, or, for a record issued before link ids
+    /// (a redelivery across the upgrade), the signed token it was issued for.
     fn link(&self, record: &TokenRecord) -> Result<String, Outcome> {
+        let claims = claims(record);
         self.keys
-            .reissue(&claims(record), &record.token_hash)
+            .reissue_link_id(&claims, &record.token_hash)
+            .or_else(|| self.keys.reissue(&claims, &record.token_hash))
             .ok_or_else(|| Outcome::reject("the partner link was signed with a key no longer configured"))
     }
 
@@ -418,6 +422,15 @@ fn claims(record: &TokenRecord) -> TokenClaims {
         expires_at: record.expires_at.as_second(),
         scope: CONFIRM_SCOPE.into(),
     }
+}
+
+/// Where the partner's page lives: `/r/{id}`, for link ids and the signed
+/// tokens texted before them alike (the gateway tells them apart).
+pub const PARTNER_PAGE_PREFIX: &str = "/r/";
+
+/// The whole link the partner is texted: `{base}/r/{id}`.
+pub fn partner_link(public_base_url: &str, id: &str) -> String {
+    format!("{}{PARTNER_PAGE_PREFIX}{id}", public_base_url.trim_end_matches('/'))
 }
 
 /// How long from `now` until `deadline_at`; zero once it has passed.

@@ -724,3 +724,96 @@ async fn a_link_issued_before_a_person_took_the_inquiry_is_voided_and_never_text
     assert!(record.used && record.voided_at.is_some(), "{record:?}");
     assert!(f.pipeline.outbox(inquiry.id).await.is_empty(), "the escalated inquiry's partner is not texted");
 }
+
+#[tokio::test]
+async fn the_partner_is_texted_a_22_character_link_id_whose_record_is_kept_under_its_hash_only() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let id = f.texted_token(&inquiry).await;
+    assert!(switchboard_domain::token::is_link_id(&id), "{id}");
+    let text = &f.pipeline.outbox(inquiry.id).await[0].body;
+    assert!(text.ends_with(&format!("http://partner.test/r/{id}")), "{text}");
+    assert_eq!(switchboard_domain::sms_segments(text), 1, "an English request with a short link is one segment: {text}");
+    let record = f.token(&inquiry).await;
+    assert_ne!(record.token_hash, id, "the id itself is never stored");
+    assert!(f.pipeline.store.get_token(&id).await.unwrap().is_none());
+
+    // A redelivery (a retried text) sends the same link.
+    f.redeliver(&inquiry).await.unwrap();
+    assert_eq!(f.texted_token(&inquiry).await, id);
+}
+
+#[tokio::test]
+async fn a_link_id_is_answered_once_and_then_refused_as_a_signed_link_was() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let id = f.texted_token(&inquiry).await;
+    assert_eq!(f.dispatcher.open(&id).await.unwrap().status, "pending");
+    assert_eq!(f.dispatcher.respond(&id, PartnerAnswer::Accept).await.unwrap().status, "accepted");
+    assert!(matches!(
+        f.dispatcher.respond(&id, PartnerAnswer::Reject { reason: None }).await,
+        Err(ConfirmError::AlreadyAnswered { outcome: Some(PartnerOutcome::Accepted) })
+    ));
+    assert!(matches!(f.dispatcher.open(&id).await, Err(ConfirmError::AlreadyAnswered { .. })));
+    assert_eq!(f.pipeline.inquiry(inquiry.id).await.partner.unwrap().outcome, Some(PartnerOutcome::Accepted));
+}
+
+#[tokio::test]
+async fn an_unknown_link_id_is_unknown_and_an_expired_one_expired() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    assert!(matches!(f.dispatcher.open("AAAAAAAAAAAAAAAAAAAAAA").await, Err(ConfirmError::Unknown)));
+    assert!(matches!(f.dispatcher.respond("AAAAAAAAAAAAAAAAAAAAAA", PartnerAnswer::Accept).await, Err(ConfirmError::Unknown)));
+    // Anything else that is no signed token stays merely invalid, as before.
+    assert!(matches!(f.dispatcher.open("not-a-link").await, Err(ConfirmError::Invalid)));
+
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let id = f.texted_token(&inquiry).await;
+    // Past the link's validity (10 minutes), not only past the deadline.
+    f.at(10);
+    assert!(matches!(f.dispatcher.open(&id).await, Err(ConfirmError::Expired)));
+}
+
+#[tokio::test]
+async fn a_signed_link_issued_before_link_ids_is_texted_again_as_it_was_and_answered_once() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.pipeline.store_inquiry(&inquiry).await;
+    // The record an older dispatcher issued: kept under the signed token's hash.
+    let mut legacy = TokenRecord {
+        token_hash: String::new(),
+        inquiry_id: inquiry.id,
+        partner_id: "partner-1".into(),
+        expires_at: START + SignedDuration::from_mins(10),
+        deadline_at: START + SignedDuration::from_mins(5),
+        issued_at: Some(START),
+        used: false,
+        outcome: None,
+        used_at: None,
+        opened_at: None,
+        voided_at: None,
+    };
+    let token = TokenKeys::new(vec![vec![7; 32]]).unwrap().sign(&claims(&legacy));
+    legacy.token_hash = token_hash(&token);
+    f.pipeline.store.put_token(&legacy).await.unwrap();
+
+    f.redeliver(&inquiry).await.unwrap();
+    assert_eq!(f.texted_token(&inquiry).await, token, "the link already issued, not a new one");
+    assert_eq!(f.dispatcher.open(&token).await.unwrap().status, "pending");
+    f.dispatcher.respond(&token, PartnerAnswer::Accept).await.unwrap();
+    assert!(matches!(f.dispatcher.respond(&token, PartnerAnswer::Accept).await, Err(ConfirmError::AlreadyAnswered { .. })));
+}
+
+#[tokio::test]
+async fn a_link_id_whose_key_was_dropped_no_longer_opens() {
+    let f = fixture(Duration::from_secs(5 * 60)).await;
+    let inquiry = change_request();
+    f.dispatch(&inquiry).await.unwrap();
+    let id = f.texted_token(&inquiry).await;
+    let rotated = PartnerDispatcher { keys: TokenKeys::new(vec![vec![8; 32], vec![7; 32]]).unwrap(), ..f.dispatcher.clone() };
+    assert_eq!(rotated.open(&id).await.unwrap().status, "pending", "while its key is still listed");
+    let dropped = PartnerDispatcher { keys: TokenKeys::new(vec![vec![8; 32]]).unwrap(), ..f.dispatcher.clone() };
+    assert!(matches!(dropped.open(&id).await, Err(ConfirmError::Invalid)), "the key is gone: the link is void");
+}

@@ -80,6 +80,18 @@ pub fn fallback_message(language: Language) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_holding_and_fallback_texts_with_the_longest_link_are_3_segments_in_korean_and_2_in_english() {
+        use switchboard_domain::customer_link::with_link;
+        use switchboard_domain::fixtures::longest_customer_link;
+        for (language, segments) in [(Language::Ko, 3), (Language::En, 2)] {
+            for text in [holding_message(language), fallback_message(language)] {
+                let texted = with_link(&text, &longest_customer_link(), language);
+                assert_eq!(switchboard_domain::sms_segments(&texted), segments, "{texted}");
+            }
+        }
+    }
     use switchboard_domain::ReservationNumber;
 
     fn draft(confidence: f32) -> Draft {

@@ -145,3 +145,19 @@ pub fn classification(language: Language, intent: Intent) -> Classification {
         unsure: None,
     }
 }
+
+/// The longest public base URL the text messages' segment budgets are
+/// counted with (40 characters): a real one longer than this makes every
+/// text with a link longer too.
+pub const LONG_PUBLIC_BASE_URL: &str = "https://inquiries.hanbitstay-tours.co.kr";
+
+/// The longest reservation number [`crate::ReservationNumber::parse`]
+/// accepts (4 letters, a hyphen, 12 digits).
+pub const LONGEST_RESERVATION_NUMBER: &str = "ABCD-123456789012";
+
+/// The longest customer link texted: [`LONG_PUBLIC_BASE_URL`], `/c/` and a
+/// compact token ([`crate::customer_link::COMPACT_CUSTOMER_TOKEN_CHARS`]).
+pub fn longest_customer_link() -> String {
+    let token = "A".repeat(crate::customer_link::COMPACT_CUSTOMER_TOKEN_CHARS);
+    format!("{LONG_PUBLIC_BASE_URL}{}", crate::customer_link::customer_page_path(&token))
+}

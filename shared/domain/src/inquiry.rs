@@ -48,6 +48,11 @@ impl InquiryId {
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
+
+    /// The id of a UUID (one read back from a link, say).
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
 }
 
 impl TryFrom<String> for InquiryId {

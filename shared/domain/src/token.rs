@@ -7,6 +7,18 @@
 //! Single use is not a property of the token: for partner links the store
 //! enforces it with a conditional update on the token record, kept under
 //! [`token_hash`].
+//!
+//! The partner's link no longer carries the token itself (about 230
+//! characters, five segments of a Korean SMS) but a *link id*
+//! ([`TokenKeys::link_id`]): 128 bits of an HMAC over the same claims,
+//! 22 base64url characters. The server keeps the token record under the
+//! id's [`token_hash`], so the id is an opaque reference to it: single
+//! use, expiry and the deadline stay on the record as before. It is
+//! derived, not drawn at random, so a retried text sends the same link
+//! without the id ever being stored (as [`TokenKeys::reissue`] does for
+//! tokens), and a copy of the database (hashes only) opens nothing.
+//! Signed tokens are still verified, so links texted before the change
+//! work until they expire.
 
 use crate::tenant::hex;
 use base64::Engine;
@@ -36,6 +48,19 @@ impl ScopedClaims for TokenClaims {
     fn expires_at(&self) -> i64 {
         self.expires_at
     }
+}
+
+/// Characters of a partner link id: 128 bits in base64url, unpadded.
+pub const LINK_ID_CHARS: usize = 22;
+
+/// What a link id's HMAC is for: kept apart from tokens and other tags
+/// (a token's payload is a JSON object, never this prefix).
+const LINK_ID_PURPOSE: &[u8] = b"partner-link-id\0";
+
+/// Whether `text` has the shape of a link id (22 base64url characters);
+/// a signed token always has a `.`, so the two never mix.
+pub fn is_link_id(text: &str) -> bool {
+    text.len() == LINK_ID_CHARS && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// What every payload has: its scope, read first, so a genuine token of
@@ -116,6 +141,19 @@ impl TokenKeys {
         self.keys.iter().map(|key| token_of(&payload, key)).find(|token| token_hash(token) == hash)
     }
 
+    /// The partner link id for `claims`, derived with the newest key (see the module's doc).
+    pub fn link_id(&self, claims: &TokenClaims) -> String {
+        link_id_of(claims, &self.keys[0])
+    }
+
+    /// The link id issued for `claims` whose hash is `hash`, derived with
+    /// whichever of the keys derived it (a link issued before a key
+    /// rotation is sent again as it was). `None` if no key gives that hash:
+    /// the record may be of a signed token ([`Self::reissue`]).
+    pub fn reissue_link_id(&self, claims: &TokenClaims, hash: &str) -> Option<String> {
+        self.keys.iter().map(|key| link_id_of(claims, key)).find(|id| token_hash(id) == hash)
+    }
+
     /// Checks a partner token's signature (in constant time), scope and expiry.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
         self.verify_as::<TokenClaims>(token, now)
@@ -156,9 +194,35 @@ impl TokenKeys {
     }
 }
 
+/// Bytes of a compact tag ([`TokenKeys::compact_tag`]): 128 bits.
+pub(crate) const COMPACT_TAG_BYTES: usize = 16;
+
+impl TokenKeys {
+    /// The first 128 bits of the newest key's HMAC over `data`: the tag of
+    /// a compact link, where every character counts. `data` starts with
+    /// its purpose, as for [`Self::tag`].
+    pub(crate) fn compact_tag(&self, data: &[u8]) -> [u8; COMPACT_TAG_BYTES] {
+        let full = mac(&self.keys[0], data).finalize().into_bytes();
+        let mut tag = [0; COMPACT_TAG_BYTES];
+        tag.copy_from_slice(&full[..COMPACT_TAG_BYTES]);
+        tag
+    }
+
+    /// Whether `tag` is [`Self::compact_tag`] of `data` under any of the keys (in constant time).
+    pub(crate) fn check_compact_tag(&self, data: &[u8], tag: &[u8]) -> bool {
+        tag.len() == COMPACT_TAG_BYTES && self.keys.iter().any(|key| mac(key, data).verify_truncated_left(tag).is_ok())
+    }
+}
+
 fn token_of(payload: &[u8], key: &[u8]) -> String {
     let signature = mac(key, payload).finalize().into_bytes();
     format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(signature))
+}
+
+fn link_id_of(claims: &TokenClaims, key: &[u8]) -> String {
+    let payload = serde_json::to_vec(claims).unwrap_or_default();
+    let tag = mac(key, &[LINK_ID_PURPOSE, payload.as_slice()].concat()).finalize().into_bytes();
+    URL_SAFE_NO_PAD.encode(&tag[..16])
 }
 
 fn mac(key: &[u8], payload: &[u8]) -> HmacSha256 {
@@ -240,6 +304,43 @@ mod tests {
         assert_eq!(rotated.reissue(&claims(1000), &token_hash(&old)), Some(old.clone()));
         assert_eq!(keys(2).reissue(&claims(1000), &token_hash(&old)), None, "the signing key is gone");
         assert_eq!(rotated.reissue(&claims(999), &token_hash(&old)), None, "other claims");
+    }
+
+    #[test]
+    fn a_link_id_is_22_url_safe_characters_bound_to_its_claims_and_key() {
+        let id = keys(1).link_id(&claims(1000));
+        assert_eq!(id.len(), LINK_ID_CHARS);
+        assert!(is_link_id(&id), "{id}");
+        assert_eq!(keys(1).link_id(&claims(1000)), id, "derived: a retried text sends the same link");
+        assert_ne!(keys(1).link_id(&claims(1001)), id, "other claims");
+        assert_ne!(keys(2).link_id(&claims(1000)), id, "another key");
+        assert!(keys(1).verify(&id, at(0)).is_err(), "a link id is no signed token");
+        assert!(!is_link_id(&keys(1).sign(&claims(1000))), "a signed token is no link id");
+    }
+
+    #[test]
+    fn a_link_id_is_reissued_with_the_key_that_derived_it_even_after_a_rotation() {
+        let old = keys(1).link_id(&claims(1000));
+        let rotated = TokenKeys::new(vec![vec![2; 32], vec![1; 32]]).unwrap();
+        assert_eq!(rotated.reissue_link_id(&claims(1000), &token_hash(&old)), Some(old.clone()));
+        assert_eq!(keys(2).reissue_link_id(&claims(1000), &token_hash(&old)), None, "the key is gone");
+        let token = keys(1).sign(&claims(1000));
+        assert_eq!(keys(1).reissue_link_id(&claims(1000), &token_hash(&token)), None, "a signed token's record");
+    }
+
+    #[test]
+    fn only_22_base64url_characters_look_like_a_link_id() {
+        assert!(is_link_id("AAAAAAAAAAAAAAAAAAAA-_"));
+        for text in [
+            "",
+            "AAAAAAAAAAAAAAAAAAAAA",
+            "AAAAAAAAAAAAAAAAAAAAAAA",
+            "AAAAAAAAAAAAAAAAAAAA.A",
+            "AAAAAAAAAAAAAAAAAAAA+/",
+            "가AAAAAAAAAAAAAAAAAAA",
+        ] {
+            assert!(!is_link_id(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! real HTTP with the real SDK clients).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
-use base64::Engine;
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_tests::emulator::{Emulator, emulator, unique_prefix};
@@ -182,20 +181,18 @@ pub(crate) async fn emulator_sent() -> (Vec<(String, String)>, Vec<(String, Stri
     (sms, mail)
 }
 
-/// The partner link's token texted to `partner_phone` for `inquiry_id`
-/// (tokens carry the inquiry id).
-async fn partner_token(partner_phone: &str, inquiry_id: &str) -> String {
+/// The partner link (its link id) texted to `partner_phone` for
+/// `inquiry_id` by the cluster on `prefix` (the id names nothing itself:
+/// its record in the cluster's table does).
+async fn partner_token(prefix: &str, partner_phone: &str, inquiry_id: &str) -> String {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let (sms, _) = emulator_sent().await;
-        let token = sms.iter().filter(|(to, _)| to == partner_phone).find_map(|(_, text)| {
+        for (_, text) in sms.iter().filter(|(to, text)| to == partner_phone && text.contains("/r/")) {
             let token = switchboard_tests::token_in(text);
-            let payload = token.split('.').next()?;
-            let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-            (claims["inquiry_id"] == inquiry_id).then_some(token)
-        });
-        if let Some(token) = token {
-            return token;
+            if emulator().link_inquiry(prefix, &token).await.as_deref() == Some(inquiry_id) {
+                return token;
+            }
         }
         assert!(tokio::time::Instant::now() < deadline, "no partner SMS for {inquiry_id}");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -249,7 +246,7 @@ async fn six_service_processes_on_the_emulator_answer_confirm_time_out_escalate_
     };
     assert_eq!(authors, ["customer", "ai", "customer", "system"]);
 
-    let token = partner_token(PARTNER_PHONE, &change).await;
+    let token = partner_token(cluster.prefix(), PARTNER_PHONE, &change).await;
     let accept = || cluster.http.post(format!("{}/respond", cluster.base_url)).json(&json!({ "token": token, "answer": "accept" })).send();
     let r = accept().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -315,7 +312,7 @@ async fn a_partner_who_never_answers_times_out_with_separate_processes() {
         .submit(&json!({ "content": "Please move my booking TR-55501234 to the afternoon", "customer_phone": "+12135550149" }))
         .await;
     // TR-55501234's partner is Jeonju Day Tours.
-    partner_token("+821055501234", &id).await;
+    partner_token(cluster.prefix(), "+821055501234", &id).await;
     let v = cluster.wait_terminal(&id).await;
     assert_eq!(v["status"], "escalated");
     assert_eq!(v["partner"]["outcome"]["outcome"], "timed_out");
@@ -346,7 +343,7 @@ async fn an_unknown_reservation_is_asked_about_and_a_reply_resumes_the_partner_f
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    partner_token(PARTNER_PHONE, &replied).await;
+    partner_token(cluster.prefix(), PARTNER_PHONE, &replied).await;
     assert_eq!(cluster.inquiry(&replied).await["reservation_number"], "HT-20481123");
 
     let escalated = cluster.wait_terminal(&silent).await;

@@ -24,7 +24,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use crate::aws_pipeline::{Cluster, PARTNER_PHONE, SERVICES, emulator_sent};
-use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -267,12 +266,10 @@ impl Told {
     }
 }
 
-/// The inquiry id a partner link's token names.
-fn token_inquiry(sms: &str) -> Option<String> {
-    let token = token_in(sms);
-    let payload = token.split('.').next()?;
-    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    claims["inquiry_id"].as_str().map(str::to_owned)
+/// The inquiry a partner link texted by the cluster on `prefix` was issued
+/// for (a link id names nothing itself: its record does).
+async fn token_inquiry(prefix: &str, sms: &str) -> Option<String> {
+    emulator().link_inquiry(prefix, &token_in(sms)).await
 }
 
 /// Prints the counts, and leaves them in `target/fault-test-{mode}.txt`
@@ -408,7 +405,7 @@ async fn texts_per_phone() -> HashMap<String, usize> {
 /// to a customer count from `before` on: the emulator keeps what earlier
 /// runs sent to the same numbers, and the reservation's customer, shared
 /// by every partner flow, is texted by other tests too.
-async fn aws_told(ids: &BTreeMap<usize, String>, before: &HashMap<String, usize>) -> Told {
+async fn aws_told(prefix: &str, ids: &BTreeMap<usize, String>, before: &HashMap<String, usize>) -> Told {
     let (sms, mail) = emulator_sent().await;
     let number: HashMap<&str, usize> = ids.iter().map(|(n, id)| (id.as_str(), *n)).collect();
     let phones: HashMap<String, usize> = ids.keys().filter(|n| !is_partner_flow(**n)).map(|n| (inquiry(*n).1, *n)).collect();
@@ -421,7 +418,8 @@ async fn aws_told(ids: &BTreeMap<usize, String>, before: &HashMap<String, usize>
     }
     for (to, text) in &sms {
         if to == PARTNER_PHONE
-            && let Some(&n) = token_inquiry(text).as_deref().and_then(|id| number.get(id))
+            && text.contains("/r/")
+            && let Some(&n) = token_inquiry(prefix, text).await.as_deref().and_then(|id| number.get(id))
         {
             *told.partner.entry(n).or_insert(0) += 1;
         }
@@ -589,7 +587,7 @@ async fn aws_mode_under_kills_stalls_and_ai_faults_loses_nothing_and_counts_ever
     // Notifications go out after the terminal transition: wait for the last.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let told = loop {
-        let told = aws_told(&ids, &before).await;
+        let told = aws_told(&prefix, &ids, &before).await;
         if told.every_customer_told(&ids) || tokio::time::Instant::now() > deadline {
             break told;
         }

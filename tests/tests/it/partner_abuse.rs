@@ -1,13 +1,13 @@
 //! Abuse of partner links: forged, tampered, out-of-scope, expired,
-//! reused, crossed and random tokens are refused without side effects, and
-//! a flood of requests is rate limited.
+//! reused, crossed and random link ids and signed tokens are refused
+//! without side effects, and a flood of requests is rate limited.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is a failed test, reported with its message")]
 
 use crate::partner::{change_request, partner_sms};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims};
+use switchboard_domain::token::{CONFIRM_SCOPE, TokenClaims, token_hash};
 use switchboard_tests::{Options, TestApp, token_in};
 
 /// Enough for every request these tests make: only the flood test meets the limit.
@@ -15,9 +15,15 @@ fn roomy() -> Options {
     Options { partner_rate_per_minute: 10_000, ..Options::default() }
 }
 
-fn claims_of(token: &str) -> TokenClaims {
-    let (payload, _) = token.split_once('.').expect("payload.signature");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("claims")
+/// The claims of the link texted as `link_id`, read from its stored record.
+async fn claims_of(app: &TestApp, link_id: &str) -> TokenClaims {
+    let record = app.ports.store.get_token(&token_hash(link_id)).await.unwrap().expect("the link's record");
+    TokenClaims {
+        inquiry_id: record.inquiry_id.to_string(),
+        partner_id: record.partner_id,
+        expires_at: record.expires_at.as_second(),
+        scope: CONFIRM_SCOPE.into(),
+    }
 }
 
 fn with_payload(token: &str, claims: &TokenClaims) -> String {
@@ -40,6 +46,16 @@ async fn assert_refused(app: &TestApp, token: &str, detail: &str) {
     assert_eq!(opened.status(), 401, "GET /confirm with {token}");
 }
 
+/// 404 "the link is not valid" for a link id no link was issued under, on both JSON routes.
+async fn assert_unknown(app: &TestApp, link_id: &str) {
+    let answered = respond(app, link_id, "accept").await;
+    assert_eq!(answered.status(), 404, "POST /respond with {link_id}");
+    let problem: Value = answered.json().await.expect("problem");
+    assert_eq!(problem["detail"], "the link is not valid", "{problem}");
+    let opened = app.http.get(app.url(&format!("/confirm/{link_id}"))).send().await.expect("sent");
+    assert_eq!(opened.status(), 404, "GET /confirm with {link_id}");
+}
+
 async fn assert_still_waiting(app: &TestApp, id: &str) {
     let inquiry = app.inquiry(id).await;
     assert_eq!(inquiry["status"], "awaiting_partner", "{inquiry}");
@@ -52,10 +68,29 @@ async fn assert_still_waiting(app: &TestApp, id: &str) {
 async fn tampered_forged_out_of_scope_and_expired_tokens_are_refused_and_change_nothing() {
     let app = TestApp::spawn_with(roomy()).await;
     let id = app.submit_ok(&change_request()).await;
-    let token = token_in(&partner_sms(&app, &id).await);
-    let claims = claims_of(&token);
-    assert_eq!((claims.inquiry_id.as_str(), claims.scope.as_str()), (id.as_str(), CONFIRM_SCOPE));
+    let link_id = token_in(&partner_sms(&app, &id).await);
+    let claims = claims_of(&app, &link_id).await;
+    assert_eq!(claims.inquiry_id.as_str(), id.as_str());
+    let keys = app.token_keys();
 
+    // The link id with one character changed, derived under another key, or
+    // derived under the real key for claims never issued: unknown.
+    let mut changed = link_id.clone().into_bytes();
+    changed[3] = if changed[3] == b'A' { b'B' } else { b'A' };
+    let stranger = switchboard_domain::token::TokenKeys::new(vec![vec![7; 32]]).unwrap();
+    for forged in [
+        String::from_utf8(changed).unwrap(),
+        stranger.link_id(&claims),
+        keys.link_id(&TokenClaims { expires_at: claims.expires_at + 1, ..claims.clone() }),
+    ] {
+        assert_unknown(&app, &forged).await;
+    }
+
+    // Signed tokens (what links carried before link ids), built over the
+    // link's own claims: the genuine signature of a token never issued
+    // (its record is the link id's), and every way of tampering with it.
+    let token = keys.sign(&claims);
+    assert_refused(&app, &token, "the link is not valid").await;
     // Tampered payload: a later expiry under the original signature.
     let extended = TokenClaims { expires_at: claims.expires_at + 86_400, ..claims.clone() };
     assert_refused(&app, &with_payload(&token, &extended), "the link is not valid").await;
@@ -65,10 +100,8 @@ async fn tampered_forged_out_of_scope_and_expired_tokens_are_refused_and_change_
     raw[7] ^= 0x80;
     assert_refused(&app, &format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&raw)), "the link is not valid").await;
     // Signed with someone else's key.
-    let stranger = switchboard_domain::token::TokenKeys::new(vec![vec![7; 32]]).unwrap();
     assert_refused(&app, &stranger.sign(&claims), "the link is not valid").await;
     // Genuinely signed, but for another scope.
-    let keys = app.token_keys();
     assert_refused(&app, &keys.sign(&TokenClaims { scope: "admin".into(), ..claims.clone() }), "the link is not valid").await;
     // Genuinely signed and past its expiry.
     let past = jiff::Timestamp::now().as_second() - 1;
@@ -79,7 +112,7 @@ async fn tampered_forged_out_of_scope_and_expired_tokens_are_refused_and_change_
 
     assert_still_waiting(&app, &id).await;
     // The genuine link still works after all that.
-    assert_eq!(respond(&app, &token, "accept").await.status(), 200);
+    assert_eq!(respond(&app, &link_id, "accept").await.status(), 200);
     app.stop().await;
 }
 
@@ -116,14 +149,17 @@ async fn a_token_of_one_inquiry_cannot_touch_another() {
     let b = app.submit_ok(&change_request()).await;
     let token_b = token_in(&partner_sms(&app, &b).await);
     assert_ne!(token_a, token_b, "every inquiry gets its own link");
-    let claims_b = claims_of(&token_b);
+    let claims_b = claims_of(&app, &token_b).await;
 
-    // A's signature over B's claims, and a genuinely signed but never
-    // issued token naming B: both refused, B untouched.
-    assert_refused(&app, &with_payload(&token_a, &claims_b), "the link is not valid").await;
+    // A signed token over A's claims carrying B's claims, and genuinely
+    // signed tokens or derived link ids naming B but never issued: all
+    // refused, B untouched.
     let keys = app.token_keys();
+    let signed_a = keys.sign(&claims_of(&app, &token_a).await);
+    assert_refused(&app, &with_payload(&signed_a, &claims_b), "the link is not valid").await;
     let minted = keys.sign(&TokenClaims { expires_at: claims_b.expires_at - 5, ..claims_b.clone() });
     assert_refused(&app, &minted, "the link is not valid").await;
+    assert_unknown(&app, &keys.link_id(&TokenClaims { expires_at: claims_b.expires_at - 5, ..claims_b.clone() })).await;
     assert_still_waiting(&app, &b).await;
 
     // A's own token answers A, and only A.
