@@ -15,6 +15,8 @@ pub mod observability;
 pub mod permissions;
 pub mod provision;
 pub mod reservations_import;
+pub mod retention;
+pub mod store_bench;
 pub mod startup;
 pub mod tenant_eval;
 pub mod token_keys;
