@@ -165,7 +165,7 @@ impl SqliteSpanExporter {
         if free > FREE_PAGE_RESERVE {
             let step = (free - FREE_PAGE_RESERVE).min(u64::from(VACUUM_STEP));
             // A no-op on a file made before incremental vacuum.
-            conn.execute_batch(&format!("PRAGMA incremental_vacuum({step})"))?;
+            switchboard_sqlite::vacuum::incremental_vacuum(conn, step as u32)?;
         }
         Ok(())
     }
