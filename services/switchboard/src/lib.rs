@@ -16,8 +16,8 @@ pub mod permissions;
 pub mod provision;
 pub mod reservations_import;
 pub mod retention;
-pub mod store_bench;
 pub mod startup;
+pub mod store_bench;
 pub mod tenant_eval;
 pub mod token_keys;
 

@@ -122,7 +122,14 @@ fn inquiry(n: u64, total: u64, tenants: u32, days: u32, now: Timestamp) -> anyho
 }
 
 /// Loads inquiries `from..to` (of `total` for their times).
-async fn load(store: &Arc<dyn Store>, sms: &Arc<dyn SmsSender>, args: &StoreBenchArgs, from: u64, to: u64, now: Timestamp) -> anyhow::Result<()> {
+async fn load(
+    store: &Arc<dyn Store>,
+    sms: &Arc<dyn SmsSender>,
+    args: &StoreBenchArgs,
+    from: u64,
+    to: u64,
+    now: Timestamp,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let mut done = 0u64;
@@ -286,7 +293,10 @@ fn size_line(label: &str, bytes: u64, inquiries: u64, free_pages: u64) {
 }
 
 fn print_figures(before: &Figures, after: &Figures) {
-    println!("\nread (µs, one caller, API read pool)     {:>12} inquiries     {:>12} inquiries     change", before.inquiries, after.inquiries);
+    println!(
+        "\nread (µs, one caller, API read pool)     {:>12} inquiries     {:>12} inquiries     change",
+        before.inquiries, after.inquiries
+    );
     let rows: [(&str, &Histogram<u64>, &Histogram<u64>); 5] = [
         ("status (get by id)", &before.status, &after.status),
         ("list, first page", &before.list_first, &after.list_first),
@@ -340,7 +350,10 @@ pub async fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
     size_line(&format!("file after {} inquiries", args.inquiries), file_bytes(&path)?, args.inquiries, database.page_counts().await?.free);
     for (label, at) in [
         ("after retention now", Timestamp::now()),
-        ("after retention once every age has passed", Timestamp::now() + SignedDuration::from_hours(24 * (config.retention_sent_days as i64 + 1))),
+        (
+            "after retention once every age has passed",
+            Timestamp::now() + SignedDuration::from_hours(24 * (config.retention_sent_days as i64 + 1)),
+        ),
     ] {
         let started = Instant::now();
         let report = retention.pass(at).await?;

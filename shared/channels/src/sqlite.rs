@@ -158,7 +158,8 @@ mod tests {
     async fn retention_forgets_messages_sent_before_the_cutoff_and_keeps_the_rest_on_record() {
         let dir = tempfile::tempdir().unwrap();
         let outbox = SqliteOutbox::open(Database::open(&dir.path().join("sb.db"), Durability::Normal).unwrap()).await.unwrap();
-        let sms = |id: &str| SmsMessage { id: id.into(), to: PhoneNumber::parse("+821012345678").unwrap(), body: "hi".into(), inquiry_id: None };
+        let sms =
+            |id: &str| SmsMessage { id: id.into(), to: PhoneNumber::parse("+821012345678").unwrap(), body: "hi".into(), inquiry_id: None };
         for id in ["m1", "m2", "m3"] {
             outbox.send_sms(&sms(id)).await.unwrap();
         }

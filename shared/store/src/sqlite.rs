@@ -1078,8 +1078,11 @@ mod tests {
 
     /// Sort keys and partition-key prefixes of what is left, to compare without ids.
     async fn kinds(s: &SqliteStore) -> Vec<String> {
-        let mut kinds: Vec<String> =
-            rows(s).await.into_iter().map(|(pk, sk, ..)| format!("{}/{}", pk.split('#').next().unwrap_or(""), sk.split('#').next().unwrap_or(""))).collect();
+        let mut kinds: Vec<String> = rows(s)
+            .await
+            .into_iter()
+            .map(|(pk, sk, ..)| format!("{}/{}", pk.split('#').next().unwrap_or(""), sk.split('#').next().unwrap_or("")))
+            .collect();
         kinds.sort();
         kinds
     }

@@ -156,10 +156,11 @@ impl SqliteSpanExporter {
     /// Deletes at most `limit` spans that ended before `cutoff`, oldest
     /// first, then gives free pages beyond the reserve back.
     fn prune(&self, conn: &Connection, cutoff: i64, limit: usize) -> Result<(), rusqlite::Error> {
-        let pruned = conn.prepare_cached(
-            "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans WHERE end_unix_nano < ?1 ORDER BY end_unix_nano LIMIT ?2)",
-        )?
-        .execute(params![cutoff, limit as i64])?;
+        let pruned = conn
+            .prepare_cached(
+                "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans WHERE end_unix_nano < ?1 ORDER BY end_unix_nano LIMIT ?2)",
+            )?
+            .execute(params![cutoff, limit as i64])?;
         self.pruned.fetch_add(pruned as u64, Ordering::Relaxed);
         let free = switchboard_sqlite::vacuum::page_counts(conn)?.free;
         if free > FREE_PAGE_RESERVE {

@@ -97,7 +97,11 @@ async fn a_running_switchboard_removes_rows_past_their_age_and_keeps_everything_
     assert_eq!(items("IDEM#demo#fresh-key"), 1, "an idempotency key within its window stays");
     assert_eq!(items("TOKEN#live-token"), 1, "a live token stays");
     assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM outbox WHERE id = 'sent-now'"), 1, "a message sent now stays on record");
-    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM queue_messages WHERE body = '{\"waiting\":true}'"), 1, "a message still to be handled stays");
+    assert_eq!(
+        count(dir.path(), "SELECT COUNT(*) FROM queue_messages WHERE body = '{\"waiting\":true}'"),
+        1,
+        "a message still to be handled stays"
+    );
     for inquiry in [&old, &fresh] {
         let pk = format!("INQUIRY#{}", inquiry.id);
         let kept = |sk: &str| count(dir.path(), &format!("SELECT COUNT(*) FROM items WHERE pk = '{pk}' AND sk LIKE '{sk}'"));
