@@ -10,7 +10,11 @@
 #
 # SWITCHBOARD_BIN picks the server binary (default: target/release/switchboard;
 # build it with `cargo build --release -p switchboard`), SWITCHBOARD_LOADGEN
-# the one that runs `loadtest` (default: the same). Partner requests
+# the one that runs `loadtest` (default: the same). SWITCHBOARD_BENCH_DATA_DIR
+# runs the server on that data directory instead of a new empty one (e.g.
+# one filled by `switchboard bench store --inquiries 1000000 --data-dir DIR`,
+# see README.md "Large stores"); it is used in place and kept, so the run
+# adds its inquiries to it (copy it first to reuse the original). Partner requests
 # that nobody answers time out after 5 s here, not 300, so that a run ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +25,13 @@ loadgen=${SWITCHBOARD_LOADGEN:-$bin}
 [ -x "$bin" ] || { echo "missing $bin: cargo build --release -p switchboard" >&2; exit 1; }
 mkdir -p "$out"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-data=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
-trap 'rm -rf "$data"' EXIT
+if [ -n "${SWITCHBOARD_BENCH_DATA_DIR:-}" ]; then
+    data=$SWITCHBOARD_BENCH_DATA_DIR
+    [ -d "$data" ] || { echo "missing SWITCHBOARD_BENCH_DATA_DIR $data" >&2; exit 1; }
+else
+    data=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
+    trap 'rm -rf "$data"' EXIT
+fi
 
 # Limits that would otherwise answer 429 to one client sending thousands of
 # requests a second (the gateway's per-key, per-address, partner-page and
@@ -41,6 +50,7 @@ done
 {
     echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/ {print $2}') GB"
     echo "durability: $durability, rate: $rate/s, duration: $duration"
+    echo "data directory: $data ($(du -sh "$data" | cut -f1) before the run)"
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out/conditions.txt"
 "$loadgen" loadtest --target "http://127.0.0.1:$port" --api-key bench-key --rate "$rate" --duration "$duration" \

@@ -121,6 +121,7 @@ pub async fn ports_with(clients: &Clients, config: &Config, provision: bool) -> 
         dead_letter_queues,
         outbox: None,
         database: None,
+        retention: None,
         ai: switchboard_ai::Engines::local(),
         // The spans are in X-Ray; the console links there.
         traces: Arc::new(switchboard_gateway::XRayTraces {

@@ -185,6 +185,19 @@ pub struct Config {
     /// How long an inquiry may sit in a working status (or past its partner
     /// deadline) before the sweeper hands it on again, in seconds.
     pub stuck_after_secs: u64,
+    /// Embedded mode: how often the retention task removes rows past their
+    /// age (see `retention.rs`), in seconds; 0: never.
+    pub retention_every_secs: u64,
+    /// … how long an item with a TTL (idempotency key, partner token,
+    /// console session, webhook log) stays past its expiry, in seconds.
+    pub retention_expired_grace_secs: u64,
+    /// … how long a dead letter stays in its dead-letter queue, in days.
+    pub retention_dead_letter_days: u64,
+    /// … how long a sent SMS or e-mail stays on record (and so is not sent
+    /// again by a redelivery), in days; more than the dead-letter age.
+    pub retention_sent_days: u64,
+    /// … how long recorded spans (`switchboard trace`) are kept, in hours.
+    pub span_retention_hours: u64,
     /// How long an answer waits for the customer's reply before the
     /// inquiry closes itself, in seconds, for a tenant that sets no
     /// `auto_close_days` (7 days by default).
@@ -284,6 +297,18 @@ impl Default for Config {
             outbox_grace_ms: 30_000,
             sweep_every_secs: 60,
             stuck_after_secs: 300,
+            retention_every_secs: 60,
+            // DynamoDB's TTL deletes an item some time after it expires,
+            // never at once, and the services were written against that:
+            // a deadline message running late still finds its token.
+            retention_expired_grace_secs: DAY_SECS,
+            // SQS's longest retention, which `provision` sets on the dead-letter queues.
+            retention_dead_letter_days: 14,
+            // A redelivery of the event that sent a message can come as late
+            // as a dead letter redriven on its last day (plus its retries):
+            // the same 30 days the AWS sent-message ledger keeps.
+            retention_sent_days: 30,
+            span_retention_hours: 72,
         }
     }
 }
@@ -327,6 +352,17 @@ impl Config {
         }
         if self.customer_reply_secs == 0 {
             bail!("SWITCHBOARD_CUSTOMER_REPLY_SECS must be at least 1");
+        }
+        if self.retention_dead_letter_days == 0 {
+            bail!("SWITCHBOARD_RETENTION_DEAD_LETTER_DAYS must be at least 1");
+        }
+        if self.retention_sent_days <= self.retention_dead_letter_days {
+            bail!(
+                "SWITCHBOARD_RETENTION_SENT_DAYS must be more than SWITCHBOARD_RETENTION_DEAD_LETTER_DAYS: a dead letter redriven on its last day may send its message again once the record of it is gone"
+            );
+        }
+        if self.span_retention_hours == 0 {
+            bail!("SWITCHBOARD_SPAN_RETENTION_HOURS must be at least 1");
         }
         if self.max_receives == 0 {
             bail!("SWITCHBOARD_MAX_RECEIVES must be at least 1");
@@ -416,6 +452,20 @@ impl Config {
             bail!("SWITCHBOARD_PUBLIC_BASE_URL must start with http:// or https://");
         }
         Ok(())
+    }
+
+    /// How long the embedded retention task keeps each kind of row.
+    pub fn retention_policy(&self) -> crate::retention::RetentionPolicy {
+        crate::retention::RetentionPolicy {
+            expired_grace: Duration::from_secs(self.retention_expired_grace_secs),
+            dead_letters: Duration::from_secs(self.retention_dead_letter_days.saturating_mul(DAY_SECS)),
+            sent: Duration::from_secs(self.retention_sent_days.saturating_mul(DAY_SECS)),
+        }
+    }
+
+    /// How long recorded spans are kept.
+    pub fn span_retention(&self) -> Duration {
+        Duration::from_secs(self.span_retention_hours.saturating_mul(3600))
     }
 
     pub fn visibility(&self) -> Duration {

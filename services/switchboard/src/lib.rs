@@ -15,7 +15,9 @@ pub mod observability;
 pub mod permissions;
 pub mod provision;
 pub mod reservations_import;
+pub mod retention;
 pub mod startup;
+pub mod store_bench;
 pub mod tenant_eval;
 pub mod token_keys;
 

@@ -166,11 +166,31 @@ enum Command {
         #[arg(long)]
         faq: Option<PathBuf>,
     },
-    /// Micro-benchmarks (`bench sqlite`: the embedded store's durable-write floor).
+    /// Micro-benchmarks (`bench sqlite`: the embedded store's durable-write
+    /// floor; `bench store`: its reads and size at a million inquiries).
     Bench {
         #[command(subcommand)]
-        command: switchboard_loadtest::cli::BenchCommand,
+        command: BenchCommand,
     },
+    /// Rebuild the embedded database file so that retention can shrink it
+    /// (`auto_vacuum=INCREMENTAL`, one full VACUUM). Files made by this
+    /// version need nothing; older ones keep their size until this runs.
+    /// Stop every Switchboard process on the data directory first: it
+    /// locks the file while it copies it, and needs as much free disk again.
+    Compact {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    #[command(flatten)]
+    Loadtest(switchboard_loadtest::cli::BenchCommand),
+    /// The embedded store's API reads (status, listing first and deep
+    /// pages, escalation queue) on a nearly empty store and after
+    /// `--inquiries` inquiries, and its bytes per inquiry before and after retention.
+    Store(switchboard::store_bench::StoreBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -497,8 +517,22 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", switchboard::model_cli::evaluate_file(std::io::BufReader::new(input), &faq)?);
             Ok(())
         }
-        Command::Bench { command } => {
+        Command::Bench { command: BenchCommand::Loadtest(command) } => {
             switchboard_loadtest::cli::bench(command).await?;
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Store(args) } => switchboard::store_bench::run(args).await,
+        Command::Compact { common } => {
+            let config = Config::load(&common.overrides())?;
+            for path in [config.database_path(), config.spans_path()] {
+                if !path.exists() {
+                    continue;
+                }
+                let before = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                let (was, now) = switchboard_sqlite::vacuum::convert_to_incremental(&path)?;
+                let after = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                println!("{}: auto_vacuum {was:?} -> {now:?}, {before} -> {after} bytes", path.display());
+            }
             Ok(())
         }
     }
@@ -556,7 +590,7 @@ fn init_telemetry(config: &Config) -> anyhow::Result<switchboard_telemetry::Tele
     if config.backend == Backend::Embedded {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create SWITCHBOARD_DATA_DIR {}", config.data_dir.display()))?;
-        settings = settings.with_local_spans(config.spans_path());
+        settings = settings.with_local_spans(config.spans_path()).with_local_span_retention(config.span_retention());
     }
     Ok(switchboard_telemetry::init(settings)?)
 }

@@ -89,6 +89,9 @@ pub struct Ports {
     pub outbox: Option<Arc<SqliteOutbox>>,
     /// The embedded database (its writer queue feeds load shedding); `None` in AWS mode.
     pub database: Option<Database>,
+    /// The embedded database's retention task; `None` in AWS mode (TTL
+    /// and queue retention do it there).
+    pub retention: Option<crate::retention::Retention>,
     /// The AI engines (`SWITCHBOARD_AI`): local, or Comprehend, Bedrock and Textract.
     pub ai: Engines,
     /// Where the console reads an inquiry's trace: the recorded spans, or X-Ray.
@@ -126,6 +129,13 @@ impl Ports {
         let store = Arc::new(sqlite_store);
         let outbox = Arc::new(SqliteOutbox::open(db.clone()).await?);
         let broker = SqliteBroker::open(db.clone()).await?;
+        let retention = crate::retention::Retention::new(
+            db.clone(),
+            store.as_ref().clone(),
+            broker.clone(),
+            outbox.as_ref().clone(),
+            config.retention_policy(),
+        );
         let prefix = &config.resource_prefix;
         let mut queues: BTreeMap<Service, Arc<dyn Queue>> = BTreeMap::new();
         let mut dead_letter_queues: BTreeMap<Service, Arc<dyn Queue>> = BTreeMap::new();
@@ -152,6 +162,7 @@ impl Ports {
             dead_letter_queues,
             outbox: Some(outbox),
             database: Some(db),
+            retention: Some(retention),
             ai: Engines::local(),
             traces: Arc::new(switchboard_gateway::RecordedTraces { path: config.spans_path() }),
         })
@@ -198,6 +209,9 @@ pub struct App {
     /// (one per deployment, or one per gateway instance), so a left-behind
     /// event is not published by every process at once.
     housekeeping: Option<(Relay, Sweeper)>,
+    /// The embedded retention task: run by the gateway's process, as the
+    /// relay and sweeper are (several processes would only repeat it).
+    retention: Option<crate::retention::Retention>,
     clock: Arc<dyn Clock>,
 }
 
@@ -415,7 +429,21 @@ impl App {
         } else {
             None
         };
-        Ok(Self { config, ports, workers, gateway, listener, http_addr, grpc_listener, grpc_addr, metrics_listener, housekeeping, clock })
+        let retention = ports.retention.clone().filter(|_| selection.gateway && config.retention_every_secs > 0);
+        Ok(Self {
+            config,
+            ports,
+            workers,
+            gateway,
+            listener,
+            http_addr,
+            grpc_listener,
+            grpc_addr,
+            metrics_listener,
+            housekeeping,
+            retention,
+            clock,
+        })
     }
 
     /// The address the HTTP server listens on (the real port when configured as 0).
@@ -437,6 +465,9 @@ impl App {
                 (Duration::from_millis(self.config.outbox_relay_ms.max(1)), Duration::from_millis(self.config.outbox_grace_ms));
             tasks.spawn(relay.run(self.clock.clone(), every, grace, shutdown.clone()));
             tasks.spawn(sweeper.run(Duration::from_secs(self.config.sweep_every_secs.max(1)), shutdown.clone()));
+        }
+        if let Some(retention) = self.retention {
+            tasks.spawn(retention.run(Duration::from_secs(self.config.retention_every_secs.max(1)), shutdown.clone()));
         }
         for worker in self.workers {
             let token = shutdown.clone();

@@ -64,6 +64,31 @@ impl SqliteOutbox {
         Ok(if inserted == 1 { Delivery::Sent } else { Delivery::AlreadySent })
     }
 
+    /// Deletes at most `limit` of the oldest recorded messages sent before
+    /// `cutoff`, in one write; returns how many. The outbox is also the
+    /// embedded mode's sent-message ledger: a message id on record is not
+    /// sent again, so a row must outlive every redelivery of the event
+    /// that sent it (the caller's age says how long that is). Only the
+    /// `limit` oldest rows are looked at, so a pass costs the same however
+    /// large the table is; a row sent out of order behind a newer one goes
+    /// in a later pass. (`sent_at` is RFC 3339 in UTC, so text order is
+    /// time order to the second.)
+    pub async fn remove_sent_before(&self, cutoff: jiff::Timestamp, limit: u32) -> Result<usize, ChannelError> {
+        let (cutoff, limit) = (cutoff.to_string(), i64::from(limit.max(1)));
+        let removed = self
+            .db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "DELETE FROM outbox WHERE seq IN (
+                        SELECT seq FROM (SELECT seq, sent_at FROM outbox ORDER BY seq LIMIT ?2) WHERE sent_at < ?1)",
+                )?
+                .execute(params![cutoff, limit])
+                .map_err(DbError::from)
+            })
+            .await?;
+        Ok(removed)
+    }
+
     /// Recorded messages in sending order, optionally for one inquiry.
     pub async fn entries(&self, inquiry_id: Option<String>) -> Result<Vec<OutboxEntry>, ChannelError> {
         let entries = self
@@ -128,6 +153,24 @@ mod tests {
     use super::*;
     use switchboard_domain::PhoneNumber;
     use switchboard_sqlite::Durability;
+
+    #[tokio::test]
+    async fn retention_forgets_messages_sent_before_the_cutoff_and_keeps_the_rest_on_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = SqliteOutbox::open(Database::open(&dir.path().join("sb.db"), Durability::Normal).unwrap()).await.unwrap();
+        let sms =
+            |id: &str| SmsMessage { id: id.into(), to: PhoneNumber::parse("+821012345678").unwrap(), body: "hi".into(), inquiry_id: None };
+        for id in ["m1", "m2", "m3"] {
+            outbox.send_sms(&sms(id)).await.unwrap();
+        }
+        let hour = jiff::SignedDuration::from_hours(1);
+        assert_eq!(outbox.remove_sent_before(jiff::Timestamp::now() - hour, 500).await.unwrap(), 0);
+        assert_eq!(outbox.send_sms(&sms("m1")).await.unwrap(), Delivery::AlreadySent, "still on record");
+        // Later, at most two a pass, oldest first.
+        assert_eq!(outbox.remove_sent_before(jiff::Timestamp::now() + hour, 2).await.unwrap(), 2);
+        let left: Vec<String> = outbox.entries(None).await.unwrap().into_iter().map(|e| e.id).collect();
+        assert_eq!(left, ["m3"]);
+    }
 
     #[tokio::test]
     async fn a_message_id_is_sent_once_however_often_it_is_asked() {

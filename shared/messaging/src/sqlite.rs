@@ -101,6 +101,34 @@ impl SqliteBroker {
         Ok(self.queue(name, dead_letter_queue))
     }
 
+    /// Deletes at most `limit` dead letters (messages in a queue that is
+    /// another queue's dead-letter queue) that entered it before `cutoff`
+    /// and are not being received, oldest first, in one write; returns how
+    /// many. SQS drops a message once its queue's retention period passes
+    /// (14 days on the dead-letter queues `provision` makes); this is that,
+    /// for the embedded queues. Messages in the services' own queues are
+    /// never touched: one waiting there is work not done yet, and one that
+    /// was handled is already gone (deleting it is what `delete_batch` does).
+    pub async fn remove_dead_letters(&self, cutoff: jiff::Timestamp, limit: u32) -> Result<usize, MessagingError> {
+        let (cutoff, limit) = (cutoff.as_millisecond(), i64::from(limit.max(1)));
+        let removed = self
+            .db
+            .write(move |tx| {
+                // `sent_at` is when the message entered the dead-letter queue
+                // (both ways in set it); in flight: an operator redriving it.
+                tx.prepare_cached(
+                    "DELETE FROM queue_messages WHERE seq IN (
+                        SELECT seq FROM queue_messages
+                        WHERE queue IN (SELECT dead_letter_queue FROM queues WHERE dead_letter_queue IS NOT NULL)
+                          AND sent_at < ?1 AND visible_at <= ?3 LIMIT ?2)",
+                )?
+                .execute(params![cutoff, limit, now_ms()])
+                .map_err(DbError::from)
+            })
+            .await?;
+        Ok(removed)
+    }
+
     /// A handle on a queue made by [`Self::create_queue`].
     pub fn queue(&self, name: &str, dead_letter_queue: Option<&str>) -> SqliteQueue {
         SqliteQueue { broker: self.clone(), name: name.to_owned(), dead_letter_queue: dead_letter_queue.map(str::to_owned) }
@@ -196,8 +224,8 @@ impl SqliteQueue {
                         attributes.insert(FAILURE_REASON_ATTRIBUTE.into(), format!("received {count} times without being deleted"));
                         let attrs = serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into());
                         tx.execute(
-                            "UPDATE queue_messages SET queue = ?2, attributes = ?3, visible_at = ?4, receive_count = 0, receipt = NULL
-                             WHERE seq = ?1",
+                            "UPDATE queue_messages SET queue = ?2, attributes = ?3, sent_at = ?4, visible_at = ?4, receive_count = 0,
+                             receipt = NULL WHERE seq = ?1",
                             params![seq, dlq, attrs, now],
                         )?;
                         moved_to = Some(dlq.clone());
@@ -475,6 +503,32 @@ mod tests {
         assert_eq!(dead[0].body, "poison");
         assert!(dead[0].attributes[FAILURE_REASON_ATTRIBUTE].contains("2 times"));
         assert_eq!(q.stats().await.unwrap().dead_lettered, 1);
+    }
+
+    #[tokio::test]
+    async fn retention_removes_dead_letters_past_their_age_and_never_a_message_still_to_be_handled() {
+        let f = fixture().await;
+        let q = f.broker.create_queue("q", Some("q-dlq"), 5).await.unwrap();
+        for body in ["redriving", "dead", "in flight", "waiting"] {
+            q.send(msg(body)).await.unwrap();
+        }
+        let received = q.receive(ReceiveOptions { max_messages: 3, ..opts(600_000) }).await.unwrap();
+        q.dead_letter(&received[0], "bad").await.unwrap();
+        q.dead_letter(&received[1], "bad").await.unwrap();
+        let dlq = f.broker.queue("q-dlq", None);
+        // An operator is redriving one dead letter: it is in flight.
+        let redriving = dlq.receive(ReceiveOptions { max_messages: 1, ..opts(600_000) }).await.unwrap();
+        assert_eq!(redriving[0].body, "redriving");
+        let now = jiff::Timestamp::now();
+        let hour = jiff::SignedDuration::from_hours(1);
+
+        assert_eq!(f.broker.remove_dead_letters(now - hour, 500).await.unwrap(), 0, "younger than the age");
+        // An hour on, everything is older than the cutoff: only the idle dead letter goes.
+        assert_eq!(f.broker.remove_dead_letters(now + hour, 500).await.unwrap(), 1);
+        assert_eq!(f.broker.remove_dead_letters(now + hour, 500).await.unwrap(), 0);
+        let stats = q.stats().await.unwrap();
+        assert_eq!((stats.visible, stats.in_flight, stats.dead_lettered), (1, 1, 1), "the waiting and in-flight messages stay");
+        assert!(dlq.delete_batch(&[redriving[0].receipt.clone()]).await.unwrap().is_empty(), "the redriven one is still there");
     }
 
     #[tokio::test]

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 pub mod first_open;
 pub mod floor;
+pub mod vacuum;
 
 pub use rusqlite;
 
@@ -208,6 +209,9 @@ impl Database {
     pub fn open_with_batch(path: &Path, durability: Durability, write_batch: usize) -> Result<Self, DbError> {
         let max_batch = write_batch.max(1);
         let writer = open_connection(path, durability)?;
+        // Before the first table exists (a new file) this picks the mode
+        // that lets retention give deleted rows' space back; see [`vacuum`].
+        vacuum::prefer_incremental(&writer).map_err(|source| DbError::Open { path: path.to_owned(), source })?;
         first_open::use_wal(&writer).map_err(|source| DbError::Open { path: path.to_owned(), source })?;
         let (sender, jobs) = mpsc::channel::<Box<dyn Job>>();
         let (writes, commits) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));

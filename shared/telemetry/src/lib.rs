@@ -198,7 +198,7 @@ fn tracer_provider(settings: &Settings) -> Result<SdkTracerProvider, TelemetryEr
         }
     }
     if let Some(path) = &settings.local_spans {
-        let exporter = local::SqliteSpanExporter::open(path)?;
+        let exporter = local::SqliteSpanExporter::open(path, settings.local_span_retention)?;
         builder = builder.with_span_processor(BatchSpanProcessor::builder(Redacting(exporter)).build());
     }
     Ok(builder.build())

@@ -4,8 +4,15 @@
 //!
 //! The exporter runs on the batch span processor's own thread and uses a
 //! connection of its own: it never blocks the async runtime, and WAL lets
-//! it write beside the broker and the store. Spans older than
-//! [`RETENTION`] are pruned as new ones arrive.
+//! it write beside the broker and the store. Spans older than the
+//! retention ([`RETENTION`] unless configured) are pruned as new ones
+//! arrive: each export deletes at most a few more spans than it wrote, the
+//! oldest first through the `spans_end` index, so the file's write lock
+//! is held for a moment and a backlog (after days stopped) is worked off
+//! over the next exports rather than in one long delete. Free pages beyond
+//! [`FREE_PAGE_RESERVE`] are given back to the file system a few at a time
+//! (new files are made with `auto_vacuum=INCREMENTAL`; see
+//! `switchboard_sqlite::vacuum`).
 
 use crate::TelemetryError;
 use crate::service::SERVICE_ATTRIBUTE;
@@ -24,11 +31,16 @@ use switchboard_sqlite::rusqlite::{self, Connection, OptionalExtension, params};
 /// The span attribute naming the inquiry a span works on (an id, never content).
 pub const INQUIRY_ATTRIBUTE: &str = "switchboard.inquiry_id";
 
-/// How long recorded spans are kept.
+/// How long recorded spans are kept by default.
 pub const RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
 
-/// Prune once every this many exports.
-const PRUNE_EVERY: u64 = 64;
+/// Spans one export may prune beyond twice the spans it wrote.
+const PRUNE_EXTRA: usize = 64;
+
+/// Free pages kept in the file for new spans to reuse; beyond them, each
+/// export cuts at most [`VACUUM_STEP`] off the end of the file.
+pub const FREE_PAGE_RESERVE: u64 = 1024;
+const VACUUM_STEP: u32 = 64;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS spans (
@@ -59,6 +71,8 @@ fn open(path: &Path) -> Result<Connection, TelemetryError> {
     let conn = Connection::open(path).map_err(|e| store_error(path, e))?;
     // Other connections (the broker, other processes) write the same file.
     conn.busy_timeout(Duration::from_secs(5)).map_err(|e| store_error(path, e))?;
+    // Only on a new file, before its first table; see the module's doc.
+    switchboard_sqlite::vacuum::prefer_incremental(&conn).map_err(|e| store_error(path, e))?;
     // Every process on a data directory opens this file at start, maybe all at once.
     switchboard_sqlite::first_open::use_wal(&conn).map_err(|e| store_error(path, e))?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| store_error(path, e))?;
@@ -70,13 +84,20 @@ fn open(path: &Path) -> Result<Connection, TelemetryError> {
 #[derive(Debug)]
 pub struct SqliteSpanExporter {
     conn: Mutex<Connection>,
-    exports: AtomicU64,
+    retention: Duration,
+    pruned: AtomicU64,
 }
 
 impl SqliteSpanExporter {
-    /// Opens (creating if needed) the `spans` table in the file at `path`.
-    pub fn open(path: &Path) -> Result<Self, TelemetryError> {
-        Ok(Self { conn: Mutex::new(open(path)?), exports: AtomicU64::new(0) })
+    /// Opens (creating if needed) the `spans` table in the file at `path`,
+    /// keeping spans for `retention` after they end.
+    pub fn open(path: &Path, retention: Duration) -> Result<Self, TelemetryError> {
+        Ok(Self { conn: Mutex::new(open(path)?), retention, pruned: AtomicU64::new(0) })
+    }
+
+    /// Spans pruned by this exporter so far.
+    pub fn pruned(&self) -> u64 {
+        self.pruned.load(Ordering::Relaxed)
     }
 
     fn write(&self, batch: &[SpanData]) -> Result<(), rusqlite::Error> {
@@ -128,9 +149,24 @@ impl SqliteSpanExporter {
             }
         }
         tx.commit()?;
-        if self.exports.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
-            let cutoff = unix_nanos(SystemTime::now().checked_sub(RETENTION).unwrap_or(UNIX_EPOCH));
-            conn.execute("DELETE FROM spans WHERE end_unix_nano < ?1", [cutoff])?;
+        let cutoff = unix_nanos(SystemTime::now().checked_sub(self.retention).unwrap_or(UNIX_EPOCH));
+        self.prune(&conn, cutoff, batch.len() * 2 + PRUNE_EXTRA)
+    }
+
+    /// Deletes at most `limit` spans that ended before `cutoff`, oldest
+    /// first, then gives free pages beyond the reserve back.
+    fn prune(&self, conn: &Connection, cutoff: i64, limit: usize) -> Result<(), rusqlite::Error> {
+        let pruned = conn
+            .prepare_cached(
+                "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans WHERE end_unix_nano < ?1 ORDER BY end_unix_nano LIMIT ?2)",
+            )?
+            .execute(params![cutoff, limit as i64])?;
+        self.pruned.fetch_add(pruned as u64, Ordering::Relaxed);
+        let free = switchboard_sqlite::vacuum::page_counts(conn)?.free;
+        if free > FREE_PAGE_RESERVE {
+            let step = (free - FREE_PAGE_RESERVE).min(u64::from(VACUUM_STEP));
+            // A no-op on a file made before incremental vacuum.
+            switchboard_sqlite::vacuum::incremental_vacuum(conn, step as u32)?;
         }
         Ok(())
     }
@@ -318,13 +354,45 @@ trace 6761a2b3aabbccddeeff001122334455: 4 spans, 4 services, 12.0 ms
         assert_eq!(tree, expected);
     }
 
+    fn insert_span(conn: &Connection, id: &str, end_unix_nano: i64) {
+        conn.execute(
+            "INSERT INTO spans (trace_id, span_id, name, kind, start_unix_nano, end_unix_nano, status, attributes, links)
+             VALUES ('t', ?1, 'n', 'internal', ?2, ?2, 'unset', '{}', '[]')",
+            params![id, end_unix_nano],
+        )
+        .unwrap();
+    }
+
+    fn span_ids(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn.prepare("SELECT span_id FROM spans ORDER BY span_id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn pruning_deletes_at_most_its_limit_of_the_spans_past_the_retention_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spans.db");
+        let exporter = SqliteSpanExporter::open(&path, RETENTION).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        for (id, end) in [("old-1", 10), ("old-2", 20), ("old-3", 30), ("new", 1000)] {
+            insert_span(&conn, id, end);
+        }
+        let guard = exporter.conn.lock().unwrap();
+        exporter.prune(&guard, 100, 2).unwrap();
+        assert_eq!(span_ids(&conn), ["new", "old-3"], "the two oldest went");
+        exporter.prune(&guard, 100, 2).unwrap();
+        exporter.prune(&guard, 100, 2).unwrap();
+        assert_eq!(span_ids(&conn), ["new"], "a span within the retention stays");
+        assert_eq!(exporter.pruned(), 3);
+    }
+
     #[test]
     fn a_file_without_spans_has_no_trace() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.db");
         Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
         assert!(inquiry_spans(&path, "nope").unwrap().is_empty());
-        SqliteSpanExporter::open(&path).unwrap();
+        SqliteSpanExporter::open(&path, RETENTION).unwrap();
         assert!(inquiry_spans(&path, "nope").unwrap().is_empty());
     }
 }

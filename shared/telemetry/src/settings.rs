@@ -37,6 +37,8 @@ pub struct Settings {
     /// The embedded SQLite file: finished spans are recorded in its `spans`
     /// table, for `switchboard trace`. `None` in AWS mode.
     pub local_spans: Option<PathBuf>,
+    /// How long recorded spans are kept ([`crate::local::RETENTION`] by default).
+    pub local_span_retention: std::time::Duration,
 }
 
 /// The service name spans of no particular component get.
@@ -68,6 +70,7 @@ impl Settings {
             )?,
             sampler: sampler_from(var("OTEL_TRACES_SAMPLER").as_deref(), var("OTEL_TRACES_SAMPLER_ARG").as_deref())?,
             local_spans: None,
+            local_span_retention: crate::local::RETENTION,
         })
     }
 
@@ -80,6 +83,12 @@ impl Settings {
     /// Record spans in this embedded SQLite file.
     pub fn with_local_spans(mut self, path: impl Into<PathBuf>) -> Self {
         self.local_spans = Some(path.into());
+        self
+    }
+
+    /// Keep recorded spans this long after they end.
+    pub fn with_local_span_retention(mut self, retention: std::time::Duration) -> Self {
+        self.local_span_retention = retention;
         self
     }
 }

@@ -52,6 +52,7 @@ mod partner_outcomes;
 mod partner_sms;
 mod reservation_unverified;
 mod reservations_import;
+mod retention;
 mod satisfaction;
 mod shutdown;
 mod sla;
