@@ -20,6 +20,7 @@ pub mod records;
 pub mod s3;
 pub mod sqlite;
 mod tenant_edit;
+mod timeline_order;
 mod transition;
 mod webhook_edit;
 
