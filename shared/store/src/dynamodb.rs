@@ -687,7 +687,8 @@ impl InquiryStore for DynamoStore {
             self.put_inquiry_voiding(item, next.id, expected_version, void, outbox, queue).await?;
             return Ok(next);
         };
-        let mut writes = vec![self.put(item.clone(), Condition::Version(expected_version))?, self.put(event_item(next.id, event)?, Condition::New)?];
+        let mut writes =
+            vec![self.put(item.clone(), Condition::Version(expected_version))?, self.put(event_item(next.id, event)?, Condition::New)?];
         writes.extend(void.clone().map(|u| TransactWriteItem::builder().update(u).build()));
         for entry in &outbox {
             writes.push(self.put(entry.clone(), Condition::Any)?);

@@ -35,7 +35,7 @@ use switchboard_domain::{
     Tenant, TenantId, TimelineEvent,
 };
 pub use tenant_edit::{EDIT_ATTEMPTS, edit_tenant};
-pub use transition::{TransitionError, TransitionOutcome, transition, transition_announced, transition_from};
+pub use transition::{TransitionError, TransitionOutcome, transition, transition_announced, transition_from, transition_from_read};
 pub use webhook_edit::edit_endpoint;
 
 /// The error a failed call into a backend library carries as its source.
