@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot};
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 /// How long a publish waits for others to join its batch unless the
 /// caller says otherwise: short against a hop's own latency (tens of
@@ -32,6 +32,9 @@ struct Waiting {
     publications: Vec<Publication>,
     size: usize,
     reply: oneshot::Sender<Result<(), MessagingError>>,
+    /// The caller's span: the batch call runs in the first caller's, so its
+    /// SDK client span stays in that caller's trace.
+    span: tracing::Span,
 }
 
 /// Coalesces concurrent publishes to `inner` (see the module docs).
@@ -76,7 +79,7 @@ impl Topic for CoalescingTopic {
             return self.inner.publish(publications).await;
         }
         let (reply, answer) = oneshot::channel();
-        let waiting = Waiting { publications: publications.to_vec(), size, reply };
+        let waiting = Waiting { publications: publications.to_vec(), size, reply, span: tracing::Span::current() };
         if self.requests.send(waiting).is_err() {
             return self.inner.publish(publications).await;
         }
@@ -122,10 +125,14 @@ async fn batch(inner: Arc<dyn Topic>, mut requests: mpsc::UnboundedReceiver<Wait
         }
         let Ok(permit) = in_flight.clone().acquire_owned().await else { return };
         let inner = inner.clone();
-        tokio::spawn(async move {
-            publish_group(inner.as_ref(), group).await;
-            drop(permit);
-        });
+        let span = group[0].span.clone();
+        tokio::spawn(
+            async move {
+                publish_group(inner.as_ref(), group).await;
+                drop(permit);
+            }
+            .instrument(span),
+        );
     }
 }
 
@@ -150,7 +157,7 @@ async fn publish_group(inner: &dyn Topic, group: Vec<Waiting>) {
         Err(e) => {
             debug!(error = %e, callers = group.len(), "a shared batch failed; publishing each caller's part alone");
             for waiting in group {
-                let result = inner.publish(&waiting.publications).await;
+                let result = inner.publish(&waiting.publications).instrument(waiting.span.clone()).await;
                 let _ = waiting.reply.send(result);
             }
         }
