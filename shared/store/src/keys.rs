@@ -39,7 +39,7 @@
 //! time, so the timeline is put in order when it is read (it is always read
 //! whole): by the event's time, then by its `written` stamp, which keeps
 //! events of the same millisecond in the order they were written
-//! ([`crate::timeline_order`]). Events used to be keyed by time and a
+//! (`timeline_order.rs`). Events used to be keyed by time and a
 //! sequence number (`EVENT#{at}#{seq}`), which cost a count query before
 //! every append and, on DynamoDB, a marker item `EVENTKEY#{event key}`
 //! claiming the key in the same transaction; such items are still read

@@ -25,15 +25,14 @@ const DYNAMODB_WRITE_PER_MILLION: f64 = 0.625;
 const DYNAMODB_READ_PER_MILLION: f64 = 0.125;
 
 /// The most requests an inquiry may cost on a path, per kind: the figures
-/// measured when the test was last tightened, five inquiries per path
-/// (FAQ answer: SQS 3.0, SNS 5.0, DynamoDB writes 9.0 and reads 13.6;
-/// escalation: 3.0, 5.0, 12.0 and 14.0, SES 1.0; the outbox's delete of a
-/// published `inquiry.received` is the eighth write, and the responder's
-/// reply joining the conversation is the ninth, with its two counts, of
-/// the messages and of the timeline, among the reads), plus a margin of half a
-/// request, so one more request per inquiry on any service fails the test. Receives and queue-depth reads are not
-/// budgeted: their number depends on how long the queues sit idle and on
-/// the `/metrics` sampling timer, not on the inquiry.
+/// measured when the test was last tightened (issue 19: timeline events
+/// keyed by their key, no count reads, no re-read of the inquiry a stage
+/// has loaded; deploy/README.md "What an inquiry costs" has the table),
+/// plus a margin of half a request, so one more request per inquiry on any
+/// service fails the test. Receives and queue-depth reads are not budgeted
+/// one after another: their number depends on how long the queues sit idle
+/// and on the `/metrics` sampling timer, not on the inquiry; the run under
+/// load budgets the total with receives.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PerInquiry {
     /// SQS requests other than receives and queue-depth reads (deletes).
@@ -208,7 +207,8 @@ async fn aws_requests_per_inquiry_stay_within_budget() {
             body: json!({ "content": "What time is check-in?", "customer_phone": "+12135550149" }),
             // +1 SQS: the answer's auto-close timer, sent to the responder's own queue.
             // +1 read: the notifier's query of the tenant's webhook endpoints (none here).
-            budget: PerInquiry { sqs: 4.5, sns: 5.5, dynamodb_writes: 9.5, dynamodb_reads: 15.1, ses: 0.0, other: 0.0 },
+            // Measured: 3.8–4.0, 4.2–4.8, 9.0, 7.6.
+            budget: PerInquiry { sqs: 4.5, sns: 5.3, dynamodb_writes: 9.5, dynamodb_reads: 8.1, ses: 0.0, other: 0.0 },
             n: 5,
             at_once: false,
             budget_with_receives: None,
@@ -222,8 +222,9 @@ async fn aws_requests_per_inquiry_stay_within_budget() {
             // the tenant's webhook endpoints. The first-response SLA clock
             // (issue 18): +1 SQS send (the notifier's delayed check), +1
             // write (the clock and its queue item in one transaction) and
-            // about one read (the tenant's policy): 4.0 / 13.0 / 17.2 measured.
-            budget: PerInquiry { sqs: 4.5, sns: 5.5, dynamodb_writes: 13.5, dynamodb_reads: 17.7, ses: 1.0, other: 0.0 },
+            // about one read (the tenant's policy). Measured since issue 19:
+            // 3.8–4.0, 4.8–5.0, 13.0, 8.4 (SES 1.0).
+            budget: PerInquiry { sqs: 4.5, sns: 5.5, dynamodb_writes: 13.5, dynamodb_reads: 8.9, ses: 1.0, other: 0.0 },
             n: 5,
             at_once: false,
             budget_with_receives: None,
@@ -247,10 +248,13 @@ async fn aws_requests_per_inquiry_stay_within_budget() {
     let backlog = Scenario {
         name: "FAQ answer under load",
         body: json!({ "content": "What time is check-in?", "customer_phone": "+12135550149" }),
-        budget: PerInquiry { sqs: 4.5, sns: 5.5, dynamodb_writes: 9.5, dynamodb_reads: 15.1, ses: 0.0, other: 0.0 },
+        // Measured: SQS 2.5 (+ 1.8 receives), SNS 4.6, writes 9.0, reads 7.5:
+        // 25.3 with receives. Batches depend on the emulator's pace, so the
+        // SQS and SNS margins are a request, not half.
+        budget: PerInquiry { sqs: 3.5, sns: 5.6, dynamodb_writes: 9.5, dynamodb_reads: 8.0, ses: 0.0, other: 0.0 },
         n: 50,
         at_once: true,
-        budget_with_receives: None,
+        budget_with_receives: Some(27.0),
     };
     let gateway_only = Selection { services: Vec::new(), gateway: true, provision: false };
     let gateway = App::build_with(config.clone(), &gateway_only, ports_with(&clients, &config, false).await.unwrap()).await.unwrap();
