@@ -139,7 +139,7 @@ impl Classifier {
         });
         let classified = self
             .stage
-            .advance(inquiry.id, InquiryStatus::Classified, details, |i| {
+            .advance_from_read(inquiry, &InquiryStatus::ALL, InquiryStatus::Classified, details, |i| {
                 i.language = Some(classification.language);
                 if i.reservation_number.is_none() {
                     i.reservation_number = classification.reservation_number.clone();

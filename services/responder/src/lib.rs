@@ -197,7 +197,7 @@ impl Responder {
         // customer twice.
         let moved = self
             .stage
-            .advance_from(inquiry.id, &DECIDES_FROM, to, details, |i| match &decision {
+            .advance_from_read(&inquiry, &DECIDES_FROM, to, details, |i| match &decision {
                 Decision::Answer { text } => i.answer = Some(text.clone()),
                 Decision::Escalate { reason, customer_message } => {
                     i.escalation = Some(Escalation { reason: reason.clone(), customer_message: customer_message.clone() })

@@ -13,6 +13,7 @@ use switchboard_channels::ses::SesEmail;
 use switchboard_channels::sns::SnsSms;
 use switchboard_domain::Service;
 use switchboard_messaging::Queue;
+use switchboard_messaging::coalescing::{CoalescingTopic, DEFAULT_LINGER};
 use switchboard_messaging::sns::SnsTopic;
 use switchboard_messaging::sqs::SqsQueue;
 use switchboard_store::dynamodb::DynamoStore;
@@ -116,7 +117,9 @@ pub async fn ports_with(clients: &Clients, config: &Config, provision: bool) -> 
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), names.bucket.clone())),
         sms: Arc::new(SnsSms::new(clients.sns.clone(), clients.dynamodb.clone(), names.table.clone())),
         email: Arc::new(SesEmail::new(clients.ses.clone(), clients.dynamodb.clone(), names.table.clone(), config.email_from.clone())),
-        topic: Arc::new(SnsTopic::new(clients.sns.clone(), topic_arn)),
+        // Concurrent handlers' publishes share PublishBatch calls (see
+        // deploy/README.md, "What an inquiry costs").
+        topic: Arc::new(CoalescingTopic::new(Arc::new(SnsTopic::new(clients.sns.clone(), topic_arn)), DEFAULT_LINGER)),
         queues,
         dead_letter_queues,
         outbox: None,

@@ -29,6 +29,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+/// How long an AWS worker waits after a receive that was not full before
+/// receiving again ([`WorkerConfig::fill_wait`]): at most this much more
+/// latency per hop for a message arriving in the window, against one
+/// receive and one delete per message when messages trickle in. Measured
+/// in deploy/README.md ("What an inquiry costs").
+const AWS_RECEIVE_FILL_WAIT: Duration = Duration::from_millis(100);
+
 /// The gateway's reply-suggestion port on the AI engine.
 struct Drafts(Arc<dyn switchboard_ai::ReplySuggester>);
 
@@ -320,6 +327,13 @@ impl App {
                 Backend::Aws => Duration::from_secs(10),
             },
             visibility: config.visibility(),
+            // SQS bills each receive: under load, let a few milliseconds'
+            // arrivals share one (and its batched delete). Local receives
+            // are free, so the embedded broker does not wait.
+            fill_wait: match config.backend {
+                Backend::Embedded => Duration::ZERO,
+                Backend::Aws => AWS_RECEIVE_FILL_WAIT,
+            },
             ..WorkerConfig::default()
         };
         let mut workers = Vec::new();

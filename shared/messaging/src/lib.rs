@@ -6,6 +6,8 @@
 //! them is decided once, in the composition root.
 
 mod aws;
+/// Coalescing concurrent publishes into batch calls.
+pub mod coalescing;
 pub mod events;
 /// Amazon SNS: the events topic, and provisioning of the topic and its queue subscriptions.
 pub mod sns;

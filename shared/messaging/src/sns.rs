@@ -79,7 +79,7 @@ impl SnsTopic {
 }
 
 /// Bytes SNS counts for a publication: body, attribute names, types and values.
-fn payload_size(publication: &Publication) -> usize {
+pub(crate) fn payload_size(publication: &Publication) -> usize {
     publication.body.len() + publication.attributes.iter().map(|(k, v)| k.len() + "String".len() + v.len()).sum::<usize>()
 }
 

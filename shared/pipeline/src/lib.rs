@@ -26,7 +26,7 @@ use serde_json::json;
 use std::sync::Arc;
 use switchboard_domain::{Author, CloudEvent, EventType, Inquiry, InquiryId, InquiryStatus, Message, Service};
 use switchboard_messaging::{ReceivedMessage, Topic, events};
-use switchboard_store::{InquiryStore, TransitionError, TransitionOutcome, transition_announced, transition_from};
+use switchboard_store::{InquiryStore, TransitionError, TransitionOutcome, transition_announced, transition_from, transition_from_read};
 use switchboard_worker::Outcome;
 use tracing::{debug, info, warn};
 
@@ -104,7 +104,35 @@ impl Stage {
         details: serde_json::Value,
         change: impl Fn(&mut Inquiry),
     ) -> Result<Option<Inquiry>, Outcome> {
-        match transition_from(self.inquiries.as_ref(), id, from, to, self.service.name(), self.now(), details, change).await {
+        let moved = transition_from(self.inquiries.as_ref(), id, from, to, self.service.name(), self.now(), details, change).await;
+        self.moved(id, to, moved)
+    }
+
+    /// As [`Self::advance_from`], starting from `read`, the inquiry as this
+    /// delivery has just read it (see [`transition_from_read`]): the write
+    /// is conditional on its version, so the inquiry is not read again
+    /// unless it changed meanwhile.
+    pub async fn advance_from_read(
+        &self,
+        read: &Inquiry,
+        from: &[InquiryStatus],
+        to: InquiryStatus,
+        details: serde_json::Value,
+        change: impl Fn(&mut Inquiry),
+    ) -> Result<Option<Inquiry>, Outcome> {
+        let moved = transition_from_read(self.inquiries.as_ref(), read, from, to, self.service.name(), self.now(), details, change).await;
+        self.moved(read.id, to, moved)
+    }
+
+    /// What a transition's result means for a stage: the inquiry as stored,
+    /// `None` when it moved on meanwhile, a retry otherwise.
+    fn moved(
+        &self,
+        id: InquiryId,
+        to: InquiryStatus,
+        result: Result<TransitionOutcome, TransitionError>,
+    ) -> Result<Option<Inquiry>, Outcome> {
+        match result {
             Ok(TransitionOutcome::Applied(inquiry) | TransitionOutcome::AlreadyDone(inquiry)) => Ok(Some(inquiry)),
             Err(TransitionError::Invalid { current, .. }) => {
                 debug!(inquiry_id = %id, %current, to = %to, service = self.service.name(), "inquiry already moved on");

@@ -22,6 +22,7 @@
 
 use crate::keys::{self, Key, METADATA};
 use crate::partner_link::closes_partner_link;
+use crate::timeline_order::{self, StoredEvent};
 use crate::{
     AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page,
     PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore, WebhookStore,
@@ -236,12 +237,10 @@ fn outbox_items(id: InquiryId, stored: Timestamp, events: &[CloudEvent]) -> Resu
         .collect()
 }
 
-/// The event at `at` (a key from [`DynamoStore::next_event_key`]) and the
-/// marker item claiming its event key.
-fn event_items(id: InquiryId, at: &Key, event: &TimelineEvent) -> Result<(Item, Item), StoreError> {
-    let mut marker = key(&keys::event_marker(id, &event.key));
-    marker.insert("event_sk".into(), s(&at.sk));
-    Ok((marker, item(at, event)?))
+/// The item of `event` on inquiry `id`'s timeline, keyed by the event's
+/// key: written with [`Condition::New`], it is appended once.
+fn event_item(id: InquiryId, event: &TimelineEvent) -> Result<Item, StoreError> {
+    item(&keys::event(id, &event.key), &StoredEvent::new(event))
 }
 
 /// The body of an `IDEM#` item.
@@ -439,13 +438,6 @@ impl DynamoStore {
         }
     }
 
-    /// The key a new event of inquiry `id` gets: its time, then how many
-    /// events precede it (the SQLite adapter's tie-breaker).
-    async fn next_event_key(&self, id: InquiryId, at: Timestamp) -> Result<Key, StoreError> {
-        let count = self.count(&keys::inquiry_partition(id), keys::EVENT_PREFIX).await?;
-        Ok(keys::event(id, at, count))
-    }
-
     /// The message a marker item claims for `message_key`, if one does.
     async fn claimed_message(&self, id: InquiryId, message_key: &str) -> Result<Option<Message>, StoreError> {
         let Some(marker) = self.get(&keys::message_marker(id, message_key)).await? else { return Ok(None) };
@@ -608,9 +600,7 @@ impl InquiryStore for DynamoStore {
         // No read of the claim first: callers ask `claimed_inquiry` before
         // doing the work a new inquiry needs (intake: storing attachments),
         // and the transaction's condition settles a race either way.
-        let event_key = self.next_event_key(inquiry.id, event.at).await?;
-        let (marker, event_item) = event_items(inquiry.id, &event_key, event)?;
-        let mut writes = Vec::with_capacity(4);
+        let mut writes = Vec::with_capacity(5);
         if let Some(idem) = &idem {
             let mut claim = item(idem, &IdempotencyBody { inquiry_id: inquiry.id })?;
             claim.insert(TTL_ATTRIBUTE.into(), n(inquiry.created_at.as_second() + IDEMPOTENCY_WINDOW_SECS));
@@ -618,8 +608,7 @@ impl InquiryStore for DynamoStore {
         }
         let offset = writes.len();
         writes.push(self.put(inquiry_item(inquiry)?, Condition::New)?);
-        writes.push(self.put(marker, Condition::New)?);
-        writes.push(self.put(event_item, Condition::New)?);
+        writes.push(self.put(event_item(inquiry.id, event)?, Condition::New)?);
         for entry in outbox_items(inquiry.id, inquiry.created_at, announce)? {
             writes.push(self.put(entry, Condition::Any)?);
         }
@@ -643,7 +632,7 @@ impl InquiryStore for DynamoStore {
                 if Tx::failed_at(&codes, offset) {
                     return Err(StoreError::Conflict(format!("inquiry {} exists", inquiry.id)));
                 }
-                if Tx::failed_at(&codes, offset + 1) || Tx::failed_at(&codes, offset + 2) {
+                if Tx::failed_at(&codes, offset + 1) {
                     return Err(StoreError::Conflict(format!("inquiry {} already has timeline events", inquiry.id)));
                 }
                 Err(cancelled(&codes))
@@ -698,35 +687,25 @@ impl InquiryStore for DynamoStore {
             self.put_inquiry_voiding(item, next.id, expected_version, void, outbox, queue).await?;
             return Ok(next);
         };
-        for _ in 0..APPEND_ATTEMPTS {
-            let event_key = self.next_event_key(next.id, event.at).await?;
-            let (marker, event_item) = event_items(next.id, &event_key, event)?;
-            let mut writes = vec![
-                self.put(item.clone(), Condition::Version(expected_version))?,
-                self.put(marker, Condition::New)?,
-                self.put(event_item, Condition::New)?,
-            ];
-            writes.extend(void.clone().map(|u| TransactWriteItem::builder().update(u).build()));
-            for entry in &outbox {
-                writes.push(self.put(entry.clone(), Condition::Any)?);
-            }
-            writes.extend(queue.clone());
-            match self.transact(writes).await? {
-                Tx::Done => return Ok(next),
-                Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => return Err(stale(next.id, expected_version)),
-                Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => {
-                    // The event's key is already on the timeline. SQLite keeps
-                    // the update and drops the duplicate event: do the same.
-                    self.put_inquiry_voiding(item, next.id, expected_version, void, outbox, queue).await?;
-                    return Ok(next);
-                }
-                // A concurrent append took this sort key: count again.
-                Tx::Cancelled(codes) if Tx::failed_at(&codes, 2) => continue,
-                Tx::Cancelled(codes) if void.is_some() && Tx::failed_at(&codes, 3) => return Err(link_used_meanwhile(next.id)),
-                Tx::Cancelled(codes) => return Err(cancelled(&codes)),
-            }
+        let mut writes =
+            vec![self.put(item.clone(), Condition::Version(expected_version))?, self.put(event_item(next.id, event)?, Condition::New)?];
+        writes.extend(void.clone().map(|u| TransactWriteItem::builder().update(u).build()));
+        for entry in &outbox {
+            writes.push(self.put(entry.clone(), Condition::Any)?);
         }
-        Err(StoreError::Conflict(format!("inquiry {}: concurrent timeline appends kept winning", next.id)))
+        writes.extend(queue.clone());
+        match self.transact(writes).await? {
+            Tx::Done => Ok(next),
+            Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => Err(stale(next.id, expected_version)),
+            Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => {
+                // The event's key is already on the timeline. SQLite keeps
+                // the update and drops the duplicate event: do the same.
+                self.put_inquiry_voiding(item, next.id, expected_version, void, outbox, queue).await?;
+                Ok(next)
+            }
+            Tx::Cancelled(codes) if void.is_some() && Tx::failed_at(&codes, 2) => Err(link_used_meanwhile(next.id)),
+            Tx::Cancelled(codes) => Err(cancelled(&codes)),
+        }
     }
 
     async fn pending_events(&self, before: Timestamp, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -752,22 +731,15 @@ impl InquiryStore for DynamoStore {
         Ok(())
     }
 
+    /// One conditional put: the event's key is its sort key, so no read
+    /// and no transaction is needed to append it once.
     async fn append_event(&self, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {
-        for _ in 0..APPEND_ATTEMPTS {
-            let event_key = self.next_event_key(id, event.at).await?;
-            let (marker, event_item) = event_items(id, &event_key, event)?;
-            match self.transact(vec![self.put(marker, Condition::New)?, self.put(event_item, Condition::New)?]).await? {
-                Tx::Done => return Ok(true),
-                Tx::Cancelled(codes) if Tx::failed_at(&codes, 0) => return Ok(false),
-                Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => continue,
-                Tx::Cancelled(codes) => return Err(cancelled(&codes)),
-            }
-        }
-        Err(StoreError::Conflict(format!("inquiry {id}: concurrent timeline appends kept winning")))
+        self.put_new(event_item(id, event)?).await
     }
 
     async fn timeline(&self, id: InquiryId) -> Result<Vec<TimelineEvent>, StoreError> {
-        self.partition(&keys::inquiry_partition(id), keys::EVENT_PREFIX).await
+        let stored = self.partition(&keys::inquiry_partition(id), keys::EVENT_PREFIX).await?;
+        Ok(timeline_order::in_order(stored))
     }
 
     async fn list_by_tenant(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
@@ -840,7 +812,7 @@ impl InquiryStore for DynamoStore {
         let id = message.inquiry_id;
         // No read of the marker first: repeats (a retried call, a
         // redelivery) are rare, and the transaction's condition finds them,
-        // so a first append costs two counts and one transaction.
+        // so a first append costs one count and one transaction.
         let outbox = outbox_items(id, message.created_at, announce)?;
         for _ in 0..APPEND_ATTEMPTS {
             let stored = self.count(&keys::inquiry_partition(id), keys::MESSAGE_PREFIX).await?;
@@ -850,13 +822,10 @@ impl InquiryStore for DynamoStore {
             let mut marker = key(&keys::message_marker(id, &next.key));
             marker.insert("message_sk".into(), s(&at.sk));
             let event = crate::message_event(&next);
-            let event_key = self.next_event_key(id, event.at).await?;
-            let (event_marker, event_item) = event_items(id, &event_key, &event)?;
             let mut writes = vec![
                 self.put(marker, Condition::New)?,
                 self.put(item(&at, &next)?, Condition::New)?,
-                self.put(event_marker, Condition::New)?,
-                self.put(event_item, Condition::New)?,
+                self.put(event_item(id, &event)?, Condition::New)?,
             ];
             for entry in &outbox {
                 writes.push(self.put(entry.clone(), Condition::Any)?);
@@ -870,8 +839,8 @@ impl InquiryStore for DynamoStore {
                         None => Err(StoreError::Conflict(format!("message {} changed while it was claimed", message.key))),
                     };
                 }
-                // Another message took this number, or its event this sort key: count again.
-                Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) || Tx::failed_at(&codes, 3) => continue,
+                // Another message took this number: count again.
+                Tx::Cancelled(codes) if Tx::failed_at(&codes, 1) => continue,
                 Tx::Cancelled(codes) if Tx::failed_at(&codes, 2) => {
                     return Err(StoreError::Corrupt(format!("inquiry {id}: message {} has an event but no marker", message.key)));
                 }

@@ -10,8 +10,9 @@
 //! | operator's correction | `TENANT#{id}` | `CORRECTION#{inquiry id}` | one per inquiry |
 //! | reservation | `TENANT#{tenant}` | `RES#{number}` | in its tenant's partition: the same number in two tenants is two items |
 //! | inquiry | `INQUIRY#{id}` | `METADATA` | GSI1 `TENANT#{tenant}` / `INQUIRY#{created}#{id}`; GSI2 `STATUS#{status}` / `{created}#{id}` |
-//! | timeline event | `INQUIRY#{id}` | `EVENT#{at}#{seq, 6 digits}` | deduplicated by the event's key: SQLite's `dedupe` column holds `EVENT#{event key}`, DynamoDB writes a marker item (next row) |
-//! | event key marker (DynamoDB) | `INQUIRY#{id}` | `EVENTKEY#{event key}` | `event_sk`: the event's sort key |
+//! | timeline event | `INQUIRY#{id}` | `EVENT#{event key}` | the key is the event's dedupe key, so one conditional put appends it once; body: the event and its `written` stamp (order of writing); SQLite's `dedupe` column holds the same `EVENT#{event key}` |
+//! | timeline event (legacy) | `INQUIRY#{id}` | `EVENT#{at}#{seq, 6 digits}` | written before events were keyed by their key; read as before, never written |
+//! | event key marker (DynamoDB, legacy) | `INQUIRY#{id}` | `EVENTKEY#{event key}` | `event_sk`: the legacy event's sort key; no longer written |
 //! | AI response | `INQUIRY#{id}` | `AI_RESPONSE#{at}` | |
 //! | message | `INQUIRY#{id}` | `MSG#{sequence, 6 digits}` | one of the inquiry's conversation, from 2 (message 1 is the inquiry's text, never stored); deduplicated by the message's key: SQLite's `dedupe` column holds `MSG#{message key}`, DynamoDB writes a marker item (next row) |
 //! | message key marker (DynamoDB) | `INQUIRY#{id}` | `MSGKEY#{message key}` | `message_sk`: the message's sort key |
@@ -29,9 +30,22 @@
 //! | webhook message | `WEBHOOK#{endpoint id}` | `MSG#{message id}` | the body sent, its round and attempts; `expires_at` (TTL) |
 //! | webhook delivery attempt | `WEBHOOK#{endpoint id}` | `ATTEMPT#{at}#{message id}#{round, 4 digits}#{attempt, 3 digits}` | the delivery log, read newest first; `expires_at` (TTL) |
 //!
-//! Times in keys (`{created}`, `{at}`) are [`sort_time`]. `seq` is the
-//! number of events the inquiry had before this one, which keeps events of
-//! the same millisecond in the order they were written.
+//! Times in keys (`{created}`, `{at}`) are [`sort_time`].
+//!
+//! A timeline event is keyed by its dedupe key alone (`EVENT#{event key}`),
+//! so appending it is one conditional put (`attribute_not_exists`) with no
+//! read first and no second item: a redelivered handler's append, whenever
+//! it comes, lands on the same key and is refused. The key says nothing of
+//! time, so the timeline is put in order when it is read (it is always read
+//! whole): by the event's time, then by its `written` stamp, which keeps
+//! events of the same millisecond in the order they were written
+//! (`timeline_order.rs`). Events used to be keyed by time and a
+//! sequence number (`EVENT#{at}#{seq}`), which cost a count query before
+//! every append and, on DynamoDB, a marker item `EVENTKEY#{event key}`
+//! claiming the key in the same transaction; such items are still read
+//! (they sort among the new ones by their time) and never written again.
+//! A key beginning with `EVENT#` and fifteen digits is a legacy one; event
+//! keys are words (`status.received`, `partner.sms_sent#1`), never digits.
 //!
 //! A reservation belongs to a tenant, and its number is unique only
 //! within that tenant (two businesses can import the same upstream
@@ -182,20 +196,16 @@ pub fn inquiry_by_status(inquiry: &Inquiry) -> Key {
     Key { pk: status_inquiries(inquiry.status), sk: format!("{}#{}", sort_time(inquiry.created_at), inquiry.id) }
 }
 
-/// A timeline event of inquiry `id` at `at`, preceded by `seq` events.
-pub fn event(id: InquiryId, at: Timestamp, seq: u64) -> Key {
-    Key { pk: inquiry_partition(id), sk: format!("{EVENT_PREFIX}{}#{seq:06}", sort_time(at)) }
+/// The timeline event with key `event_key` of inquiry `id`.
+pub fn event(id: InquiryId, event_key: &str) -> Key {
+    Key { pk: inquiry_partition(id), sk: event_dedupe(event_key) }
 }
 
 /// What makes an event with key `event_key` unique in its inquiry's
-/// partition (SQLite's `dedupe` column).
+/// partition: its sort key, and SQLite's `dedupe` column (which also
+/// catches a legacy event of the same key).
 pub fn event_dedupe(event_key: &str) -> String {
     format!("{EVENT_PREFIX}{event_key}")
-}
-
-/// The DynamoDB marker item claiming `event_key` on inquiry `id`'s timeline.
-pub fn event_marker(id: InquiryId, event_key: &str) -> Key {
-    Key { pk: inquiry_partition(id), sk: format!("EVENTKEY#{event_key}") }
 }
 
 /// Attachment number `index` of inquiry `id`.
@@ -374,9 +384,8 @@ mod tests {
         assert_eq!(inquiry(id), key(&format!("INQUIRY#{id}"), "METADATA"));
         assert_eq!(inquiry_by_tenant(&i), key("TENANT#t", &format!("INQUIRY#001700000000123#{id}")));
         assert_eq!(inquiry_by_status(&i), key("STATUS#classified", &format!("001700000000123#{id}")));
-        assert_eq!(event(id, at, 7), key(&format!("INQUIRY#{id}"), "EVENT#001700000000123#000007"));
+        assert_eq!(event(id, "status.received"), key(&format!("INQUIRY#{id}"), "EVENT#status.received"));
         assert_eq!(event_dedupe("status.received"), "EVENT#status.received");
-        assert_eq!(event_marker(id, "status.received"), key(&format!("INQUIRY#{id}"), "EVENTKEY#status.received"));
         assert_eq!(attachment(id, 3), key(&format!("INQUIRY#{id}"), "ATTACHMENT#03"));
         assert_eq!(ai_response(id, at), key(&format!("INQUIRY#{id}"), "AI_RESPONSE#001700000000123"));
         assert_eq!(message(id, 2), key(&format!("INQUIRY#{id}"), "MSG#000002"));

@@ -20,6 +20,7 @@ pub mod records;
 pub mod s3;
 pub mod sqlite;
 mod tenant_edit;
+mod timeline_order;
 mod transition;
 mod webhook_edit;
 
@@ -34,7 +35,7 @@ use switchboard_domain::{
     Tenant, TenantId, TimelineEvent,
 };
 pub use tenant_edit::{EDIT_ATTEMPTS, edit_tenant};
-pub use transition::{TransitionError, TransitionOutcome, transition, transition_announced, transition_from};
+pub use transition::{TransitionError, TransitionOutcome, transition, transition_announced, transition_from, transition_from_read};
 pub use webhook_edit::edit_endpoint;
 
 /// The error a failed call into a backend library carries as its source.

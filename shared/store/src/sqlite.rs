@@ -4,6 +4,7 @@
 
 use crate::keys::{self, Key};
 use crate::partner_link::closes_partner_link;
+use crate::timeline_order::{self, StoredEvent};
 use crate::{
     AiResponseRecord, Appended, AttachmentRecord, CorrectionStore, Created, IDEMPOTENCY_WINDOW_SECS, InquiryStore, OutboxEntry, Page,
     PageRequest, ReservationMigration, ReservationStore, StoreError, TenantStore, TokenPointer, TokenRecord, TokenStore, WebhookStore,
@@ -213,20 +214,14 @@ fn sync_sla_queue(tx: &Transaction<'_>, inquiry: &Inquiry) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Appends `event` to inquiry `id`'s timeline unless its key is there
+/// already (under its own sort key, or a legacy event's `dedupe` column).
 fn insert_event(tx: &Transaction<'_>, id: InquiryId, event: &TimelineEvent) -> Result<bool, StoreError> {
-    let pk = keys::inquiry_partition(id);
-    let seq: u64 = row(
-        tx,
-        "SELECT COUNT(*) FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3",
-        params![pk, keys::EVENT_PREFIX, prefix_end(keys::EVENT_PREFIX)],
-        |r| r.get(0),
-    )
-    .map_err(db)?;
-    let key = keys::event(id, event.at, seq);
+    let key = keys::event(id, &event.key);
     let changed = exec(
         tx,
         "INSERT INTO items (pk, sk, dedupe, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-        params![key.pk, key.sk, keys::event_dedupe(&event.key), encode(&key.pk, event)?],
+        params![key.pk, key.sk, keys::event_dedupe(&event.key), encode(&key.pk, &StoredEvent::new(event))?],
     )
     .map_err(db)?;
     Ok(changed == 1)
@@ -459,7 +454,8 @@ impl InquiryStore for SqliteStore {
     }
 
     async fn timeline(&self, id: InquiryId) -> Result<Vec<TimelineEvent>, StoreError> {
-        self.db.read(move |c| partition(c, &keys::inquiry_partition(id), keys::EVENT_PREFIX)).await
+        let stored = self.db.read(move |c| partition(c, &keys::inquiry_partition(id), keys::EVENT_PREFIX)).await?;
+        Ok(timeline_order::in_order(stored))
     }
 
     async fn list_by_tenant(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<Inquiry>, StoreError> {
@@ -1055,7 +1051,7 @@ mod tests {
         let event = TimelineEvent::once("status.received", "intake", i.created_at, serde_json::Value::Null);
         s.create_inquiry(&i, Some("k"), &event, &[]).await.unwrap();
         let (record, by_tenant, by_status) = (keys::inquiry(i.id), keys::inquiry_by_tenant(&i), keys::inquiry_by_status(&i));
-        let (claim, event_key) = (keys::idempotency(&i.tenant_id, "k"), keys::event(i.id, event.at, 0));
+        let (claim, event_key) = (keys::idempotency(&i.tenant_id, "k"), keys::event(i.id, &event.key));
         let expires = i.created_at.as_second() + IDEMPOTENCY_WINDOW_SECS;
         let by_phone = keys::inquiry_by_phone(&i).unwrap();
         let mut expected: Vec<Row> = vec![

@@ -76,7 +76,27 @@ pub async fn transition_from(
     details: serde_json::Value,
     change: impl Fn(&mut Inquiry),
 ) -> Result<TransitionOutcome, TransitionError> {
-    apply(store, id, from, to, actor, now, details, change, |_| Vec::new()).await
+    apply(store, id, None, from, to, actor, now, details, change, |_| Vec::new()).await
+}
+
+/// As [`transition_from`], starting from `read`, the inquiry as the caller
+/// has just read it, instead of reading it again: the write is conditional
+/// on `read`'s version, so a change made meanwhile only costs the read
+/// after all (the lost race is retried from a fresh read). Whether the
+/// move is done already or not allowed is always decided on a fresh read,
+/// never on `read`.
+#[allow(clippy::too_many_arguments)] // transition_from's arguments, with the inquiry for the id
+pub async fn transition_from_read(
+    store: &dyn InquiryStore,
+    read: &Inquiry,
+    from: &[InquiryStatus],
+    to: InquiryStatus,
+    actor: &str,
+    now: Timestamp,
+    details: serde_json::Value,
+    change: impl Fn(&mut Inquiry),
+) -> Result<TransitionOutcome, TransitionError> {
+    apply(store, read.id, Some(read.clone()), from, to, actor, now, details, change, |_| Vec::new()).await
 }
 
 /// As [`transition`], storing the events `announce` makes of the moved
@@ -95,13 +115,14 @@ pub async fn transition_announced(
     change: impl Fn(&mut Inquiry),
     announce: impl Fn(&Inquiry) -> Vec<CloudEvent>,
 ) -> Result<TransitionOutcome, TransitionError> {
-    apply(store, id, &InquiryStatus::ALL, to, actor, now, details, change, announce).await
+    apply(store, id, None, &InquiryStatus::ALL, to, actor, now, details, change, announce).await
 }
 
 #[allow(clippy::too_many_arguments)] // the union of the public functions' arguments
 async fn apply(
     store: &dyn InquiryStore,
     id: InquiryId,
+    mut read: Option<Inquiry>,
     from: &[InquiryStatus],
     to: InquiryStatus,
     actor: &str,
@@ -112,7 +133,13 @@ async fn apply(
 ) -> Result<TransitionOutcome, TransitionError> {
     let mut last_conflict = None;
     for _ in 0..ATTEMPTS {
-        let current = store.get_inquiry(id).await?.ok_or(TransitionError::NotFound(id))?;
+        // The caller's read, on the first attempt, when it leads to a write;
+        // otherwise (and on every later attempt) a fresh one.
+        let movable = |i: &Inquiry| i.id == id && i.status != to && from.contains(&i.status) && i.status.transition(to).is_ok();
+        let current = match read.take().filter(movable) {
+            Some(current) => current,
+            None => store.get_inquiry(id).await?.ok_or(TransitionError::NotFound(id))?,
+        };
         if current.status == to {
             return Ok(TransitionOutcome::AlreadyDone(current));
         }

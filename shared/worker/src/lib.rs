@@ -104,6 +104,16 @@ pub struct WorkerConfig {
     pub max_backoff: Duration,
     /// How long shutdown waits for in-flight messages.
     pub grace: Duration,
+    /// How long the worker may wait to fill its batch calls, which SQS
+    /// bills one request each whatever they carry: after a receive that
+    /// brought messages but fewer than it asked for, before the next one
+    /// (messages arriving meanwhile share it); before a receive while most
+    /// handlers are busy, for room to take a whole batch (instead of one
+    /// message per handler that finishes); and for handled messages to
+    /// share a delete. A message arriving in the window waits up to this
+    /// long more. Zero: no waiting, every call goes out at once. An empty
+    /// receive (an idle queue) never waits: the long poll does.
+    pub fill_wait: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -117,6 +127,7 @@ impl Default for WorkerConfig {
             base_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
             grace: Duration::from_secs(10),
+            fill_wait: Duration::ZERO,
         }
     }
 }
@@ -161,17 +172,37 @@ impl Worker {
         // Handled messages are deleted in batches: one call (one write in
         // the embedded broker, one request to SQS) for up to ten messages.
         let (deletes, requests) = mpsc::unbounded_channel();
-        let deleter = tokio::spawn(delete_in_batches(self.queue.clone(), requests));
+        let deleter = tokio::spawn(delete_in_batches(self.queue.clone(), requests, self.config.fill_wait));
         self.deletes = Some(deletes);
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         let mut failures = 0u32;
+        let mut partial = false;
         loop {
             while tasks.try_join_next().is_some() {}
+            if partial && !self.config.fill_wait.is_zero() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(self.config.fill_wait) => {}
+                }
+            }
             let first = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
             };
+            // Busy: let handlers finish until a whole batch fits, for a while.
+            if !self.config.fill_wait.is_zero() && 1 + permits.available_permits() < self.config.batch_size {
+                let until = tokio::time::Instant::now() + self.config.fill_wait;
+                while 1 + permits.available_permits() < self.config.batch_size {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        finished = tokio::time::timeout_at(until, tasks.join_next()) => match finished {
+                            Ok(Some(_)) => {}
+                            Ok(None) | Err(_) => break,
+                        },
+                    }
+                }
+            }
             let room = (1 + permits.available_permits()).min(self.config.batch_size);
             let options = ReceiveOptions { max_messages: room, wait: self.config.wait, visibility: self.config.visibility };
             // The receive runs to completion even when shutdown interrupts
@@ -208,6 +239,7 @@ impl Worker {
                     continue;
                 }
             };
+            partial = !messages.is_empty() && messages.len() < room;
             let mut first = Some(first);
             for message in messages {
                 let permit = match first.take() {
@@ -412,15 +444,22 @@ impl Worker {
 }
 
 /// Deletes handled messages in batches: every request waiting when a call
-/// goes out (up to [`MAX_BATCH`]) shares it, so batches grow with the load
-/// and a lone message is not held back.
-async fn delete_in_batches(queue: Arc<dyn Queue>, mut requests: mpsc::UnboundedReceiver<DeleteRequest>) {
+/// goes out (up to [`MAX_BATCH`]) shares it, and the first waits up to
+/// `linger` for company (zero: none), so batches grow with the load. The
+/// messages are handled already: waiting delays only their deletion.
+async fn delete_in_batches(queue: Arc<dyn Queue>, mut requests: mpsc::UnboundedReceiver<DeleteRequest>, linger: Duration) {
     while let Some(first) = requests.recv().await {
         let mut batch = vec![first];
+        let until = tokio::time::Instant::now() + linger;
         while batch.len() < MAX_BATCH {
-            match requests.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
+            let next = if linger.is_zero() {
+                requests.try_recv().ok()
+            } else {
+                tokio::time::timeout_at(until, requests.recv()).await.ok().flatten()
+            };
+            match next {
+                Some(request) => batch.push(request),
+                None => break,
             }
         }
         let receipts: Vec<String> = batch.iter().map(|r| r.receipt.clone()).collect();

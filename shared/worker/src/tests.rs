@@ -331,3 +331,56 @@ async fn messages_handled_together_are_deleted_together() {
     assert_eq!(batches.iter().sum::<usize>(), 30, "every message deleted once: {batches:?}");
     assert!(batches.iter().any(|&n| n >= 9), "the deletes waiting behind the first went out together: {batches:?}");
 }
+
+/// Records how many messages each receive of the queue it wraps returned.
+struct CountingReceives {
+    inner: SqliteQueue,
+    received: std::sync::Mutex<Vec<usize>>,
+}
+
+#[async_trait]
+impl Queue for CountingReceives {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    async fn send(&self, message: OutgoingMessage) -> Result<String, MessagingError> {
+        self.inner.send(message).await
+    }
+    async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>, MessagingError> {
+        let messages = self.inner.receive(options).await?;
+        self.received.lock().unwrap().push(messages.len());
+        Ok(messages)
+    }
+    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<BatchFailure>, MessagingError> {
+        self.inner.delete_batch(receipts).await
+    }
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), MessagingError> {
+        self.inner.change_visibility(receipt, timeout).await
+    }
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), MessagingError> {
+        self.inner.dead_letter(message, reason).await
+    }
+    async fn stats(&self) -> Result<switchboard_messaging::QueueStats, MessagingError> {
+        self.inner.stats().await
+    }
+}
+
+#[tokio::test]
+async fn a_busy_worker_with_a_fill_wait_receives_whole_batches_not_one_message_per_finished_handler() {
+    let f = fixture(3).await;
+    for n in 0..12 {
+        send(&f.queue, &format!("m{n}")).await;
+    }
+    let handler = Arc::new(Scripted { delay: Duration::from_millis(30), ..Scripted::answering(Some(Outcome::Done)) });
+    let queue = Arc::new(CountingReceives { inner: f.queue.clone(), received: Default::default() });
+    // The wait is far longer than a handler takes: the worker always finds room for a whole batch.
+    let c = WorkerConfig { concurrency: 4, batch_size: 4, fill_wait: Duration::from_secs(1), ..config(3) };
+    let worker = Worker::new("t", queue.clone(), handler.clone(), c);
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(worker.run(shutdown.clone()));
+    until("every message handled", || handler.finished.load(Ordering::SeqCst) == 12).await;
+    shutdown.cancel();
+    running.await.unwrap();
+    let received: Vec<usize> = queue.received.lock().unwrap().iter().copied().filter(|&n| n > 0).collect();
+    assert_eq!(received, [4, 4, 4], "three full receives for twelve messages");
+}
